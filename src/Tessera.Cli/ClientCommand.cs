@@ -1,0 +1,26 @@
+using Tessera.Core.Configuration;
+
+namespace Tessera.Cli;
+
+/// <summary>Runs a client command with the shared error handling: refusals print one line and exit 1.</summary>
+internal static class ClientCommand
+{
+    public static async Task<int> RunAsync(string configPath, Func<AdminClient, Task<int>> action)
+    {
+        try
+        {
+            using var client = AdminClient.Create(configPath);
+            return await action(client);
+        }
+        catch (CliException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return ExitCodes.Failed;
+        }
+        catch (ConfigException ex)
+        {
+            await Console.Error.WriteLineAsync($"Configuration refused: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+    }
+}

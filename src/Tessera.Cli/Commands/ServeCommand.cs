@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Tessera.Core.Configuration;
+using Tessera.Core.Vault;
+using Tessera.Server.Hosting;
+using Tessera.Storage.Sqlite;
+
+namespace Tessera.Cli.Commands;
+
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var config = CliOptions.Config();
+        var command = new Command("serve", "Run the broker (embedded SQLite by default)") { config };
+        command.SetAction(parse => RunAsync(parse.GetValue(config)!));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string configPath)
+    {
+        if (!File.Exists(configPath))
+        {
+            Console.Error.WriteLine($"No configuration at {Path.GetFullPath(configPath)}: writing the sample first.");
+            InitCommand.WriteSample(configPath, TimeProvider.System);
+        }
+
+        TesseraConfig config;
+        try
+        {
+            config = ConfigLoader.LoadFile(configPath);
+        }
+        catch (ConfigException ex)
+        {
+            Console.Error.WriteLine($"Configuration refused: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+
+        if (!config.Storage.StartsWith("sqlite:", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine("Only sqlite: storage is available in this build; PostgreSQL support is planned.");
+            return ExitCodes.Failed;
+        }
+
+        var now = TimeProvider.System.GetUtcNow();
+        foreach (var agent in config.Agents.Where(a => a.Expires <= now))
+        {
+            Console.Error.WriteLine($"warning: agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; it cannot authenticate until its owner ({agent.Owner}) renews it.");
+        }
+
+        using var masterKey = MasterKey.Load(config.DataDir, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
+        await using var store = SqliteTesseraStore.FromLocation(config.Storage);
+        var app = TesseraHost.Build(config, store, masterKey, TimeProvider.System);
+        Console.Error.WriteLine($"Tessera listening on {config.Server.Listen} (issuer {config.Server.Issuer}); master key from {masterKey.Source}.");
+        if (config.Server.BootstrapAdminToken)
+        {
+            Console.Error.WriteLine($"Admin API bootstrap token: {Path.Combine(config.DataDir, "admin.token")}");
+        }
+
+        try
+        {
+            // The host handles SIGTERM/SIGINT itself: it stops accepting, drains requests and the audit queue, then returns.
+            await app.RunAsync();
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"Cannot listen on {config.Server.Listen}: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine($"Start-up failed: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+
+        return ExitCodes.Success;
+    }
+}

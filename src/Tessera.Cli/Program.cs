@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Cli;
+
+/// <summary>The <c>tessera</c> command. Exit codes: 0 success, 1 refused or failed, 2 usage error.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("Tessera: a credential broker for AI agents.");
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(InitCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(AuditCommand.Create());
+        root.Subcommands.Add(RevokeCommand.Create());
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync(error.Message);
+            }
+
+            await Console.Error.WriteLineAsync("Run 'tessera --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        // serve lets the web host own SIGTERM so it can drain; System.CommandLine must not race it.
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+}

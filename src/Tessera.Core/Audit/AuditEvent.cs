@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Tessera.Core.Audit;
+
+/// <summary>
+/// A recorded event: the record plus its place in the chain. <see cref="Json"/> is the exact
+/// UTF-8 text that was hashed and stored; <see cref="Hash"/> = SHA-256(<see cref="Json"/>), and the
+/// JSON includes <c>seq</c> and <c>prev_hash</c>, so modifying, deleting or reordering any event
+/// breaks the chain at that event.
+/// </summary>
+public sealed record AuditEvent
+{
+    public const string GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    public required long Seq { get; init; }
+    public required DateTimeOffset Time { get; init; }
+    public required AuditRecord Record { get; init; }
+    public required string PrevHash { get; init; }
+    public required string Hash { get; init; }
+    public required byte[] Json { get; init; }
+
+    /// <summary>Times are RFC 3339 UTC with millisecond precision.</summary>
+    public static string FormatTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Serialises the hashed form of an event (every field but <c>hash</c>), in a fixed field order.</summary>
+    public static byte[] Serialize(long seq, DateTimeOffset time, AuditRecord r, string prevHash)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            WriteBody(w, seq, time, r);
+            w.WriteString("prev_hash", prevHash);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes the event as JSON Lines output does: the hashed fields plus <c>hash</c>.</summary>
+    public void WriteTo(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        WriteBody(w, Seq, Time, Record);
+        w.WriteString("prev_hash", PrevHash);
+        w.WriteString("hash", Hash);
+        w.WriteEndObject();
+    }
+
+    private static void WriteBody(Utf8JsonWriter w, long seq, DateTimeOffset time, AuditRecord r)
+    {
+        w.WriteNumber("seq", seq);
+        w.WriteString("time", FormatTime(time));
+        w.WriteString("type", r.Type);
+        w.WriteString("outcome", r.Outcome);
+        Optional(w, "principal", r.Principal);
+        Optional(w, "agent", r.Agent);
+        OptionalArray(w, "actor_chain", r.ActorChain);
+        Optional(w, "mission", r.Mission);
+        Optional(w, "purpose", r.Purpose);
+        Optional(w, "tool", r.Tool);
+        OptionalArray(w, "scopes", r.Scopes);
+        Optional(w, "jti", r.Jti);
+        Optional(w, "reason", r.Reason);
+        Optional(w, "request_id", r.RequestId);
+    }
+
+    /// <summary>Reads an event back from its stored JSON; the caller checks the hash.</summary>
+    public static AuditEvent Parse(byte[] json, string hash)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        var record = new AuditRecord
+        {
+            Type = root.GetProperty("type").GetString()!,
+            Outcome = root.GetProperty("outcome").GetString()!,
+            Principal = Get(root, "principal"),
+            Agent = Get(root, "agent"),
+            ActorChain = GetArray(root, "actor_chain"),
+            Mission = Get(root, "mission"),
+            Purpose = Get(root, "purpose"),
+            Tool = Get(root, "tool"),
+            Scopes = GetArray(root, "scopes"),
+            Jti = Get(root, "jti"),
+            Reason = Get(root, "reason"),
+            RequestId = Get(root, "request_id"),
+        };
+        return new AuditEvent
+        {
+            Seq = root.GetProperty("seq").GetInt64(),
+            Time = DateTimeOffset.Parse(root.GetProperty("time").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+            Record = record,
+            PrevHash = root.GetProperty("prev_hash").GetString()!,
+            Hash = hash,
+            Json = json,
+        };
+    }
+
+    private static string? Get(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static List<string>? GetArray(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : null;
+
+    private static void Optional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null)
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static void OptionalArray(Utf8JsonWriter w, string name, IReadOnlyList<string>? values)
+    {
+        if (values is null || values.Count == 0)
+        {
+            return;
+        }
+
+        w.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            w.WriteStringValue(v);
+        }
+
+        w.WriteEndArray();
+    }
+}

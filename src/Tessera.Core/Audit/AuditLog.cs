@@ -1,0 +1,159 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Tessera.Core.Storage;
+
+namespace Tessera.Core.Audit;
+
+/// <summary>
+/// The single writer of the hash-chained audit log. Callers enqueue and await; one loop takes
+/// everything queued, chains it, and commits it with its state changes in one durable transaction
+/// (group commit), then completes every caller. A failed commit fails every action in the batch:
+/// the log fails closed.
+/// </summary>
+public sealed partial class AuditLog : IAsyncDisposable
+{
+    /// <summary>Batches are capped so one commit stays short and latency stays bounded.</summary>
+    internal const int MaxBatch = 2048;
+
+    private readonly IAuditStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(65_536)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private Task? _loop;
+    private AuditHead _head = new(0, AuditEvent.GenesisHash);
+    private volatile bool _healthy = true;
+
+    public AuditLog(IAuditStore store, TimeProvider time, ILogger<AuditLog> logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>False after a failed commit, until a commit succeeds again; readiness reports it.</summary>
+    public bool IsHealthy => _healthy;
+
+    public long LastSeq => Volatile.Read(ref _head).Seq;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _head = await _store.GetHeadAsync(cancellationToken);
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    /// <summary>Records one event; completes when it is durable. Throws <see cref="AuditWriteException"/> otherwise.</summary>
+    public Task<AuditEvent> AppendAsync(AuditRecord record, StateChange? change = null, CancellationToken cancellationToken = default)
+    {
+        var pending = new Pending(record, change, _time.GetUtcNow());
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return EnqueueSlowAsync(pending, cancellationToken);
+        }
+
+        return pending.Completion.Task;
+    }
+
+    private async Task<AuditEvent> EnqueueSlowAsync(Pending pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new AuditWriteException("the audit log is shut down", ex);
+        }
+
+        return await pending.Completion.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        var events = new List<AuditEvent>(MaxBatch);
+        var changes = new List<StateChange>();
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            events.Clear();
+            changes.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var p))
+            {
+                batch.Add(p);
+            }
+
+            var head = _head;
+            foreach (var p in batch)
+            {
+                var seq = head.Seq + 1;
+                var json = AuditEvent.Serialize(seq, p.Time, p.Record, head.Hash);
+                var hash = Convert.ToHexStringLower(SHA256.HashData(json));
+                events.Add(new AuditEvent { Seq = seq, Time = p.Time, Record = p.Record, PrevHash = head.Hash, Hash = hash, Json = json });
+                if (p.Change is not null)
+                {
+                    changes.Add(p.Change);
+                }
+
+                head = new AuditHead(seq, hash);
+            }
+
+            try
+            {
+                await _store.AppendAsync(events, changes, CancellationToken.None);
+                Volatile.Write(ref _head, head);
+                _healthy = true;
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(events[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                _healthy = false;
+                Log.CommitFailed(_logger, batch.Count, ex);
+                var failure = new AuditWriteException("the audit event could not be written durably", ex);
+                foreach (var p in batch)
+                {
+                    p.Completion.TrySetException(failure);
+                }
+
+                // The chain continues from what is really on disk, whatever the failure left there.
+                try
+                {
+                    _head = await _store.GetHeadAsync(CancellationToken.None);
+                }
+                catch (Exception headEx)
+                {
+                    Log.CommitFailed(_logger, 0, headEx);
+                }
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+    }
+
+    private sealed record Pending(AuditRecord Record, StateChange? Change, DateTimeOffset Time)
+    {
+        public TaskCompletionSource<AuditEvent> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Audit commit of {Count} events failed; the actions were refused")]
+        public static partial void CommitFailed(ILogger logger, int count, Exception exception);
+    }
+}

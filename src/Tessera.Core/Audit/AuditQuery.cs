@@ -1,0 +1,17 @@
+namespace Tessera.Core.Audit;
+
+/// <summary>A filter over the audit log; all given conditions must hold.</summary>
+public sealed record AuditQuery
+{
+    public string? Agent { get; init; }
+    public string? Principal { get; init; }
+    public string? Mission { get; init; }
+    public string? Tool { get; init; }
+    public string? Type { get; init; }
+    public DateTimeOffset? Since { get; init; }
+
+    /// <summary>Only events with a larger sequence number (for paging).</summary>
+    public long AfterSeq { get; init; }
+
+    public int Limit { get; init; } = 1000;
+}

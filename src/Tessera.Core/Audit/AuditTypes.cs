@@ -1,0 +1,18 @@
+namespace Tessera.Core.Audit;
+
+/// <summary>The dotted event types of contract §7.</summary>
+public static class AuditTypes
+{
+    public const string TokenIssued = "token.issued";
+    public const string TokenExchanged = "token.exchanged";
+    public const string TokenDenied = "token.denied";
+    public const string TokenRevoked = "token.revoked";
+    public const string TokenIntrospected = "token.introspected";
+    public const string IntrospectionDenied = "introspection.denied";
+    public const string RevocationDenied = "revocation.denied";
+    public const string KeyCreated = "key.created";
+    public const string KeyRotated = "key.rotated";
+    public const string AdminDenied = "admin.denied";
+    public const string AdminRead = "admin.read";
+    public const string ServerStarted = "admin.server_started";
+}

@@ -1,0 +1,543 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.IdentityModel.Tokens;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Tessera.Core.Configuration;
+
+/// <summary>
+/// Loads and validates <c>tessera.yaml</c>. Every mistake stops start-up with a
+/// <see cref="ConfigException"/> naming the file, the path inside it and what is wrong.
+/// </summary>
+public static partial class ConfigLoader
+{
+    /// <summary>Upper bound on the configuration file: a config is declarative text, not a data set.</summary>
+    private const long MaxConfigBytes = 4 * 1024 * 1024;
+
+    public static TesseraConfig LoadFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var name = Path.GetFileName(full);
+        if (!File.Exists(full))
+        {
+            throw new ConfigException(name, "", $"file not found: {full}");
+        }
+
+        if (new FileInfo(full).Length > MaxConfigBytes)
+        {
+            throw new ConfigException(name, "", "file is larger than 4 MiB");
+        }
+
+        return Load(File.ReadAllText(full), name, Path.GetDirectoryName(full)!, full);
+    }
+
+    /// <summary>Parses YAML text; relative paths resolve against <paramref name="baseDirectory"/>.</summary>
+    public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException ex)
+        {
+            throw new ConfigException(fileName, "", $"not valid YAML: {ex.Message}", (int)ex.Start.Line);
+        }
+
+        if (stream.Documents.Count != 1)
+        {
+            throw new ConfigException(fileName, "", "must hold exactly one YAML document");
+        }
+
+        var root = new YamlCursor(fileName, "", stream.Documents[0].RootNode);
+        return new Binder(baseDirectory, sourcePath).Bind(root);
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    internal static partial Regex IdPattern();
+
+    [GeneratedRegex("^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|\\*) (/[^\\s]*)$")]
+    internal static partial Regex RulePattern();
+
+    [GeneratedRegex("^[0-9a-fA-F]{64}$")]
+    internal static partial Regex Sha256Hex();
+
+    private sealed class Binder(string baseDirectory, string? sourcePath)
+    {
+        private readonly HashSet<string> _idps = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, ToolOptions> _tools = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
+
+        public TesseraConfig Bind(YamlCursor root)
+        {
+            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "identity_providers", "admins",
+                "approver_groups", "principals", "tools", "agents");
+
+            var server = BindServer(root.Child("server"));
+            var dataDir = ResolvePath(root.Child("data_dir").OptionalString() ?? "data");
+            var storage = BindStorage(root.Child("storage"));
+            var tokens = BindTokens(root.Child("tokens"));
+            var signing = BindSigningKeys(root.Child("signing_keys"));
+            var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
+            var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
+            var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
+            var tools = root.Child("tools").Items().Select(BindTool).ToList();
+            var principals = root.Child("principals").Items().Select(BindPrincipal).ToList();
+            var agentCursors = root.Child("agents").Items().ToList();
+            var agentIds = new HashSet<string>(StringComparer.Ordinal);
+            var agents = new List<AgentOptions>();
+            foreach (var cursor in agentCursors)
+            {
+                agents.Add(BindAgent(cursor, tokens, agentIds));
+            }
+
+            for (var i = 0; i < agents.Count; i++)
+            {
+                var delegates = agentCursors[i].Child("may_delegate_to");
+                var items = delegates.Items().ToList();
+                for (var j = 0; j < items.Count; j++)
+                {
+                    if (!agentIds.Contains(agents[i].MayDelegateTo[j]))
+                    {
+                        throw items[j].Error($"names no configured agent: '{agents[i].MayDelegateTo[j]}'");
+                    }
+                }
+            }
+
+            return new TesseraConfig
+            {
+                SourcePath = sourcePath,
+                Server = server,
+                Storage = storage,
+                DataDir = dataDir,
+                Tokens = tokens,
+                SigningKeys = signing,
+                IdentityProviders = idps,
+                Admins = admins,
+                ApproverGroups = groups,
+                Principals = principals,
+                Tools = tools,
+                Agents = agents,
+            };
+        }
+
+        private string ResolvePath(string path) => Path.GetFullPath(Path.Combine(baseDirectory, path));
+
+        private static ServerOptions BindServer(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return new ServerOptions(new Uri("http://127.0.0.1:8080"), "http://127.0.0.1:8080", true);
+            }
+
+            c.OnlyKeys("listen", "issuer", "bootstrap_admin_token");
+            var listenText = c.Child("listen").OptionalString() ?? "http://127.0.0.1:8080";
+            if (!Uri.TryCreate(listenText, UriKind.Absolute, out var listen) || (listen.Scheme != "http" && listen.Scheme != "https"))
+            {
+                throw c.Child("listen").Error($"'{listenText}' is not an http:// or https:// address");
+            }
+
+            var issuer = c.Child("issuer").OptionalString() ?? listenText;
+            if (!Uri.TryCreate(issuer, UriKind.Absolute, out var issuerUri) || (issuerUri.Scheme != "http" && issuerUri.Scheme != "https")
+                || !string.IsNullOrEmpty(issuerUri.Query) || !string.IsNullOrEmpty(issuerUri.Fragment))
+            {
+                throw c.Child("issuer").Error("must be an http(s) URL without query or fragment (RFC 8414 §2)");
+            }
+
+            return new ServerOptions(listen, issuer.TrimEnd('/'), c.Child("bootstrap_admin_token").OptionalBool(true));
+        }
+
+        private string BindStorage(YamlCursor c)
+        {
+            var text = c.OptionalString() ?? "sqlite:data/tessera.db";
+            if (text.StartsWith("sqlite:", StringComparison.Ordinal))
+            {
+                var path = text["sqlite:".Length..];
+                if (path.Length == 0)
+                {
+                    throw c.Error("sqlite: needs a file path, for example sqlite:data/tessera.db");
+                }
+
+                return "sqlite:" + ResolvePath(path);
+            }
+
+            if (text.StartsWith("postgres://", StringComparison.Ordinal) || text.StartsWith("postgresql://", StringComparison.Ordinal))
+            {
+                return text;
+            }
+
+            throw c.Error("must start with sqlite: or postgres://");
+        }
+
+        private static TokenOptions BindTokens(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return new TokenOptions(TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), 3);
+            }
+
+            c.OnlyKeys("default_ttl", "max_ttl", "max_delegation_depth");
+            var def = c.Child("default_ttl").OptionalDuration(TimeSpan.FromMinutes(5));
+            var max = c.Child("max_ttl").OptionalDuration(TimeSpan.FromHours(1));
+            if (max > TimeSpan.FromDays(1))
+            {
+                throw c.Child("max_ttl").Error("must be at most 1d: Tessera issues short-lived credentials");
+            }
+
+            if (def > max)
+            {
+                throw c.Child("default_ttl").Error($"{Durations.Format(def)} is longer than tokens.max_ttl ({Durations.Format(max)})");
+            }
+
+            return new TokenOptions(def, max, c.Child("max_delegation_depth").OptionalInt(3, 1, 16));
+        }
+
+        private static SigningKeyOptions BindSigningKeys(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return new SigningKeyOptions(TimeSpan.FromMinutes(1));
+            }
+
+            c.OnlyKeys("publish_ahead");
+            return new SigningKeyOptions(c.Child("publish_ahead").OptionalDuration(TimeSpan.FromMinutes(1)));
+        }
+
+        private IdentityProviderOptions BindIdp(YamlCursor c)
+        {
+            c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience");
+            var id = Id(c.Child("id"));
+            if (!_idps.Add(id))
+            {
+                throw c.Child("id").Error($"duplicate identity provider id '{id}'");
+            }
+
+            var issuer = c.Child("issuer").RequiredString();
+            var jwksFile = c.Child("jwks_file").OptionalString();
+            var jwksUriText = c.Child("jwks_uri").OptionalString();
+            if ((jwksFile is null) == (jwksUriText is null))
+            {
+                throw c.Error("needs exactly one of jwks_file or jwks_uri");
+            }
+
+            Uri? jwksUri = null;
+            if (jwksUriText is not null && (!Uri.TryCreate(jwksUriText, UriKind.Absolute, out jwksUri) || (jwksUri.Scheme != "https" && jwksUri.Scheme != "http")))
+            {
+                throw c.Child("jwks_uri").Error("must be an absolute http(s) URL");
+            }
+
+            string? jwksPath = null;
+            if (jwksFile is not null)
+            {
+                jwksPath = ResolvePath(jwksFile);
+                _ = ReadJwks(c.Child("jwks_file"), jwksPath);
+            }
+
+            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, c.Child("audience").RequiredString());
+        }
+
+        private PrincipalRef BindPrincipalRef(YamlCursor c)
+        {
+            c.OnlyKeys("idp", "sub");
+            var idp = c.Child("idp").RequiredString();
+            if (!_idps.Contains(idp))
+            {
+                throw c.Child("idp").Error($"names no configured identity provider: '{idp}'");
+            }
+
+            return new PrincipalRef(idp, c.Child("sub").RequiredString());
+        }
+
+        private ApproverGroupOptions BindGroup(YamlCursor c)
+        {
+            c.OnlyKeys("id", "members");
+            var id = Id(c.Child("id"));
+            if (!_groups.Add(id))
+            {
+                throw c.Child("id").Error($"duplicate approver group id '{id}'");
+            }
+
+            var members = c.Child("members").Items().Select(BindPrincipalRef).ToList();
+            return members.Count == 0 ? throw c.Child("members").Error("needs at least one member") : new ApproverGroupOptions(id, members);
+        }
+
+        private PrincipalOptions BindPrincipal(YamlCursor c)
+        {
+            c.OnlyKeys("idp", "sub", "scopes");
+            var who = BindPrincipalRef(c);
+            return new PrincipalOptions(who.Idp, who.Sub, Scopes(c.Child("scopes")));
+        }
+
+        private ToolOptions BindTool(YamlCursor c)
+        {
+            c.OnlyKeys("id", "audience", "upstream", "credential", "require_dpop", "scopes");
+            var id = Id(c.Child("id"));
+            if (_tools.ContainsKey(id))
+            {
+                throw c.Child("id").Error($"duplicate tool id '{id}'");
+            }
+
+            var audience = c.Child("audience").OptionalString() ?? $"urn:tessera:tool:{id}";
+            if (_tools.Values.Any(t => t.Audience == audience))
+            {
+                throw c.Child("audience").Error($"audience '{audience}' is already used by another tool");
+            }
+
+            Uri? upstream = null;
+            var upstreamText = c.Child("upstream").OptionalString();
+            if (upstreamText is not null && (!Uri.TryCreate(upstreamText, UriKind.Absolute, out upstream) || (upstream.Scheme != "http" && upstream.Scheme != "https")))
+            {
+                throw c.Child("upstream").Error("must be an absolute http(s) URL");
+            }
+
+            ToolCredentialOptions? credential = null;
+            var cred = c.Child("credential");
+            if (!cred.IsMissing)
+            {
+                cred.OnlyKeys("secret", "header", "format");
+                var format = cred.Child("format").OptionalString();
+                if (format is not null && !format.Contains("{secret}", StringComparison.Ordinal))
+                {
+                    throw cred.Child("format").Error("must contain {secret}");
+                }
+
+                credential = new ToolCredentialOptions(cred.Child("secret").RequiredString(), cred.Child("header").RequiredString(), format);
+            }
+
+            var scopes = new Dictionary<string, ToolScopeOptions>(StringComparer.Ordinal);
+            var scopesCursor = c.Child("scopes");
+            if (scopesCursor.IsMissing)
+            {
+                throw scopesCursor.Error("is required: a tool needs at least one scope");
+            }
+
+            foreach (var (name, sc) in scopesCursor.Entries())
+            {
+                if (!ScopeNamePattern().IsMatch(name))
+                {
+                    throw sc.Error("scope names use lower-case letters, digits and . _ -");
+                }
+
+                sc.OnlyKeys("rules", "approval");
+                var rules = sc.Child("rules").StringList();
+                var ruleItems = sc.Child("rules").Items().ToList();
+                for (var i = 0; i < rules.Count; i++)
+                {
+                    if (!RulePattern().IsMatch(rules[i]))
+                    {
+                        throw ruleItems[i].Error($"'{rules[i]}' is not a rule; write METHOD /path with * for one segment and ** for any");
+                    }
+                }
+
+                ApprovalPolicyOptions? approval = null;
+                var ap = sc.Child("approval");
+                if (!ap.IsMissing)
+                {
+                    ap.OnlyKeys("group", "ttl", "max_uses");
+                    var group = ap.Child("group").RequiredString();
+                    if (!_groups.Contains(group))
+                    {
+                        throw ap.Child("group").Error($"names no configured approver group: '{group}'");
+                    }
+
+                    approval = new ApprovalPolicyOptions(group, ap.Child("ttl").OptionalDuration(TimeSpan.FromMinutes(2)), ap.Child("max_uses").OptionalInt(1, 1, 1000));
+                }
+
+                scopes[name] = new ToolScopeOptions(rules, approval);
+            }
+
+            if (scopes.Count == 0)
+            {
+                throw scopesCursor.Error("needs at least one scope");
+            }
+
+            var tool = new ToolOptions
+            {
+                Id = id,
+                Audience = audience,
+                Upstream = upstream,
+                Credential = credential,
+                RequireDpop = c.Child("require_dpop").OptionalBool(false),
+                Scopes = scopes,
+            };
+            _tools[id] = tool;
+            return tool;
+        }
+
+        private AgentOptions BindAgent(YamlCursor c, TokenOptions tokens, HashSet<string> agentIds)
+        {
+            c.OnlyKeys("id", "owner", "purpose", "expires", "auth", "allowed_scopes", "max_ttl", "may_delegate_to");
+            var id = Id(c.Child("id"));
+            if (!agentIds.Add(id))
+            {
+                throw c.Child("id").Error($"duplicate agent id '{id}'");
+            }
+
+            var owner = c.Child("owner").RequiredString();
+            var purpose = c.Child("purpose").RequiredString();
+            var expires = ParseExpiry(c.Child("expires"));
+            var auth = BindAuth(c.Child("auth"));
+            TimeSpan? maxTtl = c.Child("max_ttl").IsMissing ? null : c.Child("max_ttl").OptionalDuration(tokens.DefaultTtl);
+            return new AgentOptions
+            {
+                Id = id,
+                Owner = owner,
+                Purpose = purpose,
+                Expires = expires,
+                Auth = auth,
+                AllowedScopes = Scopes(c.Child("allowed_scopes")),
+                MaxTtl = maxTtl,
+                MayDelegateTo = c.Child("may_delegate_to").StringList(),
+            };
+        }
+
+        private AgentAuthOptions BindAuth(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                throw c.Error("is required: give client_secret_sha256, jwks_file, jwks or federated");
+            }
+
+            c.OnlyKeys("client_secret_sha256", "jwks_file", "jwks", "federated");
+            byte[]? hash = null;
+            var hex = c.Child("client_secret_sha256").OptionalString();
+            if (hex is not null)
+            {
+                if (!Sha256Hex().IsMatch(hex))
+                {
+                    throw c.Child("client_secret_sha256").Error("must be 64 hex digits (the SHA-256 of the secret)");
+                }
+
+                hash = Convert.FromHexString(hex);
+            }
+
+            string? jwks = null;
+            var jwksFile = c.Child("jwks_file").OptionalString();
+            if (jwksFile is not null)
+            {
+                jwks = ReadJwks(c.Child("jwks_file"), ResolvePath(jwksFile));
+            }
+
+            var inline = c.Child("jwks");
+            if (!inline.IsMissing)
+            {
+                if (jwks is not null)
+                {
+                    throw inline.Error("give jwks_file or jwks, not both");
+                }
+
+                jwks = ParseJwks(inline, YamlToJson.Convert(inline.Node!));
+            }
+
+            PrincipalRef? federated = null;
+            if (!c.Child("federated").IsMissing)
+            {
+                federated = BindPrincipalRef(c.Child("federated"));
+            }
+
+            if (hash is null && jwks is null && federated is null)
+            {
+                throw c.Error("needs at least one of client_secret_sha256, jwks_file, jwks or federated");
+            }
+
+            return new AgentAuthOptions { ClientSecretSha256 = hash, JwksJson = jwks, Federated = federated };
+        }
+
+        private static string ReadJwks(YamlCursor c, string path)
+        {
+            if (!File.Exists(path))
+            {
+                throw c.Error($"file not found: {path}");
+            }
+
+            return ParseJwks(c, File.ReadAllText(path));
+        }
+
+        private static string ParseJwks(YamlCursor c, string json)
+        {
+            JsonWebKeySet set;
+            try
+            {
+                set = new JsonWebKeySet(json);
+            }
+            catch (Exception ex) when (ex is ArgumentException or System.Text.Json.JsonException)
+            {
+                throw c.Error("is not a JSON Web Key Set");
+            }
+
+            if (set.Keys.Count == 0)
+            {
+                throw c.Error("holds no keys");
+            }
+
+            foreach (var key in set.Keys)
+            {
+                if (key.HasPrivateKey)
+                {
+                    throw c.Error($"key '{key.Kid}' includes private key material; publish only public keys");
+                }
+
+                if (key.Kty is not ("EC" or "RSA" or "OKP"))
+                {
+                    throw c.Error($"key '{key.Kid}' has kty '{key.Kty}'; only asymmetric keys (EC, RSA) are accepted");
+                }
+            }
+
+            return json;
+        }
+
+        private List<string> Scopes(YamlCursor c)
+        {
+            var items = c.Items().ToList();
+            var scopes = new List<string>();
+            foreach (var item in items)
+            {
+                var scope = item.RequiredString();
+                var colon = scope.IndexOf(':', StringComparison.Ordinal);
+                if (colon <= 0 || colon == scope.Length - 1)
+                {
+                    throw item.Error($"'{scope}' is not a scope; write <tool>:<scope>");
+                }
+
+                var tool = scope[..colon];
+                if (!_tools.TryGetValue(tool, out var t))
+                {
+                    throw item.Error($"'{scope}' names no configured tool '{tool}'");
+                }
+
+                if (!t.Scopes.ContainsKey(scope[(colon + 1)..]))
+                {
+                    throw item.Error($"'{scope}': tool '{tool}' has no scope '{scope[(colon + 1)..]}'");
+                }
+
+                scopes.Add(scope);
+            }
+
+            return scopes;
+        }
+
+        private static string Id(YamlCursor c)
+        {
+            var id = c.RequiredString();
+            return IdPattern().IsMatch(id) ? id : throw c.Error($"'{id}' is not a valid id; use lower-case letters, digits and . _ - (at most 64)");
+        }
+
+        private static DateTimeOffset ParseExpiry(YamlCursor c)
+        {
+            var text = c.RequiredString();
+            // A bare date means the start of that day in UTC: an agent is never valid longer than written.
+            if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+            {
+                return new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            }
+
+            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+                ? value.ToUniversalTime()
+                : throw c.Error($"'{text}' is not a date; write YYYY-MM-DD or an RFC 3339 time");
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
+    private static partial Regex ScopeNamePattern();
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Security.Cryptography;
+
+namespace Tessera.Core.Configuration;
+
+/// <summary>
+/// The commented sample <c>tessera.yaml</c> written by <c>tessera init</c> and by the first
+/// <c>tessera serve</c>. Its demo agent gets a fresh random secret: no two installations share a
+/// credential, and the plaintext only ever lands in a 0600 file in <c>data_dir</c>.
+/// </summary>
+public static class SampleConfig
+{
+    public const string DemoAgentId = "support-agent";
+    public const string DemoSecretFileName = "support-agent.secret";
+
+    /// <summary>Creates the sample text and the demo agent's secret.</summary>
+    public static (string Yaml, string DemoSecret) Create(DateTimeOffset now)
+    {
+        var secret = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var hash = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+        var expires = now.UtcDateTime.Date.AddDays(90).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var yaml = Template.Replace("{HASH}", hash, StringComparison.Ordinal).Replace("{EXPIRES}", expires, StringComparison.Ordinal);
+        return (yaml, secret);
+    }
+
+    private static string Base64UrlEncode(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private const string Template = """
+# tessera.yaml — the declarative part of Tessera: agents, tools, scopes and who may do what.
+# Secrets, keys, missions, revocations and the audit log live in storage, not here.
+# Paths below are relative to this file's directory. Durations use s, m, h, d.
+
+server:
+  listen: http://127.0.0.1:8080       # where the broker listens
+  # issuer: http://127.0.0.1:8080     # `iss` of every token; defaults to listen
+  # bootstrap_admin_token: true       # write data_dir/admin.token for the admin API (0600)
+
+storage: sqlite:data/tessera.db       # embedded default; later: postgres://user:pass@host:5432/db
+data_dir: data                        # master key (0600) and bootstrap admin token live here;
+                                      # set TESSERA_MASTER_KEY (base64, 32 bytes) to keep the key elsewhere
+
+tokens:
+  default_ttl: 5m                     # lifetime when an agent sets no max_ttl
+  max_ttl: 1h                         # no token ever lives longer
+  max_delegation_depth: 3
+
+# signing_keys:
+#   publish_ahead: 1m                 # a rotated key is in JWKS this long before it signs
+
+# Identity providers whose JWTs Tessera accepts (principals, admins, approvers):
+# identity_providers:
+#   - id: corp
+#     issuer: https://idp.corp.example
+#     jwks_file: idp.jwks.json        # or jwks_uri: https://idp.corp.example/jwks
+#     audience: tessera
+# admins:
+#   - { idp: corp, sub: carol }
+# approver_groups:
+#   - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }
+# principals:                         # optional ceiling on what a principal may delegate
+#   - { idp: corp, sub: alice, scopes: [ "crm:read" ] }
+
+tools:
+  - id: crm
+    # audience: urn:tessera:tool:crm  # default urn:tessera:tool:<id>
+    upstream: http://127.0.0.1:9102
+    credential: { secret: crm-key, header: X-Api-Key }
+    scopes:
+      read:   { rules: [ "GET /contacts/**", "GET /accounts/*" ] }
+      export: { rules: [ "POST /exports" ] }
+      # with an identity provider and an approver group, ask a human first:
+      # export: { rules: [ "POST /exports" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
+
+agents:
+  - id: support-agent                 # the OAuth client_id
+    owner: support-platform@corp.example
+    purpose: Answer customer tickets from CRM data
+    expires: {EXPIRES}
+    auth:
+      # SHA-256 of the secret in data/support-agent.secret (created with this file).
+      # Make your own: openssl rand -base64 32 | tr -d '\n' | sha256sum
+      client_secret_sha256: {HASH}
+      # jwks_file: support-agent.jwks.json   # private_key_jwt (RFC 7523)
+    allowed_scopes: [ "crm:read", "crm:export" ]
+    max_ttl: 10m
+    # may_delegate_to: [ summarizer-agent ]
+
+""";
+}

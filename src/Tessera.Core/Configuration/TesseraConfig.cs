@@ -1,0 +1,88 @@
+namespace Tessera.Core.Configuration;
+
+/// <summary>The validated contents of <c>tessera.yaml</c>. Paths are already absolute.</summary>
+public sealed record TesseraConfig
+{
+    /// <summary>The file this configuration was loaded from (absolute), or null when built in code.</summary>
+    public string? SourcePath { get; init; }
+
+    public required ServerOptions Server { get; init; }
+
+    /// <summary>Storage location, for example <c>sqlite:/abs/path/tessera.db</c>.</summary>
+    public required string Storage { get; init; }
+
+    /// <summary>Absolute directory for the master key file and the bootstrap admin token.</summary>
+    public required string DataDir { get; init; }
+
+    public required TokenOptions Tokens { get; init; }
+
+    public required SigningKeyOptions SigningKeys { get; init; }
+
+    public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
+
+    public IReadOnlyList<PrincipalRef> Admins { get; init; } = [];
+
+    public IReadOnlyList<ApproverGroupOptions> ApproverGroups { get; init; } = [];
+
+    public IReadOnlyList<PrincipalOptions> Principals { get; init; } = [];
+
+    public IReadOnlyList<ToolOptions> Tools { get; init; } = [];
+
+    public IReadOnlyList<AgentOptions> Agents { get; init; } = [];
+}
+
+public sealed record ServerOptions(Uri Listen, string Issuer, bool BootstrapAdminToken);
+
+public sealed record TokenOptions(TimeSpan DefaultTtl, TimeSpan MaxTtl, int MaxDelegationDepth);
+
+/// <summary>How long a new signing key is published in JWKS before it signs anything.</summary>
+public sealed record SigningKeyOptions(TimeSpan PublishAhead);
+
+public sealed record IdentityProviderOptions(string Id, string Issuer, string? JwksFile, Uri? JwksUri, string Audience);
+
+/// <summary>A principal as named by an identity provider: the provider id and the token's <c>sub</c>.</summary>
+public sealed record PrincipalRef(string Idp, string Sub);
+
+public sealed record ApproverGroupOptions(string Id, IReadOnlyList<PrincipalRef> Members);
+
+public sealed record PrincipalOptions(string Idp, string Sub, IReadOnlyList<string> Scopes);
+
+public sealed record ToolOptions
+{
+    public required string Id { get; init; }
+    public required string Audience { get; init; }
+    public Uri? Upstream { get; init; }
+    public ToolCredentialOptions? Credential { get; init; }
+    public bool RequireDpop { get; init; }
+    public required IReadOnlyDictionary<string, ToolScopeOptions> Scopes { get; init; }
+}
+
+public sealed record ToolCredentialOptions(string Secret, string Header, string? Format);
+
+public sealed record ToolScopeOptions(IReadOnlyList<string> Rules, ApprovalPolicyOptions? Approval);
+
+public sealed record ApprovalPolicyOptions(string Group, TimeSpan Ttl, int MaxUses);
+
+public sealed record AgentOptions
+{
+    public required string Id { get; init; }
+    public required string Owner { get; init; }
+    public required string Purpose { get; init; }
+    public required DateTimeOffset Expires { get; init; }
+    public required AgentAuthOptions Auth { get; init; }
+    public IReadOnlyList<string> AllowedScopes { get; init; } = [];
+    public TimeSpan? MaxTtl { get; init; }
+    public IReadOnlyList<string> MayDelegateTo { get; init; } = [];
+}
+
+/// <summary>How an agent authenticates. At least one method is configured.</summary>
+public sealed record AgentAuthOptions
+{
+    /// <summary>SHA-256 of the client secret (32 bytes), or null.</summary>
+    public byte[]? ClientSecretSha256 { get; init; }
+
+    /// <summary>The agent's public keys as a JWKS JSON document, for <c>private_key_jwt</c>.</summary>
+    public string? JwksJson { get; init; }
+
+    public PrincipalRef? Federated { get; init; }
+}

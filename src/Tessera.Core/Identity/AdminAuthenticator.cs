@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using System.Text;
+using Tessera.Core.Configuration;
+
+namespace Tessera.Core.Identity;
+
+/// <summary>
+/// Authenticates callers of the admin API: the bootstrap token from <c>data_dir/admin.token</c>
+/// (compared as SHA-256 in constant time), or a JWT from an identity provider whose subject is
+/// listed under <c>admins</c>.
+/// </summary>
+public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraConfig config, byte[]? bootstrapTokenSha256)
+{
+    public const string BootstrapTokenFileName = "admin.token";
+    public const string BootstrapAdminName = "bootstrap-admin";
+
+    /// <summary>Returns the admin's name (<c>idp:sub</c> or <c>bootstrap-admin</c>), or the reason for refusal.</summary>
+    public async Task<(string? Admin, string? Reason, bool Forbidden)> AuthenticateAsync(string? bearer, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(bearer))
+        {
+            return (null, "no bearer token", false);
+        }
+
+        if (bootstrapTokenSha256 is not null && bearer.Length <= 256)
+        {
+            var presented = SHA256.HashData(Encoding.UTF8.GetBytes(bearer));
+            if (CryptographicOperations.FixedTimeEquals(presented, bootstrapTokenSha256))
+            {
+                return (BootstrapAdminName, null, false);
+            }
+        }
+
+        var (provider, subject, reason) = await idps.ValidateAsync(bearer, cancellationToken);
+        if (provider is null)
+        {
+            return (null, reason, false);
+        }
+
+        var isAdmin = config.Admins.Any(a => a.Idp == provider.Options.Id && a.Sub == subject);
+        return isAdmin ? ($"{provider.Options.Id}:{subject}", null, false) : (null, $"{provider.Options.Id}:{subject} is not an admin", true);
+    }
+
+    /// <summary>Creates the bootstrap token file (0600) if it does not exist and returns the token's hash.</summary>
+    public static byte[] EnsureBootstrapToken(string dataDir)
+    {
+        var path = Path.Combine(dataDir, BootstrapTokenFileName);
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(dataDir);
+            var token = "tsa_" + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+            Vault.PrivateFile.WriteNew(path, token + "\n");
+        }
+
+        return SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(path).Trim()));
+    }
+}

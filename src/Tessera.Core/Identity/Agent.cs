@@ -1,0 +1,66 @@
+using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Configuration;
+using Tessera.Core.Tokens;
+
+namespace Tessera.Core.Identity;
+
+/// <summary>A registered non-human identity: an OAuth client with an owner, a purpose and an expiry.</summary>
+public sealed class Agent
+{
+    public Agent(AgentOptions options)
+    {
+        Id = options.Id;
+        Owner = options.Owner;
+        Purpose = options.Purpose;
+        Expires = options.Expires;
+        AllowedScopes = ScopeSet.Of(options.AllowedScopes);
+        MaxTtl = options.MaxTtl;
+        MayDelegateTo = options.MayDelegateTo.ToHashSet(StringComparer.Ordinal);
+        SecretSha256 = options.Auth.ClientSecretSha256;
+        AssertionKeys = options.Auth.JwksJson is { } jwks ? new JsonWebKeySet(jwks).GetSigningKeys() : [];
+        Federated = options.Auth.Federated;
+    }
+
+    public string Id { get; }
+    public string Owner { get; }
+    public string Purpose { get; }
+    public DateTimeOffset Expires { get; }
+    public ScopeSet AllowedScopes { get; }
+    public TimeSpan? MaxTtl { get; }
+    public IReadOnlySet<string> MayDelegateTo { get; }
+
+    /// <summary>SHA-256 of the client secret, or null when the agent has no secret.</summary>
+    internal byte[]? SecretSha256 { get; }
+
+    /// <summary>Public keys for <c>private_key_jwt</c> client assertions.</summary>
+    internal IList<SecurityKey> AssertionKeys { get; }
+
+    public PrincipalRef? Federated { get; }
+
+    public IReadOnlyList<string> AuthMethods
+    {
+        get
+        {
+            var methods = new List<string>();
+            if (SecretSha256 is not null)
+            {
+                methods.Add("client_secret_basic");
+                methods.Add("client_secret_post");
+            }
+
+            if (AssertionKeys.Count > 0)
+            {
+                methods.Add("private_key_jwt");
+            }
+
+            if (Federated is not null)
+            {
+                methods.Add("federated");
+            }
+
+            return methods;
+        }
+    }
+
+    public bool IsExpiredAt(DateTimeOffset now) => now >= Expires;
+}

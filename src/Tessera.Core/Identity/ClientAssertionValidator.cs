@@ -1,0 +1,142 @@
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Tessera.Core.Identity;
+
+/// <summary>
+/// Validates RFC 7523 client assertions (<c>private_key_jwt</c>): iss = sub = client_id, our issuer
+/// or token endpoint as audience, a short lifetime, asymmetric signature by a registered key, and a
+/// <c>jti</c> that is accepted once.
+/// </summary>
+public sealed class ClientAssertionValidator
+{
+    /// <summary>An assertion may live at most this long: it proves possession now, not later.</summary>
+    internal static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(5);
+
+    internal static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
+
+    /// <summary>Asymmetric algorithms only: <c>none</c> and HMAC (a shared secret as key) are refused.</summary>
+    public static readonly IReadOnlyList<string> AllowedAlgorithms =
+    [
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+    ];
+
+    private const int MaxAssertionLength = 8 * 1024;
+
+    private readonly AgentRegistry _agents;
+    private readonly IReplayCache _replay;
+    private readonly TimeProvider _time;
+    private readonly string[] _audiences;
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+
+    public ClientAssertionValidator(AgentRegistry agents, IReplayCache replay, TimeProvider time, string issuer)
+    {
+        _agents = agents;
+        _replay = replay;
+        _time = time;
+        _audiences = [issuer, issuer + "/oauth/token"];
+    }
+
+    public async ValueTask<ClientAuthentication> ValidateAsync(string assertion, string? clientId, CancellationToken cancellationToken)
+    {
+        var claimed = ClientAuthenticator.Truncate(clientId);
+        if (assertion.Length is 0 or > MaxAssertionLength || !_handler.CanReadToken(assertion))
+        {
+            return ClientAuthentication.Failure(claimed, "malformed client assertion");
+        }
+
+        JsonWebToken unverified;
+        try
+        {
+            unverified = _handler.ReadJsonWebToken(assertion);
+        }
+        catch (ArgumentException)
+        {
+            return ClientAuthentication.Failure(claimed, "malformed client assertion");
+        }
+
+        // Reject assertions whose issuer is not the client named in the request.
+        var issuer = unverified.Issuer;
+        if (string.IsNullOrEmpty(issuer) || (clientId is not null && clientId != issuer))
+        {
+            return ClientAuthentication.Failure(claimed ?? ClientAuthenticator.Truncate(issuer), "client assertion iss does not match client_id");
+        }
+
+        claimed = ClientAuthenticator.Truncate(issuer);
+        var agent = _agents.Find(issuer);
+        if (agent is null)
+        {
+            return ClientAuthentication.Failure(claimed, "unknown client");
+        }
+
+        if (agent.AssertionKeys.Count == 0)
+        {
+            return ClientAuthentication.Failure(claimed, "client has no keys registered for private_key_jwt");
+        }
+
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = agent.Id,
+            ValidAudiences = _audiences,
+            IssuerSigningKeys = agent.AssertionKeys,
+            ValidAlgorithms = AllowedAlgorithms,
+            RequireSignedTokens = true,
+            // Lifetime is checked below against the injected clock, not the library's.
+            ValidateLifetime = false,
+            RequireExpirationTime = true,
+            TryAllIssuerSigningKeys = true,
+        };
+        var validation = await _handler.ValidateTokenAsync(assertion, parameters);
+        if (!validation.IsValid)
+        {
+            return ClientAuthentication.Failure(claimed, $"client assertion rejected: {validation.Exception?.GetType().Name ?? "invalid"}");
+        }
+
+        var token = (JsonWebToken)validation.SecurityToken;
+
+        // Reject assertions whose subject is not the client itself (RFC 7523 §3: sub = client_id).
+        if (token.Subject != agent.Id)
+        {
+            return ClientAuthentication.Failure(claimed, "client assertion sub does not match iss");
+        }
+
+        var now = _time.GetUtcNow();
+        if (!token.TryGetPayloadValue<long>("exp", out var expSeconds))
+        {
+            return ClientAuthentication.Failure(claimed, "client assertion has no exp");
+        }
+
+        var exp = DateTimeOffset.FromUnixTimeSeconds(expSeconds);
+        // Reject expired assertions, and assertions meant to live long enough to be worth stealing.
+        if (exp + ClockSkew <= now)
+        {
+            return ClientAuthentication.Failure(claimed, "client assertion expired");
+        }
+
+        if (exp - now > MaxLifetime + ClockSkew)
+        {
+            return ClientAuthentication.Failure(claimed, "client assertion lifetime too long (max 5m)");
+        }
+
+        if (token.TryGetPayloadValue<long>("nbf", out var nbf) && DateTimeOffset.FromUnixTimeSeconds(nbf) - ClockSkew > now)
+        {
+            return ClientAuthentication.Failure(claimed, "client assertion not yet valid");
+        }
+
+        // Reject assertions without a jti, and any jti seen before (RFC 7523 §3 item 7).
+        var jti = token.Id;
+        if (string.IsNullOrEmpty(jti) || jti.Length > 256)
+        {
+            return ClientAuthentication.Failure(claimed, "client assertion has no usable jti");
+        }
+
+        if (!await _replay.TryUseAsync($"assertion\n{agent.Id}\n{jti}", exp + ClockSkew, cancellationToken))
+        {
+            return ClientAuthentication.Failure(claimed, "client assertion jti replayed");
+        }
+
+        return ClientAuthentication.Success(agent);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Text;
+using Tessera.Core.Protocol;
+
+namespace Tessera.Core.Identity;
+
+/// <summary>
+/// Authenticates agents at the token, introspection and revocation endpoints with
+/// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>.
+/// </summary>
+public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionValidator assertions, TimeProvider time)
+{
+    /// <summary>Compared against when the client is unknown, so both paths cost the same.</summary>
+    private static readonly byte[] DecoyHash = SHA256.HashData("tessera-decoy"u8);
+
+    /// <summary>Client ids and secrets longer than this are refused before hashing.</summary>
+    internal const int MaxCredentialLength = 512;
+
+    public async ValueTask<ClientAuthentication> AuthenticateAsync(ClientCredentials credentials, CancellationToken cancellationToken)
+    {
+        var claimed = Truncate(credentials.ClientId);
+        ClientAuthentication result;
+        switch (credentials.Method)
+        {
+            case ClientAuthMethods.ClientSecretBasic or ClientAuthMethods.ClientSecretPost:
+                result = VerifySecret(credentials, claimed);
+                break;
+            case ClientAuthMethods.PrivateKeyJwt:
+                result = await assertions.ValidateAsync(credentials.Assertion ?? "", credentials.ClientId, cancellationToken);
+                break;
+            default:
+                // Reject requests that carry no client authentication at all.
+                return ClientAuthentication.Failure(claimed, "no client authentication");
+        }
+
+        if (!result.Succeeded)
+        {
+            return result;
+        }
+
+        // Only once the client proved who it is may it learn that its registration expired.
+        var agent = result.Agent!;
+        if (agent.IsExpiredAt(time.GetUtcNow()))
+        {
+            return ClientAuthentication.Failure(agent.Id, "agent registration expired",
+                new OAuthError(OAuthErrorCodes.InvalidClient, $"The registration of agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; its owner must renew it.", 401));
+        }
+
+        return result;
+    }
+
+    private ClientAuthentication VerifySecret(ClientCredentials credentials, string? claimed)
+    {
+        var secret = credentials.Secret ?? "";
+        if (string.IsNullOrEmpty(credentials.ClientId) || credentials.ClientId.Length > MaxCredentialLength || secret.Length > MaxCredentialLength)
+        {
+            return ClientAuthentication.Failure(claimed, "malformed client credentials");
+        }
+
+        var agent = agents.Find(credentials.ClientId);
+        Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(secret), presented);
+        var expected = agent?.SecretSha256 ?? DecoyHash;
+        var matches = CryptographicOperations.FixedTimeEquals(presented, expected);
+        if (agent is null)
+        {
+            return ClientAuthentication.Failure(claimed, "unknown client");
+        }
+
+        if (agent.SecretSha256 is null)
+        {
+            return ClientAuthentication.Failure(claimed, "client has no secret registered");
+        }
+
+        return matches ? ClientAuthentication.Success(agent) : ClientAuthentication.Failure(claimed, "wrong client secret");
+    }
+
+    /// <summary>Audit records keep at most 128 characters of a claimed (untrusted) client id.</summary>
+    internal static string? Truncate(string? clientId) => clientId is { Length: > 128 } ? clientId[..128] + "…" : clientId;
+}

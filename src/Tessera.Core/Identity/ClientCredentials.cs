@@ -1,0 +1,12 @@
+namespace Tessera.Core.Identity;
+
+/// <summary>What a client presented to authenticate, already taken apart by the HTTP layer.</summary>
+/// <param name="Method">One of <see cref="ClientAuthMethods"/>.</param>
+/// <param name="ClientId">The claimed client id (may be attacker-chosen; never trusted before verification).</param>
+/// <param name="Secret">The client secret for the secret methods.</param>
+/// <param name="Assertion">The RFC 7523 client assertion for <c>private_key_jwt</c>.</param>
+public sealed record ClientCredentials(string Method, string? ClientId, string? Secret, string? Assertion)
+{
+    /// <summary>Never print the secret or the assertion, even by accident in a debugger or log.</summary>
+    public override string ToString() => $"ClientCredentials {{ Method = {Method}, ClientId = {ClientId} }}";
+}

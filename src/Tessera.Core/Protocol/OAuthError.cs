@@ -1,0 +1,24 @@
+namespace Tessera.Core.Protocol;
+
+/// <summary>An RFC 6749 §5.2 error: a code from the registry and a description that helps a person.</summary>
+/// <param name="Code">The OAuth error code, e.g. <c>invalid_scope</c>.</param>
+/// <param name="Description">Safe to show the caller: never contains a secret or a whole token.</param>
+/// <param name="StatusCode">HTTP status; 400 unless the RFC says otherwise (401 for invalid_client).</param>
+public sealed record OAuthError(string Code, string Description, int StatusCode = 400)
+{
+    public static OAuthError InvalidRequest(string description) => new(OAuthErrorCodes.InvalidRequest, description);
+    public static OAuthError InvalidScope(string description) => new(OAuthErrorCodes.InvalidScope, description);
+    public static OAuthError InvalidTarget(string description) => new(OAuthErrorCodes.InvalidTarget, description);
+    public static OAuthError InvalidGrant(string description) => new(OAuthErrorCodes.InvalidGrant, description);
+    public static OAuthError UnauthorizedClient(string description) => new(OAuthErrorCodes.UnauthorizedClient, description);
+    public static OAuthError UnsupportedGrantType(string description) => new(OAuthErrorCodes.UnsupportedGrantType, description);
+
+    /// <summary>
+    /// The one body every failed client authentication gets, so an unknown client and a wrong
+    /// secret cannot be told apart.
+    /// </summary>
+    public static readonly OAuthError InvalidClient = new(OAuthErrorCodes.InvalidClient, "Client authentication failed.", 401);
+
+    /// <summary>The storage or audit pipeline failed; the action did not happen (fail closed).</summary>
+    public static readonly OAuthError ServerError = new("server_error", "The request could not be recorded durably and was not carried out; retry later.", 503);
+}

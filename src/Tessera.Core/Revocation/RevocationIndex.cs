@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+
+namespace Tessera.Core.Revocation;
+
+/// <summary>
+/// The in-memory answer to "is this token dead?", in O(depth): a token is revoked when its own id
+/// or any id of its lineage (parent tokens, mission) is in the revoked set, or when its principal or
+/// any agent in its chain has a revoked-before time at or after the token's <c>iat</c>. Revoking a
+/// mission or an agent is one entry, however many tokens derive from it. Fed at start from storage
+/// and afterwards by every durable revocation; expired entries are pruned.
+/// </summary>
+public sealed class RevocationIndex
+{
+    private readonly ConcurrentDictionary<string, long> _revokedIds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _agentsRevokedBefore = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _principalsRevokedBefore = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _entryExpiry = new(StringComparer.Ordinal);
+
+    public int Count => _revokedIds.Count + _agentsRevokedBefore.Count + _principalsRevokedBefore.Count;
+
+    public void Apply(RevocationEntry entry)
+    {
+        var revokedAt = entry.RevokedAt.ToUnixTimeSeconds();
+        switch (entry.Kind)
+        {
+            case RevocationKind.Token or RevocationKind.Mission:
+                _revokedIds[entry.Id] = entry.ExpiresAt.ToUnixTimeSeconds();
+                break;
+            case RevocationKind.Agent:
+                _agentsRevokedBefore.AddOrUpdate(entry.Id, revokedAt, (_, old) => Math.Max(old, revokedAt));
+                _entryExpiry.AddOrUpdate("a\n" + entry.Id, entry.ExpiresAt.ToUnixTimeSeconds(), (_, old) => Math.Max(old, entry.ExpiresAt.ToUnixTimeSeconds()));
+                break;
+            case RevocationKind.Principal:
+                _principalsRevokedBefore.AddOrUpdate(entry.Id, revokedAt, (_, old) => Math.Max(old, revokedAt));
+                _entryExpiry.AddOrUpdate("p\n" + entry.Id, entry.ExpiresAt.ToUnixTimeSeconds(), (_, old) => Math.Max(old, entry.ExpiresAt.ToUnixTimeSeconds()));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(entry), entry.Kind, "unknown revocation kind");
+        }
+    }
+
+    /// <param name="jti">The token's own id.</param>
+    /// <param name="lineage">Ids of its ancestors (parent tokens and mission).</param>
+    /// <param name="principal">Its principal's <c>sub</c>, when issued on someone's behalf.</param>
+    /// <param name="agents">The client and every actor of its chain.</param>
+    /// <param name="issuedAt">Its <c>iat</c>, Unix seconds.</param>
+    public bool IsRevoked(string jti, IReadOnlyList<string> lineage, string? principal, IReadOnlyList<string> agents, long issuedAt)
+    {
+        if (_revokedIds.ContainsKey(jti))
+        {
+            return true;
+        }
+
+        for (var i = 0; i < lineage.Count; i++)
+        {
+            if (_revokedIds.ContainsKey(lineage[i]))
+            {
+                return true;
+            }
+        }
+
+        // Revoked-before times have one-second resolution like iat: a token issued in the same
+        // second as the revocation is treated as revoked (fail closed).
+        if (!_agentsRevokedBefore.IsEmpty)
+        {
+            for (var i = 0; i < agents.Count; i++)
+            {
+                if (_agentsRevokedBefore.TryGetValue(agents[i], out var before) && issuedAt <= before)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return principal is not null && !_principalsRevokedBefore.IsEmpty
+            && _principalsRevokedBefore.TryGetValue(principal, out var pBefore) && issuedAt <= pBefore;
+    }
+
+    /// <summary>Whether an id (a jti or mission) itself is revoked; used before deriving from it.</summary>
+    public bool IsIdRevoked(string id) => _revokedIds.ContainsKey(id);
+
+    /// <summary>Forgets entries whose tokens have all expired; returns how many were removed.</summary>
+    public int Prune(DateTimeOffset now)
+    {
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var removed = 0;
+        foreach (var (id, expiry) in _revokedIds)
+        {
+            if (expiry < nowSeconds && _revokedIds.TryRemove(KeyValuePair.Create(id, expiry)))
+            {
+                removed++;
+            }
+        }
+
+        foreach (var (key, expiry) in _entryExpiry)
+        {
+            if (expiry >= nowSeconds || !_entryExpiry.TryRemove(KeyValuePair.Create(key, expiry)))
+            {
+                continue;
+            }
+
+            var map = key[0] == 'a' ? _agentsRevokedBefore : _principalsRevokedBefore;
+            if (map.TryRemove(key[2..], out _))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+}

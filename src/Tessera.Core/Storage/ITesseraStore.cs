@@ -1,0 +1,17 @@
+namespace Tessera.Core.Storage;
+
+/// <summary>
+/// Everything Tessera persists, behind ports that the SQLite (embedded) and PostgreSQL
+/// (several nodes) stores implement. Core never sees SQL.
+/// </summary>
+public interface ITesseraStore : IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema to the version this build expects.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    IAuditStore Audit { get; }
+
+    IRevocationStore Revocations { get; }
+
+    ISigningKeyStore SigningKeys { get; }
+}

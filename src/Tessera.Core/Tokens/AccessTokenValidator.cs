@@ -1,0 +1,73 @@
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Configuration;
+using Tessera.Core.Revocation;
+
+namespace Tessera.Core.Tokens;
+
+/// <summary>
+/// Validates tokens Tessera issued, entirely in memory: signature by a published key (with
+/// Microsoft.IdentityModel), issuer, <c>typ: at+jwt</c>, ES256 only, expiry, and the revocation index.
+/// </summary>
+public sealed class AccessTokenValidator
+{
+    /// <summary>No token of ours is this long; longer input is refused before parsing.</summary>
+    internal const int MaxTokenLength = 8 * 1024;
+
+    private readonly SigningKeyService _keys;
+    private readonly RevocationIndex _revocations;
+    private readonly TimeProvider _time;
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly TokenValidationParameters _parameters;
+
+    public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, TesseraConfig config, TimeProvider time)
+    {
+        _keys = keys;
+        _revocations = revocations;
+        _time = time;
+        _parameters = new TokenValidationParameters
+        {
+            ValidIssuer = config.Server.Issuer,
+            ValidTypes = ["at+jwt"],
+            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            ValidateAudience = false,
+            // Expiry is checked against the injected clock below.
+            ValidateLifetime = false,
+            RequireSignedTokens = true,
+            IssuerSigningKeyResolver = (_, _, kid, _) => _keys.Ring.Find(kid) is { } key ? [key.SecurityKey] : [],
+        };
+    }
+
+    public async Task<TokenValidation> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength || !_handler.CanReadToken(token))
+        {
+            return new TokenValidation(TokenStatus.Malformed, null, "not a JWT");
+        }
+
+        var result = await _handler.ValidateTokenAsync(token, _parameters);
+        if (!result.IsValid)
+        {
+            return new TokenValidation(TokenStatus.InvalidSignature, null, $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
+        }
+
+        var jwt = (JsonWebToken)result.SecurityToken;
+        var claims = AccessTokenClaims.FromPayload(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+        if (claims is null)
+        {
+            return new TokenValidation(TokenStatus.Malformed, null, "required claims missing");
+        }
+
+        if (_time.GetUtcNow().ToUnixTimeSeconds() >= claims.ExpiresAt)
+        {
+            return new TokenValidation(TokenStatus.Expired, claims, "expired");
+        }
+
+        if (_revocations.IsRevoked(claims.Jti, claims.Lineage, claims.Principal, claims.Agents, claims.IssuedAt))
+        {
+            return new TokenValidation(TokenStatus.Revoked, claims, "revoked");
+        }
+
+        return new TokenValidation(TokenStatus.Active, claims, "active");
+    }
+}

@@ -1,0 +1,42 @@
+using Tessera.Core.Audit;
+
+namespace Tessera.Core.Tokens;
+
+/// <summary>
+/// RFC 7662 introspection. Anything not active — malformed, foreign, expired, revoked, or not the
+/// caller's to see — is exactly <c>{"active":false}</c>, so the answer reveals nothing.
+/// </summary>
+public sealed class IntrospectionService(AccessTokenValidator validator, AuditLog audit)
+{
+    /// <summary>Returns the claims of an active token the caller may see, or null for <c>{"active":false}</c>.</summary>
+    public async Task<AccessTokenClaims?> IntrospectAsync(IntrospectionCaller caller, string token, string? requestId, CancellationToken cancellationToken)
+    {
+        var validation = await validator.ValidateAsync(token, cancellationToken);
+        if (!validation.IsActive)
+        {
+            return null;
+        }
+
+        var claims = validation.Claims!;
+
+        // An agent may introspect only tokens in which it is the client or an actor (contract §7).
+        if (caller.Agent is { } agent && claims.ClientId != agent.Id && !claims.ActorChain.Contains(agent.Id))
+        {
+            await audit.AppendAsync(new AuditRecord
+            {
+                Type = AuditTypes.IntrospectionDenied,
+                Outcome = AuditOutcomes.Denied,
+                Agent = agent.Id,
+                Principal = claims.Principal,
+                ActorChain = claims.ActorChain,
+                Mission = claims.Mission,
+                Jti = claims.Jti,
+                Reason = "caller is neither the token's client nor an actor in it",
+                RequestId = requestId,
+            }, cancellationToken: cancellationToken);
+            return null;
+        }
+
+        return claims;
+    }
+}

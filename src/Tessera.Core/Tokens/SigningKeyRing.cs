@@ -1,0 +1,59 @@
+using System.Collections.Immutable;
+
+namespace Tessera.Core.Tokens;
+
+/// <summary>
+/// The immutable set of signing keys at one moment, ordered by activation. The signing key at time
+/// t is the newest key activated at or before t. A key is published in JWKS from its creation
+/// (so it is known before it signs) until the last token it could have signed has expired: the next
+/// key's activation plus the maximum token lifetime plus clock skew.
+/// </summary>
+public sealed class SigningKeyRing
+{
+    private readonly ImmutableArray<SigningKey> _keys;
+    private readonly ImmutableDictionary<string, SigningKey> _byKid;
+
+    public SigningKeyRing(IEnumerable<SigningKey> keys)
+    {
+        _keys = [.. keys.OrderBy(k => k.ActivatesAt).ThenBy(k => k.CreatedAt)];
+        _byKid = _keys.ToImmutableDictionary(k => k.Kid, StringComparer.Ordinal);
+    }
+
+    public ImmutableArray<SigningKey> Keys => _keys;
+
+    /// <summary>The key that signs at <paramref name="now"/>, or null when none is active yet.</summary>
+    public SigningKey? SigningKeyAt(DateTimeOffset now)
+    {
+        SigningKey? current = null;
+        foreach (var key in _keys)
+        {
+            if (key.ActivatesAt <= now)
+            {
+                current = key;
+            }
+        }
+
+        return current;
+    }
+
+    /// <summary>When <paramref name="key"/> stopped signing, or null while it still signs or has yet to.</summary>
+    public DateTimeOffset? SupersededAt(SigningKey key, DateTimeOffset now)
+    {
+        var index = _keys.IndexOf(key);
+        for (var i = index + 1; i < _keys.Length; i++)
+        {
+            if (_keys[i].ActivatesAt <= now)
+            {
+                return _keys[i].ActivatesAt;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The keys to publish at <paramref name="now"/>: pending, current, and retired ones whose tokens may still be alive.</summary>
+    public IEnumerable<SigningKey> PublishedAt(DateTimeOffset now, TimeSpan retention) =>
+        _keys.Where(k => SupersededAt(k, now) is not { } superseded || superseded + retention > now);
+
+    public SigningKey? Find(string kid) => _byKid.GetValueOrDefault(kid);
+}

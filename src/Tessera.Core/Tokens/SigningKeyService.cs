@@ -1,0 +1,132 @@
+using System.Security.Cryptography;
+using System.Text;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Storage;
+using Tessera.Core.Vault;
+
+namespace Tessera.Core.Tokens;
+
+/// <summary>
+/// Owns the signing keys: loads and decrypts them at start, creates the first, rotates with overlap
+/// (a new key is published <c>signing_keys.publish_ahead</c> before it signs; an old one stays until
+/// its last token has expired), and prunes keys nobody can need any more.
+/// </summary>
+public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKey, AuditLog audit, TesseraConfig config, TimeProvider time)
+{
+    private SigningKeyRing _ring = new([]);
+
+    public SigningKeyRing Ring => Volatile.Read(ref _ring);
+
+    /// <summary>How long a superseded key stays published: the longest token life plus clock skew.</summary>
+    public TimeSpan Retention => config.Tokens.MaxTtl + TimeSpan.FromSeconds(60);
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var stored = await store.LoadAsync(cancellationToken);
+        var keys = new List<SigningKey>(stored.Count);
+        foreach (var s in stored)
+        {
+            keys.Add(Unseal(s));
+        }
+
+        Volatile.Write(ref _ring, new SigningKeyRing(keys));
+        if (keys.Count == 0)
+        {
+            var now = time.GetUtcNow();
+            await AddAsync(SigningKey.Generate(now, now), AuditTypes.KeyCreated, "first signing key", null, null, cancellationToken);
+        }
+
+        await PruneAsync(cancellationToken);
+    }
+
+    /// <summary>Creates the next key; it is published now and signs from now + publish_ahead.</summary>
+    public async Task<SigningKey> RotateAsync(string? actor, string? requestId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var key = SigningKey.Generate(now, now + config.SigningKeys.PublishAhead);
+        await AddAsync(key, AuditTypes.KeyRotated, $"new key {key.Kid} signs from {AuditEvent.FormatTime(key.ActivatesAt)}", actor, requestId, cancellationToken);
+        await PruneAsync(cancellationToken);
+        return key;
+    }
+
+    /// <summary>The key that signs now. Throws when none is active, which only a broken store can cause.</summary>
+    public SigningKey Current() =>
+        Ring.SigningKeyAt(time.GetUtcNow()) ?? throw new InvalidOperationException("no signing key is active");
+
+    private async Task AddAsync(SigningKey key, string type, string reason, string? actor, string? requestId, CancellationToken cancellationToken)
+    {
+        var pkcs8 = key.Ecdsa.ExportPkcs8PrivateKey();
+        byte[] sealedKey;
+        try
+        {
+            sealedKey = masterKey.Seal(pkcs8, Encoding.UTF8.GetBytes(key.Kid));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
+
+        var stored = new StoredSigningKey(key.Kid, SigningKey.Algorithm, sealedKey, key.CreatedAt, key.ActivatesAt);
+        await audit.AppendAsync(new AuditRecord
+        {
+            Type = type,
+            Outcome = AuditOutcomes.Allowed,
+            Principal = actor,
+            Reason = reason,
+            RequestId = requestId,
+        }, new SigningKeyAdded(stored), cancellationToken);
+
+        // Published only after it is durable, and it signs only from ActivatesAt.
+        ImmutableInterlockedUpdate(ring => new SigningKeyRing(ring.Keys.Add(key)));
+    }
+
+    private async Task PruneAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var ring = Ring;
+        var published = ring.PublishedAt(now, Retention).ToHashSet();
+        foreach (var key in ring.Keys.Where(k => !published.Contains(k)))
+        {
+            await store.DeleteAsync(key.Kid, cancellationToken);
+        }
+
+        ImmutableInterlockedUpdate(r => new SigningKeyRing(r.Keys.Where(k => published.Contains(k) || !ring.Keys.Contains(k))));
+    }
+
+    private void ImmutableInterlockedUpdate(Func<SigningKeyRing, SigningKeyRing> update)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _ring);
+            if (Interlocked.CompareExchange(ref _ring, update(current), current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    private SigningKey Unseal(StoredSigningKey stored)
+    {
+        byte[] pkcs8;
+        try
+        {
+            pkcs8 = masterKey.Open(stored.SealedPrivateKey, Encoding.UTF8.GetBytes(stored.Kid));
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidOperationException($"signing key {stored.Kid} cannot be decrypted: wrong master key, or the stored key was altered", ex);
+        }
+
+        try
+        {
+            var ecdsa = ECDsa.Create();
+            ecdsa.ImportPkcs8PrivateKey(pkcs8, out _);
+            return new SigningKey(stored.Kid, ecdsa, stored.CreatedAt, stored.ActivatesAt);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using System.Security.Cryptography;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Protocol;
+
+namespace Tessera.Core.Tokens;
+
+/// <summary>
+/// The token endpoint's decisions: authenticate the client, apply the grant's rules, sign, and
+/// record the decision durably before answering. Every refusal is audited too.
+/// </summary>
+public sealed class TokenService(
+    ClientAuthenticator authenticator,
+    ToolCatalog tools,
+    SigningKeyService keys,
+    AuditLog audit,
+    TesseraConfig config,
+    TimeProvider time)
+{
+    public async Task<OAuthResult<TokenResponse>> HandleAsync(TokenRequest request, CancellationToken cancellationToken)
+    {
+        // Reject token requests missing the mandatory grant_type parameter.
+        var grantType = request.Get("grant_type");
+        if (string.IsNullOrEmpty(grantType))
+        {
+            return await DenyAsync(request, null, OAuthError.InvalidRequest("The mandatory 'grant_type' parameter is missing."), "grant_type missing", cancellationToken);
+        }
+
+        var client = await authenticator.AuthenticateAsync(request.Client, cancellationToken);
+        if (!client.Succeeded)
+        {
+            return await DenyAsync(request, client.ClaimedClientId, client.Error!, client.Reason!, cancellationToken);
+        }
+
+        return grantType switch
+        {
+            GrantTypes.ClientCredentials => await ClientCredentialsAsync(request, client.Agent!, cancellationToken),
+            _ => await DenyAsync(request, client.Agent!.Id,
+                OAuthError.UnsupportedGrantType($"The grant type '{Clip(grantType)}' is not supported; use client_credentials or token exchange."),
+                "unsupported grant_type", cancellationToken),
+        };
+    }
+
+    private async Task<OAuthResult<TokenResponse>> ClientCredentialsAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken)
+    {
+        var requested = ScopeSet.Parse(request.Get("scope"));
+        var target = ResolveTool(request, requested);
+        if (!target.Succeeded)
+        {
+            return await DenyAsync(request, agent.Id, target.Error!, target.Error!.Description, cancellationToken, requested);
+        }
+
+        var tool = target.Value!;
+
+        // Reject requests for a tool the agent holds no scope of.
+        var permitted = agent.AllowedScopes.Intersect(tool.Scopes);
+        if (permitted.IsEmpty)
+        {
+            return await DenyAsync(request, agent.Id, OAuthError.InvalidTarget($"Agent '{agent.Id}' may not reach tool '{tool.Id}'."),
+                "tool not in allowed_scopes", cancellationToken, requested, tool.Id);
+        }
+
+        // Reject tools that require proof of possession: a Bearer token must never reach them.
+        if (tool.Options.RequireDpop)
+        {
+            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"Tool '{tool.Id}' requires DPoP-bound tokens; send a DPoP proof."),
+                "tool requires DPoP", cancellationToken, requested, tool.Id);
+        }
+
+        var gated = ApprovalGated(tool, permitted);
+        var explicitlyGated = requested.Intersect(gated);
+        if (!explicitlyGated.IsEmpty)
+        {
+            // Fail closed: a scope that needs a human's approval is never granted without one.
+            return await DenyAsync(request, agent.Id,
+                OAuthError.InvalidScope($"Scope '{explicitlyGated.First()}' requires human approval, which this server cannot grant yet."),
+                "approval-gated scope requested", cancellationToken, requested, tool.Id);
+        }
+
+        var candidates = ScopeSet.Of(permitted.Where(s => !gated.Contains(s)));
+        var granted = requested.IsEmpty ? candidates : requested.Intersect(candidates);
+        if (granted.IsEmpty)
+        {
+            return await DenyAsync(request, agent.Id,
+                OAuthError.InvalidScope($"None of the requested scopes is allowed for agent '{agent.Id}' on tool '{tool.Id}'."),
+                "no requested scope permitted", cancellationToken, requested, tool.Id);
+        }
+
+        var now = time.GetUtcNow();
+        var ttl = Min(agent.MaxTtl ?? config.Tokens.DefaultTtl, config.Tokens.MaxTtl);
+        var claims = new AccessTokenClaims
+        {
+            Issuer = config.Server.Issuer,
+            Subject = agent.Id,
+            Audience = tool.Audience,
+            ClientId = agent.Id,
+            Scope = granted,
+            Jti = NewId(),
+            IssuedAt = now.ToUnixTimeSeconds(),
+            ExpiresAt = (now + ttl).ToUnixTimeSeconds(),
+        };
+        var token = JwtSigner.Sign(keys.Current(), claims);
+
+        try
+        {
+            await audit.AppendAsync(new AuditRecord
+            {
+                Type = AuditTypes.TokenIssued,
+                Outcome = AuditOutcomes.Allowed,
+                Agent = agent.Id,
+                Tool = tool.Id,
+                Scopes = [.. granted],
+                Jti = claims.Jti,
+                Reason = GrantTypes.ClientCredentials,
+                RequestId = request.RequestId,
+            }, cancellationToken: cancellationToken);
+        }
+        catch (AuditWriteException)
+        {
+            // Fail closed: a token whose issuance is not on record is never handed out.
+            return OAuthError.ServerError;
+        }
+
+        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, "Bearer", (long)ttl.TotalSeconds, granted.ToString()));
+    }
+
+    /// <summary>
+    /// Picks the tool from <c>resource</c>/<c>audience</c>, or infers it when every requested scope
+    /// names the same tool (contract §7).
+    /// </summary>
+    private OAuthResult<Tool> ResolveTool(TokenRequest request, ScopeSet requested)
+    {
+        var targets = request.Resources.Concat(request.Audiences).Distinct(StringComparer.Ordinal).ToList();
+        if (targets.Count > 1)
+        {
+            return OAuthError.InvalidTarget("A token is issued for one tool; name a single resource or audience.");
+        }
+
+        if (targets.Count == 1)
+        {
+            return tools.FindByTarget(targets[0]) is { } tool
+                ? OAuthResult<Tool>.Ok(tool)
+                : OAuthError.InvalidTarget($"No tool is known by '{Clip(targets[0])}'.");
+        }
+
+        var named = requested.Tools();
+        if (named.Count == 1 && tools.FindById(named[0]) is { } inferred)
+        {
+            return OAuthResult<Tool>.Ok(inferred);
+        }
+
+        return OAuthError.InvalidTarget(named.Count == 0
+            ? "Name the tool with 'resource' or 'audience', or request scopes of one tool."
+            : "The requested scopes name several or unknown tools; name one tool with 'resource' or 'audience'.");
+    }
+
+    private static ScopeSet ApprovalGated(Tool tool, ScopeSet scopes) =>
+        ScopeSet.Of(scopes.Where(s => tool.Options.Scopes.TryGetValue(s[(tool.Id.Length + 1)..], out var o) && o.Approval is not null));
+
+    private async Task<OAuthResult<TokenResponse>> DenyAsync(TokenRequest request, string? agent, OAuthError error, string reason,
+        CancellationToken cancellationToken, ScopeSet? requested = null, string? tool = null)
+    {
+        try
+        {
+            await audit.AppendAsync(new AuditRecord
+            {
+                Type = AuditTypes.TokenDenied,
+                Outcome = AuditOutcomes.Denied,
+                Agent = agent,
+                Tool = tool,
+                Scopes = requested is { IsEmpty: false } ? [.. requested.Take(32).Select(s => Clip(s))] : null,
+                Reason = $"{error.Code}: {reason}",
+                RequestId = request.RequestId,
+            }, cancellationToken: cancellationToken);
+        }
+        catch (AuditWriteException)
+        {
+            return OAuthError.ServerError;
+        }
+
+        return error;
+    }
+
+    internal static string NewId() => Base64UrlId(RandomNumberGenerator.GetBytes(16));
+
+    private static string Base64UrlId(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>Caller-supplied text echoed in a message or the audit log is cut short.</summary>
+    internal static string Clip(string value) => value.Length > 100 ? value[..100] + "…" : value;
+}

@@ -1,0 +1,14 @@
+using Tessera.Core.Configuration;
+
+namespace Tessera.Core.Tokens;
+
+/// <summary>An upstream service agents reach through Tessera; a resource server with its own audience.</summary>
+public sealed class Tool(ToolOptions options)
+{
+    public string Id { get; } = options.Id;
+    public string Audience { get; } = options.Audience;
+    public ToolOptions Options { get; } = options;
+
+    /// <summary>Every scope of this tool, written <c>tool:scope</c>.</summary>
+    public ScopeSet Scopes { get; } = ScopeSet.Of(options.Scopes.Keys.Select(k => $"{options.Id}:{k}"));
+}

@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+using Tessera.Core.Tokens;
+using Tessera.Server.Hosting;
+
+namespace Tessera.Server.Admin;
+
+/// <summary>The admin API under <c>/admin/v1</c>: JSON in and out, RFC 9457 problems on error.</summary>
+internal static class AdminEndpoints
+{
+    public static void MapAdmin(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin/v1");
+        admin.MapGet("/agents", ListAgentsAsync);
+        admin.MapGet("/audit", QueryAuditAsync);
+        admin.MapGet("/keys", ListKeysAsync);
+        admin.MapPost("/keys/rotate", RotateKeysAsync);
+        admin.MapPost("/revocations", RevokeAsync);
+    }
+
+    private static async Task<IResult> ListAgentsAsync(HttpContext context, AdminGate gate, AgentRegistry agents, TimeProvider time, AuditLog audit)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        await RecordReadAsync(audit, context, who!);
+        var now = time.GetUtcNow();
+        var items = agents.All.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => new AgentView(
+            a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), a.IsExpiredAt(now) ? "expired" : "active",
+            a.AuthMethods, [.. a.AllowedScopes], a.MaxTtl is { } ttl ? Durations.Format(ttl) : null, [.. a.MayDelegateTo.Order(StringComparer.Ordinal)])).ToList();
+        return Results.Json(new AgentList(items), AdminJson.Options);
+    }
+
+    private static async Task<IResult> QueryAuditAsync(HttpContext context, AdminGate gate, IAuditStore store, AuditLog audit, TimeProvider time)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var q = context.Request.Query;
+        foreach (var (key, values) in q)
+        {
+            if (values.Count > 1)
+            {
+                return Results.Problem(statusCode: 400, title: "Bad request", detail: $"The query parameter '{Clip(key)}' is given more than once.");
+            }
+        }
+
+        DateTimeOffset? since = null;
+        if (q.TryGetValue("since", out var sinceText) && !string.IsNullOrEmpty(sinceText))
+        {
+            if (!TimeArguments.TryParseSince(sinceText!, time.GetUtcNow(), out var parsed))
+            {
+                return Results.Problem(statusCode: 400, title: "Bad request", detail: "'since' must be an RFC 3339 time or a duration such as 1h.");
+            }
+
+            since = parsed;
+        }
+
+        long after = 0;
+        if (q.TryGetValue("after", out var afterText) && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after))
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'after' must be a sequence number.");
+        }
+
+        var limit = 1000;
+        if (q.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 10_000))
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'limit' must be from 1 to 10000.");
+        }
+
+        var query = new AuditQuery
+        {
+            Agent = Value("agent"),
+            Principal = Value("principal"),
+            Mission = Value("mission"),
+            Tool = Value("tool"),
+            Type = Value("type"),
+            Since = since,
+            AfterSeq = after,
+            Limit = limit,
+        };
+        var events = await store.QueryAsync(query, context.RequestAborted);
+        await RecordReadAsync(audit, context, who!);
+        context.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(context.Response.BodyWriter);
+        w.WriteStartObject();
+        w.WriteStartArray("events");
+        foreach (var e in events)
+        {
+            e.WriteTo(w);
+        }
+
+        w.WriteEndArray();
+        if (events.Count == limit)
+        {
+            w.WriteNumber("next_after", events[^1].Seq);
+        }
+
+        w.WriteEndObject();
+        await w.FlushAsync(context.RequestAborted);
+        return Results.Empty;
+
+        string? Value(string name) => q.TryGetValue(name, out var v) && !string.IsNullOrEmpty(v) ? v.ToString() : null;
+    }
+
+    private static async Task<IResult> ListKeysAsync(HttpContext context, AdminGate gate, SigningKeyService keys, TimeProvider time)
+    {
+        var (_, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var now = time.GetUtcNow();
+        var ring = keys.Ring;
+        var current = ring.SigningKeyAt(now);
+        var items = ring.Keys.Select(k => new KeyView(
+            k.Kid, AuditEvent.FormatTime(k.CreatedAt), AuditEvent.FormatTime(k.ActivatesAt),
+            k == current ? "signing" : k.ActivatesAt > now ? "pending" : "retiring")).ToList();
+        return Results.Json(new KeyList(items), AdminJson.Options);
+    }
+
+    private static async Task<IResult> RotateKeysAsync(HttpContext context, AdminGate gate, SigningKeyService keys)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var key = await keys.RotateAsync(who, context.TraceIdentifier, context.RequestAborted);
+        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
+        return Results.Json(new KeyView(key.Kid, AuditEvent.FormatTime(key.CreatedAt), AuditEvent.FormatTime(key.ActivatesAt), "pending"), AdminJson.Options);
+    }
+
+    private static async Task<IResult> RevokeAsync(HttpContext context, AdminGate gate, RevocationService revocations, AccessTokenValidator validator)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        RevokeRequest? body;
+        try
+        {
+            body = await context.Request.ReadFromJsonAsync<RevokeRequest>(AdminJson.Options, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or BadHttpRequestException)
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "Send JSON: {\"kind\": \"token|jti|mission|agent|principal\", \"id\": \"...\"} or {\"kind\": \"token\", \"token\": \"<JWT>\"}.");
+        }
+
+        if (body is null || string.IsNullOrEmpty(body.Kind))
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'kind' is required.");
+        }
+
+        RevocationEntry entry;
+        if (body.Kind == "token" && body.Token is not null)
+        {
+            var validation = await validator.ValidateAsync(body.Token, context.RequestAborted);
+            if (validation.Claims is null)
+            {
+                return Results.Problem(statusCode: 400, title: "Bad request", detail: $"That is not a token issued by this server ({validation.Reason}).");
+            }
+
+            entry = await revocations.RevokeTokenAsync(validation.Claims, who!, context.TraceIdentifier, context.RequestAborted);
+        }
+        else
+        {
+            RevocationKind? kind = body.Kind switch
+            {
+                "token" or "jti" => RevocationKind.Token,
+                "mission" => RevocationKind.Mission,
+                "agent" => RevocationKind.Agent,
+                "principal" => RevocationKind.Principal,
+                _ => null,
+            };
+            if (kind is null || string.IsNullOrEmpty(body.Id) || body.Id.Length > 256)
+            {
+                return Results.Problem(statusCode: 400, title: "Bad request", detail: "'kind' must be token, jti, mission, agent or principal, with an 'id' of at most 256 characters.");
+            }
+
+            entry = await revocations.RevokeAsync(kind.Value, body.Id, who!, context.TraceIdentifier, context.RequestAborted);
+        }
+
+        TesseraMetrics.Revocations.WithLabels(entry.Kind.ToString().ToLowerInvariant()).Inc();
+        return Results.Json(new RevocationView(entry.Kind.ToString().ToLowerInvariant(), entry.Id, AuditEvent.FormatTime(entry.RevokedAt), AuditEvent.FormatTime(entry.ExpiresAt)), AdminJson.Options);
+    }
+
+    private static Task<AuditEvent> RecordReadAsync(AuditLog audit, HttpContext context, string admin)
+    {
+        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
+        return audit.AppendAsync(new AuditRecord
+        {
+            Type = AuditTypes.AdminRead,
+            Outcome = AuditOutcomes.Allowed,
+            Principal = admin,
+            Reason = $"{context.Request.Method} {context.Request.Path}",
+            RequestId = context.TraceIdentifier,
+        }, cancellationToken: context.RequestAborted);
+    }
+
+    private static string Clip(string value) => value.Length > 64 ? value[..64] + "…" : value;
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+using Tessera.Core.Tokens;
+
+namespace Tessera.Server.Hosting;
+
+/// <summary>
+/// Brings the broker up before it accepts requests (hosted services start before the server
+/// listens): migrate, start the audit writer, load keys and revocations. Prunes expired
+/// revocations and keys every minute afterwards.
+/// </summary>
+internal sealed partial class StartupService(
+    ITesseraStore store,
+    AuditLog audit,
+    SigningKeyService keys,
+    RevocationService revocations,
+    Readiness readiness,
+    AdminAuthenticator admins,
+    TesseraConfig config,
+    TimeProvider time,
+    ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
+{
+    private ITimer? _pruneTimer;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await store.MigrateAsync(cancellationToken);
+        await audit.StartAsync(cancellationToken);
+        await keys.InitializeAsync(cancellationToken);
+        await revocations.LoadAsync(cancellationToken);
+        // Resolving the admin authenticator writes the bootstrap token file before the first request.
+        _ = admins;
+        await audit.AppendAsync(new AuditRecord
+        {
+            Type = AuditTypes.ServerStarted,
+            Outcome = AuditOutcomes.Allowed,
+            Reason = $"issuer {config.Server.Issuer}, {config.Agents.Count} agents, {config.Tools.Count} tools",
+        }, cancellationToken: cancellationToken);
+        _pruneTimer = time.CreateTimer(_ => _ = PruneAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        readiness.MarkReady();
+        Log.Ready(logger, config.Server.Issuer, audit.LastSeq);
+    }
+
+    private async Task PruneAsync()
+    {
+        try
+        {
+            await revocations.PruneAsync(CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            Log.PruneFailed(logger, ex);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_pruneTimer is not null)
+        {
+            await _pruneTimer.DisposeAsync();
+        }
+
+        // Drain: every queued audit event is committed before the process exits.
+        await audit.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_pruneTimer is not null)
+        {
+            await _pruneTimer.DisposeAsync();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Tessera ready: issuer {Issuer}, audit log at seq {Seq}")]
+        public static partial void Ready(ILogger logger, string issuer, long seq);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Pruning expired revocations failed")]
+        public static partial void PruneFailed(ILogger logger, Exception exception);
+    }
+}

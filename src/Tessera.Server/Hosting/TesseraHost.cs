@@ -1,0 +1,105 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+using Tessera.Core.Tokens;
+using Tessera.Core.Vault;
+using Tessera.Server.Admin;
+using Tessera.Server.OAuth;
+
+namespace Tessera.Server.Hosting;
+
+/// <summary>Composes the broker: Core services over a store, the HTTP endpoints, and start-up.</summary>
+public static class TesseraHost
+{
+    /// <summary>
+    /// Builds the web application. The caller owns <paramref name="store"/> and
+    /// <paramref name="masterKey"/>; <paramref name="configureBuilder"/> lets tests swap the server.
+    /// </summary>
+    public static WebApplication Build(
+        TesseraConfig config,
+        ITesseraStore store,
+        MasterKey masterKey,
+        TimeProvider time,
+        Action<WebApplicationBuilder>? configureBuilder = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Tessera" });
+        builder.WebHost.UseUrls(config.Server.Listen.GetLeftPart(UriPartial.Authority));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 1024 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddSingleton(config);
+        services.AddSingleton(time);
+        services.AddSingleton(store);
+        services.AddSingleton(store.Audit);
+        services.AddSingleton(store.Revocations);
+        services.AddSingleton(store.SigningKeys);
+        services.AddSingleton(masterKey);
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<RevocationIndex>();
+        services.AddSingleton<RevocationService>();
+        services.AddSingleton<SigningKeyService>();
+        services.AddSingleton(new AgentRegistry(config.Agents));
+        services.AddSingleton(new ToolCatalog(config.Tools));
+        services.AddSingleton<IReplayCache>(sp => new MemoryReplayCache(time));
+        services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
+        services.AddSingleton<ClientAuthenticator>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<AccessTokenValidator>();
+        services.AddSingleton<IntrospectionService>();
+        services.AddSingleton(sp => new IdentityProviderRegistry(config.IdentityProviders, time));
+        services.AddSingleton(sp => new AdminAuthenticator(
+            sp.GetRequiredService<IdentityProviderRegistry>(), config,
+            config.Server.BootstrapAdminToken ? AdminAuthenticator.EnsureBootstrapToken(config.DataDir) : null));
+        services.AddSingleton<CallerAuthenticator>();
+        services.AddSingleton<AdminGate>();
+        services.AddSingleton<Readiness>();
+        services.AddHostedService<StartupService>();
+        services.AddProblemDetails();
+        configureBuilder?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleUnexpectedAsync });
+        app.UseStatusCodePages();
+        app.MapOAuth();
+        app.MapDiscovery();
+        app.MapHealth();
+        app.MapAdmin();
+        app.MapMetrics("/metrics");
+        return app;
+    }
+
+    /// <summary>
+    /// A bug or broken infrastructure reached the top: answer in the endpoint's error shape, without
+    /// details (they may hold secrets), and log it.
+    /// </summary>
+    private static async Task HandleUnexpectedAsync(HttpContext context)
+    {
+        var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var auditFailure = failure is AuditWriteException;
+        var status = auditFailure ? 503 : 500;
+        if (context.Request.Path.StartsWithSegments("/oauth"))
+        {
+            await OAuthResponses.WriteErrorAsync(context, new Core.Protocol.OAuthError("server_error",
+                auditFailure ? Core.Protocol.OAuthError.ServerError.Description : "An internal error occurred; the request was not carried out.", status));
+            return;
+        }
+
+        context.Response.StatusCode = status;
+        await Results.Problem(statusCode: status, title: auditFailure ? "The action could not be recorded and was not carried out." : "Internal error").ExecuteAsync(context);
+    }
+}

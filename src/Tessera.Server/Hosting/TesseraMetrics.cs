@@ -1,0 +1,13 @@
+using Prometheus;
+
+namespace Tessera.Server.Hosting;
+
+/// <summary>Prometheus counters served at <c>/metrics</c>. Labels carry codes and kinds, never identities.</summary>
+internal static class TesseraMetrics
+{
+    public static readonly Counter TokensIssued = Metrics.CreateCounter("tessera_tokens_issued_total", "Tokens issued, by grant type.", "grant_type");
+    public static readonly Counter TokensDenied = Metrics.CreateCounter("tessera_token_requests_denied_total", "Token requests refused, by OAuth error.", "error");
+    public static readonly Counter Introspections = Metrics.CreateCounter("tessera_introspections_total", "Introspection answers, by result.", "result");
+    public static readonly Counter Revocations = Metrics.CreateCounter("tessera_revocations_total", "Revocations, by kind.", "kind");
+    public static readonly Counter AdminRequests = Metrics.CreateCounter("tessera_admin_requests_total", "Admin API requests, by outcome.", "outcome");
+}

@@ -1,0 +1,72 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Tessera.Core.Identity;
+using Tessera.Core.Protocol;
+
+namespace Tessera.Server.OAuth;
+
+/// <summary>Takes the client's authentication out of the request: HTTP Basic, form secret, or client assertion.</summary>
+internal static class ClientCredentialsReader
+{
+    public static (ClientCredentials? Credentials, OAuthError? Error) Read(HttpRequest request, OAuthForm form)
+    {
+        var header = request.Headers.Authorization.ToString();
+        var hasBasic = header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase);
+        var hasPostSecret = form.Get("client_secret") is not null;
+        var assertion = form.Get("client_assertion");
+        var assertionType = form.Get("client_assertion_type");
+        var methods = (hasBasic ? 1 : 0) + (hasPostSecret ? 1 : 0) + (assertion is not null || assertionType is not null ? 1 : 0);
+
+        // Reject requests using more than one authentication method (RFC 6749 §2.3).
+        if (methods > 1)
+        {
+            return (null, OAuthError.InvalidRequest("Use exactly one client authentication method."));
+        }
+
+        if (hasBasic)
+        {
+            // RFC 6749 §2.3.1: client id and secret are form-url-encoded, then Base64-encoded.
+            try
+            {
+                var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim()));
+                var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+                if (colon < 0)
+                {
+                    return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null), null);
+                }
+
+                var id = Uri.UnescapeDataString(decoded[..colon].Replace('+', ' '));
+                var secret = Uri.UnescapeDataString(decoded[(colon + 1)..].Replace('+', ' '));
+                var formId = form.Get("client_id");
+                if (formId is not null && formId != id)
+                {
+                    return (null, OAuthError.InvalidRequest("client_id in the form differs from the Authorization header."));
+                }
+
+                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, id, secret, null), null);
+            }
+            catch (FormatException)
+            {
+                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null), null);
+            }
+        }
+
+        if (hasPostSecret)
+        {
+            return (new ClientCredentials(ClientAuthMethods.ClientSecretPost, form.Get("client_id"), form.Get("client_secret"), null), null);
+        }
+
+        if (assertion is not null || assertionType is not null)
+        {
+            // Reject assertions of any type but RFC 7523 JWT bearer.
+            if (assertionType != ClientAuthMethods.JwtBearerAssertionType || assertion is null)
+            {
+                return (null, OAuthError.InvalidRequest($"client_assertion_type must be {ClientAuthMethods.JwtBearerAssertionType} with a client_assertion."));
+            }
+
+            return (new ClientCredentials(ClientAuthMethods.PrivateKeyJwt, form.Get("client_id"), null, assertion), null);
+        }
+
+        return (new ClientCredentials("none", form.Get("client_id"), null, null), null);
+    }
+}

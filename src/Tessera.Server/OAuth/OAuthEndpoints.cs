@@ -1,0 +1,188 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tessera.Core.Audit;
+using Tessera.Core.Identity;
+using Tessera.Core.Protocol;
+using Tessera.Core.Revocation;
+using Tessera.Core.Tokens;
+using Tessera.Server.Hosting;
+
+namespace Tessera.Server.OAuth;
+
+/// <summary>The OAuth endpoints: token (RFC 6749/8693/7523), introspection (RFC 7662), revocation (RFC 7009).</summary>
+internal static class OAuthEndpoints
+{
+    public static void MapOAuth(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/oauth/token", TokenAsync);
+        app.MapPost("/oauth/introspect", IntrospectAsync);
+        app.MapPost("/oauth/revoke", RevokeAsync);
+    }
+
+    private static async Task TokenAsync(HttpContext context, TokenService tokens)
+    {
+        var (form, formError) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
+        if (form is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, formError!);
+            return;
+        }
+
+        var (credentials, credentialsError) = ClientCredentialsReader.Read(context.Request, form);
+        if (credentials is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, credentialsError!);
+            return;
+        }
+
+        var request = new TokenRequest(form.Parameters, form.GetAll("resource"), form.GetAll("audience"), credentials, context.TraceIdentifier);
+        var result = await tokens.HandleAsync(request, context.RequestAborted);
+        if (!result.Succeeded)
+        {
+            TesseraMetrics.TokensDenied.WithLabels(result.Error!.Code).Inc();
+            await OAuthResponses.WriteErrorAsync(context, result.Error!);
+            return;
+        }
+
+        var response = result.Value!;
+        TesseraMetrics.TokensIssued.WithLabels(form.Get("grant_type")!).Inc();
+        await OAuthResponses.WriteJsonAsync(context, 200, w =>
+        {
+            w.WriteString("access_token", response.AccessToken);
+            w.WriteString("token_type", response.TokenType);
+            w.WriteNumber("expires_in", response.ExpiresIn);
+            w.WriteString("scope", response.Scope);
+            if (response.IssuedTokenType is not null)
+            {
+                w.WriteString("issued_token_type", response.IssuedTokenType);
+            }
+        });
+    }
+
+    private static async Task IntrospectAsync(HttpContext context, IntrospectionService introspection, CallerAuthenticator callers)
+    {
+        var (form, formError) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
+        if (form is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, formError!);
+            return;
+        }
+
+        var (caller, error) = await callers.AuthenticateAsync(context, form, AuditTypes.IntrospectionDenied);
+        if (caller is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, error!);
+            return;
+        }
+
+        var token = form.Get("token");
+        if (token is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, OAuthError.InvalidRequest("The 'token' parameter is missing."));
+            return;
+        }
+
+        AccessTokenClaims? claims;
+        try
+        {
+            claims = await introspection.IntrospectAsync(caller, token, context.TraceIdentifier, context.RequestAborted);
+        }
+        catch (AuditWriteException)
+        {
+            await OAuthResponses.WriteErrorAsync(context, OAuthError.ServerError);
+            return;
+        }
+
+        TesseraMetrics.Introspections.WithLabels(claims is null ? "inactive" : "active").Inc();
+        await OAuthResponses.WriteJsonAsync(context, 200, w => WriteIntrospection(w, claims));
+    }
+
+    /// <summary>RFC 7662 §2.2; anything inactive is exactly <c>{"active":false}</c>.</summary>
+    private static void WriteIntrospection(Utf8JsonWriter w, AccessTokenClaims? c)
+    {
+        w.WriteBoolean("active", c is not null);
+        if (c is null)
+        {
+            return;
+        }
+
+        w.WriteString("iss", c.Issuer);
+        w.WriteString("sub", c.Subject);
+        w.WriteString("aud", c.Audience);
+        w.WriteString("client_id", c.ClientId);
+        w.WriteString("scope", c.Scope.ToString());
+        w.WriteString("jti", c.Jti);
+        w.WriteNumber("iat", c.IssuedAt);
+        w.WriteNumber("exp", c.ExpiresAt);
+        w.WriteString("token_type", "Bearer");
+        if (c.ActorChain.Count > 0)
+        {
+            w.WritePropertyName("act");
+            AccessTokenClaims.WriteActor(w, c.ActorChain, c.ActorChain.Count - 1);
+        }
+
+        if (c.Mission is not null)
+        {
+            w.WriteString("mission", c.Mission);
+        }
+
+        if (c.Purpose is not null)
+        {
+            w.WriteString("purpose", c.Purpose);
+        }
+    }
+
+    private static async Task RevokeAsync(HttpContext context, AccessTokenValidator validator, RevocationService revocations, CallerAuthenticator callers)
+    {
+        var (form, formError) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
+        if (form is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, formError!);
+            return;
+        }
+
+        var (caller, error) = await callers.AuthenticateAsync(context, form, AuditTypes.RevocationDenied);
+        if (caller is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, error!);
+            return;
+        }
+
+        var token = form.Get("token");
+        if (token is null)
+        {
+            await OAuthResponses.WriteErrorAsync(context, OAuthError.InvalidRequest("The 'token' parameter is missing."));
+            return;
+        }
+
+        var validation = await validator.ValidateAsync(token, context.RequestAborted);
+
+        // RFC 7009 §2.2: invalid, expired and already revoked tokens get 200; there is nothing to do.
+        if (validation.IsActive)
+        {
+            var claims = validation.Claims!;
+            if (caller.Agent is { } agent && claims.ClientId != agent.Id && !claims.ActorChain.Contains(agent.Id))
+            {
+                await OAuthResponses.WriteErrorAsync(context, OAuthError.UnauthorizedClient("This token was not issued to you, and you do not act in it."));
+                return;
+            }
+
+            try
+            {
+                await revocations.RevokeTokenAsync(claims, caller.Name, context.TraceIdentifier, context.RequestAborted);
+            }
+            catch (AuditWriteException)
+            {
+                await OAuthResponses.WriteErrorAsync(context, OAuthError.ServerError);
+                return;
+            }
+
+            TesseraMetrics.Revocations.WithLabels("token").Inc();
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.Headers.CacheControl = "no-store";
+    }
+}

@@ -1,0 +1,157 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Tessera.Core.Audit;
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+using Tessera.Core.Tokens;
+
+namespace Tessera.Storage.Sqlite;
+
+internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
+{
+    public async Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new AuditHead(reader.GetInt64(0), reader.GetString(1))
+            : new AuditHead(0, AuditEvent.GenesisHash);
+    }
+
+    public Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken) =>
+        store.WithWriterAsync(async connection =>
+        {
+            await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = tx;
+                insert.CommandText = """
+                    INSERT INTO audit_events (seq, time_ms, type, agent, principal, mission, tool, json, hash)
+                    VALUES ($seq, $time, $type, $agent, $principal, $mission, $tool, $json, $hash)
+                    """;
+                var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
+                var time = insert.Parameters.Add("$time", SqliteType.Integer);
+                var type = insert.Parameters.Add("$type", SqliteType.Text);
+                var agent = insert.Parameters.Add("$agent", SqliteType.Text);
+                var principal = insert.Parameters.Add("$principal", SqliteType.Text);
+                var mission = insert.Parameters.Add("$mission", SqliteType.Text);
+                var tool = insert.Parameters.Add("$tool", SqliteType.Text);
+                var json = insert.Parameters.Add("$json", SqliteType.Blob);
+                var hash = insert.Parameters.Add("$hash", SqliteType.Text);
+                foreach (var e in events)
+                {
+                    seq.Value = e.Seq;
+                    time.Value = e.Time.ToUnixTimeMilliseconds();
+                    type.Value = e.Record.Type;
+                    agent.Value = (object?)e.Record.Agent ?? DBNull.Value;
+                    principal.Value = (object?)e.Record.Principal ?? DBNull.Value;
+                    mission.Value = (object?)e.Record.Mission ?? DBNull.Value;
+                    tool.Value = (object?)e.Record.Tool ?? DBNull.Value;
+                    json.Value = e.Json;
+                    hash.Value = e.Hash;
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+
+            foreach (var change in changes)
+            {
+                await ApplyAsync(connection, tx, change, cancellationToken);
+            }
+
+            await tx.CommitAsync(cancellationToken);
+            return 0;
+        }, cancellationToken);
+
+    private static async Task ApplyAsync(SqliteConnection connection, SqliteTransaction tx, StateChange change, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        switch (change)
+        {
+            case RevocationEntry r:
+                command.CommandText = """
+                    INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES ($kind, $id, $at, $exp)
+                    ON CONFLICT (kind, id) DO UPDATE SET revoked_at = MAX(revoked_at, excluded.revoked_at), expires_at = MAX(expires_at, excluded.expires_at)
+                    """;
+                command.Parameters.AddWithValue("$kind", (int)r.Kind);
+                command.Parameters.AddWithValue("$id", r.Id);
+                command.Parameters.AddWithValue("$at", r.RevokedAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$exp", r.ExpiresAt.ToUnixTimeMilliseconds());
+                break;
+            case SigningKeyAdded k:
+                command.CommandText = "INSERT INTO signing_keys (kid, alg, sealed, created_at, activates_at) VALUES ($kid, $alg, $sealed, $created, $activates)";
+                command.Parameters.AddWithValue("$kid", k.Key.Kid);
+                command.Parameters.AddWithValue("$alg", k.Key.Algorithm);
+                command.Parameters.AddWithValue("$sealed", k.Key.SealedPrivateKey);
+                command.Parameters.AddWithValue("$created", k.Key.CreatedAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$activates", k.Key.ActivatesAt.ToUnixTimeMilliseconds());
+                break;
+            default:
+                // Fail closed: a change this store cannot persist must not be reported as durable.
+                throw new NotSupportedException($"the SQLite store cannot persist {change.GetType().Name}");
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, json, hash FROM audit_events WHERE seq >= $from ORDER BY seq";
+        command.Parameters.AddWithValue("$from", fromSeq);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            // A value tampered into the wrong SQLite type is still handed over, and fails verification.
+            var json = reader.GetValue(1) switch
+            {
+                byte[] bytes => bytes,
+                string text => Encoding.UTF8.GetBytes(text),
+                var other => Encoding.UTF8.GetBytes(Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture) ?? ""),
+            };
+            yield return new AuditRow(reader.GetInt64(0), json, Convert.ToString(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        }
+    }
+
+    public async Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = new List<string> { "seq > $after" };
+        command.Parameters.AddWithValue("$after", query.AfterSeq);
+        Add("agent", query.Agent);
+        Add("principal", query.Principal);
+        Add("mission", query.Mission);
+        Add("tool", query.Tool);
+        Add("type", query.Type);
+        if (query.Since is { } since)
+        {
+            where.Add("time_ms >= $since");
+            command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        }
+
+        command.CommandText = $"SELECT json, hash FROM audit_events WHERE {string.Join(" AND ", where)} ORDER BY seq LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", Math.Clamp(query.Limit, 1, 10_000));
+        var events = new List<AuditEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(AuditEvent.Parse((byte[])reader.GetValue(0), reader.GetString(1)));
+        }
+
+        return events;
+
+        void Add(string column, string? value)
+        {
+            if (value is not null)
+            {
+                where.Add($"{column} = ${column}");
+                command.Parameters.AddWithValue("$" + column, value);
+            }
+        }
+    }
+}

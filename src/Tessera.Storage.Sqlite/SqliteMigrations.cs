@@ -1,0 +1,48 @@
+namespace Tessera.Storage.Sqlite;
+
+/// <summary>
+/// Versioned schema. Each entry moves the schema one version up and is applied once, in a
+/// transaction, recorded in <c>schema_version</c>. Never edit a released migration: add one.
+/// </summary>
+internal static class SqliteMigrations
+{
+    public static readonly string[] Steps =
+    [
+        // 1: audit chain, revocations, signing keys.
+        """
+        CREATE TABLE audit_events (
+            seq        INTEGER PRIMARY KEY,
+            time_ms    INTEGER NOT NULL,
+            type       TEXT NOT NULL,
+            agent      TEXT,
+            principal  TEXT,
+            mission    TEXT,
+            tool       TEXT,
+            json       BLOB NOT NULL,
+            hash       TEXT NOT NULL
+        );
+        CREATE INDEX audit_events_agent ON audit_events(agent, seq) WHERE agent IS NOT NULL;
+        CREATE INDEX audit_events_principal ON audit_events(principal, seq) WHERE principal IS NOT NULL;
+        CREATE INDEX audit_events_mission ON audit_events(mission, seq) WHERE mission IS NOT NULL;
+        CREATE INDEX audit_events_tool ON audit_events(tool, seq) WHERE tool IS NOT NULL;
+        CREATE INDEX audit_events_time ON audit_events(time_ms);
+
+        CREATE TABLE revocations (
+            kind        INTEGER NOT NULL,
+            id          TEXT NOT NULL,
+            revoked_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            PRIMARY KEY (kind, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX revocations_expiry ON revocations(expires_at);
+
+        CREATE TABLE signing_keys (
+            kid           TEXT PRIMARY KEY,
+            alg           TEXT NOT NULL,
+            sealed        BLOB NOT NULL,
+            created_at    INTEGER NOT NULL,
+            activates_at  INTEGER NOT NULL
+        );
+        """,
+    ];
+}

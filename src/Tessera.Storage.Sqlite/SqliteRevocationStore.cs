@@ -1,0 +1,36 @@
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+
+namespace Tessera.Storage.Sqlite;
+
+internal sealed class SqliteRevocationStore(SqliteTesseraStore store) : IRevocationStore
+{
+    public async Task<IReadOnlyList<RevocationEntry>> LoadActiveAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT kind, id, revoked_at, expires_at FROM revocations WHERE expires_at >= $now";
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        var entries = new List<RevocationEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new RevocationEntry(
+                (RevocationKind)reader.GetInt32(0),
+                reader.GetString(1),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+        }
+
+        return entries;
+    }
+
+    public Task<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        store.WithWriterAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM revocations WHERE expires_at < $now";
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+}

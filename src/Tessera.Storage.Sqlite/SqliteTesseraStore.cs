@@ -1,0 +1,135 @@
+using Microsoft.Data.Sqlite;
+using Tessera.Core.Storage;
+
+namespace Tessera.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode with <c>synchronous=FULL</c>, so a commit that
+/// returned survives a power cut. Writes go through one connection; reads use pooled ones.
+/// </summary>
+public sealed class SqliteTesseraStore : ITesseraStore
+{
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteConnection? _writer;
+
+    public SqliteTesseraStore(string path, bool readOnly = false)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        Audit = new SqliteAuditStore(this);
+        Revocations = new SqliteRevocationStore(this);
+        SigningKeys = new SqliteSigningKeyStore(this);
+    }
+
+    /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
+    public static SqliteTesseraStore FromLocation(string location, bool readOnly = false) =>
+        location.StartsWith("sqlite:", StringComparison.Ordinal)
+            ? new SqliteTesseraStore(location["sqlite:".Length..], readOnly)
+            : throw new ArgumentException("not a sqlite: location", nameof(location));
+
+    public string Path { get; }
+
+    public IAuditStore Audit { get; }
+
+    public IRevocationStore Revocations { get; }
+
+    public ISigningKeyStore SigningKeys { get; }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await WithWriterAsync(async connection =>
+        {
+            await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken);
+            await using var read = connection.CreateCommand();
+            read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+            var current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            if (current > SqliteMigrations.Steps.Length)
+            {
+                throw new InvalidOperationException($"{Path} has schema version {current}, newer than this build understands ({SqliteMigrations.Steps.Length}); upgrade Tessera");
+            }
+
+            for (var version = current + 1; version <= SqliteMigrations.Steps.Length; version++)
+            {
+                await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+                await using var step = connection.CreateCommand();
+                step.Transaction = tx;
+                step.CommandText = SqliteMigrations.Steps[version - 1] + $";\nINSERT INTO schema_version(version) VALUES ({version});";
+                await step.ExecuteNonQueryAsync(cancellationToken);
+                await tx.CommitAsync(cancellationToken);
+            }
+
+            return 0;
+        }, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the single writer connection, one caller at a time.</summary>
+    internal async Task<T> WithWriterAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_writer is null)
+            {
+                var connection = new SqliteConnection(_connectionString);
+                await connection.OpenAsync(cancellationToken);
+                await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;", cancellationToken);
+                _writer = connection;
+            }
+
+            return await work(_writer);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Opens a read connection; WAL lets it read while the writer commits.</summary>
+    internal async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, "PRAGMA busy_timeout=10000;", cancellationToken);
+        return connection;
+    }
+
+    internal static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (_writer is not null)
+            {
+                await _writer.DisposeAsync();
+                _writer = null;
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        SqliteConnection.ClearAllPools();
+        _writeLock.Dispose();
+    }
+}

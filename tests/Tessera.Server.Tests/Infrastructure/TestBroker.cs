@@ -1,0 +1,171 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Configuration;
+using Tessera.Core.Vault;
+using Tessera.Server.Hosting;
+using Tessera.Storage.Sqlite;
+
+namespace Tessera.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A whole broker in memory (ASP.NET TestServer) over a real SQLite file in a temp directory,
+/// with a controllable clock. Agents and tools come from YAML, as in production.
+/// </summary>
+public sealed class TestBroker : IAsyncDisposable
+{
+    public const string Issuer = "http://tessera.test";
+    public static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Secrets of the default agents; hashes are in <see cref="DefaultYaml"/>.</summary>
+    public const string SupportSecret = "support-secret-0123456789abcdef";
+    public const string ExpiredSecret = "expired-secret-0123456789abcdef";
+
+    private TestBroker(string directory, WebApplication app, SqliteTesseraStore store, MasterKey masterKey, FakeTimeProvider time, TesseraConfig config)
+    {
+        Directory = directory;
+        App = app;
+        Store = store;
+        MasterKey = masterKey;
+        Time = time;
+        Config = config;
+        Client = app.GetTestClient();
+    }
+
+    public string Directory { get; }
+    public WebApplication App { get; }
+    public SqliteTesseraStore Store { get; }
+    public MasterKey MasterKey { get; }
+    public FakeTimeProvider Time { get; }
+    public TesseraConfig Config { get; }
+    public HttpClient Client { get; }
+
+    public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    public static string Sha256Hex(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    public static string DefaultYaml(string agentExtras = "") => $$"""
+        server:
+          listen: {{Issuer}}
+        storage: sqlite:data/tessera.db
+        data_dir: data
+        tokens:
+          default_ttl: 5m
+          max_ttl: 1h
+        signing_keys:
+          publish_ahead: 2m
+        tools:
+          - id: crm
+            scopes:
+              read: { rules: [ "GET /contacts/**" ] }
+              export: { rules: [ "POST /exports" ] }
+          - id: github
+            audience: https://api.github.com
+            scopes:
+              repo.read: { rules: [ "GET /repos/**" ] }
+          - id: vault
+            require_dpop: true
+            scopes:
+              read: { rules: [ "GET /**" ] }
+        agents:
+          - id: support-agent
+            owner: support-platform@corp.example
+            purpose: Answer customer tickets
+            expires: 2027-06-30
+            auth:
+              client_secret_sha256: {{Sha256Hex(SupportSecret)}}
+            allowed_scopes: [ "crm:read", "crm:export", "vault:read" ]
+            max_ttl: 10m
+          - id: expired-agent
+            owner: legacy@corp.example
+            purpose: Old batch job
+            expires: 2026-01-01
+            auth:
+              client_secret_sha256: {{Sha256Hex(ExpiredSecret)}}
+            allowed_scopes: [ "crm:read" ]
+        {{agentExtras}}
+        """;
+
+    /// <summary>Starts a broker; <paramref name="directory"/> reuses an existing data directory (restart).</summary>
+    public static async Task<TestBroker> StartAsync(string? yaml = null, string? directory = null, FakeTimeProvider? time = null, byte[]? masterKey = null)
+    {
+        directory ??= Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(directory);
+        var configPath = Path.Combine(directory, "tessera.yaml");
+        if (yaml is not null || !File.Exists(configPath))
+        {
+            await File.WriteAllTextAsync(configPath, yaml ?? DefaultYaml());
+        }
+
+        var config = ConfigLoader.LoadFile(configPath);
+        time ??= new FakeTimeProvider(Start);
+        var key = new MasterKey(masterKey ?? KeyFor(directory));
+        var store = SqliteTesseraStore.FromLocation(config.Storage);
+        var app = TesseraHost.Build(config, store, key, time, b => b.WebHost.UseTestServer());
+        await app.StartAsync();
+        return new TestBroker(directory, app, store, key, time, config);
+    }
+
+    /// <summary>One master key per test directory, so a restart finds the same key.</summary>
+    private static byte[] KeyFor(string directory) => SHA256.HashData(Encoding.UTF8.GetBytes("test-master-key:" + directory));
+
+    /// <summary>Stops this broker and starts another on the same data (a restart).</summary>
+    public async Task<TestBroker> RestartAsync()
+    {
+        await StopAsync();
+        return await StartAsync(directory: Directory, time: Time);
+    }
+
+    public async Task<HttpResponseMessage> PostFormAsync(string path, IEnumerable<KeyValuePair<string, string>> form, AuthenticationHeaderValue? auth = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Authorization = auth;
+        return await Client.SendAsync(request);
+    }
+
+    public static AuthenticationHeaderValue Basic(string clientId, string secret) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(secret)}")));
+
+    /// <summary>client_credentials with client_secret_basic; returns the response.</summary>
+    public Task<HttpResponseMessage> ClientCredentialsAsync(string clientId, string secret, params (string Name, string Value)[] parameters) =>
+        PostFormAsync("/oauth/token", [new("grant_type", "client_credentials"), .. parameters.Select(p => KeyValuePair.Create(p.Name, p.Value))], Basic(clientId, secret));
+
+    /// <summary>Issues a crm:read token to support-agent and returns the access token.</summary>
+    public async Task<string> IssueAsync(string scope = "crm:read")
+    {
+        using var response = await ClientCredentialsAsync("support-agent", SupportSecret, ("scope", scope));
+        var json = await ReadJsonAsync(response);
+        return json.RootElement.GetProperty("access_token").GetString() ?? throw new InvalidOperationException(json.RootElement.ToString());
+    }
+
+    public string AdminToken => File.ReadAllText(Path.Combine(Config.DataDir, "admin.token")).Trim();
+
+    public static async Task<JsonDocument> ReadJsonAsync(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+    private async Task StopAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Store.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp directory left behind is harmless.
+        }
+    }
+}
