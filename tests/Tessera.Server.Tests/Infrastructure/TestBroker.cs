@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Configuration;
+using Tessera.Core.Storage;
 using Tessera.Core.Vault;
 using Tessera.Server.Hosting;
 using Tessera.Storage.Sqlite;
@@ -27,7 +28,7 @@ public sealed class TestBroker : IAsyncDisposable
     public const string SupportSecret = "support-secret-0123456789abcdef";
     public const string ExpiredSecret = "expired-secret-0123456789abcdef";
 
-    private TestBroker(string directory, WebApplication app, SqliteTesseraStore store, MasterKey masterKey, FakeTimeProvider time, TesseraConfig config)
+    private TestBroker(string directory, WebApplication app, ITesseraStore store, MasterKey masterKey, FakeTimeProvider time, TesseraConfig config)
     {
         Directory = directory;
         App = app;
@@ -40,7 +41,7 @@ public sealed class TestBroker : IAsyncDisposable
 
     public string Directory { get; }
     public WebApplication App { get; }
-    public SqliteTesseraStore Store { get; }
+    public ITesseraStore Store { get; }
     public MasterKey MasterKey { get; }
     public FakeTimeProvider Time { get; }
     public TesseraConfig Config { get; }
@@ -93,7 +94,7 @@ public sealed class TestBroker : IAsyncDisposable
         """;
 
     /// <summary>Starts a broker; <paramref name="directory"/> reuses an existing data directory (restart).</summary>
-    public static async Task<TestBroker> StartAsync(string? yaml = null, string? directory = null, FakeTimeProvider? time = null, byte[]? masterKey = null)
+    public static async Task<TestBroker> StartAsync(string? yaml = null, string? directory = null, FakeTimeProvider? time = null, byte[]? masterKey = null, Func<ITesseraStore, ITesseraStore>? wrapStore = null)
     {
         directory ??= Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -106,7 +107,8 @@ public sealed class TestBroker : IAsyncDisposable
         var config = ConfigLoader.LoadFile(configPath);
         time ??= new FakeTimeProvider(Start);
         var key = new MasterKey(masterKey ?? KeyFor(directory));
-        var store = SqliteTesseraStore.FromLocation(config.Storage);
+        ITesseraStore store = SqliteTesseraStore.FromLocation(config.Storage);
+        store = wrapStore?.Invoke(store) ?? store;
         var app = TesseraHost.Build(config, store, key, time, b => b.WebHost.UseTestServer());
         await app.StartAsync();
         return new TestBroker(directory, app, store, key, time, config);

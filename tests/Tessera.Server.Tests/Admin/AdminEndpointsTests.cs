@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Admin;
+
+public sealed class AdminEndpointsTests
+{
+    [Fact]
+    public async Task Agents_list_shows_owner_purpose_expiry_status_and_methods_but_never_secrets()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        using var response = await SendAsync(broker, "/admin/v1/agents", broker.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(TestBroker.Sha256Hex(TestBroker.SupportSecret), body, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestBroker.SupportSecret, body, StringComparison.Ordinal);
+
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        var agents = json.RootElement.GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("id").GetString()!);
+        var support = agents["support-agent"];
+        Assert.Equal("support-platform@corp.example", support.GetProperty("owner").GetString());
+        Assert.Equal("Answer customer tickets", support.GetProperty("purpose").GetString());
+        Assert.Equal("2027-06-30T00:00:00.000Z", support.GetProperty("expires").GetString());
+        Assert.Equal("active", support.GetProperty("status").GetString());
+        Assert.Equal(["client_secret_basic", "client_secret_post"], support.GetProperty("auth_methods").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("expired", agents["expired-agent"].GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Admin_api_without_a_valid_admin_token_is_401_problem_details_and_audited()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        foreach (var token in new string?[] { null, "tsa_wrong", TestBroker.SupportSecret })
+        {
+            using var response = await SendAsync(broker, "/admin/v1/agents", token);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+
+        var denied = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "admin.denied" }, CancellationToken.None);
+        Assert.Equal(3, denied.Count);
+    }
+
+    [Fact]
+    public async Task Audit_endpoint_filters_like_the_cli()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await broker.IssueAsync();
+        using var denied = await broker.ClientCredentialsAsync("support-agent", "nope");
+
+        using var response = await SendAsync(broker, "/admin/v1/audit?agent=support-agent&type=token.issued", broker.AdminToken);
+        using var json = await TestBroker.ReadJsonAsync(response);
+        var events = json.RootElement.GetProperty("events").EnumerateArray().ToList();
+        var issued = Assert.Single(events);
+        Assert.Equal("token.issued", issued.GetProperty("type").GetString());
+        Assert.Equal("allowed", issued.GetProperty("outcome").GetString());
+        Assert.Equal(64, issued.GetProperty("hash").GetString()!.Length);
+
+        using var bad = await SendAsync(broker, "/admin/v1/audit?since=yesterday", broker.AdminToken);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using var dup = await SendAsync(broker, "/admin/v1/audit?agent=a&agent=b", broker.AdminToken);
+        Assert.Equal(HttpStatusCode.BadRequest, dup.StatusCode);
+    }
+
+    [Fact]
+    public async Task Malformed_revocation_requests_get_400_problem_details()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        foreach (var body in new[] { "not json", "{}", "{\"kind\":\"galaxy\",\"id\":\"x\"}", "{\"kind\":\"token\",\"token\":\"garbage\"}", "[1,2,3]" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
+            using var response = await broker.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(TestBroker broker, string path, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return await broker.Client.SendAsync(request);
+    }
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Hosting;
+
+public sealed class RevocationDurabilityTests
+{
+    [Fact]
+    public async Task A_revoked_token_is_inactive_from_the_response_on_and_after_a_restart()
+    {
+        var broker = await TestBroker.StartAsync();
+        var token = await broker.IssueAsync();
+        var other = await broker.IssueAsync();
+
+        using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", token)], TestBroker.Basic("support-agent", TestBroker.SupportSecret));
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, token));
+        Assert.True(await SigningKeyRotationTests.IsActiveAsync(broker, other));
+
+        broker = await broker.RestartAsync();
+        await using (broker)
+        {
+            Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, token));
+            Assert.True(await SigningKeyRotationTests.IsActiveAsync(broker, other));
+        }
+    }
+
+    [Fact]
+    public async Task Revoking_an_agent_kills_every_token_it_holds_and_survives_a_restart()
+    {
+        var broker = await TestBroker.StartAsync();
+        var first = await broker.IssueAsync();
+        var second = await broker.IssueAsync("crm:export");
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations") { Content = JsonContent.Create(new { kind = "agent", id = "support-agent" }) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
+        using var response = await broker.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, first));
+        Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, second));
+
+        broker = await broker.RestartAsync();
+        await using (broker)
+        {
+            Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, first));
+            // A token issued after the revocation (a second later) is alive: revocation is not suspension.
+            broker.Time.Advance(TimeSpan.FromSeconds(1));
+            Assert.True(await SigningKeyRotationTests.IsActiveAsync(broker, await broker.IssueAsync()));
+        }
+    }
+}

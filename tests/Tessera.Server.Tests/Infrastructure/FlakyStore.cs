@@ -1,0 +1,29 @@
+using Tessera.Core.Audit;
+using Tessera.Core.Storage;
+
+namespace Tessera.Server.Tests.Infrastructure;
+
+/// <summary>A store whose audit appends fail on demand, as a full disk or lost database would.</summary>
+public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
+{
+    private volatile bool _failAppends;
+
+    public bool FailAppends { get => _failAppends; set => _failAppends = value; }
+
+    public IAuditStore Audit => this;
+    public IRevocationStore Revocations => inner.Revocations;
+    public ISigningKeyStore SigningKeys => inner.SigningKeys;
+
+    public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
+
+    public Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken) =>
+        FailAppends ? throw new IOException("disk full (simulated)") : inner.Audit.AppendAsync(events, changes, cancellationToken);
+
+    public Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken) => inner.Audit.GetHeadAsync(cancellationToken);
+
+    public IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken) => inner.Audit.ReadRowsAsync(fromSeq, cancellationToken);
+
+    public Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken) => inner.Audit.QueryAsync(query, cancellationToken);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
