@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
+using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
@@ -69,7 +70,9 @@ public class ClientCredentialsBenchmarks
         await keys.InitializeAsync(CancellationToken.None);
         var agents = new AgentRegistry(config.Agents);
         var authenticator = new ClientAuthenticator(agents, new ClientAssertionValidator(agents, new MemoryReplayCache(time), time, config.Server.Issuer), time);
-        return (new TokenService(authenticator, new ToolCatalog(config.Tools), keys, audit, config, time), audit);
+        var validator = new AccessTokenValidator(keys, new RevocationIndex(), config, time);
+        var idps = new IdentityProviderRegistry(config.IdentityProviders, time);
+        return (new TokenService(authenticator, agents, new ToolCatalog(config.Tools), keys, audit, validator, idps, config, time), audit);
     }
 
     [Benchmark(Baseline = true)]

@@ -17,5 +17,7 @@ internal sealed class NullAuditStore : IAuditStore
         yield break;
     }
 
+    public Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken) => Task.FromResult(0L);
+
     public Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<AuditEvent>>([]);
 }

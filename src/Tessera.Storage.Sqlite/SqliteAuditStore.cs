@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Tessera.Core.Audit;
+using Tessera.Core.Missions;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -89,6 +90,19 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.Parameters.AddWithValue("$created", k.Key.CreatedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$activates", k.Key.ActivatesAt.ToUnixTimeMilliseconds());
                 break;
+            case MissionStarted m:
+                command.CommandText = """
+                    INSERT INTO missions (id, principal, idp, actor_chain, purpose, started_at, expires_at)
+                    VALUES ($id, $principal, $idp, $chain, $purpose, $started, $expires)
+                    """;
+                command.Parameters.AddWithValue("$id", m.Mission.Id);
+                command.Parameters.AddWithValue("$principal", m.Mission.Principal);
+                command.Parameters.AddWithValue("$idp", m.Mission.Idp);
+                command.Parameters.AddWithValue("$chain", System.Text.Json.JsonSerializer.Serialize(m.Mission.ActorChain));
+                command.Parameters.AddWithValue("$purpose", (object?)m.Mission.Purpose ?? DBNull.Value);
+                command.Parameters.AddWithValue("$started", m.Mission.StartedAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$expires", m.Mission.ExpiresAt.ToUnixTimeMilliseconds());
+                break;
             default:
                 // Fail closed: a change this store cannot persist must not be reported as durable.
                 throw new NotSupportedException($"the SQLite store cannot persist {change.GetType().Name}");
@@ -117,10 +131,33 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
         }
     }
 
+    public async Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM audit_events WHERE {Filter(command, query)}";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenReaderAsync(cancellationToken);
         await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT json, hash FROM audit_events WHERE {Filter(command, query)} ORDER BY seq LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", Math.Clamp(query.Limit, 1, 10_000));
+        var events = new List<AuditEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(AuditEvent.Parse((byte[])reader.GetValue(0), reader.GetString(1)));
+        }
+
+        return events;
+    }
+
+    /// <summary>The WHERE clause of a query, with its parameters added to <paramref name="command"/>.</summary>
+    private static string Filter(SqliteCommand command, AuditQuery query)
+    {
         var where = new List<string> { "seq > $after" };
         command.Parameters.AddWithValue("$after", query.AfterSeq);
         Add("agent", query.Agent);
@@ -134,16 +171,7 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
             command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
         }
 
-        command.CommandText = $"SELECT json, hash FROM audit_events WHERE {string.Join(" AND ", where)} ORDER BY seq LIMIT $limit";
-        command.Parameters.AddWithValue("$limit", Math.Clamp(query.Limit, 1, 10_000));
-        var events = new List<AuditEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(AuditEvent.Parse((byte[])reader.GetValue(0), reader.GetString(1)));
-        }
-
-        return events;
+        return string.Join(" AND ", where);
 
         void Add(string column, string? value)
         {

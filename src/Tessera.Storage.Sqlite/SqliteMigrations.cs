@@ -44,5 +44,19 @@ internal static class SqliteMigrations
             activates_at  INTEGER NOT NULL
         );
         """,
+
+        // 2: missions (the roots of delegation trees).
+        """
+        CREATE TABLE missions (
+            id           TEXT PRIMARY KEY,
+            principal    TEXT NOT NULL,
+            idp          TEXT NOT NULL,
+            actor_chain  TEXT NOT NULL,
+            purpose      TEXT,
+            started_at   INTEGER NOT NULL,
+            expires_at   INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX missions_started ON missions(started_at);
+        """,
     ];
 }

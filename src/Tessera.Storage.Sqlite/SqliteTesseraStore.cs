@@ -26,6 +26,7 @@ public sealed class SqliteTesseraStore : ITesseraStore
         Audit = new SqliteAuditStore(this);
         Revocations = new SqliteRevocationStore(this);
         SigningKeys = new SqliteSigningKeyStore(this);
+        Missions = new SqliteMissionStore(this);
     }
 
     /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
@@ -41,6 +42,8 @@ public sealed class SqliteTesseraStore : ITesseraStore
     public IRevocationStore Revocations { get; }
 
     public ISigningKeyStore SigningKeys { get; }
+
+    public IMissionStore Missions { get; }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {

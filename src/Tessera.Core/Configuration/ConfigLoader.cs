@@ -105,6 +105,15 @@ public static partial class ConfigLoader
                 }
             }
 
+            var toolCursors = root.Child("tools").Items().ToList();
+            for (var i = 0; i < tools.Count; i++)
+            {
+                if (tools[i].ClientId is { } clientId && !agentIds.Contains(clientId))
+                {
+                    throw toolCursors[i].Child("client_id").Error($"names no configured agent: '{clientId}'");
+                }
+            }
+
             return new TesseraConfig
             {
                 SourcePath = sourcePath,
@@ -271,7 +280,7 @@ public static partial class ConfigLoader
 
         private ToolOptions BindTool(YamlCursor c)
         {
-            c.OnlyKeys("id", "audience", "upstream", "credential", "require_dpop", "scopes");
+            c.OnlyKeys("id", "audience", "upstream", "credential", "require_dpop", "scopes", "client_id");
             var id = Id(c.Child("id"));
             if (_tools.ContainsKey(id))
             {
@@ -359,6 +368,7 @@ public static partial class ConfigLoader
                 Upstream = upstream,
                 Credential = credential,
                 RequireDpop = c.Child("require_dpop").OptionalBool(false),
+                ClientId = c.Child("client_id").OptionalString(),
                 Scopes = scopes,
             };
             _tools[id] = tool;

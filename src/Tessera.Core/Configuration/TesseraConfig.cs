@@ -54,6 +54,9 @@ public sealed record ToolOptions
     public Uri? Upstream { get; init; }
     public ToolCredentialOptions? Credential { get; init; }
     public bool RequireDpop { get; init; }
+
+    /// <summary>The agent id the tool itself authenticates as, to introspect tokens addressed to it.</summary>
+    public string? ClientId { get; init; }
     public required IReadOnlyDictionary<string, ToolScopeOptions> Scopes { get; init; }
 }
 

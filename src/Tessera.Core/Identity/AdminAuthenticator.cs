@@ -31,14 +31,15 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
             }
         }
 
-        var (provider, subject, reason) = await idps.ValidateAsync(bearer, cancellationToken);
-        if (provider is null)
+        var (principal, reason) = await idps.ValidateAsync(bearer, cancellationToken);
+        if (principal is null)
         {
             return (null, reason, false);
         }
 
-        var isAdmin = config.Admins.Any(a => a.Idp == provider.Options.Id && a.Sub == subject);
-        return isAdmin ? ($"{provider.Options.Id}:{subject}", null, false) : (null, $"{provider.Options.Id}:{subject} is not an admin", true);
+        var idp = principal.Provider.Options.Id;
+        var isAdmin = config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject);
+        return isAdmin ? ($"{idp}:{principal.Subject}", null, false) : (null, $"{idp}:{principal.Subject} is not an admin", true);
     }
 
     /// <summary>Creates the bootstrap token file (0600) if it does not exist and returns the token's hash.</summary>

@@ -1,83 +1,130 @@
+using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Configuration;
+using Tessera.Core.Tokens;
 
 namespace Tessera.Core.Identity;
 
 /// <summary>
-/// Validates JWTs from the configured identity providers (admins now; principals for token
-/// exchange). Keys come from <c>jwks_file</c>; a provider configured with <c>jwks_uri</c> has no keys
-/// until remote key fetching lands, so its tokens are refused (fail closed).
+/// Validates JWTs from the configured identity providers (admins, approvers, and principals'
+/// subject tokens): issuer, audience, asymmetric signature, lifetime with 60 s of skew, and type.
 /// </summary>
 public sealed class IdentityProviderRegistry
 {
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
-    private static readonly IReadOnlyList<string> AllowedAlgorithms = ClientAssertionValidator.AllowedAlgorithms;
+    internal static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
+
+    /// <summary>Types a principal's token may declare; anything else (a DPoP proof, a logout token, ...) is another kind of JWT.</summary>
+    private static readonly HashSet<string> AcceptedTypes = new(StringComparer.OrdinalIgnoreCase) { "JWT", "at+jwt", "application/at+jwt" };
 
     private readonly Dictionary<string, IdentityProvider> _byIssuer;
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
-    public IdentityProviderRegistry(IEnumerable<IdentityProviderOptions> providers, TimeProvider time)
+    public IdentityProviderRegistry(IEnumerable<IdentityProviderOptions> providers, TimeProvider time, HttpClient? http = null)
     {
         _time = time;
         _byIssuer = providers.ToDictionary(
             p => p.Issuer,
-            p => new IdentityProvider(p, p.JwksFile is { } file ? new JsonWebKeySet(File.ReadAllText(file)).GetSigningKeys() : []),
+            p => new IdentityProvider(p, p.JwksFile is { } file
+                ? new StaticJwks(new JsonWebKeySet(File.ReadAllText(file)).GetSigningKeys())
+                : new RemoteJwks(p.JwksUri!, http ?? new HttpClient(), time)),
             StringComparer.Ordinal);
     }
 
-    /// <summary>Validates a principal's JWT; returns the provider and subject, or a reason it was refused.</summary>
-    public async Task<(IdentityProvider? Provider, string? Subject, string? Reason)> ValidateAsync(string token, CancellationToken cancellationToken)
+    public IdentityProvider? FindByIssuer(string issuer) => _byIssuer.GetValueOrDefault(issuer);
+
+    /// <summary>Validates a principal's JWT; returns it, or the reason it was refused.</summary>
+    public async Task<(PrincipalToken? Token, string? Reason)> ValidateAsync(string token, CancellationToken cancellationToken)
     {
         if (token.Length > 16 * 1024 || !_handler.CanReadToken(token))
         {
-            return (null, null, "not a JWT");
+            return (null, "not a JWT");
         }
 
-        string issuer;
+        JsonWebToken unverified;
         try
         {
-            issuer = _handler.ReadJsonWebToken(token).Issuer;
+            unverified = _handler.ReadJsonWebToken(token);
         }
         catch (ArgumentException)
         {
-            return (null, null, "not a JWT");
+            return (null, "not a JWT");
         }
 
-        if (issuer is null || !_byIssuer.TryGetValue(issuer, out var provider))
+        if (unverified.Issuer is not { } issuer || !_byIssuer.TryGetValue(issuer, out var provider))
         {
-            return (null, null, "issuer is not a configured identity provider");
+            return (null, "issuer is not a configured identity provider");
         }
 
+        // Reject tokens of another kind that happen to come from a trusted issuer.
+        if (!string.IsNullOrEmpty(unverified.Typ) && !AcceptedTypes.Contains(unverified.Typ))
+        {
+            return (null, $"token type '{Clip(unverified.Typ)}' is not an identity token");
+        }
+
+        var keys = await provider.Keys.GetKeysAsync(unverified.Kid, cancellationToken);
         var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
         {
             ValidIssuer = provider.Options.Issuer,
             ValidAudience = provider.Options.Audience,
-            IssuerSigningKeys = provider.Keys,
-            ValidAlgorithms = AllowedAlgorithms,
+            IssuerSigningKeys = keys,
+            ValidAlgorithms = ClientAssertionValidator.AllowedAlgorithms,
             RequireSignedTokens = true,
             RequireExpirationTime = true,
+            // Lifetime is checked below against the injected clock.
             ValidateLifetime = false,
             TryAllIssuerSigningKeys = true,
         });
         if (!result.IsValid)
         {
-            return (null, null, $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
+            return (null, result.Exception is SecurityTokenInvalidAudienceException ? "wrong audience" : $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
         }
 
         var jwt = (JsonWebToken)result.SecurityToken;
         var now = _time.GetUtcNow();
         if (!jwt.TryGetPayloadValue<long>("exp", out var exp) || DateTimeOffset.FromUnixTimeSeconds(exp) + ClockSkew <= now)
         {
-            return (null, null, "expired");
+            return (null, "expired");
         }
 
         if (jwt.TryGetPayloadValue<long>("nbf", out var nbf) && DateTimeOffset.FromUnixTimeSeconds(nbf) - ClockSkew > now)
         {
-            return (null, null, "not yet valid");
+            return (null, "not yet valid");
         }
 
-        return string.IsNullOrEmpty(jwt.Subject) ? (null, null, "no sub") : (provider, jwt.Subject, null);
+        if (string.IsNullOrEmpty(jwt.Subject))
+        {
+            return (null, "no sub");
+        }
+
+        using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+        var root = payload.RootElement;
+        var hasMayAct = root.TryGetProperty("may_act", out var mayAct);
+        var mayActSub = hasMayAct && mayAct.ValueKind == JsonValueKind.Object && mayAct.TryGetProperty("sub", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+        return (new PrincipalToken(provider, jwt.Subject, ReadScope(root), mayActSub, hasMayAct, root.TryGetProperty("act", out _), DateTimeOffset.FromUnixTimeSeconds(exp)), null);
     }
+
+    /// <summary>Reads <c>scope</c> (space-delimited, RFC 8693 §4.2) or <c>scp</c> (array, common in IdPs).</summary>
+    private static ScopeSet? ReadScope(JsonElement root)
+    {
+        if (root.TryGetProperty("scope", out var scope) && scope.ValueKind == JsonValueKind.String)
+        {
+            return ScopeSet.Parse(scope.GetString());
+        }
+
+        if (root.TryGetProperty("scp", out var scp))
+        {
+            return scp.ValueKind switch
+            {
+                JsonValueKind.Array => ScopeSet.Of(scp.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!)),
+                JsonValueKind.String => ScopeSet.Parse(scp.GetString()),
+                _ => ScopeSet.Empty,
+            };
+        }
+
+        return null;
+    }
+
+    private static string Clip(string value) => value.Length > 40 ? value[..40] + "…" : value;
 }

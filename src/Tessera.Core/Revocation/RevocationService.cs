@@ -8,10 +8,13 @@ namespace Tessera.Core.Revocation;
 /// <summary>
 /// Revokes a token, a mission, an agent or a principal: one durable entry written with its audit
 /// event, then applied to the in-memory index before the caller is answered, so from the moment the
-/// response is sent every check sees it.
+/// response is sent every check sees it. No work per derived token: descendants die because their
+/// lineage names what was revoked.
 /// </summary>
-public sealed class RevocationService(RevocationIndex index, IRevocationStore store, AuditLog audit, TesseraConfig config, TimeProvider time)
+public sealed class RevocationService(RevocationIndex index, IRevocationStore store, IAuditStore auditStore, AuditLog audit, TesseraConfig config, TimeProvider time)
 {
+    private static readonly TimeSpan Skew = TimeSpan.FromSeconds(60);
+
     /// <summary>Loads the durable revocations into the index at start.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
@@ -37,8 +40,9 @@ public sealed class RevocationService(RevocationIndex index, IRevocationStore st
         AccessTokenClaims? claims, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var skew = TimeSpan.FromSeconds(60);
-        var entry = new RevocationEntry(kind, id, now, (expiresAt ?? now + config.Tokens.MaxTtl) + skew);
+        var entry = new RevocationEntry(kind, id, now, (expiresAt ?? now + config.Tokens.MaxTtl) + Skew);
+        var reached = await ReachAsync(kind, id, claims, now, cancellationToken);
+        var mission = kind == RevocationKind.Mission ? id : claims?.Mission;
         await audit.AppendAsync(new AuditRecord
         {
             Type = AuditTypes.TokenRevoked,
@@ -46,14 +50,39 @@ public sealed class RevocationService(RevocationIndex index, IRevocationStore st
             Principal = kind == RevocationKind.Principal ? id : claims?.Principal,
             Agent = kind == RevocationKind.Agent ? id : claims?.ClientId,
             ActorChain = claims?.ActorChain,
-            Mission = kind == RevocationKind.Mission ? id : claims?.Mission,
+            Mission = mission,
+            Purpose = claims?.Purpose,
             Jti = kind == RevocationKind.Token ? id : null,
             Scopes = claims is null ? null : [.. claims.Scope],
-            Reason = $"{kind.ToString().ToLowerInvariant()} revoked by {revokedBy}",
+            Reason = $"{kind.ToString().ToLowerInvariant()} {id} revoked by {revokedBy}; cascade root {id}, reaching {reached}",
             RequestId = requestId,
         }, entry, cancellationToken);
         index.Apply(entry);
         return entry;
+    }
+
+    /// <summary>
+    /// How far a revocation reaches, for the record. It costs one indexed count on the audit log, not
+    /// work per token: the cascade itself happens at check time through each token's lineage.
+    /// </summary>
+    private async Task<string> ReachAsync(RevocationKind kind, string id, AccessTokenClaims? claims, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var window = now - config.Tokens.MaxTtl - Skew;
+        switch (kind)
+        {
+            case RevocationKind.Mission:
+                return $"{await auditStore.CountAsync(new AuditQuery { Mission = id, Type = AuditTypes.TokenExchanged }, cancellationToken)} tokens issued under the mission";
+            case RevocationKind.Agent:
+                var toAgent = await auditStore.CountAsync(new AuditQuery { Agent = id, Type = AuditTypes.TokenIssued, Since = window }, cancellationToken)
+                    + await auditStore.CountAsync(new AuditQuery { Agent = id, Type = AuditTypes.TokenExchanged, Since = window }, cancellationToken);
+                return $"{toAgent} tokens issued to the agent that may still be alive, and every token it acts in";
+            case RevocationKind.Principal:
+                return $"{await auditStore.CountAsync(new AuditQuery { Principal = id, Type = AuditTypes.TokenExchanged, Since = window }, cancellationToken)} tokens issued on the principal's behalf that may still be alive";
+            default:
+                return claims is { Mission: not null } && claims.Audience == config.Server.Issuer
+                    ? "the mission token and every token derived from it"
+                    : "1 token";
+        }
     }
 
     /// <summary>Drops what no token can need any more, in memory and in storage.</summary>

@@ -19,6 +19,9 @@ public interface IAuditStore
 
     /// <summary>Events matching a filter, oldest first.</summary>
     Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken);
+
+    /// <summary>How many events match (<see cref="AuditQuery.Limit"/> and <see cref="AuditQuery.AfterSeq"/> apply as in a query, limit ignored).</summary>
+    Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken);
 }
 
 /// <summary>The chain's current end.</summary>

@@ -14,4 +14,6 @@ public interface ITesseraStore : IAsyncDisposable
     IRevocationStore Revocations { get; }
 
     ISigningKeyStore SigningKeys { get; }
+
+    IMissionStore Missions { get; }
 }

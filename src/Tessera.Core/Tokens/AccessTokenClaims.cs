@@ -24,11 +24,17 @@ public sealed record AccessTokenClaims
     public string? Mission { get; init; }
     public string? Purpose { get; init; }
 
+    /// <summary>The identity provider of the principal (<c>idp</c>), for delegated tokens.</summary>
+    public string? Idp { get; init; }
+
     /// <summary>Ids of ancestor tokens and the mission, root first.</summary>
     public IReadOnlyList<string> Lineage { get; init; } = [];
 
     /// <summary>The principal's <c>sub</c> when issued on someone's behalf; null for an agent acting for itself.</summary>
     public string? Principal => ActorChain.Count > 0 ? Subject : null;
+
+    /// <summary>Delegation depth: how many agents act in the chain (0 for client_credentials).</summary>
+    public int Depth => ActorChain.Count;
 
     /// <summary>The client and every actor: revoking any of these agents kills the token.</summary>
     public IReadOnlyList<string> Agents => ActorChain.Count == 0 ? [ClientId] : [ClientId, .. ActorChain];
@@ -58,6 +64,11 @@ public sealed record AccessTokenClaims
         if (Purpose is not null)
         {
             w.WriteString("purpose", Purpose);
+        }
+
+        if (Idp is not null)
+        {
+            w.WriteString("idp", Idp);
         }
 
         if (Lineage.Count > 0)
@@ -129,6 +140,7 @@ public sealed record AccessTokenClaims
                 ActorChain = chain,
                 Mission = r.TryGetProperty("mission", out var m) ? m.GetString() : null,
                 Purpose = r.TryGetProperty("purpose", out var p) ? p.GetString() : null,
+                Idp = r.TryGetProperty("idp", out var idp) ? idp.GetString() : null,
                 Lineage = r.TryGetProperty("lin", out var lin) && lin.ValueKind == JsonValueKind.Array
                     ? lin.EnumerateArray().Select(e => e.GetString() ?? "").ToList()
                     : [],

@@ -6,7 +6,7 @@ namespace Tessera.Core.Tokens;
 /// RFC 7662 introspection. Anything not active — malformed, foreign, expired, revoked, or not the
 /// caller's to see — is exactly <c>{"active":false}</c>, so the answer reveals nothing.
 /// </summary>
-public sealed class IntrospectionService(AccessTokenValidator validator, AuditLog audit)
+public sealed class IntrospectionService(AccessTokenValidator validator, ToolCatalog tools, AuditLog audit)
 {
     /// <summary>Returns the claims of an active token the caller may see, or null for <c>{"active":false}</c>.</summary>
     public async Task<AccessTokenClaims?> IntrospectAsync(IntrospectionCaller caller, string token, string? requestId, CancellationToken cancellationToken)
@@ -19,8 +19,10 @@ public sealed class IntrospectionService(AccessTokenValidator validator, AuditLo
 
         var claims = validation.Claims!;
 
-        // An agent may introspect only tokens in which it is the client or an actor (contract §7).
-        if (caller.Agent is { } agent && claims.ClientId != agent.Id && !claims.ActorChain.Contains(agent.Id))
+        // An agent may introspect only tokens in which it is the client or an actor (contract §7),
+        // or, as a tool's own client, tokens addressed to that tool.
+        if (caller.Agent is { } agent && claims.ClientId != agent.Id && !claims.ActorChain.Contains(agent.Id)
+            && !tools.All.Any(t => t.Options.ClientId == agent.Id && t.Audience == claims.Audience))
         {
             await audit.AppendAsync(new AuditRecord
             {
@@ -31,7 +33,7 @@ public sealed class IntrospectionService(AccessTokenValidator validator, AuditLo
                 ActorChain = claims.ActorChain,
                 Mission = claims.Mission,
                 Jti = claims.Jti,
-                Reason = "caller is neither the token's client nor an actor in it",
+                Reason = "caller is neither the token's client, an actor in it, nor the client of its tool",
                 RequestId = requestId,
             }, cancellationToken: cancellationToken);
             return null;

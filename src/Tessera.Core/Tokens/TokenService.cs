@@ -10,11 +10,14 @@ namespace Tessera.Core.Tokens;
 /// The token endpoint's decisions: authenticate the client, apply the grant's rules, sign, and
 /// record the decision durably before answering. Every refusal is audited too.
 /// </summary>
-public sealed class TokenService(
+public sealed partial class TokenService(
     ClientAuthenticator authenticator,
+    AgentRegistry agents,
     ToolCatalog tools,
     SigningKeyService keys,
     AuditLog audit,
+    AccessTokenValidator validator,
+    IdentityProviderRegistry identityProviders,
     TesseraConfig config,
     TimeProvider time)
 {
@@ -36,8 +39,9 @@ public sealed class TokenService(
         return grantType switch
         {
             GrantTypes.ClientCredentials => await ClientCredentialsAsync(request, client.Agent!, cancellationToken),
+            GrantTypes.TokenExchange => await ExchangeAsync(request, client.Agent!, cancellationToken),
             _ => await DenyAsync(request, client.Agent!.Id,
-                OAuthError.UnsupportedGrantType($"The grant type '{Clip(grantType)}' is not supported; use client_credentials or token exchange."),
+                OAuthError.UnsupportedGrantType($"The grant type '{Clip(grantType)}' is not supported; use client_credentials or urn:ietf:params:oauth:grant-type:token-exchange."),
                 "unsupported grant_type", cancellationToken),
         };
     }
@@ -159,7 +163,7 @@ public sealed class TokenService(
         ScopeSet.Of(scopes.Where(s => tool.Options.Scopes.TryGetValue(s[(tool.Id.Length + 1)..], out var o) && o.Approval is not null));
 
     private async Task<OAuthResult<TokenResponse>> DenyAsync(TokenRequest request, string? agent, OAuthError error, string reason,
-        CancellationToken cancellationToken, ScopeSet? requested = null, string? tool = null)
+        CancellationToken cancellationToken, ScopeSet? requested = null, string? tool = null, SubjectToken? subject = null)
     {
         try
         {
@@ -168,6 +172,10 @@ public sealed class TokenService(
                 Type = AuditTypes.TokenDenied,
                 Outcome = AuditOutcomes.Denied,
                 Agent = agent,
+                Principal = subject?.Principal,
+                ActorChain = subject is { ActorChain.Count: > 0 } ? subject.ActorChain : null,
+                Mission = subject?.Mission,
+                Purpose = subject?.Purpose,
                 Tool = tool,
                 Scopes = requested is { IsEmpty: false } ? [.. requested.Take(32).Select(s => Clip(s))] : null,
                 Reason = $"{error.Code}: {reason}",

@@ -21,6 +21,7 @@ internal static class AdminEndpoints
         var admin = app.MapGroup("/admin/v1");
         admin.MapGet("/agents", ListAgentsAsync);
         admin.MapGet("/audit", QueryAuditAsync);
+        admin.MapGet("/missions", ListMissionsAsync);
         admin.MapGet("/keys", ListKeysAsync);
         admin.MapPost("/keys/rotate", RotateKeysAsync);
         admin.MapPost("/revocations", RevokeAsync);
@@ -115,6 +116,41 @@ internal static class AdminEndpoints
         return Results.Empty;
 
         string? Value(string name) => q.TryGetValue(name, out var v) && !string.IsNullOrEmpty(v) ? v.ToString() : null;
+    }
+
+    private static async Task<IResult> ListMissionsAsync(HttpContext context, AdminGate gate, IMissionStore missions, IAuditStore auditStore,
+        RevocationIndex revocations, AuditLog audit, TimeProvider time)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var now = time.GetUtcNow();
+        var since = now - TimeSpan.FromDays(1);
+        var q = context.Request.Query;
+        if (q.TryGetValue("since", out var sinceText) && (sinceText.Count != 1 || !TimeArguments.TryParseSince(sinceText!, now, out since)))
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'since' must be an RFC 3339 time or a duration such as 1h.");
+        }
+
+        var limit = 200;
+        if (q.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'limit' must be from 1 to 1000.");
+        }
+
+        await RecordReadAsync(audit, context, who!);
+        var items = new List<MissionView>();
+        foreach (var m in await missions.ListAsync(since, limit, context.RequestAborted))
+        {
+            var tokens = await auditStore.CountAsync(new AuditQuery { Mission = m.Id, Type = AuditTypes.TokenExchanged }, context.RequestAborted);
+            var status = revocations.IsIdRevoked(m.Id) ? "revoked" : m.ExpiresAt <= now ? "expired" : "active";
+            items.Add(new MissionView(m.Id, m.Principal, m.Idp, m.ActorChain, m.Purpose, AuditEvent.FormatTime(m.StartedAt), AuditEvent.FormatTime(m.ExpiresAt), status, tokens));
+        }
+
+        return Results.Json(new MissionList(items), AdminJson.Options);
     }
 
     private static async Task<IResult> ListKeysAsync(HttpContext context, AdminGate gate, SigningKeyService keys, TimeProvider time)

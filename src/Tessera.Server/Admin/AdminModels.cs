@@ -24,3 +24,8 @@ internal sealed record KeyList(IReadOnlyList<KeyView> Keys);
 internal sealed record RevokeRequest(string? Kind, string? Id, string? Token);
 
 internal sealed record RevocationView(string Kind, string Id, string RevokedAt, string ExpiresAt);
+
+internal sealed record MissionView(string Id, string Principal, string Idp, IReadOnlyList<string> ActorChain, string? Purpose,
+    string StartedAt, string ExpiresAt, string Status, long Tokens);
+
+internal sealed record MissionList(IReadOnlyList<MissionView> Missions);

@@ -48,6 +48,7 @@ public static class TesseraHost
         services.AddSingleton(store.Audit);
         services.AddSingleton(store.Revocations);
         services.AddSingleton(store.SigningKeys);
+        services.AddSingleton(store.Missions);
         services.AddSingleton(masterKey);
         services.AddSingleton<AuditLog>();
         services.AddSingleton<RevocationIndex>();
@@ -61,7 +62,7 @@ public static class TesseraHost
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccessTokenValidator>();
         services.AddSingleton<IntrospectionService>();
-        services.AddSingleton(sp => new IdentityProviderRegistry(config.IdentityProviders, time));
+        services.AddSingleton(sp => new IdentityProviderRegistry(config.IdentityProviders, time, new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
         services.AddSingleton(sp => new AdminAuthenticator(
             sp.GetRequiredService<IdentityProviderRegistry>(), config,
             config.Server.BootstrapAdminToken ? AdminAuthenticator.EnsureBootstrapToken(config.DataDir) : null));

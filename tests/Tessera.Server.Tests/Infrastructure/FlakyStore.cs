@@ -13,6 +13,7 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
     public IAuditStore Audit => this;
     public IRevocationStore Revocations => inner.Revocations;
     public ISigningKeyStore SigningKeys => inner.SigningKeys;
+    public IMissionStore Missions => inner.Missions;
 
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
@@ -24,6 +25,8 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
     public IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken) => inner.Audit.ReadRowsAsync(fromSeq, cancellationToken);
 
     public Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken) => inner.Audit.QueryAsync(query, cancellationToken);
+
+    public Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken) => inner.Audit.CountAsync(query, cancellationToken);
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
