@@ -249,6 +249,11 @@ public static partial class ConfigLoader
         private PrincipalRef BindPrincipalRef(YamlCursor c)
         {
             c.OnlyKeys("idp", "sub");
+            return ReadPrincipalRef(c);
+        }
+
+        private PrincipalRef ReadPrincipalRef(YamlCursor c)
+        {
             var idp = c.Child("idp").RequiredString();
             if (!_idps.Contains(idp))
             {
@@ -274,7 +279,7 @@ public static partial class ConfigLoader
         private PrincipalOptions BindPrincipal(YamlCursor c)
         {
             c.OnlyKeys("idp", "sub", "scopes");
-            var who = BindPrincipalRef(c);
+            var who = ReadPrincipalRef(c);
             return new PrincipalOptions(who.Idp, who.Sub, Scopes(c.Child("scopes")));
         }
 

@@ -11,7 +11,7 @@ namespace Tessera.Core.Revocation;
 /// response is sent every check sees it. No work per derived token: descendants die because their
 /// lineage names what was revoked.
 /// </summary>
-public sealed class RevocationService(RevocationIndex index, IRevocationStore store, IAuditStore auditStore, AuditLog audit, TesseraConfig config, TimeProvider time)
+public sealed class RevocationService(RevocationIndex index, IRevocationStore store, IAuditStore auditStore, IMissionStore missions, AuditLog audit, TesseraConfig config, TimeProvider time)
 {
     private static readonly TimeSpan Skew = TimeSpan.FromSeconds(60);
 
@@ -40,18 +40,20 @@ public sealed class RevocationService(RevocationIndex index, IRevocationStore st
         AccessTokenClaims? claims, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var entry = new RevocationEntry(kind, id, now, (expiresAt ?? now + config.Tokens.MaxTtl) + Skew);
+        // A mission named by id: its record says whose it was and when its last token expires.
+        var record = kind == RevocationKind.Mission ? await missions.FindAsync(id, cancellationToken) : null;
+        var entry = new RevocationEntry(kind, id, now, (expiresAt ?? record?.ExpiresAt ?? now + config.Tokens.MaxTtl) + Skew);
         var reached = await ReachAsync(kind, id, claims, now, cancellationToken);
         var mission = kind == RevocationKind.Mission ? id : claims?.Mission;
         await audit.AppendAsync(new AuditRecord
         {
             Type = AuditTypes.TokenRevoked,
             Outcome = AuditOutcomes.Allowed,
-            Principal = kind == RevocationKind.Principal ? id : claims?.Principal,
+            Principal = kind == RevocationKind.Principal ? id : claims?.Principal ?? record?.Principal,
             Agent = kind == RevocationKind.Agent ? id : claims?.ClientId,
-            ActorChain = claims?.ActorChain,
+            ActorChain = claims?.ActorChain ?? record?.ActorChain,
             Mission = mission,
-            Purpose = claims?.Purpose,
+            Purpose = claims?.Purpose ?? record?.Purpose,
             Jti = kind == RevocationKind.Token ? id : null,
             Scopes = claims is null ? null : [.. claims.Scope],
             Reason = $"{kind.ToString().ToLowerInvariant()} {id} revoked by {revokedBy}; cascade root {id}, reaching {reached}",

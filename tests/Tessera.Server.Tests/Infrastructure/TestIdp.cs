@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Tessera.Server.Tests.Infrastructure;
+
+/// <summary>A corporate identity provider for tests: a P-256 key, its JWKS file, and principal tokens.</summary>
+public sealed class TestIdp
+{
+    public const string Issuer = "https://idp.corp.test";
+    public const string Audience = "tessera";
+
+    private readonly ECDsaSecurityKey _key;
+
+    public TestIdp(string kid = "idp-key-1")
+    {
+        _key = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = kid };
+    }
+
+    public SecurityKey Key => _key;
+
+    /// <summary>Writes <c>idp.jwks.json</c> (public key only) into <paramref name="directory"/>.</summary>
+    public void WriteJwks(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(_key.ECDsa.ExportParameters(false))) { KeyId = _key.KeyId });
+        File.WriteAllText(Path.Combine(directory, "idp.jwks.json"), $$"""{"keys":[{"kty":"EC","crv":"{{jwk.Crv}}","x":"{{jwk.X}}","y":"{{jwk.Y}}","kid":"{{jwk.Kid}}","use":"sig","alg":"ES256"}]}""");
+    }
+
+    public const string Yaml = """
+        identity_providers:
+          - id: corp
+            issuer: https://idp.corp.test
+            jwks_file: idp.jwks.json
+            audience: tessera
+        """;
+
+    /// <summary>A principal's JWT, signed by this provider unless <paramref name="signingKey"/> says otherwise.</summary>
+    public string Mint(
+        string sub,
+        DateTimeOffset now,
+        string? scope = null,
+        TimeSpan? lifetime = null,
+        string issuer = Issuer,
+        string audience = Audience,
+        IDictionary<string, object>? extraClaims = null,
+        string? typ = null,
+        SecurityKey? signingKey = null,
+        string algorithm = SecurityAlgorithms.EcdsaSha256)
+    {
+        var claims = new Dictionary<string, object> { ["sub"] = sub };
+        if (scope is not null)
+        {
+            claims["scope"] = scope;
+        }
+
+        foreach (var (k, v) in extraClaims ?? new Dictionary<string, object>())
+        {
+            claims[k] = v;
+        }
+
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Audience = audience,
+            Claims = claims,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + (lifetime ?? TimeSpan.FromMinutes(30))).UtcDateTime,
+            SigningCredentials = new SigningCredentials(signingKey ?? _key, algorithm),
+            TokenType = typ,
+        };
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
+    }
+}
