@@ -1,0 +1,201 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.Tokens;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Attacks;
+
+/// <summary>Hostile subject tokens and delegation tricks at the token exchange; each gets the contract's error.</summary>
+public sealed class SubjectTokenAttackTests
+{
+    [Fact]
+    public async Task An_expired_principal_token_is_invalid_request()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var alice = idp.Mint("alice", broker.Time.GetUtcNow() - TimeSpan.FromMinutes(10), scope: "crm:read", lifetime: TimeSpan.FromMinutes(5));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", alice)));
+    }
+
+    [Fact]
+    public async Task A_token_from_a_foreign_issuer_is_invalid_request()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var forged = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", issuer: "https://evil.example");
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged)));
+    }
+
+    [Fact]
+    public async Task A_token_signed_by_a_foreign_key_under_the_trusted_issuer_is_invalid_request()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var foreignKey = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "idp-key-1" };
+        var forged = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", signingKey: foreignKey);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged)));
+    }
+
+    [Fact]
+    public async Task An_unsigned_alg_none_token_is_invalid_request()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var genuine = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+        var payload = genuine.Split('.')[1];
+        var header = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes("""{"alg":"none","typ":"JWT"}"""));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", $"{header}.{payload}.")));
+    }
+
+    [Fact]
+    public async Task An_hmac_token_keyed_with_public_material_is_invalid_request()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var hmacKey = new SymmetricSecurityKey(SHA256.HashData(Encoding.UTF8.GetBytes("the idp's public key, as an attacker would try"))) { KeyId = "idp-key-1" };
+        var forged = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", signingKey: hmacKey, algorithm: SecurityAlgorithms.HmacSha256);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged)));
+    }
+
+    [Fact]
+    public async Task A_principal_token_for_another_audience_is_invalid_request()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var elsewhere = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", audience: "payroll");
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", elsewhere)));
+    }
+
+    [Theory]
+    [InlineData("dpop+jwt")]
+    [InlineData("logout+jwt")]
+    [InlineData("secevent+jwt")]
+    public async Task A_trusted_issuers_jwt_of_another_type_is_invalid_request(string typ)
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var wrongType = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", typ: typ);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", wrongType)));
+    }
+
+    [Fact]
+    public async Task A_tool_token_is_not_a_subject_token()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
+        var tool = await broker.ExchangeOkAsync("agent-a", mission, "urn:tessera:tool:crm");
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", tool, "urn:tessera:tool:crm")));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", tool)));
+    }
+
+    [Fact]
+    public async Task A_client_credentials_token_is_not_a_subject_token()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        var own = await broker.IssueAsync();
+        using var response = await broker.PostFormAsync("/oauth/token",
+        [
+            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            new("subject_token", own),
+            new("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+        ], TestBroker.Basic("support-agent", TestBroker.SupportSecret));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(response));
+    }
+
+    [Fact]
+    public async Task May_act_naming_another_actor_is_invalid_request_and_naming_this_one_is_honoured()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var now = broker.Time.GetUtcNow();
+        var forB = idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = new Dictionary<string, object> { ["sub"] = "agent-b" } });
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forB)));
+        Assert.NotNull(await broker.ExchangeOkAsync("agent-b", forB));
+
+        var malformed = idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = "agent-a" });
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", malformed)));
+    }
+
+    [Fact]
+    public async Task A_principal_token_that_already_carries_an_actor_chain_is_invalid_request()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var delegated = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", extraClaims: new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "someone" } });
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", delegated)));
+    }
+
+    [Fact]
+    public async Task Widening_the_audience_to_a_tool_outside_the_mission_is_refused()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read github:repo.read"), scope: "crm:read");
+
+        // The mission holds no github scope: a github token would be a wider audience.
+        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", mission, "https://api.github.com")));
+        // agent-b may not reach github at all.
+        var missionB = await broker.ExchangeOkAsync("agent-b", mission);
+        Assert.Equal("invalid_target", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", missionB, "https://api.github.com")));
+        // Two audiences at once are never granted.
+        Assert.Equal("invalid_target", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", mission, "urn:tessera:tool:crm", extra: ("audience", "https://api.github.com"))));
+    }
+
+    [Fact]
+    public async Task Re_exchanging_a_derived_token_cannot_win_back_scope()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var missionA = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read crm:export"));
+        var narrowA = await broker.ExchangeOkAsync("agent-a", missionA, scope: "crm:read");
+        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", narrowA, scope: "crm:export")));
+        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", narrowA, "urn:tessera:tool:crm", "crm:export")));
+
+        var narrowB = await broker.ExchangeOkAsync("agent-b", narrowA);
+        Assert.Equal("crm:read", DelegationBroker.Claims(await broker.ExchangeOkAsync("agent-b", narrowB, "urn:tessera:tool:crm")).GetProperty("scope").GetString());
+    }
+
+    [Fact]
+    public async Task A_revoked_mission_token_cannot_be_exchanged()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
+        using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", mission)], TestBroker.Basic("agent-a", DelegationBroker.Secret));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", mission, "urn:tessera:tool:crm")));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", mission)));
+    }
+
+    [Fact]
+    public async Task An_actor_token_cannot_name_a_different_actor()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+        using var response = await broker.ExchangeAsync("agent-x", alice, extra: [("actor_token", alice), ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt")]);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(response));
+    }
+
+    [Theory]
+    [InlineData("urn:ietf:params:oauth:token-type:saml2")]
+    [InlineData("urn:ietf:params:oauth:token-type:refresh_token")]
+    public async Task Unsupported_subject_token_types_are_invalid_request(string type)
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", alice, subjectTokenType: type)));
+    }
+
+    [Theory]
+    [InlineData("not a jwt")]
+    [InlineData("a.b.c")]
+    [InlineData("eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwOi8vdGVzc2VyYS50ZXN0In0.AAAA")]
+    public async Task Garbage_subject_tokens_are_invalid_request(string garbage)
+    {
+        var (broker, _) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", garbage)));
+    }
+}
