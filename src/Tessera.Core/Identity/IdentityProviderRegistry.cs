@@ -1,6 +1,7 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Configuration;
+using Tessera.Core.Protocol;
 
 namespace Tessera.Core.Identity;
 
@@ -68,12 +69,13 @@ public sealed class IdentityProviderRegistry
 
         var jwt = (JsonWebToken)result.SecurityToken;
         var now = _time.GetUtcNow();
-        if (!jwt.TryGetPayloadValue<long>("exp", out var exp) || DateTimeOffset.FromUnixTimeSeconds(exp) + ClockSkew <= now)
+        // The skew is applied to our clock, never to the presented time, which may sit at the edge of the range.
+        if (!jwt.TryGetPayloadValue<long>("exp", out var exp) || NumericDate.FromSeconds(exp) <= now - ClockSkew)
         {
             return (null, null, "expired");
         }
 
-        if (jwt.TryGetPayloadValue<long>("nbf", out var nbf) && DateTimeOffset.FromUnixTimeSeconds(nbf) - ClockSkew > now)
+        if (jwt.TryGetPayloadValue<long>("nbf", out var nbf) && NumericDate.FromSeconds(nbf) > now + ClockSkew)
         {
             return (null, null, "not yet valid");
         }
