@@ -84,7 +84,88 @@ public sealed class ClientAssertionAttackTests
         return broker.PostFormAsync("/oauth/token", form);
     }
 
-    private static string Base64UrlJson(object value) => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
+    private static Dictionary<string, object> Claims(TestBroker broker)
+    {
+        var now = broker.Time.GetUtcNow().ToUnixTimeSeconds();
+        return new Dictionary<string, object>
+        {
+            ["iss"] = ClientId,
+            ["sub"] = ClientId,
+            ["aud"] = TokenEndpoint,
+            ["jti"] = Guid.NewGuid().ToString("N"),
+            ["iat"] = now,
+            ["nbf"] = now,
+            ["exp"] = now + 60,
+        };
+    }
+
+    [Fact]
+    public async Task Hand_signed_assertion_is_accepted_so_the_hand_signed_attacks_below_are_meaningful()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var broker = await StartWithKeyAsync(key);
+
+        using var response = await PostAsync(broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = KeyId, typ = "JWT" }, Claims(broker)));
+
+        await OAuthAssert.TokenAsync(response);
+    }
+
+    /// <summary>
+    /// Time claims no clock can reach, or that overflow once the clock skew is applied. A far-past
+    /// <c>nbf</c> is harmless (the assertion is valid since long ago); everything else is refused.
+    /// </summary>
+    public static TheoryData<string, object, bool> OutOfRangeTimes() => new()
+    {
+        { "exp", long.MaxValue, true },
+        { "exp", 253402300799L, true },     // 9999-12-31T23:59:59Z: adding the clock skew overflowed
+        { "exp", long.MinValue, true },
+        { "exp", -62135596800L, true },     // 0001-01-01
+        { "exp", 1e300, true },
+        { "exp", "tomorrow", true },
+        { "exp", true, true },
+        { "nbf", long.MaxValue, true },
+        { "nbf", 253402300799L, true },
+        { "nbf", 1e300, true },
+        { "nbf", long.MinValue, false },
+        { "nbf", -62135596800L, false },    // subtracting the clock skew underflowed
+    };
+
+    [Theory]
+    [MemberData(nameof(OutOfRangeTimes))]
+    public async Task Signed_assertion_with_an_absurd_time_claim_never_causes_a_server_error(string claim, object value, bool refused)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var broker = await StartWithKeyAsync(key);
+        var claims = Claims(broker);
+        claims[claim] = value;
+
+        using var response = await PostAsync(broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = KeyId }, claims));
+
+        if (refused)
+        {
+            await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        }
+        else
+        {
+            await OAuthAssert.TokenAsync(response);
+        }
+    }
+
+    [Fact]
+    public async Task Assertion_carrying_its_own_key_in_the_header_is_invalid_client()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var broker = await StartWithKeyAsync(key);
+        var p = attacker.ExportParameters(false);
+        var embedded = new { kty = "EC", crv = "P-256", x = Base64Url.EncodeToString(p.Q.X), y = Base64Url.EncodeToString(p.Q.Y), kid = KeyId };
+
+        using var jwk = await PostAsync(broker, HandSignedJwt.Es256(attacker, new { alg = "ES256", kid = KeyId, jwk = embedded }, Claims(broker)));
+        using var jku = await PostAsync(broker, HandSignedJwt.Es256(attacker, new { alg = "ES256", kid = KeyId, jku = "http://evil.example/jwks.json" }, Claims(broker)));
+
+        await OAuthAssert.ErrorAsync(jwk, HttpStatusCode.Unauthorized, "invalid_client");
+        await OAuthAssert.ErrorAsync(jku, HttpStatusCode.Unauthorized, "invalid_client");
+    }
 
     [Theory]
     [InlineData(TokenEndpoint)]
@@ -118,11 +199,11 @@ public sealed class ClientAssertionAttackTests
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         await using var broker = await StartWithKeyAsync(key);
         var now = broker.Time.GetUtcNow().ToUnixTimeSeconds();
-        var payload = Base64UrlJson(new { iss = ClientId, sub = ClientId, aud = TokenEndpoint, jti = Guid.NewGuid().ToString("N"), iat = now, nbf = now, exp = now + 60 });
+        var payload = HandSignedJwt.Encode(new { iss = ClientId, sub = ClientId, aud = TokenEndpoint, jti = Guid.NewGuid().ToString("N"), iat = now, nbf = now, exp = now + 60 });
 
         foreach (var header in new object[] { new { alg = "none" }, new { alg = "none", typ = "JWT", kid = KeyId }, new { alg = "None" }, new { alg = "" } })
         {
-            using var response = await PostAsync(broker, Base64UrlJson(header) + "." + payload + ".");
+            using var response = await PostAsync(broker, HandSignedJwt.Encode(header) + "." + payload + ".");
             await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
         }
     }
@@ -163,7 +244,7 @@ public sealed class ClientAssertionAttackTests
         await using var broker = await StartWithKeyAsync(key);
         var parts = Assertion(broker, Credentials(key)).Split('.');
         var now = broker.Time.GetUtcNow().ToUnixTimeSeconds();
-        var forged = Base64UrlJson(new { iss = ClientId, sub = ClientId, aud = TokenEndpoint, jti = "forged", iat = now, nbf = now, exp = now + 60 });
+        var forged = HandSignedJwt.Encode(new { iss = ClientId, sub = ClientId, aud = TokenEndpoint, jti = "forged", iat = now, nbf = now, exp = now + 60 });
 
         using var response = await PostAsync(broker, parts[0] + "." + forged + "." + parts[2]);
 
