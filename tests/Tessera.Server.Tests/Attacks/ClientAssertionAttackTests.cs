@@ -266,6 +266,43 @@ public sealed class ClientAssertionAttackTests
     }
 
     [Fact]
+    public async Task Same_assertion_sent_concurrently_is_accepted_exactly_once()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var broker = await StartWithKeyAsync(key);
+        var assertion = Assertion(broker, Credentials(key));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => PostAsync(broker, assertion)));
+
+        try
+        {
+            Assert.Single(responses, r => r.StatusCode == HttpStatusCode.OK);
+            Assert.Equal(15, responses.Count(r => r.StatusCode == HttpStatusCode.Unauthorized));
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Secret_authentication_for_an_agent_registered_only_with_keys_is_refused_like_an_unknown_client()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var broker = await StartWithKeyAsync(key);
+        using var unknown = await broker.ClientCredentialsAsync("no-such-agent", "whatever", ("scope", "crm:read"));
+
+        using var response = await broker.ClientCredentialsAsync(ClientId, "whatever", ("scope", "crm:read"));
+
+        Assert.Equal(
+            await OAuthAssert.ErrorAsync(unknown, HttpStatusCode.Unauthorized, "invalid_client"),
+            await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client"));
+    }
+
+    [Fact]
     public async Task Reused_jti_in_a_freshly_signed_assertion_is_refused()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
