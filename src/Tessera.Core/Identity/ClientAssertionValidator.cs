@@ -1,5 +1,6 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Protocol;
 
 namespace Tessera.Core.Identity;
 
@@ -108,9 +109,10 @@ public sealed class ClientAssertionValidator
             return ClientAuthentication.Failure(claimed, "client assertion has no exp");
         }
 
-        var exp = DateTimeOffset.FromUnixTimeSeconds(expSeconds);
+        var exp = NumericDate.FromSeconds(expSeconds);
         // Reject expired assertions, and assertions meant to live long enough to be worth stealing.
-        if (exp + ClockSkew <= now)
+        // The skew is applied to our clock, never to the presented time, which may sit at the edge of the range.
+        if (exp <= now - ClockSkew)
         {
             return ClientAuthentication.Failure(claimed, "client assertion expired");
         }
@@ -120,7 +122,7 @@ public sealed class ClientAssertionValidator
             return ClientAuthentication.Failure(claimed, "client assertion lifetime too long (max 5m)");
         }
 
-        if (token.TryGetPayloadValue<long>("nbf", out var nbf) && DateTimeOffset.FromUnixTimeSeconds(nbf) - ClockSkew > now)
+        if (token.TryGetPayloadValue<long>("nbf", out var nbf) && NumericDate.FromSeconds(nbf) > now + ClockSkew)
         {
             return ClientAuthentication.Failure(claimed, "client assertion not yet valid");
         }

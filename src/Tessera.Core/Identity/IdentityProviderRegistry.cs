@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Configuration;
+using Tessera.Core.Protocol;
 using Tessera.Core.Tokens;
 
 namespace Tessera.Core.Identity;
@@ -83,12 +84,13 @@ public sealed class IdentityProviderRegistry
 
         var jwt = (JsonWebToken)result.SecurityToken;
         var now = _time.GetUtcNow();
-        if (!jwt.TryGetPayloadValue<long>("exp", out var exp) || DateTimeOffset.FromUnixTimeSeconds(exp) + ClockSkew <= now)
+        // The skew is applied to our clock, never to the presented time, which may sit at the edge of the range.
+        if (!jwt.TryGetPayloadValue<long>("exp", out var exp) || NumericDate.FromSeconds(exp) <= now - ClockSkew)
         {
             return (null, "expired");
         }
 
-        if (jwt.TryGetPayloadValue<long>("nbf", out var nbf) && DateTimeOffset.FromUnixTimeSeconds(nbf) - ClockSkew > now)
+        if (jwt.TryGetPayloadValue<long>("nbf", out var nbf) && NumericDate.FromSeconds(nbf) > now + ClockSkew)
         {
             return (null, "not yet valid");
         }
@@ -102,7 +104,7 @@ public sealed class IdentityProviderRegistry
         var root = payload.RootElement;
         var hasMayAct = root.TryGetProperty("may_act", out var mayAct);
         var mayActSub = hasMayAct && mayAct.ValueKind == JsonValueKind.Object && mayAct.TryGetProperty("sub", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-        return (new PrincipalToken(provider, jwt.Subject, ReadScope(root), mayActSub, hasMayAct, root.TryGetProperty("act", out _), DateTimeOffset.FromUnixTimeSeconds(exp)), null);
+        return (new PrincipalToken(provider, jwt.Subject, ReadScope(root), mayActSub, hasMayAct, root.TryGetProperty("act", out _), NumericDate.FromSeconds(exp)), null);
     }
 
     /// <summary>Reads <c>scope</c> (space-delimited, RFC 8693 §4.2) or <c>scp</c> (array, common in IdPs).</summary>
