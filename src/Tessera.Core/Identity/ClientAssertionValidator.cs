@@ -88,6 +88,8 @@ public sealed class ClientAssertionValidator
             ValidateLifetime = false,
             RequireExpirationTime = true,
             TryAllIssuerSigningKeys = true,
+            // RFC 7519 §4.1.3: audiences are compared as exact strings; no trailing-slash leniency.
+            IgnoreTrailingSlashWhenValidatingAudience = false,
         };
         var validation = await _handler.ValidateTokenAsync(assertion, parameters);
         if (!validation.IsValid)

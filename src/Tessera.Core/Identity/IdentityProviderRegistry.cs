@@ -76,6 +76,8 @@ public sealed class IdentityProviderRegistry
             // Lifetime is checked below against the injected clock.
             ValidateLifetime = false,
             TryAllIssuerSigningKeys = true,
+            // RFC 7519 §4.1.3: audiences are compared as exact strings; no trailing-slash leniency.
+            IgnoreTrailingSlashWhenValidatingAudience = false,
         });
         if (!result.IsValid)
         {

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 using Tessera.Core.Protocol;
 
 namespace Tessera.Server.OAuth;
@@ -40,8 +41,8 @@ internal sealed class OAuthForm
             return (null, OAuthError.InvalidRequest("Use POST."));
         }
 
-        var contentType = request.ContentType ?? "";
-        if (!contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !string.Equals(contentType.MediaType.Value, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
             return (null, OAuthError.InvalidRequest("The body must be application/x-www-form-urlencoded."));
         }

@@ -398,6 +398,8 @@ public sealed class ClientAssertionAttackTests
     [InlineData("https://tessera.test/oauth/token")]
     [InlineData("http://tessera.test/oauth")]
     [InlineData("http://tessera.test.evil.example")]
+    [InlineData("http://tessera.test/oauth/token/")]
+    [InlineData("http://tessera.test/")]
     [InlineData("tessera")]
     public async Task Assertion_for_another_audience_is_invalid_client(string audience)
     {

@@ -147,7 +147,9 @@ public sealed class MalformedRequestTests
         using var textPlain = await PostBytesAsync(broker, path, body, "text/plain", SupportAuth);
         using var multipart = await PostBytesAsync(broker, path, body, "multipart/form-data; boundary=x", SupportAuth);
         using var none = await PostRawAsync(broker, path, new ByteArrayContent(body), SupportAuth);
+        using var lookalike = await PostBytesAsync(broker, path, body, "application/x-www-form-urlencoded-extended", SupportAuth);
 
+        await OAuthAssert.ErrorAsync(lookalike, HttpStatusCode.BadRequest, "invalid_request");
         await OAuthAssert.ErrorAsync(textPlain, HttpStatusCode.BadRequest, "invalid_request");
         await OAuthAssert.ErrorAsync(multipart, HttpStatusCode.BadRequest, "invalid_request");
         await OAuthAssert.ErrorAsync(none, HttpStatusCode.BadRequest, "invalid_request");
