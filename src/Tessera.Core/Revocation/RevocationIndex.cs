@@ -11,7 +11,7 @@ namespace Tessera.Core.Revocation;
 /// </summary>
 public sealed class RevocationIndex
 {
-    private readonly ConcurrentDictionary<string, long> _revokedIds = new(StringComparer.Ordinal);
+    private readonly RevokedIdSet _revokedIds = new();
     private readonly ConcurrentDictionary<string, long> _agentsRevokedBefore = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _principalsRevokedBefore = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _entryExpiry = new(StringComparer.Ordinal);
@@ -24,7 +24,7 @@ public sealed class RevocationIndex
         switch (entry.Kind)
         {
             case RevocationKind.Token or RevocationKind.Mission:
-                _revokedIds[entry.Id] = entry.ExpiresAt.ToUnixTimeSeconds();
+                _revokedIds.Add(entry.Id, entry.ExpiresAt.ToUnixTimeSeconds());
                 break;
             case RevocationKind.Agent:
                 _agentsRevokedBefore.AddOrUpdate(entry.Id, revokedAt, (_, old) => Math.Max(old, revokedAt));
@@ -46,14 +46,14 @@ public sealed class RevocationIndex
     /// <param name="issuedAt">Its <c>iat</c>, Unix seconds.</param>
     public bool IsRevoked(string jti, IReadOnlyList<string> lineage, string? principal, IReadOnlyList<string> agents, long issuedAt)
     {
-        if (_revokedIds.ContainsKey(jti))
+        if (_revokedIds.Contains(jti))
         {
             return true;
         }
 
         for (var i = 0; i < lineage.Count; i++)
         {
-            if (_revokedIds.ContainsKey(lineage[i]))
+            if (_revokedIds.Contains(lineage[i]))
             {
                 return true;
             }
@@ -77,20 +77,13 @@ public sealed class RevocationIndex
     }
 
     /// <summary>Whether an id (a jti or mission) itself is revoked; used before deriving from it.</summary>
-    public bool IsIdRevoked(string id) => _revokedIds.ContainsKey(id);
+    public bool IsIdRevoked(string id) => _revokedIds.Contains(id);
 
     /// <summary>Forgets entries whose tokens have all expired; returns how many were removed.</summary>
     public int Prune(DateTimeOffset now)
     {
         var nowSeconds = now.ToUnixTimeSeconds();
-        var removed = 0;
-        foreach (var (id, expiry) in _revokedIds)
-        {
-            if (expiry < nowSeconds && _revokedIds.TryRemove(KeyValuePair.Create(id, expiry)))
-            {
-                removed++;
-            }
-        }
+        var removed = _revokedIds.Prune(nowSeconds);
 
         foreach (var (key, expiry) in _entryExpiry)
         {

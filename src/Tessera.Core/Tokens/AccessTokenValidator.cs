@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Configuration;
@@ -8,6 +9,9 @@ namespace Tessera.Core.Tokens;
 /// <summary>
 /// Validates tokens Tessera issued, entirely in memory: signature by a published key (with
 /// Microsoft.IdentityModel), issuer, <c>typ: at+jwt</c>, ES256 only, expiry, and the revocation index.
+/// A token whose signature verified is remembered (keyed by its whole text, so a forged payload under
+/// a copied signature is a different key) until it expires: it is not verified again, but its expiry
+/// and revocation are checked on every call.
 /// </summary>
 public sealed class AccessTokenValidator
 {
@@ -19,6 +23,11 @@ public sealed class AccessTokenValidator
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
+    private readonly ConcurrentDictionary<string, AccessTokenClaims> _verified = new(StringComparer.Ordinal);
+    private long _nextPrune;
+
+    /// <summary>Beyond this many remembered tokens, new ones are verified every time instead.</summary>
+    internal const int MaxVerified = 200_000;
 
     public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, TesseraConfig config, TimeProvider time)
     {
@@ -45,20 +54,30 @@ public sealed class AccessTokenValidator
             return new TokenValidation(TokenStatus.Malformed, null, "not a JWT");
         }
 
-        var result = await _handler.ValidateTokenAsync(token, _parameters);
-        if (!result.IsValid)
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        PruneIfDue(now);
+        if (!_verified.TryGetValue(token, out var claims))
         {
-            return new TokenValidation(TokenStatus.InvalidSignature, null, $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
+            var result = await _handler.ValidateTokenAsync(token, _parameters);
+            if (!result.IsValid)
+            {
+                return new TokenValidation(TokenStatus.InvalidSignature, null, $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
+            }
+
+            var jwt = (JsonWebToken)result.SecurityToken;
+            claims = AccessTokenClaims.FromPayload(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+            if (claims is null)
+            {
+                return new TokenValidation(TokenStatus.Malformed, null, "required claims missing");
+            }
+
+            if (claims.ExpiresAt > now && _verified.Count < MaxVerified)
+            {
+                _verified.TryAdd(token, claims);
+            }
         }
 
-        var jwt = (JsonWebToken)result.SecurityToken;
-        var claims = AccessTokenClaims.FromPayload(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
-        if (claims is null)
-        {
-            return new TokenValidation(TokenStatus.Malformed, null, "required claims missing");
-        }
-
-        if (_time.GetUtcNow().ToUnixTimeSeconds() >= claims.ExpiresAt)
+        if (now >= claims.ExpiresAt)
         {
             return new TokenValidation(TokenStatus.Expired, claims, "expired");
         }
@@ -69,5 +88,23 @@ public sealed class AccessTokenValidator
         }
 
         return new TokenValidation(TokenStatus.Active, claims, "active");
+    }
+
+    /// <summary>Forgets expired tokens once a minute; their entries could only ever answer "expired".</summary>
+    private void PruneIfDue(long now)
+    {
+        var due = Interlocked.Read(ref _nextPrune);
+        if (now < due || Interlocked.CompareExchange(ref _nextPrune, now + 60, due) != due)
+        {
+            return;
+        }
+
+        foreach (var (token, claims) in _verified)
+        {
+            if (claims.ExpiresAt <= now)
+            {
+                _verified.TryRemove(KeyValuePair.Create(token, claims));
+            }
+        }
     }
 }
