@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
@@ -52,12 +53,25 @@ internal sealed class OAuthForm
             return (null, new OAuthError(OAuthErrorCodes.InvalidRequest, "The request body is too large.", 413));
         }
 
-        var buffer = new byte[MaxBodyBytes + 1];
+        // Pooled: a fresh 64 KiB array per request would cost more than the rest of the parsing.
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxBodyBytes + 1);
+        try
+        {
+            return await ParseAsync(request, buffer, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<(OAuthForm? Form, OAuthError? Error)> ParseAsync(HttpRequest request, byte[] buffer, CancellationToken cancellationToken)
+    {
         var total = 0;
         try
         {
             int read;
-            while (total <= MaxBodyBytes && (read = await request.Body.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+            while (total <= MaxBodyBytes && (read = await request.Body.ReadAsync(buffer.AsMemory(total, MaxBodyBytes + 1 - total), cancellationToken)) > 0)
             {
                 total += read;
             }

@@ -1,0 +1,126 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+// Usage:
+//   config DIR PORT                 write DIR/tessera.yaml, the agent's and the IdP's keys, the secret
+//   assertions DIR ISSUER COUNT     COUNT private_key_jwt assertions, one per line, valid 10 minutes
+//   principal DIR                   a principal JWT for alice from the benchmark IdP
+//   tokens DIR ADDR COUNT           COUNT access tokens from the running broker (for revocation)
+const string Secret = "load-secret-0123456789abcdefghijklmnopqrstuv";
+var dir = args.Length > 1 ? args[1] : ".";
+switch (args.FirstOrDefault())
+{
+    case "config":
+        Directory.CreateDirectory(dir);
+        var port = args[2];
+        var agentKey = NewKey(dir, "agent");
+        var idpKey = NewKey(dir, "idp");
+        File.WriteAllText(Path.Combine(dir, "agent.jwks.json"), Jwks(agentKey));
+        File.WriteAllText(Path.Combine(dir, "idp.jwks.json"), Jwks(idpKey));
+        File.WriteAllText(Path.Combine(dir, "secret"), Secret);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Secret)));
+        File.WriteAllText(Path.Combine(dir, "tessera.yaml"), $$"""
+            server: { listen: "http://127.0.0.1:{{port}}" }
+            storage: sqlite:data/tessera.db
+            data_dir: data
+            tokens: { default_ttl: 10m, max_ttl: 1h, max_delegation_depth: 3 }
+            identity_providers:
+              - { id: corp, issuer: "https://idp.bench", jwks_file: idp.jwks.json, audience: tessera }
+            principals:
+              - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export" ] }
+            tools:
+              - id: crm
+                scopes:
+                  read: { rules: [ "GET /contacts/**" ] }
+                  export: { rules: [ "POST /exports" ] }
+            agents:
+              - id: bench-agent
+                owner: bench@example.com
+                purpose: load test
+                expires: 2099-01-01
+                auth: { client_secret_sha256: {{hash}}, jwks_file: agent.jwks.json }
+                allowed_scopes: [ "crm:read", "crm:export" ]
+                max_ttl: 10m
+            """);
+        break;
+    case "assertions":
+        var issuer = args[2];
+        var count = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+        var key = LoadKey(dir, "agent");
+        var handler = new JsonWebTokenHandler();
+        var now = TimeProvider.System.GetUtcNow().UtcDateTime;
+        using (var output = new StreamWriter(Path.Combine(dir, "assertions.txt")))
+        {
+            for (var i = 0; i < count; i++)
+            {
+                output.WriteLine(handler.CreateToken(new SecurityTokenDescriptor
+                {
+                    Issuer = "bench-agent",
+                    Audience = issuer + "/oauth/token",
+                    Claims = new Dictionary<string, object> { ["sub"] = "bench-agent", ["jti"] = Guid.NewGuid().ToString("N") },
+                    IssuedAt = now,
+                    Expires = now.AddMinutes(5),
+                    SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
+                }));
+            }
+        }
+
+        break;
+    case "principal":
+        var idp = LoadKey(dir, "idp");
+        Console.WriteLine(new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "https://idp.bench",
+            Audience = "tessera",
+            Claims = new Dictionary<string, object> { ["sub"] = "alice", ["scope"] = "crm:read crm:export" },
+            Expires = TimeProvider.System.GetUtcNow().UtcDateTime.AddHours(1),
+            SigningCredentials = new SigningCredentials(idp, SecurityAlgorithms.EcdsaSha256),
+        }));
+        break;
+    case "tokens":
+        var addr = args[2];
+        var n = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+        using (var http = new HttpClient { BaseAddress = new Uri(addr) })
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("bench-agent:" + Secret)));
+            var tokens = new string[n];
+            await Parallel.ForAsync(0, n, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            {
+                using var response = await http.PostAsync("/oauth/token", new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "crm:read")]), ct);
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+                tokens[i] = json.RootElement.GetProperty("access_token").GetString()!;
+            });
+            File.WriteAllLines(Path.Combine(dir, "tokens.txt"), tokens);
+        }
+
+        break;
+    default:
+        Console.Error.WriteLine("usage: config DIR PORT | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT");
+        return 2;
+}
+
+return 0;
+
+static ECDsaSecurityKey NewKey(string dir, string name)
+{
+    var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    File.WriteAllText(Path.Combine(dir, name + ".key.pem"), ecdsa.ExportPkcs8PrivateKeyPem());
+    return new ECDsaSecurityKey(ecdsa) { KeyId = name + "-key" };
+}
+
+static ECDsaSecurityKey LoadKey(string dir, string name)
+{
+    var ecdsa = ECDsa.Create();
+    ecdsa.ImportFromPem(File.ReadAllText(Path.Combine(dir, name + ".key.pem")));
+    return new ECDsaSecurityKey(ecdsa) { KeyId = name + "-key" };
+}
+
+static string Jwks(ECDsaSecurityKey key)
+{
+    var p = key.ECDsa.ExportParameters(false);
+    return $$"""{"keys":[{"kty":"EC","crv":"P-256","x":"{{Base64UrlEncoder.Encode(p.Q.X)}}","y":"{{Base64UrlEncoder.Encode(p.Q.Y)}}","kid":"{{key.KeyId}}","alg":"ES256","use":"sig"}]}""";
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The HTTP load harness (docs/performance.md): builds Release, starts Tessera and the signing ceiling
+# on loopback, drives each path with wrk (2 threads, 16 connections) and prints requests/s, p50, p99,
+# server CPU per request, and every figure as a ratio to the ceiling measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+DURATION=${DURATION:-10}
+THREADS=2
+CONNECTIONS=16
+TESSERA_PORT=${TESSERA_PORT:-18080}
+CEILING_PORT=${CEILING_PORT:-18081}
+WORK=$(mktemp -d /tmp/tessera-load.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+
+echo "== building Release" >&2
+dotnet build -c Release src/Tessera.Cli -v q -nologo >/dev/null
+dotnet build -c Release bench/Tessera.Ceiling -v q -nologo >/dev/null
+dotnet build -c Release bench/Tessera.LoadPrep -v q -nologo >/dev/null
+TESSERA="dotnet $ROOT/src/Tessera.Cli/bin/Release/net10.0/tessera.dll"
+CEILING="dotnet $ROOT/bench/Tessera.Ceiling/bin/Release/net10.0/Tessera.Ceiling.dll"
+PREP="dotnet $ROOT/bench/Tessera.LoadPrep/bin/Release/net10.0/Tessera.LoadPrep.dll"
+ADDR="http://127.0.0.1:$TESSERA_PORT"
+
+wait_ready() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run NAME PID SCRIPT [env...]: one wrk run; prints a result line and records it.
+RESULTS="$WORK/results"
+run() {
+  local name=$1 pid=$2 script=$3; shift 3
+  local before after out
+  before=$(cpu_ticks "$pid")
+  out=$(env "$@" LOAD_THREADS=$THREADS wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s "bench/load/$script" "${URL}")
+  after=$(cpu_ticks "$pid")
+  local rps p50 p99 total non2xx cpu
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  cpu=$(awk -v t=$((after - before)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (t / hz) / n * 1e6 }')
+  echo "$name $rps $p50 $p99 $cpu ${non2xx:-0}" >> "$RESULTS"
+  echo "$name: $rps req/s, p50 $p50, p99 $p99, server CPU ${cpu} µs/req, non-2xx ${non2xx:-0}" >&2
+}
+
+echo "== ceiling" >&2
+ASPNETCORE_URLS="http://127.0.0.1:$CEILING_PORT" $CEILING >"$WORK/ceiling.log" 2>&1 &
+CEILING_PID=$!; PIDS+=($CEILING_PID)
+sleep 0.5; wait_ready_ceiling() { for _ in $(seq 1 200); do curl -sf -X POST -d scope=crm:read "http://127.0.0.1:$CEILING_PORT/token" >/dev/null 2>&1 && return 0; sleep 0.05; done; exit 1; }
+wait_ready_ceiling
+URL="http://127.0.0.1:$CEILING_PORT"
+run warmup "$CEILING_PID" fixed.lua LOAD_PATH=/token LOAD_BODY="scope=crm%3Aread" DURATION=3 >/dev/null 2>&1 || true
+: > "$RESULTS"
+run ceiling "$CEILING_PID" fixed.lua LOAD_PATH=/token LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread"
+kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
+
+echo "== tessera" >&2
+$PREP config "$WORK" "$TESSERA_PORT"
+$TESSERA serve --config "$WORK/tessera.yaml" >"$WORK/tessera.log" 2>&1 &
+SERVER_PID=$!; PIDS+=($SERVER_PID)
+wait_ready "$ADDR/readyz"
+URL=$ADDR
+SECRET=$(cat "$WORK/secret")
+BASIC="Basic $(printf 'bench-agent:%s' "$SECRET" | base64 -w0)"
+EXPECTED=$(( DURATION * 12000 ))
+$PREP assertions "$WORK" "$ADDR" "$EXPECTED"
+PRINCIPAL=$($PREP principal "$WORK")
+MISSION=$(curl -s -H "Authorization: $BASIC" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
+  -d subject_token_type=urn:ietf:params:oauth:token-type:jwt -d "subject_token=$PRINCIPAL" -d purpose=load "$ADDR/oauth/token" \
+  | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+TOKEN=$(curl -s -H "Authorization: $BASIC" -d grant_type=client_credentials -d scope=crm:read "$ADDR/oauth/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+
+run warmup "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+run client_credentials_basic "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread"
+run client_credentials_private_key_jwt "$SERVER_PID" lines.lua LOAD_PATH=/oauth/token LOAD_LINES="$WORK/assertions.txt" \
+  LOAD_PREFIX="grant_type=client_credentials&scope=crm%3Aread&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
+run token_exchange_mission_to_tool "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" \
+  LOAD_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&resource=urn%3Atessera%3Atool%3Acrm&subject_token=$MISSION"
+run introspection "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/introspect LOAD_AUTH="$BASIC" LOAD_BODY="token=$TOKEN"
+$PREP tokens "$WORK" "$ADDR" "$(( DURATION * 4000 ))"
+run revocation "$SERVER_PID" lines.lua LOAD_PATH=/oauth/revoke LOAD_AUTH="$BASIC" LOAD_LINES="$WORK/tokens.txt" LOAD_PREFIX="token="
+
+echo
+echo "Tessera load harness — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
+awk 'NR==1 { ceiling=$2 } { printf "%-36s %10.0f req/s  p50 %8s  p99 %8s  cpu %5s µs/req  non-2xx %6s  %5.0f%% of ceiling\n", $1, $2, $3, $4, $5, $6, 100*$2/ceiling }' "$RESULTS"
