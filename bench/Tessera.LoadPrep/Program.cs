@@ -10,6 +10,7 @@ using Microsoft.IdentityModel.Tokens;
 //   assertions DIR ISSUER COUNT     COUNT private_key_jwt assertions, one per line, valid 10 minutes
 //   principal DIR                   a principal JWT for alice from the benchmark IdP
 //   tokens DIR ADDR COUNT           COUNT access tokens from the running broker (for revocation)
+//   fill DIR EVENTS REVOCATIONS     append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db (server stopped)
 const string Secret = "load-secret-0123456789abcdefghijklmnopqrstuv";
 var dir = args.Length > 1 ? args[1] : ".";
 switch (args.FirstOrDefault())
@@ -95,6 +96,43 @@ switch (args.FirstOrDefault())
                 tokens[i] = json.RootElement.GetProperty("access_token").GetString()!;
             });
             File.WriteAllLines(Path.Combine(dir, "tokens.txt"), tokens);
+        }
+
+        break;
+    case "fill":
+        var events = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        var revocations = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+        await using (var store = new Tessera.Storage.Sqlite.SqliteTesseraStore(Path.Combine(dir, "data", "tessera.db")))
+        {
+            await store.MigrateAsync(CancellationToken.None);
+            await using var audit = new Tessera.Core.Audit.AuditLog(store.Audit, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Tessera.Core.Audit.AuditLog>.Instance);
+            await audit.StartAsync(CancellationToken.None);
+            var pending = new List<Task>(4096);
+            var revokedAt = TimeProvider.System.GetUtcNow();
+            for (long i = 0; i < events + revocations; i++)
+            {
+                var record = new Tessera.Core.Audit.AuditRecord
+                {
+                    Type = i < revocations ? "token.revoked" : "token.issued",
+                    Outcome = "allowed",
+                    Agent = "bench-agent",
+                    Tool = "crm",
+                    Scopes = ["crm:read"],
+                    Jti = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
+                    Reason = "load fill",
+                };
+                var change = i < revocations
+                    ? new Tessera.Core.Revocation.RevocationEntry(Tessera.Core.Revocation.RevocationKind.Token, record.Jti, revokedAt, revokedAt.AddHours(1))
+                    : null;
+                pending.Add(audit.AppendAsync(record, change));
+                if (pending.Count == 4096)
+                {
+                    await Task.WhenAll(pending);
+                    pending.Clear();
+                }
+            }
+
+            await Task.WhenAll(pending);
         }
 
         break;

@@ -118,18 +118,23 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
         command.CommandText = "SELECT seq, json, hash FROM audit_events WHERE seq >= $from ORDER BY seq";
         command.Parameters.AddWithValue("$from", fromSeq);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        // Synchronous row reads: SQLite answers from the page cache, and an await per row would cost more than the row.
+        while (reader.Read())
         {
-            // A value tampered into the wrong SQLite type is still handed over, and fails verification.
-            var json = reader.GetValue(1) switch
-            {
-                byte[] bytes => bytes,
-                string text => Encoding.UTF8.GetBytes(text),
-                var other => Encoding.UTF8.GetBytes(Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture) ?? ""),
-            };
-            yield return new AuditRow(reader.GetInt64(0), json, Convert.ToString(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new AuditRow(reader.GetInt64(0), Bytes(reader, 1), reader.GetFieldType(2) == typeof(string) ? reader.GetString(2) : Text(reader.GetValue(2)));
         }
     }
+
+    /// <summary>A value tampered into the wrong SQLite type is still handed over, and then fails verification.</summary>
+    private static byte[] Bytes(SqliteDataReader reader, int ordinal) => reader.GetValue(ordinal) switch
+    {
+        byte[] bytes => bytes,
+        string text => Encoding.UTF8.GetBytes(text),
+        var other => Encoding.UTF8.GetBytes(Text(other)),
+    };
+
+    private static string Text(object value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
 
     public async Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken)
     {

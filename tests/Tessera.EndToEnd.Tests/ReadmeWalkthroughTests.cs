@@ -33,6 +33,11 @@ public sealed class ReadmeWalkthroughTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_directory, "data", "master.key")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_directory, "data", "admin.token")));
 
+        // A second server on the same data would fork the audit chain: it is refused.
+        var (secondCode, secondOutput) = await TesseraProcess.RunAsync(_directory, "serve");
+        Assert.Equal(1, secondCode);
+        Assert.Contains("Another tessera serve", secondOutput, StringComparison.Ordinal);
+
         var secret = (await File.ReadAllTextAsync(Path.Combine(_directory, "data", "support-agent.secret"))).Trim();
         var basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"support-agent:{secret}")));
 

@@ -47,6 +47,20 @@ internal static class ServeCommand
             Console.Error.WriteLine($"warning: agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; it cannot authenticate until its owner ({agent.Owner}) renews it.");
         }
 
+        // One server per data directory: two writers would fork the audit hash chain.
+        Directory.CreateDirectory(config.DataDir);
+        FileStream serverLock;
+        try
+        {
+            serverLock = new FileStream(Path.Combine(config.DataDir, "tessera.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            Console.Error.WriteLine($"Another tessera serve is using {config.DataDir}; stop it first.");
+            return ExitCodes.Failed;
+        }
+
+        await using var heldLock = serverLock;
         using var masterKey = MasterKey.Load(config.DataDir, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
         await using var store = SqliteTesseraStore.FromLocation(config.Storage);
         var app = TesseraHost.Build(config, store, masterKey, TimeProvider.System);
