@@ -89,13 +89,4 @@ public class ClientCredentialsBenchmarks
         await _store.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
     }
-
-    private sealed class NullSigningKeyStore : ISigningKeyStore
-    {
-        public Task<IReadOnlyList<StoredSigningKey>> LoadAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredSigningKey>>([]);
-
-        public Task AddAsync(StoredSigningKey key, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task DeleteAsync(string kid, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -1,0 +1,41 @@
+using System.Security.Cryptography;
+using System.Text;
+using Tessera.Core.Configuration;
+
+namespace Tessera.Benchmarks;
+
+/// <summary>The configuration the in-memory benchmarks share: one tool, a handful of agents with secrets.</summary>
+internal static class BenchConfig
+{
+    public const string Secret = "bench-secret-0123456789abcdefghij";
+
+    public static TesseraConfig Load(string directory)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Secret)));
+        var agents = new StringBuilder();
+        foreach (var id in new[] { "bench-agent", "planner", "researcher", "mailer", "reporter", "scheduler", "crm-sync", "billing", "support-bot", "triage" })
+        {
+            agents.Append(System.Globalization.CultureInfo.InvariantCulture, $$"""
+                  - id: {{id}}
+                    owner: bench@example.com
+                    purpose: benchmark
+                    expires: 2099-01-01
+                    auth: { client_secret_sha256: {{hash}} }
+                    allowed_scopes: [ "crm:read", "crm:write" ]
+
+                """);
+        }
+
+        return ConfigLoader.Load($$"""
+            server: { listen: "http://127.0.0.1:8080" }
+            storage: sqlite:bench.db
+            tools:
+              - id: crm
+                scopes:
+                  read: { rules: [ "GET /contacts/**" ] }
+                  write: { rules: [ "POST /contacts", "PUT /contacts/*" ] }
+            agents:
+            {{agents}}
+            """, "bench.yaml", directory);
+    }
+}
