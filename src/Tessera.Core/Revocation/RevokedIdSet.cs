@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Collections.Concurrent;
 
 namespace Tessera.Core.Revocation;
@@ -6,8 +5,8 @@ namespace Tessera.Core.Revocation;
 /// <summary>
 /// The set of revoked token and mission ids with their expiry. Our ids are 128 random bits written
 /// as 22 base64url characters (missions prefixed <c>m_</c>); those are stored as a
-/// <see cref="UInt128"/>, about 64 bytes an entry instead of ~130 for a string key, which keeps a
-/// million revocations near 64 MB. Any other id (typed by an admin) falls back to a string set.
+/// <see cref="UInt128"/>, about 75 bytes an entry (measured) instead of ~130 for a string key, which
+/// keeps a million revocations near 75 MB. Any other id (typed by an admin) falls back to a string set.
 /// </summary>
 internal sealed class RevokedIdSet
 {
@@ -53,6 +52,10 @@ internal sealed class RevokedIdSet
         return removed;
     }
 
+    /// <summary>
+    /// Decodes 22 base64url characters (16 bytes) into a key by hand: this runs for every id of every
+    /// token checked, and a table lookup per character is several times cheaper than a validating decoder.
+    /// </summary>
     private static bool TryCompact(string id, out UInt128 key)
     {
         key = default;
@@ -62,29 +65,51 @@ internal sealed class RevokedIdSet
             span = span[2..];
         }
 
-        Span<byte> bytes = stackalloc byte[18];
-        if (span.Length != 22 || !Base64Url.IsValid(span) || Base64Url.DecodeFromChars(span, bytes) != 16)
+        if (span.Length != 22)
         {
             return false;
         }
 
-        // Only canonical encodings: the unused low bits of the last character must be zero, so
-        // exactly one string maps to each key.
-        if ((DecodeSextet(span[21]) & 0b11) != 0)
+        ulong high = 0;
+        ulong low = 0;
+        for (var i = 0; i < 21; i++)
+        {
+            var c = span[i];
+            var sextet = c < 128 ? Sextets[c] : -1;
+            if (sextet < 0)
+            {
+                return false;
+            }
+
+            // 126 bits shift through high:low.
+            high = (high << 6) | (low >> 58);
+            low = (low << 6) | (uint)sextet;
+        }
+
+        var last = span[21] < 128 ? Sextets[span[21]] : -1;
+
+        // 16 bytes leave the last character's 4 low bits unused; only the canonical spelling (zeros) is
+        // accepted, so exactly one string maps to each key.
+        if (last < 0 || (last & 0b1111) != 0)
         {
             return false;
         }
 
-        key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes);
+        high = (high << 2) | (low >> 62);
+        low = (low << 2) | (uint)(last >> 4);
+        key = new UInt128(high, low);
         return true;
     }
 
-    private static int DecodeSextet(char c) => c switch
-    {
-        >= 'A' and <= 'Z' => c - 'A',
-        >= 'a' and <= 'z' => c - 'a' + 26,
-        >= '0' and <= '9' => c - '0' + 52,
-        '-' => 62,
-        _ => 63,
-    };
+    private static ReadOnlySpan<sbyte> Sextets =>
+    [
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+        52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+        -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+        15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+        -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+        41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+    ];
 }

@@ -49,7 +49,7 @@ public sealed class AccessTokenValidator
 
     public async Task<TokenValidation> ValidateAsync(string token, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength || !_handler.CanReadToken(token))
+        if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength)
         {
             return new TokenValidation(TokenStatus.Malformed, null, "not a JWT");
         }
@@ -58,6 +58,11 @@ public sealed class AccessTokenValidator
         PruneIfDue(now);
         if (!_verified.TryGetValue(token, out var claims))
         {
+            if (!_handler.CanReadToken(token))
+            {
+                return new TokenValidation(TokenStatus.Malformed, null, "not a JWT");
+            }
+
             var result = await _handler.ValidateTokenAsync(token, _parameters);
             if (!result.IsValid)
             {

@@ -36,10 +36,17 @@ public sealed class RevokedIdSetTests
         var set = new RevokedIdSet();
         var jti = TokenService.NewId();
         set.Add(jti, 100);
-        // The last of 22 base64url characters carries 2 unused bits; setting them spells another string.
-        var last = jti[^1];
-        var sibling = jti[..^1] + (char)(last == 'A' ? 'B' : last + 1);
-        Assert.False(set.Contains(sibling));
+        // The last of 22 base64url characters carries 4 unused bits; setting any spells another string
+        // that a lenient decoder would map onto the same 16 bytes.
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var last = Alphabet.IndexOf(jti[^1], StringComparison.Ordinal);
+        Assert.Equal(0, last & 0b1111);
+        for (var unused = 1; unused < 16; unused++)
+        {
+            Assert.False(set.Contains(jti[..^1] + Alphabet[last | unused]));
+        }
+
+        Assert.Equal(Convert.FromBase64String(jti.Replace('-', '+').Replace('_', '/') + "=="), System.Buffers.Text.Base64Url.DecodeFromChars(jti));
     }
 
     [Fact]
