@@ -161,6 +161,25 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
     }
 
+    // Regression: a lenient parse took these as today or this year by the system clock.
+    [Theory]
+    [InlineData("12:00")]
+    [InlineData("June 30")]
+    [InlineData("6/30")]
+    [InlineData("06/30/2027")]
+    [InlineData("2027-06")]
+    [InlineData("2027-06-30 12:00")]
+    [InlineData("2027-06-30T12:00:00")]
+    public void An_expiry_that_is_neither_a_date_nor_an_RFC_3339_time_is_refused(string value) =>
+        AssertNames(Refused(Replace("expires: 2027-06-30", $"expires: \"{value}\"")), "agents[0].expires", "is not a date");
+
+    [Theory]
+    [InlineData("2027-06-30T12:00:00Z", "2027-06-30T12:00:00+00:00")]
+    [InlineData("2027-06-30t12:00:00z", "2027-06-30T12:00:00+00:00")]
+    [InlineData("2027-06-30T14:00:00.250+02:00", "2027-06-30T12:00:00.25+00:00")]
+    public void An_expiry_may_be_an_RFC_3339_time(string value, string expected) =>
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), Load(Replace("expires: 2027-06-30", $"expires: {value}")).Agents[0].Expires);
+
     [Fact]
     public void A_misspelt_key_is_refused_rather_than_ignored()
     {
