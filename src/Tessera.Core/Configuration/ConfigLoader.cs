@@ -63,6 +63,9 @@ public static partial class ConfigLoader
     [GeneratedRegex("^[0-9a-fA-F]{64}$")]
     internal static partial Regex Sha256Hex();
 
+    [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,7})?([Zz]|[+-][0-9]{2}:[0-9]{2})$")]
+    internal static partial Regex Rfc3339();
+
     private sealed class Binder(string baseDirectory, string? sourcePath)
     {
         private readonly HashSet<string> _idps = new(StringComparer.Ordinal);
@@ -547,7 +550,10 @@ public static partial class ConfigLoader
                 return new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
             }
 
-            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+            // Only a full RFC 3339 time with its offset: a lenient parse would take "12:00" or "June 30"
+            // as today or this year by the system clock, an expiry that moves with every restart.
+            return Rfc3339().IsMatch(text)
+                && DateTimeOffset.TryParse(text.ToUpperInvariant(), CultureInfo.InvariantCulture, DateTimeStyles.None, out var value)
                 ? value.ToUniversalTime()
                 : throw c.Error($"'{text}' is not a date; write YYYY-MM-DD or an RFC 3339 time");
         }

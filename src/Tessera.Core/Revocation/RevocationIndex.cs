@@ -12,27 +12,26 @@ namespace Tessera.Core.Revocation;
 public sealed class RevocationIndex
 {
     private readonly RevokedIdSet _revokedIds = new();
-    private readonly ConcurrentDictionary<string, long> _agentsRevokedBefore = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _principalsRevokedBefore = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _entryExpiry = new(StringComparer.Ordinal);
+    // The cut-off and the expiry of one agent or principal live in one value, so Prune can remove an
+    // entry only if it is exactly the expired one it saw: a revocation applied meanwhile survives.
+    private readonly ConcurrentDictionary<string, Cut> _agentsRevokedBefore = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Cut> _principalsRevokedBefore = new(StringComparer.Ordinal);
 
     public int Count => _revokedIds.Count + _agentsRevokedBefore.Count + _principalsRevokedBefore.Count;
 
     public void Apply(RevocationEntry entry)
     {
-        var revokedAt = entry.RevokedAt.ToUnixTimeSeconds();
+        var cut = new Cut(entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt.ToUnixTimeSeconds());
         switch (entry.Kind)
         {
             case RevocationKind.Token or RevocationKind.Mission:
                 _revokedIds.Add(entry.Id, entry.ExpiresAt.ToUnixTimeSeconds());
                 break;
             case RevocationKind.Agent:
-                _agentsRevokedBefore.AddOrUpdate(entry.Id, revokedAt, (_, old) => Math.Max(old, revokedAt));
-                _entryExpiry.AddOrUpdate("a\n" + entry.Id, entry.ExpiresAt.ToUnixTimeSeconds(), (_, old) => Math.Max(old, entry.ExpiresAt.ToUnixTimeSeconds()));
+                _agentsRevokedBefore.AddOrUpdate(entry.Id, cut, (_, old) => old.Merge(cut));
                 break;
             case RevocationKind.Principal:
-                _principalsRevokedBefore.AddOrUpdate(entry.Id, revokedAt, (_, old) => Math.Max(old, revokedAt));
-                _entryExpiry.AddOrUpdate("p\n" + entry.Id, entry.ExpiresAt.ToUnixTimeSeconds(), (_, old) => Math.Max(old, entry.ExpiresAt.ToUnixTimeSeconds()));
+                _principalsRevokedBefore.AddOrUpdate(entry.Id, cut, (_, old) => old.Merge(cut));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(entry), entry.Kind, "unknown revocation kind");
@@ -65,7 +64,7 @@ public sealed class RevocationIndex
         {
             for (var i = 0; i < agents.Count; i++)
             {
-                if (_agentsRevokedBefore.TryGetValue(agents[i], out var before) && issuedAt <= before)
+                if (_agentsRevokedBefore.TryGetValue(agents[i], out var before) && issuedAt <= before.RevokedBefore)
                 {
                     return true;
                 }
@@ -73,7 +72,7 @@ public sealed class RevocationIndex
         }
 
         return principal is not null && !_principalsRevokedBefore.IsEmpty
-            && _principalsRevokedBefore.TryGetValue(principal, out var pBefore) && issuedAt <= pBefore;
+            && _principalsRevokedBefore.TryGetValue(principal, out var pBefore) && issuedAt <= pBefore.RevokedBefore;
     }
 
     /// <summary>Whether an id (a jti or mission) itself is revoked; used before deriving from it.</summary>
@@ -85,20 +84,23 @@ public sealed class RevocationIndex
         var nowSeconds = now.ToUnixTimeSeconds();
         var removed = _revokedIds.Prune(nowSeconds);
 
-        foreach (var (key, expiry) in _entryExpiry)
+        foreach (var map in new[] { _agentsRevokedBefore, _principalsRevokedBefore })
         {
-            if (expiry >= nowSeconds || !_entryExpiry.TryRemove(KeyValuePair.Create(key, expiry)))
+            foreach (var (id, cut) in map)
             {
-                continue;
-            }
-
-            var map = key[0] == 'a' ? _agentsRevokedBefore : _principalsRevokedBefore;
-            if (map.TryRemove(key[2..], out _))
-            {
-                removed++;
+                if (cut.Expiry < nowSeconds && map.TryRemove(KeyValuePair.Create(id, cut)))
+                {
+                    removed++;
+                }
             }
         }
 
         return removed;
+    }
+
+    /// <summary>A revoked-before time and when the last token it can affect expires, Unix seconds.</summary>
+    private readonly record struct Cut(long RevokedBefore, long Expiry)
+    {
+        public Cut Merge(Cut other) => new(Math.Max(RevokedBefore, other.RevokedBefore), Math.Max(Expiry, other.Expiry));
     }
 }

@@ -1,0 +1,182 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Audit;
+using Tessera.Storage.Sqlite;
+
+namespace Tessera.Cli.Tests;
+
+[Collection("Console")]
+public sealed class AuditVerifyCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tessera-cli-").FullName;
+    private readonly string _configPath;
+    private readonly string _dbPath;
+
+    public AuditVerifyCommandTests()
+    {
+        _configPath = Path.Combine(_dir, "tessera.yaml");
+        _dbPath = Path.Combine(_dir, "data", "tessera.db");
+        File.WriteAllText(_configPath, """
+            storage: sqlite:data/tessera.db
+            data_dir: data
+            tools:
+              - id: crm
+                upstream: http://127.0.0.1:9102
+                scopes:
+                  read: { rules: [ "GET /contacts/**" ] }
+            agents:
+              - id: support-agent
+                owner: support-platform@corp.example
+                purpose: Answer customer tickets from CRM data
+                expires: 2027-06-30
+                auth:
+                  client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+                allowed_scopes: [ "crm:read" ]
+            """);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task An_intact_log_exits_0_and_reports_the_count()
+    {
+        await FillAsync(6);
+
+        var (exit, stdout, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("audit chain intact: 6 events verified", stdout, StringComparison.Ordinal);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
+    public async Task A_tampered_log_exits_1_naming_the_first_bad_seq()
+    {
+        await FillAsync(6);
+        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
+        {
+            raw.Open();
+            using var command = raw.CreateCommand();
+            command.CommandText = "UPDATE audit_events SET json = CAST(replace(CAST(json AS TEXT), 'support-agent', 'other-agent') AS BLOB) WHERE seq = 4";
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        var (exit, stdout, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("audit chain broken at seq 4", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("intact", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_deleted_event_exits_1_naming_its_seq()
+    {
+        await FillAsync(6);
+        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
+        {
+            raw.Open();
+            using var command = raw.CreateCommand();
+            command.CommandText = "DELETE FROM audit_events WHERE seq = 2";
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        var (exit, _, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("audit chain broken at seq 2", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verifying_without_a_database_exits_1()
+    {
+        var (exit, _, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("No audit database", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_invalid_configuration_exits_1_naming_the_mistake()
+    {
+        File.WriteAllText(_configPath, File.ReadAllText(_configPath).Replace("    owner: support-platform@corp.example\n", "", StringComparison.Ordinal));
+
+        var (exit, _, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("tessera.yaml: agents[0].owner: is required", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Revoke_without_a_target_is_a_usage_error()
+    {
+        var (exit, _, stderr) = await RunAsync("revoke");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("Give exactly one of", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Revoke_with_two_targets_is_a_usage_error()
+    {
+        var (exit, _, _) = await RunAsync("revoke", "--jti", "a", "--agent", "b");
+
+        Assert.Equal(2, exit);
+    }
+
+    [Fact]
+    public async Task An_unknown_command_is_a_usage_error()
+    {
+        var (exit, _, stderr) = await RunAsync("bogus");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("tessera --help", stderr, StringComparison.Ordinal);
+    }
+
+    private async Task FillAsync(int count)
+    {
+        await using var store = new SqliteTesseraStore(_dbPath);
+        await store.MigrateAsync(TestContext.Current.CancellationToken);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        await using var log = new AuditLog(store.Audit, time, NullLogger<AuditLog>.Instance);
+        await log.StartAsync(TestContext.Current.CancellationToken);
+        for (var i = 1; i <= count; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await log.AppendAsync(new AuditRecord
+            {
+                Type = AuditTypes.TokenIssued,
+                Outcome = AuditOutcomes.Allowed,
+                Agent = "support-agent",
+                Tool = "crm",
+                Scopes = ["crm:read"],
+                Jti = $"jti-{i}",
+            }, cancellationToken: TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var originalOut = Console.Out;
+        var originalError = Console.Error;
+        var stdout = new StringWriter(new StringBuilder());
+        var stderr = new StringWriter(new StringBuilder());
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            var exit = await Program.Main(args);
+            return (exit, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(originalOut);
+            Console.SetError(originalError);
+        }
+    }
+}

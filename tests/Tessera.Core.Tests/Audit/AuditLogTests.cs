@@ -1,0 +1,163 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Audit;
+using Tessera.Core.Revocation;
+
+namespace Tessera.Core.Tests.Audit;
+
+public sealed class AuditLogTests
+{
+    private readonly MemoryAuditStore _store = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+
+    [Fact]
+    public async Task Events_get_consecutive_sequence_numbers_and_chain_their_hashes()
+    {
+        await using var log = await StartAsync();
+
+        var first = await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        var second = await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+        var third = await log.AppendAsync(Record("r3"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal([1L, 2L, 3L], new[] { first.Seq, second.Seq, third.Seq });
+        Assert.Equal(AuditEvent.GenesisHash, first.PrevHash);
+        Assert.Equal(first.Hash, second.PrevHash);
+        Assert.Equal(second.Hash, third.PrevHash);
+        foreach (var e in new[] { first, second, third })
+        {
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(e.Json)), e.Hash);
+            using var json = JsonDocument.Parse(e.Json);
+            Assert.Equal(e.Seq, json.RootElement.GetProperty("seq").GetInt64());
+            Assert.Equal(e.PrevHash, json.RootElement.GetProperty("prev_hash").GetString());
+        }
+
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromSeconds(3), first.Time);
+        Assert.Equal(_time.GetUtcNow(), second.Time);
+        Assert.Equal(3, log.LastSeq);
+        Assert.Equal([first.Hash, second.Hash, third.Hash], _store.Events.Select(e => e.Hash));
+    }
+
+    [Fact]
+    public async Task State_changes_are_handed_to_the_store_with_their_event()
+    {
+        await using var log = await StartAsync();
+        var entry = new RevocationEntry(RevocationKind.Mission, "m-1", _time.GetUtcNow(), _time.GetUtcNow().AddHours(1));
+
+        await log.AppendAsync(Record("r1"), entry, TestContext.Current.CancellationToken);
+
+        Assert.Equal([entry], _store.Changes);
+    }
+
+    [Fact]
+    public async Task A_thousand_concurrent_appends_all_complete_with_unique_sequence_numbers_and_a_valid_chain()
+    {
+        await using var log = await StartAsync();
+
+        var appends = Enumerable.Range(0, 1000)
+            .Select(i => Task.Run(() => log.AppendAsync(Record($"req-{i}"), cancellationToken: TestContext.Current.CancellationToken), TestContext.Current.CancellationToken))
+            .ToList();
+        var events = await Task.WhenAll(appends);
+
+        Assert.Equal(Enumerable.Range(1, 1000).Select(i => (long)i), events.Select(e => e.Seq).Order());
+        // Each caller is answered with its own event, not a neighbour's from the same batch.
+        for (var i = 0; i < events.Length; i++)
+        {
+            Assert.Equal($"req-{i}", events[i].Record.RequestId);
+        }
+
+        var verification = await AuditVerifier.VerifyAsync(_store, TestContext.Current.CancellationToken);
+        Assert.True(verification.IsIntact, verification.Problem);
+        Assert.Equal(1000, verification.VerifiedCount);
+        Assert.Equal(_store.Events[^1].Hash, verification.HeadHash);
+        Assert.Equal(1000, _store.BatchSizes.Sum());
+    }
+
+    [Fact]
+    public async Task A_failed_write_fails_the_action_and_marks_the_log_unhealthy_until_a_write_succeeds()
+    {
+        await using var log = await StartAsync();
+        var before = await log.AppendAsync(Record("ok-1"), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(log.IsHealthy);
+
+        _store.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+        var ex = await Assert.ThrowsAsync<AuditWriteException>(() => log.AppendAsync(Record("lost"), cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.IsType<IOException>(ex.InnerException);
+        Assert.False(log.IsHealthy);
+        Assert.Equal(1, log.LastSeq);
+
+        var after = await log.AppendAsync(Record("ok-2"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(log.IsHealthy);
+        Assert.Equal(2, after.Seq);
+        Assert.Equal(before.Hash, after.PrevHash);
+        Assert.True((await AuditVerifier.VerifyAsync(_store, TestContext.Current.CancellationToken)).IsIntact);
+    }
+
+    [Fact]
+    public async Task After_a_failure_that_did_write_the_chain_continues_from_the_stores_real_head()
+    {
+        await using var log = await StartAsync();
+        await log.AppendAsync(Record("ok-1"), cancellationToken: TestContext.Current.CancellationToken);
+
+        _store.FailNext = MemoryAuditStore.Failure.AfterWrite;
+        await Assert.ThrowsAsync<AuditWriteException>(() => log.AppendAsync(Record("written-but-unacknowledged"), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.False(log.IsHealthy);
+
+        var after = await log.AppendAsync(Record("ok-2"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(log.IsHealthy);
+        Assert.Equal(3, after.Seq);
+        Assert.Equal(_store.Events[1].Hash, after.PrevHash);
+        var verification = await AuditVerifier.VerifyAsync(_store, TestContext.Current.CancellationToken);
+        Assert.True(verification.IsIntact, verification.Problem);
+        Assert.Equal(3, verification.VerifiedCount);
+    }
+
+    [Fact]
+    public async Task A_restarted_log_continues_the_stored_chain()
+    {
+        AuditEvent last;
+        await using (var first = await StartAsync())
+        {
+            await first.AppendAsync(Record("a"), cancellationToken: TestContext.Current.CancellationToken);
+            last = await first.AppendAsync(Record("b"), cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        await using var second = await StartAsync();
+        Assert.Equal(2, second.LastSeq);
+        var next = await second.AppendAsync(Record("c"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, next.Seq);
+        Assert.Equal(last.Hash, next.PrevHash);
+    }
+
+    [Fact]
+    public async Task Appending_after_shutdown_fails_closed()
+    {
+        var log = await StartAsync();
+        await log.DisposeAsync();
+
+        await Assert.ThrowsAsync<AuditWriteException>(() => log.AppendAsync(Record("late"), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Empty(_store.Events);
+    }
+
+    private async Task<AuditLog> StartAsync()
+    {
+        var log = new AuditLog(_store, _time, NullLogger<AuditLog>.Instance);
+        await log.StartAsync(TestContext.Current.CancellationToken);
+        return log;
+    }
+
+    private static AuditRecord Record(string requestId) => new()
+    {
+        Type = AuditTypes.TokenIssued,
+        Outcome = AuditOutcomes.Allowed,
+        Agent = "support-agent",
+        Scopes = ["crm:read"],
+        RequestId = requestId,
+    };
+}

@@ -1,0 +1,101 @@
+using System.Runtime.CompilerServices;
+using Tessera.Core.Audit;
+using Tessera.Core.Storage;
+
+namespace Tessera.Core.Tests.Audit;
+
+/// <summary>
+/// An in-memory audit store that refuses what a real one would (a batch that does not continue the
+/// stored chain) and fails on demand: before writing, as a full disk does, or after writing, as a
+/// commit whose acknowledgement was lost does.
+/// </summary>
+internal sealed class MemoryAuditStore : IAuditStore
+{
+    private readonly Lock _lock = new();
+    private readonly List<AuditEvent> _events = [];
+    private readonly List<StateChange> _changes = [];
+
+    public enum Failure
+    {
+        None,
+        BeforeWrite,
+        AfterWrite,
+    }
+
+    /// <summary>How the next append fails; reset to <see cref="Failure.None"/> after one failure.</summary>
+    public Failure FailNext { get; set; }
+
+    public List<int> BatchSizes { get; } = [];
+
+    public IReadOnlyList<AuditEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    public IReadOnlyList<StateChange> Changes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _changes];
+            }
+        }
+    }
+
+    public Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_events.Count == 0 ? new AuditHead(0, AuditEvent.GenesisHash) : new AuditHead(_events[^1].Seq, _events[^1].Hash));
+        }
+    }
+
+    public Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var failure = FailNext;
+            FailNext = Failure.None;
+            if (failure == Failure.BeforeWrite)
+            {
+                throw new IOException("disk full (simulated)");
+            }
+
+            var expected = _events.Count == 0 ? 1 : _events[^1].Seq + 1;
+            for (var i = 0; i < events.Count; i++)
+            {
+                if (events[i].Seq != expected + i)
+                {
+                    throw new InvalidOperationException($"seq {events[i].Seq} does not continue the stored chain at {expected + i}");
+                }
+            }
+
+            _events.AddRange(events);
+            _changes.AddRange(changes);
+            BatchSizes.Add(events.Count);
+            return failure == Failure.AfterWrite ? throw new TimeoutException("commit acknowledgement lost (simulated)") : Task.CompletedTask;
+        }
+    }
+
+    public async IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var e in Events.Where(e => e.Seq >= fromSeq))
+        {
+            await Task.Yield();
+            yield return new AuditRow(e.Seq, e.Json, e.Hash);
+        }
+    }
+
+    public Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
+    public Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+}

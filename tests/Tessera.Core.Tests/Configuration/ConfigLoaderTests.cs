@@ -1,0 +1,321 @@
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Configuration;
+
+namespace Tessera.Core.Tests.Configuration;
+
+public sealed class ConfigLoaderTests : IDisposable
+{
+    private const string FileName = "tessera.yaml";
+    private const string SecretHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    private static readonly string ValidYaml = $$"""
+        server:
+          listen: http://127.0.0.1:8080
+        storage: sqlite:db/tessera.db
+        data_dir: state
+        tokens:
+          default_ttl: 5m
+          max_ttl: 1h
+          max_delegation_depth: 3
+        identity_providers:
+          - id: corp
+            issuer: https://idp.corp.example
+            jwks_file: keys/idp.jwks.json
+            audience: tessera
+        admins:
+          - { idp: corp, sub: carol }
+        approver_groups:
+          - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }
+        principals:
+          - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export" ] }
+        tools:
+          - id: crm
+            upstream: http://127.0.0.1:9102
+            credential: { secret: crm-key, header: X-Api-Key }
+            scopes:
+              read:   { rules: [ "GET /contacts/**", "GET /accounts/*" ] }
+              export: { rules: [ "POST /exports" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
+          - id: github
+            audience: https://api.github.com
+            credential: { secret: gh-token, header: Authorization, format: "Bearer {secret}" }
+            scopes:
+              repo.read: { rules: [ "GET /repos/**" ] }
+        agents:
+          - id: support-agent
+            owner: support-platform@corp.example
+            purpose: Answer customer tickets from CRM data
+            expires: 2027-06-30
+            auth:
+              client_secret_sha256: {{SecretHash}}
+            allowed_scopes: [ "crm:read", "crm:export" ]
+            max_ttl: 10m
+            may_delegate_to: [ summarizer-agent ]
+          - id: summarizer-agent
+            owner: ml-platform@corp.example
+            purpose: Summarize ticket threads
+            expires: 2027-01-01T12:00:00Z
+            auth:
+              jwks_file: keys/summarizer.jwks.json
+            allowed_scopes: [ "crm:read", "github:repo.read" ]
+        """;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("tessera-config-").FullName;
+    private readonly string _idpJwks;
+    private readonly string _agentJwks;
+
+    public ConfigLoaderTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "keys"));
+        _idpJwks = PublicJwks("idp-1");
+        _agentJwks = PublicJwks("agent-1");
+        File.WriteAllText(Path.Combine(_dir, "keys", "idp.jwks.json"), _idpJwks);
+        File.WriteAllText(Path.Combine(_dir, "keys", "summarizer.jwks.json"), _agentJwks);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void A_full_valid_configuration_loads()
+    {
+        var config = Load(ValidYaml);
+
+        Assert.Equal(new Uri("http://127.0.0.1:8080"), config.Server.Listen);
+        Assert.Equal("http://127.0.0.1:8080", config.Server.Issuer);
+        Assert.Equal(new TokenOptions(TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), 3), config.Tokens);
+        Assert.Equal([new PrincipalRef("corp", "carol")], config.Admins);
+        Assert.Equal("security-oncall", Assert.Single(config.ApproverGroups).Id);
+        Assert.Equal(["crm:read", "crm:export"], Assert.Single(config.Principals).Scopes);
+
+        Assert.Equal(["crm", "github"], config.Tools.Select(t => t.Id));
+        var crm = config.Tools[0];
+        Assert.Equal("urn:tessera:tool:crm", crm.Audience);
+        Assert.Equal(new ApprovalPolicyOptions("security-oncall", TimeSpan.FromMinutes(2), 1), crm.Scopes["export"].Approval);
+        Assert.Null(crm.Scopes["read"].Approval);
+        Assert.Equal(["GET /contacts/**", "GET /accounts/*"], crm.Scopes["read"].Rules);
+        Assert.Equal("https://api.github.com", config.Tools[1].Audience);
+        Assert.Equal("Bearer {secret}", config.Tools[1].Credential!.Format);
+
+        var support = config.Agents[0];
+        Assert.Equal("support-platform@corp.example", support.Owner);
+        Assert.Equal(new DateTimeOffset(2027, 6, 30, 0, 0, 0, TimeSpan.Zero), support.Expires);
+        Assert.Equal(Convert.FromHexString(SecretHash), support.Auth.ClientSecretSha256);
+        Assert.Equal(TimeSpan.FromMinutes(10), support.MaxTtl);
+        Assert.Equal(["summarizer-agent"], support.MayDelegateTo);
+
+        var summarizer = config.Agents[1];
+        Assert.Equal(new DateTimeOffset(2027, 1, 1, 12, 0, 0, TimeSpan.Zero), summarizer.Expires);
+        Assert.Null(summarizer.MaxTtl);
+        Assert.Equal(["crm:read", "github:repo.read"], summarizer.AllowedScopes);
+    }
+
+    [Fact]
+    public void Relative_paths_resolve_against_the_configuration_directory()
+    {
+        var config = Load(ValidYaml);
+
+        Assert.Equal(Path.Combine(_dir, "state"), config.DataDir);
+        Assert.Equal("sqlite:" + Path.Combine(_dir, "db", "tessera.db"), config.Storage);
+        Assert.Equal(Path.Combine(_dir, "keys", "idp.jwks.json"), config.IdentityProviders[0].JwksFile);
+        Assert.Equal(_agentJwks, config.Agents[1].Auth.JwksJson);
+    }
+
+    [Fact]
+    public void LoadFile_resolves_paths_against_the_file_not_the_working_directory()
+    {
+        var path = Path.Combine(_dir, FileName);
+        File.WriteAllText(path, ValidYaml);
+
+        var config = ConfigLoader.LoadFile(path);
+
+        Assert.Equal(path, config.SourcePath);
+        Assert.Equal(Path.Combine(_dir, "state"), config.DataDir);
+    }
+
+    [Fact]
+    public void An_agent_without_an_owner_is_refused_naming_its_index()
+    {
+        var ex = Refused(Without("    owner: ml-platform@corp.example\n"));
+
+        Assert.Equal("tessera.yaml: agents[1].owner: is required", ex.Message);
+    }
+
+    [Fact]
+    public void An_agent_without_a_purpose_is_refused() =>
+        AssertNames(Refused(Without("    purpose: Answer customer tickets from CRM data\n")), "agents[0].purpose", "is required");
+
+    [Fact]
+    public void An_agent_without_an_expiry_is_refused() =>
+        AssertNames(Refused(Without("    expires: 2027-06-30\n")), "agents[0].expires", "is required");
+
+    [Theory]
+    [InlineData("2027-13-01")]
+    [InlineData("2027-02-30")]
+    [InlineData("next year")]
+    public void An_expiry_that_is_not_a_date_is_refused_with_its_line(string value)
+    {
+        var ex = Refused(Replace("expires: 2027-06-30", $"expires: {value}"));
+
+        AssertNames(ex, "agents[0].expires", "is not a date");
+        Assert.Equal(LineOf(ValidYaml, "expires: 2027-06-30"), ex.Line);
+        Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    // Regression: a lenient parse took these as today or this year by the system clock.
+    [Theory]
+    [InlineData("12:00")]
+    [InlineData("June 30")]
+    [InlineData("6/30")]
+    [InlineData("06/30/2027")]
+    [InlineData("2027-06")]
+    [InlineData("2027-06-30 12:00")]
+    [InlineData("2027-06-30T12:00:00")]
+    public void An_expiry_that_is_neither_a_date_nor_an_RFC_3339_time_is_refused(string value) =>
+        AssertNames(Refused(Replace("expires: 2027-06-30", $"expires: \"{value}\"")), "agents[0].expires", "is not a date");
+
+    [Theory]
+    [InlineData("2027-06-30T12:00:00Z", "2027-06-30T12:00:00+00:00")]
+    [InlineData("2027-06-30t12:00:00z", "2027-06-30T12:00:00+00:00")]
+    [InlineData("2027-06-30T14:00:00.250+02:00", "2027-06-30T12:00:00.25+00:00")]
+    public void An_expiry_may_be_an_RFC_3339_time(string value, string expected) =>
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), Load(Replace("expires: 2027-06-30", $"expires: {value}")).Agents[0].Expires);
+
+    [Fact]
+    public void A_misspelt_key_is_refused_rather_than_ignored()
+    {
+        var ex = Refused(Replace("    allowed_scopes: [ \"crm:read\", \"crm:export\" ]", "    allowed_scope: [ \"crm:read\" ]"));
+
+        AssertNames(ex, "agents[0].allowed_scope", "unknown key");
+        Assert.Contains("allowed_scopes", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_scope_of_an_unknown_tool_is_refused() =>
+        AssertNames(Refused(Replace("[ \"crm:read\", \"crm:export\" ]\n    max_ttl", "[ \"crm:read\", \"jira:read\" ]\n    max_ttl")),
+            "agents[0].allowed_scopes[1]", "names no configured tool 'jira'");
+
+    [Fact]
+    public void An_unknown_scope_of_a_known_tool_is_refused() =>
+        AssertNames(Refused(Replace("[ \"crm:read\", \"crm:export\" ]\n    max_ttl", "[ \"crm:read\", \"crm:delete\" ]\n    max_ttl")),
+            "agents[0].allowed_scopes[1]", "tool 'crm' has no scope 'delete'");
+
+    [Fact]
+    public void A_principal_ceiling_naming_an_unknown_scope_is_refused() =>
+        AssertNames(Refused(Replace("sub: alice, scopes: [ \"crm:read\", \"crm:export\" ]", "sub: alice, scopes: [ \"crm:write\" ]")),
+            "principals[0].scopes[0]", "has no scope 'write'");
+
+    [Fact]
+    public void A_duplicate_agent_id_is_refused() =>
+        AssertNames(Refused(Replace("  - id: summarizer-agent", "  - id: support-agent").Replace("may_delegate_to: [ summarizer-agent ]", "may_delegate_to: []", StringComparison.Ordinal)),
+            "agents[1].id", "duplicate agent id 'support-agent'");
+
+    [Theory]
+    [InlineData("9f86d081")]
+    [InlineData("zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    [InlineData("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0800")]
+    public void A_client_secret_hash_that_is_not_64_hex_digits_is_refused(string value) =>
+        AssertNames(Refused(Replace(SecretHash, value)), "agents[0].auth.client_secret_sha256", "64 hex digits");
+
+    [Fact]
+    public void An_auth_section_without_any_method_is_refused() =>
+        AssertNames(Refused(Replace($"    auth:\n      client_secret_sha256: {SecretHash}\n", "    auth: {}\n")),
+            "agents[0].auth", "needs at least one of");
+
+    [Fact]
+    public void An_agent_without_an_auth_section_is_refused() =>
+        AssertNames(Refused(Without($"    auth:\n      client_secret_sha256: {SecretHash}\n")), "agents[0].auth", "is required");
+
+    [Fact]
+    public void Delegating_to_an_unknown_agent_is_refused() =>
+        AssertNames(Refused(Replace("may_delegate_to: [ summarizer-agent ]", "may_delegate_to: [ summariser-agent ]")),
+            "agents[0].may_delegate_to[0]", "names no configured agent: 'summariser-agent'");
+
+    [Fact]
+    public void A_default_ttl_longer_than_max_ttl_is_refused() =>
+        AssertNames(Refused(Replace("  default_ttl: 5m", "  default_ttl: 2h")), "tokens.default_ttl", "longer than tokens.max_ttl");
+
+    [Theory]
+    [InlineData("5x")]
+    [InlineData("m5")]
+    [InlineData("5")]
+    [InlineData("0s")]
+    [InlineData("-5m")]
+    public void A_duration_that_cannot_be_read_is_refused(string value) =>
+        AssertNames(Refused(Replace("  default_ttl: 5m", $"  default_ttl: {value}")), "tokens.default_ttl", "is not a duration");
+
+    [Fact]
+    public void An_agent_max_ttl_that_cannot_be_read_is_refused() =>
+        AssertNames(Refused(Replace("max_ttl: 10m", "max_ttl: 5x")), "agents[0].max_ttl", "'5x' is not a duration");
+
+    [Fact]
+    public void Invalid_yaml_is_refused_with_the_line_of_the_mistake()
+    {
+        var lines = ValidYaml.Split('\n').ToList();
+        var broken = LineOf(ValidYaml, "  default_ttl: 5m");
+        lines[broken - 1] = "  default_ttl: \"5m";
+        var ex = Refused(string.Join('\n', lines));
+
+        Assert.Contains("not valid YAML", ex.Message, StringComparison.Ordinal);
+        Assert.NotNull(ex.Line);
+        Assert.Equal(broken, ex.Line);
+        Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_approval_naming_an_unconfigured_group_is_refused() =>
+        AssertNames(Refused(Replace("approval: { group: security-oncall,", "approval: { group: security-on-call,")),
+            "tools[0].scopes.export.approval.group", "names no configured approver group: 'security-on-call'");
+
+    [Fact]
+    public void An_identity_provider_whose_jwks_file_is_missing_is_refused()
+    {
+        File.Delete(Path.Combine(_dir, "keys", "idp.jwks.json"));
+
+        var ex = Refused(ValidYaml);
+
+        AssertNames(ex, "identity_providers[0].jwks_file", "file not found");
+        Assert.Contains(Path.Combine(_dir, "keys", "idp.jwks.json"), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_jwks_file_holding_a_private_key_is_refused()
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var jwk = JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ecdsa));
+        jwk.Kid = "leaked";
+        File.WriteAllText(Path.Combine(_dir, "keys", "summarizer.jwks.json"), $$"""{"keys":[{{System.Text.Json.JsonSerializer.Serialize(new { kty = jwk.Kty, crv = jwk.Crv, x = jwk.X, y = jwk.Y, d = jwk.D, kid = jwk.Kid })}}]}""");
+
+        AssertNames(Refused(ValidYaml), "agents[1].auth.jwks_file", "private key material");
+    }
+
+    private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
+
+    private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir);
+
+    private static void AssertNames(ConfigException ex, string path, string problem)
+    {
+        Assert.Equal(path, ex.PathInFile);
+        Assert.StartsWith("tessera.yaml", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($" {path}: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The valid config with one exact piece of text replaced; the piece must be there, or the test would prove nothing.</summary>
+    private static string Replace(string oldText, string newText)
+    {
+        Assert.Contains(oldText, ValidYaml, StringComparison.Ordinal);
+        return ValidYaml.Replace(oldText, newText, StringComparison.Ordinal);
+    }
+
+    private static string Without(string text) => Replace(text, "");
+
+    private static int LineOf(string yaml, string text) =>
+        yaml.Split('\n').Select((line, i) => (line, i)).First(x => x.line.Contains(text, StringComparison.Ordinal)).i + 1;
+
+    private static string PublicJwks(string kid)
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var p = ecdsa.ExportParameters(includePrivateParameters: false);
+        return $$"""{"keys":[{"kty":"EC","crv":"P-256","x":"{{Base64UrlEncoder.Encode(p.Q.X)}}","y":"{{Base64UrlEncoder.Encode(p.Q.Y)}}","kid":"{{kid}}","use":"sig","alg":"ES256"}]}""";
+    }
+}

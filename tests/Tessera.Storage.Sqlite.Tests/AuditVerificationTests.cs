@@ -1,0 +1,181 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Audit;
+
+namespace Tessera.Storage.Sqlite.Tests;
+
+/// <summary>
+/// The real audit writer fills a real SQLite file; then the file is edited behind Tessera's back,
+/// as an intruder with disk access would, and the verifier must name the first event that changed.
+/// </summary>
+public sealed class AuditVerificationTests : IAsyncLifetime
+{
+    private const int EventCount = 20;
+    private readonly TempDatabase _db = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+    private SqliteTesseraStore _store = null!;
+    private AuditEvent[] _events = [];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _store = new SqliteTesseraStore(_db.Path);
+        await _store.MigrateAsync(Ct);
+        await using var log = new AuditLog(_store.Audit, _time, NullLogger<AuditLog>.Instance);
+        await log.StartAsync(Ct);
+        var events = new List<AuditEvent>();
+        for (var i = 1; i <= EventCount; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(7));
+            events.Add(await log.AppendAsync(new AuditRecord
+            {
+                Type = i % 5 == 0 ? AuditTypes.TokenDenied : AuditTypes.TokenExchanged,
+                Outcome = i % 5 == 0 ? AuditOutcomes.Denied : AuditOutcomes.Allowed,
+                Principal = "alice",
+                Agent = i % 2 == 0 ? "support-agent" : "summarizer-agent",
+                ActorChain = ["support-agent", "summarizer-agent"],
+                Mission = $"m-{i % 3}",
+                Tool = "crm",
+                Scopes = ["crm:read"],
+                Jti = $"jti-{i}",
+                RequestId = $"req-{i}",
+            }, cancellationToken: Ct));
+        }
+
+        _events = [.. events];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _db.Dispose();
+    }
+
+    [Fact]
+    public async Task An_untouched_log_verifies_with_every_event_counted()
+    {
+        var result = await VerifyAsync();
+
+        Assert.True(result.IsIntact, result.Problem);
+        Assert.Equal(EventCount, result.VerifiedCount);
+        Assert.Null(result.BrokenAtSeq);
+        Assert.Equal(_events[^1].Hash, result.HeadHash);
+    }
+
+    [Fact]
+    public async Task Editing_one_events_json_breaks_the_chain_at_that_event()
+    {
+        var json = Encoding.UTF8.GetString(ReadJson(7));
+        Assert.Contains("\"agent\":\"summarizer-agent\"", json, StringComparison.Ordinal);
+        Execute("UPDATE audit_events SET json = $json, agent = 'support-agent' WHERE seq = 7",
+            ("$json", Encoding.UTF8.GetBytes(json.Replace("\"agent\":\"summarizer-agent\"", "\"agent\":\"support-agent\"", StringComparison.Ordinal))));
+
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(7, result.BrokenAtSeq);
+        Assert.Equal(6, result.VerifiedCount);
+        Assert.Contains("modified", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Editing_an_event_and_rehashing_it_breaks_the_chain_at_the_next_event()
+    {
+        var json = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(ReadJson(7)).Replace("\"outcome\":\"allowed\"", "\"outcome\":\"denied\"", StringComparison.Ordinal));
+        Execute("UPDATE audit_events SET json = $json, hash = $hash WHERE seq = 7",
+            ("$json", json), ("$hash", Convert.ToHexStringLower(SHA256.HashData(json))));
+
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(8, result.BrokenAtSeq);
+        Assert.Contains("prev_hash", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deleting_an_event_breaks_the_chain_at_its_sequence_number()
+    {
+        Execute("DELETE FROM audit_events WHERE seq = 12");
+
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(12, result.BrokenAtSeq);
+        Assert.Equal(11, result.VerifiedCount);
+        Assert.Contains("missing", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deleting_the_first_event_breaks_the_chain_at_seq_1()
+    {
+        Execute("DELETE FROM audit_events WHERE seq = 1");
+
+        Assert.Equal(1, (await VerifyAsync()).BrokenAtSeq);
+    }
+
+    [Fact]
+    public async Task Swapping_two_events_breaks_the_chain_at_the_lower_one()
+    {
+        var (json5, hash5) = (ReadJson(5), _events[4].Hash);
+        var (json9, hash9) = (ReadJson(9), _events[8].Hash);
+        Execute("UPDATE audit_events SET json = $json, hash = $hash WHERE seq = 5", ("$json", json9), ("$hash", hash9));
+        Execute("UPDATE audit_events SET json = $json, hash = $hash WHERE seq = 9", ("$json", json5), ("$hash", hash5));
+
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(5, result.BrokenAtSeq);
+        Assert.Equal(4, result.VerifiedCount);
+    }
+
+    [Fact]
+    public async Task A_value_tampered_into_another_sqlite_type_fails_verification_instead_of_crashing()
+    {
+        Execute("UPDATE audit_events SET json = 42 WHERE seq = 3");
+
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(3, result.BrokenAtSeq);
+    }
+
+    [Fact]
+    public async Task Cutting_off_the_tail_is_visible_only_through_the_head_hash()
+    {
+        Execute("DELETE FROM audit_events WHERE seq > 18");
+
+        var result = await VerifyAsync();
+
+        Assert.True(result.IsIntact);
+        Assert.Equal(18, result.VerifiedCount);
+        Assert.NotEqual(_events[^1].Hash, result.HeadHash);
+        Assert.Equal(_events[17].Hash, result.HeadHash);
+    }
+
+    private Task<AuditVerification> VerifyAsync() => AuditVerifier.VerifyAsync(_store.Audit, Ct);
+
+    private byte[] ReadJson(long seq)
+    {
+        using var raw = _db.OpenRaw();
+        using var command = raw.CreateCommand();
+        command.CommandText = "SELECT json FROM audit_events WHERE seq = $seq";
+        command.Parameters.AddWithValue("$seq", seq);
+        return (byte[])command.ExecuteScalar()!;
+    }
+
+    private void Execute(string sql, params (string Name, object Value)[] parameters)
+    {
+        using var raw = _db.OpenRaw();
+        using var command = raw.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        Assert.True(command.ExecuteNonQuery() > 0, $"the tampering statement changed nothing: {sql}");
+    }
+}
