@@ -55,7 +55,7 @@ CEILING_PID=$!; PIDS+=($CEILING_PID)
 sleep 0.5; wait_ready_ceiling() { for _ in $(seq 1 200); do curl -sf -X POST -d scope=crm:read "http://127.0.0.1:$CEILING_PORT/token" >/dev/null 2>&1 && return 0; sleep 0.05; done; exit 1; }
 wait_ready_ceiling
 URL="http://127.0.0.1:$CEILING_PORT"
-run warmup "$CEILING_PID" fixed.lua LOAD_PATH=/token LOAD_BODY="scope=crm%3Aread" DURATION=3 >/dev/null 2>&1 || true
+DURATION=3 run warmup "$CEILING_PID" fixed.lua LOAD_PATH=/token LOAD_BODY="scope=crm%3Aread" >/dev/null 2>&1 || true
 : > "$RESULTS"
 run ceiling "$CEILING_PID" fixed.lua LOAD_PATH=/token LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread"
 kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
@@ -69,6 +69,7 @@ URL=$ADDR
 SECRET=$(cat "$WORK/secret")
 BASIC="Basic $(printf 'bench-agent:%s' "$SECRET" | base64 -w0)"
 EXPECTED=$(( DURATION * 12000 ))
+$PREP assertions "$WORK" "$ADDR" 12000 && mv "$WORK/assertions.txt" "$WORK/warm-assertions.txt"
 $PREP assertions "$WORK" "$ADDR" "$EXPECTED"
 PRINCIPAL=$($PREP principal "$WORK")
 MISSION=$(curl -s -H "Authorization: $BASIC" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
@@ -76,13 +77,19 @@ MISSION=$(curl -s -H "Authorization: $BASIC" -d grant_type=urn:ietf:params:oauth
   | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 TOKEN=$(curl -s -H "Authorization: $BASIC" -d grant_type=client_credentials -d scope=crm:read "$ADDR/oauth/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 
-run warmup "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread" >/dev/null 2>&1 || true
+# Warm every path first, so tiered compilation is done before anything is measured.
+EXCHANGE_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&resource=urn%3Atessera%3Atool%3Acrm&subject_token=$MISSION"
+for body in "grant_type=client_credentials&scope=crm%3Aread" "$EXCHANGE_BODY"; do
+  DURATION=3 run warmup "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="$body" >/dev/null 2>&1 || true
+done
+DURATION=3 run warmup "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/introspect LOAD_AUTH="$BASIC" LOAD_BODY="token=$TOKEN" >/dev/null 2>&1 || true
+DURATION=3 run warmup "$SERVER_PID" lines.lua LOAD_PATH=/oauth/token LOAD_LINES="$WORK/warm-assertions.txt" \
+  LOAD_PREFIX="grant_type=client_credentials&scope=crm%3Aread&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" >/dev/null 2>&1 || true
 sed -i '/^warmup /d' "$RESULTS"
 run client_credentials_basic "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread"
 run client_credentials_private_key_jwt "$SERVER_PID" lines.lua LOAD_PATH=/oauth/token LOAD_LINES="$WORK/assertions.txt" \
   LOAD_PREFIX="grant_type=client_credentials&scope=crm%3Aread&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
-run token_exchange_mission_to_tool "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" \
-  LOAD_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token&resource=urn%3Atessera%3Atool%3Acrm&subject_token=$MISSION"
+run token_exchange_mission_to_tool "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="$EXCHANGE_BODY"
 run introspection "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/introspect LOAD_AUTH="$BASIC" LOAD_BODY="token=$TOKEN"
 $PREP tokens "$WORK" "$ADDR" "$(( DURATION * 4000 ))"
 run revocation "$SERVER_PID" lines.lua LOAD_PATH=/oauth/revoke LOAD_AUTH="$BASIC" LOAD_LINES="$WORK/tokens.txt" LOAD_PREFIX="token="

@@ -95,6 +95,9 @@ public sealed class AccessTokenValidator
         return new TokenValidation(TokenStatus.Active, claims, "active");
     }
 
+    /// <summary>Whether <paramref name="token"/> is one of ours whose signature already verified (no parsing, no crypto).</summary>
+    public bool IsKnown(string token) => _verified.ContainsKey(token);
+
     /// <summary>Forgets expired tokens once a minute; their entries could only ever answer "expired".</summary>
     private void PruneIfDue(long now)
     {

@@ -261,7 +261,8 @@ public sealed partial class TokenService
         string? issuer;
         try
         {
-            issuer = new JsonWebToken(token).Issuer;
+            // A token we already verified is ours: skip parsing it again to learn its issuer.
+            issuer = validator.IsKnown(token) ? config.Server.Issuer : new JsonWebToken(token).Issuer;
         }
         catch (ArgumentException)
         {
