@@ -76,6 +76,26 @@ public sealed class AdminEndpointsTests
         }
     }
 
+    [Fact]
+    public async Task An_identity_provider_jwt_of_a_configured_admin_is_admitted_and_anyone_elses_is_403()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var now = broker.Time.GetUtcNow();
+
+        using var carol = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now, audience: TestIdp.Audience));
+        Assert.Equal(HttpStatusCode.OK, carol.StatusCode);
+        using var alice = await SendAsync(broker, "/admin/v1/agents", idp.Mint("alice", now));
+        Assert.Equal(HttpStatusCode.Forbidden, alice.StatusCode);
+        using var expired = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now - TimeSpan.FromHours(2), lifetime: TimeSpan.FromMinutes(5)));
+        Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
+        using var foreignAudience = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now, audience: "payroll"));
+        Assert.Equal(HttpStatusCode.Unauthorized, foreignAudience.StatusCode);
+
+        var events = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "admin.read" }, CancellationToken.None);
+        Assert.Equal("corp:carol", Assert.Single(events).Record.Principal);
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(TestBroker broker, string path, string? token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);

@@ -270,6 +270,13 @@ public sealed class TokenExchangeTests
         Assert.Equal(["crm:read"], story[2].Record.Scopes);
         Assert.Equal("crm", story[2].Record.Tool);
         Assert.Equal(["crm:export"], story[3].Record.Scopes);
+
+        // The admin API (what `tessera audit query --mission` calls) tells the same story.
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/admin/v1/audit?mission={missionId}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
+        using var response = await broker.Client.SendAsync(request);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(story.Select(e => e.Seq), json.RootElement.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("seq").GetInt64()));
     }
 
     private static async Task<bool> ActiveForAsync(TestBroker broker, string agent, string token)
