@@ -166,32 +166,22 @@ public sealed partial class TokenService
             Idp = subject.Idp,
             Lineage = lineage,
         };
-        var token = JwtSigner.Sign(keys.Current(), claims);
-        try
+        return await IssueAsync(claims, new AuditRecord
         {
-            await audit.AppendAsync(new AuditRecord
-            {
-                Type = AuditTypes.TokenExchanged,
-                Outcome = AuditOutcomes.Allowed,
-                Principal = subject.Principal,
-                Agent = agent.Id,
-                ActorChain = chain,
-                Mission = mission,
-                Purpose = purpose,
-                Tool = tool?.Id,
-                Scopes = [.. granted],
-                Jti = jti,
-                Reason = (started is not null ? "mission started; " : "") + (tool is null ? $"mission token at depth {chain.Count}" : $"tool token at depth {chain.Count}")
-                    + (subject.Jti is null ? "" : $", from {subject.Jti}"),
-                RequestId = request.RequestId,
-            }, started, cancellationToken);
-        }
-        catch (AuditWriteException)
-        {
-            return OAuthError.ServerError;
-        }
-
-        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, "Bearer", expiresAt - now.ToUnixTimeSeconds(), granted.ToString(), TokenTypes.AccessToken));
+            Type = AuditTypes.TokenExchanged,
+            Outcome = AuditOutcomes.Allowed,
+            Principal = subject.Principal,
+            Agent = agent.Id,
+            ActorChain = chain,
+            Mission = mission,
+            Purpose = purpose,
+            Tool = tool?.Id,
+            Scopes = [.. granted],
+            Jti = jti,
+            Reason = (started is not null ? "mission started; " : "") + (tool is null ? $"mission token at depth {chain.Count}" : $"tool token at depth {chain.Count}")
+                + (subject.Jti is null ? "" : $", from {subject.Jti}"),
+            RequestId = request.RequestId,
+        }, started, TokenTypes.AccessToken, cancellationToken);
     }
 
     /// <summary>

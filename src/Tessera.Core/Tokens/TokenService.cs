@@ -104,29 +104,37 @@ public sealed partial class TokenService(
             IssuedAt = now.ToUnixTimeSeconds(),
             ExpiresAt = (now + ttl).ToUnixTimeSeconds(),
         };
-        var token = JwtSigner.Sign(keys.Current(), claims);
+        return await IssueAsync(claims, new AuditRecord
+        {
+            Type = AuditTypes.TokenIssued,
+            Outcome = AuditOutcomes.Allowed,
+            Agent = agent.Id,
+            Tool = tool.Id,
+            Scopes = [.. granted],
+            Jti = claims.Jti,
+            Reason = GrantTypes.ClientCredentials,
+            RequestId = request.RequestId,
+        }, null, null, cancellationToken);
+    }
 
+    /// <summary>
+    /// Signs <paramref name="claims"/> and answers only once the issuance is on record (with its state
+    /// change, if any). Fail closed: a token whose issuance is not on record is never handed out.
+    /// </summary>
+    private async Task<OAuthResult<TokenResponse>> IssueAsync(AccessTokenClaims claims, AuditRecord record, Storage.StateChange? change,
+        string? issuedTokenType, CancellationToken cancellationToken)
+    {
+        var token = JwtSigner.Sign(keys.Current(), claims);
         try
         {
-            await audit.AppendAsync(new AuditRecord
-            {
-                Type = AuditTypes.TokenIssued,
-                Outcome = AuditOutcomes.Allowed,
-                Agent = agent.Id,
-                Tool = tool.Id,
-                Scopes = [.. granted],
-                Jti = claims.Jti,
-                Reason = GrantTypes.ClientCredentials,
-                RequestId = request.RequestId,
-            }, cancellationToken: cancellationToken);
+            await audit.AppendAsync(record, change, cancellationToken);
         }
         catch (AuditWriteException)
         {
-            // Fail closed: a token whose issuance is not on record is never handed out.
             return OAuthError.ServerError;
         }
 
-        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, "Bearer", (long)ttl.TotalSeconds, granted.ToString()));
+        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, "Bearer", claims.ExpiresAt - claims.IssuedAt, claims.Scope.ToString(), issuedTokenType));
     }
 
     /// <summary>
