@@ -70,7 +70,7 @@ public class ClientCredentialsBenchmarks
         await keys.InitializeAsync(CancellationToken.None);
         var agents = new AgentRegistry(config.Agents);
         var authenticator = new ClientAuthenticator(agents, new ClientAssertionValidator(agents, new MemoryReplayCache(time), time, config.Server.Issuer), time);
-        var validator = new AccessTokenValidator(keys, new RevocationIndex(), config, time);
+        var validator = new AccessTokenValidator(keys, new RevocationIndex(), agents, config, time);
         var idps = new IdentityProviderRegistry(config.IdentityProviders, time);
         return (new TokenService(authenticator, agents, new ToolCatalog(config.Tools), keys, audit, validator, idps, config, time), audit);
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Revocation;
+using Tessera.Core.Identity;
 using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
 
@@ -80,7 +81,7 @@ public class TokenValidationBenchmarks
         }
 
         _warmToken = _tokens[0];
-        _validator = new AccessTokenValidator(_keys, _revocations, _config, time);
+        _validator = new AccessTokenValidator(_keys, _revocations, new AgentRegistry(_config.Agents), _config, time);
         var check = await _validator.ValidateAsync(_warmToken, CancellationToken.None);
         if (check.Status != TokenStatus.Active)
         {
@@ -91,7 +92,7 @@ public class TokenValidationBenchmarks
     [IterationSetup(Target = nameof(Cold))]
     public void FreshValidator()
     {
-        _validator = new AccessTokenValidator(_keys, _revocations, _config, TimeProvider.System);
+        _validator = new AccessTokenValidator(_keys, _revocations, new AgentRegistry(_config.Agents), _config, TimeProvider.System);
         _next = 0;
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
 using Tessera.Core.Revocation;
 
 namespace Tessera.Core.Tokens;
@@ -20,6 +21,7 @@ public sealed class AccessTokenValidator
 
     private readonly SigningKeyService _keys;
     private readonly RevocationIndex _revocations;
+    private readonly AgentRegistry _agents;
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
@@ -29,9 +31,10 @@ public sealed class AccessTokenValidator
     /// <summary>Beyond this many remembered tokens, new ones are verified every time instead.</summary>
     internal const int MaxVerified = 200_000;
 
-    public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, TesseraConfig config, TimeProvider time)
+    public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, AgentRegistry agents, TesseraConfig config, TimeProvider time)
     {
         _keys = keys;
+        _agents = agents;
         _revocations = revocations;
         _time = time;
         _parameters = new TokenValidationParameters
@@ -90,6 +93,16 @@ public sealed class AccessTokenValidator
         if (_revocations.IsRevoked(claims.Jti, claims.Lineage, claims.Principal, claims.Agents, claims.IssuedAt))
         {
             return new TokenValidation(TokenStatus.Revoked, claims, "revoked");
+        }
+
+        // A token dies with the registration of any agent in it: removed from configuration or expired.
+        var instant = DateTimeOffset.FromUnixTimeSeconds(now);
+        foreach (var id in claims.Agents)
+        {
+            if (_agents.Find(id) is not { } agent || agent.IsExpiredAt(instant))
+            {
+                return new TokenValidation(TokenStatus.Revoked, claims, $"agent '{id}' is no longer registered");
+            }
         }
 
         return new TokenValidation(TokenStatus.Active, claims, "active");

@@ -151,6 +151,9 @@ public sealed class TestBroker : IAsyncDisposable
     public static async Task<JsonDocument> ReadJsonAsync(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync());
 
+    /// <summary>Stops this broker, keeping its directory, to start another over the same data.</summary>
+    public Task StopForRestartAsync() => StopAsync();
+
     private async Task StopAsync()
     {
         await App.StopAsync();
