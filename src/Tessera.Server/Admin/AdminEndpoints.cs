@@ -183,7 +183,8 @@ internal static class AdminEndpoints
         return Results.Json(new KeyView(key.Kid, AuditEvent.FormatTime(key.CreatedAt), AuditEvent.FormatTime(key.ActivatesAt), "pending"), AdminJson.Options);
     }
 
-    private static async Task<IResult> RevokeAsync(HttpContext context, AdminGate gate, RevocationService revocations, AccessTokenValidator validator)
+    private static async Task<IResult> RevokeAsync(HttpContext context, AdminGate gate, RevocationService revocations, AccessTokenValidator validator,
+        AgentRegistry agents, IMissionStore missions)
     {
         var (who, refusal) = await gate.AuthorizeAsync(context);
         if (refusal is not null)
@@ -230,6 +231,18 @@ internal static class AdminEndpoints
             if (kind is null || string.IsNullOrEmpty(body.Id) || body.Id.Length > 256)
             {
                 return Results.Problem(statusCode: 400, title: "Bad request", detail: "'kind' must be token, jti, mission, agent or principal, with an 'id' of at most 256 characters.");
+            }
+
+            // A typo must not look like a revocation: name only agents and missions that exist.
+            // (Token ids and principals cannot be checked: Tessera keeps no list of them.)
+            if (kind == RevocationKind.Agent && agents.Find(body.Id) is null)
+            {
+                return Results.Problem(statusCode: 404, title: "Not found", detail: $"No agent '{Clip(body.Id)}' is configured.");
+            }
+
+            if (kind == RevocationKind.Mission && await missions.FindAsync(body.Id, context.RequestAborted) is null)
+            {
+                return Results.Problem(statusCode: 404, title: "Not found", detail: $"No mission '{Clip(body.Id)}' is known.");
             }
 
             entry = await revocations.RevokeAsync(kind.Value, body.Id, who!, context.TraceIdentifier, context.RequestAborted);

@@ -77,6 +77,24 @@ public sealed class AdminEndpointsTests
     }
 
     [Fact]
+    public async Task Revoking_an_unknown_agent_or_mission_is_404_and_changes_nothing()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        foreach (var (kind, id) in new[] { ("agent", "suport-agent"), ("mission", "m_typo") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
+            {
+                Content = new StringContent($$"""{"kind":"{{kind}}","id":"{{id}}"}""", System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
+            using var response = await broker.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+
+        Assert.Empty(await broker.Store.Revocations.LoadActiveAsync(broker.Time.GetUtcNow(), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task An_identity_provider_jwt_of_a_configured_admin_is_admitted_and_anyone_elses_is_403()
     {
         var (broker, idp) = await DelegationBroker.StartAsync();
