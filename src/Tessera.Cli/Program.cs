@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(RevokeCommand.Create());
+        root.Subcommands.Add(AgentCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

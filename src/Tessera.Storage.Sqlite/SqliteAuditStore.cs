@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Tessera.Core.Audit;
+using Tessera.Core.Identity;
 using Tessera.Core.Missions;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
@@ -102,6 +103,15 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.Parameters.AddWithValue("$purpose", (object?)m.Mission.Purpose ?? DBNull.Value);
                 command.Parameters.AddWithValue("$started", m.Mission.StartedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$expires", m.Mission.ExpiresAt.ToUnixTimeMilliseconds());
+                break;
+            case AgentSuspension a when a.Suspended:
+                command.CommandText = "INSERT INTO agent_suspensions (agent_id, suspended_at) VALUES ($id, $at) ON CONFLICT (agent_id) DO NOTHING";
+                command.Parameters.AddWithValue("$id", a.AgentId);
+                command.Parameters.AddWithValue("$at", a.At.ToUnixTimeMilliseconds());
+                break;
+            case AgentSuspension a:
+                command.CommandText = "DELETE FROM agent_suspensions WHERE agent_id = $id";
+                command.Parameters.AddWithValue("$id", a.AgentId);
                 break;
             default:
                 // Fail closed: a change this store cannot persist must not be reported as durable.

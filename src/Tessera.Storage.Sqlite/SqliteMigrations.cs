@@ -58,5 +58,13 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         CREATE INDEX missions_started ON missions(started_at);
         """,
+
+        // 3: agent suspensions.
+        """
+        CREATE TABLE agent_suspensions (
+            agent_id      TEXT PRIMARY KEY,
+            suspended_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -31,6 +31,7 @@ public sealed class SqliteTesseraStore : ITesseraStore
         Revocations = new SqliteRevocationStore(this);
         SigningKeys = new SqliteSigningKeyStore(this);
         Missions = new SqliteMissionStore(this);
+        AgentStates = new SqliteAgentStateStore(this);
     }
 
     /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
@@ -48,6 +49,8 @@ public sealed class SqliteTesseraStore : ITesseraStore
     public ISigningKeyStore SigningKeys { get; }
 
     public IMissionStore Missions { get; }
+
+    public IAgentStateStore AgentStates { get; }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {

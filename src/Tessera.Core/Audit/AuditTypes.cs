@@ -14,5 +14,7 @@ public static class AuditTypes
     public const string KeyRotated = "key.rotated";
     public const string AdminDenied = "admin.denied";
     public const string AdminRead = "admin.read";
+    public const string AgentSuspended = "admin.agent_suspended";
+    public const string AgentResumed = "admin.agent_resumed";
     public const string ServerStarted = "admin.server_started";
 }

@@ -8,7 +8,7 @@ namespace Tessera.Core.Identity;
 /// Authenticates agents at the token, introspection and revocation endpoints with
 /// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>.
 /// </summary>
-public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionValidator assertions, TimeProvider time)
+public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionValidator assertions, TimeProvider time, SuspendedAgents? suspended = null)
 {
     /// <summary>Compared against when the client is unknown, so both paths cost the same.</summary>
     private static readonly byte[] DecoyHash = SHA256.HashData("tessera-decoy"u8);
@@ -44,6 +44,12 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
         {
             return ClientAuthentication.Failure(agent.Id, "agent registration expired",
                 new OAuthError(OAuthErrorCodes.InvalidClient, $"The registration of agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; its owner must renew it.", 401));
+        }
+
+        if (suspended?.IsSuspended(agent.Id) == true)
+        {
+            return ClientAuthentication.Failure(agent.Id, "agent suspended",
+                new OAuthError(OAuthErrorCodes.InvalidClient, $"Agent '{agent.Id}' is suspended; an admin must resume it before it gets new tokens.", 401));
         }
 
         return result;

@@ -16,4 +16,6 @@ public interface ITesseraStore : IAsyncDisposable
     ISigningKeyStore SigningKeys { get; }
 
     IMissionStore Missions { get; }
+
+    IAgentStateStore AgentStates { get; }
 }

@@ -20,6 +20,8 @@ internal static class AdminEndpoints
     {
         var admin = app.MapGroup("/admin/v1");
         admin.MapGet("/agents", ListAgentsAsync);
+        admin.MapPost("/agents/{id}/suspend", (HttpContext c, string id, AdminGate g, AgentRegistry a, SuspendedAgents s) => SetSuspendedAsync(c, id, true, g, a, s));
+        admin.MapPost("/agents/{id}/resume", (HttpContext c, string id, AdminGate g, AgentRegistry a, SuspendedAgents s) => SetSuspendedAsync(c, id, false, g, a, s));
         admin.MapGet("/audit", QueryAuditAsync);
         admin.MapGet("/missions", ListMissionsAsync);
         admin.MapGet("/keys", ListKeysAsync);
@@ -27,7 +29,7 @@ internal static class AdminEndpoints
         admin.MapPost("/revocations", RevokeAsync);
     }
 
-    private static async Task<IResult> ListAgentsAsync(HttpContext context, AdminGate gate, AgentRegistry agents, TimeProvider time, AuditLog audit)
+    private static async Task<IResult> ListAgentsAsync(HttpContext context, AdminGate gate, AgentRegistry agents, SuspendedAgents suspended, TimeProvider time, AuditLog audit)
     {
         var (who, refusal) = await gate.AuthorizeAsync(context);
         if (refusal is not null)
@@ -38,9 +40,27 @@ internal static class AdminEndpoints
         await RecordReadAsync(audit, context, who!);
         var now = time.GetUtcNow();
         var items = agents.All.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => new AgentView(
-            a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), a.IsExpiredAt(now) ? "expired" : "active",
+            a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), a.IsExpiredAt(now) ? "expired" : suspended.IsSuspended(a.Id) ? "suspended" : "active",
             a.AuthMethods, [.. a.AllowedScopes], a.MaxTtl is { } ttl ? Durations.Format(ttl) : null, [.. a.MayDelegateTo.Order(StringComparer.Ordinal)])).ToList();
         return Results.Json(new AgentList(items), AdminJson.Options);
+    }
+
+    private static async Task<IResult> SetSuspendedAsync(HttpContext context, string id, bool suspend, AdminGate gate, AgentRegistry agents, SuspendedAgents suspended)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        if (agents.Find(id) is null)
+        {
+            return Results.Problem(statusCode: 404, title: "Not found", detail: $"No agent '{Clip(id)}' is configured.");
+        }
+
+        await suspended.SetAsync(id, suspend, who!, context.TraceIdentifier, context.RequestAborted);
+        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
+        return Results.Json(new AgentStateView(id, suspend ? "suspended" : "active"), AdminJson.Options);
     }
 
     private static async Task<IResult> QueryAuditAsync(HttpContext context, AdminGate gate, IAuditStore store, AuditLog audit, TimeProvider time)

@@ -29,3 +29,5 @@ internal sealed record MissionView(string Id, string Principal, string Idp, IRea
     string StartedAt, string ExpiresAt, string Status, long Tokens);
 
 internal sealed record MissionList(IReadOnlyList<MissionView> Missions);
+
+internal sealed record AgentStateView(string Id, string Status);

@@ -21,6 +21,7 @@ internal sealed partial class StartupService(
     RevocationService revocations,
     Readiness readiness,
     AdminAuthenticator admins,
+    SuspendedAgents suspended,
     TesseraConfig config,
     TimeProvider time,
     ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
@@ -33,6 +34,7 @@ internal sealed partial class StartupService(
         await audit.StartAsync(cancellationToken);
         await keys.InitializeAsync(cancellationToken);
         await revocations.LoadAsync(cancellationToken);
+        await suspended.LoadAsync(cancellationToken);
         // Resolving the admin authenticator writes the bootstrap token file before the first request.
         _ = admins;
         await audit.AppendAsync(new AuditRecord

@@ -49,6 +49,8 @@ public static class TesseraHost
         services.AddSingleton(store.Revocations);
         services.AddSingleton(store.SigningKeys);
         services.AddSingleton(store.Missions);
+        services.AddSingleton(store.AgentStates);
+        services.AddSingleton<SuspendedAgents>();
         services.AddSingleton(masterKey);
         services.AddSingleton<AuditLog>();
         services.AddSingleton<RevocationIndex>();

@@ -14,6 +14,7 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
     public IRevocationStore Revocations => inner.Revocations;
     public ISigningKeyStore SigningKeys => inner.SigningKeys;
     public IMissionStore Missions => inner.Missions;
+    public IAgentStateStore AgentStates => inner.AgentStates;
 
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
