@@ -91,7 +91,8 @@ public sealed class ClientAssertionValidator
             // RFC 7519 §4.1.3: audiences are compared as exact strings; no trailing-slash leniency.
             IgnoreTrailingSlashWhenValidatingAudience = false,
         };
-        var validation = await _handler.ValidateTokenAsync(assertion, parameters);
+        // Validate the token already parsed above: one parse per assertion.
+        var validation = await _handler.ValidateTokenAsync(unverified, parameters);
         if (!validation.IsValid)
         {
             return ClientAuthentication.Failure(claimed, $"client assertion rejected: {validation.Exception?.GetType().Name ?? "invalid"}");

@@ -65,7 +65,7 @@ public sealed class IdentityProviderRegistry
         }
 
         var keys = await provider.Keys.GetKeysAsync(unverified.Kid, cancellationToken);
-        var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
+        var result = await _handler.ValidateTokenAsync(unverified, new TokenValidationParameters
         {
             ValidIssuer = provider.Options.Issuer,
             ValidAudience = provider.Options.Audience,
