@@ -104,6 +104,11 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.Parameters.AddWithValue("$started", m.Mission.StartedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$expires", m.Mission.ExpiresAt.ToUnixTimeMilliseconds());
                 break;
+            case AssertionUsed u:
+                command.CommandText = "INSERT INTO used_assertions (key, expires_at) VALUES ($key, $exp) ON CONFLICT (key) DO NOTHING";
+                command.Parameters.AddWithValue("$key", u.Key);
+                command.Parameters.AddWithValue("$exp", u.ExpiresAt.ToUnixTimeMilliseconds());
+                break;
             case AgentSuspension a when a.Suspended:
                 command.CommandText = "INSERT INTO agent_suspensions (agent_id, suspended_at) VALUES ($id, $at) ON CONFLICT (agent_id) DO NOTHING";
                 command.Parameters.AddWithValue("$id", a.AgentId);

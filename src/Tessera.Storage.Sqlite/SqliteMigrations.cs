@@ -66,5 +66,13 @@ internal static class SqliteMigrations
             suspended_at  INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 4: spent client assertions, so a restart does not reopen a replay window.
+        """
+        CREATE TABLE used_assertions (
+            key         TEXT PRIMARY KEY,
+            expires_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -32,6 +32,7 @@ public sealed class SqliteTesseraStore : ITesseraStore
         SigningKeys = new SqliteSigningKeyStore(this);
         Missions = new SqliteMissionStore(this);
         AgentStates = new SqliteAgentStateStore(this);
+        Replays = new SqliteReplayStore(this);
     }
 
     /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
@@ -51,6 +52,8 @@ public sealed class SqliteTesseraStore : ITesseraStore
     public IMissionStore Missions { get; }
 
     public IAgentStateStore AgentStates { get; }
+
+    public IReplayStore Replays { get; }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {

@@ -48,9 +48,13 @@ public sealed partial class AuditLog : IAsyncDisposable
     }
 
     /// <summary>Records one event; completes when it is durable. Throws <see cref="AuditWriteException"/> otherwise.</summary>
-    public Task<AuditEvent> AppendAsync(AuditRecord record, StateChange? change = null, CancellationToken cancellationToken = default)
+    public Task<AuditEvent> AppendAsync(AuditRecord record, StateChange? change = null, CancellationToken cancellationToken = default) =>
+        AppendAsync(record, change is null ? [] : [change], cancellationToken);
+
+    /// <summary>Records one event with several state changes, all in the same durable transaction.</summary>
+    public Task<AuditEvent> AppendAsync(AuditRecord record, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
     {
-        var pending = new Pending(record, change, _time.GetUtcNow());
+        var pending = new Pending(record, changes, _time.GetUtcNow());
         if (!_queue.Writer.TryWrite(pending))
         {
             return EnqueueSlowAsync(pending, cancellationToken);
@@ -96,10 +100,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 var json = AuditEvent.Serialize(seq, p.Time, p.Record, head.Hash);
                 var hash = Convert.ToHexStringLower(SHA256.HashData(json));
                 events.Add(new AuditEvent { Seq = seq, Time = p.Time, Record = p.Record, PrevHash = head.Hash, Hash = hash, Json = json });
-                if (p.Change is not null)
-                {
-                    changes.Add(p.Change);
-                }
+                changes.AddRange(p.Changes);
 
                 head = new AuditHead(seq, hash);
             }
@@ -146,7 +147,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    private sealed record Pending(AuditRecord Record, StateChange? Change, DateTimeOffset Time)
+    private sealed record Pending(AuditRecord Record, IReadOnlyList<StateChange> Changes, DateTimeOffset Time)
     {
         public TaskCompletionSource<AuditEvent> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -8,6 +8,7 @@ public static class AuditTypes
     public const string TokenDenied = "token.denied";
     public const string TokenRevoked = "token.revoked";
     public const string TokenIntrospected = "token.introspected";
+    public const string ClientAuthenticated = "client.authenticated";
     public const string IntrospectionDenied = "introspection.denied";
     public const string RevocationDenied = "revocation.denied";
     public const string KeyCreated = "key.created";

@@ -137,11 +137,12 @@ public sealed class ClientAssertionValidator
             return ClientAuthentication.Failure(claimed, "client assertion has no usable jti");
         }
 
-        if (!await _replay.TryUseAsync($"assertion\n{agent.Id}\n{jti}", exp + ClockSkew, cancellationToken))
+        var key = $"assertion\n{agent.Id}\n{jti}";
+        if (!await _replay.TryUseAsync(key, exp + ClockSkew, cancellationToken))
         {
             return ClientAuthentication.Failure(claimed, "client assertion jti replayed");
         }
 
-        return ClientAuthentication.Success(agent);
+        return ClientAuthentication.Success(agent, new AssertionUsed(key, exp + ClockSkew));
     }
 }

@@ -1,4 +1,5 @@
 using Tessera.Core.Protocol;
+using Tessera.Core.Storage;
 
 namespace Tessera.Core.Identity;
 
@@ -11,7 +12,13 @@ public sealed record ClientAuthentication(Agent? Agent, string? ClaimedClientId,
 {
     public bool Succeeded => Agent is not null && Error is null;
 
-    public static ClientAuthentication Success(Agent agent) => new(agent, agent.Id, null, null);
+    /// <summary>The spent assertion to persist with the request's audit event, for <c>private_key_jwt</c>.</summary>
+    public AssertionUsed? Assertion { get; init; }
+
+    /// <summary>What must be stored with the audit event that records this request.</summary>
+    public IReadOnlyList<StateChange> Changes => Assertion is null ? [] : [Assertion];
+
+    public static ClientAuthentication Success(Agent agent, AssertionUsed? assertion = null) => new(agent, agent.Id, null, null) { Assertion = assertion };
 
     public static ClientAuthentication Failure(string? claimedClientId, string reason, OAuthError? error = null) =>
         new(null, claimedClientId, error ?? OAuthError.InvalidClient, reason);

@@ -43,13 +43,15 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
         if (agent.IsExpiredAt(time.GetUtcNow()))
         {
             return ClientAuthentication.Failure(agent.Id, "agent registration expired",
-                new OAuthError(OAuthErrorCodes.InvalidClient, $"The registration of agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; its owner must renew it.", 401));
+                new OAuthError(OAuthErrorCodes.InvalidClient, $"The registration of agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; its owner must renew it.", 401))
+                with { Assertion = result.Assertion };
         }
 
         if (suspended?.IsSuspended(agent.Id) == true)
         {
             return ClientAuthentication.Failure(agent.Id, "agent suspended",
-                new OAuthError(OAuthErrorCodes.InvalidClient, $"Agent '{agent.Id}' is suspended; an admin must resume it before it gets new tokens.", 401));
+                new OAuthError(OAuthErrorCodes.InvalidClient, $"Agent '{agent.Id}' is suspended; an admin must resume it before it gets new tokens.", 401))
+                with { Assertion = result.Assertion };
         }
 
         return result;

@@ -34,6 +34,9 @@ public sealed class MemoryReplayCache(TimeProvider time) : IReplayCache
 
     public int Count => _used.Count;
 
+    /// <summary>Marks <paramref name="key"/> as used until <paramref name="expiresAt"/> (loading what storage remembers).</summary>
+    public void Remember(string key, DateTimeOffset expiresAt) => _used.AddOrUpdate(key, expiresAt, (_, old) => old > expiresAt ? old : expiresAt);
+
     private void PruneIfDue(DateTimeOffset now)
     {
         var due = Interlocked.Read(ref _nextPruneTicks);

@@ -18,4 +18,6 @@ public interface ITesseraStore : IAsyncDisposable
     IMissionStore Missions { get; }
 
     IAgentStateStore AgentStates { get; }
+
+    IReplayStore Replays { get; }
 }

@@ -15,4 +15,7 @@ public sealed record TokenRequest(
     string? RequestId)
 {
     public string? Get(string name) => Parameters.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>State to store with whatever audit event records this request (a spent client assertion).</summary>
+    internal IReadOnlyList<Storage.StateChange> PendingChanges { get; init; } = [];
 }

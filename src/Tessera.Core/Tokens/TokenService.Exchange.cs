@@ -166,7 +166,7 @@ public sealed partial class TokenService
             Idp = subject.Idp,
             Lineage = lineage,
         };
-        return await IssueAsync(claims, new AuditRecord
+        return await IssueAsync(request, claims, new AuditRecord
         {
             Type = AuditTypes.TokenExchanged,
             Outcome = AuditOutcomes.Allowed,

@@ -31,6 +31,7 @@ public sealed partial class TokenService(
         }
 
         var client = await authenticator.AuthenticateAsync(request.Client, cancellationToken);
+        request = request with { PendingChanges = client.Changes };
         if (!client.Succeeded)
         {
             return await DenyAsync(request, client.ClaimedClientId, client.Error!, client.Reason!, cancellationToken);
@@ -104,7 +105,7 @@ public sealed partial class TokenService(
             IssuedAt = now.ToUnixTimeSeconds(),
             ExpiresAt = (now + ttl).ToUnixTimeSeconds(),
         };
-        return await IssueAsync(claims, new AuditRecord
+        return await IssueAsync(request, claims, new AuditRecord
         {
             Type = AuditTypes.TokenIssued,
             Outcome = AuditOutcomes.Allowed,
@@ -121,13 +122,13 @@ public sealed partial class TokenService(
     /// Signs <paramref name="claims"/> and answers only once the issuance is on record (with its state
     /// change, if any). Fail closed: a token whose issuance is not on record is never handed out.
     /// </summary>
-    private async Task<OAuthResult<TokenResponse>> IssueAsync(AccessTokenClaims claims, AuditRecord record, Storage.StateChange? change,
+    private async Task<OAuthResult<TokenResponse>> IssueAsync(TokenRequest request, AccessTokenClaims claims, AuditRecord record, Storage.StateChange? change,
         string? issuedTokenType, CancellationToken cancellationToken)
     {
         var token = JwtSigner.Sign(keys.Current(), claims);
         try
         {
-            await audit.AppendAsync(record, change, cancellationToken);
+            await audit.AppendAsync(record, change is null ? request.PendingChanges : [.. request.PendingChanges, change], cancellationToken);
         }
         catch (AuditWriteException)
         {
@@ -188,7 +189,7 @@ public sealed partial class TokenService(
                 Scopes = requested is { IsEmpty: false } ? [.. requested.Take(32).Select(s => Clip(s))] : null,
                 Reason = $"{error.Code}: {reason}",
                 RequestId = request.RequestId,
-            }, cancellationToken: cancellationToken);
+            }, request.PendingChanges, cancellationToken);
         }
         catch (AuditWriteException)
         {

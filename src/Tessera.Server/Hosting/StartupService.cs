@@ -22,6 +22,8 @@ internal sealed partial class StartupService(
     Readiness readiness,
     AdminAuthenticator admins,
     SuspendedAgents suspended,
+    MemoryReplayCache replay,
+    IReplayStore replays,
     TesseraConfig config,
     TimeProvider time,
     ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
@@ -35,6 +37,10 @@ internal sealed partial class StartupService(
         await keys.InitializeAsync(cancellationToken);
         await revocations.LoadAsync(cancellationToken);
         await suspended.LoadAsync(cancellationToken);
+        foreach (var (key, expiresAt) in await replays.LoadActiveAsync(time.GetUtcNow(), cancellationToken))
+        {
+            replay.Remember(key, expiresAt);
+        }
         // Resolving the admin authenticator writes the bootstrap token file before the first request.
         _ = admins;
         await audit.AppendAsync(new AuditRecord
@@ -53,6 +59,7 @@ internal sealed partial class StartupService(
         try
         {
             await revocations.PruneAsync(CancellationToken.None);
+            await replays.PruneAsync(time.GetUtcNow(), CancellationToken.None);
         }
         catch (Exception ex)
         {

@@ -58,7 +58,9 @@ public static class TesseraHost
         services.AddSingleton<SigningKeyService>();
         services.AddSingleton(new AgentRegistry(config.Agents));
         services.AddSingleton(new ToolCatalog(config.Tools));
-        services.AddSingleton<IReplayCache>(sp => new MemoryReplayCache(time));
+        services.AddSingleton(store.Replays);
+        services.AddSingleton(new MemoryReplayCache(time));
+        services.AddSingleton<IReplayCache>(sp => sp.GetRequiredService<MemoryReplayCache>());
         services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<TokenService>();

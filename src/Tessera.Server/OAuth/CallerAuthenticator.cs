@@ -39,6 +39,26 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
             var result = await clients.AuthenticateAsync(credentials, context.RequestAborted);
             if (result.Succeeded)
             {
+                // A spent assertion is recorded durably, or the request fails: replay must stay impossible after a restart.
+                if (result.Assertion is not null)
+                {
+                    try
+                    {
+                        await audit.AppendAsync(new AuditRecord
+                        {
+                            Type = AuditTypes.ClientAuthenticated,
+                            Outcome = AuditOutcomes.Allowed,
+                            Agent = result.Agent!.Id,
+                            Reason = $"private_key_jwt at {context.Request.Path}",
+                            RequestId = context.TraceIdentifier,
+                        }, result.Changes, context.RequestAborted);
+                    }
+                    catch (AuditWriteException)
+                    {
+                        return (null, OAuthError.ServerError);
+                    }
+                }
+
                 return (IntrospectionCaller.ForAgent(result.Agent!), null);
             }
 
@@ -46,7 +66,7 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
             reason = result.Reason!;
             if (result.Error != OAuthError.InvalidClient)
             {
-                await RecordAsync(claimed, reason, deniedType, context);
+                await RecordAsync(claimed, reason, deniedType, context, result.Changes);
                 return (null, result.Error);
             }
         }
@@ -55,7 +75,7 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
         return (null, OAuthError.InvalidClient);
     }
 
-    private async Task RecordAsync(string? agent, string reason, string type, HttpContext context)
+    private async Task RecordAsync(string? agent, string reason, string type, HttpContext context, IReadOnlyList<Core.Storage.StateChange>? changes = null)
     {
         try
         {
@@ -66,7 +86,7 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
                 Agent = agent,
                 Reason = reason,
                 RequestId = context.TraceIdentifier,
-            }, cancellationToken: context.RequestAborted);
+            }, changes ?? [], context.RequestAborted);
         }
         catch (AuditWriteException)
         {

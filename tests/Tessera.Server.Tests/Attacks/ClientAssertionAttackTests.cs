@@ -42,6 +42,48 @@ public sealed class ClientAssertionAttackTests
             """));
     }
 
+    [Fact]
+    public async Task An_assertion_spent_before_a_restart_is_still_refused_after_it()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var broker = await StartWithKeyAsync(key);
+        var assertion = Assertion(broker, Credentials(key));
+        var forIntrospection = Assertion(broker, Credentials(key));
+        using (var first = await PostAsync(broker, assertion))
+        {
+            await OAuthAssert.TokenAsync(first);
+        }
+
+        var token = await broker.IssueAsync();
+        using (var introspect = await broker.PostFormAsync("/oauth/introspect",
+        [
+            new("token", token),
+            new("client_assertion_type", JwtBearer),
+            new("client_assertion", forIntrospection),
+        ]))
+        {
+            Assert.Equal(HttpStatusCode.OK, introspect.StatusCode);
+        }
+
+        broker = await broker.RestartAsync();
+        await using (broker)
+        {
+            using var replayed = await PostAsync(broker, assertion);
+            await OAuthAssert.ErrorAsync(replayed, HttpStatusCode.Unauthorized, "invalid_client");
+            using var replayedAtIntrospection = await broker.PostFormAsync("/oauth/introspect",
+            [
+                new("token", token),
+                new("client_assertion_type", JwtBearer),
+                new("client_assertion", forIntrospection),
+            ]);
+            await OAuthAssert.ErrorAsync(replayedAtIntrospection, HttpStatusCode.Unauthorized, "invalid_client");
+
+            // A fresh assertion still works: only the spent ones are remembered.
+            using var fresh = await PostAsync(broker, Assertion(broker, Credentials(key)));
+            await OAuthAssert.TokenAsync(fresh);
+        }
+    }
+
     private static SigningCredentials Credentials(ECDsa key) =>
         new(new ECDsaSecurityKey(key) { KeyId = KeyId }, SecurityAlgorithms.EcdsaSha256);
 

@@ -15,6 +15,7 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
     public ISigningKeyStore SigningKeys => inner.SigningKeys;
     public IMissionStore Missions => inner.Missions;
     public IAgentStateStore AgentStates => inner.AgentStates;
+    public IReplayStore Replays => inner.Replays;
 
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
