@@ -169,7 +169,7 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            events.Add(AuditEvent.Parse((byte[])reader.GetValue(0), reader.GetString(1)));
+            events.Add(AuditEvent.Parse(Bytes(reader, 0), Text(reader.GetValue(1))));
         }
 
         return events;

@@ -21,11 +21,5 @@ internal sealed class SqliteReplayStore(SqliteTesseraStore store) : IReplayStore
     }
 
     public Task<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        store.WithWriterAsync(async connection =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM used_assertions WHERE expires_at < $now";
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            return await command.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
+        store.DeleteExpiredAsync("used_assertions", now, cancellationToken);
 }

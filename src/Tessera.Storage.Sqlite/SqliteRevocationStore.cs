@@ -26,11 +26,5 @@ internal sealed class SqliteRevocationStore(SqliteTesseraStore store) : IRevocat
     }
 
     public Task<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        store.WithWriterAsync(async connection =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM revocations WHERE expires_at < $now";
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            return await command.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
+        store.DeleteExpiredAsync("revocations", now, cancellationToken);
 }

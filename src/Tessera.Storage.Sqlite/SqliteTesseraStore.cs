@@ -141,6 +141,17 @@ public sealed class SqliteTesseraStore : ITesseraStore
         }
     }
 
+    /// <summary>Deletes the rows of <paramref name="table"/> whose <c>expires_at</c> has passed; returns how many.</summary>
+    internal Task<int> DeleteExpiredAsync(string table, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WithWriterAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            // The table name is one of ours, never caller input.
+            command.CommandText = $"DELETE FROM {table} WHERE expires_at < $now";
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
     /// <summary>Opens a read connection; WAL lets it read while the writer commits.</summary>
     internal async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
