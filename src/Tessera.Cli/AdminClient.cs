@@ -58,6 +58,14 @@ internal sealed class AdminClient : IDisposable
     public Task<JsonDocument> PostAsync(string path, object? body, CancellationToken cancellationToken) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) }, cancellationToken);
 
+    /// <summary>Sends a body the caller owns (and clears afterwards), for requests that carry a secret.</summary>
+    public Task<JsonDocument> SendJsonAsync(HttpMethod method, string path, ReadOnlyMemory<byte> json, CancellationToken cancellationToken)
+    {
+        var content = new ReadOnlyMemoryContent(json);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return SendAsync(new HttpRequestMessage(method, path) { Content = content }, cancellationToken);
+    }
+
     private async Task<JsonDocument> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;

@@ -15,6 +15,8 @@ public static class Program
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(RevokeCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
+        root.Subcommands.Add(SecretCommand.Create());
+        root.Subcommands.Add(VaultCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

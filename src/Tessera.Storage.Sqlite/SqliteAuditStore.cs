@@ -6,6 +6,7 @@ using Tessera.Core.Identity;
 using Tessera.Core.Missions;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
+using Tessera.Core.Vault;
 using Tessera.Core.Tokens;
 
 namespace Tessera.Storage.Sqlite;
@@ -118,6 +119,78 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.CommandText = "DELETE FROM agent_suspensions WHERE agent_id = $id";
                 command.Parameters.AddWithValue("$id", a.AgentId);
                 break;
+            case SecretVersionAdded added:
+                if (added.Retires is { } retired)
+                {
+                    command.CommandText = "UPDATE secret_versions SET retired_at = $at, destroy_after = $destroy WHERE name = $name AND version = $version";
+                    command.Parameters.AddWithValue("$at", added.Version.CreatedAt.ToUnixTimeMilliseconds());
+                    command.Parameters.AddWithValue("$destroy", added.DestroyAfter!.Value.ToUnixTimeMilliseconds());
+                    command.Parameters.AddWithValue("$name", added.Version.Name);
+                    command.Parameters.AddWithValue("$version", retired);
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                    command.Parameters.Clear();
+                }
+
+                command.CommandText = """
+                    INSERT INTO secret_versions (name, version, created_at, key_id, wrapped_key, ciphertext)
+                    VALUES ($name, $version, $created, $key, $wrapped, $ciphertext)
+                    """;
+                command.Parameters.AddWithValue("$name", added.Version.Name);
+                command.Parameters.AddWithValue("$version", added.Version.Version);
+                command.Parameters.AddWithValue("$created", added.Version.CreatedAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$key", added.Version.KeyId);
+                command.Parameters.AddWithValue("$wrapped", added.Version.WrappedKey);
+                command.Parameters.AddWithValue("$ciphertext", added.Version.Ciphertext);
+                break;
+            case VaultKeyChanged changed:
+                command.CommandText = "INSERT INTO vault_keys (id, salt, created_at) VALUES ($id, $salt, $created)";
+                command.Parameters.AddWithValue("$id", changed.Key.Id);
+                command.Parameters.AddWithValue("$salt", changed.Key.Salt);
+                command.Parameters.AddWithValue("$created", changed.Key.CreatedAt.ToUnixTimeMilliseconds());
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                foreach (var r in changed.Rewrapped)
+                {
+                    command.Parameters.Clear();
+                    command.CommandText = "UPDATE secret_versions SET key_id = $key, wrapped_key = $wrapped WHERE name = $name AND version = $version AND destroyed_at IS NULL";
+                    command.Parameters.AddWithValue("$key", changed.Key.Id);
+                    command.Parameters.AddWithValue("$wrapped", r.WrappedKey);
+                    command.Parameters.AddWithValue("$name", r.Version.Name);
+                    command.Parameters.AddWithValue("$version", r.Version.Version);
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                foreach (var id in changed.RemovedKeyIds)
+                {
+                    command.Parameters.Clear();
+                    command.CommandText = "DELETE FROM vault_keys WHERE id = $id";
+                    command.Parameters.AddWithValue("$id", id);
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                // Fail closed: a rekey that left a data key under a deleted key must not commit.
+                command.Parameters.Clear();
+                command.CommandText = "SELECT COUNT(*) FROM secret_versions WHERE destroyed_at IS NULL AND key_id NOT IN (SELECT id FROM vault_keys)";
+                if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) != 0)
+                {
+                    throw new InvalidOperationException("the rekey would leave data keys wrapped by a removed key");
+                }
+
+                return;
+            case SecretVersionsDestroyed destroyed:
+                foreach (var v in destroyed.Versions)
+                {
+                    command.Parameters.Clear();
+                    command.CommandText = """
+                        UPDATE secret_versions SET ciphertext = NULL, wrapped_key = NULL, key_id = NULL, destroyed_at = $at
+                        WHERE name = $name AND version = $version
+                        """;
+                    command.Parameters.AddWithValue("$at", destroyed.At.ToUnixTimeMilliseconds());
+                    command.Parameters.AddWithValue("$name", v.Name);
+                    command.Parameters.AddWithValue("$version", v.Version);
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                return;
             default:
                 // Fail closed: a change this store cannot persist must not be reported as durable.
                 throw new NotSupportedException($"the SQLite store cannot persist {change.GetType().Name}");

@@ -74,5 +74,33 @@ internal static class SqliteMigrations
             expires_at  INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 5: the vault (key-encryption key salts, sealed secret versions) and max_uses counters.
+        """
+        CREATE TABLE vault_keys (
+            id          TEXT PRIMARY KEY,
+            salt        BLOB NOT NULL,
+            created_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE secret_versions (
+            name           TEXT NOT NULL,
+            version        INTEGER NOT NULL,
+            created_at     INTEGER NOT NULL,
+            key_id         TEXT,
+            wrapped_key    BLOB,
+            ciphertext     BLOB,
+            retired_at     INTEGER,
+            destroy_after  INTEGER,
+            destroyed_at   INTEGER,
+            PRIMARY KEY (name, version)
+        ) WITHOUT ROWID;
+        CREATE TABLE token_uses (
+            jti         TEXT PRIMARY KEY,
+            used        INTEGER NOT NULL,
+            max_uses    INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX token_uses_expiry ON token_uses(expires_at);
+        """,
     ];
 }

@@ -33,6 +33,8 @@ public sealed class SqliteTesseraStore : ITesseraStore
         Missions = new SqliteMissionStore(this);
         AgentStates = new SqliteAgentStateStore(this);
         Replays = new SqliteReplayStore(this);
+        Secrets = new SqliteSecretStore(this);
+        TokenUses = new SqliteTokenUseStore(this);
     }
 
     /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
@@ -54,6 +56,10 @@ public sealed class SqliteTesseraStore : ITesseraStore
     public IAgentStateStore AgentStates { get; }
 
     public IReplayStore Replays { get; }
+
+    public ISecretStore Secrets { get; }
+
+    public ITokenUseStore TokenUses { get; }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {

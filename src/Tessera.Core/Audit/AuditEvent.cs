@@ -66,6 +66,19 @@ public sealed record AuditEvent
         Optional(w, "jti", r.Jti);
         Optional(w, "reason", r.Reason);
         Optional(w, "request_id", r.RequestId);
+        Optional(w, "secret", r.Secret);
+        Optional(w, "method", r.Method);
+        Optional(w, "path", r.Path);
+        Optional(w, "rule", r.Rule);
+        if (r.Status is { } status)
+        {
+            w.WriteNumber("status", status);
+        }
+
+        if (r.LatencyMs is { } latency)
+        {
+            w.WriteNumber("latency_ms", Math.Round(latency, 3));
+        }
     }
 
     /// <summary>Reads an event back from its stored JSON; the caller checks the hash.</summary>
@@ -87,6 +100,12 @@ public sealed record AuditEvent
             Jti = Get(root, "jti"),
             Reason = Get(root, "reason"),
             RequestId = Get(root, "request_id"),
+            Secret = Get(root, "secret"),
+            Method = Get(root, "method"),
+            Path = Get(root, "path"),
+            Rule = Get(root, "rule"),
+            Status = root.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetInt32(out var si) ? si : null,
+            LatencyMs = root.TryGetProperty("latency_ms", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetDouble() : null,
         };
         return new AuditEvent
         {

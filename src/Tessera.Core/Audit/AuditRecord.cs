@@ -18,4 +18,18 @@ public sealed record AuditRecord
     public string? Jti { get; init; }
     public string? Reason { get; init; }
     public string? RequestId { get; init; }
+
+    /// <summary>The secret a vault event is about (its name and version, never its value).</summary>
+    public string? Secret { get; init; }
+
+    /// <summary>A proxied request: method, normalized path, the rule that allowed it, upstream status and latency.</summary>
+    public string? Method { get; init; }
+
+    public string? Path { get; init; }
+
+    public string? Rule { get; init; }
+
+    public int? Status { get; init; }
+
+    public double? LatencyMs { get; init; }
 }

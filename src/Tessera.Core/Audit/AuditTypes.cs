@@ -18,4 +18,12 @@ public static class AuditTypes
     public const string AgentSuspended = "admin.agent_suspended";
     public const string AgentResumed = "admin.agent_resumed";
     public const string ServerStarted = "admin.server_started";
+    public const string SecretPut = "secret.put";
+    public const string SecretRotated = "secret.rotated";
+    public const string SecretDestroyed = "secret.destroyed";
+    public const string SecretDenied = "secret.denied";
+    public const string VaultRekeyed = "vault.rekeyed";
+    public const string ProxyForwarded = "proxy.forwarded";
+    public const string ProxyDenied = "proxy.denied";
+    public const string ProxyFailed = "proxy.failed";
 }

@@ -74,7 +74,7 @@ public static partial class ConfigLoader
 
         public TesseraConfig Bind(YamlCursor root)
         {
-            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "identity_providers", "admins",
+            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "identity_providers", "admins",
                 "approver_groups", "principals", "tools", "agents");
 
             var server = BindServer(root.Child("server"));
@@ -82,6 +82,7 @@ public static partial class ConfigLoader
             var storage = BindStorage(root.Child("storage"));
             var tokens = BindTokens(root.Child("tokens"));
             var signing = BindSigningKeys(root.Child("signing_keys"));
+            var vault = BindVault(root.Child("vault"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
@@ -125,6 +126,7 @@ public static partial class ConfigLoader
                 DataDir = dataDir,
                 Tokens = tokens,
                 SigningKeys = signing,
+                Vault = vault,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -216,6 +218,17 @@ public static partial class ConfigLoader
             return new SigningKeyOptions(c.Child("publish_ahead").OptionalDuration(TimeSpan.FromMinutes(1)));
         }
 
+        private static VaultOptions BindVault(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return new VaultOptions(VaultOptions.DefaultRetainPrevious);
+            }
+
+            c.OnlyKeys("retain_previous");
+            return new VaultOptions(c.Child("retain_previous").OptionalDuration(VaultOptions.DefaultRetainPrevious));
+        }
+
         private IdentityProviderOptions BindIdp(YamlCursor c)
         {
             c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience");
@@ -288,7 +301,7 @@ public static partial class ConfigLoader
 
         private ToolOptions BindTool(YamlCursor c)
         {
-            c.OnlyKeys("id", "audience", "upstream", "credential", "require_dpop", "scopes", "client_id");
+            c.OnlyKeys("id", "audience", "upstream", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
             var id = Id(c.Child("id"));
             if (_tools.ContainsKey(id))
             {
@@ -319,7 +332,19 @@ public static partial class ConfigLoader
                     throw cred.Child("format").Error("must contain {secret}");
                 }
 
-                credential = new ToolCredentialOptions(cred.Child("secret").RequiredString(), cred.Child("header").RequiredString(), format);
+                var secret = cred.Child("secret").RequiredString();
+                if (!Vault.SecretName.IsValid(secret))
+                {
+                    throw cred.Child("secret").Error($"'{secret}' is not a secret name: use {Vault.SecretName.Rule}");
+                }
+
+                var header = cred.Child("header").RequiredString();
+                if (!HeaderNamePattern().IsMatch(header) || ReservedHeaders.Contains(header))
+                {
+                    throw cred.Child("header").Error($"'{header}' cannot carry a credential: use a request header name such as Authorization or X-Api-Key");
+                }
+
+                credential = new ToolCredentialOptions(secret, header, format);
             }
 
             var scopes = new Dictionary<string, ToolScopeOptions>(StringComparer.Ordinal);
@@ -376,6 +401,8 @@ public static partial class ConfigLoader
                 Upstream = upstream,
                 Credential = credential,
                 RequireDpop = c.Child("require_dpop").OptionalBool(false),
+                RotateEvery = c.Child("rotate_every").IsMissing ? null : c.Child("rotate_every").OptionalDuration(TimeSpan.Zero),
+                Timeout = c.Child("timeout").OptionalDuration(ToolOptions.DefaultTimeout),
                 ClientId = c.Child("client_id").OptionalString(),
                 Scopes = scopes,
             };
@@ -561,4 +588,15 @@ public static partial class ConfigLoader
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
     private static partial Regex ScopeNamePattern();
+
+    /// <summary>An RFC 9110 field name (token characters).</summary>
+    [GeneratedRegex("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")]
+    private static partial Regex HeaderNamePattern();
+
+    /// <summary>Headers that frame or route the request; injecting a credential into one would break or redirect it.</summary>
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", "Keep-Alive", "TE", "Trailer", "Upgrade",
+        "Proxy-Connection", "Expect", "DPoP", "Cookie", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+    };
 }

@@ -18,6 +18,8 @@ public sealed record TesseraConfig
 
     public required SigningKeyOptions SigningKeys { get; init; }
 
+    public VaultOptions Vault { get; init; } = new(VaultOptions.DefaultRetainPrevious);
+
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 
     public IReadOnlyList<PrincipalRef> Admins { get; init; } = [];
@@ -55,6 +57,14 @@ public sealed record ToolOptions
     public ToolCredentialOptions? Credential { get; init; }
     public bool RequireDpop { get; init; }
 
+    /// <summary>How often the tool's credential should be rotated; <c>tessera secret list</c> flags it when overdue.</summary>
+    public TimeSpan? RotateEvery { get; init; }
+
+    /// <summary>How long the proxy waits for the upstream (connect, headers, each body read) before answering 504.</summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>The agent id the tool itself authenticates as, to introspect tokens addressed to it.</summary>
     public string? ClientId { get; init; }
     public required IReadOnlyDictionary<string, ToolScopeOptions> Scopes { get; init; }
@@ -88,4 +98,10 @@ public sealed record AgentAuthOptions
     public string? JwksJson { get; init; }
 
     public PrincipalRef? Federated { get; init; }
+}
+
+/// <summary>How long a secret's previous version is kept (encrypted) after a rotation before it is destroyed.</summary>
+public sealed record VaultOptions(TimeSpan RetainPrevious)
+{
+    public static readonly TimeSpan DefaultRetainPrevious = TimeSpan.FromHours(24);
 }

@@ -20,4 +20,8 @@ public interface ITesseraStore : IAsyncDisposable
     IAgentStateStore AgentStates { get; }
 
     IReplayStore Replays { get; }
+
+    ISecretStore Secrets { get; }
+
+    ITokenUseStore TokenUses { get; }
 }

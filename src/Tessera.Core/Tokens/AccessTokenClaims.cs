@@ -30,6 +30,9 @@ public sealed record AccessTokenClaims
     /// <summary>Ids of ancestor tokens and the mission, root first.</summary>
     public IReadOnlyList<string> Lineage { get; init; } = [];
 
+    /// <summary>How many requests the proxy forwards with this token (approval-limited tokens); null means unlimited.</summary>
+    public int? MaxUses { get; init; }
+
     /// <summary>The principal's <c>sub</c> when issued on someone's behalf; null for an agent acting for itself.</summary>
     public string? Principal => ActorChain.Count > 0 ? Subject : null;
 
@@ -80,6 +83,11 @@ public sealed record AccessTokenClaims
             }
 
             w.WriteEndArray();
+        }
+
+        if (MaxUses is { } maxUses)
+        {
+            w.WriteNumber("max_uses", maxUses);
         }
 
         w.WriteEndObject();
@@ -144,6 +152,7 @@ public sealed record AccessTokenClaims
                 Lineage = r.TryGetProperty("lin", out var lin) && lin.ValueKind == JsonValueKind.Array
                     ? lin.EnumerateArray().Select(e => e.GetString() ?? "").ToList()
                     : [],
+                MaxUses = r.TryGetProperty("max_uses", out var mu) ? mu.GetInt32() : null,
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

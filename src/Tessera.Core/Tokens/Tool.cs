@@ -1,4 +1,6 @@
+using System.Collections.Frozen;
 using Tessera.Core.Configuration;
+using Tessera.Core.Proxy;
 
 namespace Tessera.Core.Tokens;
 
@@ -11,4 +13,8 @@ public sealed class Tool(ToolOptions options)
 
     /// <summary>Every scope of this tool, written <c>tool:scope</c>.</summary>
     public ScopeSet Scopes { get; } = ScopeSet.Of(options.Scopes.Keys.Select(k => $"{options.Id}:{k}"));
+
+    /// <summary>The proxy rules of each scope, keyed by the full scope name (<c>tool:scope</c>), parsed once.</summary>
+    public FrozenDictionary<string, PathRule[]> Rules { get; } = options.Scopes.ToFrozenDictionary(
+        s => $"{options.Id}:{s.Key}", s => s.Value.Rules.Select(PathRule.Parse).ToArray(), StringComparer.Ordinal);
 }

@@ -27,32 +27,21 @@ public sealed class MasterKey : IDisposable
     }
 
     /// <summary>Where the key came from, for the start-up message (never the key itself).</summary>
-    public string Source { get; private init; } = "memory";
+    public string Source { get; internal init; } = "memory";
+
+    /// <summary>The provider for this installation: the environment when set, else the data directory's file.</summary>
+    public static IMasterKeyProvider ProviderFor(string dataDir, string? environmentValue) =>
+        string.IsNullOrWhiteSpace(environmentValue)
+            ? new FileMasterKeyProvider(Path.Combine(dataDir, FileName))
+            : new EnvironmentMasterKeyProvider(environmentValue);
 
     /// <summary>
     /// Loads the key from the environment or <paramref name="dataDir"/>, creating the file (0600)
     /// when neither exists. A malformed key stops start-up rather than being replaced.
     /// </summary>
-    public static MasterKey Load(string dataDir, string? environmentValue)
-    {
-        if (!string.IsNullOrWhiteSpace(environmentValue))
-        {
-            return new MasterKey(Decode(environmentValue, EnvironmentVariable)) { Source = EnvironmentVariable };
-        }
+    public static MasterKey Load(string dataDir, string? environmentValue) => ProviderFor(dataDir, environmentValue).Load();
 
-        var path = Path.Combine(dataDir, FileName);
-        if (File.Exists(path))
-        {
-            return new MasterKey(Decode(File.ReadAllText(path), path)) { Source = path };
-        }
-
-        Directory.CreateDirectory(dataDir);
-        var key = RandomNumberGenerator.GetBytes(32);
-        PrivateFile.WriteNew(path, Convert.ToBase64String(key) + "\n");
-        return new MasterKey(key) { Source = path + " (created)" };
-    }
-
-    private static byte[] Decode(string text, string where)
+    internal static byte[] Decode(string text, string where)
     {
         try
         {
@@ -68,6 +57,18 @@ public sealed class MasterKey : IDisposable
         }
 
         throw new InvalidOperationException($"{where}: the master key must be 32 bytes in base64");
+    }
+
+    /// <summary>
+    /// Derives a 256-bit key for one purpose with HKDF-SHA256. The vault's key-encryption keys are
+    /// derived with a random salt kept in storage: deleting the salt destroys the derived key even
+    /// for someone who holds the master key.
+    /// </summary>
+    public byte[] Derive(ReadOnlySpan<byte> salt, string purpose)
+    {
+        var output = new byte[32];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, output, salt, System.Text.Encoding.UTF8.GetBytes(purpose));
+        return output;
     }
 
     /// <summary>AES-256-GCM with a random nonce; <paramref name="associatedData"/> binds the ciphertext to its name.</summary>

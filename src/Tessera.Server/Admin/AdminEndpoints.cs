@@ -27,6 +27,7 @@ internal static class AdminEndpoints
         admin.MapGet("/keys", ListKeysAsync);
         admin.MapPost("/keys/rotate", RotateKeysAsync);
         admin.MapPost("/revocations", RevokeAsync);
+        admin.MapSecrets();
     }
 
     private static async Task<IResult> ListAgentsAsync(HttpContext context, AdminGate gate, AgentRegistry agents, SuspendedAgents suspended, TimeProvider time, AuditLog audit)

@@ -6,6 +6,7 @@ using Tessera.Core.Identity;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
+using Tessera.Core.Vault;
 
 namespace Tessera.Server.Hosting;
 
@@ -24,6 +25,8 @@ internal sealed partial class StartupService(
     SuspendedAgents suspended,
     MemoryReplayCache replay,
     IReplayStore replays,
+    SecretVault vault,
+    ITokenUseStore uses,
     TesseraConfig config,
     TimeProvider time,
     ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
@@ -37,6 +40,17 @@ internal sealed partial class StartupService(
         await keys.InitializeAsync(cancellationToken);
         await revocations.LoadAsync(cancellationToken);
         await suspended.LoadAsync(cancellationToken);
+        await vault.LoadAsync(cancellationToken);
+        foreach (var broken in vault.FindBroken())
+        {
+            Log.SecretBroken(logger, broken.ToString());
+        }
+
+        foreach (var missing in vault.MissingSecrets())
+        {
+            Log.SecretMissing(logger, missing);
+        }
+
         foreach (var (key, expiresAt) in await replays.LoadActiveAsync(time.GetUtcNow(), cancellationToken))
         {
             replay.Remember(key, expiresAt);
@@ -60,6 +74,8 @@ internal sealed partial class StartupService(
         {
             await revocations.PruneAsync(CancellationToken.None);
             await replays.PruneAsync(time.GetUtcNow(), CancellationToken.None);
+            await uses.PruneAsync(time.GetUtcNow(), CancellationToken.None);
+            await vault.DestroyExpiredAsync(CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -93,5 +109,11 @@ internal sealed partial class StartupService(
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Pruning expired revocations failed")]
         public static partial void PruneFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Secret {Version} fails its integrity check (tampered storage or a different master key); tools using it are refused")]
+        public static partial void SecretBroken(ILogger logger, string version);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Secret {Name} is used by a tool but is not in the vault; put it with 'tessera secret put {Name}'")]
+        public static partial void SecretMissing(ILogger logger, string name);
     }
 }

@@ -14,6 +14,7 @@ using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
 using Tessera.Server.Admin;
 using Tessera.Server.OAuth;
+using Tessera.Server.Proxy;
 
 namespace Tessera.Server.Hosting;
 
@@ -71,6 +72,11 @@ public static class TesseraHost
             sp.GetRequiredService<IdentityProviderRegistry>(), config,
             config.Server.BootstrapAdminToken ? AdminAuthenticator.EnsureBootstrapToken(config.DataDir) : null));
         services.AddSingleton<CallerAuthenticator>();
+        services.AddSingleton(store.Secrets);
+        services.AddSingleton(store.TokenUses);
+        services.AddSingleton<SecretVault>();
+        services.AddHttpForwarder();
+        services.AddSingleton<ToolProxy>();
         services.AddSingleton<AdminGate>();
         services.AddSingleton<Readiness>();
         services.AddHostedService<StartupService>();
@@ -79,6 +85,8 @@ public static class TesseraHost
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleUnexpectedAsync });
+        // The proxy answers before status-code pages, which would rewrite an upstream's empty error bodies.
+        app.Map("/proxy", proxy => proxy.Run(context => context.RequestServices.GetRequiredService<ToolProxy>().HandleAsync(context)));
         app.UseStatusCodePages();
         app.MapOAuth();
         app.MapDiscovery();

@@ -9,5 +9,6 @@ internal static class TesseraMetrics
     public static readonly Counter TokensDenied = Metrics.CreateCounter("tessera_token_requests_denied_total", "Token requests refused, by OAuth error.", "error");
     public static readonly Counter Introspections = Metrics.CreateCounter("tessera_introspections_total", "Introspection answers, by result.", "result");
     public static readonly Counter Revocations = Metrics.CreateCounter("tessera_revocations_total", "Revocations, by kind.", "kind");
+    public static readonly Counter ProxyRequests = Metrics.CreateCounter("tessera_proxy_requests_total", "Proxied requests, by tool and outcome (forwarded, refused, failed).", "tool", "outcome");
     public static readonly Counter AdminRequests = Metrics.CreateCounter("tessera_admin_requests_total", "Admin API requests, by outcome.", "outcome");
 }

@@ -17,6 +17,10 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
     public IAgentStateStore AgentStates => inner.AgentStates;
     public IReplayStore Replays => inner.Replays;
 
+    public ISecretStore Secrets => inner.Secrets;
+
+    public ITokenUseStore TokenUses => inner.TokenUses;
+
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
     public Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken) =>

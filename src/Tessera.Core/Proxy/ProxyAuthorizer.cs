@@ -1,0 +1,46 @@
+using Tessera.Core.Tokens;
+
+namespace Tessera.Core.Proxy;
+
+/// <summary>
+/// Decides whether a validated token lets one request through to a tool (contract §5): the token must
+/// be addressed to the tool, and the method and normalized path must match a rule of one of the
+/// token's scopes of that tool. Nothing else widens access.
+/// </summary>
+public static class ProxyAuthorizer
+{
+    /// <summary>
+    /// Headers that ask an upstream to treat the request as another method or another URL. The
+    /// decision is made on the request line, so a request carrying one is refused outright.
+    /// </summary>
+    public static readonly IReadOnlyList<string> OverrideHeaders =
+        ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL"];
+
+    public static ProxyDecision Authorize(AccessTokenClaims claims, Tool tool, string method, ProxyPath path)
+    {
+        // Reject tokens addressed to anything else: another tool, or the issuer (mission tokens).
+        if (!string.Equals(claims.Audience, tool.Audience, StringComparison.Ordinal))
+        {
+            return ProxyDecision.Refuse(403, $"the token is not for tool '{tool.Id}'");
+        }
+
+        foreach (var scope in claims.Scope)
+        {
+            if (!tool.Rules.TryGetValue(scope, out var rules))
+            {
+                continue;
+            }
+
+            foreach (var rule in rules)
+            {
+                if (rule.Matches(method, path.Path))
+                {
+                    return ProxyDecision.Allow(scope, rule);
+                }
+            }
+        }
+
+        // Reject requests no rule of the token's scopes allows; HEAD and OPTIONS are not implied by GET.
+        return ProxyDecision.Refuse(403, $"no rule of the token's scopes allows {method} {path.Path}");
+    }
+}

@@ -1,0 +1,224 @@
+using System.Text;
+using System.Text.Unicode;
+
+namespace Tessera.Core.Proxy;
+
+/// <summary>
+/// The path of a proxied request, normalized once so that the rule that is matched and the path that
+/// is forwarded are the same string (contract §5, §7). Written by hand because the refusals are our
+/// security policy: an upstream must never interpret a path differently from the rule that allowed it.
+/// <list type="bullet">
+/// <item>percent-encoded octets are decoded (they must form UTF-8);</item>
+/// <item>encoded <c>/</c> or <c>\</c>, encoded dots, <c>%25</c> (double encoding), encoded control
+/// characters, raw backslashes and empty segments (<c>//</c>) are refused as ambiguous;</item>
+/// <item><c>.</c> segments are removed; <c>..</c> segments are refused, because upstreams disagree
+/// on whether and when they resolve them;</item>
+/// <item>a trailing slash is kept, since <c>/a/</c> and <c>/a</c> may be different resources.</item>
+/// </list>
+/// </summary>
+public sealed class ProxyPath
+{
+    private ProxyPath(string path, string encoded)
+    {
+        Path = path;
+        Encoded = encoded;
+    }
+
+    /// <summary>The decoded, normalized path that rules are matched against, for example <c>/contacts/jane doe</c>.</summary>
+    public string Path { get; }
+
+    /// <summary>The same path re-encoded for the upstream request line, for example <c>/contacts/jane%20doe</c>.</summary>
+    public string Encoded { get; }
+
+    /// <summary>Normalizes a raw (still percent-encoded) path; returns null with the reason when it is ambiguous.</summary>
+    public static ProxyPath? Normalize(ReadOnlySpan<char> raw, out string? refusal)
+    {
+        refusal = null;
+        if (raw.IsEmpty)
+        {
+            return new ProxyPath("/", "/");
+        }
+
+        // Reject anything but an origin-form path.
+        if (raw[0] != '/')
+        {
+            refusal = "the path must start with '/'";
+            return null;
+        }
+
+        var segments = new List<string>();
+        var trailingSlash = false;
+        var rest = raw[1..];
+        var decoded = new byte[raw.Length];
+        while (true)
+        {
+            var slash = rest.IndexOf('/');
+            var segment = slash >= 0 ? rest[..slash] : rest;
+            var last = slash < 0;
+            if (segment.IsEmpty)
+            {
+                // Reject empty segments ("//"); a single trailing slash is not one.
+                if (!last)
+                {
+                    refusal = "empty path segment ('//')";
+                    return null;
+                }
+
+                trailingSlash = segments.Count > 0;
+                break;
+            }
+
+            var text = Decode(segment, decoded, out refusal);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (text == "..")
+            {
+                // Reject dot-dot: what it climbs out of depends on the upstream.
+                refusal = "'..' path segment";
+                return null;
+            }
+
+            if (text == ".")
+            {
+                trailingSlash = last;
+            }
+            else
+            {
+                segments.Add(text);
+                trailingSlash = false;
+            }
+
+            if (last)
+            {
+                break;
+            }
+
+            rest = rest[(slash + 1)..];
+        }
+
+        var path = new StringBuilder("/");
+        var encoded = new StringBuilder("/");
+        for (var i = 0; i < segments.Count; i++)
+        {
+            if (i > 0)
+            {
+                path.Append('/');
+                encoded.Append('/');
+            }
+
+            path.Append(segments[i]);
+            Encode(segments[i], encoded);
+        }
+
+        if (trailingSlash && segments.Count > 0)
+        {
+            path.Append('/');
+            encoded.Append('/');
+        }
+
+        return new ProxyPath(path.ToString(), encoded.ToString());
+    }
+
+    private static string? Decode(ReadOnlySpan<char> segment, byte[] buffer, out string? refusal)
+    {
+        refusal = null;
+        var length = 0;
+        for (var i = 0; i < segment.Length; i++)
+        {
+            var c = segment[i];
+            if (c == '%')
+            {
+                if (i + 2 >= segment.Length)
+                {
+                    refusal = "incomplete percent-encoding";
+                    return null;
+                }
+
+                var hi = HexValue(segment[i + 1]);
+                var lo = HexValue(segment[i + 2]);
+                if (hi < 0 || lo < 0)
+                {
+                    refusal = "invalid percent-encoding";
+                    return null;
+                }
+
+                var b = (byte)(hi * 16 + lo);
+                refusal = b switch
+                {
+                    (byte)'/' or (byte)'\\' => "encoded '/' or '\\' in the path",
+                    (byte)'.' => "encoded '.' in the path",
+                    (byte)'%' => "double percent-encoding ('%25')",
+                    < 0x20 or 0x7F => "encoded control character in the path",
+                    _ => null,
+                };
+                if (refusal is not null)
+                {
+                    return null;
+                }
+
+                buffer[length++] = b;
+                i += 2;
+            }
+            else if (c == '\\')
+            {
+                refusal = "backslash in the path";
+                return null;
+            }
+            else if (c <= 0x20 || c >= 0x7F)
+            {
+                refusal = "raw control, space or non-ASCII character in the path";
+                return null;
+            }
+            else
+            {
+                buffer[length++] = (byte)c;
+            }
+        }
+
+        var bytes = buffer.AsSpan(0, length);
+        if (!Utf8.IsValid(bytes))
+        {
+            refusal = "percent-encoded bytes are not UTF-8";
+            return null;
+        }
+
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    private static int HexValue(char c) => c switch
+    {
+        >= '0' and <= '9' => c - '0',
+        >= 'a' and <= 'f' => c - 'a' + 10,
+        >= 'A' and <= 'F' => c - 'A' + 10,
+        _ => -1,
+    };
+
+    /// <summary>RFC 3986 pchar: unreserved, sub-delims, ':' and '@' stay; every other octet is percent-encoded.</summary>
+    private static void Encode(string segment, StringBuilder output)
+    {
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in segment.EnumerateRunes())
+        {
+            if (rune.IsAscii && IsPchar((char)rune.Value))
+            {
+                output.Append((char)rune.Value);
+                continue;
+            }
+
+            var n = rune.EncodeToUtf8(utf8);
+            for (var i = 0; i < n; i++)
+            {
+                output.Append('%').Append(utf8[i].ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
+    private static bool IsPchar(char c) =>
+        c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9'
+            or '-' or '.' or '_' or '~'
+            or '!' or '$' or '&' or '\'' or '(' or ')' or '*' or '+' or ',' or ';' or '='
+            or ':' or '@';
+}

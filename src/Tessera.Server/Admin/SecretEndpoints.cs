@@ -1,0 +1,212 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Vault;
+using Tessera.Server.Hosting;
+
+namespace Tessera.Server.Admin;
+
+/// <summary>
+/// The vault's admin API: store and rotate secrets, list their metadata, rekey. No route returns a
+/// value: a secret goes in and is only ever injected by the proxy.
+/// </summary>
+internal static class SecretEndpoints
+{
+    /// <summary>A JSON body holds one value of at most <see cref="SecretVault.MaxValueBytes"/>, escaped at worst 6×.</summary>
+    private const int MaxBodyBytes = SecretVault.MaxValueBytes * 6 + 1024;
+
+    public static void MapSecrets(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/secrets", List);
+        admin.MapPut("/secrets/{name}", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: false, g, v));
+        admin.MapPost("/secrets/{name}/rotate", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: true, g, v));
+        admin.MapPost("/vault/rekey", RekeyAsync);
+    }
+
+    private static async Task<IResult> List(HttpContext context, AdminGate gate, SecretVault vault, AuditLog audit, TimeProvider time)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
+        await audit.AppendAsync(new AuditRecord
+        {
+            Type = AuditTypes.AdminRead,
+            Outcome = AuditOutcomes.Allowed,
+            Principal = who,
+            Reason = "GET /admin/v1/secrets",
+            RequestId = context.TraceIdentifier,
+        }, cancellationToken: context.RequestAborted);
+        var now = time.GetUtcNow();
+        return Results.Json(new SecretList([.. vault.List().Select(s => View(s, now))], vault.MissingSecrets()), AdminJson.Options);
+    }
+
+    private static async Task<IResult> ChangeAsync(HttpContext context, string name, bool rotate, AdminGate gate, SecretVault vault)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxBodyBytes + 1);
+        var value = ArrayPool<byte>.Shared.Rent(SecretVault.MaxValueBytes + 1);
+        try
+        {
+            var length = await ReadBodyAsync(context.Request.Body, buffer, context.RequestAborted);
+            if (length > MaxBodyBytes)
+            {
+                return Results.Problem(statusCode: 413, title: "Too large", detail: $"A secret value is at most {SecretVault.MaxValueBytes} bytes.");
+            }
+
+            var valueLength = ReadValue(buffer.AsSpan(0, length), value);
+            if (valueLength < 0)
+            {
+                return Results.Problem(statusCode: 400, title: "Bad request",
+                    detail: $"Send JSON {{\"value\": \"...\"}} with a string of 1 to {SecretVault.MaxValueBytes} bytes; the value is never returned.");
+            }
+
+            var result = rotate
+                ? await vault.RotateAsync(name, value.AsMemory(0, valueLength), who, context.TraceIdentifier, context.RequestAborted)
+                : await vault.PutAsync(name, value.AsMemory(0, valueLength), who, context.TraceIdentifier, context.RequestAborted);
+            if (result.Error is { } error)
+            {
+                TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
+                return Results.Problem(
+                    statusCode: error.Kind switch { VaultErrorKind.NotFound => 404, VaultErrorKind.Conflict => 409, _ => 400 },
+                    title: error.Kind switch { VaultErrorKind.NotFound => "Not found", VaultErrorKind.Conflict => "Conflict", _ => "Bad request" },
+                    detail: error.Message);
+            }
+
+            TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
+            var view = View(result.Secret!, result.Secret!.CreatedAt);
+            return rotate ? Results.Json(view, AdminJson.Options) : Results.Json(view, AdminJson.Options, statusCode: 201);
+        }
+        finally
+        {
+            // The request body and the value held the secret: clear both before they return to the pool.
+            CryptographicOperations.ZeroMemory(buffer);
+            CryptographicOperations.ZeroMemory(value);
+            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(value);
+        }
+    }
+
+    private static async Task<IResult> RekeyAsync(HttpContext context, AdminGate gate, SecretVault vault)
+    {
+        var (who, refusal) = await gate.AuthorizeAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        RekeyOutcome outcome;
+        try
+        {
+            outcome = await vault.RekeyAsync(who, context.TraceIdentifier, context.RequestAborted);
+        }
+        catch (VaultIntegrityException ex)
+        {
+            TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
+            return Results.Problem(statusCode: 409, title: "Conflict", detail: $"Nothing was changed: {ex.Message}.");
+        }
+
+        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
+        return Results.Json(new RekeyView(outcome.KeyId, outcome.Rewrapped, outcome.RemovedKeyIds), AdminJson.Options);
+    }
+
+    private static async Task<int> ReadBodyAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
+    {
+        var length = 0;
+        while (length < buffer.Length)
+        {
+            var read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            if (read == 0)
+            {
+                break;
+            }
+
+            length += read;
+        }
+
+        return length;
+    }
+
+    /// <summary>
+    /// Copies the unescaped UTF-8 bytes of <c>value</c> into <paramref name="destination"/> without
+    /// creating a string, so the secret exists only in buffers we clear. Returns -1 when the body is
+    /// not <c>{"value": "..."}</c> or the value is too long.
+    /// </summary>
+    private static int ReadValue(ReadOnlySpan<byte> json, byte[] destination)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 2 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return -1;
+            }
+
+            var length = -1;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isValue = reader.ValueTextEquals("value"u8);
+                if (!reader.Read())
+                {
+                    return -1;
+                }
+
+                if (!isValue || length >= 0 || reader.TokenType != JsonTokenType.String)
+                {
+                    return -1;
+                }
+
+                var size = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+                if (size > destination.Length)
+                {
+                    return -1;
+                }
+
+                length = reader.CopyString(destination);
+            }
+
+            return reader.TokenType == JsonTokenType.EndObject && !reader.Read() ? length : -1;
+        }
+        catch (JsonException)
+        {
+            return -1;
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
+        }
+    }
+
+    private static SecretView View(SecretInfo s, DateTimeOffset now) => new(
+        s.Name,
+        s.Version,
+        AuditEvent.FormatTime(s.CreatedAt),
+        (long)s.AgeAt(now).TotalSeconds,
+        s.KeyId,
+        [.. s.Retired.Select(r => new RetiredView(r.Version, AuditEvent.FormatTime(r.RetiredAt), AuditEvent.FormatTime(r.DestroyAfter)))],
+        s.UsedBy,
+        s.RotateEvery is { } every ? Durations.Format(every) : null,
+        s.IsOverdueAt(now));
+}
+
+internal sealed record SecretView(string Name, int Version, string CreatedAt, long AgeSeconds, string KeyId,
+    IReadOnlyList<RetiredView> Retired, IReadOnlyList<string> UsedBy, string? RotateEvery, bool Overdue);
+
+internal sealed record RetiredView(int Version, string RetiredAt, string DestroyAfter);
+
+internal sealed record SecretList(IReadOnlyList<SecretView> Secrets, IReadOnlyList<string> Missing);
+
+internal sealed record RekeyView(string KeyId, int Rewrapped, IReadOnlyList<string> Removed);

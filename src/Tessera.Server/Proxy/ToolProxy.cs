@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Tessera.Core.Audit;
+using Tessera.Core.Proxy;
+using Tessera.Core.Storage;
+using Tessera.Core.Tokens;
+using Tessera.Core.Vault;
+using Tessera.Server.Hosting;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Tessera.Server.Proxy;
+
+/// <summary>
+/// <c>/proxy/{tool}/{**path}</c> (contract §5): validates the token in memory, normalizes the path,
+/// matches it against the rules of the token's scopes, counts <c>max_uses</c>, injects the tool's
+/// credential from the vault and forwards with YARP. Everything refused is refused before a byte
+/// reaches the upstream, and every request, forwarded or refused, appends one audit event.
+/// </summary>
+internal sealed partial class ToolProxy(
+    AccessTokenValidator validator,
+    ToolCatalog tools,
+    SecretVault vault,
+    ITokenUseStore uses,
+    AuditLog audit,
+    IHttpForwarder forwarder,
+    TimeProvider time,
+    ILogger<ToolProxy> logger) : IDisposable
+{
+    public const string Prefix = "/proxy/";
+    private const string Realm = "Bearer realm=\"tessera\"";
+
+    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        EnableMultipleHttp2Connections = true,
+        ActivityHeadersPropagator = null,
+    });
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+
+        // Reject absolute-form ("GET http://host/...") and asterisk-form targets: the decision is
+        // made on the origin-form path, and a second authority in the target is an ambiguity.
+        if (string.IsNullOrEmpty(raw) || !raw.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            await RefuseAsync(context, 400, "the request target must be an origin-form path under /proxy/", null, null, null);
+            return;
+        }
+
+        var queryStart = raw.IndexOf('?', Prefix.Length);
+        var query = queryStart >= 0 ? raw[queryStart..] : "";
+        var pathPart = queryStart >= 0 ? raw[Prefix.Length..queryStart] : raw[Prefix.Length..];
+        var slash = pathPart.IndexOf('/', StringComparison.Ordinal);
+        var toolId = slash >= 0 ? pathPart[..slash] : pathPart;
+        var rawPath = slash >= 0 ? pathPart[slash..] : "";
+
+        // Reject requests without exactly one bearer token (RFC 6750 §3).
+        var token = ReadBearer(request, out var tokenProblem);
+        if (token is null)
+        {
+            context.Response.Headers.WWWAuthenticate = tokenProblem is null ? Realm : $"{Realm}, error=\"invalid_request\", error_description=\"{tokenProblem}\"";
+            await RefuseAsync(context, tokenProblem is null ? 401 : 400, tokenProblem ?? "a bearer token is required", null, null, null);
+            return;
+        }
+
+        // Reject tokens that are malformed, forged, expired or revoked (revocation is checked on every call).
+        var validation = await validator.ValidateAsync(token, context.RequestAborted);
+        if (!validation.IsActive)
+        {
+            context.Response.Headers.WWWAuthenticate = $"{Realm}, error=\"invalid_token\", error_description=\"the token is {Describe(validation.Status)}\"";
+            await RefuseAsync(context, 401, $"the token is {Describe(validation.Status)}", validation.Status == TokenStatus.InvalidSignature ? null : validation.Claims, null, null);
+            return;
+        }
+
+        var claims = validation.Claims!;
+        var tool = tools.FindById(toolId);
+        if (tool is null)
+        {
+            await RefuseAsync(context, 404, "no tool of that id is configured", claims, null, null);
+            return;
+        }
+
+        // Reject requests that ask the upstream to act as another method or on another URL.
+        foreach (var name in ProxyAuthorizer.OverrideHeaders)
+        {
+            if (request.Headers.ContainsKey(name))
+            {
+                await RefuseAsync(context, 400, $"the {name} header is not allowed through the proxy", claims, tool, null);
+                return;
+            }
+        }
+
+        var path = ProxyPath.Normalize(rawPath, out var pathProblem);
+        if (path is null)
+        {
+            await RefuseAsync(context, 400, $"ambiguous path: {pathProblem}", claims, tool, null);
+            return;
+        }
+
+        var decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path);
+        if (!decision.IsAllowed)
+        {
+            await RefuseAsync(context, decision.Status, decision.Reason, claims, tool, path);
+            return;
+        }
+
+        if (tool.Options.Upstream is not { } upstream)
+        {
+            await RefuseAsync(context, 502, $"tool '{tool.Id}' has no upstream configured", claims, tool, path);
+            return;
+        }
+
+        string? credential = null;
+        if (tool.Options.Credential is { } cred)
+        {
+            // Fail closed: without its credential the upstream call is never made unauthenticated.
+            var lookup = vault.TryFormatCredential(cred.Secret, cred.Format, out credential);
+            if (lookup != CredentialLookup.Found)
+            {
+                await RefuseAsync(context, 503, lookup == CredentialLookup.Missing
+                    ? $"the credential of tool '{tool.Id}' is not in the vault"
+                    : $"the credential of tool '{tool.Id}' failed its integrity check", claims, tool, path);
+                return;
+            }
+        }
+
+        // Fail closed: while the audit log cannot commit, nothing is forwarded that it could not record.
+        if (!audit.IsHealthy)
+        {
+            await RefuseAsync(context, 503, "the audit log is not accepting events", claims, tool, path);
+            return;
+        }
+
+        // Count the use durably before forwarding, in one conditional write shared by every node.
+        if (claims.MaxUses is { } maxUses
+            && await uses.TryConsumeAsync(claims.Jti, maxUses, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt), context.RequestAborted) is null)
+        {
+            await RefuseAsync(context, 403, $"the token's {maxUses} use(s) are spent", claims, tool, path);
+            return;
+        }
+
+        var started = time.GetTimestamp();
+        var error = await forwarder.SendAsync(
+            context,
+            upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
+            _client,
+            new ForwarderRequestConfig { ActivityTimeout = tool.Options.Timeout },
+            new CredentialTransformer(path.Encoded + query, tool.Options.Credential?.Header, credential));
+        var latency = time.GetElapsedTime(started).TotalMilliseconds;
+        TesseraMetrics.ProxyRequests.WithLabels(tool.Id, error == ForwarderError.None ? "forwarded" : "failed").Inc();
+
+        if (error != ForwarderError.None)
+        {
+            var timedOut = error is ForwarderError.RequestTimedOut;
+            Log.UpstreamFailed(logger, tool.Id, error);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await WriteProblemAsync(context, timedOut ? 504 : 502, timedOut
+                    ? $"tool '{tool.Id}' did not answer within {tool.Options.Timeout.TotalSeconds:0.###} s"
+                    : $"tool '{tool.Id}' could not be reached");
+            }
+        }
+
+        try
+        {
+            await audit.AppendAsync(Record(
+                error == ForwarderError.None ? AuditTypes.ProxyForwarded : AuditTypes.ProxyFailed,
+                error == ForwarderError.None ? AuditOutcomes.Allowed : AuditOutcomes.Error,
+                claims, tool, path, context) with
+            {
+                Method = request.Method,
+                Scopes = [decision.Scope!],
+                Rule = decision.Rule!.Text,
+                Status = context.Response.StatusCode,
+                LatencyMs = latency,
+                Reason = error == ForwarderError.None ? null : $"upstream error: {error}",
+            }, cancellationToken: CancellationToken.None);
+        }
+        catch (AuditWriteException ex)
+        {
+            // The upstream call happened but cannot be recorded: break the response so the caller
+            // does not receive a clean result, and the gate above refuses what follows.
+            Log.AuditFailedAfterForward(logger, tool.Id, ex);
+            context.Abort();
+        }
+    }
+
+    private async Task RefuseAsync(HttpContext context, int status, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path)
+    {
+        TesseraMetrics.ProxyRequests.WithLabels(tool?.Id ?? "", "refused").Inc();
+        await audit.AppendAsync(Record(AuditTypes.ProxyDenied, AuditOutcomes.Denied, claims, tool, path, context) with
+        {
+            Method = Clip(context.Request.Method, 16),
+            Status = status,
+            Reason = reason,
+        }, cancellationToken: CancellationToken.None);
+        await WriteProblemAsync(context, status, reason);
+    }
+
+    private static AuditRecord Record(string type, string outcome, AccessTokenClaims? claims, Tool? tool, ProxyPath? path, HttpContext context) => new()
+    {
+        Type = type,
+        Outcome = outcome,
+        Principal = claims?.Principal,
+        Agent = claims?.ClientId,
+        ActorChain = claims is { ActorChain.Count: > 0 } ? claims.ActorChain : null,
+        Mission = claims?.Mission,
+        Purpose = claims?.Purpose,
+        Tool = tool?.Id,
+        Jti = claims?.Jti,
+        Path = path?.Path,
+        RequestId = context.TraceIdentifier,
+    };
+
+    private static Task WriteProblemAsync(HttpContext context, int status, string detail)
+    {
+        context.Response.StatusCode = status;
+        return Results.Problem(statusCode: status, title: TitleFor(status), detail: detail).ExecuteAsync(context);
+    }
+
+    private static string TitleFor(int status) => status switch
+    {
+        400 => "Refused: ambiguous or malformed request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Unknown tool",
+        502 => "Bad gateway",
+        503 => "Unavailable",
+        504 => "Gateway timeout",
+        _ => "Refused",
+    };
+
+    private static string Describe(TokenStatus status) => status switch
+    {
+        TokenStatus.Expired => "expired",
+        TokenStatus.Revoked => "revoked",
+        TokenStatus.InvalidSignature => "not signed by this Tessera",
+        _ => "malformed",
+    };
+
+    private static string? ReadBearer(HttpRequest request, out string? problem)
+    {
+        problem = null;
+        var values = request.Headers.Authorization;
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        if (values.Count > 1)
+        {
+            problem = "more than one Authorization header";
+            return null;
+        }
+
+        var header = values[0] ?? "";
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var token = header["Bearer ".Length..].Trim();
+        return token.Length == 0 ? null : token;
+    }
+
+    private static string Clip(string value, int max) => value.Length <= max ? value : value[..max];
+
+    public void Dispose() => _client.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Upstream of tool {Tool} failed: {Error}")]
+        public static partial void UpstreamFailed(ILogger logger, string tool, ForwarderError error);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "A request to tool {Tool} was forwarded but its audit event could not be written; the response was aborted")]
+        public static partial void AuditFailedAfterForward(ILogger logger, string tool, Exception exception);
+    }
+}

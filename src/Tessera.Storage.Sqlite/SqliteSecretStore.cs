@@ -1,0 +1,48 @@
+using Tessera.Core.Storage;
+using Tessera.Core.Vault;
+
+namespace Tessera.Storage.Sqlite;
+
+internal sealed class SqliteSecretStore(SqliteTesseraStore store) : ISecretStore
+{
+    public async Task<IReadOnlyList<KeyEncryptionKey>> LoadKeysAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, salt, created_at FROM vault_keys";
+        var result = new List<KeyEncryptionKey>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new KeyEncryptionKey(reader.GetString(0), (byte[])reader.GetValue(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+        }
+
+        return result;
+    }
+
+    public async Task<IReadOnlyList<SealedSecretVersion>> LoadVersionsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT name, version, created_at, key_id, wrapped_key, ciphertext, retired_at, destroy_after
+            FROM secret_versions WHERE destroyed_at IS NULL ORDER BY name, version
+            """;
+        var result = new List<SealedSecretVersion>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new SealedSecretVersion(
+                reader.GetString(0),
+                reader.GetInt32(1),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)),
+                reader.IsDBNull(3) ? "" : reader.GetString(3),
+                reader.IsDBNull(4) ? [] : (byte[])reader.GetValue(4),
+                reader.IsDBNull(5) ? [] : (byte[])reader.GetValue(5),
+                reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                reader.IsDBNull(7) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7))));
+        }
+
+        return result;
+    }
+}
