@@ -28,7 +28,7 @@ public sealed class TestBroker : IAsyncDisposable
     public const string SupportSecret = "support-secret-0123456789abcdef";
     public const string ExpiredSecret = "expired-secret-0123456789abcdef";
 
-    private TestBroker(string directory, WebApplication app, ITesseraStore store, MasterKey masterKey, FakeTimeProvider time, TesseraConfig config)
+    private TestBroker(string directory, WebApplication app, ITesseraStore store, MasterKey masterKey, FakeTimeProvider time, TesseraConfig config, bool realHttp)
     {
         Directory = directory;
         App = app;
@@ -36,8 +36,22 @@ public sealed class TestBroker : IAsyncDisposable
         MasterKey = masterKey;
         Time = time;
         Config = config;
-        Client = app.GetTestClient();
+        RealHttp = realHttp;
+        if (realHttp)
+        {
+            Address = new Uri(app.Urls.First());
+            Client = new HttpClient { BaseAddress = Address };
+        }
+        else
+        {
+            Client = app.GetTestClient();
+        }
     }
+
+    /// <summary>Set when the broker listens on a real loopback socket (see <see cref="StartAsync"/>).</summary>
+    public Uri? Address { get; }
+
+    public bool RealHttp { get; }
 
     public string Directory { get; }
     public WebApplication App { get; }
@@ -94,7 +108,10 @@ public sealed class TestBroker : IAsyncDisposable
         """;
 
     /// <summary>Starts a broker; <paramref name="directory"/> reuses an existing data directory (restart).</summary>
-    public static async Task<TestBroker> StartAsync(string? yaml = null, string? directory = null, FakeTimeProvider? time = null, byte[]? masterKey = null, Func<ITesseraStore, ITesseraStore>? wrapStore = null)
+    /// <param name="realHttp">Listen with Kestrel on a loopback port instead of the in-memory server: the proxy
+    /// tests need real request lines (raw targets) and real upstream connections.</param>
+    public static async Task<TestBroker> StartAsync(string? yaml = null, string? directory = null, FakeTimeProvider? time = null, byte[]? masterKey = null,
+        Func<ITesseraStore, ITesseraStore>? wrapStore = null, bool realHttp = false, Action<WebApplicationBuilder>? configure = null)
     {
         directory ??= Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
@@ -109,9 +126,21 @@ public sealed class TestBroker : IAsyncDisposable
         var key = new MasterKey(masterKey ?? KeyFor(directory));
         ITesseraStore store = SqliteTesseraStore.FromLocation(config.Storage);
         store = wrapStore?.Invoke(store) ?? store;
-        var app = TesseraHost.Build(config, store, key, time, b => b.WebHost.UseTestServer());
+        var app = TesseraHost.Build(config, store, key, time, b =>
+        {
+            if (realHttp)
+            {
+                b.WebHost.UseUrls("http://127.0.0.1:0");
+            }
+            else
+            {
+                b.WebHost.UseTestServer();
+            }
+
+            configure?.Invoke(b);
+        });
         await app.StartAsync();
-        return new TestBroker(directory, app, store, key, time, config);
+        return new TestBroker(directory, app, store, key, time, config, realHttp);
     }
 
     /// <summary>One master key per test directory, so a restart finds the same key.</summary>
@@ -121,7 +150,7 @@ public sealed class TestBroker : IAsyncDisposable
     public async Task<TestBroker> RestartAsync()
     {
         await StopAsync();
-        return await StartAsync(directory: Directory, time: Time);
+        return await StartAsync(directory: Directory, time: Time, realHttp: RealHttp);
     }
 
     public async Task<HttpResponseMessage> PostFormAsync(string path, IEnumerable<KeyValuePair<string, string>> form, AuthenticationHeaderValue? auth = null)
@@ -146,6 +175,10 @@ public sealed class TestBroker : IAsyncDisposable
         return json.RootElement.GetProperty("access_token").GetString() ?? throw new InvalidOperationException(json.RootElement.ToString());
     }
 
+    /// <summary>Every audit event committed so far, oldest first.</summary>
+    public Task<IReadOnlyList<Core.Audit.AuditEvent>> AuditEventsAsync() =>
+        Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Limit = 100_000 }, CancellationToken.None);
+
     public string AdminToken => File.ReadAllText(Path.Combine(Config.DataDir, "admin.token")).Trim();
 
     public static async Task<JsonDocument> ReadJsonAsync(HttpResponseMessage response) =>
@@ -159,6 +192,10 @@ public sealed class TestBroker : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         await Store.DisposeAsync();
+        if (RealHttp)
+        {
+            Client.Dispose();
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,68 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Tessera.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A real HTTP server on a loopback port standing in for a tool's upstream. It records every request
+/// that reaches it (request line, headers, body), so tests can prove what arrived and what never did.
+/// </summary>
+public sealed class TestUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestUpstream(WebApplication app)
+    {
+        _app = app;
+        Address = new Uri(app.Urls.First());
+    }
+
+    public Uri Address { get; }
+
+    public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
+
+    /// <summary>Replaces the default answer (200 with a small JSON body); used to delay or fail.</summary>
+    public Func<HttpContext, Task>? Handler { get; set; }
+
+    public static async Task<TestUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        TestUpstream? upstream = null;
+        app.Run(async context =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            upstream!.Received.Enqueue(new ReceivedRequest(
+                context.Request.Method,
+                context.Features.Get<IHttpRequestFeature>()!.RawTarget,
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+                body.ToArray()));
+            if (upstream.Handler is { } handler)
+            {
+                await handler(context);
+                return;
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"ok\":true}");
+        });
+        await app.StartAsync();
+        upstream = new TestUpstream(app);
+        return upstream;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed record ReceivedRequest(string Method, string RawTarget, IReadOnlyDictionary<string, string> Headers, byte[] Body);
