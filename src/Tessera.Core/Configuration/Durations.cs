@@ -52,7 +52,8 @@ public static class Durations
     }
 
     public static string Format(TimeSpan value) =>
-        value.TotalSeconds % 3600 == 0 ? $"{(long)value.TotalHours}h"
+        value.TotalSeconds % 86400 == 0 ? $"{(long)value.TotalDays}d"
+        : value.TotalSeconds % 3600 == 0 ? $"{(long)value.TotalHours}h"
         : value.TotalSeconds % 60 == 0 ? $"{(long)value.TotalMinutes}m"
         : $"{(long)value.TotalSeconds}s";
 }

@@ -47,6 +47,9 @@ tokens:
 # signing_keys:
 #   publish_ahead: 1m                 # a rotated key is in JWKS this long before it signs
 
+# vault:
+#   retain_previous: 24h              # a rotated secret's old version is kept (encrypted) this long, then destroyed
+
 # Identity providers whose JWTs Tessera accepts (principals, admins, approvers):
 # identity_providers:
 #   - id: corp
@@ -63,8 +66,11 @@ tokens:
 tools:
   - id: crm
     # audience: urn:tessera:tool:crm  # default urn:tessera:tool:<id>
-    upstream: http://127.0.0.1:9102
-    credential: { secret: crm-key, header: X-Api-Key }
+    upstream: http://127.0.0.1:9102   # agents call it through /proxy/crm/...; never directly
+    credential: { secret: crm-key, header: X-Api-Key }   # injected from the vault: tessera secret put crm-key
+    # credential: { secret: gh-token, header: Authorization, format: "Bearer {secret}" }
+    # rotate_every: 90d               # `tessera secret list` flags the secret when it is older
+    # timeout: 30s                    # upstream answer time before the proxy gives 504
     scopes:
       read:   { rules: [ "GET /contacts/**", "GET /accounts/*" ] }
       export: { rules: [ "POST /exports" ] }

@@ -1,0 +1,124 @@
+using Tessera.Core.Audit;
+using Tessera.Core.Vault;
+
+namespace Tessera.Storage.Sqlite.Tests;
+
+/// <summary>The vault's and the use counters' persistence in SQLite: what is committed is what is loaded.</summary>
+public sealed class SqliteVaultStoreTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private readonly TempDatabase _db = new();
+    private readonly AuditChain _chain = new();
+    private SqliteTesseraStore _store = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _store = new SqliteTesseraStore(_db.Path);
+        await _store.MigrateAsync(Ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _db.Dispose();
+    }
+
+    private static AuditRecord Record() => new() { Type = AuditTypes.SecretPut, Outcome = AuditOutcomes.Allowed };
+
+    private static SealedSecretVersion Version(string name, int version, string key, DateTimeOffset at) =>
+        new(name, version, at, key, [1, 2, (byte)version], [3, 4, (byte)version]);
+
+    [Fact]
+    public async Task Versions_keys_retirement_rekey_and_destruction_round_trip()
+    {
+        var k1 = new KeyEncryptionKey("kek-1", [9, 9], T0);
+        await _store.Audit.AppendAsync([_chain.Next(Record(), T0)],
+            [new VaultKeyChanged(k1, [], []), new SecretVersionAdded(Version("crm-key", 1, "kek-1", T0), null, null)], Ct);
+        await _store.Audit.AppendAsync([_chain.Next(Record(), T0.AddMinutes(1))],
+            [new SecretVersionAdded(Version("crm-key", 2, "kek-1", T0.AddMinutes(1)), 1, T0.AddHours(1))], Ct);
+
+        var versions = await _store.Secrets.LoadVersionsAsync(Ct);
+        Assert.Equal([1, 2], versions.Select(v => v.Version));
+        Assert.Equal(T0.AddMinutes(1), versions[0].RetiredAt);
+        Assert.Equal(T0.AddHours(1), versions[0].DestroyAfter);
+        Assert.Null(versions[1].RetiredAt);
+        Assert.Equal([3, 4, 2], versions[1].Ciphertext);
+
+        var k2 = new KeyEncryptionKey("kek-2", [7], T0.AddMinutes(2));
+        await _store.Audit.AppendAsync([_chain.Next(Record(), T0.AddMinutes(2))],
+            [new VaultKeyChanged(k2, [new RewrappedKey(new SecretVersionId("crm-key", 1), [5]), new RewrappedKey(new SecretVersionId("crm-key", 2), [6])], ["kek-1"])], Ct);
+
+        Assert.Equal(["kek-2"], (await _store.Secrets.LoadKeysAsync(Ct)).Select(k => k.Id));
+        Assert.All(await _store.Secrets.LoadVersionsAsync(Ct), v => Assert.Equal("kek-2", v.KeyId));
+
+        await _store.Audit.AppendAsync([_chain.Next(Record(), T0.AddHours(2))],
+            [new SecretVersionsDestroyed([new SecretVersionId("crm-key", 1)], T0.AddHours(2))], Ct);
+
+        Assert.Equal([2], (await _store.Secrets.LoadVersionsAsync(Ct)).Select(v => v.Version));
+        using var raw = _db.OpenRaw();
+        using var check = raw.CreateCommand();
+        check.CommandText = "SELECT ciphertext IS NULL AND wrapped_key IS NULL AND destroyed_at IS NOT NULL FROM secret_versions WHERE version = 1";
+        Assert.Equal(1L, check.ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task A_rekey_that_would_orphan_a_data_key_is_not_committed()
+    {
+        var k1 = new KeyEncryptionKey("kek-1", [9], T0);
+        await _store.Audit.AppendAsync([_chain.Next(Record(), T0)],
+            [new VaultKeyChanged(k1, [], []), new SecretVersionAdded(Version("crm-key", 1, "kek-1", T0), null, null)], Ct);
+        var head = await _store.Audit.GetHeadAsync(Ct);
+
+        // Removes kek-1 but rewraps nothing: crm-key v1 would be unreadable forever.
+        var orphaning = new VaultKeyChanged(new KeyEncryptionKey("kek-2", [7], T0), [], ["kek-1"]);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _store.Audit.AppendAsync([_chain.Next(Record(), T0)], [orphaning], Ct));
+
+        Assert.Equal(["kek-1"], (await _store.Secrets.LoadKeysAsync(Ct)).Select(k => k.Id));
+        Assert.Equal(head, await _store.Audit.GetHeadAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Token_uses_are_counted_up_to_the_limit_and_no_further()
+    {
+        var exp = T0.AddMinutes(5);
+
+        var results = new List<int?>();
+        for (var i = 0; i < 4; i++)
+        {
+            results.Add(await _store.TokenUses.TryConsumeAsync("jti-1", 3, exp, Ct));
+        }
+
+        Assert.Equal([1, 2, 3, null], results);
+        Assert.Equal(1, await _store.TokenUses.TryConsumeAsync("jti-2", 1, exp, Ct));
+    }
+
+    [Fact]
+    public async Task Concurrent_uses_never_exceed_the_limit_and_survive_a_reopen()
+    {
+        var exp = T0.AddMinutes(5);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(() => _store.TokenUses.TryConsumeAsync("jti-c", 5, exp, Ct))));
+
+        Assert.Equal([1, 2, 3, 4, 5], results.Where(r => r is not null).Select(r => r!.Value).Order());
+        await _store.DisposeAsync();
+        _store = new SqliteTesseraStore(_db.Path);
+        await _store.MigrateAsync(Ct);
+        Assert.Null(await _store.TokenUses.TryConsumeAsync("jti-c", 5, exp, Ct));
+    }
+
+    [Fact]
+    public async Task Expired_use_counters_are_pruned()
+    {
+        await _store.TokenUses.TryConsumeAsync("old", 1, T0, Ct);
+        await _store.TokenUses.TryConsumeAsync("live", 1, T0.AddHours(1), Ct);
+
+        await _store.TokenUses.PruneAsync(T0.AddMinutes(1), Ct);
+
+        using var raw = _db.OpenRaw();
+        using var count = raw.CreateCommand();
+        count.CommandText = "SELECT group_concat(jti) FROM token_uses";
+        Assert.Equal("live", count.ExecuteScalar());
+    }
+}
