@@ -74,7 +74,7 @@ public static partial class ConfigLoader
 
         public TesseraConfig Bind(YamlCursor root)
         {
-            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "identity_providers", "admins",
+            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "identity_providers", "admins",
                 "approver_groups", "principals", "tools", "agents");
 
             var server = BindServer(root.Child("server"));
@@ -83,6 +83,7 @@ public static partial class ConfigLoader
             var tokens = BindTokens(root.Child("tokens"));
             var signing = BindSigningKeys(root.Child("signing_keys"));
             var vault = BindVault(root.Child("vault"));
+            var dpop = BindDpop(root.Child("dpop"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
@@ -127,6 +128,7 @@ public static partial class ConfigLoader
                 Tokens = tokens,
                 SigningKeys = signing,
                 Vault = vault,
+                Dpop = dpop,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -227,6 +229,23 @@ public static partial class ConfigLoader
 
             c.OnlyKeys("retain_previous");
             return new VaultOptions(c.Child("retain_previous").OptionalDuration(VaultOptions.DefaultRetainPrevious));
+        }
+
+        private static DpopOptions BindDpop(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return new DpopOptions(DpopOptions.DefaultProofMaxAge, false);
+            }
+
+            c.OnlyKeys("proof_max_age", "use_nonce");
+            var maxAge = c.Child("proof_max_age").OptionalDuration(DpopOptions.DefaultProofMaxAge);
+            if (maxAge <= TimeSpan.Zero || maxAge > TimeSpan.FromMinutes(10))
+            {
+                throw c.Child("proof_max_age").Error("must be between 1s and 10m: a DPoP proof is for one request, now");
+            }
+
+            return new DpopOptions(maxAge, c.Child("use_nonce").OptionalBool(false));
         }
 
         private IdentityProviderOptions BindIdp(YamlCursor c)
@@ -412,7 +431,7 @@ public static partial class ConfigLoader
 
         private AgentOptions BindAgent(YamlCursor c, TokenOptions tokens, HashSet<string> agentIds)
         {
-            c.OnlyKeys("id", "owner", "purpose", "expires", "auth", "allowed_scopes", "max_ttl", "may_delegate_to");
+            c.OnlyKeys("id", "owner", "purpose", "expires", "auth", "allowed_scopes", "max_ttl", "may_delegate_to", "require_dpop");
             var id = Id(c.Child("id"));
             if (!agentIds.Add(id))
             {
@@ -434,6 +453,7 @@ public static partial class ConfigLoader
                 AllowedScopes = Scopes(c.Child("allowed_scopes")),
                 MaxTtl = maxTtl,
                 MayDelegateTo = c.Child("may_delegate_to").StringList(),
+                RequireDpop = c.Child("require_dpop").OptionalBool(false),
             };
         }
 

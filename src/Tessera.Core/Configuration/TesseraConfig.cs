@@ -20,6 +20,8 @@ public sealed record TesseraConfig
 
     public VaultOptions Vault { get; init; } = new(VaultOptions.DefaultRetainPrevious);
 
+    public DpopOptions Dpop { get; init; } = new(DpopOptions.DefaultProofMaxAge, false);
+
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 
     public IReadOnlyList<PrincipalRef> Admins { get; init; } = [];
@@ -86,6 +88,9 @@ public sealed record AgentOptions
     public IReadOnlyList<string> AllowedScopes { get; init; } = [];
     public TimeSpan? MaxTtl { get; init; }
     public IReadOnlyList<string> MayDelegateTo { get; init; } = [];
+
+    /// <summary>Every token this agent gets is DPoP-bound: requests without a proof are refused.</summary>
+    public bool RequireDpop { get; init; }
 }
 
 /// <summary>How an agent authenticates. At least one method is configured.</summary>
@@ -104,4 +109,13 @@ public sealed record AgentAuthOptions
 public sealed record VaultOptions(TimeSpan RetainPrevious)
 {
     public static readonly TimeSpan DefaultRetainPrevious = TimeSpan.FromHours(24);
+}
+
+/// <summary>
+/// DPoP (RFC 9449): how old a proof's <c>iat</c> may be (plus the 60 s clock skew of contract §7),
+/// and whether the server demands nonces (off by default, contract §7).
+/// </summary>
+public sealed record DpopOptions(TimeSpan ProofMaxAge, bool UseNonce)
+{
+    public static readonly TimeSpan DefaultProofMaxAge = TimeSpan.FromSeconds(60);
 }

@@ -19,7 +19,11 @@ public sealed class Agent
         SecretSha256 = options.Auth.ClientSecretSha256;
         AssertionKeys = options.Auth.JwksJson is { } jwks ? new JsonWebKeySet(jwks).GetSigningKeys() : [];
         Federated = options.Auth.Federated;
+        RequireDpop = options.RequireDpop;
     }
+
+    /// <summary>Tokens for this agent must be DPoP-bound (<c>require_dpop</c>).</summary>
+    public bool RequireDpop { get; }
 
     public string Id { get; }
     public string Owner { get; }

@@ -7,6 +7,7 @@ namespace Tessera.Core.Protocol;
 public sealed record OAuthError(string Code, string Description, int StatusCode = 400)
 {
     public static OAuthError InvalidRequest(string description) => new(OAuthErrorCodes.InvalidRequest, description);
+    public static OAuthError InvalidDpopProof(string description) => new(OAuthErrorCodes.InvalidDpopProof, description);
     public static OAuthError InvalidScope(string description) => new(OAuthErrorCodes.InvalidScope, description);
     public static OAuthError InvalidTarget(string description) => new(OAuthErrorCodes.InvalidTarget, description);
     public static OAuthError InvalidGrant(string description) => new(OAuthErrorCodes.InvalidGrant, description);

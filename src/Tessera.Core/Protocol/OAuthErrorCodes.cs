@@ -10,4 +10,6 @@ public static class OAuthErrorCodes
     public const string UnauthorizedClient = "unauthorized_client";
     public const string UnsupportedGrantType = "unsupported_grant_type";
     public const string UnsupportedTokenType = "unsupported_token_type";
+    public const string InvalidDpopProof = "invalid_dpop_proof";
+    public const string UseDpopNonce = "use_dpop_nonce";
 }

@@ -33,6 +33,9 @@ public sealed record AccessTokenClaims
     /// <summary>How many requests the proxy forwards with this token (approval-limited tokens); null means unlimited.</summary>
     public int? MaxUses { get; init; }
 
+    /// <summary>RFC 9449 §6.1 <c>cnf.jkt</c>: the thumbprint of the key this token is bound to, or null for a bearer token.</summary>
+    public string? Jkt { get; init; }
+
     /// <summary>The principal's <c>sub</c> when issued on someone's behalf; null for an agent acting for itself.</summary>
     public string? Principal => ActorChain.Count > 0 ? Subject : null;
 
@@ -88,6 +91,13 @@ public sealed record AccessTokenClaims
         if (MaxUses is { } maxUses)
         {
             w.WriteNumber("max_uses", maxUses);
+        }
+
+        if (Jkt is not null)
+        {
+            w.WriteStartObject("cnf");
+            w.WriteString("jkt", Jkt);
+            w.WriteEndObject();
         }
 
         w.WriteEndObject();
@@ -153,6 +163,7 @@ public sealed record AccessTokenClaims
                     ? lin.EnumerateArray().Select(e => e.GetString() ?? "").ToList()
                     : [],
                 MaxUses = r.TryGetProperty("max_uses", out var mu) ? mu.GetInt32() : null,
+                Jkt = r.TryGetProperty("cnf", out var cnf) && cnf.ValueKind == JsonValueKind.Object && cnf.TryGetProperty("jkt", out var jkt) ? jkt.GetString() : null,
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

@@ -16,6 +16,18 @@ public sealed record TokenRequest(
 {
     public string? Get(string name) => Parameters.TryGetValue(name, out var v) ? v : null;
 
+    /// <summary>The request's <c>DPoP</c> header (RFC 9449), if it sent exactly one.</summary>
+    public string? DpopProof { get; init; }
+
+    /// <summary>How many <c>DPoP</c> headers the request carried; more than one is refused.</summary>
+    public int DpopProofCount { get; init; }
+
+    /// <summary>The URIs this request may be named by in a proof's <c>htu</c> (the advertised endpoint and the one the request reached).</summary>
+    public IReadOnlyList<string> DpopUris { get; init; } = [];
+
+    /// <summary>The thumbprint of the verified proof key; the issued token is bound to it.</summary>
+    internal string? DpopJkt { get; init; }
+
     /// <summary>State to store with whatever audit event records this request (a spent client assertion).</summary>
     internal IReadOnlyList<Storage.StateChange> PendingChanges { get; init; } = [];
 }

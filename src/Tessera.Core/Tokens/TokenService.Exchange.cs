@@ -88,7 +88,7 @@ public sealed partial class TokenService
                     "tool not in allowed_scopes", cancellationToken, requested, tool.Id, subject);
             }
 
-            if (tool.Options.RequireDpop)
+            if (tool.Options.RequireDpop && request.DpopJkt is null)
             {
                 return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"Tool '{tool.Id}' requires DPoP-bound tokens; send a DPoP proof."),
                     "tool requires DPoP", cancellationToken, requested, tool.Id, subject);
@@ -165,6 +165,7 @@ public sealed partial class TokenService
             Purpose = purpose,
             Idp = subject.Idp,
             Lineage = lineage,
+            Jkt = request.DpopJkt,
         };
         return await IssueAsync(request, claims, new AuditRecord
         {

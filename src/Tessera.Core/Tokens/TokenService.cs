@@ -18,6 +18,7 @@ public sealed partial class TokenService(
     AuditLog audit,
     AccessTokenValidator validator,
     IdentityProviderRegistry identityProviders,
+    Dpop.DpopProofValidator dpop,
     TesseraConfig config,
     TimeProvider time)
 {
@@ -35,6 +36,31 @@ public sealed partial class TokenService(
         if (!client.Succeeded)
         {
             return await DenyAsync(request, client.ClaimedClientId, client.Error!, client.Reason!, cancellationToken);
+        }
+
+        // Reject more than one DPoP header (RFC 9449 §4.3, step 1).
+        if (request.DpopProofCount > 1)
+        {
+            return await DenyAsync(request, client.Agent!.Id, OAuthError.InvalidDpopProof("Send exactly one DPoP header."), "several DPoP headers", cancellationToken);
+        }
+
+        if (request.DpopProof is { } proof)
+        {
+            // Reject a proof that fails any check of RFC 9449 §4.3; a valid one binds the token to its key.
+            var binding = await dpop.ValidateAsync(proof, "POST", request.DpopUris, null, cancellationToken);
+            if (!binding.IsValid)
+            {
+                return await DenyAsync(request, client.Agent!.Id,
+                    new OAuthError(binding.UseNonce ? OAuthErrorCodes.UseDpopNonce : OAuthErrorCodes.InvalidDpopProof, binding.Error!), binding.Error!, cancellationToken);
+            }
+
+            request = request with { DpopJkt = binding.Jkt };
+        }
+        else if (client.Agent!.RequireDpop)
+        {
+            // Reject unbound requests from agents configured to hold only sender-constrained tokens.
+            return await DenyAsync(request, client.Agent.Id,
+                OAuthError.InvalidRequest($"Agent '{client.Agent.Id}' receives only DPoP-bound tokens; send a DPoP proof."), "agent requires DPoP", cancellationToken);
         }
 
         return grantType switch
@@ -66,8 +92,8 @@ public sealed partial class TokenService(
                 "tool not in allowed_scopes", cancellationToken, requested, tool.Id);
         }
 
-        // Reject tools that require proof of possession: a Bearer token must never reach them.
-        if (tool.Options.RequireDpop)
+        // Reject unbound requests for tools that require proof of possession: a Bearer token must never reach them.
+        if (tool.Options.RequireDpop && request.DpopJkt is null)
         {
             return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"Tool '{tool.Id}' requires DPoP-bound tokens; send a DPoP proof."),
                 "tool requires DPoP", cancellationToken, requested, tool.Id);
@@ -104,6 +130,7 @@ public sealed partial class TokenService(
             Jti = NewId(),
             IssuedAt = now.ToUnixTimeSeconds(),
             ExpiresAt = (now + ttl).ToUnixTimeSeconds(),
+            Jkt = request.DpopJkt,
         };
         return await IssueAsync(request, claims, new AuditRecord
         {
@@ -135,7 +162,7 @@ public sealed partial class TokenService(
             return OAuthError.ServerError;
         }
 
-        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, "Bearer", claims.ExpiresAt - claims.IssuedAt, claims.Scope.ToString(), issuedTokenType));
+        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, claims.Jkt is null ? "Bearer" : "DPoP", claims.ExpiresAt - claims.IssuedAt, claims.Scope.ToString(), issuedTokenType));
     }
 
     /// <summary>

@@ -35,7 +35,7 @@ internal static class DiscoveryEndpoints
         Array(w, "token_endpoint_auth_signing_alg_values_supported", ClientAssertionValidator.AllowedAlgorithms);
         Array(w, "introspection_endpoint_auth_methods_supported", ClientAuthMethods.Supported);
         Array(w, "revocation_endpoint_auth_methods_supported", ClientAuthMethods.Supported);
-        Array(w, "dpop_signing_alg_values_supported", ["ES256"]);
+        Array(w, "dpop_signing_alg_values_supported", Core.Dpop.DpopProofValidator.Algorithms);
         Array(w, "response_types_supported", []);
         Array(w, "scopes_supported", []);
     }

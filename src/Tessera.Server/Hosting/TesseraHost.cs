@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Prometheus;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
+using Tessera.Core.Dpop;
 using Tessera.Core.Identity;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
@@ -64,6 +65,8 @@ public static class TesseraHost
         services.AddSingleton<IReplayCache>(sp => sp.GetRequiredService<MemoryReplayCache>());
         services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
         services.AddSingleton<ClientAuthenticator>();
+        services.AddSingleton<DpopNonces>();
+        services.AddSingleton<DpopProofValidator>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccessTokenValidator>();
         services.AddSingleton<IntrospectionService>();

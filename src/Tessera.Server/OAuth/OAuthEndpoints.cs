@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Dpop;
 using Tessera.Core.Identity;
 using Tessera.Core.Protocol;
 using Tessera.Core.Revocation;
@@ -21,7 +23,7 @@ internal static class OAuthEndpoints
         app.MapPost("/oauth/revoke", RevokeAsync);
     }
 
-    private static async Task TokenAsync(HttpContext context, TokenService tokens)
+    private static async Task TokenAsync(HttpContext context, TokenService tokens, TesseraConfig config, DpopNonces nonces)
     {
         var (form, formError) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
         if (form is null)
@@ -37,8 +39,19 @@ internal static class OAuthEndpoints
             return;
         }
 
-        var request = new TokenRequest(form.Parameters, form.GetAll("resource"), form.GetAll("audience"), credentials, context.TraceIdentifier);
+        var dpop = context.Request.Headers["DPoP"];
+        var request = new TokenRequest(form.Parameters, form.GetAll("resource"), form.GetAll("audience"), credentials, context.TraceIdentifier)
+        {
+            DpopProof = dpop.Count == 1 ? dpop[0] : null,
+            DpopProofCount = dpop.Count,
+            DpopUris = dpop.Count == 1 ? [config.Server.Issuer.TrimEnd('/') + "/oauth/token", RequestUri(context.Request)] : [],
+        };
         var result = await tokens.HandleAsync(request, context.RequestAborted);
+        if (config.Dpop.UseNonce && dpop.Count > 0)
+        {
+            context.Response.Headers["DPoP-Nonce"] = nonces.Current();
+        }
+
         if (!result.Succeeded)
         {
             TesseraMetrics.TokensDenied.WithLabels(result.Error!.Code).Inc();
@@ -60,6 +73,9 @@ internal static class OAuthEndpoints
             }
         });
     }
+
+    /// <summary>The URI the request reached, as a DPoP proof's htu may name it (RFC 9449 §4.3).</summary>
+    internal static string RequestUri(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}";
 
     private static async Task IntrospectAsync(HttpContext context, IntrospectionService introspection, CallerAuthenticator callers)
     {
@@ -116,7 +132,20 @@ internal static class OAuthEndpoints
         w.WriteString("jti", c.Jti);
         w.WriteNumber("iat", c.IssuedAt);
         w.WriteNumber("exp", c.ExpiresAt);
-        w.WriteString("token_type", "Bearer");
+        w.WriteString("token_type", c.Jkt is null ? "Bearer" : "DPoP");
+        if (c.Jkt is not null)
+        {
+            // RFC 9449 §6.2: a resource server learns the binding from introspection.
+            w.WriteStartObject("cnf");
+            w.WriteString("jkt", c.Jkt);
+            w.WriteEndObject();
+        }
+
+        if (c.MaxUses is { } maxUses)
+        {
+            w.WriteNumber("max_uses", maxUses);
+        }
+
         if (c.ActorChain.Count > 0)
         {
             w.WritePropertyName("act");

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Dpop;
 using Tessera.Core.Proxy;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -26,11 +28,14 @@ internal sealed partial class ToolProxy(
     ITokenUseStore uses,
     AuditLog audit,
     IHttpForwarder forwarder,
+    DpopProofValidator dpop,
+    TesseraConfig config,
     TimeProvider time,
     ILogger<ToolProxy> logger) : IDisposable
 {
     public const string Prefix = "/proxy/";
     private const string Realm = "Bearer realm=\"tessera\"";
+    private static readonly string DpopChallenge = $"DPoP realm=\"tessera\", algs=\"{string.Join(' ', DpopProofValidator.Algorithms)}\"";
 
     private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
     {
@@ -63,12 +68,14 @@ internal sealed partial class ToolProxy(
         var toolId = slash >= 0 ? pathPart[..slash] : pathPart;
         var rawPath = slash >= 0 ? pathPart[slash..] : "";
 
-        // Reject requests without exactly one bearer token (RFC 6750 §3).
-        var token = ReadBearer(request, out var tokenProblem);
+        // Reject requests without exactly one access token (RFC 6750 §3, RFC 9449 §7.1).
+        var token = ReadToken(request, out var dpopScheme, out var tokenProblem);
         if (token is null)
         {
-            context.Response.Headers.WWWAuthenticate = tokenProblem is null ? Realm : $"{Realm}, error=\"invalid_request\", error_description=\"{tokenProblem}\"";
-            await RefuseAsync(context, tokenProblem is null ? 401 : 400, tokenProblem ?? "a bearer token is required", null, null, null);
+            context.Response.Headers.WWWAuthenticate = tokenProblem is null
+                ? new[] { Realm, DpopChallenge }
+                : $"{Realm}, error=\"invalid_request\", error_description=\"{tokenProblem}\"";
+            await RefuseAsync(context, tokenProblem is null ? 401 : 400, tokenProblem ?? "an access token is required (Bearer, or DPoP with a proof)", null, null, null);
             return;
         }
 
@@ -76,7 +83,7 @@ internal sealed partial class ToolProxy(
         var validation = await validator.ValidateAsync(token, context.RequestAborted);
         if (!validation.IsActive)
         {
-            context.Response.Headers.WWWAuthenticate = $"{Realm}, error=\"invalid_token\", error_description=\"the token is {Describe(validation.Status)}\"";
+            context.Response.Headers.WWWAuthenticate = $"{(dpopScheme ? DpopChallenge : Realm)}, error=\"invalid_token\", error_description=\"the token is {Describe(validation.Status)}\"";
             await RefuseAsync(context, 401, $"the token is {Describe(validation.Status)}", validation.Status == TokenStatus.InvalidSignature ? null : validation.Claims, null, null);
             return;
         }
@@ -86,6 +93,14 @@ internal sealed partial class ToolProxy(
         if (tool is null)
         {
             await RefuseAsync(context, 404, "no tool of that id is configured", claims, null, null);
+            return;
+        }
+
+        var binding = await CheckBindingAsync(context, raw, queryStart, token, dpopScheme, claims, tool);
+        if (binding is not null)
+        {
+            context.Response.Headers.WWWAuthenticate = $"{DpopChallenge}, error=\"{binding.Value.Error}\", error_description=\"{binding.Value.Description}\"";
+            await RefuseAsync(context, 401, binding.Value.Description, claims, tool, null);
             return;
         }
 
@@ -248,9 +263,56 @@ internal sealed partial class ToolProxy(
         _ => "malformed",
     };
 
-    private static string? ReadBearer(HttpRequest request, out string? problem)
+    /// <summary>
+    /// RFC 9449 §7: a DPoP-bound token comes with the DPoP scheme and a proof of its key (method, URI,
+    /// <c>ath</c>); it is refused as Bearer. A tool with <c>require_dpop</c> takes bound tokens only.
+    /// Returns the refusal, or null when the token may be used.
+    /// </summary>
+    private async Task<(string Error, string Description)?> CheckBindingAsync(HttpContext context, string raw, int queryStart, string token, bool dpopScheme,
+        AccessTokenClaims claims, Tool tool)
+    {
+        if (!dpopScheme)
+        {
+            // Reject a bound token presented as a bearer token: whoever holds it must also hold the key.
+            if (claims.Jkt is not null)
+            {
+                return ("invalid_token", "the token is DPoP-bound; send it with the DPoP scheme and a proof");
+            }
+
+            // Reject unbound tokens for tools that take sender-constrained tokens only.
+            return tool.Options.RequireDpop ? ("invalid_token", $"tool '{tool.Id}' accepts DPoP-bound tokens only") : null;
+        }
+
+        // Reject the DPoP scheme for a token that is not bound: there is no key to prove.
+        if (claims.Jkt is null)
+        {
+            return ("invalid_token", "the token is not DPoP-bound; send it as Bearer");
+        }
+
+        var proofs = context.Request.Headers["DPoP"];
+        if (proofs.Count != 1)
+        {
+            return ("invalid_dpop_proof", proofs.Count == 0 ? "a DPoP proof is required with the DPoP scheme" : "send exactly one DPoP header");
+        }
+
+        var path = queryStart >= 0 ? raw[..queryStart] : raw;
+        var uris = new[] { config.Server.Issuer.TrimEnd('/') + path, $"{context.Request.Scheme}://{context.Request.Host}{path}" };
+        var proof = await dpop.ValidateAsync(proofs[0]!, context.Request.Method, uris, token, context.RequestAborted);
+        if (!proof.IsValid)
+        {
+            return (proof.UseNonce ? "use_dpop_nonce" : "invalid_dpop_proof", proof.Error!);
+        }
+
+        // Reject a proof made with any key but the one the token is bound to.
+        return string.Equals(proof.Jkt, claims.Jkt, StringComparison.Ordinal)
+            ? null
+            : ("invalid_dpop_proof", "the DPoP proof's key is not the key the token is bound to");
+    }
+
+    private static string? ReadToken(HttpRequest request, out bool dpopScheme, out string? problem)
     {
         problem = null;
+        dpopScheme = false;
         var values = request.Headers.Authorization;
         if (values.Count == 0)
         {
@@ -264,12 +326,22 @@ internal sealed partial class ToolProxy(
         }
 
         var header = values[0] ?? "";
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        string scheme;
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            scheme = "Bearer ";
+        }
+        else if (header.StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase))
+        {
+            scheme = "DPoP ";
+            dpopScheme = true;
+        }
+        else
         {
             return null;
         }
 
-        var token = header["Bearer ".Length..].Trim();
+        var token = header[scheme.Length..].Trim();
         return token.Length == 0 ? null : token;
     }
 
