@@ -14,6 +14,7 @@ public sealed class ProxyBroker : IAsyncDisposable
 {
     public const string CrmKey = "crm-upstream-key-3f9a1c7e5b2d";
     public const string GithubToken = "ghp_upstreamtoken0123456789";
+    public const string StrictSecret = "strict-agent-secret-0123456789abcdef";
 
     private ProxyBroker(TestUpstream upstream, TestBroker broker)
     {
@@ -25,7 +26,10 @@ public sealed class ProxyBroker : IAsyncDisposable
 
     public TestBroker Broker { get; }
 
-    public static string Yaml(Uri upstream, string extraTools = "") => $$"""
+    /// <param name="extraTools">More tool entries; <c>{UPSTREAM}</c> is replaced by the upstream's address.</param>
+    /// <param name="agentScopes">More scopes for support-agent's <c>allowed_scopes</c>.</param>
+    /// <param name="extraAgents">More agent entries; <c>{{STRICT}}</c> is the hash of <see cref="StrictSecret"/>.</param>
+    public static string Yaml(Uri upstream, string extraTools = "", IReadOnlyList<string>? agentScopes = null, string extraAgents = "") => $$"""
         server:
           listen: {{TestBroker.Issuer}}
         storage: sqlite:data/tessera.db
@@ -61,7 +65,7 @@ public sealed class ProxyBroker : IAsyncDisposable
             credential: { secret: never-put, header: X-Api-Key }
             scopes:
               read: { rules: [ "GET /**" ] }
-        {{extraTools}}
+        {{extraTools.Replace("{UPSTREAM}", upstream.ToString(), StringComparison.Ordinal)}}
         agents:
           - id: support-agent
             owner: support-platform@corp.example
@@ -69,14 +73,15 @@ public sealed class ProxyBroker : IAsyncDisposable
             expires: 2027-06-30
             auth:
               client_secret_sha256: {{TestBroker.Sha256Hex(TestBroker.SupportSecret)}}
-            allowed_scopes: [ "crm:read", "crm:export", "github:repo.read", "slow:read", "dead:read", "nokey:read" ]
+            allowed_scopes: [ "crm:read", "crm:export", "github:repo.read", "slow:read", "dead:read", "nokey:read"{{string.Concat((agentScopes ?? []).Select(s => $", \"{s}\""))}} ]
             max_ttl: 10m
+        {{extraAgents.Replace("{{STRICT}}", TestBroker.Sha256Hex(StrictSecret), StringComparison.Ordinal)}}
         """;
 
-    public static async Task<ProxyBroker> StartAsync(string extraTools = "")
+    public static async Task<ProxyBroker> StartAsync(string extraTools = "", IReadOnlyList<string>? agentScopes = null, string extraAgents = "")
     {
         var upstream = await TestUpstream.StartAsync();
-        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools), realHttp: true);
+        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools, agentScopes, extraAgents), realHttp: true);
         var proxy = new ProxyBroker(upstream, broker);
         await proxy.PutSecretAsync("crm-key", CrmKey);
         await proxy.PutSecretAsync("gh-token", GithubToken);
