@@ -2,7 +2,8 @@
 # The HTTP load harness (docs/performance.md): builds Release, starts Tessera and the signing ceiling
 # on loopback, drives each path with wrk (2 threads, 16 connections) and prints requests/s, p50, p99,
 # server CPU per request, and every figure as a ratio to the ceiling measured in the same run. The
-# proxy is measured against calling its upstream (bench/Tessera.Upstream) directly, in the same run.
+# proxy is measured against calling its upstream (bench/Tessera.Upstream) directly, in the same run,
+# and against proxy_ceiling: the ceiling app forwarding the same request with YARP and nothing else.
 # PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct and proxy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -130,23 +131,37 @@ URL=$DIRECT_URL DURATION=3 run warmup "$UPSTREAM_PID" get.lua LOAD_PATH=/contact
 DURATION=3 run warmup "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN" >/dev/null 2>&1 || true
 sed -i '/^warmup /d' "$RESULTS"
 URL=$DIRECT_URL run upstream_direct "$UPSTREAM_PID" get.lua LOAD_PATH=/contacts/42 LOAD_API_KEY="$UPSTREAM_KEY"
+
+CEILING_UPSTREAM=$DIRECT_URL CEILING_UPSTREAM_KEY="$UPSTREAM_KEY" ASPNETCORE_URLS="http://127.0.0.1:$CEILING_PORT" $CEILING >"$WORK/proxy-ceiling.log" 2>&1 &
+CEILING_PID=$!; PIDS+=($CEILING_PID)
+FORWARD_URL="http://127.0.0.1:$CEILING_PORT"
+for _ in $(seq 1 200); do curl -sf -H "Authorization: Bearer $PROXY_TOKEN" "$FORWARD_URL/proxy/crm/contacts/42" >/dev/null 2>&1 && break; sleep 0.05; done
+URL=$FORWARD_URL DURATION=3 run warmup "$CEILING_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+URL=$FORWARD_URL run proxy_ceiling "$CEILING_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN"
+kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
+
 run proxy "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN"
 
 echo
 echo "Tessera load harness — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
-# upstream_direct and proxy are given as a share of upstream_direct, everything else of the ceiling;
-# the proxy's cpu is Tessera's alone (the upstream's is in upstream_direct).
+# upstream_direct, proxy_ceiling and proxy are given as a share of upstream_direct, everything else
+# of the ceiling; the cpu of proxy and proxy_ceiling is the forwarder's alone (not the upstream's).
 awk '
   function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /m$/) return v * 60000; return v * 1000 }
   { base = "" }
   $1 == "ceiling" { ceiling = $2 }
   $1 == "upstream_direct" { direct = $2; direct50 = ms($3); direct99 = ms($4) }
   $1 == "proxy" { proxy = $2; proxy50 = ms($3); proxy99 = ms($4) }
-  $1 == "upstream_direct" || $1 == "proxy" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
+  $1 == "proxy_ceiling" { floor = $2; floor50 = ms($3) }
+  $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
   base == "" && ceiling { base = sprintf("%5.0f%% of ceiling", 100 * $2 / ceiling) }
   { printf "%-36s %10.0f req/s  p50 %8s  p99 %8s  cpu %5s µs/req  non-2xx %6s  %s\n", $1, $2, $3, $4, $5, $6, base }
   END {
     if (direct && proxy)
       printf "proxy vs upstream_direct: throughput %.0f%% of direct (target >= 50%%), added p50 %.2f ms (target <= 0.5 ms), added p99 %.2f ms\n",
         100 * proxy / direct, proxy50 - direct50, proxy99 - direct99
+    if (direct && floor)
+      printf "proxy_ceiling vs upstream_direct: throughput %.0f%% of direct, added p50 %.2f ms (YARP forwarding alone, same machine)\n",
+        100 * floor / direct, floor50 - direct50
   }' "$RESULTS"
