@@ -1,12 +1,18 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Yarp.ReverseProxy.Forwarder;
 
 // The floor under every Tessera figure: read the request, sign one ES256 JWT of the same shape as a
 // Tessera access token, write it as an OAuth token response. Nothing else: no auth, no audit, no storage.
+// With CEILING_UPSTREAM and CEILING_UPSTREAM_KEY set it is also the floor under the proxy:
+// /proxy/crm/{**path} forwarded with YARP's forwarder and the same handler settings as Tessera's
+// proxy, the key set in X-Api-Key and Authorization removed. No token, no rules, no vault, no audit.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
+builder.Services.AddHttpForwarder();
 var app = builder.Build();
 var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 var header = Base64Url.EncodeToString("""{"alg":"ES256","kid":"ceiling-key-0000000000000000000000000000000","typ":"at+jwt"}"""u8);
@@ -43,4 +49,41 @@ app.MapPost("/token", async (HttpContext context) =>
     await body.FlushAsync();
 });
 
+if (Environment.GetEnvironmentVariable("CEILING_UPSTREAM") is { Length: > 0 } upstream)
+{
+    var apiKey = Environment.GetEnvironmentVariable("CEILING_UPSTREAM_KEY") ?? "";
+    var client = new HttpMessageInvoker(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        EnableMultipleHttp2Connections = true,
+        ActivityHeadersPropagator = null,
+    });
+    var transformer = new KeyTransformer(apiKey);
+    var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+    app.Map("/proxy/crm/{**path}", async (HttpContext context) =>
+    {
+        if (await forwarder.SendAsync(context, upstream.TrimEnd('/'), client, ForwarderRequestConfig.Empty, transformer) != ForwarderError.None && !context.Response.HasStarted)
+        {
+            context.Response.StatusCode = 502;
+        }
+    });
+}
+
 app.Run();
+
+internal sealed class KeyTransformer(string apiKey) : HttpTransformer
+{
+    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    {
+        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        var path = httpContext.Request.Path.Value!["/proxy/crm".Length..];
+        proxyRequest.RequestUri = new Uri(destinationPrefix + path + httpContext.Request.QueryString.Value);
+        proxyRequest.Headers.Host = null;
+        proxyRequest.Headers.Remove("Authorization");
+        proxyRequest.Headers.TryAddWithoutValidation("X-Api-Key", apiKey);
+    }
+}

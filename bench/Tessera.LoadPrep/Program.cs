@@ -6,7 +6,8 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 // Usage:
-//   config DIR PORT                 write DIR/tessera.yaml, the agent's and the IdP's keys, the secret
+//   config DIR PORT [UPSTREAM]      write DIR/tessera.yaml, the agent's and the IdP's keys, the secret;
+//                                   tool crm proxies to UPSTREAM with the vault secret crm-key in X-Api-Key
 //   assertions DIR ISSUER COUNT     COUNT private_key_jwt assertions, one per line, valid 10 minutes
 //   principal DIR                   a principal JWT for alice from the benchmark IdP
 //   tokens DIR ADDR COUNT           COUNT access tokens from the running broker (for revocation)
@@ -18,6 +19,7 @@ switch (args.FirstOrDefault())
     case "config":
         Directory.CreateDirectory(dir);
         var port = args[2];
+        var upstream = args.Length > 3 ? args[3] : "http://127.0.0.1:18082";
         var agentKey = NewKey(dir, "agent");
         var idpKey = NewKey(dir, "idp");
         File.WriteAllText(Path.Combine(dir, "agent.jwks.json"), Jwks(agentKey));
@@ -35,6 +37,8 @@ switch (args.FirstOrDefault())
               - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export" ] }
             tools:
               - id: crm
+                upstream: "{{upstream}}"
+                credential: { secret: crm-key, header: X-Api-Key }
                 scopes:
                   read: { rules: [ "GET /contacts/**" ] }
                   export: { rules: [ "POST /exports" ] }
@@ -137,7 +141,7 @@ switch (args.FirstOrDefault())
 
         break;
     default:
-        Console.Error.WriteLine("usage: config DIR PORT | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT");
+        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT");
         return 2;
 }
 

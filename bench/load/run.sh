@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The HTTP load harness (docs/performance.md): builds Release, starts Tessera and the signing ceiling
 # on loopback, drives each path with wrk (2 threads, 16 connections) and prints requests/s, p50, p99,
-# server CPU per request, and every figure as a ratio to the ceiling measured in the same run.
+# server CPU per request, and every figure as a ratio to the ceiling measured in the same run. The
+# proxy is measured against calling its upstream (bench/Tessera.Upstream) directly, in the same run,
+# and against proxy_ceiling: the ceiling app forwarding the same request with YARP and nothing else.
+# PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct and proxy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -10,6 +13,9 @@ THREADS=2
 CONNECTIONS=16
 TESSERA_PORT=${TESSERA_PORT:-18080}
 CEILING_PORT=${CEILING_PORT:-18081}
+UPSTREAM_PORT=${UPSTREAM_PORT:-18082}
+PROXY_ONLY=${PROXY_ONLY:-0}
+UPSTREAM_KEY="bench-upstream-key-7c41e0a9d3b2"
 WORK=$(mktemp -d /tmp/tessera-load.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -22,9 +28,11 @@ echo "== building Release" >&2
 dotnet build -c Release src/Tessera.Cli -v q -nologo >/dev/null
 dotnet build -c Release bench/Tessera.Ceiling -v q -nologo >/dev/null
 dotnet build -c Release bench/Tessera.LoadPrep -v q -nologo >/dev/null
+dotnet build -c Release bench/Tessera.Upstream -v q -nologo >/dev/null
 TESSERA="dotnet $ROOT/src/Tessera.Cli/bin/Release/net10.0/tessera.dll"
 CEILING="dotnet $ROOT/bench/Tessera.Ceiling/bin/Release/net10.0/Tessera.Ceiling.dll"
 PREP="dotnet $ROOT/bench/Tessera.LoadPrep/bin/Release/net10.0/Tessera.LoadPrep.dll"
+UPSTREAM="dotnet $ROOT/bench/Tessera.Upstream/bin/Release/net10.0/Tessera.Upstream.dll"
 ADDR="http://127.0.0.1:$TESSERA_PORT"
 
 wait_ready() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
@@ -49,6 +57,8 @@ run() {
   echo "$name: $rps req/s, p50 $p50, p99 $p99, server CPU ${cpu} µs/req, non-2xx ${non2xx:-0}" >&2
 }
 
+: > "$RESULTS"
+if [ "$PROXY_ONLY" != 1 ]; then
 echo "== ceiling" >&2
 ASPNETCORE_URLS="http://127.0.0.1:$CEILING_PORT" $CEILING >"$WORK/ceiling.log" 2>&1 &
 CEILING_PID=$!; PIDS+=($CEILING_PID)
@@ -59,15 +69,21 @@ DURATION=3 run warmup "$CEILING_PID" fixed.lua LOAD_PATH=/token LOAD_BODY="scope
 : > "$RESULTS"
 run ceiling "$CEILING_PID" fixed.lua LOAD_PATH=/token LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread"
 kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
+fi
 
 echo "== tessera" >&2
-$PREP config "$WORK" "$TESSERA_PORT"
+UPSTREAM_API_KEY="$UPSTREAM_KEY" ASPNETCORE_URLS="http://127.0.0.1:$UPSTREAM_PORT" $UPSTREAM >"$WORK/upstream.log" 2>&1 &
+UPSTREAM_PID=$!; PIDS+=($UPSTREAM_PID)
+$PREP config "$WORK" "$TESSERA_PORT" "http://127.0.0.1:$UPSTREAM_PORT"
 $TESSERA serve --config "$WORK/tessera.yaml" >"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!; PIDS+=($SERVER_PID)
 wait_ready "$ADDR/readyz"
 URL=$ADDR
 SECRET=$(cat "$WORK/secret")
 BASIC="Basic $(printf 'bench-agent:%s' "$SECRET" | base64 -w0)"
+token() { curl -sf -H "Authorization: $BASIC" -d grant_type=client_credentials -d "scope=$1" "$ADDR/oauth/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/'; }
+
+if [ "$PROXY_ONLY" != 1 ]; then
 EXPECTED=$(( DURATION * 12000 ))
 $PREP assertions "$WORK" "$ADDR" 12000 && mv "$WORK/assertions.txt" "$WORK/warm-assertions.txt"
 $PREP assertions "$WORK" "$ADDR" "$EXPECTED"
@@ -93,7 +109,59 @@ run token_exchange_mission_to_tool "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/toke
 run introspection "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/introspect LOAD_AUTH="$BASIC" LOAD_BODY="token=$TOKEN"
 $PREP tokens "$WORK" "$ADDR" "$(( DURATION * 4000 ))"
 run revocation "$SERVER_PID" lines.lua LOAD_PATH=/oauth/revoke LOAD_AUTH="$BASIC" LOAD_LINES="$WORK/tokens.txt" LOAD_PREFIX="token="
+fi
+
+# The proxy against its upstream called directly: the same GET, once straight to the upstream with
+# the key, once through /proxy/crm with a crm:read token (Tessera injects the key from the vault).
+echo "== proxy" >&2
+wait_ready_upstream() {
+  for _ in $(seq 1 200); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$UPSTREAM_PORT/contacts/42")" = 401 ] && return 0; sleep 0.05
+  done
+  echo "upstream not ready" >&2; exit 1
+}
+wait_ready_upstream
+curl -sf -X PUT -H "Authorization: Bearer $(cat "$WORK/data/admin.token")" -H "Content-Type: application/json" \
+  --data "{\"value\":\"$UPSTREAM_KEY\"}" "$ADDR/admin/v1/secrets/crm-key" >/dev/null
+PROXY_TOKEN=$(token crm:read)
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $PROXY_TOKEN" "$ADDR/proxy/crm/contacts/42")
+[ "$status" = 200 ] || { echo "proxy answered $status, expected 200" >&2; exit 1; }
+DIRECT_URL="http://127.0.0.1:$UPSTREAM_PORT"
+URL=$DIRECT_URL DURATION=3 run warmup "$UPSTREAM_PID" get.lua LOAD_PATH=/contacts/42 LOAD_API_KEY="$UPSTREAM_KEY" >/dev/null 2>&1 || true
+DURATION=3 run warmup "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+URL=$DIRECT_URL run upstream_direct "$UPSTREAM_PID" get.lua LOAD_PATH=/contacts/42 LOAD_API_KEY="$UPSTREAM_KEY"
+
+CEILING_UPSTREAM=$DIRECT_URL CEILING_UPSTREAM_KEY="$UPSTREAM_KEY" ASPNETCORE_URLS="http://127.0.0.1:$CEILING_PORT" $CEILING >"$WORK/proxy-ceiling.log" 2>&1 &
+CEILING_PID=$!; PIDS+=($CEILING_PID)
+FORWARD_URL="http://127.0.0.1:$CEILING_PORT"
+for _ in $(seq 1 200); do curl -sf -H "Authorization: Bearer $PROXY_TOKEN" "$FORWARD_URL/proxy/crm/contacts/42" >/dev/null 2>&1 && break; sleep 0.05; done
+URL=$FORWARD_URL DURATION=3 run warmup "$CEILING_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+URL=$FORWARD_URL run proxy_ceiling "$CEILING_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN"
+kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
+
+run proxy "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN"
 
 echo
 echo "Tessera load harness — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
-awk 'NR==1 { ceiling=$2 } { printf "%-36s %10.0f req/s  p50 %8s  p99 %8s  cpu %5s µs/req  non-2xx %6s  %5.0f%% of ceiling\n", $1, $2, $3, $4, $5, $6, 100*$2/ceiling }' "$RESULTS"
+# upstream_direct, proxy_ceiling and proxy are given as a share of upstream_direct, everything else
+# of the ceiling; the cpu of proxy and proxy_ceiling is the forwarder's alone (not the upstream's).
+awk '
+  function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /m$/) return v * 60000; return v * 1000 }
+  { base = "" }
+  $1 == "ceiling" { ceiling = $2 }
+  $1 == "upstream_direct" { direct = $2; direct50 = ms($3); direct99 = ms($4) }
+  $1 == "proxy" { proxy = $2; proxy50 = ms($3); proxy99 = ms($4) }
+  $1 == "proxy_ceiling" { floor = $2; floor50 = ms($3) }
+  $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
+  base == "" && ceiling { base = sprintf("%5.0f%% of ceiling", 100 * $2 / ceiling) }
+  { printf "%-36s %10.0f req/s  p50 %8s  p99 %8s  cpu %5s µs/req  non-2xx %6s  %s\n", $1, $2, $3, $4, $5, $6, base }
+  END {
+    if (direct && proxy)
+      printf "proxy vs upstream_direct: throughput %.0f%% of direct (target >= 50%%), added p50 %.2f ms (target <= 0.5 ms), added p99 %.2f ms\n",
+        100 * proxy / direct, proxy50 - direct50, proxy99 - direct99
+    if (direct && floor)
+      printf "proxy_ceiling vs upstream_direct: throughput %.0f%% of direct, added p50 %.2f ms (YARP forwarding alone, same machine)\n",
+        100 * floor / direct, floor50 - direct50
+  }' "$RESULTS"

@@ -1,0 +1,28 @@
+using System.Security.Cryptography;
+using System.Text;
+
+// The tool behind the proxy in the load harness: GET /contacts/{id} answers a small fixed JSON body
+// when X-Api-Key carries the key given in UPSTREAM_API_KEY, 401 otherwise. The harness calls it
+// directly and through /proxy/crm/..., so the difference between the two runs is Tessera's.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+var app = builder.Build();
+var key = Encoding.UTF8.GetBytes(Environment.GetEnvironmentVariable("UPSTREAM_API_KEY")
+    ?? throw new InvalidOperationException("set UPSTREAM_API_KEY"));
+var body = """{"id":"42","name":"Ada Lovelace","email":"ada@example.com","company":"Analytical Engines Ltd","phone":"+44 20 7946 0000"}"""u8.ToArray();
+
+app.MapGet("/contacts/{id}", (HttpContext context) =>
+{
+    var given = context.Request.Headers["X-Api-Key"];
+    if (given.Count != 1 || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given[0] ?? ""), key))
+    {
+        context.Response.StatusCode = 401;
+        return Task.CompletedTask;
+    }
+
+    context.Response.ContentType = "application/json";
+    context.Response.ContentLength = body.Length;
+    return context.Response.Body.WriteAsync(body).AsTask();
+});
+
+app.Run();
