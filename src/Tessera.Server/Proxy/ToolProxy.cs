@@ -186,27 +186,41 @@ internal sealed partial class ToolProxy(
             }
         }
 
+        // The event needs the upstream's status and latency, so it can only be written after the
+        // upstream acted; waiting for its fsync would add a disk flush to every proxied call without
+        // undoing anything. It joins the next group commit instead; if that commit fails, the audit
+        // log turns unhealthy and the gate above refuses every later request until it recovers.
+        var recorded = audit.AppendAsync(Record(
+            error == ForwarderError.None ? AuditTypes.ProxyForwarded : AuditTypes.ProxyFailed,
+            error == ForwarderError.None ? AuditOutcomes.Allowed : AuditOutcomes.Error,
+            claims, tool, path, context) with
+        {
+            Method = request.Method,
+            Scopes = [decision.Scope!],
+            Rule = decision.Rule!.Text,
+            Status = context.Response.StatusCode,
+            LatencyMs = latency,
+            Reason = error == ForwarderError.None ? null : $"upstream error: {error}",
+        }, cancellationToken: CancellationToken.None);
+        if (!recorded.IsCompleted)
+        {
+            _ = ObserveAsync(recorded, tool.Id);
+        }
+        else if (recorded.IsFaulted)
+        {
+            Log.AuditFailedAfterForward(logger, tool.Id, recorded.Exception!.InnerException!);
+        }
+    }
+
+    private async Task ObserveAsync(Task<AuditEvent> recorded, string toolId)
+    {
         try
         {
-            await audit.AppendAsync(Record(
-                error == ForwarderError.None ? AuditTypes.ProxyForwarded : AuditTypes.ProxyFailed,
-                error == ForwarderError.None ? AuditOutcomes.Allowed : AuditOutcomes.Error,
-                claims, tool, path, context) with
-            {
-                Method = request.Method,
-                Scopes = [decision.Scope!],
-                Rule = decision.Rule!.Text,
-                Status = context.Response.StatusCode,
-                LatencyMs = latency,
-                Reason = error == ForwarderError.None ? null : $"upstream error: {error}",
-            }, cancellationToken: CancellationToken.None);
+            await recorded;
         }
         catch (AuditWriteException ex)
         {
-            // The upstream call happened but cannot be recorded: break the response so the caller
-            // does not receive a clean result, and the gate above refuses what follows.
-            Log.AuditFailedAfterForward(logger, tool.Id, ex);
-            context.Abort();
+            Log.AuditFailedAfterForward(logger, toolId, ex);
         }
     }
 
@@ -354,7 +368,7 @@ internal sealed partial class ToolProxy(
         [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Upstream of tool {Tool} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, string tool, ForwarderError error);
 
-        [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "A request to tool {Tool} was forwarded but its audit event could not be written; the response was aborted")]
+        [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "A request to tool {Tool} was forwarded but its audit event could not be written; the proxy refuses requests until the audit log recovers")]
         public static partial void AuditFailedAfterForward(ILogger logger, string tool, Exception exception);
     }
 }

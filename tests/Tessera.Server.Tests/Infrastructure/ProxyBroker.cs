@@ -78,10 +78,11 @@ public sealed class ProxyBroker : IAsyncDisposable
         {{extraAgents.Replace("{{STRICT}}", TestBroker.Sha256Hex(StrictSecret), StringComparison.Ordinal)}}
         """;
 
-    public static async Task<ProxyBroker> StartAsync(string extraTools = "", IReadOnlyList<string>? agentScopes = null, string extraAgents = "")
+    public static async Task<ProxyBroker> StartAsync(string extraTools = "", IReadOnlyList<string>? agentScopes = null, string extraAgents = "",
+        Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null)
     {
         var upstream = await TestUpstream.StartAsync();
-        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools, agentScopes, extraAgents), realHttp: true);
+        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools, agentScopes, extraAgents), realHttp: true, wrapStore: wrapStore);
         var proxy = new ProxyBroker(upstream, broker);
         await proxy.PutSecretAsync("crm-key", CrmKey);
         await proxy.PutSecretAsync("gh-token", GithubToken);

@@ -175,9 +175,17 @@ public sealed class TestBroker : IAsyncDisposable
         return json.RootElement.GetProperty("access_token").GetString() ?? throw new InvalidOperationException(json.RootElement.ToString());
     }
 
-    /// <summary>Every audit event committed so far, oldest first.</summary>
-    public Task<IReadOnlyList<Core.Audit.AuditEvent>> AuditEventsAsync() =>
-        Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Limit = 100_000 }, CancellationToken.None);
+    /// <summary>
+    /// Every audit event enqueued so far, oldest first. A marker is appended and awaited first: the
+    /// single writer commits in order, so everything queued before it (a proxied request's event is
+    /// not awaited by the request) is durable once it is. The marker is left out of the result.
+    /// </summary>
+    public async Task<IReadOnlyList<Core.Audit.AuditEvent>> AuditEventsAsync()
+    {
+        await Service<Core.Audit.AuditLog>().AppendAsync(new Core.Audit.AuditRecord { Type = "test.flush", Outcome = "allowed" });
+        var events = await Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Limit = 100_000 }, CancellationToken.None);
+        return [.. events.Where(e => e.Record.Type != "test.flush")];
+    }
 
     public string AdminToken => File.ReadAllText(Path.Combine(Config.DataDir, "admin.token")).Trim();
 

@@ -199,4 +199,31 @@ public sealed class ToolProxyTests : IAsyncLifetime
         Assert.DoesNotContain(ProxyBroker.CrmKey, all, StringComparison.Ordinal);
         Assert.DoesNotContain(token, all, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task While_the_audit_log_cannot_commit_nothing_is_forwarded()
+    {
+        FlakyStore? flaky = null;
+        await using var proxy = await ProxyBroker.StartAsync(wrapStore: s => flaky = new FlakyStore(s));
+        var token = await proxy.TokenAsync();
+        flaky!.FailAppends = true;
+
+        // The first request is forwarded (the log was healthy); its event's commit fails.
+        using (await proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/1", token))
+        {
+        }
+
+        await Assert.ThrowsAsync<Core.Audit.AuditWriteException>(() =>
+            proxy.Broker.Service<Core.Audit.AuditLog>().AppendAsync(new Core.Audit.AuditRecord { Type = "test.probe", Outcome = "allowed" }));
+        using var refused = await proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/2", token);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(["/contacts/1"], proxy.Upstream.Received.Select(r => r.RawTarget));
+
+        // Once the disk recovers, a commit succeeds and the proxy forwards again.
+        flaky.FailAppends = false;
+        await proxy.Broker.Service<Core.Audit.AuditLog>().AppendAsync(new Core.Audit.AuditRecord { Type = "test.probe", Outcome = "allowed" });
+        using var again = await proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/3", token);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
 }
