@@ -29,6 +29,8 @@ public sealed class ProxyPathTests
     [InlineData("/a/...", "/a/...", "/a/...")]
     [InlineData("/a/.hidden", "/a/.hidden", "/a/.hidden")]
     [InlineData("/a/b..c", "/a/b..c", "/a/b..c")]
+    [InlineData("/a/..b;c", "/a/..b;c", "/a/..b;c")]
+    [InlineData("/a/b;..", "/a/b;..", "/a/b;..")]
     public void A_path_is_decoded_for_matching_and_re_encoded_for_forwarding(string raw, string path, string encoded)
     {
         var normalized = ProxyPath.Normalize(raw, out var refusal);
@@ -66,6 +68,10 @@ public sealed class ProxyPathTests
     [InlineData("/contacts/../exports", "'..' path segment")]
     [InlineData("/contacts/1/../2", "'..' path segment")]
     [InlineData("/contacts/./../exports", "'..' path segment")]
+    [InlineData("/contacts/..;/exports", "dot segment with ';' parameters")]
+    [InlineData("/contacts/..;jsessionid=x/exports", "dot segment with ';' parameters")]
+    [InlineData("/contacts/..%3B/exports", "dot segment with ';' parameters")]
+    [InlineData("/contacts/.;/exports", "dot segment with ';' parameters")]
     [InlineData("/contacts/%2e%2e/exports", "encoded '.' in the path")]
     [InlineData("/contacts/%2E%2E/exports", "encoded '.' in the path")]
     [InlineData("/contacts/.%2e/exports", "encoded '.' in the path")]
