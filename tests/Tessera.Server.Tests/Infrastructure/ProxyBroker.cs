@@ -23,7 +23,7 @@ public sealed class ProxyBroker : IAsyncDisposable
 
     public TestUpstream Upstream { get; }
 
-    public TestBroker Broker { get; }
+    public TestBroker Broker { get; private set; }
 
     public static string Yaml(Uri upstream, string extraTools = "") => $$"""
         server:
@@ -73,10 +73,10 @@ public sealed class ProxyBroker : IAsyncDisposable
             max_ttl: 10m
         """;
 
-    public static async Task<ProxyBroker> StartAsync(string extraTools = "")
+    public static async Task<ProxyBroker> StartAsync(string extraTools = "", Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
     {
         var upstream = await TestUpstream.StartAsync();
-        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools), realHttp: true);
+        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools), realHttp: true, configure: configure);
         var proxy = new ProxyBroker(upstream, broker);
         await proxy.PutSecretAsync("crm-key", CrmKey);
         await proxy.PutSecretAsync("gh-token", GithubToken);
@@ -170,6 +170,9 @@ public sealed class ProxyBroker : IAsyncDisposable
         var parts = statusLine.Split(' ');
         return (parts.Length > 1 && int.TryParse(parts[1], out var status) ? status : 0, response);
     }
+
+    /// <summary>Restarts the broker over the same data and master key (it listens on a new port); the upstream keeps running.</summary>
+    public async Task RestartAsync() => Broker = await Broker.RestartAsync();
 
     public async ValueTask DisposeAsync()
     {
