@@ -66,13 +66,15 @@ public class ClientCredentialsBenchmarks
         var time = TimeProvider.System;
         var audit = new AuditLog(auditStore, time, NullLogger<AuditLog>.Instance);
         await audit.StartAsync(CancellationToken.None);
-        var keys = new SigningKeyService(keyStore, new MasterKey(RandomNumberGenerator.GetBytes(32)), audit, config, time);
+        var masterKey = new MasterKey(RandomNumberGenerator.GetBytes(32));
+        var keys = new SigningKeyService(keyStore, masterKey, audit, config, time);
         await keys.InitializeAsync(CancellationToken.None);
         var agents = new AgentRegistry(config.Agents);
         var authenticator = new ClientAuthenticator(agents, new ClientAssertionValidator(agents, new MemoryReplayCache(time), time, config.Server.Issuer), time);
         var validator = new AccessTokenValidator(keys, new RevocationIndex(), agents, config, time);
         var idps = new IdentityProviderRegistry(config.IdentityProviders, time);
-        return (new TokenService(authenticator, agents, new ToolCatalog(config.Tools), keys, audit, validator, idps, config, time), audit);
+        var dpop = new Core.Dpop.DpopProofValidator(new MemoryReplayCache(time), new Core.Dpop.DpopNonces(masterKey, time), config, time);
+        return (new TokenService(authenticator, agents, new ToolCatalog(config.Tools), keys, audit, validator, idps, dpop, config, time), audit);
     }
 
     [Benchmark(Baseline = true)]

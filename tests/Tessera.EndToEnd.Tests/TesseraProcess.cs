@@ -88,6 +88,18 @@ internal sealed class TesseraProcess : IAsyncDisposable
         return (process._process.ExitCode, process.Output);
     }
 
+    /// <summary>Runs a command to completion (bounded) with <paramref name="input"/> on its stdin, closed afterwards.</summary>
+    public static async Task<(int ExitCode, string Output)> RunWithInputAsync(string workingDirectory, string input, params string[] args)
+    {
+        await using var process = Start(workingDirectory, null, args);
+        await process._process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(input));
+        process._process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process._process.WaitForExitAsync(timeout.Token);
+        process._process.WaitForExit();
+        return (process._process.ExitCode, process.Output);
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

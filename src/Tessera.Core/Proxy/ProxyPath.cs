@@ -11,8 +11,8 @@ namespace Tessera.Core.Proxy;
 /// <item>percent-encoded octets are decoded (they must form UTF-8);</item>
 /// <item>encoded <c>/</c> or <c>\</c>, encoded dots, <c>%25</c> (double encoding), encoded control
 /// characters, raw backslashes and empty segments (<c>//</c>) are refused as ambiguous;</item>
-/// <item><c>.</c> segments are removed; <c>..</c> segments are refused, because upstreams disagree
-/// on whether and when they resolve them;</item>
+/// <item><c>.</c> segments are removed; <c>..</c> segments, and dot segments with <c>;</c> parameters
+/// (<c>..;</c>), are refused, because upstreams disagree on whether and when they resolve them;</item>
 /// <item>a trailing slash is kept, since <c>/a/</c> and <c>/a</c> may be different resources.</item>
 /// </list>
 /// </summary>
@@ -78,6 +78,15 @@ public sealed class ProxyPath
             {
                 // Reject dot-dot: what it climbs out of depends on the upstream.
                 refusal = "'..' path segment";
+                return null;
+            }
+
+            var parameters = text.IndexOf(';', StringComparison.Ordinal);
+            if (parameters >= 0 && text.AsSpan(0, parameters) is "." or "..")
+            {
+                // Reject dot segments with path parameters ("..;x", ".;"): servlet containers strip
+                // the parameter first and then resolve the dot segment, out of what the rule allowed.
+                refusal = "dot segment with ';' parameters";
                 return null;
             }
 

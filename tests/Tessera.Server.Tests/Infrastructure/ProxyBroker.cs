@@ -24,7 +24,7 @@ public sealed class ProxyBroker : IAsyncDisposable
 
     public TestUpstream Upstream { get; }
 
-    public TestBroker Broker { get; }
+    public TestBroker Broker { get; private set; }
 
     /// <param name="extraTools">More tool entries; <c>{UPSTREAM}</c> is replaced by the upstream's address.</param>
     /// <param name="agentScopes">More scopes for support-agent's <c>allowed_scopes</c>.</param>
@@ -79,10 +79,10 @@ public sealed class ProxyBroker : IAsyncDisposable
         """;
 
     public static async Task<ProxyBroker> StartAsync(string extraTools = "", IReadOnlyList<string>? agentScopes = null, string extraAgents = "",
-        Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null)
+        Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
     {
         var upstream = await TestUpstream.StartAsync();
-        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools, agentScopes, extraAgents), realHttp: true, wrapStore: wrapStore);
+        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools, agentScopes, extraAgents), realHttp: true, wrapStore: wrapStore, configure: configure);
         var proxy = new ProxyBroker(upstream, broker);
         await proxy.PutSecretAsync("crm-key", CrmKey);
         await proxy.PutSecretAsync("gh-token", GithubToken);
@@ -176,6 +176,9 @@ public sealed class ProxyBroker : IAsyncDisposable
         var parts = statusLine.Split(' ');
         return (parts.Length > 1 && int.TryParse(parts[1], out var status) ? status : 0, response);
     }
+
+    /// <summary>Restarts the broker over the same data and master key (it listens on a new port); the upstream keeps running.</summary>
+    public async Task RestartAsync() => Broker = await Broker.RestartAsync();
 
     public async ValueTask DisposeAsync()
     {

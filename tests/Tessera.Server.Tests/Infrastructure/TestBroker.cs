@@ -28,6 +28,8 @@ public sealed class TestBroker : IAsyncDisposable
     public const string SupportSecret = "support-secret-0123456789abcdef";
     public const string ExpiredSecret = "expired-secret-0123456789abcdef";
 
+    private Action<WebApplicationBuilder>? _configure;
+
     private TestBroker(string directory, WebApplication app, ITesseraStore store, MasterKey masterKey, FakeTimeProvider time, TesseraConfig config, bool realHttp)
     {
         Directory = directory;
@@ -140,17 +142,17 @@ public sealed class TestBroker : IAsyncDisposable
             configure?.Invoke(b);
         });
         await app.StartAsync();
-        return new TestBroker(directory, app, store, key, time, config, realHttp);
+        return new TestBroker(directory, app, store, key, time, config, realHttp) { _configure = configure };
     }
 
     /// <summary>One master key per test directory, so a restart finds the same key.</summary>
     private static byte[] KeyFor(string directory) => SHA256.HashData(Encoding.UTF8.GetBytes("test-master-key:" + directory));
 
-    /// <summary>Stops this broker and starts another on the same data (a restart).</summary>
+    /// <summary>Stops this broker and starts another on the same data, host configuration and master key (a restart).</summary>
     public async Task<TestBroker> RestartAsync()
     {
         await StopAsync();
-        return await StartAsync(directory: Directory, time: Time, realHttp: RealHttp);
+        return await StartAsync(directory: Directory, time: Time, realHttp: RealHttp, configure: _configure);
     }
 
     public async Task<HttpResponseMessage> PostFormAsync(string path, IEnumerable<KeyValuePair<string, string>> form, AuthenticationHeaderValue? auth = null)

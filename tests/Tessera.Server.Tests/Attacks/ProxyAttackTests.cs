@@ -1,0 +1,499 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Tessera.Core.Audit;
+using Tessera.Core.Tokens;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Attacks;
+
+/// <summary>
+/// Hostile requests at <c>/proxy/{tool}/{**path}</c> (contract §5, §7 "Proxy"). Each one is refused
+/// with the contract's status, and nothing of it reaches the upstream. Requests whose path matters
+/// go over a raw socket, so no client library canonicalizes the target before the broker sees it.
+/// </summary>
+public sealed class ProxyAttackTests : IAsyncLifetime
+{
+    private ProxyBroker _proxy = null!;
+
+    public async ValueTask InitializeAsync() => _proxy = await ProxyBroker.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _proxy.DisposeAsync();
+
+    /// <summary>Request targets that a crm:read token's rule (<c>GET /contacts/**</c>) would allow once an upstream "resolved" them.</summary>
+    public static TheoryData<string> AmbiguousTargets() => new()
+    {
+        "/proxy/crm/contacts/../exports",
+        "/proxy/crm/contacts/1/../2",
+        "/proxy/crm/contacts/..",
+        "/proxy/crm/contacts/..;/exports",
+        "/proxy/crm/contacts/..;jsessionid=1/exports",
+        "/proxy/crm/contacts/..%3B/exports",
+        "/proxy/crm/contacts/%2e%2e/exports",
+        "/proxy/crm/contacts/%2E%2E/exports",
+        "/proxy/crm/contacts/.%2e/exports",
+        "/proxy/crm/contacts/%2e./exports",
+        "/proxy/crm/contacts/%2e/1",
+        "/proxy/crm/contacts/1%2e",
+        "/proxy/crm/contacts/a%2Fb",
+        "/proxy/crm/contacts/a%2fb",
+        "/proxy/crm/contacts/..%2F..%2Fadmin",
+        "/proxy/crm/contacts/a%5Cb",
+        "/proxy/crm/contacts/a%5cb",
+        "/proxy/crm/contacts/..%5Cadmin",
+        "/proxy/crm/contacts/a\\b",
+        "/proxy/crm/contacts//1",
+        "/proxy/crm/contacts/1//",
+        "/proxy/crm//contacts/1",
+        "/proxy/crm/contacts/%252F",
+        "/proxy/crm/contacts/%252e%252e",
+        "/proxy/crm/contacts/%2541",
+        "/proxy/crm/contacts/1%0d%0aX-Injected:%20yes",
+        "/proxy/crm/contacts/1%09",
+        "/proxy/crm/contacts/1%7F",
+        "/proxy/crm/contacts/%zz",
+        "/proxy/crm/contacts/%g0",
+        "/proxy/crm/contacts/1%2",
+        "/proxy/crm/contacts/1%",
+        "/proxy/crm/contacts/%c0%af",
+        "/proxy/crm/contacts/%c0%ae%c0%ae",
+        "/proxy/crm/contacts/%ff",
+        "/proxy/crm/contacts/%e2%82",
+        "/proxy/crm/contacts/%ed%a0%80",
+    };
+
+    [Theory]
+    [MemberData(nameof(AmbiguousTargets))]
+    public async Task An_ambiguous_path_is_a_400_problem_and_never_reaches_the_upstream(string target)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", target, token);
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Contains("ambiguous path", response, StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task An_ambiguous_path_refusal_is_audited_with_its_reason()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/%2e%2e/exports", token);
+
+        Assert.Equal(400, status);
+        var denied = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
+        Assert.Equal(AuditOutcomes.Denied, denied.Record.Outcome);
+        Assert.Equal(400, denied.Record.Status);
+        Assert.Equal("crm", denied.Record.Tool);
+        Assert.Equal("support-agent", denied.Record.Agent);
+        Assert.Contains("encoded '.'", denied.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_encoded_nul_is_refused_by_kestrel_with_400()
+    {
+        var token = await _proxy.TokenAsync();
+
+        // Kestrel refuses a request whose path decodes to a NUL before any middleware runs, so the
+        // answer is Kestrel's bare 400 rather than our problem details; ProxyPathTests cover our own refusal.
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1%00", token);
+
+        Assert.Equal(400, status);
+        Assert.DoesNotContain("application/problem+json", response, StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+        Assert.DoesNotContain(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
+    }
+
+    [Fact]
+    public async Task An_absolute_form_target_whose_authority_is_not_the_host_is_refused_by_kestrel_with_400()
+    {
+        var token = await _proxy.TokenAsync();
+
+        // Kestrel itself refuses an absolute-form target whose authority differs from the Host header
+        // (RFC 9112 §3.2.2); the request never reaches Tessera, let alone the upstream.
+        var (status, _) = await _proxy.RawAsync("GET", "http://127.0.0.1:1/proxy/crm/contacts/1", token);
+
+        Assert.Equal(400, status);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task An_absolute_form_target_naming_the_broker_itself_is_a_400_problem()
+    {
+        var token = await _proxy.TokenAsync();
+
+        // Kestrel accepts this one (the authority matches Host); the proxy refuses non-origin-form targets.
+        var (status, response) = await _proxy.RawAsync("GET", $"http://{_proxy.Broker.Address!.Authority}/proxy/crm/contacts/1", token);
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Contains("origin-form", response, StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_token_for_another_tool_is_403()
+    {
+        var token = await _proxy.TokenAsync("github:repo.read");
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal(403, status);
+        AssertProblem(response);
+        Assert.Contains("not for tool 'crm'", response, StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_crm_token_on_the_github_tool_is_403_even_for_a_path_github_would_allow()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/github/repos/acme/widgets", token);
+
+        Assert.Equal(403, status);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_mission_token_addressed_to_the_issuer_is_403()
+    {
+        var token = _proxy.SignToken(c => c with { Mission = "m_1", ActorChain = ["support-agent"], Subject = "alice" }, audience: TestBroker.Issuer);
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal(403, status);
+        AssertProblem(response);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_token_for_an_unknown_audience_is_403()
+    {
+        var token = _proxy.SignToken(c => c, audience: "urn:tessera:tool:elsewhere");
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal(403, status);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Theory]
+    [InlineData("DELETE", "/proxy/crm/contacts/1")]
+    [InlineData("PUT", "/proxy/crm/contacts/1")]
+    [InlineData("PATCH", "/proxy/crm/contacts/1")]
+    [InlineData("POST", "/proxy/crm/contacts/1")]
+    [InlineData("HEAD", "/proxy/crm/contacts/1")]
+    [InlineData("OPTIONS", "/proxy/crm/contacts/1")]
+    [InlineData("TRACE", "/proxy/crm/contacts/1")]
+    [InlineData("get", "/proxy/crm/contacts/1")]
+    [InlineData("Get", "/proxy/crm/contacts/1")]
+    [InlineData("GET", "/proxy/crm/Contacts/1")]
+    [InlineData("GET", "/proxy/crm/CONTACTS/1")]
+    [InlineData("GET", "/proxy/crm/admin")]
+    [InlineData("GET", "/proxy/crm/contactsX/1")]
+    [InlineData("GET", "/proxy/crm/accounts/7/owner")]
+    [InlineData("GET", "/proxy/crm/")]
+    [InlineData("GET", "/proxy/crm")]
+    [InlineData("POST", "/proxy/crm/exports")]
+    public async Task A_method_or_path_no_rule_of_the_token_allows_is_403(string method, string target)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync(method, target, token);
+
+        Assert.Equal(403, status);
+        if (method != "HEAD")
+        {
+            AssertProblem(response);
+            Assert.Contains("no rule of the token's scopes allows", response, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Theory]
+    [InlineData("X-HTTP-Method-Override")]
+    [InlineData("X-HTTP-Method")]
+    [InlineData("X-Method-Override")]
+    [InlineData("X-Original-URL")]
+    [InlineData("X-Rewrite-URL")]
+    [InlineData("x-http-method-override")]
+    public async Task A_method_or_url_override_header_is_a_400_problem(string header)
+    {
+        var token = await _proxy.TokenAsync();
+        var value = header.Contains("URL", StringComparison.OrdinalIgnoreCase) ? "/exports" : "DELETE";
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token, $"{header}: {value}");
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_request_without_a_token_is_401_with_the_bearer_challenge()
+    {
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token: null);
+
+        Assert.Equal(401, status);
+        Assert.Equal("Bearer realm=\"tessera\"", Header(response, "WWW-Authenticate"));
+        AssertProblem(response);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_basic_credential_instead_of_a_bearer_token_is_401()
+    {
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", null,
+            "Authorization: Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"support-agent:{TestBroker.SupportSecret}")));
+
+        Assert.Equal(401, status);
+        Assert.Equal("Bearer realm=\"tessera\"", Header(response, "WWW-Authenticate"));
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_malformed_token_is_401_invalid_token()
+    {
+        await AssertInvalidTokenAsync("not-a-jwt");
+        await AssertInvalidTokenAsync("a.b.c");
+        await AssertInvalidTokenAsync("eyJhbGciOiJFUzI1NiJ9.eyJ9.");
+    }
+
+    [Fact]
+    public async Task A_token_signed_by_another_key_under_our_kid_is_401_invalid_token()
+    {
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var kid = _proxy.Broker.Service<SigningKeyService>().Current().Kid;
+
+        var forged = HandSignedJwt.Es256(attacker, new { alg = "ES256", typ = "at+jwt", kid }, Claims());
+
+        await AssertInvalidTokenAsync(forged);
+    }
+
+    [Fact]
+    public async Task An_unsigned_alg_none_token_is_401_invalid_token()
+    {
+        var kid = _proxy.Broker.Service<SigningKeyService>().Current().Kid;
+        var payload = HandSignedJwt.Encode(Claims());
+
+        foreach (var header in new object[] { new { alg = "none", typ = "at+jwt", kid }, new { alg = "none" }, new { alg = "None", typ = "at+jwt" } })
+        {
+            await AssertInvalidTokenAsync(HandSignedJwt.Encode(header) + "." + payload + ".");
+        }
+    }
+
+    [Fact]
+    public async Task A_genuine_token_with_its_signature_stripped_is_401_invalid_token()
+    {
+        var token = await _proxy.TokenAsync();
+
+        await AssertInvalidTokenAsync(token[..(token.LastIndexOf('.') + 1)]);
+    }
+
+    [Fact]
+    public async Task An_expired_token_is_401_invalid_token()
+    {
+        var token = await _proxy.TokenAsync();
+        using var payload = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
+        var expiresAt = DateTimeOffset.FromUnixTimeSeconds(payload.RootElement.GetProperty("exp").GetInt64());
+
+        // Past its expiry and the 60 s of clock skew the contract grants, by one second.
+        _proxy.Broker.Time.Advance(expiresAt - _proxy.Broker.Time.GetUtcNow() + TimeSpan.FromSeconds(61));
+
+        var response = await AssertInvalidTokenAsync(token);
+        Assert.Contains("expired", response, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_token_revoked_by_its_agent_is_401_invalid_token()
+    {
+        var token = await _proxy.TokenAsync();
+        using (var revoke = await _proxy.Broker.PostFormAsync("/oauth/revoke", [new("token", token)], TestBroker.Basic("support-agent", TestBroker.SupportSecret)))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        }
+
+        var response = await AssertInvalidTokenAsync(token);
+        Assert.Contains("revoked", response, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_token_revoked_through_the_admin_api_is_401_invalid_token()
+    {
+        var token = await _proxy.TokenAsync();
+        using (var before = await _proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/1", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
+        {
+            Content = new StringContent($$"""{"kind":"token","token":"{{token}}"}""", Encoding.UTF8, "application/json"),
+        })
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _proxy.Broker.AdminToken);
+            using var revoke = await _proxy.Broker.Client.SendAsync(request);
+            Assert.True(revoke.IsSuccessStatusCode, await revoke.Content.ReadAsStringAsync());
+        }
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal(401, status);
+        Assert.Contains("error=\"invalid_token\"", Header(response, "WWW-Authenticate"), StringComparison.Ordinal);
+        Assert.Single(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task Two_authorization_headers_are_a_400_problem()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token, "Authorization: Bearer " + token);
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Contains("error=\"invalid_request\"", Header(response, "WWW-Authenticate"), StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task An_unknown_tool_is_a_404_problem()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/erp/contacts/1", token);
+
+        Assert.Equal(404, status);
+        AssertProblem(response);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_percent_encoded_tool_id_is_not_decoded_into_a_known_tool()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/c%72m/contacts/1", token);
+
+        Assert.Equal(404, status);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_refused_request_does_not_spend_a_use_of_a_max_uses_token()
+    {
+        var token = _proxy.SignToken(c => c with { MaxUses = 1 });
+
+        var (refused, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/..%2Fexports", token);
+        var (forbidden, _) = await _proxy.RawAsync("DELETE", "/proxy/crm/contacts/1", token);
+        var (allowed, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+        var (spent, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal([400, 403, 200, 403], new[] { refused, forbidden, allowed, spent });
+        Assert.Single(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_single_dot_segment_is_removed_before_matching_and_forwarding()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/./1", token);
+
+        Assert.Equal(200, status);
+        Assert.Equal("/contacts/1", Assert.Single(_proxy.Upstream.Received).RawTarget);
+    }
+
+    [Fact]
+    public async Task An_encoded_space_is_matched_decoded_and_forwarded_encoded()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/jane%20doe", token);
+
+        Assert.Equal(200, status);
+        Assert.Equal("/contacts/jane%20doe", Assert.Single(_proxy.Upstream.Received).RawTarget);
+        var forwarded = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyForwarded);
+        Assert.Equal("/contacts/jane doe", forwarded.Record.Path);
+    }
+
+    [Fact]
+    public async Task An_encoded_unreserved_character_is_forwarded_in_its_plain_form()
+    {
+        var token = await _proxy.TokenAsync();
+
+        // "%41" is "A": the rule sees "/accounts/Acme" and so does the upstream, never two spellings.
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/accounts/%41cme", token);
+
+        Assert.Equal(200, status);
+        Assert.Equal("/accounts/Acme", Assert.Single(_proxy.Upstream.Received).RawTarget);
+    }
+
+    [Fact]
+    public async Task A_trailing_slash_and_the_query_string_are_kept()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1/?fields=name&x=%2F..", token);
+
+        Assert.Equal(200, status);
+        Assert.Equal("/contacts/1/?fields=name&x=%2F..", Assert.Single(_proxy.Upstream.Received).RawTarget);
+    }
+
+    [Fact]
+    public async Task Non_ascii_text_percent_encoded_as_utf8_is_forwarded()
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/Jos%C3%A9", token);
+
+        Assert.Equal(200, status);
+        Assert.Equal("/contacts/Jos%C3%A9", Assert.Single(_proxy.Upstream.Received).RawTarget);
+    }
+
+    private object Claims()
+    {
+        var now = _proxy.Broker.Time.GetUtcNow().ToUnixTimeSeconds();
+        return new
+        {
+            iss = TestBroker.Issuer,
+            sub = "support-agent",
+            aud = "urn:tessera:tool:crm",
+            client_id = "support-agent",
+            scope = "crm:read",
+            jti = Guid.NewGuid().ToString("N"),
+            iat = now,
+            exp = now + 300,
+        };
+    }
+
+    private async Task<string> AssertInvalidTokenAsync(string token)
+    {
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal(401, status);
+        var challenge = Header(response, "WWW-Authenticate");
+        Assert.StartsWith("Bearer realm=\"tessera\"", challenge, StringComparison.Ordinal);
+        Assert.Contains("error=\"invalid_token\"", challenge, StringComparison.Ordinal);
+        AssertProblem(response);
+        Assert.Empty(_proxy.Upstream.Received);
+        return response;
+    }
+
+    private static void AssertProblem(string response) =>
+        Assert.StartsWith("application/problem+json", Header(response, "Content-Type"), StringComparison.Ordinal);
+
+    private static string Header(string response, string name)
+    {
+        var head = response.Split("\r\n\r\n", 2)[0];
+        var line = head.Split("\r\n").Skip(1).FirstOrDefault(l => l.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase));
+        Assert.True(line is not null, $"no {name} header in:\n{head}");
+        return line![(name.Length + 1)..].Trim();
+    }
+}
