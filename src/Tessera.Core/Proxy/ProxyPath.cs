@@ -47,6 +47,7 @@ public sealed class ProxyPath
         }
 
         var segments = new List<string>();
+        var forwarded = new List<string>();
         var trailingSlash = false;
         var rest = raw[1..];
         var decoded = new byte[raw.Length];
@@ -68,7 +69,7 @@ public sealed class ProxyPath
                 break;
             }
 
-            var text = Decode(segment, decoded, out refusal);
+            var text = Decode(segment, decoded, out var encodedSegment, out refusal);
             if (text is null)
             {
                 return null;
@@ -97,6 +98,7 @@ public sealed class ProxyPath
             else
             {
                 segments.Add(text);
+                forwarded.Add(encodedSegment!);
                 trailingSlash = false;
             }
 
@@ -119,7 +121,7 @@ public sealed class ProxyPath
             }
 
             path.Append(segments[i]);
-            Encode(segments[i], encoded);
+            encoded.Append(forwarded[i]);
         }
 
         if (trailingSlash && segments.Count > 0)
@@ -131,9 +133,16 @@ public sealed class ProxyPath
         return new ProxyPath(path.ToString(), encoded.ToString());
     }
 
-    private static string? Decode(ReadOnlySpan<char> segment, byte[] buffer, out string? refusal)
+    /// <summary>
+    /// Decodes one segment for matching and writes its forwarded form: percent-encoded unreserved
+    /// characters are decoded (RFC 3986 §6.2.2.2), every other encoded octet stays encoded (upper-case
+    /// hex), so an encoded <c>;</c> or <c>=</c> never turns into a delimiter upstream.
+    /// </summary>
+    private static string? Decode(ReadOnlySpan<char> segment, byte[] buffer, out string? forwarded, out string? refusal)
     {
         refusal = null;
+        forwarded = null;
+        var output = new StringBuilder(segment.Length);
         var length = 0;
         for (var i = 0; i < segment.Length; i++)
         {
@@ -169,6 +178,15 @@ public sealed class ProxyPath
                 }
 
                 buffer[length++] = b;
+                if (IsUnreserved((char)b))
+                {
+                    output.Append((char)b);
+                }
+                else
+                {
+                    output.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+                }
+
                 i += 2;
             }
             else if (c == '\\')
@@ -184,6 +202,15 @@ public sealed class ProxyPath
             else
             {
                 buffer[length++] = (byte)c;
+                if (IsPchar(c))
+                {
+                    output.Append(c);
+                }
+                else
+                {
+                    output.Append('%').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+                }
+
             }
         }
 
@@ -194,8 +221,12 @@ public sealed class ProxyPath
             return null;
         }
 
+        forwarded = output.ToString();
         return Encoding.UTF8.GetString(bytes);
     }
+
+    private static bool IsUnreserved(char c) =>
+        c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '.' or '_' or '~';
 
     private static int HexValue(char c) => c switch
     {
@@ -205,26 +236,7 @@ public sealed class ProxyPath
         _ => -1,
     };
 
-    /// <summary>RFC 3986 pchar: unreserved, sub-delims, ':' and '@' stay; every other octet is percent-encoded.</summary>
-    private static void Encode(string segment, StringBuilder output)
-    {
-        Span<byte> utf8 = stackalloc byte[4];
-        foreach (var rune in segment.EnumerateRunes())
-        {
-            if (rune.IsAscii && IsPchar((char)rune.Value))
-            {
-                output.Append((char)rune.Value);
-                continue;
-            }
-
-            var n = rune.EncodeToUtf8(utf8);
-            for (var i = 0; i < n; i++)
-            {
-                output.Append('%').Append(utf8[i].ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-    }
-
+    /// <summary>RFC 3986 pchar: unreserved, sub-delims, ':' and '@' may appear unencoded in a segment.</summary>
     private static bool IsPchar(char c) =>
         c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9'
             or '-' or '.' or '_' or '~'

@@ -31,6 +31,8 @@ public sealed class ProxyPathTests
     [InlineData("/a/b..c", "/a/b..c", "/a/b..c")]
     [InlineData("/a/..b;c", "/a/..b;c", "/a/..b;c")]
     [InlineData("/a/b;..", "/a/b;..", "/a/b;..")]
+    [InlineData("/a/x%3By%3dz", "/a/x;y=z", "/a/x%3By%3Dz")]
+    [InlineData("/a/%40home%2C%21", "/a/@home,!", "/a/%40home%2C%21")]
     public void A_path_is_decoded_for_matching_and_re_encoded_for_forwarding(string raw, string path, string encoded)
     {
         var normalized = ProxyPath.Normalize(raw, out var refusal);
