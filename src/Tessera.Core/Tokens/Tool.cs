@@ -11,4 +11,10 @@ public sealed class Tool(ToolOptions options)
 
     /// <summary>Every scope of this tool, written <c>tool:scope</c>.</summary>
     public ScopeSet Scopes { get; } = ScopeSet.Of(options.Scopes.Keys.Select(k => $"{options.Id}:{k}"));
+
+    /// <summary>
+    /// The scopes of this tool that need a human's approval, computed once: intersecting with it
+    /// replaces a per-request scan that cut a substring out of every permitted scope.
+    /// </summary>
+    public ScopeSet ApprovalGatedScopes { get; } = ScopeSet.Of(options.Scopes.Where(s => s.Value.Approval is not null).Select(s => $"{options.Id}:{s.Key}"));
 }
