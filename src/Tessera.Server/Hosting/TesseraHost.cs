@@ -79,7 +79,11 @@ public static class TesseraHost
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleUnexpectedAsync });
-        app.UseStatusCodePages();
+        // Routing has already picked the endpoint here (minimal hosting routes first), so endpoints
+        // that write their own error bodies skip status code pages; unmatched paths still get them.
+        app.UseWhen(
+            context => context.GetEndpoint()?.Metadata.GetMetadata<WritesOwnErrorBodies>() is null,
+            branch => branch.UseStatusCodePages());
         app.MapOAuth();
         app.MapDiscovery();
         app.MapHealth();
