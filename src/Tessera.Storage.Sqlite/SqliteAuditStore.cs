@@ -13,6 +13,11 @@ namespace Tessera.Storage.Sqlite;
 
 internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
 {
+    private const string InsertEvent = """
+        INSERT INTO audit_events (seq, time_ms, type, agent, principal, mission, tool, json, hash)
+        VALUES ($seq, $time, $type, $agent, $principal, $mission, $tool, $json, $hash)
+        """;
+
     public async Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenReaderAsync(cancellationToken);
@@ -28,35 +33,32 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
         store.WithWriterAsync(async connection =>
         {
             await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            await using (var insert = connection.CreateCommand())
+            var insert = store.WriterCommand(connection, tx, InsertEvent, static command =>
             {
-                insert.Transaction = tx;
-                insert.CommandText = """
-                    INSERT INTO audit_events (seq, time_ms, type, agent, principal, mission, tool, json, hash)
-                    VALUES ($seq, $time, $type, $agent, $principal, $mission, $tool, $json, $hash)
-                    """;
-                var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
-                var time = insert.Parameters.Add("$time", SqliteType.Integer);
-                var type = insert.Parameters.Add("$type", SqliteType.Text);
-                var agent = insert.Parameters.Add("$agent", SqliteType.Text);
-                var principal = insert.Parameters.Add("$principal", SqliteType.Text);
-                var mission = insert.Parameters.Add("$mission", SqliteType.Text);
-                var tool = insert.Parameters.Add("$tool", SqliteType.Text);
-                var json = insert.Parameters.Add("$json", SqliteType.Blob);
-                var hash = insert.Parameters.Add("$hash", SqliteType.Text);
-                foreach (var e in events)
-                {
-                    seq.Value = e.Seq;
-                    time.Value = e.Time.ToUnixTimeMilliseconds();
-                    type.Value = e.Record.Type;
-                    agent.Value = (object?)e.Record.Agent ?? DBNull.Value;
-                    principal.Value = (object?)e.Record.Principal ?? DBNull.Value;
-                    mission.Value = (object?)e.Record.Mission ?? DBNull.Value;
-                    tool.Value = (object?)e.Record.Tool ?? DBNull.Value;
-                    json.Value = e.Json;
-                    hash.Value = e.Hash;
-                    await insert.ExecuteNonQueryAsync(cancellationToken);
-                }
+                command.Parameters.Add("$seq", SqliteType.Integer);
+                command.Parameters.Add("$time", SqliteType.Integer);
+                command.Parameters.Add("$type", SqliteType.Text);
+                command.Parameters.Add("$agent", SqliteType.Text);
+                command.Parameters.Add("$principal", SqliteType.Text);
+                command.Parameters.Add("$mission", SqliteType.Text);
+                command.Parameters.Add("$tool", SqliteType.Text);
+                command.Parameters.Add("$json", SqliteType.Blob);
+                command.Parameters.Add("$hash", SqliteType.Text);
+            });
+            var p = insert.Parameters;
+            foreach (var e in events)
+            {
+                // Parameters by position, in the order they were added above.
+                p[0].Value = e.Seq;
+                p[1].Value = e.Time.ToUnixTimeMilliseconds();
+                p[2].Value = e.Record.Type;
+                p[3].Value = (object?)e.Record.Agent ?? DBNull.Value;
+                p[4].Value = (object?)e.Record.Principal ?? DBNull.Value;
+                p[5].Value = (object?)e.Record.Mission ?? DBNull.Value;
+                p[6].Value = (object?)e.Record.Tool ?? DBNull.Value;
+                p[7].Value = e.Json;
+                p[8].Value = e.Hash;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
             foreach (var change in changes)
@@ -68,24 +70,23 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
             return 0;
         }, cancellationToken);
 
-    private static async Task ApplyAsync(SqliteConnection connection, SqliteTransaction tx, StateChange change, CancellationToken cancellationToken)
+    private async Task ApplyAsync(SqliteConnection connection, SqliteTransaction tx, StateChange change, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
+        SqliteCommand command;
         switch (change)
         {
             case RevocationEntry r:
-                command.CommandText = """
+                command = Command("""
                     INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES ($kind, $id, $at, $exp)
                     ON CONFLICT (kind, id) DO UPDATE SET revoked_at = MAX(revoked_at, excluded.revoked_at), expires_at = MAX(expires_at, excluded.expires_at)
-                    """;
+                    """);
                 command.Parameters.AddWithValue("$kind", (int)r.Kind);
                 command.Parameters.AddWithValue("$id", r.Id);
                 command.Parameters.AddWithValue("$at", r.RevokedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$exp", r.ExpiresAt.ToUnixTimeMilliseconds());
                 break;
             case SigningKeyAdded k:
-                command.CommandText = "INSERT INTO signing_keys (kid, alg, sealed, created_at, activates_at) VALUES ($kid, $alg, $sealed, $created, $activates)";
+                command = Command("INSERT INTO signing_keys (kid, alg, sealed, created_at, activates_at) VALUES ($kid, $alg, $sealed, $created, $activates)");
                 command.Parameters.AddWithValue("$kid", k.Key.Kid);
                 command.Parameters.AddWithValue("$alg", k.Key.Algorithm);
                 command.Parameters.AddWithValue("$sealed", k.Key.SealedPrivateKey);
@@ -93,10 +94,10 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.Parameters.AddWithValue("$activates", k.Key.ActivatesAt.ToUnixTimeMilliseconds());
                 break;
             case MissionStarted m:
-                command.CommandText = """
+                command = Command("""
                     INSERT INTO missions (id, principal, idp, actor_chain, purpose, started_at, expires_at)
                     VALUES ($id, $principal, $idp, $chain, $purpose, $started, $expires)
-                    """;
+                    """);
                 command.Parameters.AddWithValue("$id", m.Mission.Id);
                 command.Parameters.AddWithValue("$principal", m.Mission.Principal);
                 command.Parameters.AddWithValue("$idp", m.Mission.Idp);
@@ -106,35 +107,34 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.Parameters.AddWithValue("$expires", m.Mission.ExpiresAt.ToUnixTimeMilliseconds());
                 break;
             case AssertionUsed u:
-                command.CommandText = "INSERT INTO used_assertions (key, expires_at) VALUES ($key, $exp) ON CONFLICT (key) DO NOTHING";
+                command = Command("INSERT INTO used_assertions (key, expires_at) VALUES ($key, $exp) ON CONFLICT (key) DO NOTHING");
                 command.Parameters.AddWithValue("$key", u.Key);
                 command.Parameters.AddWithValue("$exp", u.ExpiresAt.ToUnixTimeMilliseconds());
                 break;
             case AgentSuspension a when a.Suspended:
-                command.CommandText = "INSERT INTO agent_suspensions (agent_id, suspended_at) VALUES ($id, $at) ON CONFLICT (agent_id) DO NOTHING";
+                command = Command("INSERT INTO agent_suspensions (agent_id, suspended_at) VALUES ($id, $at) ON CONFLICT (agent_id) DO NOTHING");
                 command.Parameters.AddWithValue("$id", a.AgentId);
                 command.Parameters.AddWithValue("$at", a.At.ToUnixTimeMilliseconds());
                 break;
             case AgentSuspension a:
-                command.CommandText = "DELETE FROM agent_suspensions WHERE agent_id = $id";
+                command = Command("DELETE FROM agent_suspensions WHERE agent_id = $id");
                 command.Parameters.AddWithValue("$id", a.AgentId);
                 break;
             case SecretVersionAdded added:
                 if (added.Retires is { } retired)
                 {
-                    command.CommandText = "UPDATE secret_versions SET retired_at = $at, destroy_after = $destroy WHERE name = $name AND version = $version";
+                    command = Command("UPDATE secret_versions SET retired_at = $at, destroy_after = $destroy WHERE name = $name AND version = $version");
                     command.Parameters.AddWithValue("$at", added.Version.CreatedAt.ToUnixTimeMilliseconds());
                     command.Parameters.AddWithValue("$destroy", added.DestroyAfter!.Value.ToUnixTimeMilliseconds());
                     command.Parameters.AddWithValue("$name", added.Version.Name);
                     command.Parameters.AddWithValue("$version", retired);
                     await command.ExecuteNonQueryAsync(cancellationToken);
-                    command.Parameters.Clear();
                 }
 
-                command.CommandText = """
+                command = Command("""
                     INSERT INTO secret_versions (name, version, created_at, key_id, wrapped_key, ciphertext)
                     VALUES ($name, $version, $created, $key, $wrapped, $ciphertext)
-                    """;
+                    """);
                 command.Parameters.AddWithValue("$name", added.Version.Name);
                 command.Parameters.AddWithValue("$version", added.Version.Version);
                 command.Parameters.AddWithValue("$created", added.Version.CreatedAt.ToUnixTimeMilliseconds());
@@ -143,15 +143,14 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.Parameters.AddWithValue("$ciphertext", added.Version.Ciphertext);
                 break;
             case VaultKeyChanged changed:
-                command.CommandText = "INSERT INTO vault_keys (id, salt, created_at) VALUES ($id, $salt, $created)";
+                command = Command("INSERT INTO vault_keys (id, salt, created_at) VALUES ($id, $salt, $created)");
                 command.Parameters.AddWithValue("$id", changed.Key.Id);
                 command.Parameters.AddWithValue("$salt", changed.Key.Salt);
                 command.Parameters.AddWithValue("$created", changed.Key.CreatedAt.ToUnixTimeMilliseconds());
                 await command.ExecuteNonQueryAsync(cancellationToken);
                 foreach (var r in changed.Rewrapped)
                 {
-                    command.Parameters.Clear();
-                    command.CommandText = "UPDATE secret_versions SET key_id = $key, wrapped_key = $wrapped WHERE name = $name AND version = $version AND destroyed_at IS NULL";
+                    command = Command("UPDATE secret_versions SET key_id = $key, wrapped_key = $wrapped WHERE name = $name AND version = $version AND destroyed_at IS NULL");
                     command.Parameters.AddWithValue("$key", changed.Key.Id);
                     command.Parameters.AddWithValue("$wrapped", r.WrappedKey);
                     command.Parameters.AddWithValue("$name", r.Version.Name);
@@ -161,15 +160,13 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
 
                 foreach (var id in changed.RemovedKeyIds)
                 {
-                    command.Parameters.Clear();
-                    command.CommandText = "DELETE FROM vault_keys WHERE id = $id";
+                    command = Command("DELETE FROM vault_keys WHERE id = $id");
                     command.Parameters.AddWithValue("$id", id);
                     await command.ExecuteNonQueryAsync(cancellationToken);
                 }
 
                 // Fail closed: a rekey that left a data key under a deleted key must not commit.
-                command.Parameters.Clear();
-                command.CommandText = "SELECT COUNT(*) FROM secret_versions WHERE destroyed_at IS NULL AND key_id NOT IN (SELECT id FROM vault_keys)";
+                command = Command("SELECT COUNT(*) FROM secret_versions WHERE destroyed_at IS NULL AND key_id NOT IN (SELECT id FROM vault_keys)");
                 if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) != 0)
                 {
                     throw new InvalidOperationException("the rekey would leave data keys wrapped by a removed key");
@@ -179,11 +176,10 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
             case SecretVersionsDestroyed destroyed:
                 foreach (var v in destroyed.Versions)
                 {
-                    command.Parameters.Clear();
-                    command.CommandText = """
+                    command = Command("""
                         UPDATE secret_versions SET ciphertext = NULL, wrapped_key = NULL, key_id = NULL, destroyed_at = $at
                         WHERE name = $name AND version = $version
-                        """;
+                        """);
                     command.Parameters.AddWithValue("$at", destroyed.At.ToUnixTimeMilliseconds());
                     command.Parameters.AddWithValue("$name", v.Name);
                     command.Parameters.AddWithValue("$version", v.Version);
@@ -197,6 +193,13 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
         }
 
         await command.ExecuteNonQueryAsync(cancellationToken);
+
+        SqliteCommand Command(string sql)
+        {
+            var cached = store.WriterCommand(connection, tx, sql);
+            cached.Parameters.Clear();
+            return cached;
+        }
     }
 
     public async IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -134,6 +134,27 @@ public sealed class SqliteTesseraStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Statements_reused_across_batches_keep_no_value_of_an_earlier_batch()
+    {
+        // The writer keeps its prepared statements between commits; a column one batch set must be
+        // empty again in the next batch that leaves it out.
+        await _store.Audit.AppendAsync([_chain.Next(Record(agent: "a", principal: "alice", mission: "m1", tool: "crm"), T0)],
+            [new RevocationEntry(RevocationKind.Token, "jti-1", T0, T0.AddHours(1))], Ct);
+        await _store.Audit.AppendAsync([_chain.Next(Record(agent: "b"), T0.AddMinutes(1))],
+            [new RevocationEntry(RevocationKind.Mission, "m-2", T0, T0.AddHours(2))], Ct);
+        await _store.Audit.AppendAsync([_chain.Next(Record(agent: "c", tool: "github"), T0.AddMinutes(2))], [], Ct);
+
+        await AssertSeqs(new AuditQuery { Principal = "alice" }, 1);
+        await AssertSeqs(new AuditQuery { Mission = "m1" }, 1);
+        await AssertSeqs(new AuditQuery { Tool = "crm" }, 1);
+        await AssertSeqs(new AuditQuery { Tool = "github" }, 3);
+        await AssertSeqs(new AuditQuery { Since = T0.AddMinutes(1) }, 2, 3);
+        Assert.Equal(
+            [new RevocationEntry(RevocationKind.Token, "jti-1", T0, T0.AddHours(1)), new RevocationEntry(RevocationKind.Mission, "m-2", T0, T0.AddHours(2))],
+            (await _store.Revocations.LoadActiveAsync(T0, Ct)).OrderBy(e => e.Id));
+    }
+
+    [Fact]
     public async Task A_revocation_is_stored_with_its_event_and_loaded_and_pruned_by_expiry()
     {
         var mission = new RevocationEntry(RevocationKind.Mission, "m-1", T0, T0.AddMinutes(10));

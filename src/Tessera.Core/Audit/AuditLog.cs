@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Json;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -83,6 +85,11 @@ public sealed partial class AuditLog : IAsyncDisposable
         var events = new List<AuditEvent>(MaxBatch);
         var changes = new List<StateChange>();
         var reader = _queue.Reader;
+
+        // One buffer and one JSON writer for every event: this loop is the only writer.
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using var json = new Utf8JsonWriter(buffer);
+        var digest = new byte[SHA256.HashSizeInBytes];
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
@@ -97,9 +104,12 @@ public sealed partial class AuditLog : IAsyncDisposable
             foreach (var p in batch)
             {
                 var seq = head.Seq + 1;
-                var json = AuditEvent.Serialize(seq, p.Time, p.Record, head.Hash);
-                var hash = Convert.ToHexStringLower(SHA256.HashData(json));
-                events.Add(new AuditEvent { Seq = seq, Time = p.Time, Record = p.Record, PrevHash = head.Hash, Hash = hash, Json = json });
+                buffer.ResetWrittenCount();
+                json.Reset(buffer);
+                AuditEvent.WriteHashed(json, seq, p.Time, p.Record, head.Hash);
+                SHA256.HashData(buffer.WrittenSpan, digest);
+                var hash = Convert.ToHexStringLower(digest);
+                events.Add(new AuditEvent { Seq = seq, Time = p.Time, Record = p.Record, PrevHash = head.Hash, Hash = hash, Json = buffer.WrittenSpan.ToArray() });
                 changes.AddRange(p.Changes);
 
                 head = new AuditHead(seq, hash);

@@ -15,6 +15,7 @@ public sealed class SigningKey
         CreatedAt = createdAt;
         ActivatesAt = activatesAt;
         SecurityKey = new ECDsaSecurityKey(ecdsa) { KeyId = kid };
+        EncodedJwtHeader = JwtSigner.EncodedHeader(kid);
         var p = ecdsa.ExportParameters(includePrivateParameters: false);
         PublicJwk = new JsonWebKey
         {
@@ -37,6 +38,9 @@ public sealed class SigningKey
     public SecurityKey SecurityKey { get; }
 
     public JsonWebKey PublicJwk { get; }
+
+    /// <summary>The Base64url JOSE header every token this key signs starts with.</summary>
+    internal byte[] EncodedJwtHeader { get; }
 
     /// <summary>A new P-256 key whose kid is its RFC 7638 thumbprint.</summary>
     public static SigningKey Generate(DateTimeOffset createdAt, DateTimeOffset activatesAt)

@@ -64,7 +64,7 @@ public sealed partial class TokenService
             return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest(delegationProblem!), delegationProblem!, cancellationToken, requested, subject: subject);
         }
 
-        var targets = request.Resources.Concat(request.Audiences).Distinct(StringComparer.Ordinal).ToList();
+        var targets = Targets(request);
         Tool? tool = null;
         if (targets.Count > 1)
         {
@@ -111,7 +111,7 @@ public sealed partial class TokenService
             }
         }
 
-        var candidates = gated.IsEmpty ? permitted : ScopeSet.Of(permitted.Where(s => !gated.Contains(s)));
+        var candidates = WithoutGated(permitted, gated);
         var granted = requested.IsEmpty ? candidates : requested.Intersect(candidates);
         if (granted.IsEmpty)
         {

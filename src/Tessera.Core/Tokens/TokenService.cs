@@ -109,7 +109,7 @@ public sealed partial class TokenService(
                 "approval-gated scope requested", cancellationToken, requested, tool.Id);
         }
 
-        var candidates = ScopeSet.Of(permitted.Where(s => !gated.Contains(s)));
+        var candidates = WithoutGated(permitted, gated);
         var granted = requested.IsEmpty ? candidates : requested.Intersect(candidates);
         if (granted.IsEmpty)
         {
@@ -171,7 +171,7 @@ public sealed partial class TokenService(
     /// </summary>
     private OAuthResult<Tool> ResolveTool(TokenRequest request, ScopeSet requested)
     {
-        var targets = request.Resources.Concat(request.Audiences).Distinct(StringComparer.Ordinal).ToList();
+        var targets = Targets(request);
         if (targets.Count > 1)
         {
             return OAuthError.InvalidTarget("A token is issued for one tool; name a single resource or audience.");
@@ -195,8 +195,30 @@ public sealed partial class TokenService(
             : "The requested scopes name several or unknown tools; name one tool with 'resource' or 'audience'.");
     }
 
-    private static ScopeSet ApprovalGated(Tool tool, ScopeSet scopes) =>
-        ScopeSet.Of(scopes.Where(s => tool.Options.Scopes.TryGetValue(s[(tool.Id.Length + 1)..], out var o) && o.Approval is not null));
+    private static ScopeSet ApprovalGated(Tool tool, ScopeSet scopes) => scopes.Intersect(tool.ApprovalGatedScopes);
+
+    /// <summary>What <paramref name="scopes"/> leaves once the approval-gated ones are removed.</summary>
+    private static ScopeSet WithoutGated(ScopeSet scopes, ScopeSet gated) =>
+        gated.IsEmpty ? scopes : ScopeSet.Of(scopes.Where(s => !gated.Contains(s)));
+
+    /// <summary>
+    /// The distinct <c>resource</c> and <c>audience</c> values, in order. Most requests name none or
+    /// one, so those cases allocate nothing beyond the answer.
+    /// </summary>
+    private static IReadOnlyList<string> Targets(TokenRequest request)
+    {
+        if (request.Audiences.Count == 0 && request.Resources.Count <= 1)
+        {
+            return request.Resources;
+        }
+
+        if (request.Resources.Count == 0 && request.Audiences.Count <= 1)
+        {
+            return request.Audiences;
+        }
+
+        return request.Resources.Concat(request.Audiences).Distinct(StringComparer.Ordinal).ToList();
+    }
 
     private async Task<OAuthResult<TokenResponse>> DenyAsync(TokenRequest request, string? agent, OAuthError error, string reason,
         CancellationToken cancellationToken, ScopeSet? requested = null, string? tool = null, SubjectToken? subject = null)

@@ -17,4 +17,10 @@ public sealed class Tool(ToolOptions options)
     /// <summary>The proxy rules of each scope, keyed by the full scope name (<c>tool:scope</c>), parsed once.</summary>
     public FrozenDictionary<string, PathRule[]> Rules { get; } = options.Scopes.ToFrozenDictionary(
         s => $"{options.Id}:{s.Key}", s => s.Value.Rules.Select(PathRule.Parse).ToArray(), StringComparer.Ordinal);
+
+    /// <summary>
+    /// The scopes of this tool that need a human's approval, computed once: intersecting with it
+    /// replaces a per-request scan that cut a substring out of every permitted scope.
+    /// </summary>
+    public ScopeSet ApprovalGatedScopes { get; } = ScopeSet.Of(options.Scopes.Where(s => s.Value.Approval is not null).Select(s => $"{options.Id}:{s.Key}"));
 }

@@ -94,7 +94,11 @@ public static class TesseraHost
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleUnexpectedAsync });
         // The proxy answers before status-code pages, which would rewrite an upstream's empty error bodies.
         app.Map("/proxy", proxy => proxy.Run(context => context.RequestServices.GetRequiredService<ToolProxy>().HandleAsync(context)));
-        app.UseStatusCodePages();
+        // Routing has already picked the endpoint here (minimal hosting routes first), so endpoints
+        // that write their own error bodies skip status code pages; unmatched paths still get them.
+        app.UseWhen(
+            context => context.GetEndpoint()?.Metadata.GetMetadata<WritesOwnErrorBodies>() is null,
+            branch => branch.UseStatusCodePages());
         app.MapOAuth();
         app.MapDiscovery();
         app.MapHealth();

@@ -18,9 +18,9 @@ internal static class OAuthEndpoints
 {
     public static void MapOAuth(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/oauth/token", TokenAsync);
-        app.MapPost("/oauth/introspect", IntrospectAsync);
-        app.MapPost("/oauth/revoke", RevokeAsync);
+        app.MapPost("/oauth/token", TokenAsync).WithMetadata(WritesOwnErrorBodies.Instance);
+        app.MapPost("/oauth/introspect", IntrospectAsync).WithMetadata(WritesOwnErrorBodies.Instance);
+        app.MapPost("/oauth/revoke", RevokeAsync).WithMetadata(WritesOwnErrorBodies.Instance);
     }
 
     private static async Task TokenAsync(HttpContext context, TokenService tokens, TesseraConfig config, DpopNonces nonces)

@@ -37,4 +37,24 @@ public sealed class HealthAndDiscoveryTests
         Assert.Contains("tessera_token_requests_denied_total{error=\"invalid_client\"}", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain(TestBroker.SupportSecret, metrics, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Unknown_paths_and_wrong_methods_still_get_problem_details_while_oauth_errors_keep_their_json()
+    {
+        await using var broker = await TestBroker.StartAsync();
+
+        using var unknown = await broker.Client.GetAsync("/oauth/nothing-here", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+
+        using var wrongMethod = await broker.Client.GetAsync("/oauth/token", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("application/problem+json", wrongMethod.Content.Headers.ContentType?.MediaType);
+
+        using var refused = await broker.ClientCredentialsAsync("support-agent", "wrong");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("application/json", refused.Content.Headers.ContentType?.MediaType);
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("invalid_client", error.RootElement.GetProperty("error").GetString());
+    }
 }

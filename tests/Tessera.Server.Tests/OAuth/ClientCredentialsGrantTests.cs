@@ -62,6 +62,39 @@ public sealed class ClientCredentialsGrantTests
     }
 
     [Fact]
+    public async Task Approval_gated_scopes_are_left_out_when_unasked_and_refused_when_asked()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
+        new TestIdp().WriteJwks(directory);
+        await using var broker = await TestBroker.StartAsync($$"""
+            server: { listen: http://tessera.test }
+            {{TestIdp.Yaml}}
+            approver_groups:
+              - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }
+            tools:
+              - id: crm
+                scopes:
+                  read: { rules: [ "GET /a" ] }
+                  export: { rules: [ "POST /b" ], approval: { group: security-oncall } }
+            agents:
+              - id: reader
+                owner: o@example.com
+                purpose: read
+                expires: 2030-01-01
+                auth: { client_secret_sha256: {{TestBroker.Sha256Hex("foo")}} }
+                allowed_scopes: [ "crm:read", "crm:export" ]
+            """, directory);
+
+        using var everything = await broker.ClientCredentialsAsync("reader", "foo", ("audience", "crm"));
+        using var everythingJson = await TestBroker.ReadJsonAsync(everything);
+        Assert.Equal("crm:read", everythingJson.RootElement.GetProperty("scope").GetString());
+
+        using var asked = await broker.ClientCredentialsAsync("reader", "foo", ("scope", "crm:read crm:export"));
+        var body = await OAuthAssert.ErrorAsync(asked, HttpStatusCode.BadRequest, "invalid_scope");
+        Assert.Contains("crm:export", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Scopes_outside_allowed_scopes_are_dropped_and_nothing_left_is_invalid_scope()
     {
         await using var broker = await TestBroker.StartAsync($$"""
