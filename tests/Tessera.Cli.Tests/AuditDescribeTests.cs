@@ -1,0 +1,20 @@
+using System.Text.Json;
+using Tessera.Cli.Commands;
+
+namespace Tessera.Cli.Tests;
+
+public sealed class AuditDescribeTests
+{
+    [Fact]
+    public void A_proxied_request_line_shows_method_path_rule_status_and_latency()
+    {
+        using var json = JsonDocument.Parse("""
+            {"seq":7,"time":"2026-11-29T12:00:00.000Z","type":"proxy.forwarded","outcome":"allowed","agent":"support-agent","tool":"crm",
+             "scopes":["crm:read"],"jti":"j1","method":"GET","path":"/contacts/7","rule":"GET /contacts/**","status":200,"latency_ms":1.25,"prev_hash":"x","hash":"y"}
+            """);
+
+        var line = AuditCommand.Describe(json.RootElement);
+
+        Assert.Equal("7  2026-11-29T12:00:00.000Z  proxy.forwarded allowed  agent=support-agent  tool=crm  method=GET  path=/contacts/7  rule=GET /contacts/**  status=200  latency_ms=1.25  jti=j1  scopes=crm:read", line);
+    }
+}
