@@ -69,6 +69,12 @@ public static partial class ConfigLoader
     private sealed class Binder(string baseDirectory, string? sourcePath)
     {
         private readonly HashSet<string> _idps = new(StringComparer.Ordinal);
+
+        /// <summary>Identity provider id by issuer: a client assertion is routed by its <c>iss</c>.</summary>
+        private readonly Dictionary<string, string> _idpIssuers = new(StringComparer.Ordinal);
+
+        /// <summary>Agent id by federated identity: one (idp, sub) may name one agent only.</summary>
+        private readonly Dictionary<PrincipalRef, string> _federated = [];
         private readonly Dictionary<string, ToolOptions> _tools = new(StringComparer.Ordinal);
         private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
 
@@ -258,6 +264,12 @@ public static partial class ConfigLoader
             }
 
             var issuer = c.Child("issuer").RequiredString();
+            // Tokens are matched to their provider by iss: two providers with one issuer would be ambiguous.
+            if (!_idpIssuers.TryAdd(issuer, id))
+            {
+                throw c.Child("issuer").Error($"issuer '{issuer}' is already used by identity provider '{_idpIssuers[issuer]}'");
+            }
+
             var jwksFile = c.Child("jwks_file").OptionalString();
             var jwksUriText = c.Child("jwks_uri").OptionalString();
             if ((jwksFile is null) == (jwksUriText is null))
@@ -438,10 +450,23 @@ public static partial class ConfigLoader
                 throw c.Child("id").Error($"duplicate agent id '{id}'");
             }
 
+            // A client assertion whose iss is a provider's issuer is federated; one whose iss is an agent id
+            // is private_key_jwt. The two must never be the same string.
+            if (_idpIssuers.TryGetValue(id, out var idp))
+            {
+                throw c.Child("id").Error($"'{id}' is also the issuer of identity provider '{idp}'; a client assertion could not tell them apart");
+            }
+
             var owner = c.Child("owner").RequiredString();
             var purpose = c.Child("purpose").RequiredString();
             var expires = ParseExpiry(c.Child("expires"));
             var auth = BindAuth(c.Child("auth"));
+            if (auth.Federated is { } federated && !_federated.TryAdd(federated, id))
+            {
+                throw c.Child("auth").Child("federated").Error(
+                    $"idp '{federated.Idp}' sub '{federated.Sub}' already identifies agent '{_federated[federated]}'; a federated identity names one agent");
+            }
+
             TimeSpan? maxTtl = c.Child("max_ttl").IsMissing ? null : c.Child("max_ttl").OptionalDuration(tokens.DefaultTtl);
             return new AgentOptions
             {
@@ -461,10 +486,10 @@ public static partial class ConfigLoader
         {
             if (c.IsMissing)
             {
-                throw c.Error("is required: give client_secret_sha256, jwks_file, jwks or federated");
+                throw c.Error("is required: give client_secret_sha256, client_secrets, jwks_file, jwks or federated");
             }
 
-            c.OnlyKeys("client_secret_sha256", "jwks_file", "jwks", "federated");
+            c.OnlyKeys("client_secret_sha256", "client_secrets", "jwks_file", "jwks", "federated");
             byte[]? hash = null;
             var hex = c.Child("client_secret_sha256").OptionalString();
             if (hex is not null)
@@ -476,6 +501,8 @@ public static partial class ConfigLoader
 
                 hash = Convert.FromHexString(hex);
             }
+
+            var secrets = BindClientSecrets(c.Child("client_secrets"), hash);
 
             string? jwks = null;
             var jwksFile = c.Child("jwks_file").OptionalString();
@@ -501,12 +528,53 @@ public static partial class ConfigLoader
                 federated = BindPrincipalRef(c.Child("federated"));
             }
 
-            if (hash is null && jwks is null && federated is null)
+            if (hash is null && secrets.Count == 0 && jwks is null && federated is null)
             {
-                throw c.Error("needs at least one of client_secret_sha256, jwks_file, jwks or federated");
+                throw c.Error("needs at least one of client_secret_sha256, client_secrets, jwks_file, jwks or federated");
             }
 
-            return new AgentAuthOptions { ClientSecretSha256 = hash, JwksJson = jwks, Federated = federated };
+            return new AgentAuthOptions { ClientSecretSha256 = hash, ClientSecrets = secrets, JwksJson = jwks, Federated = federated };
+        }
+
+        /// <summary><c>client_secrets: [ { sha256, expires } ]</c>: several secrets at once, to rotate with overlap.</summary>
+        private static List<ClientSecretOptions> BindClientSecrets(YamlCursor c, byte[]? single)
+        {
+            var secrets = new List<ClientSecretOptions>();
+            var items = c.Items().ToList();
+            for (var i = 0; i < items.Count; i++)
+            {
+                var item = items[i];
+                item.OnlyKeys("sha256", "expires");
+                var sha = item.Child("sha256");
+                var hex = sha.RequiredString();
+                if (!Sha256Hex().IsMatch(hex))
+                {
+                    throw sha.Error("must be 64 hex digits (the SHA-256 of the secret)");
+                }
+
+                var hash = Convert.FromHexString(hex);
+                // The same secret twice is a copy-paste slip, and would hide which entry's expiry applies.
+                if (single is not null && hash.AsSpan().SequenceEqual(single))
+                {
+                    throw sha.Error("is the same hash as client_secret_sha256");
+                }
+
+                var twin = secrets.FindIndex(s => s.Sha256.AsSpan().SequenceEqual(hash));
+                if (twin >= 0)
+                {
+                    throw sha.Error($"is the same hash as client_secrets[{twin}]");
+                }
+
+                if (secrets.Count + (single is null ? 0 : 1) >= AgentAuthOptions.MaxClientSecrets)
+                {
+                    throw item.Error($"an agent has at most {AgentAuthOptions.MaxClientSecrets} client secrets (client_secret_sha256 included); remove the retired ones");
+                }
+
+                var expires = item.Child("expires");
+                secrets.Add(new ClientSecretOptions(hash, expires.IsMissing ? null : ParseExpiry(expires)));
+            }
+
+            return secrets;
         }
 
         private static string ReadJwks(YamlCursor c, string path)

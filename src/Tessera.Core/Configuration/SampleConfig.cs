@@ -87,6 +87,10 @@ agents:
       # Make your own: openssl rand -base64 32 | tr -d '\n' | sha256sum
       client_secret_sha256: {HASH}
       # jwks_file: support-agent.jwks.json   # private_key_jwt (RFC 7523)
+      # To rotate the secret with overlap, list the old and the new hash, the old one with an expiry:
+      # client_secrets: [ { sha256: <old>, expires: 2027-01-31 }, { sha256: <new> } ]
+      # No secret at all: a token from your platform's identity provider (Kubernetes, SPIFFE, CI):
+      # federated: { idp: k8s, sub: "system:serviceaccount:agents:support" }
     allowed_scopes: [ "crm:read", "crm:export" ]
     max_ttl: 10m
     # may_delegate_to: [ summarizer-agent ]

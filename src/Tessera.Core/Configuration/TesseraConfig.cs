@@ -102,8 +102,25 @@ public sealed record AgentAuthOptions
     /// <summary>The agent's public keys as a JWKS JSON document, for <c>private_key_jwt</c>.</summary>
     public string? JwksJson { get; init; }
 
+    /// <summary>
+    /// Further client secret hashes (<c>client_secrets</c>), each with an optional expiry, so a secret
+    /// can be rotated with overlap. Together with <see cref="ClientSecretSha256"/> at most
+    /// <see cref="MaxClientSecrets"/>.
+    /// </summary>
+    public IReadOnlyList<ClientSecretOptions> ClientSecrets { get; init; } = [];
+
+    /// <summary>
+    /// A client identified by a trusted identity provider's token (<c>federated: { idp, sub }</c>):
+    /// it authenticates with an assertion that provider issued, and no secret is stored for it.
+    /// </summary>
     public PrincipalRef? Federated { get; init; }
+
+    /// <summary>Every secret is compared on every attempt; the bound keeps that cost fixed and small.</summary>
+    public const int MaxClientSecrets = 4;
 }
+
+/// <summary>One entry of <c>auth.client_secrets</c>: a SHA-256 (32 bytes) and when it stops working, if ever.</summary>
+public sealed record ClientSecretOptions(byte[] Sha256, DateTimeOffset? Expires);
 
 /// <summary>How long a secret's previous version is kept (encrypted) after a rotation before it is destroyed.</summary>
 public sealed record VaultOptions(TimeSpan RetainPrevious)

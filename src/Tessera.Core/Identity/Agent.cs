@@ -16,7 +16,14 @@ public sealed class Agent
         AllowedScopes = ScopeSet.Of(options.AllowedScopes);
         MaxTtl = options.MaxTtl;
         MayDelegateTo = options.MayDelegateTo.ToHashSet(StringComparer.Ordinal);
-        SecretSha256 = options.Auth.ClientSecretSha256;
+        var secrets = new List<ClientSecret>();
+        if (options.Auth.ClientSecretSha256 is { } single)
+        {
+            secrets.Add(new ClientSecret(single, null));
+        }
+
+        secrets.AddRange(options.Auth.ClientSecrets.Select(s => new ClientSecret(s.Sha256, s.Expires)));
+        Secrets = secrets;
         AssertionKeys = options.Auth.JwksJson is { } jwks ? new JsonWebKeySet(jwks).GetSigningKeys() : [];
         Federated = options.Auth.Federated;
         RequireDpop = options.RequireDpop;
@@ -33,12 +40,19 @@ public sealed class Agent
     public TimeSpan? MaxTtl { get; }
     public IReadOnlySet<string> MayDelegateTo { get; }
 
-    /// <summary>SHA-256 of the client secret, or null when the agent has no secret.</summary>
-    internal byte[]? SecretSha256 { get; }
+    /// <summary>
+    /// The agent's client secrets (hashes, each with its expiry), empty when it has none. At most
+    /// <see cref="AgentAuthOptions.MaxClientSecrets"/>: every attempt compares against all of them.
+    /// </summary>
+    public IReadOnlyList<ClientSecret> Secrets { get; }
+
+    /// <summary>True when the agent still relies on a static secret (any configured, expired or not).</summary>
+    public bool HasStaticSecret => Secrets.Count > 0;
 
     /// <summary>Public keys for <c>private_key_jwt</c> client assertions.</summary>
     internal IList<SecurityKey> AssertionKeys { get; }
 
+    /// <summary>The identity provider and subject whose assertions authenticate this agent, or null.</summary>
     public PrincipalRef? Federated { get; }
 
     public IReadOnlyList<string> AuthMethods
@@ -46,7 +60,7 @@ public sealed class Agent
         get
         {
             var methods = new List<string>();
-            if (SecretSha256 is not null)
+            if (HasStaticSecret)
             {
                 methods.Add("client_secret_basic");
                 methods.Add("client_secret_post");

@@ -30,15 +30,24 @@ public sealed class ClientAssertionValidator
     private readonly IReplayCache _replay;
     private readonly TimeProvider _time;
     private readonly string[] _audiences;
+    private readonly FederatedAssertionValidator? _federated;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
-    public ClientAssertionValidator(AgentRegistry agents, IReplayCache replay, TimeProvider time, string issuer)
+    /// <summary>
+    /// Without <paramref name="federated"/> every assertion is <c>private_key_jwt</c>; with it, assertions whose
+    /// <c>iss</c> is a trusted identity provider go to the federated validator.
+    /// </summary>
+    public ClientAssertionValidator(AgentRegistry agents, IReplayCache replay, TimeProvider time, string issuer, FederatedAssertionValidator? federated = null)
     {
         _agents = agents;
         _replay = replay;
         _time = time;
-        _audiences = [issuer, issuer + "/oauth/token"];
+        _audiences = Audiences(issuer);
+        _federated = federated;
     }
+
+    /// <summary>A client assertion is addressed to this server: its issuer or its token endpoint, exactly.</summary>
+    internal static string[] Audiences(string issuer) => [issuer, issuer + "/oauth/token"];
 
     public async ValueTask<ClientAuthentication> ValidateAsync(string assertion, string? clientId, CancellationToken cancellationToken)
     {
@@ -58,8 +67,15 @@ public sealed class ClientAssertionValidator
             return ClientAuthentication.Failure(claimed, "malformed client assertion");
         }
 
-        // Reject assertions whose issuer is not the client named in the request.
+        // An assertion from a trusted identity provider authenticates a federated agent. Configuration
+        // guarantees no agent id equals a provider's issuer, so the two kinds cannot be confused.
         var issuer = unverified.Issuer;
+        if (_federated is not null && !string.IsNullOrEmpty(issuer) && _federated.Trusts(issuer))
+        {
+            return await _federated.ValidateAsync(unverified, clientId, cancellationToken);
+        }
+
+        // Reject assertions whose issuer is not the client named in the request.
         if (string.IsNullOrEmpty(issuer) || (clientId is not null && clientId != issuer))
         {
             return ClientAuthentication.Failure(claimed ?? ClientAuthenticator.Truncate(issuer), "client assertion iss does not match client_id");

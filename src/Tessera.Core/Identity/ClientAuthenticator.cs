@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Tessera.Core.Configuration;
 using Tessera.Core.Protocol;
 
 namespace Tessera.Core.Identity;
@@ -68,19 +69,50 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
         var agent = agents.Find(credentials.ClientId);
         Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(secret), presented);
-        var expected = agent?.SecretSha256 ?? DecoyHash;
-        var matches = CryptographicOperations.FixedTimeEquals(presented, expected);
+        var (active, expired) = MatchSecret(presented, agent?.Secrets ?? [], time.GetUtcNow());
         if (agent is null)
         {
             return ClientAuthentication.Failure(claimed, "unknown client");
         }
 
-        if (agent.SecretSha256 is null)
+        if (!agent.HasStaticSecret)
         {
             return ClientAuthentication.Failure(claimed, "client has no secret registered");
         }
 
-        return matches ? ClientAuthentication.Success(agent) : ClientAuthentication.Failure(claimed, "wrong client secret");
+        // Reject a secret past its own expiry, even though it was right: rotation retired it.
+        if (!active && expired)
+        {
+            return ClientAuthentication.Failure(claimed, "client secret expired");
+        }
+
+        return active ? ClientAuthentication.Success(agent) : ClientAuthentication.Failure(claimed, "wrong client secret");
+    }
+
+    /// <summary>
+    /// Compares the presented hash with every slot in constant time: always at least
+    /// <see cref="AgentAuthOptions.MaxClientSecrets"/> comparisons (decoys fill the empty slots), no early
+    /// exit and no branch on a result, so the time taken does not tell whether the client exists, how
+    /// many secrets it has, or which one matched.
+    /// </summary>
+    private static (bool Active, bool Expired) MatchSecret(ReadOnlySpan<byte> presented, IReadOnlyList<ClientSecret> secrets, DateTimeOffset now)
+    {
+        var active = 0;
+        var expired = 0;
+        var slots = Math.Max(secrets.Count, AgentAuthOptions.MaxClientSecrets);
+        for (var i = 0; i < slots; i++)
+        {
+            var real = i < secrets.Count;
+            var expected = real ? secrets[i].Sha256 : DecoyHash;
+            var equal = CryptographicOperations.FixedTimeEquals(presented, expected) ? 1 : 0;
+            // A decoy never counts, even if someone sends the decoy's preimage.
+            var live = real && !secrets[i].IsExpiredAt(now) ? 1 : 0;
+            var present = real ? 1 : 0;
+            active |= equal & live;
+            expired |= equal & present & (live ^ 1);
+        }
+
+        return (active == 1, expired == 1);
     }
 
     /// <summary>Audit records keep at most 128 characters of a claimed (untrusted) client id.</summary>

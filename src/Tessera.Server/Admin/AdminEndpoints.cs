@@ -42,7 +42,14 @@ internal static class AdminEndpoints
         var now = time.GetUtcNow();
         var items = agents.All.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => new AgentView(
             a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), a.IsExpiredAt(now) ? "expired" : suspended.IsSuspended(a.Id) ? "suspended" : "active",
-            a.AuthMethods, [.. a.AllowedScopes], a.MaxTtl is { } ttl ? Durations.Format(ttl) : null, [.. a.MayDelegateTo.Order(StringComparer.Ordinal)])).ToList();
+            a.AuthMethods, [.. a.AllowedScopes], a.MaxTtl is { } ttl ? Durations.Format(ttl) : null, [.. a.MayDelegateTo.Order(StringComparer.Ordinal)])
+        {
+            StaticSecret = a.HasStaticSecret,
+            ClientSecrets = a.HasStaticSecret
+                ? [.. a.Secrets.Select(s => new ClientSecretView(s.Expires is { } at ? AuditEvent.FormatTime(at) : null, s.IsExpiredAt(now) ? "expired" : "active"))]
+                : null,
+            Federated = a.Federated is { } f ? new FederatedView(f.Idp, f.Sub) : null,
+        }).ToList();
         return Results.Json(new AgentList(items), AdminJson.Options);
     }
 

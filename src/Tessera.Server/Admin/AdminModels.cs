@@ -13,7 +13,22 @@ internal static class AdminJson
 }
 
 internal sealed record AgentView(string Id, string Owner, string Purpose, string Expires, string Status,
-    IReadOnlyList<string> AuthMethods, IReadOnlyList<string> AllowedScopes, string? MaxTtl, IReadOnlyList<string> MayDelegateTo);
+    IReadOnlyList<string> AuthMethods, IReadOnlyList<string> AllowedScopes, string? MaxTtl, IReadOnlyList<string> MayDelegateTo)
+{
+    /// <summary>True while any client secret is configured (expired or not): the agent still relies on a static secret.</summary>
+    public bool StaticSecret { get; init; }
+
+    /// <summary>Each configured secret's expiry and status, in configuration order; never the hash. Omitted when none.</summary>
+    public IReadOnlyList<ClientSecretView>? ClientSecrets { get; init; }
+
+    /// <summary>The identity provider and subject that authenticate a federated agent.</summary>
+    public FederatedView? Federated { get; init; }
+}
+
+/// <summary>One client secret as the admin API shows it: <c>expires</c> (absent: until removed) and <c>active</c> or <c>expired</c>.</summary>
+internal sealed record ClientSecretView(string? Expires, string Status);
+
+internal sealed record FederatedView(string Idp, string Sub);
 
 internal sealed record AgentList(IReadOnlyList<AgentView> Agents);
 

@@ -67,7 +67,10 @@ public static class TesseraHost
         services.AddSingleton(store.Replays);
         services.AddSingleton(new MemoryReplayCache(time));
         services.AddSingleton<IReplayCache>(sp => sp.GetRequiredService<MemoryReplayCache>());
-        services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
+        services.AddSingleton(sp => new FederatedAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IdentityProviderRegistry>(),
+            sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
+        services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer,
+            sp.GetRequiredService<FederatedAssertionValidator>()));
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<DpopNonces>();
         services.AddSingleton<DpopProofValidator>();

@@ -288,6 +288,119 @@ public sealed class ConfigLoaderTests : IDisposable
         AssertNames(Refused(ValidYaml), "agents[1].auth.jwks_file", "private key material");
     }
 
+    private const string OtherHash = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+
+    /// <summary>The valid config with support-agent's single secret replaced by <paramref name="auth"/> (lines under <c>auth:</c>).</summary>
+    private static string WithSupportAuth(string auth) => Replace($"    auth:\n      client_secret_sha256: {SecretHash}\n", "    auth:\n" + auth.TrimEnd('\n') + "\n");
+
+    [Fact]
+    public void Several_client_secrets_load_in_order_with_their_expiries()
+    {
+        var config = Load(WithSupportAuth($$"""
+                  client_secrets:
+                    - { sha256: {{SecretHash}}, expires: 2027-01-31 }
+                    - { sha256: {{OtherHash}} }
+            """));
+
+        var secrets = config.Agents[0].Auth.ClientSecrets;
+        Assert.Null(config.Agents[0].Auth.ClientSecretSha256);
+        Assert.Equal(2, secrets.Count);
+        Assert.Equal(Convert.FromHexString(SecretHash), secrets[0].Sha256);
+        Assert.Equal(new DateTimeOffset(2027, 1, 31, 0, 0, 0, TimeSpan.Zero), secrets[0].Expires);
+        Assert.Equal(Convert.FromHexString(OtherHash), secrets[1].Sha256);
+        Assert.Null(secrets[1].Expires);
+    }
+
+    [Fact]
+    public void The_single_client_secret_form_and_the_list_may_be_combined()
+    {
+        var config = Load(WithSupportAuth($$"""
+                  client_secret_sha256: {{SecretHash}}
+                  client_secrets: [ { sha256: {{OtherHash}}, expires: "2027-01-31T12:00:00Z" } ]
+            """));
+
+        Assert.Equal(Convert.FromHexString(SecretHash), config.Agents[0].Auth.ClientSecretSha256);
+        Assert.Equal(new DateTimeOffset(2027, 1, 31, 12, 0, 0, TimeSpan.Zero), Assert.Single(config.Agents[0].Auth.ClientSecrets).Expires);
+    }
+
+    [Theory]
+    [InlineData("- { sha256: 9f86d081 }", "agents[0].auth.client_secrets[1].sha256", "must be 64 hex digits")]
+    [InlineData("- { expires: 2027-01-31 }", "agents[0].auth.client_secrets[1].sha256", "is required")]
+    [InlineData("- { sha256: OTHER, expires: next-month }", "agents[0].auth.client_secrets[1].expires", "is not a date")]
+    [InlineData("- { sha256: OTHER, expires: \"2027-01-31 12:00\" }", "agents[0].auth.client_secrets[1].expires", "is not a date")]
+    [InlineData("- { sha256: OTHER, expiry: 2027-01-31 }", "agents[0].auth.client_secrets[1].expiry", "unknown key; expected one of: sha256, expires")]
+    [InlineData("- OTHER", "agents[0].auth.client_secrets[1]", "must be a mapping")]
+    [InlineData("- { sha256: SECRET }", "agents[0].auth.client_secrets[1].sha256", "is the same hash as client_secrets[0]")]
+    public void A_bad_client_secrets_entry_is_refused_naming_its_exact_path(string secondEntry, string path, string problem) =>
+        AssertNames(Refused(WithSupportAuth($$"""
+                  client_secrets:
+                    - { sha256: {{SecretHash}}, expires: 2027-01-31 }
+                    {{secondEntry.Replace("OTHER", OtherHash, StringComparison.Ordinal).Replace("SECRET", SecretHash, StringComparison.Ordinal)}}
+            """)), path, problem);
+
+    [Fact]
+    public void Client_secrets_that_is_not_a_list_is_refused() =>
+        AssertNames(Refused(WithSupportAuth($"      client_secrets: {SecretHash}\n")), "agents[0].auth.client_secrets", "must be a list");
+
+    [Fact]
+    public void A_client_secrets_entry_repeating_client_secret_sha256_is_refused() =>
+        AssertNames(Refused(WithSupportAuth($$"""
+                  client_secret_sha256: {{SecretHash}}
+                  client_secrets: [ { sha256: {{SecretHash}} } ]
+            """)), "agents[0].auth.client_secrets[0].sha256", "is the same hash as client_secret_sha256");
+
+    [Fact]
+    public void More_than_four_client_secrets_are_refused()
+    {
+        var hashes = Enumerable.Range(1, 5).Select(i => Convert.ToHexStringLower(SHA256.HashData([(byte)i]))).ToList();
+        var entries = string.Concat(hashes.Select(h => $"        - {{ sha256: {h} }}\n"));
+
+        AssertNames(Refused(WithSupportAuth("      client_secrets:\n" + entries)), "agents[0].auth.client_secrets[4]", "at most 4 client secrets");
+    }
+
+    [Fact]
+    public void A_federated_agent_needs_no_secret()
+    {
+        var config = Load(WithSupportAuth("      federated: { idp: corp, sub: \"system:serviceaccount:agents:support\" }\n"));
+
+        Assert.Equal(new PrincipalRef("corp", "system:serviceaccount:agents:support"), config.Agents[0].Auth.Federated);
+        Assert.Null(config.Agents[0].Auth.ClientSecretSha256);
+        Assert.Empty(config.Agents[0].Auth.ClientSecrets);
+    }
+
+    [Fact]
+    public void A_federated_identity_naming_an_unknown_provider_is_refused() =>
+        AssertNames(Refused(WithSupportAuth("      federated: { idp: k8s, sub: workload }\n")),
+            "agents[0].auth.federated.idp", "names no configured identity provider: 'k8s'");
+
+    [Fact]
+    public void Two_agents_with_the_same_federated_identity_are_refused() =>
+        AssertNames(Refused(WithSupportAuth("      federated: { idp: corp, sub: workload }\n")
+                .Replace("      jwks_file: keys/summarizer.jwks.json\n", "      federated: { idp: corp, sub: workload }\n", StringComparison.Ordinal)),
+            "agents[1].auth.federated", "idp 'corp' sub 'workload' already identifies agent 'support-agent'");
+
+    [Fact]
+    public void The_same_subject_at_two_providers_names_two_agents()
+    {
+        var yaml = Replace("    audience: tessera\n", "    audience: tessera\n  - { id: ci, issuer: https://ci.example, jwks_file: keys/idp.jwks.json, audience: tessera }\n");
+        yaml = yaml.Replace($"    auth:\n      client_secret_sha256: {SecretHash}\n", "    auth:\n      federated: { idp: corp, sub: workload }\n", StringComparison.Ordinal)
+            .Replace("      jwks_file: keys/summarizer.jwks.json\n", "      federated: { idp: ci, sub: workload }\n", StringComparison.Ordinal);
+
+        var config = Load(yaml);
+
+        Assert.Equal("ci", config.Agents[1].Auth.Federated!.Idp);
+    }
+
+    [Fact]
+    public void An_agent_id_equal_to_an_identity_provider_issuer_is_refused() =>
+        AssertNames(Refused(Replace("issuer: https://idp.corp.example", "issuer: support-agent")),
+            "agents[0].id", "is also the issuer of identity provider 'corp'");
+
+    [Fact]
+    public void Two_identity_providers_with_one_issuer_are_refused() =>
+        AssertNames(Refused(Replace("    audience: tessera\n", "    audience: tessera\n  - { id: corp2, issuer: https://idp.corp.example, jwks_file: keys/idp.jwks.json, audience: tessera }\n")),
+            "identity_providers[1].issuer", "already used by identity provider 'corp'");
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir);

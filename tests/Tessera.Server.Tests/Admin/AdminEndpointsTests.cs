@@ -28,6 +28,56 @@ public sealed class AdminEndpointsTests
     }
 
     [Fact]
+    public async Task Agents_list_shows_which_agents_still_rely_on_static_secrets_and_each_secrets_expiry_never_its_hash()
+    {
+        var idp = new TestIdp();
+        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
+        idp.WriteJwks(directory);
+        const string rotating = "rotating-secret-0123456789abcdef0123";
+        await using var broker = await TestBroker.StartAsync(TestBroker.DefaultYaml($$"""
+              - id: pod-agent
+                owner: platform@corp.example
+                purpose: No secret at all
+                expires: 2027-06-30
+                auth: { federated: { idp: corp, sub: "system:serviceaccount:agents:pod" } }
+                allowed_scopes: [ "crm:read" ]
+              - id: rotating-agent
+                owner: platform@corp.example
+                purpose: Mid-rotation
+                expires: 2027-06-30
+                auth:
+                  client_secrets:
+                    - { sha256: {{TestBroker.Sha256Hex(rotating)}}, expires: 2026-11-01 }
+                    - { sha256: {{TestBroker.Sha256Hex(TestBroker.SupportSecret + "-next")}}, expires: "2027-01-31T12:00:00Z" }
+                    - { sha256: {{TestBroker.Sha256Hex(TestBroker.SupportSecret + "-spare")}} }
+                allowed_scopes: [ "crm:read" ]
+            {{TestIdp.Yaml}}
+            """), directory);
+
+        using var response = await SendAsync(broker, "/admin/v1/agents", broker.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(TestBroker.Sha256Hex(rotating), body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(TestBroker.Sha256Hex(TestBroker.SupportSecret), body, StringComparison.OrdinalIgnoreCase);
+
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        var agents = json.RootElement.GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("id").GetString()!);
+        var pod = agents["pod-agent"];
+        Assert.False(pod.GetProperty("static_secret").GetBoolean());
+        Assert.False(pod.TryGetProperty("client_secrets", out _));
+        Assert.Equal(["federated"], pod.GetProperty("auth_methods").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("corp", pod.GetProperty("federated").GetProperty("idp").GetString());
+        Assert.Equal("system:serviceaccount:agents:pod", pod.GetProperty("federated").GetProperty("sub").GetString());
+
+        Assert.True(agents["support-agent"].GetProperty("static_secret").GetBoolean());
+        var rotatingAgent = agents["rotating-agent"];
+        Assert.True(rotatingAgent.GetProperty("static_secret").GetBoolean());
+        Assert.Equal(
+            """[{"expires":"2026-11-01T00:00:00.000Z","status":"expired"},{"expires":"2027-01-31T12:00:00.000Z","status":"active"},{"status":"active"}]""",
+            rotatingAgent.GetProperty("client_secrets").GetRawText());
+    }
+
+    [Fact]
     public async Task Admin_api_without_a_valid_admin_token_is_401_problem_details_and_audited()
     {
         await using var broker = await TestBroker.StartAsync();
