@@ -11,6 +11,10 @@ using Microsoft.IdentityModel.Tokens;
 //   assertions DIR ISSUER COUNT     COUNT private_key_jwt assertions, one per line, valid 10 minutes
 //   principal DIR                   a principal JWT for alice from the benchmark IdP
 //   tokens DIR ADDR COUNT           COUNT access tokens from the running broker (for revocation)
+//   dpop DIR ADDR COUNT [WARM]      a P-256 key, a DPoP-bound crm:read token from the running broker
+//                                   (DIR/dpop-token.txt), and COUNT proofs for GET ADDR/proxy/crm/contacts/42
+//                                   (DIR/dpop-proofs.txt; WARM more in DIR/dpop-warm-proofs.txt), one per
+//                                   line, each with its own jti, iat now and ath of the token
 //   fill DIR EVENTS REVOCATIONS     append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db (server stopped)
 const string Secret = "load-secret-0123456789abcdefghijklmnopqrstuv";
 var dir = args.Length > 1 ? args[1] : ".";
@@ -103,6 +107,10 @@ switch (args.FirstOrDefault())
         }
 
         break;
+    case "dpop":
+        await Dpop(dir, args[2].TrimEnd('/'), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture),
+            args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0);
+        break;
     case "fill":
         var events = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         var revocations = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
@@ -141,11 +149,78 @@ switch (args.FirstOrDefault())
 
         break;
     default:
-        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT");
+        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT | dpop DIR ADDR COUNT [WARM] | fill DIR EVENTS REVOCATIONS");
         return 2;
 }
 
 return 0;
+
+// The proxy with DPoP (RFC 9449): the token is bound to a fresh P-256 key by a proof at the token
+// endpoint (htu ADDR/oauth/token; the bench config's issuer defaults to its listen address, which is
+// ADDR), then every proxied request carries a proof of its own. Proofs are written by hand, as
+// tests/Tessera.Core.Tests/Dpop/DpopKey.cs does; the header (with the public jwk) is the same for all.
+static async Task Dpop(string dir, string addr, int count, int warm)
+{
+    using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    var q = ecdsa.ExportParameters(false).Q;
+    var header = Base64UrlEncoder.Encode(
+        $$$"""{"typ":"dpop+jwt","alg":"ES256","jwk":{"kty":"EC","crv":"P-256","x":"{{{Base64UrlEncoder.Encode(q.X!)}}}","y":"{{{Base64UrlEncoder.Encode(q.Y!)}}}"}}""");
+    string Proof(string method, string htu, long iat, string? ath)
+    {
+        var jti = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
+        var claims = ath is null
+            ? $$"""{"jti":"{{jti}}","htm":"{{method}}","htu":"{{htu}}","iat":{{iat}}}"""
+            : $$"""{"jti":"{{jti}}","htm":"{{method}}","htu":"{{htu}}","iat":{{iat}},"ath":"{{ath}}"}""";
+        var input = header + "." + Base64UrlEncoder.Encode(claims);
+        return input + "." + Base64UrlEncoder.Encode(ecdsa.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+    }
+
+    static long Now() => TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
+
+    using var http = new HttpClient { BaseAddress = new Uri(addr) };
+    using var tokenRequest = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
+    {
+        Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "crm:read")]),
+    };
+    tokenRequest.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("bench-agent:" + Secret)));
+    tokenRequest.Headers.Add("DPoP", Proof("POST", addr + "/oauth/token", Now(), null));
+    using var tokenResponse = await http.SendAsync(tokenRequest);
+    var body = await tokenResponse.Content.ReadAsStringAsync();
+    using var json = JsonDocument.Parse(body);
+    if (!tokenResponse.IsSuccessStatusCode || !json.RootElement.TryGetProperty("token_type", out var type) || type.GetString() != "DPoP")
+    {
+        throw new InvalidOperationException($"the token endpoint did not issue a DPoP-bound token: {(int)tokenResponse.StatusCode} {body}");
+    }
+
+    var token = json.RootElement.GetProperty("access_token").GetString()!;
+    var ath = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(token)));
+    const string ProxyPath = "/proxy/crm/contacts/42";
+    var htu = addr + ProxyPath;
+
+    // One request with a proof of its own, so a refusal shows here and not as non-2xx in the run.
+    using (var check = new HttpRequestMessage(HttpMethod.Get, ProxyPath))
+    {
+        check.Headers.Authorization = new AuthenticationHeaderValue("DPoP", token);
+        check.Headers.Add("DPoP", Proof("GET", htu, Now(), ath));
+        using var checkResponse = await http.SendAsync(check);
+        if (!checkResponse.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"the proxy refused the DPoP request: {(int)checkResponse.StatusCode} {checkResponse.Headers.WwwAuthenticate}");
+        }
+    }
+
+    File.WriteAllText(Path.Combine(dir, "dpop-token.txt"), token);
+    void Write(string name, int n)
+    {
+        var iat = Now();
+        var proofs = new string[n];
+        Parallel.For(0, n, i => proofs[i] = Proof("GET", htu, iat, ath));
+        File.WriteAllLines(Path.Combine(dir, name), proofs);
+    }
+
+    Write("dpop-warm-proofs.txt", warm);
+    Write("dpop-proofs.txt", count);
+}
 
 static ECDsaSecurityKey NewKey(string dir, string name)
 {

@@ -4,7 +4,9 @@
 # server CPU per request, and every figure as a ratio to the ceiling measured in the same run. The
 # proxy is measured against calling its upstream (bench/Tessera.Upstream) directly, in the same run,
 # and against proxy_ceiling: the ceiling app forwarding the same request with YARP and nothing else.
-# PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct and proxy.
+# proxy_dpop is the proxy again with a DPoP-bound token and a fresh proof per request (RFC 9449).
+# PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct, proxy_ceiling,
+# proxy and proxy_dpop.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -143,9 +145,23 @@ kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
 
 run proxy "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN"
 
+# The same GET with a DPoP-bound token: every request carries its own proof (unique jti, ath of the
+# token), signed beforehand, so the run measures what verifying them costs the server. A proof is
+# accepted for proof_max_age (60 s) + 60 s skew after its iat, so they are signed right before the
+# warm-up; with DURATION above ~100 s the last ones would be refused as stale (non-2xx).
+echo "== proxy with DPoP" >&2
+[ "$DURATION" -le 100 ] || echo "DURATION=$DURATION: DPoP proofs older than 120 s are refused, expect non-2xx in proxy_dpop" >&2
+$PREP dpop "$WORK" "$ADDR" "$(( DURATION * 12000 ))" 12000
+DPOP_TOKEN=$(cat "$WORK/dpop-token.txt")
+DURATION=3 run warmup "$SERVER_PID" lines.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="DPoP $DPOP_TOKEN" \
+  LOAD_LINE_HEADER=DPoP LOAD_LINES="$WORK/dpop-warm-proofs.txt" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+run proxy_dpop "$SERVER_PID" lines.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="DPoP $DPOP_TOKEN" \
+  LOAD_LINE_HEADER=DPoP LOAD_LINES="$WORK/dpop-proofs.txt"
+
 echo
 echo "Tessera load harness — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
-# upstream_direct, proxy_ceiling and proxy are given as a share of upstream_direct, everything else
+# upstream_direct, proxy_ceiling, proxy and proxy_dpop are given as a share of upstream_direct, everything else
 # of the ceiling; the cpu of proxy and proxy_ceiling is the forwarder's alone (not the upstream's).
 awk '
   function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /m$/) return v * 60000; return v * 1000 }
@@ -154,7 +170,9 @@ awk '
   $1 == "upstream_direct" { direct = $2; direct50 = ms($3); direct99 = ms($4) }
   $1 == "proxy" { proxy = $2; proxy50 = ms($3); proxy99 = ms($4) }
   $1 == "proxy_ceiling" { floor = $2; floor50 = ms($3) }
-  $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
+  $1 == "proxy_dpop" { dpop = $2; dpop50 = ms($3); dpop99 = ms($4); dpopcpu = $5; dpopbad = $6 }
+  $1 == "proxy" { proxycpu = $5 }
+  $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" || $1 == "proxy_dpop" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
   base == "" && ceiling { base = sprintf("%5.0f%% of ceiling", 100 * $2 / ceiling) }
   { printf "%-36s %10.0f req/s  p50 %8s  p99 %8s  cpu %5s µs/req  non-2xx %6s  %s\n", $1, $2, $3, $4, $5, $6, base }
   END {
@@ -164,4 +182,12 @@ awk '
     if (direct && floor)
       printf "proxy_ceiling vs upstream_direct: throughput %.0f%% of direct, added p50 %.2f ms (YARP forwarding alone, same machine)\n",
         100 * floor / direct, floor50 - direct50
+    if (direct && dpop)
+      printf "proxy_dpop vs upstream_direct: throughput %.0f%% of direct, added p50 %.2f ms, added p99 %.2f ms\n",
+        100 * dpop / direct, dpop50 - direct50, dpop99 - direct99
+    if (proxy && dpop)
+      printf "proxy_dpop vs proxy: throughput %.0f%% of proxy, p50 %+.2f ms, server cpu %+d µs/req (what DPoP adds)\n",
+        100 * dpop / proxy, dpop50 - proxy50, dpopcpu - proxycpu
+    if (dpopbad > 0)
+      printf "WARNING: proxy_dpop had %d non-2xx responses (proofs ran out and were replayed, or went stale)\n", dpopbad
   }' "$RESULTS"
