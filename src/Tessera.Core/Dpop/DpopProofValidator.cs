@@ -27,6 +27,13 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
     private static readonly string[] PrivateMembers = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
 
+    /// <summary>
+    /// A client signs every proof with the same key; importing its jwk into a new OpenSSL key costs
+    /// more than the signature check, so imported keys are kept, by their exact JSON text, up to a bound.
+    /// </summary>
+    private const int MaxCachedKeys = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (JsonWebKey Key, string Jkt)> _keys = new(StringComparer.Ordinal);
+
     /// <param name="proof">The value of the single <c>DPoP</c> header.</param>
     /// <param name="method">The request's method (<c>htm</c> must equal it).</param>
     /// <param name="uris">The URIs this request may be named by (<c>htu</c> must equal one, §4.3 normalization).</param>
@@ -95,15 +102,28 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
                 return DpopValidation.Invalid("the DPoP proof's jwk must be an EC or RSA public key");
             }
 
-            JsonWebKey key;
-            try
+            var jwkText = jwkElement.GetRawText();
+            if (!_keys.TryGetValue(jwkText, out var cached))
             {
-                key = new JsonWebKey(jwkElement.GetRawText());
+                try
+                {
+                    var parsed = new JsonWebKey(jwkText);
+                    cached = (parsed, Thumbprint(parsed));
+                }
+                catch (ArgumentException)
+                {
+                    return DpopValidation.Invalid("the DPoP proof's jwk is malformed");
+                }
+
+                if (_keys.Count >= MaxCachedKeys)
+                {
+                    _keys.Clear();
+                }
+
+                _keys.TryAdd(jwkText, cached);
             }
-            catch (ArgumentException)
-            {
-                return DpopValidation.Invalid("the DPoP proof's jwk is malformed");
-            }
+
+            var key = cached.Key;
 
             var verified = await Handler.ValidateTokenAsync(proof, new TokenValidationParameters
             {
@@ -174,7 +194,7 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
                 return new DpopValidation(null, "the server requires a DPoP nonce; retry with the one in DPoP-Nonce", UseNonce: true);
             }
 
-            var jkt = Thumbprint(key);
+            var jkt = cached.Jkt;
 
             // Reject a replayed proof: each jti is accepted once while its proof could still be accepted.
             if (!await replay.TryUseAsync($"dpop:{jkt}:{jti}", issued + config.Dpop.ProofMaxAge + Skew + Skew, cancellationToken))

@@ -129,6 +129,22 @@ public sealed class DpopProofValidatorTests : IDisposable
         Assert.Equal("the DPoP proof's jwk must be a public key (it holds private key material)", result.Error);
     }
 
+    [Theory]
+    [InlineData("""{"kty":"EC","crv":"P-256"}""")]
+    [InlineData("""{"kty":"EC","crv":"P-999","x":"AA","y":"AA"}""")]
+    [InlineData("""{"kty":"EC","crv":"P-256","x":"not base64!","y":"AA"}""")]
+    [InlineData("""{"kty":"RSA","e":"AQAB"}""")]
+    [InlineData("""{"kty":"RSA","n":42,"e":"AQAB"}""")]
+    public async Task A_malformed_jwk_is_refused_without_an_exception(string jwk)
+    {
+        var proof = _key.Proof("POST", Htu, _time.GetUtcNow(), tweak: (h, _) => h["jwk"] = JsonNode.Parse(jwk));
+
+        var result = await ValidateAsync(proof);
+
+        Assert.False(result.IsValid);
+        Assert.NotNull(result.Error);
+    }
+
     [Fact]
     public async Task A_proof_signed_by_another_key_than_its_jwk_is_refused()
     {
