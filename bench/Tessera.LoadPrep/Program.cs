@@ -6,8 +6,10 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 // Usage:
-//   config DIR PORT [UPSTREAM]      write DIR/tessera.yaml, the agent's and the IdP's keys, the secret;
-//                                   tool crm proxies to UPSTREAM with the vault secret crm-key in X-Api-Key
+//   config DIR PORT [UPSTREAM [WORKING_UPSTREAM]]
+//                                   write DIR/tessera.yaml, the agent's and the IdP's keys, the secret;
+//                                   tool crm proxies to UPSTREAM, tool crmwork to WORKING_UPSTREAM (an upstream
+//                                   that takes a few ms), both with the vault secret crm-key in X-Api-Key
 //   assertions DIR ISSUER COUNT     COUNT private_key_jwt assertions, one per line, valid 10 minutes
 //   principal DIR                   a principal JWT for alice from the benchmark IdP
 //   tokens DIR ADDR COUNT           COUNT access tokens from the running broker (for revocation)
@@ -24,6 +26,7 @@ switch (args.FirstOrDefault())
         Directory.CreateDirectory(dir);
         var port = args[2];
         var upstream = args.Length > 3 ? args[3] : "http://127.0.0.1:18082";
+        var workingUpstream = args.Length > 4 ? args[4] : "http://127.0.0.1:18083";
         var agentKey = NewKey(dir, "agent");
         var idpKey = NewKey(dir, "idp");
         File.WriteAllText(Path.Combine(dir, "agent.jwks.json"), Jwks(agentKey));
@@ -46,13 +49,18 @@ switch (args.FirstOrDefault())
                 scopes:
                   read: { rules: [ "GET /contacts/**" ] }
                   export: { rules: [ "POST /exports" ] }
+              - id: crmwork
+                upstream: "{{workingUpstream}}"
+                credential: { secret: crm-key, header: X-Api-Key }
+                scopes:
+                  read: { rules: [ "GET /contacts/**" ] }
             agents:
               - id: bench-agent
                 owner: bench@example.com
                 purpose: load test
                 expires: 2099-01-01
                 auth: { client_secret_sha256: {{hash}}, jwks_file: agent.jwks.json }
-                allowed_scopes: [ "crm:read", "crm:export" ]
+                allowed_scopes: [ "crm:read", "crm:export", "crmwork:read" ]
                 max_ttl: 10m
             """);
         break;

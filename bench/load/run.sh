@@ -16,6 +16,8 @@ CONNECTIONS=16
 TESSERA_PORT=${TESSERA_PORT:-18080}
 CEILING_PORT=${CEILING_PORT:-18081}
 UPSTREAM_PORT=${UPSTREAM_PORT:-18082}
+WORK_UPSTREAM_PORT=${WORK_UPSTREAM_PORT:-18083}
+WORK_DELAY_MS=${WORK_DELAY_MS:-2}   # the working upstream's delay before it answers (a real API does work)
 PROXY_ONLY=${PROXY_ONLY:-0}
 UPSTREAM_KEY="bench-upstream-key-7c41e0a9d3b2"
 WORK=$(mktemp -d /tmp/tessera-load.XXXXXX)
@@ -76,7 +78,9 @@ fi
 echo "== tessera" >&2
 UPSTREAM_API_KEY="$UPSTREAM_KEY" ASPNETCORE_URLS="http://127.0.0.1:$UPSTREAM_PORT" $UPSTREAM >"$WORK/upstream.log" 2>&1 &
 UPSTREAM_PID=$!; PIDS+=($UPSTREAM_PID)
-$PREP config "$WORK" "$TESSERA_PORT" "http://127.0.0.1:$UPSTREAM_PORT"
+UPSTREAM_DELAY_MS=$WORK_DELAY_MS UPSTREAM_API_KEY="$UPSTREAM_KEY" ASPNETCORE_URLS="http://127.0.0.1:$WORK_UPSTREAM_PORT" $UPSTREAM >"$WORK/work-upstream.log" 2>&1 &
+WORK_UPSTREAM_PID=$!; PIDS+=($WORK_UPSTREAM_PID)
+$PREP config "$WORK" "$TESSERA_PORT" "http://127.0.0.1:$UPSTREAM_PORT" "http://127.0.0.1:$WORK_UPSTREAM_PORT"
 $TESSERA serve --config "$WORK/tessera.yaml" >"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!; PIDS+=($SERVER_PID)
 wait_ready "$ADDR/readyz"
@@ -145,6 +149,22 @@ kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
 
 run proxy "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $PROXY_TOKEN"
 
+# The same comparison against an upstream that does some work (WORK_DELAY_MS before it answers, as
+# a real API would): against the free upstream above any forwarder's own cost dominates the ratio.
+echo "== proxy to a working upstream (${WORK_DELAY_MS} ms)" >&2
+WORK_TOKEN=$(token crmwork:read)
+WORK_URL="http://127.0.0.1:$WORK_UPSTREAM_PORT"
+for _ in $(seq 1 200); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $WORK_TOKEN" "$ADDR/proxy/crmwork/contacts/42")" = 200 ] && break; sleep 0.05
+done
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $WORK_TOKEN" "$ADDR/proxy/crmwork/contacts/42")
+[ "$status" = 200 ] || { echo "proxy to the working upstream answered $status, expected 200" >&2; exit 1; }
+URL=$WORK_URL DURATION=3 run warmup "$WORK_UPSTREAM_PID" get.lua LOAD_PATH=/contacts/42 LOAD_API_KEY="$UPSTREAM_KEY" >/dev/null 2>&1 || true
+DURATION=3 run warmup "$SERVER_PID" get.lua LOAD_PATH=/proxy/crmwork/contacts/42 LOAD_AUTH="Bearer $WORK_TOKEN" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+URL=$WORK_URL run working_upstream_direct "$WORK_UPSTREAM_PID" get.lua LOAD_PATH=/contacts/42 LOAD_API_KEY="$UPSTREAM_KEY"
+run proxy_to_working_upstream "$SERVER_PID" get.lua LOAD_PATH=/proxy/crmwork/contacts/42 LOAD_AUTH="Bearer $WORK_TOKEN"
+
 # The same GET with a DPoP-bound token: every request carries its own proof (unique jti, ath of the
 # token), signed beforehand, so the run measures what verifying them costs the server. A proof is
 # accepted for proof_max_age (60 s) + 60 s skew after its iat, so they are signed right before the
@@ -172,6 +192,9 @@ awk '
   $1 == "proxy_ceiling" { floor = $2; floor50 = ms($3) }
   $1 == "proxy_dpop" { dpop = $2; dpop50 = ms($3); dpop99 = ms($4); dpopcpu = $5; dpopbad = $6 }
   $1 == "proxy" { proxycpu = $5 }
+  $1 == "working_upstream_direct" { wdirect = $2; wdirect50 = ms($3); wdirect99 = ms($4) }
+  $1 == "proxy_to_working_upstream" { wproxy = $2; wproxy50 = ms($3); wproxy99 = ms($4) }
+  $1 == "working_upstream_direct" || $1 == "proxy_to_working_upstream" { if (wdirect) base = sprintf("%5.0f%% of working direct", 100 * $2 / wdirect) }
   $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" || $1 == "proxy_dpop" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
   base == "" && ceiling { base = sprintf("%5.0f%% of ceiling", 100 * $2 / ceiling) }
   { printf "%-36s %10.0f req/s  p50 %8s  p99 %8s  cpu %5s µs/req  non-2xx %6s  %s\n", $1, $2, $3, $4, $5, $6, base }
@@ -179,6 +202,9 @@ awk '
     if (direct && proxy)
       printf "proxy vs upstream_direct: throughput %.0f%% of direct (target >= 50%%), added p50 %.2f ms (target <= 0.5 ms), added p99 %.2f ms\n",
         100 * proxy / direct, proxy50 - direct50, proxy99 - direct99
+    if (wdirect && wproxy)
+      printf "proxy_to_working_upstream vs working_upstream_direct: throughput %.0f%% of direct (target >= 50%%), added p50 %.2f ms (target <= 0.5 ms), added p99 %.2f ms\n",
+        100 * wproxy / wdirect, wproxy50 - wdirect50, wproxy99 - wdirect99
     if (direct && floor)
       printf "proxy_ceiling vs upstream_direct: throughput %.0f%% of direct, added p50 %.2f ms (YARP forwarding alone, same machine)\n",
         100 * floor / direct, floor50 - direct50
