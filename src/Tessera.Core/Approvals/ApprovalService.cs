@@ -45,16 +45,17 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         }
     }
 
-    /// <summary>Approvals newest first, optionally only those with <paramref name="status"/>.</summary>
-    public IReadOnlyList<ApprovalRequest> List(string? status)
+    /// <summary>
+    /// Approvals newest first, optionally only those with <paramref name="status"/>. An admin sees
+    /// all; an approver only those of their own groups, which are all they may decide.
+    /// </summary>
+    public IReadOnlyList<ApprovalRequest> List(string? status, Approver who, bool isAdmin)
     {
         var now = time.GetUtcNow();
         return [.. _entries.Values.Select(e => Displayed(e.Current, now))
-            .Where(a => status is null || a.Status == status)
+            .Where(a => (status is null || a.Status == status) && (isAdmin || IsMember(who, a.Group)))
             .OrderByDescending(a => a.CreatedAt)];
     }
-
-    public ApprovalRequest? Find(string id) => _entries.TryGetValue(id, out var e) ? Displayed(e.Current, time.GetUtcNow()) : null;
 
     /// <summary>Whether <paramref name="who"/> belongs to any approver group (may list approvals).</summary>
     public bool IsApprover(Approver who) =>
@@ -318,7 +319,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 // Reject self-approval: the agent acts for this person; someone else must agree.
                 refusal = new(ApprovalDecisionOutcome.SelfApproval, approval, "The principal an agent acts for cannot approve its own request.");
             }
-            else if (who.Idp is null || !config.ApproverGroups.Any(g => g.Id == approval.Group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub)))
+            else if (!IsMember(who, approval.Group))
             {
                 // Reject anyone outside the scope's group, the bootstrap token included: admins administer, approvers approve.
                 refusal = new(ApprovalDecisionOutcome.NotAMember, approval, $"Only members of approver group '{approval.Group}' decide this request.");
@@ -350,6 +351,9 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             entry.Gate.Release();
         }
     }
+
+    private bool IsMember(Approver who, string group) =>
+        who.Idp is not null && config.ApproverGroups.Any(g => g.Id == group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
 
     /// <summary>Expires what is due and forgets what has been decided for longer than <see cref="History"/>.</summary>
     public async Task ExpireDueAsync(CancellationToken cancellationToken)

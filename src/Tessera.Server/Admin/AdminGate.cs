@@ -12,15 +12,15 @@ internal sealed class AdminGate(AdminAuthenticator admins, AuditLog audit, Appro
     /// Admits the approval routes' callers: admins and members of any approver group. Which
     /// approvals one may decide is <see cref="ApprovalService"/>'s decision, not the gate's.
     /// </summary>
-    public async Task<(Approver? Caller, IResult? Refusal)> AuthorizeApproverAsync(HttpContext context)
+    public async Task<(Approver? Caller, bool IsAdmin, IResult? Refusal)> AuthorizeApproverAsync(HttpContext context)
     {
         var (caller, isAdmin, reason) = await admins.IdentifyAsync(Bearer(context), context.RequestAborted);
         if (caller is not null && (isAdmin || approvals.IsApprover(caller)))
         {
-            return (caller, null);
+            return (caller, isAdmin, null);
         }
 
-        return (null, await RefuseAsync(context, reason ?? $"{caller!.Name} is neither an admin nor an approver", forbidden: caller is not null,
+        return (null, false, await RefuseAsync(context, reason ?? $"{caller!.Name} is neither an admin nor an approver", forbidden: caller is not null,
             "This identity is neither an admin nor a member of an approver group."));
     }
 

@@ -26,7 +26,7 @@ internal static class ApprovalEndpoints
 
     private static async Task<IResult> ListAsync(HttpContext context, AdminGate gate, ApprovalService approvals, AuditLog audit)
     {
-        var (who, refusal) = await gate.AuthorizeApproverAsync(context);
+        var (who, isAdmin, refusal) = await gate.AuthorizeApproverAsync(context);
         if (refusal is not null)
         {
             return refusal;
@@ -47,12 +47,12 @@ internal static class ApprovalEndpoints
             Reason = $"{context.Request.Method} {context.Request.Path}",
             RequestId = context.TraceIdentifier,
         }, cancellationToken: context.RequestAborted);
-        return Results.Json(new ApprovalList([.. approvals.List(status.Count == 1 ? status[0] : null).Select(ApprovalView.From)]), AdminJson.Options);
+        return Results.Json(new ApprovalList([.. approvals.List(status.Count == 1 ? status[0] : null, who, isAdmin).Select(ApprovalView.From)]), AdminJson.Options);
     }
 
     private static async Task<IResult> DecideAsync(HttpContext context, string id, bool approve, AdminGate gate, ApprovalService approvals)
     {
-        var (who, refusal) = await gate.AuthorizeApproverAsync(context);
+        var (who, _, refusal) = await gate.AuthorizeApproverAsync(context);
         if (refusal is not null)
         {
             return refusal;

@@ -228,6 +228,48 @@ public sealed class ApprovalFlowTests
     }
 
     [Fact]
+    public async Task Approvers_see_only_their_own_groups_requests_and_admins_see_all()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        await broker.RequestApprovalAsync(idp);
+        await broker.RequestApprovalAsync(idp, "crm:refund");
+
+        var security = Assert.Single((await broker.ListApprovalsAsync(idp.As(broker, "bob"))).EnumerateArray());
+        Assert.Equal("security-oncall", security.GetProperty("group").GetString());
+        var finance = Assert.Single((await broker.ListApprovalsAsync(idp.As(broker, "frank"))).EnumerateArray());
+        Assert.Equal("finance", finance.GetProperty("group").GetString());
+        Assert.Equal(2, (await broker.ListApprovalsAsync(idp.As(broker, "carol"))).GetArrayLength());
+        Assert.Equal(2, (await broker.ListApprovalsAsync(broker.AdminToken)).GetArrayLength());
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/approvals");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", idp.As(broker, "eve"));
+        using var stranger = await broker.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Forbidden, stranger.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_redemption_that_cannot_be_recorded_hands_out_nothing_and_can_be_retried()
+    {
+        FlakyStore? flaky = null;
+        var (broker, idp) = await ApprovalBroker.StartAsync(store => flaky = new FlakyStore(store));
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+
+        broker.Time.Advance(Interval);
+        flaky!.FailAppends = true;
+        using var failed = await broker.PollAsync(id);
+        await OAuthAssert.ErrorAsync(failed, HttpStatusCode.ServiceUnavailable, "server_error");
+
+        flaky.FailAppends = false;
+        using var retried = await broker.PollAsync(id);
+        await OAuthAssert.TokenAsync(retried);
+        Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "token.issued" && e.Record.Reason!.Contains(id, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_pending_request_survives_a_restart()
     {
         var (broker, idp) = await ApprovalBroker.StartAsync();

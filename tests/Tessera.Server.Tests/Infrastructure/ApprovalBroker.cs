@@ -15,7 +15,7 @@ public static class ApprovalBroker
     public const string Agent = "support-agent";
     public const string OtherAgent = "other-agent";
 
-    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync()
+    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null)
     {
         var idp = new TestIdp();
         var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
@@ -30,7 +30,7 @@ public static class ApprovalBroker
               - { id: security-oncall, members: [ { idp: corp, sub: bob }, { idp: corp, sub: dave }, { idp: corp, sub: alice } ] }
               - { id: finance, members: [ { idp: corp, sub: frank } ] }
             principals:
-              - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export", "crm:billing" ] }
+              - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export", "crm:billing", "crm:refund" ] }
             tools:
               - id: crm
                 scopes:
@@ -53,7 +53,7 @@ public static class ApprovalBroker
                 auth: { client_secret_sha256: {{hash}} }
                 allowed_scopes: [ "crm:read", "crm:export" ]
             """;
-        return (await TestBroker.StartAsync(yaml, directory), idp);
+        return (await TestBroker.StartAsync(yaml, directory, wrapStore: wrapStore), idp);
     }
 
     /// <summary>support-agent exchanges alice's token for <paramref name="scope"/> on the CRM.</summary>
