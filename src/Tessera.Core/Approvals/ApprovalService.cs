@@ -16,7 +16,7 @@ namespace Tessera.Core.Approvals;
 /// conditional transition taken under it and on record before it counts, so two approvers racing
 /// produce one decision and an approval yields at most one token.
 /// </summary>
-public sealed class ApprovalService(IApprovalStore store, AuditLog audit, SigningKeyService keys, TesseraConfig config, TimeProvider time)
+public sealed class ApprovalService(IApprovalStore store, AuditLog audit, SigningKeyService keys, Revocation.RevocationIndex revocations, TesseraConfig config, TimeProvider time)
 {
     /// <summary>CIBA polling interval: polls closer together than this get <c>slow_down</c>.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
@@ -241,6 +241,14 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         if (expires.ToUnixTimeSeconds() <= now.ToUnixTimeSeconds())
         {
             return new OAuthError(OAuthErrorCodes.ExpiredToken, "The token this approval was for can no longer be issued: its subject token has expired.");
+        }
+
+        // Reject redemption when what the request was derived from was revoked after it asked: the
+        // token is treated as issued when it was requested, so a revocation since then covers it.
+        var agents = approval.ActorChain.Count == 0 ? [approval.ClientId] : (IReadOnlyList<string>)[approval.ClientId, .. approval.ActorChain];
+        if (revocations.IsRevoked(approval.Id, approval.Lineage, approval.Principal, agents, approval.CreatedAt.ToUnixTimeSeconds()))
+        {
+            return OAuthError.InvalidGrant("The mission, principal or agent of this request was revoked after it asked; no token is issued.");
         }
 
         var claims = new AccessTokenClaims

@@ -270,6 +270,30 @@ public sealed class ApprovalFlowTests
     }
 
     [Fact]
+    public async Task An_agent_revoked_while_its_request_waits_gets_no_token_even_when_approved()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+
+        broker.Time.Advance(TimeSpan.FromSeconds(2));
+        using var revoke = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
+        {
+            Content = new StringContent("""{"kind":"agent","id":"support-agent"}""", Encoding.UTF8, "application/json"),
+        };
+        revoke.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", broker.AdminToken);
+        using var revoked = await broker.Client.SendAsync(revoke);
+        Assert.True(revoked.IsSuccessStatusCode, await revoked.Content.ReadAsStringAsync());
+
+        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        broker.Time.Advance(Interval);
+        using var poll = await broker.PollAsync(id);
+        var body = await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "invalid_grant");
+        Assert.Contains("revoked", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_pending_request_survives_a_restart()
     {
         var (broker, idp) = await ApprovalBroker.StartAsync();
