@@ -38,6 +38,36 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>
+    /// Reads the detail back from a token this server signed (it wrote the canonical form); null when
+    /// it is not exactly one well-formed <c>tessera_request</c>, which callers treat as a refusal.
+    /// </summary>
+    public static TesseraRequestDetail? FromClaim(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var r = doc.RootElement;
+            if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() != 1 || r[0].ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var o = r[0];
+            return o.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == Type
+                && o.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String
+                && o.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
+                && o.TryGetProperty("path", out var path) && path.ValueKind == JsonValueKind.String
+                && o.TryGetProperty("body_sha256", out var body) && body.ValueKind == JsonValueKind.String
+                ? new TesseraRequestDetail(tool.GetString()!, method.GetString()!, path.GetString()!, body.GetString()!)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Parses and checks <paramref name="text"/> against the tool and scopes; returns null with the problem otherwise.</summary>
     public static TesseraRequestDetail? Parse(string text, Tool tool, ScopeSet scopes, out string? problem)
     {
