@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(RevokeCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
+        root.Subcommands.Add(ApprovalCommand.Create());
         root.Subcommands.Add(SecretCommand.Create());
         root.Subcommands.Add(VaultCommand.Create());
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
@@ -184,6 +185,33 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                     command.Parameters.AddWithValue("$name", v.Name);
                     command.Parameters.AddWithValue("$version", v.Version);
                     await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                return;
+            case ApprovalRequested requested:
+                command = Command("""
+                    INSERT INTO approvals (id, status, client_id, created_at, expires_at, json)
+                    VALUES ($id, $status, $client, $created, $expires, $json)
+                    """);
+                command.Parameters.AddWithValue("$id", requested.Approval.Id);
+                command.Parameters.AddWithValue("$status", requested.Approval.Status);
+                command.Parameters.AddWithValue("$client", requested.Approval.ClientId);
+                command.Parameters.AddWithValue("$created", requested.Approval.CreatedAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$expires", requested.Approval.ExpiresAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$json", SqliteApprovalStore.Serialize(requested.Approval));
+                break;
+            case ApprovalChange step:
+                command = Command("UPDATE approvals SET status = $status, expires_at = $expires, json = $json WHERE id = $id AND status = $previous");
+                command.Parameters.AddWithValue("$id", step.Approval.Id);
+                command.Parameters.AddWithValue("$status", step.Approval.Status);
+                command.Parameters.AddWithValue("$expires", step.Approval.ExpiresAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$json", SqliteApprovalStore.Serialize(step.Approval));
+                command.Parameters.AddWithValue("$previous", (object?)step.PreviousStatus ?? DBNull.Value);
+
+                // Fail closed: a step from a state the approval is no longer in must not commit (a second decision, a second token).
+                if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+                {
+                    throw new InvalidOperationException($"approval step to '{step.Approval.Status}' from '{step.PreviousStatus}' does not match the stored state");
                 }
 
                 return;

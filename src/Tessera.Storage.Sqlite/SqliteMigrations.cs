@@ -102,5 +102,18 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         CREATE INDEX token_uses_expiry ON token_uses(expires_at);
         """,
+
+        // 6: approval requests (human in the loop); json is the whole snapshot, the columns are for lookups.
+        """
+        CREATE TABLE approvals (
+            id          TEXT PRIMARY KEY,
+            status      TEXT NOT NULL,
+            client_id   TEXT NOT NULL,
+            created_at  INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            json        TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX approvals_status ON approvals(status, created_at);
+        """,
     ];
 }

@@ -36,6 +36,7 @@ public sealed class SqliteTesseraStore : ITesseraStore
         Replays = new SqliteReplayStore(this);
         Secrets = new SqliteSecretStore(this);
         TokenUses = new SqliteTokenUseStore(this);
+        Approvals = new SqliteApprovalStore(this);
     }
 
     /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
@@ -61,6 +62,8 @@ public sealed class SqliteTesseraStore : ITesseraStore
     public ISecretStore Secrets { get; }
 
     public ITokenUseStore TokenUses { get; }
+
+    public IApprovalStore Approvals { get; }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {

@@ -26,4 +26,8 @@ public static class AuditTypes
     public const string ProxyForwarded = "proxy.forwarded";
     public const string ProxyDenied = "proxy.denied";
     public const string ProxyFailed = "proxy.failed";
+    public const string ApprovalRequested = "approval.requested";
+    public const string ApprovalApproved = "approval.approved";
+    public const string ApprovalDenied = "approval.denied";
+    public const string ApprovalExpired = "approval.expired";
 }

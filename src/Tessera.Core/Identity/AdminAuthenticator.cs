@@ -42,6 +42,36 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
         return isAdmin ? ($"{idp}:{principal.Subject}", null, false) : (null, $"{idp}:{principal.Subject} is not an admin", true);
     }
 
+    /// <summary>
+    /// Who presents <paramref name="bearer"/>, admin or not: the bootstrap token (an admin of no
+    /// identity provider) or an identity provider's principal. Approvers are principals, not admins.
+    /// </summary>
+    public async Task<(Approvals.Approver? Caller, bool IsAdmin, string? Reason)> IdentifyAsync(string? bearer, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(bearer))
+        {
+            return (null, false, "no bearer token");
+        }
+
+        if (bootstrapTokenSha256 is not null && bearer.Length <= 256)
+        {
+            var presented = SHA256.HashData(Encoding.UTF8.GetBytes(bearer));
+            if (CryptographicOperations.FixedTimeEquals(presented, bootstrapTokenSha256))
+            {
+                return (new Approvals.Approver(BootstrapAdminName, null, null), true, null);
+            }
+        }
+
+        var (principal, reason) = await idps.ValidateAsync(bearer, cancellationToken);
+        if (principal is null)
+        {
+            return (null, false, reason);
+        }
+
+        var idp = principal.Provider.Options.Id;
+        return (new Approvals.Approver($"{idp}:{principal.Subject}", idp, principal.Subject), config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject), null);
+    }
+
     /// <summary>Creates the bootstrap token file (0600) if it does not exist and returns the token's hash.</summary>
     public static byte[] EnsureBootstrapToken(string dataDir)
     {

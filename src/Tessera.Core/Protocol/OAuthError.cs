@@ -6,6 +6,12 @@ namespace Tessera.Core.Protocol;
 /// <param name="StatusCode">HTTP status; 400 unless the RFC says otherwise (401 for invalid_client).</param>
 public sealed record OAuthError(string Code, string Description, int StatusCode = 400)
 {
+    /// <summary>
+    /// Members written next to <c>error</c> and <c>error_description</c> (RFC 6749 §5.2 allows
+    /// extensions): <c>auth_req_id</c>, <c>expires_in</c>, <c>interval</c>. Values are strings or longs.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, object>>? Members { get; init; }
+
     public static OAuthError InvalidRequest(string description) => new(OAuthErrorCodes.InvalidRequest, description);
     public static OAuthError InvalidDpopProof(string description) => new(OAuthErrorCodes.InvalidDpopProof, description);
     public static OAuthError InvalidScope(string description) => new(OAuthErrorCodes.InvalidScope, description);

@@ -12,4 +12,14 @@ public static class OAuthErrorCodes
     public const string UnsupportedTokenType = "unsupported_token_type";
     public const string InvalidDpopProof = "invalid_dpop_proof";
     public const string UseDpopNonce = "use_dpop_nonce";
+    public const string InvalidAuthorizationDetails = "invalid_authorization_details";
+
+    /// <summary>Tessera's answer to a request that needs a person's approval first (contract §3).</summary>
+    public const string ApprovalRequired = "approval_required";
+
+    // CIBA polling (OpenID CIBA Core §11).
+    public const string AuthorizationPending = "authorization_pending";
+    public const string SlowDown = "slow_down";
+    public const string AccessDenied = "access_denied";
+    public const string ExpiredToken = "expired_token";
 }

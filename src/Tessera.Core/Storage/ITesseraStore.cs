@@ -24,4 +24,6 @@ public interface ITesseraStore : IAsyncDisposable
     ISecretStore Secrets { get; }
 
     ITokenUseStore TokenUses { get; }
+
+    IApprovalStore Approvals { get; }
 }

@@ -33,6 +33,9 @@ public sealed record AccessTokenClaims
     /// <summary>How many requests the proxy forwards with this token (approval-limited tokens); null means unlimited.</summary>
     public int? MaxUses { get; init; }
 
+    /// <summary>RFC 9396 <c>authorization_details</c> as JSON text (the exact request an approval allowed); null when not bound.</summary>
+    public string? AuthorizationDetails { get; init; }
+
     /// <summary>RFC 9449 §6.1 <c>cnf.jkt</c>: the thumbprint of the key this token is bound to, or null for a bearer token.</summary>
     public string? Jkt { get; init; }
 
@@ -91,6 +94,12 @@ public sealed record AccessTokenClaims
         if (MaxUses is { } maxUses)
         {
             w.WriteNumber("max_uses", maxUses);
+        }
+
+        if (AuthorizationDetails is not null)
+        {
+            w.WritePropertyName("authorization_details");
+            w.WriteRawValue(AuthorizationDetails);
         }
 
         if (Jkt is not null)
@@ -163,6 +172,7 @@ public sealed record AccessTokenClaims
                     ? lin.EnumerateArray().Select(e => e.GetString() ?? "").ToList()
                     : [],
                 MaxUses = r.TryGetProperty("max_uses", out var mu) ? mu.GetInt32() : null,
+                AuthorizationDetails = r.TryGetProperty("authorization_details", out var ad) && ad.ValueKind == JsonValueKind.Array ? ad.GetRawText() : null,
                 Jkt = r.TryGetProperty("cnf", out var cnf) && cnf.ValueKind == JsonValueKind.Object && cnf.TryGetProperty("jkt", out var jkt) ? jkt.GetString() : null,
             };
         }

@@ -105,10 +105,32 @@ public sealed partial class TokenService
             var explicitlyGated = requested.Intersect(gated);
             if (!explicitlyGated.IsEmpty)
             {
-                return await DenyAsync(request, agent.Id,
-                    OAuthError.InvalidScope($"Scope '{explicitlyGated.First()}' requires human approval, which this server cannot grant yet."),
-                    "approval-gated scope requested", cancellationToken, requested, tool.Id, subject);
+                // A principal's own token starts a mission; the mission starts when the approved token is issued.
+                var startsMission = subject.Mission is null;
+                var missionId = subject.Mission ?? "m_" + NewId();
+                return await RequestApprovalAsync(request, new Approvals.ApprovalDraft
+                {
+                    ClientId = agent.Id,
+                    Principal = subject.Principal,
+                    Idp = subject.Idp,
+                    ActorChain = chain,
+                    Tool = tool,
+                    Scopes = requested.Intersect(permitted),
+                    Gated = explicitlyGated,
+                    Mission = missionId,
+                    Purpose = startsMission ? purposeParameter : subject.Purpose,
+                    StartsMission = startsMission,
+                    Lineage = startsMission ? [missionId] : [.. subject.Lineage, subject.Jti!],
+                    TokenLifetime = Min(agent.MaxTtl ?? config.Tokens.DefaultTtl, config.Tokens.MaxTtl),
+                    NotAfter = subject.ExpiresAt,
+                    Jkt = request.DpopJkt,
+                }, requested, subject, cancellationToken);
             }
+        }
+
+        if (request.Get("authorization_details") is not null)
+        {
+            return await DenyAsync(request, agent.Id, UnboundDetails, "authorization_details without an approval-gated scope", cancellationToken, requested, tool?.Id, subject);
         }
 
         var candidates = WithoutGated(permitted, gated);

@@ -20,6 +20,7 @@ public sealed partial class TokenService(
     IdentityProviderRegistry identityProviders,
     Dpop.DpopProofValidator dpop,
     TesseraConfig config,
+    Approvals.ApprovalService approvals,
     TimeProvider time)
 {
     public async Task<OAuthResult<TokenResponse>> HandleAsync(TokenRequest request, CancellationToken cancellationToken)
@@ -67,8 +68,9 @@ public sealed partial class TokenService(
         {
             GrantTypes.ClientCredentials => await ClientCredentialsAsync(request, client.Agent!, cancellationToken),
             GrantTypes.TokenExchange => await ExchangeAsync(request, client.Agent!, cancellationToken),
+            GrantTypes.Ciba => await PollApprovalAsync(request, client.Agent!, cancellationToken),
             _ => await DenyAsync(request, client.Agent!.Id,
-                OAuthError.UnsupportedGrantType($"The grant type '{Clip(grantType)}' is not supported; use client_credentials or urn:ietf:params:oauth:grant-type:token-exchange."),
+                OAuthError.UnsupportedGrantType($"The grant type '{Clip(grantType)}' is not supported; use client_credentials, urn:ietf:params:oauth:grant-type:token-exchange or {GrantTypes.Ciba}."),
                 "unsupported grant_type", cancellationToken),
         };
     }
@@ -103,10 +105,21 @@ public sealed partial class TokenService(
         var explicitlyGated = requested.Intersect(gated);
         if (!explicitlyGated.IsEmpty)
         {
-            // Fail closed: a scope that needs a human's approval is never granted without one.
-            return await DenyAsync(request, agent.Id,
-                OAuthError.InvalidScope($"Scope '{explicitlyGated.First()}' requires human approval, which this server cannot grant yet."),
-                "approval-gated scope requested", cancellationToken, requested, tool.Id);
+            // A scope that needs a human's approval is granted only through one: ask, and let the agent poll.
+            return await RequestApprovalAsync(request, new Approvals.ApprovalDraft
+            {
+                ClientId = agent.Id,
+                Tool = tool,
+                Scopes = requested.Intersect(permitted),
+                Gated = explicitlyGated,
+                TokenLifetime = Min(agent.MaxTtl ?? config.Tokens.DefaultTtl, config.Tokens.MaxTtl),
+                Jkt = request.DpopJkt,
+            }, requested, null, cancellationToken);
+        }
+
+        if (request.Get("authorization_details") is not null)
+        {
+            return await DenyAsync(request, agent.Id, UnboundDetails, "authorization_details without an approval-gated scope", cancellationToken, requested, tool.Id);
         }
 
         var candidates = WithoutGated(permitted, gated);
@@ -193,6 +206,32 @@ public sealed partial class TokenService(
         return OAuthError.InvalidTarget(named.Count == 0
             ? "Name the tool with 'resource' or 'audience', or request scopes of one tool."
             : "The requested scopes name several or unknown tools; name one tool with 'resource' or 'audience'.");
+    }
+
+    /// <summary>
+    /// Reject <c>authorization_details</c> on requests no person approves: the token would carry a
+    /// binding nobody checked.
+    /// </summary>
+    private static readonly OAuthError UnboundDetails = new(OAuthErrorCodes.InvalidAuthorizationDetails,
+        "authorization_details bind a request that needs approval; request an approval-gated scope with them.");
+
+    private async Task<OAuthResult<TokenResponse>> RequestApprovalAsync(TokenRequest request, Approvals.ApprovalDraft draft, ScopeSet requested, SubjectToken? subject,
+        CancellationToken cancellationToken)
+    {
+        var (error, created) = await approvals.RequestAsync(draft, request, cancellationToken);
+        return created ? error : await DenyAsync(request, draft.ClientId, error, error.Description, cancellationToken, requested, draft.Tool.Id, subject);
+    }
+
+    private async Task<OAuthResult<TokenResponse>> PollApprovalAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken)
+    {
+        var result = await approvals.PollAsync(request, agent, cancellationToken);
+        if (result.Succeeded || result.Error!.Code is OAuthErrorCodes.AuthorizationPending or OAuthErrorCodes.SlowDown || result.Error == OAuthError.ServerError)
+        {
+            // Waiting is not a refusal, and the issuance is on record already; polls every few seconds would only flood the log.
+            return result;
+        }
+
+        return await DenyAsync(request, agent.Id, result.Error, result.Error.Description, cancellationToken);
     }
 
     private static ScopeSet ApprovalGated(Tool tool, ScopeSet scopes) => scopes.Intersect(tool.ApprovalGatedScopes);

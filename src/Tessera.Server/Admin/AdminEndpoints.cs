@@ -28,6 +28,7 @@ internal static class AdminEndpoints
         admin.MapPost("/keys/rotate", RotateKeysAsync);
         admin.MapPost("/revocations", RevokeAsync);
         admin.MapSecrets();
+        admin.MapApprovals();
     }
 
     private static async Task<IResult> ListAgentsAsync(HttpContext context, AdminGate gate, AgentRegistry agents, SuspendedAgents suspended, TimeProvider time, AuditLog audit)

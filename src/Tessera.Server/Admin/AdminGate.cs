@@ -1,22 +1,48 @@
 using Microsoft.AspNetCore.Http;
+using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
 
 namespace Tessera.Server.Admin;
 
 /// <summary>Admits admin API callers: a bearer token of an admin. Refusals are RFC 9457 problems and audited.</summary>
-internal sealed class AdminGate(AdminAuthenticator admins, AuditLog audit)
+internal sealed class AdminGate(AdminAuthenticator admins, AuditLog audit, ApprovalService approvals)
 {
-    public async Task<(string? Admin, IResult? Refusal)> AuthorizeAsync(HttpContext context)
+    /// <summary>
+    /// Admits the approval routes' callers: admins and members of any approver group. Which
+    /// approvals one may decide is <see cref="ApprovalService"/>'s decision, not the gate's.
+    /// </summary>
+    public async Task<(Approver? Caller, bool IsAdmin, IResult? Refusal)> AuthorizeApproverAsync(HttpContext context)
+    {
+        var (caller, isAdmin, reason) = await admins.IdentifyAsync(Bearer(context), context.RequestAborted);
+        if (caller is not null && (isAdmin || approvals.IsApprover(caller)))
+        {
+            return (caller, isAdmin, null);
+        }
+
+        return (null, false, await RefuseAsync(context, reason ?? $"{caller!.Name} is neither an admin nor an approver", forbidden: caller is not null,
+            "This identity is neither an admin nor a member of an approver group."));
+    }
+
+    private static string? Bearer(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
-        var bearer = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
-        var (admin, reason, forbidden) = await admins.AuthenticateAsync(bearer, context.RequestAborted);
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
+    public async Task<(string? Admin, IResult? Refusal)> AuthorizeAsync(HttpContext context)
+    {
+        var (admin, reason, forbidden) = await admins.AuthenticateAsync(Bearer(context), context.RequestAborted);
         if (admin is not null)
         {
             return (admin, null);
         }
 
+        return (null, await RefuseAsync(context, reason, forbidden, "This identity is not an admin."));
+    }
+
+    private async Task<IResult> RefuseAsync(HttpContext context, string? reason, bool forbidden, string forbiddenDetail)
+    {
         await audit.AppendAsync(new AuditRecord
         {
             Type = AuditTypes.AdminDenied,
@@ -27,10 +53,10 @@ internal sealed class AdminGate(AdminAuthenticator admins, AuditLog audit)
         Hosting.TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
         if (forbidden)
         {
-            return (null, Results.Problem(statusCode: 403, title: "Forbidden", detail: "This identity is not an admin."));
+            return Results.Problem(statusCode: 403, title: "Forbidden", detail: forbiddenDetail);
         }
 
         context.Response.Headers.WWWAuthenticate = "Bearer realm=\"tessera-admin\"";
-        return (null, Results.Problem(statusCode: 401, title: "Unauthorized", detail: "Send an admin's bearer token (the bootstrap token from data_dir/admin.token, or an identity provider JWT of a configured admin)."));
+        return Results.Problem(statusCode: 401, title: "Unauthorized", detail: "Send an admin's bearer token (the bootstrap token from data_dir/admin.token, or an identity provider JWT of a configured admin or approver).");
     }
 }

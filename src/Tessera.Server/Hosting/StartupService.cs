@@ -27,6 +27,7 @@ internal sealed partial class StartupService(
     IReplayStore replays,
     SecretVault vault,
     ITokenUseStore uses,
+    Core.Approvals.ApprovalService approvals,
     TesseraConfig config,
     TimeProvider time,
     ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
@@ -41,6 +42,7 @@ internal sealed partial class StartupService(
         await revocations.LoadAsync(cancellationToken);
         await suspended.LoadAsync(cancellationToken);
         await vault.LoadAsync(cancellationToken);
+        await approvals.LoadAsync(cancellationToken);
         foreach (var broken in vault.FindBroken())
         {
             Log.SecretBroken(logger, broken.ToString());
@@ -76,6 +78,7 @@ internal sealed partial class StartupService(
             await replays.PruneAsync(time.GetUtcNow(), CancellationToken.None);
             await uses.PruneAsync(time.GetUtcNow(), CancellationToken.None);
             await vault.DestroyExpiredAsync(CancellationToken.None);
+            await approvals.ExpireDueAsync(CancellationToken.None);
         }
         catch (Exception ex)
         {

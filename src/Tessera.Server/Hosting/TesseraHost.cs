@@ -74,6 +74,8 @@ public static class TesseraHost
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<DpopNonces>();
         services.AddSingleton<DpopProofValidator>();
+        services.AddSingleton(store.Approvals);
+        services.AddSingleton<Core.Approvals.ApprovalService>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccessTokenValidator>();
         services.AddSingleton<IntrospectionService>();

@@ -18,6 +18,17 @@ internal static class OAuthResponses
         {
             w.WriteString("error", error.Code);
             w.WriteString("error_description", error.Description);
+            foreach (var (name, value) in error.Members ?? [])
+            {
+                if (value is long number)
+                {
+                    w.WriteNumber(name, number);
+                }
+                else
+                {
+                    w.WriteString(name, value.ToString());
+                }
+            }
         });
     }
 

@@ -128,6 +128,13 @@ internal sealed partial class ToolProxy(
             return;
         }
 
+        if (claims.AuthorizationDetails is not null
+            && await CheckExactRequestAsync(context, claims.AuthorizationDetails, tool, path, query) is { } inexact)
+        {
+            await RefuseAsync(context, 403, inexact, claims, tool, path);
+            return;
+        }
+
         if (tool.Options.Upstream is not { } upstream)
         {
             await RefuseAsync(context, 502, $"tool '{tool.Id}' has no upstream configured", claims, tool, path);
@@ -282,6 +289,34 @@ internal sealed partial class ToolProxy(
     /// <c>ath</c>); it is refused as Bearer. A tool with <c>require_dpop</c> takes bound tokens only.
     /// Returns the refusal, or null when the token may be used.
     /// </summary>
+    /// <summary>
+    /// A token bound to one exact request (an approval's RFC 9396 <c>tessera_request</c>) lets through
+    /// only that method, that normalized path, no query, and a body whose SHA-256 as sent matches.
+    /// The body is buffered to hash it and rewound for forwarding. Returns the refusal, or null.
+    /// </summary>
+    private static async Task<string?> CheckExactRequestAsync(HttpContext context, string details, Tool tool, ProxyPath path, string query)
+    {
+        // Fail closed: a binding we cannot read allows nothing.
+        if (Core.Approvals.TesseraRequestDetail.FromClaim(details) is not { } exact || exact.Tool != tool.Id)
+        {
+            return "the token's authorization_details do not name a request to this tool";
+        }
+
+        // Reject any other method, path or a query string: the approver approved exactly one request.
+        if (!string.Equals(exact.Method, context.Request.Method, StringComparison.Ordinal) || !string.Equals(exact.Path, path.Path, StringComparison.Ordinal) || query.Length > 0)
+        {
+            return $"the approval allows only {exact.Method} {exact.Path}";
+        }
+
+        // Reject a body other than the approved one, compared by its SHA-256 as sent.
+        context.Request.EnableBuffering();
+        var digest = await System.Security.Cryptography.SHA256.HashDataAsync(context.Request.Body, context.RequestAborted);
+        context.Request.Body.Position = 0;
+        return string.Equals(Convert.ToHexStringLower(digest), exact.BodySha256, StringComparison.Ordinal)
+            ? null
+            : "the request body is not the one that was approved";
+    }
+
     private async Task<(string Error, string Description)?> CheckBindingAsync(HttpContext context, string raw, int queryStart, string token, bool dpopScheme,
         AccessTokenClaims claims, Tool tool)
     {

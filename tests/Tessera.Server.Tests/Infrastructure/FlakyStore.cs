@@ -21,6 +21,8 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
 
     public ITokenUseStore TokenUses => inner.TokenUses;
 
+    public IApprovalStore Approvals => inner.Approvals;
+
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
     public Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken) =>

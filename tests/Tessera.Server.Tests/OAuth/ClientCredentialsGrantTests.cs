@@ -62,7 +62,7 @@ public sealed class ClientCredentialsGrantTests
     }
 
     [Fact]
-    public async Task Approval_gated_scopes_are_left_out_when_unasked_and_refused_when_asked()
+    public async Task Approval_gated_scopes_are_left_out_when_unasked_and_need_an_approval_when_asked()
     {
         var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
         new TestIdp().WriteJwks(directory);
@@ -90,7 +90,7 @@ public sealed class ClientCredentialsGrantTests
         Assert.Equal("crm:read", everythingJson.RootElement.GetProperty("scope").GetString());
 
         using var asked = await broker.ClientCredentialsAsync("reader", "foo", ("scope", "crm:read crm:export"));
-        var body = await OAuthAssert.ErrorAsync(asked, HttpStatusCode.BadRequest, "invalid_scope");
+        var body = await OAuthAssert.ErrorAsync(asked, HttpStatusCode.BadRequest, "approval_required");
         Assert.Contains("crm:export", body, StringComparison.Ordinal);
     }
 

@@ -1,0 +1,10 @@
+using Tessera.Core.Approvals;
+using Tessera.Core.Storage;
+
+namespace Tessera.Benchmarks;
+
+/// <summary>No approvals: the benchmarked requests never need one.</summary>
+internal sealed class NullApprovalStore : IApprovalStore
+{
+    public Task<IReadOnlyList<ApprovalRequest>> LoadAsync(DateTimeOffset since, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ApprovalRequest>>([]);
+}

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary><c>tessera approval list|approve|deny</c>: the approver's side of contract §3 "Approvals".</summary>
+internal static class ApprovalCommand
+{
+    public static Command Create() => new("approval", "List, approve or deny requests that wait for a person")
+    {
+        List(), Decide("approve", "Approve a request (as a member of its approver group)"), Decide("deny", "Deny a request"),
+    };
+
+    private static Command List()
+    {
+        var config = CliOptions.Config();
+        var status = new Option<string>("--status") { Description = "Only requests in this state: pending, approved, denied, expired, redeemed" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object per line" };
+        var command = new Command("list", "List approval requests, newest first") { config, status, json };
+        command.SetAction((parse, ct) => ClientCommand.RunAsync(parse.GetValue(config)!, async client =>
+        {
+            var query = parse.GetValue(status) is { } s ? "?status=" + Uri.EscapeDataString(s) : "";
+            using var result = await client.GetAsync("/admin/v1/approvals" + query, ct);
+            foreach (var a in result.RootElement.GetProperty("approvals").EnumerateArray())
+            {
+                Console.WriteLine(parse.GetValue(json) ? a.GetRawText() : Line(a));
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Decide(string verb, string description)
+    {
+        var config = CliOptions.Config();
+        var id = new Argument<string>("id") { Description = "The request's auth_req_id, as listed" };
+        var comment = new Option<string>("--comment") { Description = "Why, for the audit log" };
+        var command = new Command(verb, description) { config, id, comment };
+        command.SetAction((parse, ct) => ClientCommand.RunAsync(parse.GetValue(config)!, async client =>
+        {
+            using var result = await client.PostAsync($"/admin/v1/approvals/{Uri.EscapeDataString(parse.GetValue(id)!)}/{verb}", new { comment = parse.GetValue(comment) }, ct);
+            Console.WriteLine($"approval {result.RootElement.GetProperty("id").GetString()} is {result.RootElement.GetProperty("status").GetString()}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>One line per request: enough to decide, with the id to pass to approve or deny.</summary>
+    private static string Line(JsonElement a)
+    {
+        var principal = a.TryGetProperty("principal", out var p) ? $" for {p.GetString()}" : "";
+        var reason = a.TryGetProperty("reason", out var r) ? $"  reason: {r.GetString()}" : "";
+        var exact = a.TryGetProperty("authorization_details", out var d) ? $"  only {d[0].GetProperty("method").GetString()} {d[0].GetProperty("path").GetString()}" : "";
+        var scopes = string.Join(' ', a.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+        return $"{a.GetProperty("id").GetString()}  {a.GetProperty("status").GetString()}  {a.GetProperty("agent").GetString()}{principal}  {scopes}  group {a.GetProperty("group").GetString()}  expires {a.GetProperty("expires_at").GetString()}{exact}{reason}";
+    }
+}

@@ -1,0 +1,437 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Missions;
+using Tessera.Core.Protocol;
+using Tessera.Core.Storage;
+using Tessera.Core.Tokens;
+
+namespace Tessera.Core.Approvals;
+
+/// <summary>
+/// Human approval of risky requests (contract §3): creates pending approvals, answers CIBA polls,
+/// and records decisions. Each approval has a lock, and every step (decide, expire, redeem) is a
+/// conditional transition taken under it and on record before it counts, so two approvers racing
+/// produce one decision and an approval yields at most one token.
+/// </summary>
+public sealed class ApprovalService(IApprovalStore store, AuditLog audit, SigningKeyService keys, Revocation.RevocationIndex revocations, TesseraConfig config, TimeProvider time)
+{
+    /// <summary>CIBA polling interval: polls closer together than this get <c>slow_down</c>.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a request waits for a person before it lapses.</summary>
+    public static readonly TimeSpan RequestLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long the agent has to collect its token once approved, even at the end of the request's life.</summary>
+    public static readonly TimeSpan RedeemWindow = TimeSpan.FromMinutes(1);
+
+    /// <summary>Decided approvals stay listed (and in memory) this long.</summary>
+    public static readonly TimeSpan History = TimeSpan.FromDays(1);
+
+    /// <summary>An agent cannot flood approvers: at most this many requests of one agent wait at once.</summary>
+    internal const int MaxPendingPerAgent = 16;
+
+    private const int MaxReasonLength = 512;
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    public async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        foreach (var approval in await store.LoadAsync(time.GetUtcNow() - History, cancellationToken))
+        {
+            _entries[approval.Id] = new Entry(approval);
+        }
+    }
+
+    /// <summary>
+    /// Approvals newest first, optionally only those with <paramref name="status"/>. An admin sees
+    /// all; an approver only those of their own groups, which are all they may decide.
+    /// </summary>
+    public IReadOnlyList<ApprovalRequest> List(string? status, Approver who, bool isAdmin)
+    {
+        var now = time.GetUtcNow();
+        return [.. _entries.Values.Select(e => Displayed(e.Current, now))
+            .Where(a => (status is null || a.Status == status) && (isAdmin || IsMember(who, a.Group)))
+            .OrderByDescending(a => a.CreatedAt)];
+    }
+
+    /// <summary>Whether <paramref name="who"/> belongs to any approver group (may list approvals).</summary>
+    public bool IsApprover(Approver who) =>
+        who.Idp is not null && config.ApproverGroups.Any(g => g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
+
+    /// <summary>
+    /// Records a pending approval for <paramref name="draft"/> and answers <c>approval_required</c>.
+    /// When the request cannot become an approval, returns the refusal with <c>Created</c> false (the caller audits it).
+    /// </summary>
+    internal async Task<(OAuthError Error, bool Created)> RequestAsync(ApprovalDraft draft, TokenRequest request, CancellationToken cancellationToken)
+    {
+        // Reject gated scopes of different groups together: one request, one group of people decides.
+        var policies = draft.Gated.Select(s => draft.Tool.Options.Scopes[s[(draft.Tool.Id.Length + 1)..]].Approval!).ToList();
+        var group = policies[0].Group;
+        if (policies.Any(p => p.Group != group))
+        {
+            return (OAuthError.InvalidScope("The requested scopes need approval by different groups; request them separately."), false);
+        }
+
+        var reason = request.Get("reason");
+        if (reason is not null && (reason.Length > MaxReasonLength || reason.Any(char.IsControl)))
+        {
+            return (OAuthError.InvalidRequest($"'reason' must be at most {MaxReasonLength} characters of text."), false);
+        }
+
+        string? details = null;
+        if (request.Get("authorization_details") is { } detailsText)
+        {
+            if (TesseraRequestDetail.Parse(detailsText, draft.Tool, draft.Scopes, out var problem) is not { } detail)
+            {
+                return (new OAuthError(OAuthErrorCodes.InvalidAuthorizationDetails, $"The authorization_details are not acceptable: {problem}."), false);
+            }
+
+            details = detail.ToJson();
+        }
+
+        var now = time.GetUtcNow();
+        if (_entries.Values.Count(e => e.Current.ClientId == draft.ClientId && e.Current.Status == ApprovalStatus.Pending && e.Current.ExpiresAt > now) >= MaxPendingPerAgent)
+        {
+            return (OAuthError.InvalidRequest($"Agent '{draft.ClientId}' already has {MaxPendingPerAgent} requests waiting for approval."), false);
+        }
+
+        var ttl = TimeSpan.FromTicks(policies.Min(p => p.Ttl.Ticks));
+        var expires = now + RequestLifetime;
+        if (draft.NotAfter is { } notAfter && notAfter < expires)
+        {
+            // Nobody needs to approve what could no longer be issued.
+            expires = notAfter;
+        }
+
+        var approval = new ApprovalRequest
+        {
+            Id = System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)),
+            Status = ApprovalStatus.Pending,
+            ClientId = draft.ClientId,
+            Principal = draft.Principal,
+            Idp = draft.Idp,
+            ActorChain = draft.ActorChain,
+            Tool = draft.Tool.Id,
+            Audience = draft.Tool.Audience,
+            Scopes = [.. draft.Scopes],
+            GatedScopes = [.. draft.Gated],
+            Mission = draft.Mission,
+            Purpose = draft.Purpose,
+            StartsMission = draft.StartsMission,
+            Lineage = draft.Lineage,
+            Reason = reason,
+            AuthorizationDetails = details,
+            Group = group,
+            CreatedAt = now,
+            ExpiresAt = expires,
+            Interval = (int)Interval.TotalSeconds,
+            Ttl = ttl,
+            MaxUses = policies.Min(p => p.MaxUses),
+            TokenLifetime = ttl < draft.TokenLifetime ? ttl : draft.TokenLifetime,
+            NotAfter = draft.NotAfter,
+            Jkt = draft.Jkt,
+        };
+
+        try
+        {
+            await audit.AppendAsync(Record(approval, AuditTypes.ApprovalRequested, AuditOutcomes.Allowed,
+                $"approval {approval.Id} for group {group}" + (reason is null ? "" : $": {TokenService.Clip(reason)}"), request.RequestId),
+                [.. request.PendingChanges, new ApprovalRequested(approval)], cancellationToken);
+        }
+        catch (AuditWriteException)
+        {
+            return (OAuthError.ServerError, true);
+        }
+
+        _entries[approval.Id] = new Entry(approval) { LastPoll = now };
+        var expiresIn = (long)Math.Ceiling((expires - now).TotalSeconds);
+        return (new OAuthError(OAuthErrorCodes.ApprovalRequired,
+            $"Scope '{draft.Gated.First()}' needs the approval of a member of '{group}'; poll with grant_type={GrantTypes.Ciba} and this auth_req_id.")
+        {
+            Members =
+            [
+                new("auth_req_id", approval.Id),
+                new("expires_in", expiresIn),
+                new("interval", (long)approval.Interval),
+            ],
+        }, true);
+    }
+
+    /// <summary>
+    /// A CIBA poll by <paramref name="agent"/>. Pending answers (<c>authorization_pending</c>,
+    /// <c>slow_down</c>) are not refusals; the caller audits the others.
+    /// </summary>
+    internal async Task<OAuthResult<TokenResponse>> PollAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken)
+    {
+        // Reject polls without the id of what they poll (CIBA Core §10.1).
+        var id = request.Get("auth_req_id");
+        if (string.IsNullOrEmpty(id))
+        {
+            return OAuthError.InvalidRequest("The CIBA grant needs 'auth_req_id'.");
+        }
+
+        // Reject unknown ids and ids of another client alike, so neither can be probed.
+        if (!_entries.TryGetValue(id, out var entry) || entry.Current.ClientId != agent.Id)
+        {
+            return OAuthError.InvalidGrant("The auth_req_id is unknown or was issued to another client.");
+        }
+
+        // Reject polls bound to another key than the request's (or to one when the request had none).
+        if (entry.Current.Jkt != request.DpopJkt)
+        {
+            return OAuthError.InvalidGrant(entry.Current.Jkt is null
+                ? "This approval was requested without DPoP; poll without a DPoP proof."
+                : "Poll with a DPoP proof of the key that made the request.");
+        }
+
+        await entry.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var now = time.GetUtcNow();
+            var approval = entry.Current;
+            if (approval.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= approval.ExpiresAt)
+            {
+                approval = await ExpireAsync(entry, request.RequestId, cancellationToken);
+            }
+
+            switch (approval.Status)
+            {
+                case ApprovalStatus.Pending:
+                    // Reject polls faster than the interval; each one lengthens it (CIBA Core §11).
+                    if (now - entry.LastPoll < TimeSpan.FromSeconds(entry.Interval))
+                    {
+                        entry.LastPoll = now;
+                        entry.Interval += 5;
+                        return new OAuthError(OAuthErrorCodes.SlowDown, $"Poll at most every {entry.Interval} seconds.")
+                        {
+                            Members = [new("interval", (long)entry.Interval)],
+                        };
+                    }
+
+                    entry.LastPoll = now;
+                    return new OAuthError(OAuthErrorCodes.AuthorizationPending, $"Waiting for a member of '{approval.Group}' to decide.");
+                case ApprovalStatus.Denied:
+                    return new OAuthError(OAuthErrorCodes.AccessDenied, $"The request was denied by {approval.DecidedBy}.");
+                case ApprovalStatus.Expired:
+                    return new OAuthError(OAuthErrorCodes.ExpiredToken, "The approval request expired before it was approved and redeemed.");
+                case ApprovalStatus.Redeemed:
+                    return OAuthError.InvalidGrant("The token of this approval was already issued; an approval yields one token.");
+                default:
+                    return await RedeemAsync(entry, approval, now, request, cancellationToken);
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    private async Task<OAuthResult<TokenResponse>> RedeemAsync(Entry entry, ApprovalRequest approval, DateTimeOffset now, TokenRequest request, CancellationToken cancellationToken)
+    {
+        var expires = now + approval.TokenLifetime;
+        if (approval.NotAfter is { } notAfter && notAfter < expires)
+        {
+            // A derived token never outlives the token it was derived from.
+            expires = notAfter;
+        }
+
+        if (expires.ToUnixTimeSeconds() <= now.ToUnixTimeSeconds())
+        {
+            return new OAuthError(OAuthErrorCodes.ExpiredToken, "The token this approval was for can no longer be issued: its subject token has expired.");
+        }
+
+        // Reject redemption when what the request was derived from was revoked after it asked: the
+        // token is treated as issued when it was requested, so a revocation since then covers it.
+        var agents = approval.ActorChain.Count == 0 ? [approval.ClientId] : (IReadOnlyList<string>)[approval.ClientId, .. approval.ActorChain];
+        if (revocations.IsRevoked(approval.Id, approval.Lineage, approval.Principal, agents, approval.CreatedAt.ToUnixTimeSeconds()))
+        {
+            return OAuthError.InvalidGrant("The mission, principal or agent of this request was revoked after it asked; no token is issued.");
+        }
+
+        var claims = new AccessTokenClaims
+        {
+            Issuer = config.Server.Issuer,
+            Subject = approval.Principal ?? approval.ClientId,
+            Audience = approval.Audience,
+            ClientId = approval.ClientId,
+            Scope = ScopeSet.Of(approval.Scopes),
+            Jti = TokenService.NewId(),
+            IssuedAt = now.ToUnixTimeSeconds(),
+            ExpiresAt = expires.ToUnixTimeSeconds(),
+            ActorChain = approval.ActorChain,
+            Mission = approval.Mission,
+            Purpose = approval.Purpose,
+            Idp = approval.Idp,
+            Lineage = approval.Lineage,
+            MaxUses = approval.MaxUses,
+            AuthorizationDetails = approval.AuthorizationDetails,
+            Jkt = approval.Jkt,
+        };
+        var token = JwtSigner.Sign(keys.Current(), claims);
+        var redeemed = approval with { Status = ApprovalStatus.Redeemed, RedeemedJti = claims.Jti };
+        List<StateChange> changes = [.. request.PendingChanges, new ApprovalRedeemed(redeemed)];
+        if (approval.StartsMission)
+        {
+            changes.Add(new MissionStarted(new MissionRecord(approval.Mission!, approval.Principal!, approval.Idp!, approval.ActorChain, approval.Purpose, now, expires)));
+        }
+
+        try
+        {
+            await audit.AppendAsync(Record(approval, AuditTypes.TokenIssued, AuditOutcomes.Allowed,
+                $"{GrantTypes.Ciba}: approval {approval.Id} approved by {approval.DecidedBy}, max_uses {approval.MaxUses}", request.RequestId) with { Jti = claims.Jti },
+                changes, cancellationToken);
+        }
+        catch (AuditWriteException)
+        {
+            // Fail closed, and leave the approval redeemable: the token was never handed out.
+            return OAuthError.ServerError;
+        }
+
+        entry.Current = redeemed;
+        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, claims.Jkt is null ? "Bearer" : "DPoP", claims.ExpiresAt - claims.IssuedAt, claims.Scope.ToString()));
+    }
+
+    /// <summary>Approves or denies, once: only a member of the approval's group who is not the principal it acts for.</summary>
+    public async Task<ApprovalDecision> DecideAsync(string id, bool approve, Approver who, string? comment, string? requestId, CancellationToken cancellationToken)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            return new ApprovalDecision(ApprovalDecisionOutcome.NotFound, null, "No such approval request.");
+        }
+
+        await entry.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var now = time.GetUtcNow();
+            var approval = entry.Current;
+            ApprovalDecision? refusal = null;
+            if (approval.Status == ApprovalStatus.Pending && now >= approval.ExpiresAt)
+            {
+                approval = await ExpireAsync(entry, requestId, cancellationToken);
+            }
+
+            if (approval.Status == ApprovalStatus.Expired)
+            {
+                refusal = new(ApprovalDecisionOutcome.Expired, approval, "The approval request has expired.");
+            }
+            else if (approval.Status != ApprovalStatus.Pending)
+            {
+                // Reject a second decision: the first one stands, whoever raced it.
+                refusal = new(ApprovalDecisionOutcome.AlreadyDecided, approval, $"The request was already {(approval.Status == ApprovalStatus.Denied ? "denied" : "approved")} by {approval.DecidedBy}.");
+            }
+            else if (who.Idp is not null && who.Idp == approval.Idp && who.Sub == approval.Principal)
+            {
+                // Reject self-approval: the agent acts for this person; someone else must agree.
+                refusal = new(ApprovalDecisionOutcome.SelfApproval, approval, "The principal an agent acts for cannot approve its own request.");
+            }
+            else if (!IsMember(who, approval.Group))
+            {
+                // Reject anyone outside the scope's group, the bootstrap token included: admins administer, approvers approve.
+                refusal = new(ApprovalDecisionOutcome.NotAMember, approval, $"Only members of approver group '{approval.Group}' decide this request.");
+            }
+
+            if (refusal is not null)
+            {
+                await audit.AppendAsync(Record(approval, AuditTypes.AdminDenied, AuditOutcomes.Denied,
+                    $"{(approve ? "approve" : "deny")} approval {approval.Id} by {who.Name}: {refusal.Outcome}", requestId), [], cancellationToken);
+                return refusal;
+            }
+
+            var decided = approval with
+            {
+                Status = approve ? ApprovalStatus.Approved : ApprovalStatus.Denied,
+                DecidedBy = who.Name,
+                DecidedAt = now,
+                Comment = comment,
+                ExpiresAt = approve && approval.ExpiresAt < now + RedeemWindow ? now + RedeemWindow : approval.ExpiresAt,
+            };
+            await audit.AppendAsync(Record(decided, approve ? AuditTypes.ApprovalApproved : AuditTypes.ApprovalDenied, approve ? AuditOutcomes.Allowed : AuditOutcomes.Denied,
+                $"approval {approval.Id} {decided.Status} by {who.Name}" + (comment is null ? "" : $": {TokenService.Clip(comment)}"), requestId),
+                [new ApprovalDecided(decided, ApprovalStatus.Pending)], cancellationToken);
+            entry.Current = decided;
+            return new ApprovalDecision(ApprovalDecisionOutcome.Decided, decided, $"The request was {decided.Status}.");
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    private bool IsMember(Approver who, string group) =>
+        who.Idp is not null && config.ApproverGroups.Any(g => g.Id == group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
+
+    /// <summary>Expires what is due and forgets what has been decided for longer than <see cref="History"/>.</summary>
+    public async Task ExpireDueAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var entry in _entries.Values)
+        {
+            var current = entry.Current;
+            if (current.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= current.ExpiresAt)
+            {
+                await entry.Gate.WaitAsync(cancellationToken);
+                try
+                {
+                    if (entry.Current.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= entry.Current.ExpiresAt)
+                    {
+                        await ExpireAsync(entry, null, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    entry.Gate.Release();
+                }
+            }
+            else if (current.Status is not (ApprovalStatus.Pending or ApprovalStatus.Approved) && current.ExpiresAt < now - History)
+            {
+                _entries.TryRemove(current.Id, out _);
+            }
+        }
+    }
+
+    /// <summary>Moves an open approval to expired, on record. Call with the entry's lock held.</summary>
+    private async Task<ApprovalRequest> ExpireAsync(Entry entry, string? requestId, CancellationToken cancellationToken)
+    {
+        var before = entry.Current;
+        var expired = before with { Status = ApprovalStatus.Expired };
+        await audit.AppendAsync(Record(expired, AuditTypes.ApprovalExpired, AuditOutcomes.Denied,
+            before.Status == ApprovalStatus.Approved ? $"approval {before.Id} approved by {before.DecidedBy} but never redeemed" : $"approval {before.Id} not decided in time", requestId),
+            [new ApprovalDecided(expired, before.Status)], cancellationToken);
+        entry.Current = expired;
+        return expired;
+    }
+
+    /// <summary>A pending approval past its expiry is shown as expired even before the transition is on record.</summary>
+    private static ApprovalRequest Displayed(ApprovalRequest a, DateTimeOffset now) =>
+        a.Status == ApprovalStatus.Pending && now >= a.ExpiresAt ? a with { Status = ApprovalStatus.Expired } : a;
+
+    private static AuditRecord Record(ApprovalRequest a, string type, string outcome, string reason, string? requestId) => new()
+    {
+        Type = type,
+        Outcome = outcome,
+        Principal = a.Principal,
+        Agent = a.ClientId,
+        ActorChain = a.ActorChain.Count > 0 ? a.ActorChain : null,
+        Mission = a.Mission,
+        Purpose = a.Purpose,
+        Tool = a.Tool,
+        Scopes = a.Scopes,
+        Reason = reason,
+        RequestId = requestId,
+    };
+
+    private sealed class Entry(ApprovalRequest approval)
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public ApprovalRequest Current { get; set; } = approval;
+
+        /// <summary>When the agent last polled (or asked); slow_down is measured from here.</summary>
+        public DateTimeOffset LastPoll { get; set; } = approval.CreatedAt;
+
+        public int Interval { get; set; } = approval.Interval;
+    }
+}

@@ -1,0 +1,15 @@
+namespace Tessera.Core.Approvals;
+
+/// <summary>Where an approval request stands. Only <see cref="Pending"/> can be decided; only <see cref="Approved"/> can be redeemed.</summary>
+public static class ApprovalStatus
+{
+    public const string Pending = "pending";
+    public const string Approved = "approved";
+    public const string Denied = "denied";
+    public const string Expired = "expired";
+
+    /// <summary>Approved and its one token issued: nothing more comes of it.</summary>
+    public const string Redeemed = "redeemed";
+
+    public static bool IsKnown(string status) => status is Pending or Approved or Denied or Expired or Redeemed;
+}

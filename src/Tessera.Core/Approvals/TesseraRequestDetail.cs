@@ -1,0 +1,168 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Tessera.Core.Proxy;
+using Tessera.Core.Tokens;
+
+namespace Tessera.Core.Approvals;
+
+/// <summary>
+/// RFC 9396 <c>authorization_details</c> of type <c>tessera_request</c>: the one exact request an
+/// approval is bound to. Parsed strictly: one object, exactly these members, each well formed, and
+/// the request allowed by one of the approved scopes' rules, so an approver never sees a request the
+/// token could not make anyway.
+/// </summary>
+public sealed record TesseraRequestDetail(string Tool, string Method, string Path, string BodySha256)
+{
+    public const string Type = "tessera_request";
+    private const int MaxLength = 4096;
+    private static readonly SearchValues<char> Hex = SearchValues.Create("0123456789abcdef");
+
+    /// <summary>The canonical JSON array carried by the approval and the token.</summary>
+    public string ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartArray();
+            w.WriteStartObject();
+            w.WriteString("type", Type);
+            w.WriteString("tool", Tool);
+            w.WriteString("method", Method);
+            w.WriteString("path", Path);
+            w.WriteString("body_sha256", BodySha256);
+            w.WriteEndObject();
+            w.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// Reads the detail back from a token this server signed (it wrote the canonical form); null when
+    /// it is not exactly one well-formed <c>tessera_request</c>, which callers treat as a refusal.
+    /// </summary>
+    public static TesseraRequestDetail? FromClaim(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var r = doc.RootElement;
+            if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() != 1 || r[0].ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var o = r[0];
+            return o.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == Type
+                && o.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String
+                && o.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
+                && o.TryGetProperty("path", out var path) && path.ValueKind == JsonValueKind.String
+                && o.TryGetProperty("body_sha256", out var body) && body.ValueKind == JsonValueKind.String
+                ? new TesseraRequestDetail(tool.GetString()!, method.GetString()!, path.GetString()!, body.GetString()!)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Parses and checks <paramref name="text"/> against the tool and scopes; returns null with the problem otherwise.</summary>
+    public static TesseraRequestDetail? Parse(string text, Tool tool, ScopeSet scopes, out string? problem)
+    {
+        problem = null;
+        if (text.Length > MaxLength)
+        {
+            problem = $"authorization_details must be at most {MaxLength} characters";
+            return null;
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 4 });
+        }
+        catch (JsonException)
+        {
+            problem = "authorization_details is not JSON";
+            return null;
+        }
+
+        using (doc)
+        {
+            // Reject anything but one object: an approval binds exactly one request.
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() != 1 || root[0].ValueKind != JsonValueKind.Object)
+            {
+                problem = "authorization_details must be an array of exactly one object";
+                return null;
+            }
+
+            string? type = null, toolId = null, method = null, path = null, body = null;
+            foreach (var member in root[0].EnumerateObject())
+            {
+                // Reject members we do not know and values that are not strings: nothing is ignored silently.
+                if (member.Value.ValueKind != JsonValueKind.String)
+                {
+                    problem = $"authorization_details member '{TokenService.Clip(member.Name)}' must be a string";
+                    return null;
+                }
+
+                var value = member.Value.GetString()!;
+                switch (member.Name)
+                {
+                    case "type" when type is null: type = value; break;
+                    case "tool" when toolId is null: toolId = value; break;
+                    case "method" when method is null: method = value; break;
+                    case "path" when path is null: path = value; break;
+                    case "body_sha256" when body is null: body = value; break;
+                    default:
+                        problem = $"authorization_details has an unknown or repeated member '{TokenService.Clip(member.Name)}'";
+                        return null;
+                }
+            }
+
+            if (type != Type)
+            {
+                problem = $"authorization_details type must be '{Type}'";
+                return null;
+            }
+
+            if (toolId != tool.Id)
+            {
+                problem = $"authorization_details tool must be '{tool.Id}', the tool of this request";
+                return null;
+            }
+
+            if (method is null || method.Length is 0 or > 16 || !method.All(char.IsAsciiLetterUpper))
+            {
+                problem = "authorization_details method must be an upper-case HTTP method";
+                return null;
+            }
+
+            // Reject paths that are not already normalized: the approver must see exactly what the proxy will match.
+            if (path is null || path.Length > 2048 || ProxyPath.Normalize(path, out _) is not { } normalized || normalized.Path != path)
+            {
+                problem = "authorization_details path must be a normalized absolute path";
+                return null;
+            }
+
+            if (body is null || body.Length != 64 || body.AsSpan().ContainsAnyExcept(Hex))
+            {
+                problem = "authorization_details body_sha256 must be 64 lower-case hex digits";
+                return null;
+            }
+
+            // Reject requests none of the scopes would let through at the proxy.
+            var allowed = scopes.Any(s => tool.Rules.TryGetValue(s, out var rules) && rules.Any(r => r.Matches(method, path)));
+            if (!allowed)
+            {
+                problem = $"no requested scope allows {method} {TokenService.Clip(path)}";
+                return null;
+            }
+
+            return new TesseraRequestDetail(toolId, method, path, body);
+        }
+    }
+}

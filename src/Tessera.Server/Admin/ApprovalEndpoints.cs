@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Tessera.Core.Approvals;
+using Tessera.Core.Audit;
+using Tessera.Server.Hosting;
+
+namespace Tessera.Server.Admin;
+
+/// <summary>
+/// Approvals under <c>/admin/v1/approvals</c>: admins and approvers list them; only members of the
+/// approval's group (never the principal it acts for) decide, each approval once.
+/// </summary>
+internal static class ApprovalEndpoints
+{
+    private const int MaxBodyBytes = 4096;
+    private const int MaxCommentLength = 500;
+
+    public static void MapApprovals(this RouteGroupBuilder admin)
+    {
+        admin.MapGet("/approvals", ListAsync);
+        admin.MapPost("/approvals/{id}/approve", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: true, g, a));
+        admin.MapPost("/approvals/{id}/deny", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: false, g, a));
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, AdminGate gate, ApprovalService approvals, AuditLog audit)
+    {
+        var (who, isAdmin, refusal) = await gate.AuthorizeApproverAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var status = context.Request.Query["status"];
+        if (status.Count > 1 || (status.Count == 1 && !ApprovalStatus.IsKnown(status[0]!)))
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'status' must be one of pending, approved, denied, expired, redeemed.");
+        }
+
+        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
+        await audit.AppendAsync(new AuditRecord
+        {
+            Type = AuditTypes.AdminRead,
+            Outcome = AuditOutcomes.Allowed,
+            Principal = who!.Name,
+            Reason = $"{context.Request.Method} {context.Request.Path}",
+            RequestId = context.TraceIdentifier,
+        }, cancellationToken: context.RequestAborted);
+        return Results.Json(new ApprovalList([.. approvals.List(status.Count == 1 ? status[0] : null, who, isAdmin).Select(ApprovalView.From)]), AdminJson.Options);
+    }
+
+    private static async Task<IResult> DecideAsync(HttpContext context, string id, bool approve, AdminGate gate, ApprovalService approvals)
+    {
+        var (who, _, refusal) = await gate.AuthorizeApproverAsync(context);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var (comment, problem) = await ReadCommentAsync(context);
+        if (problem is not null)
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: problem);
+        }
+
+        var decision = await approvals.DecideAsync(id, approve, who!, comment, context.TraceIdentifier, context.RequestAborted);
+        TesseraMetrics.AdminRequests.WithLabels(decision.Outcome == ApprovalDecisionOutcome.Decided ? "allowed" : "denied").Inc();
+        return decision.Outcome switch
+        {
+            ApprovalDecisionOutcome.Decided => Results.Json(ApprovalView.From(decision.Approval!), AdminJson.Options),
+            ApprovalDecisionOutcome.NotFound => Results.Problem(statusCode: 404, title: "Not found", detail: decision.Description),
+            ApprovalDecisionOutcome.NotAMember or ApprovalDecisionOutcome.SelfApproval => Results.Problem(statusCode: 403, title: "Forbidden", detail: decision.Description),
+            _ => Results.Problem(statusCode: 409, title: "Conflict", detail: decision.Description),
+        };
+    }
+
+    /// <summary>The optional body <c>{"comment": "..."}</c>: nothing else, and only text.</summary>
+    private static async Task<(string? Comment, string? Problem)> ReadCommentAsync(HttpContext context)
+    {
+        var buffer = new byte[MaxBodyBytes + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), context.RequestAborted)) > 0)
+        {
+            length += read;
+        }
+
+        if (length == 0)
+        {
+            return (null, null);
+        }
+
+        if (length > MaxBodyBytes)
+        {
+            return (null, $"The body must be at most {MaxBodyBytes} bytes.");
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(buffer.AsMemory(0, length));
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || root.EnumerateObject().Any(p => p.Name != "comment"))
+            {
+                return (null, "The body must be a JSON object with at most a 'comment'.");
+            }
+
+            if (!root.TryGetProperty("comment", out var c) || c.ValueKind == JsonValueKind.Null)
+            {
+                return (null, null);
+            }
+
+            var comment = c.ValueKind == JsonValueKind.String ? c.GetString()! : null;
+            return comment is null || comment.Length > MaxCommentLength || comment.Any(char.IsControl)
+                ? (null, $"'comment' must be at most {MaxCommentLength} characters of text.")
+                : (comment, null);
+        }
+        catch (JsonException)
+        {
+            return (null, "The body must be JSON.");
+        }
+    }
+}

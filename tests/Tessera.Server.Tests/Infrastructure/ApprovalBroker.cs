@@ -1,0 +1,107 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace Tessera.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The support-agent story: support-agent acts for alice on the CRM; reading is free, exporting and
+/// changing billing need a member of security-oncall (bob, dave, and alice herself). carol is an
+/// admin who approves nothing; eve is nobody.
+/// </summary>
+public static class ApprovalBroker
+{
+    public const string Secret = "approval-secret-0123456789abcdef";
+    public const string Agent = "support-agent";
+    public const string OtherAgent = "other-agent";
+
+    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null)
+    {
+        var idp = new TestIdp();
+        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
+        idp.WriteJwks(directory);
+        var hash = TestBroker.Sha256Hex(Secret);
+        var yaml = $$"""
+            server: { listen: "{{TestBroker.Issuer}}" }
+            tokens: { default_ttl: 5m, max_ttl: 1h }
+            {{TestIdp.Yaml}}
+            admins: [ { idp: corp, sub: carol } ]
+            approver_groups:
+              - { id: security-oncall, members: [ { idp: corp, sub: bob }, { idp: corp, sub: dave }, { idp: corp, sub: alice } ] }
+              - { id: finance, members: [ { idp: corp, sub: frank } ] }
+            principals:
+              - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export", "crm:billing", "crm:refund" ] }
+            tools:
+              - id: crm
+                scopes:
+                  read: { rules: [ "GET /contacts/**" ] }
+                  export: { rules: [ "POST /exports" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
+                  billing: { rules: [ "PUT /billing/*" ], approval: { group: security-oncall, ttl: 5m, max_uses: 3 } }
+                  refund: { rules: [ "POST /refunds" ], approval: { group: finance } }
+            agents:
+              - id: {{Agent}}
+                owner: support-platform@corp.example
+                purpose: Answer customer tickets
+                expires: 2030-01-01
+                auth: { client_secret_sha256: {{hash}} }
+                allowed_scopes: [ "crm:read", "crm:export", "crm:billing", "crm:refund" ]
+                max_ttl: 10m
+              - id: {{OtherAgent}}
+                owner: other@corp.example
+                purpose: Something else
+                expires: 2030-01-01
+                auth: { client_secret_sha256: {{hash}} }
+                allowed_scopes: [ "crm:read", "crm:export" ]
+            """;
+        return (await TestBroker.StartAsync(yaml, directory, wrapStore: wrapStore), idp);
+    }
+
+    /// <summary>support-agent exchanges alice's token for <paramref name="scope"/> on the CRM.</summary>
+    public static Task<HttpResponseMessage> AskAsync(this TestBroker broker, TestIdp idp, string scope, params (string, string)[] extra) =>
+        broker.PostFormAsync("/oauth/token",
+        [
+            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            new("subject_token", idp.Mint("alice", broker.Time.GetUtcNow())),
+            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+            new("resource", "urn:tessera:tool:crm"),
+            new("scope", scope),
+            .. extra.Select(e => KeyValuePair.Create(e.Item1, e.Item2)),
+        ], TestBroker.Basic(Agent, Secret));
+
+    /// <summary>Asks for <paramref name="scope"/>, asserts <c>approval_required</c>, and returns the auth_req_id.</summary>
+    public static async Task<string> RequestApprovalAsync(this TestBroker broker, TestIdp idp, string scope = "crm:export", params (string, string)[] extra)
+    {
+        using var response = await broker.AskAsync(idp, scope, extra);
+        var body = await OAuthAssert.ErrorAsync(response, System.Net.HttpStatusCode.BadRequest, "approval_required");
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("auth_req_id").GetString()!;
+    }
+
+    public static Task<HttpResponseMessage> PollAsync(this TestBroker broker, string authReqId, string agent = Agent) =>
+        broker.PostFormAsync("/oauth/token", [new("grant_type", "urn:openid:params:grant-type:ciba"), new("auth_req_id", authReqId)], TestBroker.Basic(agent, Secret));
+
+    /// <summary>POSTs approve or deny as <paramref name="bearer"/>, with an optional comment.</summary>
+    public static async Task<HttpResponseMessage> DecideAsync(this TestBroker broker, string authReqId, string decision, string bearer, string? comment = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/approvals/{authReqId}/{decision}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        if (comment is not null)
+        {
+            request.Content = new StringContent(JsonSerializer.Serialize(new { comment }), Encoding.UTF8, "application/json");
+        }
+
+        return await broker.Client.SendAsync(request);
+    }
+
+    public static async Task<JsonElement> ListApprovalsAsync(this TestBroker broker, string bearer, string query = "")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/approvals" + query);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        using var response = await broker.Client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("approvals").Clone();
+    }
+
+    public static string As(this TestIdp idp, TestBroker broker, string sub) => idp.Mint(sub, broker.Time.GetUtcNow());
+}
