@@ -99,7 +99,7 @@ internal sealed partial class ToolProxy(
         var binding = await CheckBindingAsync(context, raw, queryStart, token, dpopScheme, claims, tool);
         if (binding is not null)
         {
-            context.Response.Headers.WWWAuthenticate = $"{DpopChallenge}, error=\"{binding.Value.Error}\", error_description=\"{binding.Value.Description}\"";
+            context.Response.Headers.WWWAuthenticate = $"{DpopChallenge}, error=\"{binding.Value.Error}\", error_description=\"{QuotedStringSafe(binding.Value.Description)}\"";
             await RefuseAsync(context, 401, binding.Value.Description, claims, tool, null);
             return;
         }
@@ -393,6 +393,21 @@ internal sealed partial class ToolProxy(
         var token = header[scheme.Length..].Trim();
         return token.Length == 0 ? null : token;
     }
+
+    /// <summary>
+    /// A description may quote part of a hostile proof (its <c>htm</c>): inside an RFC 9110
+    /// quoted-string only printable ASCII without <c>"</c> and <c>\</c> is kept, so it can neither end
+    /// the string nor break the header line (Kestrel would fail the response with a 500).
+    /// </summary>
+    private static string QuotedStringSafe(string value) =>
+        string.Create(value.Length, value, static (span, text) =>
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                var c = text[i];
+                span[i] = c is >= ' ' and <= '~' and not '"' and not '\\' ? c : '?';
+            }
+        });
 
     private static string Clip(string value, int max) => value.Length <= max ? value : value[..max];
 

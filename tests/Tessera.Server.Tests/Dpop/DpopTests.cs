@@ -213,6 +213,22 @@ public sealed class DpopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_hostile_htm_is_refused_with_a_401_whose_challenge_stays_one_clean_header()
+    {
+        var token = await BoundTokenAsync();
+        var proof = _key.Proof("GET", ProxyUri("/proxy/crm/contacts/1"), Now, token, tweak: (_, p) => p["htm"] = "G\"ET\r\nSet-Cookie: x=1");
+
+        using var response = await ProxyAsync("/proxy/crm/contacts/1", token, "DPoP", proof);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var challenge = Assert.Single(response.Headers.WwwAuthenticate).ToString();
+        Assert.Contains("error=\"invalid_dpop_proof\"", challenge, StringComparison.Ordinal);
+        Assert.DoesNotContain("\r", challenge, StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
     public async Task The_proxy_refuses_a_replayed_proof()
     {
         var token = await BoundTokenAsync();
