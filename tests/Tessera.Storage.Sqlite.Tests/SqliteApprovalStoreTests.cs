@@ -3,26 +3,9 @@ using Tessera.Core.Audit;
 
 namespace Tessera.Storage.Sqlite.Tests;
 
-public sealed class SqliteApprovalStoreTests : IAsyncLifetime
+public sealed class SqliteApprovalStoreTests : SqliteStoreTest
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-    private readonly TempDatabase _db = new();
-    private readonly AuditChain _chain = new();
-    private SqliteTesseraStore _store = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _store = new SqliteTesseraStore(_db.Path);
-        await _store.MigrateAsync(Ct);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        _db.Dispose();
-    }
 
     [Fact]
     public async Task An_approval_is_read_back_exactly_as_each_step_left_it()
@@ -32,7 +15,7 @@ public sealed class SqliteApprovalStoreTests : IAsyncLifetime
         var approved = pending with { Status = ApprovalStatus.Approved, DecidedBy = "corp:bob", DecidedAt = T0.AddMinutes(1), Comment = "ok" };
         await AppendAsync(new ApprovalDecided(approved, ApprovalStatus.Pending));
 
-        var loaded = Assert.Single(await _store.Approvals.LoadAsync(T0.AddDays(1), Ct));
+        var loaded = Assert.Single(await Store.Approvals.LoadAsync(T0.AddDays(1), Ct));
         Assert.Equal(approved with { Scopes = loaded.Scopes, GatedScopes = loaded.GatedScopes, ActorChain = loaded.ActorChain, Lineage = loaded.Lineage }, loaded);
         Assert.Equal(approved.Scopes, loaded.Scopes);
         Assert.Equal(approved.ActorChain, loaded.ActorChain);
@@ -47,12 +30,12 @@ public sealed class SqliteApprovalStoreTests : IAsyncLifetime
         await AppendAsync(new ApprovalDecided(pending with { Status = ApprovalStatus.Denied, DecidedBy = "corp:dave" }, ApprovalStatus.Pending));
 
         // A second decision (or a token) from "pending" must not commit, nor the event that records it.
-        var head = await _store.Audit.GetHeadAsync(Ct);
+        var head = await Store.Audit.GetHeadAsync(Ct);
         await Assert.ThrowsAnyAsync<Exception>(() => AppendAsync(new ApprovalDecided(pending with { Status = ApprovalStatus.Approved, DecidedBy = "corp:bob" }, ApprovalStatus.Pending)));
         await Assert.ThrowsAnyAsync<Exception>(() => AppendAsync(new ApprovalRedeemed(pending with { Status = ApprovalStatus.Redeemed })));
-        Assert.Equal(head, await _store.Audit.GetHeadAsync(Ct));
+        Assert.Equal(head, await Store.Audit.GetHeadAsync(Ct));
 
-        var loaded = Assert.Single(await _store.Approvals.LoadAsync(T0, Ct));
+        var loaded = Assert.Single(await Store.Approvals.LoadAsync(T0, Ct));
         Assert.Equal(ApprovalStatus.Denied, loaded.Status);
         Assert.Equal("corp:dave", loaded.DecidedBy);
     }
@@ -65,12 +48,12 @@ public sealed class SqliteApprovalStoreTests : IAsyncLifetime
         await AppendAsync(new ApprovalRequested(closed));
         await AppendAsync(new ApprovalDecided(closed with { Status = ApprovalStatus.Expired }, ApprovalStatus.Pending));
 
-        Assert.Equal(["open"], (await _store.Approvals.LoadAsync(T0.AddDays(2), Ct)).Select(a => a.Id));
-        Assert.Equal(["closed", "open"], (await _store.Approvals.LoadAsync(T0, Ct)).Select(a => a.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["open"], (await Store.Approvals.LoadAsync(T0.AddDays(2), Ct)).Select(a => a.Id));
+        Assert.Equal(["closed", "open"], (await Store.Approvals.LoadAsync(T0, Ct)).Select(a => a.Id).Order(StringComparer.Ordinal));
     }
 
     private Task AppendAsync(ApprovalChange change) =>
-        _store.Audit.AppendAsync([_chain.Next(new AuditRecord { Type = AuditTypes.ApprovalRequested, Outcome = AuditOutcomes.Allowed }, T0)], [change], Ct);
+        Store.Audit.AppendAsync([Chain.Next(new AuditRecord { Type = AuditTypes.ApprovalRequested, Outcome = AuditOutcomes.Allowed }, T0)], [change], Ct);
 
     private static ApprovalRequest Approval(string id) => new()
     {

@@ -4,26 +4,9 @@ using Tessera.Core.Vault;
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>The vault's and the use counters' persistence in SQLite: what is committed is what is loaded.</summary>
-public sealed class SqliteVaultStoreTests : IAsyncLifetime
+public sealed class SqliteVaultStoreTests : SqliteStoreTest
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
-    private readonly TempDatabase _db = new();
-    private readonly AuditChain _chain = new();
-    private SqliteTesseraStore _store = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _store = new SqliteTesseraStore(_db.Path);
-        await _store.MigrateAsync(Ct);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        _db.Dispose();
-    }
 
     private static AuditRecord Record() => new() { Type = AuditTypes.SecretPut, Outcome = AuditOutcomes.Allowed };
 
@@ -34,12 +17,12 @@ public sealed class SqliteVaultStoreTests : IAsyncLifetime
     public async Task Versions_keys_retirement_rekey_and_destruction_round_trip()
     {
         var k1 = new KeyEncryptionKey("kek-1", [9, 9], T0);
-        await _store.Audit.AppendAsync([_chain.Next(Record(), T0)],
+        await Store.Audit.AppendAsync([Chain.Next(Record(), T0)],
             [new VaultKeyChanged(k1, [], []), new SecretVersionAdded(Version("crm-key", 1, "kek-1", T0), null, null)], Ct);
-        await _store.Audit.AppendAsync([_chain.Next(Record(), T0.AddMinutes(1))],
+        await Store.Audit.AppendAsync([Chain.Next(Record(), T0.AddMinutes(1))],
             [new SecretVersionAdded(Version("crm-key", 2, "kek-1", T0.AddMinutes(1)), 1, T0.AddHours(1))], Ct);
 
-        var versions = await _store.Secrets.LoadVersionsAsync(Ct);
+        var versions = await Store.Secrets.LoadVersionsAsync(Ct);
         Assert.Equal([1, 2], versions.Select(v => v.Version));
         Assert.Equal(T0.AddMinutes(1), versions[0].RetiredAt);
         Assert.Equal(T0.AddHours(1), versions[0].DestroyAfter);
@@ -47,17 +30,17 @@ public sealed class SqliteVaultStoreTests : IAsyncLifetime
         Assert.Equal([3, 4, 2], versions[1].Ciphertext);
 
         var k2 = new KeyEncryptionKey("kek-2", [7], T0.AddMinutes(2));
-        await _store.Audit.AppendAsync([_chain.Next(Record(), T0.AddMinutes(2))],
+        await Store.Audit.AppendAsync([Chain.Next(Record(), T0.AddMinutes(2))],
             [new VaultKeyChanged(k2, [new RewrappedKey(new SecretVersionId("crm-key", 1), [5]), new RewrappedKey(new SecretVersionId("crm-key", 2), [6])], ["kek-1"])], Ct);
 
-        Assert.Equal(["kek-2"], (await _store.Secrets.LoadKeysAsync(Ct)).Select(k => k.Id));
-        Assert.All(await _store.Secrets.LoadVersionsAsync(Ct), v => Assert.Equal("kek-2", v.KeyId));
+        Assert.Equal(["kek-2"], (await Store.Secrets.LoadKeysAsync(Ct)).Select(k => k.Id));
+        Assert.All(await Store.Secrets.LoadVersionsAsync(Ct), v => Assert.Equal("kek-2", v.KeyId));
 
-        await _store.Audit.AppendAsync([_chain.Next(Record(), T0.AddHours(2))],
+        await Store.Audit.AppendAsync([Chain.Next(Record(), T0.AddHours(2))],
             [new SecretVersionsDestroyed([new SecretVersionId("crm-key", 1)], T0.AddHours(2))], Ct);
 
-        Assert.Equal([2], (await _store.Secrets.LoadVersionsAsync(Ct)).Select(v => v.Version));
-        using var raw = _db.OpenRaw();
+        Assert.Equal([2], (await Store.Secrets.LoadVersionsAsync(Ct)).Select(v => v.Version));
+        using var raw = Db.OpenRaw();
         using var check = raw.CreateCommand();
         check.CommandText = "SELECT ciphertext IS NULL AND wrapped_key IS NULL AND destroyed_at IS NOT NULL FROM secret_versions WHERE version = 1";
         Assert.Equal(1L, check.ExecuteScalar());
@@ -67,16 +50,16 @@ public sealed class SqliteVaultStoreTests : IAsyncLifetime
     public async Task A_rekey_that_would_orphan_a_data_key_is_not_committed()
     {
         var k1 = new KeyEncryptionKey("kek-1", [9], T0);
-        await _store.Audit.AppendAsync([_chain.Next(Record(), T0)],
+        await Store.Audit.AppendAsync([Chain.Next(Record(), T0)],
             [new VaultKeyChanged(k1, [], []), new SecretVersionAdded(Version("crm-key", 1, "kek-1", T0), null, null)], Ct);
-        var head = await _store.Audit.GetHeadAsync(Ct);
+        var head = await Store.Audit.GetHeadAsync(Ct);
 
         // Removes kek-1 but rewraps nothing: crm-key v1 would be unreadable forever.
         var orphaning = new VaultKeyChanged(new KeyEncryptionKey("kek-2", [7], T0), [], ["kek-1"]);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _store.Audit.AppendAsync([_chain.Next(Record(), T0)], [orphaning], Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.Audit.AppendAsync([Chain.Next(Record(), T0)], [orphaning], Ct));
 
-        Assert.Equal(["kek-1"], (await _store.Secrets.LoadKeysAsync(Ct)).Select(k => k.Id));
-        Assert.Equal(head, await _store.Audit.GetHeadAsync(Ct));
+        Assert.Equal(["kek-1"], (await Store.Secrets.LoadKeysAsync(Ct)).Select(k => k.Id));
+        Assert.Equal(head, await Store.Audit.GetHeadAsync(Ct));
     }
 
     [Fact]
@@ -87,11 +70,11 @@ public sealed class SqliteVaultStoreTests : IAsyncLifetime
         var results = new List<int?>();
         for (var i = 0; i < 4; i++)
         {
-            results.Add(await _store.TokenUses.TryConsumeAsync("jti-1", 3, exp, Ct));
+            results.Add(await Store.TokenUses.TryConsumeAsync("jti-1", 3, exp, Ct));
         }
 
         Assert.Equal([1, 2, 3, null], results);
-        Assert.Equal(1, await _store.TokenUses.TryConsumeAsync("jti-2", 1, exp, Ct));
+        Assert.Equal(1, await Store.TokenUses.TryConsumeAsync("jti-2", 1, exp, Ct));
     }
 
     [Fact]
@@ -99,24 +82,22 @@ public sealed class SqliteVaultStoreTests : IAsyncLifetime
     {
         var exp = T0.AddMinutes(5);
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(() => _store.TokenUses.TryConsumeAsync("jti-c", 5, exp, Ct))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(() => Store.TokenUses.TryConsumeAsync("jti-c", 5, exp, Ct))));
 
         Assert.Equal([1, 2, 3, 4, 5], results.Where(r => r is not null).Select(r => r!.Value).Order());
-        await _store.DisposeAsync();
-        _store = new SqliteTesseraStore(_db.Path);
-        await _store.MigrateAsync(Ct);
-        Assert.Null(await _store.TokenUses.TryConsumeAsync("jti-c", 5, exp, Ct));
+        await ReopenAsync();
+        Assert.Null(await Store.TokenUses.TryConsumeAsync("jti-c", 5, exp, Ct));
     }
 
     [Fact]
     public async Task Expired_use_counters_are_pruned()
     {
-        await _store.TokenUses.TryConsumeAsync("old", 1, T0, Ct);
-        await _store.TokenUses.TryConsumeAsync("live", 1, T0.AddHours(1), Ct);
+        await Store.TokenUses.TryConsumeAsync("old", 1, T0, Ct);
+        await Store.TokenUses.TryConsumeAsync("live", 1, T0.AddHours(1), Ct);
 
-        await _store.TokenUses.PruneAsync(T0.AddMinutes(1), Ct);
+        await Store.TokenUses.PruneAsync(T0.AddMinutes(1), Ct);
 
-        using var raw = _db.OpenRaw();
+        using var raw = Db.OpenRaw();
         using var count = raw.CreateCommand();
         count.CommandText = "SELECT group_concat(jti) FROM token_uses";
         Assert.Equal("live", count.ExecuteScalar());
