@@ -74,7 +74,7 @@ public class ClientCredentialsBenchmarks
         var validator = new AccessTokenValidator(keys, new RevocationIndex(), agents, config, time);
         var idps = new IdentityProviderRegistry(config.IdentityProviders, time);
         var dpop = new Core.Dpop.DpopProofValidator(new MemoryReplayCache(time), new Core.Dpop.DpopNonces(masterKey, time), config, time);
-        var approvals = new Core.Approvals.ApprovalService(new NullApprovalStore(), audit, keys, new RevocationIndex(), config, time);
+        var approvals = new Core.Approvals.ApprovalService(new NullApprovalStore(), audit, keys, new RevocationIndex(), Core.Approvals.NoApprovalNotifier.Instance, config, time);
         return (new TokenService(authenticator, agents, new ToolCatalog(config.Tools), keys, audit, validator, idps, dpop, config, approvals, time), audit);
     }
 

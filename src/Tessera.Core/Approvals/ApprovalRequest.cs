@@ -80,4 +80,25 @@ public sealed record ApprovalRequest
 
     /// <summary>The <c>jti</c> of the one token issued from this approval.</summary>
     public string? RedeemedJti { get; init; }
+
+    /// <summary>The administrator who ended it (status <c>revoked</c>).</summary>
+    public string? RevokedBy { get; init; }
+
+    public DateTimeOffset? RevokedAt { get; init; }
+
+    /// <summary>An audit event about this approval: who asked, for whom, for what.</summary>
+    public Audit.AuditRecord ToAuditRecord(string type, string outcome, string reason, string? requestId) => new()
+    {
+        Type = type,
+        Outcome = outcome,
+        Principal = Principal,
+        Agent = ClientId,
+        ActorChain = ActorChain.Count > 0 ? ActorChain : null,
+        Mission = Mission,
+        Purpose = Purpose,
+        Tool = Tool,
+        Scopes = Scopes,
+        Reason = reason,
+        RequestId = requestId,
+    };
 }

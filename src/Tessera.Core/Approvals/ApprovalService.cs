@@ -16,7 +16,8 @@ namespace Tessera.Core.Approvals;
 /// conditional transition taken under it and on record before it counts, so two approvers racing
 /// produce one decision and an approval yields at most one token.
 /// </summary>
-public sealed class ApprovalService(IApprovalStore store, AuditLog audit, SigningKeyService keys, Revocation.RevocationIndex revocations, TesseraConfig config, TimeProvider time)
+public sealed class ApprovalService(IApprovalStore store, AuditLog audit, SigningKeyService keys, Revocation.RevocationIndex revocations, IApprovalNotifier notifier,
+    TesseraConfig config, TimeProvider time)
 {
     /// <summary>CIBA polling interval: polls closer together than this get <c>slow_down</c>.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
@@ -36,6 +37,10 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     private const int MaxReasonLength = 512;
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    // One lock per agent around counting its waiting requests and adding one, so racing requests
+    // cannot pass MaxPendingPerAgent. Agents are configured, so this stays small.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _asking = new(StringComparer.Ordinal);
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
@@ -92,6 +97,22 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             details = detail.ToJson();
         }
 
+        var asking = _asking.GetOrAdd(draft.ClientId, _ => new SemaphoreSlim(1, 1));
+        await asking.WaitAsync(cancellationToken);
+        try
+        {
+            return await RecordRequestAsync(draft, request, policies, group, reason, details, cancellationToken);
+        }
+        finally
+        {
+            asking.Release();
+        }
+    }
+
+    /// <summary>The second half of <see cref="RequestAsync"/>, under the agent's lock.</summary>
+    private async Task<(OAuthError Error, bool Created)> RecordRequestAsync(ApprovalDraft draft, TokenRequest request, List<ApprovalPolicyOptions> policies, string group,
+        string? reason, string? details, CancellationToken cancellationToken)
+    {
         var now = time.GetUtcNow();
         if (_entries.Values.Count(e => e.Current.ClientId == draft.ClientId && e.Current.Status == ApprovalStatus.Pending && e.Current.ExpiresAt > now) >= MaxPendingPerAgent)
         {
@@ -137,7 +158,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
         try
         {
-            await audit.AppendAsync(Record(approval, AuditTypes.ApprovalRequested, AuditOutcomes.Allowed,
+            await audit.AppendAsync(approval.ToAuditRecord(AuditTypes.ApprovalRequested, AuditOutcomes.Allowed,
                 $"approval {approval.Id} for group {group}" + (reason is null ? "" : $": {TokenService.Clip(reason)}"), request.RequestId),
                 [.. request.PendingChanges, new ApprovalRequested(approval)], cancellationToken);
         }
@@ -147,6 +168,9 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         }
 
         _entries[approval.Id] = new Entry(approval) { LastPoll = now };
+
+        // Tell the group; delivery runs in the background and never delays or fails the request.
+        notifier.Requested(approval, () => IsWaiting(approval.Id));
         var expiresIn = (long)Math.Ceiling((expires - now).TotalSeconds);
         return (new OAuthError(OAuthErrorCodes.ApprovalRequired,
             $"Scope '{draft.Gated.First()}' needs the approval of a member of '{group}'; poll with grant_type={GrantTypes.Ciba} and this auth_req_id.")
@@ -217,6 +241,8 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                     return new OAuthError(OAuthErrorCodes.AccessDenied, $"The request was denied by {approval.DecidedBy}.");
                 case ApprovalStatus.Expired:
                     return new OAuthError(OAuthErrorCodes.ExpiredToken, "The approval request expired before it was approved and redeemed.");
+                case ApprovalStatus.Revoked:
+                    return new OAuthError(OAuthErrorCodes.AccessDenied, $"The request was revoked by {approval.RevokedBy}.");
                 case ApprovalStatus.Redeemed:
                     return OAuthError.InvalidGrant("The token of this approval was already issued; an approval yields one token.");
                 default:
@@ -280,7 +306,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
         try
         {
-            await audit.AppendAsync(Record(approval, AuditTypes.TokenIssued, AuditOutcomes.Allowed,
+            await audit.AppendAsync(approval.ToAuditRecord(AuditTypes.TokenIssued, AuditOutcomes.Allowed,
                 $"{GrantTypes.Ciba}: approval {approval.Id} approved by {approval.DecidedBy}, max_uses {approval.MaxUses}", request.RequestId) with { Jti = claims.Jti },
                 changes, cancellationToken);
         }
@@ -335,7 +361,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
             if (refusal is not null)
             {
-                await audit.AppendAsync(Record(approval, AuditTypes.AdminDenied, AuditOutcomes.Denied,
+                await audit.AppendAsync(approval.ToAuditRecord(AuditTypes.AdminDenied, AuditOutcomes.Denied,
                     $"{(approve ? "approve" : "deny")} approval {approval.Id} by {who.Name}: {refusal.Outcome}", requestId), [], cancellationToken);
                 return refusal;
             }
@@ -348,7 +374,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 Comment = comment,
                 ExpiresAt = approve && approval.ExpiresAt < now + RedeemWindow ? now + RedeemWindow : approval.ExpiresAt,
             };
-            await audit.AppendAsync(Record(decided, approve ? AuditTypes.ApprovalApproved : AuditTypes.ApprovalDenied, approve ? AuditOutcomes.Allowed : AuditOutcomes.Denied,
+            await audit.AppendAsync(decided.ToAuditRecord(approve ? AuditTypes.ApprovalApproved : AuditTypes.ApprovalDenied, approve ? AuditOutcomes.Allowed : AuditOutcomes.Denied,
                 $"approval {approval.Id} {decided.Status} by {who.Name}" + (comment is null ? "" : $": {TokenService.Clip(comment)}"), requestId),
                 [new ApprovalDecided(decided, ApprovalStatus.Pending)], cancellationToken);
             entry.Current = decided;
@@ -360,6 +386,65 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         }
     }
 
+    /// <summary>
+    /// Ends an approval (contract §4): a pending or approved one can no longer yield a token; a
+    /// redeemed one's token is revoked, in the same durable step. Denied and expired ones have
+    /// nothing left to revoke.
+    /// </summary>
+    public async Task<ApprovalDecision> RevokeAsync(string id, string revokedBy, string? requestId, CancellationToken cancellationToken)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            return new ApprovalDecision(ApprovalDecisionOutcome.NotFound, null, "No such approval request.");
+        }
+
+        await entry.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var before = entry.Current;
+            if (before.Status == ApprovalStatus.Revoked)
+            {
+                // Revoking twice changes nothing and is not an error.
+                return new ApprovalDecision(ApprovalDecisionOutcome.Decided, before, $"The request was already revoked by {before.RevokedBy}.");
+            }
+
+            if (before.Status is ApprovalStatus.Denied or ApprovalStatus.Expired)
+            {
+                return new ApprovalDecision(ApprovalDecisionOutcome.AlreadyDecided, before, $"The request is {before.Status}: there is nothing to revoke.");
+            }
+
+            var now = time.GetUtcNow();
+            var revoked = before with { Status = ApprovalStatus.Revoked, RevokedBy = revokedBy, RevokedAt = now };
+            List<StateChange> changes = [new ApprovalDecided(revoked, before.Status)];
+            Revocation.RevocationEntry? token = null;
+            if (before.RedeemedJti is { } jti)
+            {
+                // The token lives at most max_ttl from its issuance, which was before now.
+                token = new Revocation.RevocationEntry(Revocation.RevocationKind.Token, jti, now, now + config.Tokens.MaxTtl + Revocation.RevocationService.Skew);
+                changes.Add(token);
+            }
+
+            await audit.AppendAsync(revoked.ToAuditRecord(AuditTypes.ApprovalRevoked, AuditOutcomes.Allowed,
+                $"approval {id} ({before.Status}) revoked by {revokedBy}" + (token is null ? "" : $"; its token {token.Id} revoked"), requestId) with { Jti = token?.Id },
+                changes, cancellationToken);
+            if (token is not null)
+            {
+                revocations.Apply(token);
+            }
+
+            entry.Current = revoked;
+            return new ApprovalDecision(ApprovalDecisionOutcome.Decided, revoked, "The request was revoked.");
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    /// <summary>Whether the approval still waits for a decision (notifications stop retrying once it does not).</summary>
+    private bool IsWaiting(string id) =>
+        _entries.TryGetValue(id, out var entry) && entry.Current.Status == ApprovalStatus.Pending && time.GetUtcNow() < entry.Current.ExpiresAt;
+
     private bool IsMember(Approver who, string group) =>
         who.Idp is not null && config.ApproverGroups.Any(g => g.Id == group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
 
@@ -370,7 +455,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         foreach (var entry in _entries.Values)
         {
             var current = entry.Current;
-            if (current.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= current.ExpiresAt)
+            if (ApprovalStatus.IsOpen(current.Status) && now >= current.ExpiresAt)
             {
                 await entry.Gate.WaitAsync(cancellationToken);
                 try
@@ -385,7 +470,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                     entry.Gate.Release();
                 }
             }
-            else if (current.Status is not (ApprovalStatus.Pending or ApprovalStatus.Approved) && current.ExpiresAt < now - History)
+            else if (!ApprovalStatus.IsOpen(current.Status) && current.ExpiresAt < now - History)
             {
                 _entries.TryRemove(current.Id, out _);
             }
@@ -397,7 +482,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     {
         var before = entry.Current;
         var expired = before with { Status = ApprovalStatus.Expired };
-        await audit.AppendAsync(Record(expired, AuditTypes.ApprovalExpired, AuditOutcomes.Denied,
+        await audit.AppendAsync(expired.ToAuditRecord(AuditTypes.ApprovalExpired, AuditOutcomes.Denied,
             before.Status == ApprovalStatus.Approved ? $"approval {before.Id} approved by {before.DecidedBy} but never redeemed" : $"approval {before.Id} not decided in time", requestId),
             [new ApprovalDecided(expired, before.Status)], cancellationToken);
         entry.Current = expired;
@@ -407,21 +492,6 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     /// <summary>A pending approval past its expiry is shown as expired even before the transition is on record.</summary>
     private static ApprovalRequest Displayed(ApprovalRequest a, DateTimeOffset now) =>
         a.Status == ApprovalStatus.Pending && now >= a.ExpiresAt ? a with { Status = ApprovalStatus.Expired } : a;
-
-    private static AuditRecord Record(ApprovalRequest a, string type, string outcome, string reason, string? requestId) => new()
-    {
-        Type = type,
-        Outcome = outcome,
-        Principal = a.Principal,
-        Agent = a.ClientId,
-        ActorChain = a.ActorChain.Count > 0 ? a.ActorChain : null,
-        Mission = a.Mission,
-        Purpose = a.Purpose,
-        Tool = a.Tool,
-        Scopes = a.Scopes,
-        Reason = reason,
-        RequestId = requestId,
-    };
 
     private sealed class Entry(ApprovalRequest approval)
     {

@@ -11,5 +11,11 @@ public static class ApprovalStatus
     /// <summary>Approved and its one token issued: nothing more comes of it.</summary>
     public const string Redeemed = "redeemed";
 
-    public static bool IsKnown(string status) => status is Pending or Approved or Denied or Expired or Redeemed;
+    /// <summary>Ended by an administrator before or after its token was issued; the token, if any, is revoked.</summary>
+    public const string Revoked = "revoked";
+
+    public static bool IsKnown(string status) => status is Pending or Approved or Denied or Expired or Redeemed or Revoked;
+
+    /// <summary>Pending or approved: still able to yield a token.</summary>
+    public static bool IsOpen(string status) => status is Pending or Approved;
 }

@@ -30,4 +30,10 @@ public static class AuditTypes
     public const string ApprovalApproved = "approval.approved";
     public const string ApprovalDenied = "approval.denied";
     public const string ApprovalExpired = "approval.expired";
+
+    /// <summary>A webhook of the approval's group was told of the request (or could not be, outcome <c>error</c>).</summary>
+    public const string ApprovalNotified = "approval.notified";
+
+    /// <summary>An administrator ended an open approval (and revoked its token, if one was issued).</summary>
+    public const string ApprovalRevoked = "approval.revoked";
 }

@@ -312,7 +312,7 @@ public static partial class ConfigLoader
 
         private ApproverGroupOptions BindGroup(YamlCursor c)
         {
-            c.OnlyKeys("id", "members");
+            c.OnlyKeys("id", "members", "webhooks");
             var id = Id(c.Child("id"));
             if (!_groups.Add(id))
             {
@@ -320,7 +320,44 @@ public static partial class ConfigLoader
             }
 
             var members = c.Child("members").Items().Select(BindPrincipalRef).ToList();
-            return members.Count == 0 ? throw c.Child("members").Error("needs at least one member") : new ApproverGroupOptions(id, members);
+            if (members.Count == 0)
+            {
+                throw c.Child("members").Error("needs at least one member");
+            }
+
+            var webhooks = c.Child("webhooks").Items().Select(BindWebhook).ToList();
+            if (webhooks.Count > ApproverGroupOptions.MaxWebhooks)
+            {
+                throw c.Child("webhooks").Error($"at most {ApproverGroupOptions.MaxWebhooks} webhooks per group");
+            }
+
+            return new ApproverGroupOptions(id, members) { Webhooks = webhooks };
+        }
+
+        private static WebhookOptions BindWebhook(YamlCursor c)
+        {
+            c.OnlyKeys("url", "secret");
+            var text = c.Child("url").RequiredString();
+            // Reject URLs that would carry approval requests in clear text over a network, or that
+            // smuggle credentials in userinfo: plain http only to this machine.
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || (url.Scheme != "https" && url.Scheme != "http")
+                || !string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(url.Fragment))
+            {
+                throw c.Child("url").Error("must be an absolute https URL without user information or fragment");
+            }
+
+            if (url.Scheme == "http" && !url.IsLoopback)
+            {
+                throw c.Child("url").Error("must use https (plain http is accepted only for a loopback address)");
+            }
+
+            var secret = c.Child("secret").RequiredString();
+            if (!Vault.SecretName.IsValid(secret))
+            {
+                throw c.Child("secret").Error($"'{secret}' is not a secret name: use {Vault.SecretName.Rule}");
+            }
+
+            return new WebhookOptions(url, secret);
         }
 
         private PrincipalOptions BindPrincipal(YamlCursor c)

@@ -47,7 +47,23 @@ public sealed record IdentityProviderOptions(string Id, string Issuer, string? J
 /// <summary>A principal as named by an identity provider: the provider id and the token's <c>sub</c>.</summary>
 public sealed record PrincipalRef(string Idp, string Sub);
 
-public sealed record ApproverGroupOptions(string Id, IReadOnlyList<PrincipalRef> Members);
+public sealed record ApproverGroupOptions(string Id, IReadOnlyList<PrincipalRef> Members)
+{
+    public const int MaxWebhooks = 8;
+
+    /// <summary>Where each new request for this group is announced (signed POST); empty when nobody is notified.</summary>
+    public IReadOnlyList<WebhookOptions> Webhooks { get; init; } = [];
+}
+
+/// <summary>
+/// A receiver of approval notifications: its URL (which may itself be a credential, as chat
+/// webhooks are, so it is never logged whole) and the vault secret that keys its HMAC signature.
+/// </summary>
+public sealed record WebhookOptions(Uri Url, string Secret)
+{
+    /// <summary>What logs and the audit log name it by: scheme, host and port, never path or query.</summary>
+    public string Display => Url.GetLeftPart(UriPartial.Authority);
+}
 
 public sealed record PrincipalOptions(string Idp, string Sub, IReadOnlyList<string> Scopes);
 

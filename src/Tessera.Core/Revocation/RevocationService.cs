@@ -13,7 +13,7 @@ namespace Tessera.Core.Revocation;
 /// </summary>
 public sealed class RevocationService(RevocationIndex index, IRevocationStore store, IAuditStore auditStore, IMissionStore missions, AuditLog audit, TesseraConfig config, TimeProvider time)
 {
-    private static readonly TimeSpan Skew = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan Skew = TimeSpan.FromSeconds(60);
 
     /// <summary>Loads the durable revocations into the index at start.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)

@@ -21,10 +21,15 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
     public const int MaxValueBytes = 16 * 1024;
 
     private readonly SemaphoreSlim _writes = new(1, 1);
+    // Who needs each secret: tools (by id) for their credential, approver groups ("webhook:<group>")
+    // to sign their notifications.
     private readonly ImmutableDictionary<string, ImmutableArray<string>> _usedBy = config.Tools
         .Where(t => t.Credential is not null)
-        .GroupBy(t => t.Credential!.Secret, StringComparer.Ordinal)
-        .ToImmutableDictionary(g => g.Key, g => g.Select(t => t.Id).Order(StringComparer.Ordinal).ToImmutableArray(), StringComparer.Ordinal);
+        .Select(t => (Secret: t.Credential!.Secret, User: t.Id))
+        .Concat(config.ApproverGroups.SelectMany(g => g.Webhooks.Select(w => (w.Secret, User: "webhook:" + g.Id))))
+        .Distinct()
+        .GroupBy(u => u.Secret, StringComparer.Ordinal)
+        .ToImmutableDictionary(g => g.Key, g => g.Select(u => u.User).Order(StringComparer.Ordinal).ToImmutableArray(), StringComparer.Ordinal);
 
     private VaultState _state = VaultState.Empty;
 
@@ -277,6 +282,39 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
         finally
         {
             CryptographicOperations.ZeroMemory(plaintext);
+        }
+    }
+
+    /// <summary>
+    /// HMAC-SHA256 of <paramref name="message"/> keyed by the current version of <paramref name="name"/>
+    /// (the webhook signatures): the key is used inside the vault and its plaintext zeroed, never handed out.
+    /// </summary>
+    public CredentialLookup TryHmacSha256(string name, ReadOnlySpan<byte> message, Span<byte> mac)
+    {
+        var state = Volatile.Read(ref _state);
+        if (!state.Secrets.TryGetValue(name, out var entry))
+        {
+            return CredentialLookup.Missing;
+        }
+
+        byte[] key;
+        try
+        {
+            key = Open(state, entry.Current);
+        }
+        catch (VaultIntegrityException)
+        {
+            return CredentialLookup.Broken;
+        }
+
+        try
+        {
+            HMACSHA256.HashData(key, message, mac);
+            return CredentialLookup.Found;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
         }
     }
 

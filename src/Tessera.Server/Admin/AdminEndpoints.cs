@@ -213,7 +213,7 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> RevokeAsync(HttpContext context, AdminGate gate, RevocationService revocations, AccessTokenValidator validator,
-        AgentRegistry agents, IMissionStore missions)
+        AgentRegistry agents, IMissionStore missions, Core.Approvals.ApprovalService approvals)
     {
         var (who, refusal) = await gate.AuthorizeAsync(context);
         if (refusal is not null)
@@ -228,12 +228,17 @@ internal static class AdminEndpoints
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or BadHttpRequestException)
         {
-            return Results.Problem(statusCode: 400, title: "Bad request", detail: "Send JSON: {\"kind\": \"token|jti|mission|agent|principal\", \"id\": \"...\"} or {\"kind\": \"token\", \"token\": \"<JWT>\"}.");
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "Send JSON: {\"kind\": \"token|jti|mission|agent|principal|approval\", \"id\": \"...\"} or {\"kind\": \"token\", \"token\": \"<JWT>\"}.");
         }
 
         if (body is null || string.IsNullOrEmpty(body.Kind))
         {
             return Results.Problem(statusCode: 400, title: "Bad request", detail: "'kind' is required.");
+        }
+
+        if (body.Kind == "approval")
+        {
+            return await RevokeApprovalAsync(context, body, who!, approvals);
         }
 
         RevocationEntry entry;
@@ -259,7 +264,7 @@ internal static class AdminEndpoints
             };
             if (kind is null || string.IsNullOrEmpty(body.Id) || body.Id.Length > 256)
             {
-                return Results.Problem(statusCode: 400, title: "Bad request", detail: "'kind' must be token, jti, mission, agent or principal, with an 'id' of at most 256 characters.");
+                return Results.Problem(statusCode: 400, title: "Bad request", detail: "'kind' must be token, jti, mission, agent, principal or approval, with an 'id' of at most 256 characters.");
             }
 
             // A typo must not look like a revocation: name only agents and missions that exist.
@@ -279,6 +284,28 @@ internal static class AdminEndpoints
 
         TesseraMetrics.Revocations.WithLabels(entry.Kind.ToString().ToLowerInvariant()).Inc();
         return Results.Json(new RevocationView(entry.Kind.ToString().ToLowerInvariant(), entry.Id, AuditEvent.FormatTime(entry.RevokedAt), AuditEvent.FormatTime(entry.ExpiresAt)), AdminJson.Options);
+    }
+
+    /// <summary>Ends an approval (contract §4): it yields no token any more, and the token it yielded is revoked.</summary>
+    private static async Task<IResult> RevokeApprovalAsync(HttpContext context, RevokeRequest body, string who, Core.Approvals.ApprovalService approvals)
+    {
+        if (string.IsNullOrEmpty(body.Id) || body.Id.Length > 256)
+        {
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "Revoking an approval needs its 'id' (the auth_req_id), of at most 256 characters.");
+        }
+
+        var result = await approvals.RevokeAsync(body.Id, who, context.TraceIdentifier, context.RequestAborted);
+        if (result.Outcome != Core.Approvals.ApprovalDecisionOutcome.Decided)
+        {
+            TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
+            return result.Outcome == Core.Approvals.ApprovalDecisionOutcome.NotFound
+                ? Results.Problem(statusCode: 404, title: "Not found", detail: "No such approval request.")
+                : Results.Problem(statusCode: 409, title: "Conflict", detail: result.Description);
+        }
+
+        var approval = result.Approval!;
+        TesseraMetrics.Revocations.WithLabels("approval").Inc();
+        return Results.Json(new RevocationView("approval", approval.Id, AuditEvent.FormatTime(approval.RevokedAt!.Value), AuditEvent.FormatTime(approval.ExpiresAt)), AdminJson.Options);
     }
 
     private static Task<AuditEvent> RecordReadAsync(AuditLog audit, HttpContext context, string admin)

@@ -75,6 +75,16 @@ public static class TesseraHost
         services.AddSingleton<DpopNonces>();
         services.AddSingleton<DpopProofValidator>();
         services.AddSingleton(store.Approvals);
+        services.AddSingleton<Core.Approvals.IApprovalNotifier>(sp => new Approvals.WebhookNotifier(
+            new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                // A receiver that redirects is misconfigured; following it could send the request elsewhere.
+                AllowAutoRedirect = false,
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                UseCookies = false,
+            }),
+            sp.GetRequiredService<SecretVault>(), sp.GetRequiredService<AuditLog>(), config, time, sp.GetRequiredService<ILogger<Approvals.WebhookNotifier>>()));
         services.AddSingleton<Core.Approvals.ApprovalService>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccessTokenValidator>();

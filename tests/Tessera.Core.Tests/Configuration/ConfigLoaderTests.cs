@@ -181,6 +181,40 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), Load(Replace("expires: 2027-06-30", $"expires: {value}")).Agents[0].Expires);
 
     [Fact]
+    public void An_approver_group_names_its_webhooks_by_url_and_vault_secret()
+    {
+        var config = Load(Replace("  - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }",
+            "  - { id: security-oncall, members: [ { idp: corp, sub: bob } ], webhooks: [ { url: \"https://hooks.corp.example/T0/B1/xyz?x=1\", secret: oncall-hook } ] }"));
+
+        var webhook = Assert.Single(config.ApproverGroups[0].Webhooks);
+        Assert.Equal("oncall-hook", webhook.Secret);
+        // Chat webhook URLs carry a credential in their path: logs name only the origin.
+        Assert.Equal("https://hooks.corp.example", webhook.Display);
+    }
+
+    [Theory]
+    [InlineData("http://hooks.corp.example/approvals", "must use https")]
+    [InlineData("https://user:pw@hooks.corp.example/approvals", "without user information")]
+    [InlineData("ftp://hooks.corp.example/approvals", "absolute https URL")]
+    [InlineData("/approvals", "absolute https URL")]
+    public void A_webhook_that_would_leak_requests_is_refused(string url, string problem) =>
+        AssertNames(Refused(Replace("  - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }",
+            $"  - {{ id: security-oncall, members: [ {{ idp: corp, sub: bob }} ], webhooks: [ {{ url: \"{url}\", secret: oncall-hook }} ] }}")),
+            "approver_groups[0].webhooks[0].url", problem);
+
+    [Fact]
+    public void A_loopback_webhook_may_use_plain_http() =>
+        Assert.Equal("http://127.0.0.1:9200", Load(Replace("  - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }",
+            "  - { id: security-oncall, members: [ { idp: corp, sub: bob } ], webhooks: [ { url: \"http://127.0.0.1:9200/hook\", secret: oncall-hook } ] }"))
+            .ApproverGroups[0].Webhooks[0].Display);
+
+    [Fact]
+    public void A_webhook_without_a_valid_secret_name_is_refused() =>
+        AssertNames(Refused(Replace("  - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }",
+            "  - { id: security-oncall, members: [ { idp: corp, sub: bob } ], webhooks: [ { url: \"https://hooks.corp.example/a\", secret: \"../key\" } ] }")),
+            "approver_groups[0].webhooks[0].secret", "is not a secret name");
+
+    [Fact]
     public void A_misspelt_key_is_refused_rather_than_ignored()
     {
         var ex = Refused(Replace("    allowed_scopes: [ \"crm:read\", \"crm:export\" ]", "    allowed_scope: [ \"crm:read\" ]"));

@@ -15,8 +15,13 @@ public static class ApprovalBroker
     public const string Agent = "support-agent";
     public const string OtherAgent = "other-agent";
 
-    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null)
+    /// <summary>The vault secret that signs security-oncall's webhook notifications.</summary>
+    public const string WebhookSecret = "oncall-hook";
+
+    /// <param name="webhook">When given, security-oncall announces each request to this URL, signed with <see cref="WebhookSecret"/>.</param>
+    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, Uri? webhook = null)
     {
+        var webhooks = webhook is null ? "" : $", webhooks: [ {{ url: \"{webhook}\", secret: {WebhookSecret} }} ]";
         var idp = new TestIdp();
         var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
         idp.WriteJwks(directory);
@@ -27,7 +32,7 @@ public static class ApprovalBroker
             {{TestIdp.Yaml}}
             admins: [ { idp: corp, sub: carol } ]
             approver_groups:
-              - { id: security-oncall, members: [ { idp: corp, sub: bob }, { idp: corp, sub: dave }, { idp: corp, sub: alice } ] }
+              - { id: security-oncall, members: [ { idp: corp, sub: bob }, { idp: corp, sub: dave }, { idp: corp, sub: alice } ]{{webhooks}} }
               - { id: finance, members: [ { idp: corp, sub: frank } ] }
             principals:
               - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export", "crm:billing", "crm:refund" ] }
