@@ -86,6 +86,73 @@ public sealed class ApprovalFlowTests
     }
 
     [Fact]
+    public async Task The_support_agent_story_over_real_http_through_the_proxy()
+    {
+        await using var crm = await TestUpstream.StartAsync();
+        var (broker, idp) = await ApprovalBroker.StartAsync(upstream: crm.Address);
+        await using var _ = broker;
+        var put = await broker.Service<Core.Vault.SecretVault>().PutAsync(ApprovalBroker.CrmKeySecret, "crm-upstream-key-29f1"u8.ToArray(), "test", null, CancellationToken.None);
+        Assert.Null(put.Error);
+
+        // Reading is free.
+        using var asked = await broker.AskAsync(idp, "crm:read");
+        var read = await OAuthAssert.TokenAsync(asked);
+        using (var contacts = await SendAsync(broker, HttpMethod.Get, "/proxy/crm/contacts/4711", read))
+        {
+            Assert.Equal(HttpStatusCode.OK, contacts.StatusCode);
+        }
+
+        // The read token cannot export.
+        using (var sneaky = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", read))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, sneaky.StatusCode);
+        }
+
+        // Exporting waits for security-oncall; bob approves; exactly one export passes.
+        var export = await broker.RequestApprovalAsync(idp, "crm:export", ("reason", "customer 4711 asked for their data"));
+        using (var approved = await broker.DecideAsync(export, "approve", idp.As(broker, "bob"), "verified ticket 4711"))
+        {
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        }
+
+        broker.Time.Advance(Interval);
+        using var redeemed = await broker.PollAsync(export);
+        var exportToken = await OAuthAssert.TokenAsync(redeemed);
+        using (var first = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", exportToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        using (var second = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", exportToken))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, second.StatusCode);
+        }
+
+        Assert.Equal(["GET /contacts/4711", "POST /exports"], crm.Received.Select(r => $"{r.Method} {r.RawTarget}"));
+        Assert.All(crm.Received, r => Assert.Equal("crm-upstream-key-29f1", r.Headers["X-Api-Key"]));
+
+        // A billing change is denied: the agent hears access_denied.
+        var billing = await broker.RequestApprovalAsync(idp, "crm:billing");
+        (await broker.DecideAsync(billing, "deny", idp.As(broker, "dave"), "not without the account owner")).Dispose();
+        broker.Time.Advance(Interval);
+        using var denied = await broker.PollAsync(billing);
+        await OAuthAssert.ErrorAsync(denied, HttpStatusCode.BadRequest, "access_denied");
+
+        var types = (await broker.AuditEventsAsync()).Select(e => e.Record.Type).ToList();
+        Assert.Equal(2, types.Count(t => t == "proxy.forwarded"));
+        Assert.Equal(2, types.Count(t => t == "approval.requested"));
+        Assert.Single(types, t => t == "approval.approved");
+        Assert.Single(types, t => t == "approval.denied");
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(TestBroker broker, HttpMethod method, string path, string token)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return await broker.Client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task A_denied_request_answers_access_denied()
     {
         var (broker, idp) = await ApprovalBroker.StartAsync();

@@ -19,8 +19,14 @@ public static class ApprovalBroker
     public const string WebhookSecret = "oncall-hook";
 
     /// <param name="webhook">When given, security-oncall announces each request to this URL, signed with <see cref="WebhookSecret"/>.</param>
-    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, Uri? webhook = null)
+    /// <summary>The vault secret the CRM upstream expects in X-Api-Key, when the broker has an upstream.</summary>
+    public const string CrmKeySecret = "crm-key";
+
+    /// <param name="upstream">When given, the CRM tool forwards there with <see cref="CrmKeySecret"/>, and the broker listens on real HTTP.</param>
+    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, Uri? webhook = null,
+        Uri? upstream = null)
     {
+        var crmUpstream = upstream is null ? "" : $"\n    upstream: \"{upstream}\"\n    credential: {{ secret: {CrmKeySecret}, header: X-Api-Key }}";
         var webhooks = webhook is null ? "" : $", webhooks: [ {{ url: \"{webhook}\", secret: {WebhookSecret} }} ]";
         var idp = new TestIdp();
         var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
@@ -37,7 +43,7 @@ public static class ApprovalBroker
             principals:
               - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export", "crm:billing", "crm:refund" ] }
             tools:
-              - id: crm
+              - id: crm{{crmUpstream}}
                 scopes:
                   read: { rules: [ "GET /contacts/**" ] }
                   export: { rules: [ "POST /exports" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
@@ -58,7 +64,7 @@ public static class ApprovalBroker
                 auth: { client_secret_sha256: {{hash}} }
                 allowed_scopes: [ "crm:read", "crm:export" ]
             """;
-        return (await TestBroker.StartAsync(yaml, directory, wrapStore: wrapStore), idp);
+        return (await TestBroker.StartAsync(yaml, directory, wrapStore: wrapStore, realHttp: upstream is not null), idp);
     }
 
     /// <summary>support-agent exchanges alice's token for <paramref name="scope"/> on the CRM.</summary>
