@@ -14,7 +14,7 @@ internal static class ApprovalCommand
     private static Command List()
     {
         var config = CliOptions.Config();
-        var status = new Option<string>("--status") { Description = "Only requests in this state: pending, approved, denied, expired, redeemed" };
+        var status = new Option<string>("--status") { Description = "Only requests in this state: pending, approved, denied, expired, redeemed, revoked" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per line" };
         var command = new Command("list", "List approval requests, newest first") { config, status, json };
         command.SetAction((parse, ct) => ClientCommand.RunAsync(parse.GetValue(config)!, async client =>

@@ -35,7 +35,7 @@ internal static class ApprovalEndpoints
         var status = context.Request.Query["status"];
         if (status.Count > 1 || (status.Count == 1 && !ApprovalStatus.IsKnown(status[0]!)))
         {
-            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'status' must be one of pending, approved, denied, expired, redeemed.");
+            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'status' must be one of pending, approved, denied, expired, redeemed, revoked.");
         }
 
         TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
