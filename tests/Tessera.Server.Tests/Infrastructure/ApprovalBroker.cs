@@ -15,7 +15,8 @@ public static class ApprovalBroker
     public const string Agent = "support-agent";
     public const string OtherAgent = "other-agent";
 
-    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null)
+    /// <param name="realHttp">Listen on a loopback port (for raw request targets) instead of the in-memory server.</param>
+    public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, bool realHttp = false)
     {
         var idp = new TestIdp();
         var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
@@ -53,7 +54,7 @@ public static class ApprovalBroker
                 auth: { client_secret_sha256: {{hash}} }
                 allowed_scopes: [ "crm:read", "crm:export" ]
             """;
-        return (await TestBroker.StartAsync(yaml, directory, wrapStore: wrapStore), idp);
+        return (await TestBroker.StartAsync(yaml, directory, wrapStore: wrapStore, realHttp: realHttp), idp);
     }
 
     /// <summary>support-agent exchanges alice's token for <paramref name="scope"/> on the CRM.</summary>
