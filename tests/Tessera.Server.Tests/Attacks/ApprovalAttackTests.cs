@@ -314,6 +314,8 @@ public sealed class ApprovalAttackTests
         { "a method no requested scope allows", "[" + Detail(method: "GET") + "]" },
         { "a path only an unrequested scope allows", "[" + Detail(method: "GET", path: "/contacts/1") + "]" },
         { "a path of another gated scope", "[" + Detail(method: "PUT", path: "/billing/4711") + "]" },
+        { "a lone surrogate in a value", "[" + Detail(path: "/exports\\ud800") + "]" },
+        { "a lone surrogate in a member name", """[{"type":"tessera_request","\ud800":"x"}]""" },
     };
 
     [Theory]
