@@ -416,6 +416,7 @@ public sealed class ApprovalAttackTests
         { "a comment of 501 characters", Json(new { comment = new string('c', 501) }) },
         { "a comment that is a number", "{\"comment\":42}"u8.ToArray() },
         { "a comment that is an object", "{\"comment\":{\"text\":\"ok\"}}"u8.ToArray() },
+        { "a repeated comment", "{\"comment\":\"yes\",\"comment\":\"no\"}"u8.ToArray() },
         { "an extra member", "{\"comment\":\"ok\",\"status\":\"approved\"}"u8.ToArray() },
         { "an array", "[{\"comment\":\"ok\"}]"u8.ToArray() },
         { "not JSON", "approve it"u8.ToArray() },
@@ -423,6 +424,8 @@ public sealed class ApprovalAttackTests
         { "nesting deeper than JSON's limit", Encoding.ASCII.GetBytes("{\"comment\":" + new string('[', 2000) + new string(']', 2000) + "}") },
         { "a body over 4 KiB", Json(new { comment = new string('c', 5000) }) },
         { "a body of 1 MiB", Json(new { comment = new string('c', 1024 * 1024 - 20) }) },
+        { "invalid UTF-8", [.. "{\"comment\":\""u8, 0xff, 0xfe, .. "\"}"u8] },
+        { "a lone surrogate escape", "{\"comment\":\"ok\\ud800\"}"u8.ToArray() },
     };
 
     [Theory]
