@@ -517,6 +517,9 @@ public sealed class ApprovalAttackTests
         { "a query", 403 },
         { "the method in lower case", 403 },
         { "POST instead of PUT", 403 },
+        { "a 2 MiB body", 413 },
+        { "a 2 MiB body, chunked", 413 },
+        { "a 2 MiB body announced but never sent", 413 },
     };
 
     [Theory]
@@ -598,6 +601,40 @@ public sealed class ApprovalAttackTests
         Assert.True(exact.SawContinue);
         Assert.True(exact.Status == 200, exact.Body);
         Assert.Equal(Approved, Assert.Single(upstream.Received).Body);
+    }
+
+    [Fact]
+    public async Task A_declared_body_over_the_limit_is_413_and_spends_no_use_of_a_token_without_a_binding()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var (broker, idp) = await ApprovalProxyBroker.StartAsync(upstream);
+        await using var _ = broker;
+        var token = await ApprovalProxyBroker.ApprovedTokenAsync(broker, idp);
+        string[] auth = [$"Authorization: Bearer {token}", "Content-Type: application/json"];
+
+        var big = await SendAsync(broker, "PUT", Path4711, auth, new byte[2 * 1024 * 1024]);
+
+        Assert.True(big.Status == 413, $"{big.Status}: {big.Body}");
+        Assert.Empty(upstream.Received);
+        var exact = await SendAsync(broker, "PUT", Path4711, auth, Approved);
+        Assert.True(exact.Status == 200, exact.Body);
+    }
+
+    [Fact]
+    public async Task A_streamed_body_over_the_limit_on_a_token_without_a_binding_is_413_not_a_bad_gateway()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var (broker, idp) = await ApprovalProxyBroker.StartAsync(upstream);
+        await using var _ = broker;
+        var token = await ApprovalProxyBroker.ApprovedTokenAsync(broker, idp);
+
+        // Without a binding the body is streamed, not hashed: its size is known only once it runs over,
+        // after the request was forwarded (and its one use counted). The client still learns why.
+        var big = await SendChunkedAsync(broker, "PUT", Path4711, [$"Authorization: Bearer {token}", "Content-Type: application/json"], new byte[2 * 1024 * 1024]);
+
+        Assert.True(big.Status == 413, $"{big.Status}: {big.Body}");
+        Assert.StartsWith("application/problem+json", big.ContentType, StringComparison.Ordinal);
+        Assert.Empty(upstream.Received);
     }
 
     // ---- helpers -------------------------------------------------------------------------------
