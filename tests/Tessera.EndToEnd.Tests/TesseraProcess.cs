@@ -78,9 +78,12 @@ internal sealed class TesseraProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a command to completion (bounded) and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] args) => RunAsync(workingDirectory, null, args);
+
+    /// <summary>Runs a command to completion (bounded) with <paramref name="environment"/> set (e.g. TESSERA_ADDR, TESSERA_TOKEN).</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        await using var process = Start(workingDirectory, null, args);
+        await using var process = Start(workingDirectory, environment, args);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process._process.WaitForExitAsync(timeout.Token);
         // The asynchronous readers finish after exit; a second wait flushes them.

@@ -81,9 +81,9 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         }
 
         var reason = request.Get("reason");
-        if (reason is not null && (reason.Length > MaxReasonLength || reason.Any(char.IsControl)))
+        if (reason is not null && !ApprovalText.IsDisplayable(reason, MaxReasonLength))
         {
-            return (OAuthError.InvalidRequest($"'reason' must be at most {MaxReasonLength} characters of text."), false);
+            return (OAuthError.InvalidRequest($"'reason' must be at most {MaxReasonLength} characters of printable text (no control or formatting characters)."), false);
         }
 
         string? details = null;

@@ -102,15 +102,28 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
             string? type = null, toolId = null, method = null, path = null, body = null;
             foreach (var member in root[0].EnumerateObject())
             {
-                // Reject members we do not know and values that are not strings: nothing is ignored silently.
-                if (member.Value.ValueKind != JsonValueKind.String)
+                // Reject names and values that are not text: an escaped lone surrogate ("\ud800") is
+                // valid JSON that no string can hold, and reading it throws.
+                if (Text(member) is not { } name)
                 {
-                    problem = $"authorization_details member '{TokenService.Clip(member.Name)}' must be a string";
+                    problem = "authorization_details has a member name that is not text";
                     return null;
                 }
 
-                var value = member.Value.GetString()!;
-                switch (member.Name)
+                // Reject members we do not know and values that are not strings: nothing is ignored silently.
+                if (member.Value.ValueKind != JsonValueKind.String)
+                {
+                    problem = $"authorization_details member '{TokenService.Clip(name)}' must be a string";
+                    return null;
+                }
+
+                if (Text(member.Value) is not { } value)
+                {
+                    problem = $"authorization_details member '{TokenService.Clip(name)}' is not text";
+                    return null;
+                }
+
+                switch (name)
                 {
                     case "type" when type is null: type = value; break;
                     case "tool" when toolId is null: toolId = value; break;
@@ -118,7 +131,7 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                     case "path" when path is null: path = value; break;
                     case "body_sha256" when body is null: body = value; break;
                     default:
-                        problem = $"authorization_details has an unknown or repeated member '{TokenService.Clip(member.Name)}'";
+                        problem = $"authorization_details has an unknown or repeated member '{TokenService.Clip(name)}'";
                         return null;
                 }
             }
@@ -163,6 +176,32 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
             }
 
             return new TesseraRequestDetail(toolId, method, path, body);
+        }
+    }
+
+    /// <summary>The member's name, or null when it is not valid text (see <see cref="Text(JsonElement)"/>).</summary>
+    private static string? Text(JsonProperty member)
+    {
+        try
+        {
+            return member.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The string's value, or null when it holds no valid UTF-16 text (JSON can escape a lone surrogate).</summary>
+    private static string? Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 }

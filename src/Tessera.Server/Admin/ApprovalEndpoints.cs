@@ -100,9 +100,12 @@ internal static class ApprovalEndpoints
         {
             using var doc = JsonDocument.Parse(buffer.AsMemory(0, length));
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || root.EnumerateObject().Any(p => p.Name != "comment"))
+
+            // Reject other members and a repeated comment: which of two comments was meant would be a guess.
+            // NameEquals compares the raw bytes, so a name that is not valid text cannot throw here.
+            if (root.ValueKind != JsonValueKind.Object || root.EnumerateObject().Any(p => !p.NameEquals("comment")) || root.EnumerateObject().Count() > 1)
             {
-                return (null, "The body must be a JSON object with at most a 'comment'.");
+                return (null, "The body must be a JSON object with at most one 'comment'.");
             }
 
             if (!root.TryGetProperty("comment", out var c) || c.ValueKind == JsonValueKind.Null)
@@ -110,14 +113,30 @@ internal static class ApprovalEndpoints
                 return (null, null);
             }
 
-            var comment = c.ValueKind == JsonValueKind.String ? c.GetString()! : null;
-            return comment is null || comment.Length > MaxCommentLength || comment.Any(char.IsControl)
-                ? (null, $"'comment' must be at most {MaxCommentLength} characters of text.")
+            var comment = c.ValueKind == JsonValueKind.String ? Text(c) : null;
+            return comment is null || !ApprovalText.IsDisplayable(comment, MaxCommentLength)
+                ? (null, $"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters).")
                 : (comment, null);
         }
         catch (JsonException)
         {
             return (null, "The body must be JSON.");
+        }
+    }
+
+    /// <summary>
+    /// The string's value, or null when it is not text: JSON can carry invalid UTF-8 or escape a lone
+    /// surrogate, and reading either throws (it was a 500).
+    /// </summary>
+    private static string? Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 }

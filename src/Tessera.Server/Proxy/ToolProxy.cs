@@ -128,10 +128,18 @@ internal sealed partial class ToolProxy(
             return;
         }
 
+        // Reject a body announced larger than the server reads (Kestrel would fail its first read):
+        // a clear 413 before a use is spent, rather than a failed forward after.
+        if (request.ContentLength > context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize)
+        {
+            await RefuseAsync(context, 413, TooLarge(context), claims, tool, path);
+            return;
+        }
+
         if (claims.AuthorizationDetails is not null
             && await CheckExactRequestAsync(context, claims.AuthorizationDetails, tool, path, query) is { } inexact)
         {
-            await RefuseAsync(context, 403, inexact, claims, tool, path);
+            await RefuseAsync(context, inexact.Status, inexact.Reason, claims, tool, path);
             return;
         }
 
@@ -182,14 +190,26 @@ internal sealed partial class ToolProxy(
 
         if (error != ForwarderError.None)
         {
+            // A body the client could not send (over the size limit, or malformed chunks) is the
+            // client's failure, answered as Kestrel would (413 or 400); anything else is the upstream's.
+            var clientStatus = error is ForwarderError.RequestBodyClient ? BadRequestStatus(context.Features.Get<IForwarderErrorFeature>()?.Exception) : null;
             var timedOut = error is ForwarderError.RequestTimedOut;
-            Log.UpstreamFailed(logger, tool.Id, error);
+            if (clientStatus is null)
+            {
+                Log.UpstreamFailed(logger, tool.Id, error);
+            }
+
             if (!context.Response.HasStarted)
             {
                 context.Response.Clear();
-                await WriteProblemAsync(context, timedOut ? 504 : 502, timedOut
-                    ? $"tool '{tool.Id}' did not answer within {tool.Options.Timeout.TotalSeconds:0.###} s"
-                    : $"tool '{tool.Id}' could not be reached");
+                await WriteProblemAsync(context, clientStatus ?? (timedOut ? 504 : 502), clientStatus switch
+                {
+                    413 => TooLarge(context),
+                    not null => "the request body could not be read",
+                    _ => timedOut
+                        ? $"tool '{tool.Id}' did not answer within {tool.Options.Timeout.TotalSeconds:0.###} s"
+                        : $"tool '{tool.Id}' could not be reached",
+                });
             }
         }
 
@@ -270,6 +290,7 @@ internal sealed partial class ToolProxy(
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Unknown tool",
+        413 => "Request body too large",
         502 => "Bad gateway",
         503 => "Unavailable",
         504 => "Gateway timeout",
@@ -294,27 +315,57 @@ internal sealed partial class ToolProxy(
     /// only that method, that normalized path, no query, and a body whose SHA-256 as sent matches.
     /// The body is buffered to hash it and rewound for forwarding. Returns the refusal, or null.
     /// </summary>
-    private static async Task<string?> CheckExactRequestAsync(HttpContext context, string details, Tool tool, ProxyPath path, string query)
+    private static async Task<(int Status, string Reason)?> CheckExactRequestAsync(HttpContext context, string details, Tool tool, ProxyPath path, string query)
     {
         // Fail closed: a binding we cannot read allows nothing.
         if (Core.Approvals.TesseraRequestDetail.FromClaim(details) is not { } exact || exact.Tool != tool.Id)
         {
-            return "the token's authorization_details do not name a request to this tool";
+            return (403, "the token's authorization_details do not name a request to this tool");
         }
 
         // Reject any other method, path or a query string: the approver approved exactly one request.
         if (!string.Equals(exact.Method, context.Request.Method, StringComparison.Ordinal) || !string.Equals(exact.Path, path.Path, StringComparison.Ordinal) || query.Length > 0)
         {
-            return $"the approval allows only {exact.Method} {exact.Path}";
+            return (403, $"the approval allows only {exact.Method} {exact.Path}");
         }
 
-        // Reject a body other than the approved one, compared by its SHA-256 as sent.
+        // Reject a body other than the approved one, compared by its SHA-256 as sent (after any
+        // chunked framing is removed: the same bytes, however framed, are the same body).
         context.Request.EnableBuffering();
-        var digest = await System.Security.Cryptography.SHA256.HashDataAsync(context.Request.Body, context.RequestAborted);
+        byte[] digest;
+        try
+        {
+            digest = await System.Security.Cryptography.SHA256.HashDataAsync(context.Request.Body, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Reject a body Kestrel refuses to read (over the size limit while streamed, malformed chunks): it was a 500.
+            return (ex.StatusCode, ex.StatusCode == 413 ? TooLarge(context) : "the request body could not be read");
+        }
+
         context.Request.Body.Position = 0;
         return string.Equals(Convert.ToHexStringLower(digest), exact.BodySha256, StringComparison.Ordinal)
             ? null
-            : "the request body is not the one that was approved";
+            : (403, "the request body is not the one that was approved");
+    }
+
+    private static string TooLarge(HttpContext context) =>
+        context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } max
+            ? $"the request body is larger than the {max} bytes the proxy accepts"
+            : "the request body is too large";
+
+    /// <summary>The status Kestrel gives a body it refused to read, if that is what <paramref name="exception"/> (or an inner one) is.</summary>
+    private static int? BadRequestStatus(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException bad)
+            {
+                return bad.StatusCode;
+            }
+        }
+
+        return null;
     }
 
     private async Task<(string Error, string Description)?> CheckBindingAsync(HttpContext context, string raw, int queryStart, string token, bool dpopScheme,

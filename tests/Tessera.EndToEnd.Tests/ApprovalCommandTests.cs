@@ -1,0 +1,239 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Tessera.EndToEnd.Tests;
+
+/// <summary>
+/// <c>tessera approval list|approve|deny</c> against the real process (contract §1, §3 "Approvals",
+/// §7): an agent asks for a gated scope, an approver with an identity-provider JWT in
+/// <c>TESSERA_TOKEN</c> lists, approves and denies from the command line, and the agent's CIBA polls
+/// get the token or <c>access_denied</c>; someone outside the group is refused with a clear message.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class ApprovalCommandTests : IDisposable
+{
+    private const string AgentSecret = "e2e-approval-agent-secret-5c1e9a7d3b";
+    private const string IdpIssuer = "https://idp.e2e.test";
+    private const string IdpKid = "e2e-idp-key";
+
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "tessera-e2e-" + Guid.NewGuid().ToString("N"));
+    private readonly ECDsa _idpKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    public ApprovalCommandTests() => Directory.CreateDirectory(_directory);
+
+    [Fact]
+    public async Task An_approver_lists_approves_and_denies_with_the_cli_and_the_agent_gets_a_token_or_access_denied()
+    {
+        var port = TesseraProcess.FreePort();
+        var address = $"http://127.0.0.1:{port}";
+        await WriteConfigAsync(port);
+        await using var server = TesseraProcess.Start(_directory, null, "serve");
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        await WaitUntilReadyAsync(http, server);
+
+        // support-agent, acting for alice, asks twice for the gated export scope.
+        var export = await AskAsync(http, "customer 4711 asked for their data");
+        var second = await AskAsync(http, "bulk export of every account");
+
+        var bob = Approver(address, "bob");
+        var frank = Approver(address, "frank");
+        var eve = Approver(address, "eve");
+
+        // The approver sees both requests waiting: as lines to read, and as JSON to script.
+        var list = await TesseraProcess.RunAsync(_directory, bob, "approval", "list", "--status", "pending");
+        Assert.True(list.ExitCode == 0, list.Output);
+        var exportLine = Assert.Single(Lines(list.Output), l => l.StartsWith(export.Id, StringComparison.Ordinal));
+        Assert.Contains("pending  support-agent for alice  crm:export  group security-oncall", exportLine, StringComparison.Ordinal);
+        Assert.EndsWith("reason: customer 4711 asked for their data", exportLine, StringComparison.Ordinal);
+        Assert.Single(Lines(list.Output), l => l.StartsWith(second.Id, StringComparison.Ordinal));
+
+        var listJson = await TesseraProcess.RunAsync(_directory, bob, "approval", "list", "--status", "pending", "--json");
+        Assert.True(listJson.ExitCode == 0, listJson.Output);
+        var pending = Lines(listJson.Output).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(new[] { export.Id, second.Id }.Order(StringComparer.Ordinal), pending.Select(p => p.GetProperty("id").GetString()!).Order(StringComparer.Ordinal));
+        Assert.All(pending, p =>
+        {
+            Assert.Equal("pending", p.GetProperty("status").GetString());
+            Assert.Equal("alice", p.GetProperty("principal").GetString());
+            Assert.Equal("security-oncall", p.GetProperty("group").GetString());
+            Assert.Equal(["crm:export"], p.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+        });
+
+        // Outside the group, exit 1 and the reason on stderr: frank approves for finance, not for
+        // security-oncall; eve approves nothing and may not even look.
+        var notInGroup = await TesseraProcess.RunAsync(_directory, frank, "approval", "approve", export.Id);
+        Assert.Equal(1, notInGroup.ExitCode);
+        Assert.Contains("Tessera refused (403): Only members of approver group 'security-oncall' decide this request.", notInGroup.Output, StringComparison.Ordinal);
+        var stranger = await TesseraProcess.RunAsync(_directory, eve, "approval", "list");
+        Assert.Equal(1, stranger.ExitCode);
+        Assert.Contains("Tessera refused (403): This identity is neither an admin nor a member of an approver group.", stranger.Output, StringComparison.Ordinal);
+
+        var approved = await TesseraProcess.RunAsync(_directory, bob, "approval", "approve", export.Id, "--comment", "ticket 4711, verified");
+        Assert.True(approved.ExitCode == 0, approved.Output);
+        Assert.Contains($"approval {export.Id} is approved", approved.Output, StringComparison.Ordinal);
+        var denied = await TesseraProcess.RunAsync(_directory, bob, "approval", "deny", second.Id, "--comment", "not without a ticket");
+        Assert.True(denied.ExitCode == 0, denied.Output);
+        Assert.Contains($"approval {second.Id} is denied", denied.Output, StringComparison.Ordinal);
+
+        // CIBA: a poll sooner than the interval after asking is slow_down (and lengthens it). The
+        // commands above usually took longer than that already; only what is left is waited for,
+        // counted from when the later answer arrived (the server's clock started before that).
+        var remaining = TimeSpan.FromSeconds(second.Interval) - TimeProvider.System.GetElapsedTime(second.AnsweredAt) + TimeSpan.FromMilliseconds(100);
+        if (remaining > TimeSpan.Zero)
+        {
+            await Task.Delay(remaining);
+        }
+
+        using var redeemed = await PollAsync(http, export.Id);
+        var body = await redeemed.Content.ReadAsStringAsync();
+        Assert.True(redeemed.StatusCode == HttpStatusCode.OK, body);
+        var token = JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!;
+        var claims = JsonDocument.Parse(Base64Url.DecodeFromChars(token.Split('.')[1])).RootElement;
+        Assert.Equal("alice", claims.GetProperty("sub").GetString());
+        Assert.Equal("crm:export", claims.GetProperty("scope").GetString());
+        Assert.Equal(1, claims.GetProperty("max_uses").GetInt32());
+
+        using var refusedPoll = await PollAsync(http, second.Id);
+        var refusal = await refusedPoll.Content.ReadAsStringAsync();
+        Assert.True(refusedPoll.StatusCode == HttpStatusCode.BadRequest, refusal);
+        Assert.Equal("access_denied", JsonDocument.Parse(refusal).RootElement.GetProperty("error").GetString());
+
+        // The list now tells what happened and who decided.
+        var after = await TesseraProcess.RunAsync(_directory, bob, "approval", "list", "--json");
+        Assert.True(after.ExitCode == 0, after.Output);
+        var decided = Lines(after.Output).Select(l => JsonDocument.Parse(l).RootElement).ToDictionary(a => a.GetProperty("id").GetString()!);
+        Assert.Equal("redeemed", decided[export.Id].GetProperty("status").GetString());
+        Assert.Equal("corp:bob", decided[export.Id].GetProperty("decided_by").GetString());
+        Assert.Equal("ticket 4711, verified", decided[export.Id].GetProperty("comment").GetString());
+        Assert.Equal("denied", decided[second.Id].GetProperty("status").GetString());
+
+        Assert.Equal(0, await server.TerminateAsync());
+        Assert.DoesNotContain(token, server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(bob["TESSERA_TOKEN"], server.Output + list.Output + approved.Output, StringComparison.Ordinal);
+    }
+
+    private async Task WriteConfigAsync(int port)
+    {
+        var p = _idpKey.ExportParameters(includePrivateParameters: false);
+        await File.WriteAllTextAsync(Path.Combine(_directory, "idp.jwks.json"), JsonSerializer.Serialize(new
+        {
+            keys = new[] { new { kty = "EC", crv = "P-256", x = Base64Url.EncodeToString(p.Q.X), y = Base64Url.EncodeToString(p.Q.Y), kid = IdpKid, use = "sig", alg = "ES256" } },
+        }));
+        await File.WriteAllTextAsync(Path.Combine(_directory, "tessera.yaml"), $$"""
+            server:
+              listen: http://127.0.0.1:{{port}}
+            storage: sqlite:data/tessera.db
+            data_dir: data
+            identity_providers:
+              - id: corp
+                issuer: {{IdpIssuer}}
+                jwks_file: idp.jwks.json
+                audience: tessera
+            approver_groups:
+              - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }
+              - { id: finance, members: [ { idp: corp, sub: frank } ] }
+            principals:
+              - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export" ] }
+            tools:
+              - id: crm
+                scopes:
+                  read: { rules: [ "GET /contacts/**" ] }
+                  export: { rules: [ "POST /exports" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
+            agents:
+              - id: support-agent
+                owner: support-platform@corp.example
+                purpose: Answer customer tickets
+                expires: 2099-01-01
+                auth:
+                  client_secret_sha256: {{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AgentSecret)))}}
+                allowed_scopes: [ "crm:read", "crm:export" ]
+            """);
+    }
+
+    /// <summary>A JWT of the identity provider for <paramref name="sub"/>, valid for ten minutes from now.</summary>
+    private string IdpToken(string sub)
+    {
+        var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
+        var signingInput = Encode(new { alg = "ES256", typ = "JWT", kid = IdpKid }) + "." + Encode(new { iss = IdpIssuer, sub, aud = "tessera", iat = now, nbf = now, exp = now + 600 });
+        var signature = _idpKey.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return signingInput + "." + Base64Url.EncodeToString(signature);
+
+        static string Encode(object value) => Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
+    }
+
+    private Dictionary<string, string> Approver(string address, string sub) => new() { ["TESSERA_ADDR"] = address, ["TESSERA_TOKEN"] = IdpToken(sub) };
+
+    /// <summary>support-agent exchanges alice's token for crm:export: approval_required, with the id and interval to poll.</summary>
+    private async Task<(string Id, int Interval, long AnsweredAt)> AskAsync(HttpClient http, string reason)
+    {
+        using var response = await PostAsync(http, "/oauth/token",
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("subject_token", IdpToken("alice")),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+            ("resource", "urn:tessera:tool:crm"),
+            ("scope", "crm:export"),
+            ("reason", reason));
+        var answeredAt = TimeProvider.System.GetTimestamp();
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, body);
+        var json = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("approval_required", json.GetProperty("error").GetString());
+        return (json.GetProperty("auth_req_id").GetString()!, json.GetProperty("interval").GetInt32(), answeredAt);
+    }
+
+    private static Task<HttpResponseMessage> PollAsync(HttpClient http, string id) =>
+        PostAsync(http, "/oauth/token", ("grant_type", "urn:openid:params:grant-type:ciba"), ("auth_req_id", id));
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string path, params (string, string)[] form)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new FormUrlEncodedContent(form.Select(f => KeyValuePair.Create(f.Item1, f.Item2))),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"support-agent:{AgentSecret}")));
+        return await http.SendAsync(request);
+    }
+
+    private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static async Task WaitUntilReadyAsync(HttpClient http, TesseraProcess server)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            Assert.False(server.Process.HasExited, server.Output);
+            try
+            {
+                using var ready = await http.GetAsync("/readyz", timeout.Token);
+                if (ready.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            // Polling a starting process: the interval only bounds how often we ask.
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    public void Dispose()
+    {
+        _idpKey.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left behind in the temp directory; harmless.
+        }
+    }
+}
