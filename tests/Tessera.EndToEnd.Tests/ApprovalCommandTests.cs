@@ -111,6 +111,13 @@ public sealed class ApprovalCommandTests : IDisposable
         Assert.Equal("ticket 4711, verified", decided[export.Id].GetProperty("comment").GetString());
         Assert.Equal("denied", decided[second.Id].GetProperty("status").GetString());
 
+        // An admin (the bootstrap token, read from data_dir) ends the approval: its token is revoked too.
+        var revoked = await TesseraProcess.RunAsync(_directory, "revoke", "--approval", export.Id);
+        Assert.True(revoked.ExitCode == 0, revoked.Output);
+        Assert.Contains($"revoked approval {export.Id}", revoked.Output, StringComparison.Ordinal);
+        var afterRevoke = await TesseraProcess.RunAsync(_directory, bob, "approval", "list", "--status", "revoked", "--json");
+        Assert.Equal(export.Id, JsonDocument.Parse(Assert.Single(Lines(afterRevoke.Output))).RootElement.GetProperty("id").GetString());
+
         Assert.Equal(0, await server.TerminateAsync());
         Assert.DoesNotContain(token, server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(bob["TESSERA_TOKEN"], server.Output + list.Output + approved.Output, StringComparison.Ordinal);
