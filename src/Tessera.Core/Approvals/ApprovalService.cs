@@ -44,9 +44,16 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
-        foreach (var approval in await store.LoadAsync(time.GetUtcNow() - History, cancellationToken))
+        var now = time.GetUtcNow();
+        foreach (var approval in await store.LoadAsync(now - History, cancellationToken))
         {
             _entries[approval.Id] = new Entry(approval);
+            if (approval.Status == ApprovalStatus.Pending && now < approval.ExpiresAt)
+            {
+                // Announce again what still waits: a notification cut short by the restart is not
+                // lost. Receivers see the same delivery id and can drop a repeat.
+                notifier.Requested(approval, () => IsWaiting(approval.Id));
+            }
         }
     }
 

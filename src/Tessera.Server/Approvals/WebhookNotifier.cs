@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -43,6 +44,14 @@ internal sealed partial class WebhookNotifier(HttpMessageInvoker http, SecretVau
 
     public static TimeSpan Backoff(int attempt) => TimeSpan.FromSeconds(Math.Min(30, 1 << Math.Min(attempt - 1, 5)));
 
+    /// <summary>
+    /// One id per approval and webhook, the same after a restart (which announces waiting requests
+    /// again), so a receiver can drop what it has seen. Derived by hashing: it reveals neither the
+    /// approval's id nor the URL.
+    /// </summary>
+    public static string DeliveryId(ApprovalRequest approval, WebhookOptions webhook) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"tessera-webhook-delivery\n{approval.Id}\n{webhook.Url}")))[..32];
+
     public void Requested(ApprovalRequest approval, Func<bool> stillWaiting)
     {
         var group = config.ApproverGroups.FirstOrDefault(g => g.Id == approval.Group);
@@ -61,7 +70,7 @@ internal sealed partial class WebhookNotifier(HttpMessageInvoker http, SecretVau
 
     private async Task DeliverAsync(WebhookOptions webhook, ApprovalRequest approval, Func<bool> stillWaiting)
     {
-        var delivery = Guid.NewGuid().ToString("N");
+        var delivery = DeliveryId(approval, webhook);
         var body = JsonSerializer.SerializeToUtf8Bytes(new WebhookBody(AuditTypes.ApprovalRequested, delivery, ApprovalView.From(approval),
             Link(approval, "approve"), Link(approval, "deny")), Json);
         var last = "";

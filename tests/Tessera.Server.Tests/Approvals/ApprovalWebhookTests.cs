@@ -160,6 +160,32 @@ public sealed class ApprovalWebhookTests
     }
 
     [Fact]
+    public async Task A_request_still_waiting_after_a_restart_is_announced_again_under_the_same_delivery_id()
+    {
+        await using var receiver = await TestUpstream.StartAsync();
+        receiver.Handler = context =>
+        {
+            context.Response.StatusCode = 503;
+            return Task.CompletedTask;
+        };
+        var (broker, idp) = await StartAsync(receiver.Address);
+        var id = await broker.RequestApprovalAsync(idp);
+        var first = await NextDeliveryAsync(broker, receiver, 1);
+
+        // The restart cuts the retries short; the receiver recovers meanwhile.
+        receiver.Handler = null;
+        await using var restarted = await broker.RestartAsync();
+
+        var again = await NextDeliveryAsync(restarted, receiver, 2);
+        Assert.Equal(first.Headers["X-Tessera-Delivery"], again.Headers["X-Tessera-Delivery"]);
+        Verify(again, HookKey);
+        using var body = JsonDocument.Parse(again.Body);
+        Assert.Equal(id, body.RootElement.GetProperty("approval").GetProperty("id").GetString());
+        var notified = await EventuallyAsync(restarted, events => events.SingleOrDefault(e => e.Record.Type == "approval.notified"));
+        Assert.Equal("allowed", notified.Record.Outcome);
+    }
+
+    [Fact]
     public async Task Without_its_secret_in_the_vault_nothing_unsigned_is_sent()
     {
         await using var receiver = await TestUpstream.StartAsync();
