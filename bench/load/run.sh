@@ -6,7 +6,8 @@
 # and against proxy_ceiling: the ceiling app forwarding the same request with YARP and nothing else.
 # proxy_dpop is the proxy again with a DPoP-bound token and a fresh proof per request (RFC 9449).
 # PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct, proxy_ceiling,
-# proxy and proxy_dpop.
+# proxy and proxy_dpop. TOKEN_ONLY=1 measures only the ceiling, client_credentials_basic and
+# token_exchange_mission_to_tool (the issue-#4 targets), and skips the proxy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -19,6 +20,7 @@ UPSTREAM_PORT=${UPSTREAM_PORT:-18082}
 WORK_UPSTREAM_PORT=${WORK_UPSTREAM_PORT:-18083}
 WORK_DELAY_MS=${WORK_DELAY_MS:-2}   # the working upstream's delay before it answers (a real API does work)
 PROXY_ONLY=${PROXY_ONLY:-0}
+TOKEN_ONLY=${TOKEN_ONLY:-0}
 UPSTREAM_KEY="bench-upstream-key-7c41e0a9d3b2"
 WORK=$(mktemp -d /tmp/tessera-load.XXXXXX)
 PIDS=()
@@ -91,8 +93,10 @@ token() { curl -sf -H "Authorization: $BASIC" -d grant_type=client_credentials -
 
 if [ "$PROXY_ONLY" != 1 ]; then
 EXPECTED=$(( DURATION * 12000 ))
+if [ "$TOKEN_ONLY" != 1 ]; then
 $PREP assertions "$WORK" "$ADDR" 12000 && mv "$WORK/assertions.txt" "$WORK/warm-assertions.txt"
 $PREP assertions "$WORK" "$ADDR" "$EXPECTED"
+fi
 PRINCIPAL=$($PREP principal "$WORK")
 MISSION=$(curl -s -H "Authorization: $BASIC" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
   -d subject_token_type=urn:ietf:params:oauth:token-type:jwt -d "subject_token=$PRINCIPAL" -d purpose=load "$ADDR/oauth/token" \
@@ -104,19 +108,26 @@ EXCHANGE_BODY="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-excha
 for body in "grant_type=client_credentials&scope=crm%3Aread" "$EXCHANGE_BODY"; do
   DURATION=3 run warmup "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="$body" >/dev/null 2>&1 || true
 done
+if [ "$TOKEN_ONLY" != 1 ]; then
 DURATION=3 run warmup "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/introspect LOAD_AUTH="$BASIC" LOAD_BODY="token=$TOKEN" >/dev/null 2>&1 || true
 DURATION=3 run warmup "$SERVER_PID" lines.lua LOAD_PATH=/oauth/token LOAD_LINES="$WORK/warm-assertions.txt" \
   LOAD_PREFIX="grant_type=client_credentials&scope=crm%3Aread&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=" >/dev/null 2>&1 || true
+fi
 sed -i '/^warmup /d' "$RESULTS"
 run client_credentials_basic "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread"
+if [ "$TOKEN_ONLY" != 1 ]; then
 run client_credentials_private_key_jwt "$SERVER_PID" lines.lua LOAD_PATH=/oauth/token LOAD_LINES="$WORK/assertions.txt" \
   LOAD_PREFIX="grant_type=client_credentials&scope=crm%3Aread&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
+fi
 run token_exchange_mission_to_tool "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="$EXCHANGE_BODY"
+if [ "$TOKEN_ONLY" != 1 ]; then
 run introspection "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/introspect LOAD_AUTH="$BASIC" LOAD_BODY="token=$TOKEN"
 $PREP tokens "$WORK" "$ADDR" "$(( DURATION * 4000 ))"
 run revocation "$SERVER_PID" lines.lua LOAD_PATH=/oauth/revoke LOAD_AUTH="$BASIC" LOAD_LINES="$WORK/tokens.txt" LOAD_PREFIX="token="
 fi
+fi
 
+if [ "$TOKEN_ONLY" != 1 ]; then
 # The proxy against its upstream called directly: the same GET, once straight to the upstream with
 # the key, once through /proxy/crm with a crm:read token (Tessera injects the key from the vault).
 echo "== proxy" >&2
@@ -178,6 +189,7 @@ DURATION=3 run warmup "$SERVER_PID" lines.lua LOAD_PATH=/proxy/crm/contacts/42 L
 sed -i '/^warmup /d' "$RESULTS"
 run proxy_dpop "$SERVER_PID" lines.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="DPoP $DPOP_TOKEN" \
   LOAD_LINE_HEADER=DPoP LOAD_LINES="$WORK/dpop-proofs.txt"
+fi
 
 echo
 echo "Tessera load harness — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
