@@ -7,4 +7,6 @@ namespace Tessera.Benchmarks;
 internal sealed class NullApprovalStore : IApprovalStore
 {
     public Task<IReadOnlyList<ApprovalRequest>> LoadAsync(DateTimeOffset since, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ApprovalRequest>>([]);
+
+    public Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken) => Task.FromResult(0);
 }

@@ -26,4 +26,13 @@ internal sealed class SqliteApprovalStore(SqliteTesseraStore store) : IApprovalS
 
         return approvals;
     }
+
+    public Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken) =>
+        store.WithWriterAsync(async connection =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM approvals WHERE status NOT IN ('pending', 'approved') AND expires_at < $before";
+            command.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
 }

@@ -52,6 +52,25 @@ public sealed class SqliteApprovalStoreTests : SqliteStoreTest
         Assert.Equal(["closed", "open"], (await Store.Approvals.LoadAsync(T0, Ct)).Select(a => a.Id).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Pruning_deletes_only_ended_approvals_that_expired_before_the_cut()
+    {
+        await AppendAsync(new ApprovalRequested(Approval("open")));
+        var approved = Approval("approved");
+        await AppendAsync(new ApprovalRequested(approved));
+        await AppendAsync(new ApprovalDecided(approved with { Status = ApprovalStatus.Approved }, ApprovalStatus.Pending));
+        var denied = Approval("denied");
+        await AppendAsync(new ApprovalRequested(denied));
+        await AppendAsync(new ApprovalDecided(denied with { Status = ApprovalStatus.Denied }, ApprovalStatus.Pending));
+        var recent = Approval("recent") with { ExpiresAt = T0.AddDays(3) };
+        await AppendAsync(new ApprovalRequested(recent));
+        await AppendAsync(new ApprovalDecided(recent with { Status = ApprovalStatus.Expired }, ApprovalStatus.Pending));
+
+        Assert.Equal(1, await Store.Approvals.PruneAsync(T0.AddDays(1), Ct));
+
+        Assert.Equal(["approved", "open", "recent"], (await Store.Approvals.LoadAsync(T0, Ct)).Select(a => a.Id).Order(StringComparer.Ordinal));
+    }
+
     private Task AppendAsync(ApprovalChange change) =>
         Store.Audit.AppendAsync([Chain.Next(new AuditRecord { Type = AuditTypes.ApprovalRequested, Outcome = AuditOutcomes.Allowed }, T0)], [change], Ct);
 

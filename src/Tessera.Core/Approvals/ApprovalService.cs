@@ -31,6 +31,9 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     /// <summary>Decided approvals stay listed (and in memory) this long.</summary>
     public static readonly TimeSpan History = TimeSpan.FromDays(1);
 
+    /// <summary>Ended approvals' rows are deleted this long after they expired (the audit log keeps their history).</summary>
+    public static readonly TimeSpan RowRetention = TimeSpan.FromDays(7);
+
     /// <summary>An agent cannot flood approvers: at most this many requests of one agent wait at once.</summary>
     internal const int MaxPendingPerAgent = 16;
 
@@ -455,7 +458,10 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     private bool IsMember(Approver who, string group) =>
         who.Idp is not null && config.ApproverGroups.Any(g => g.Id == group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
 
-    /// <summary>Expires what is due and forgets what has been decided for longer than <see cref="History"/>.</summary>
+    /// <summary>
+    /// Expires what is due, forgets what ended more than <see cref="History"/> ago, and deletes the
+    /// rows of what ended more than <see cref="RowRetention"/> ago.
+    /// </summary>
     public async Task ExpireDueAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -482,6 +488,8 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 _entries.TryRemove(current.Id, out _);
             }
         }
+
+        await store.PruneAsync(now - RowRetention, cancellationToken);
     }
 
     /// <summary>Moves an open approval to expired, on record. Call with the entry's lock held.</summary>
