@@ -33,7 +33,7 @@ public sealed class ApprovalCommandTests : IDisposable
         await WriteConfigAsync(port);
         await using var server = TesseraProcess.Start(_directory, null, "serve");
         using var http = new HttpClient { BaseAddress = new Uri(address) };
-        await WaitUntilReadyAsync(http, server);
+        await server.WaitUntilReadyAsync(http);
 
         // support-agent, acting for alice, asks twice for the gated export scope.
         var export = await AskAsync(http, "customer 4711 asked for their data");
@@ -207,29 +207,6 @@ public sealed class ApprovalCommandTests : IDisposable
 
     private static string[] Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static async Task WaitUntilReadyAsync(HttpClient http, TesseraProcess server)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            Assert.False(server.Process.HasExited, server.Output);
-            try
-            {
-                using var ready = await http.GetAsync("/readyz", timeout.Token);
-                if (ready.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            // Polling a starting process: the interval only bounds how often we ask.
-            await Task.Delay(50, timeout.Token);
-        }
-    }
 
     public void Dispose()
     {

@@ -29,7 +29,7 @@ public sealed class ReadmeWalkthroughTests : IDisposable
 
         await using var server = TesseraProcess.Start(_directory, null, "serve");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await WaitUntilReadyAsync(http, server);
+        await server.WaitUntilReadyAsync(http);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_directory, "data", "master.key")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_directory, "data", "admin.token")));
 
@@ -103,29 +103,6 @@ public sealed class ReadmeWalkthroughTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_directory, "data", "tessera.db")));
     }
 
-    private static async Task WaitUntilReadyAsync(HttpClient http, TesseraProcess server)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            Assert.False(server.Process.HasExited, server.Output);
-            try
-            {
-                using var ready = await http.GetAsync("/readyz", timeout.Token);
-                if (ready.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            // Polling a starting process: the interval only bounds how often we ask.
-            await Task.Delay(50, timeout.Token);
-        }
-    }
 
     private static async Task<bool> IsActiveAsync(HttpClient http, AuthenticationHeaderValue auth, string token)
     {

@@ -59,7 +59,7 @@ public sealed class SecretCommandTests : IDisposable
 
         await using var server = TesseraProcess.Start(_directory, null, "serve");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await WaitUntilReadyAsync(http, server);
+        await server.WaitUntilReadyAsync(http);
         var outputs = new StringBuilder();
 
         // put strips "\n", rotate strips "\r\n"; the next proxied request carries exactly the value.
@@ -163,29 +163,6 @@ public sealed class SecretCommandTests : IDisposable
         return response.StatusCode;
     }
 
-    private static async Task WaitUntilReadyAsync(HttpClient http, TesseraProcess server)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            Assert.False(server.Process.HasExited, server.Output);
-            try
-            {
-                using var ready = await http.GetAsync("/readyz", timeout.Token);
-                if (ready.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            // Polling a starting process: the interval only bounds how often we ask.
-            await Task.Delay(50, timeout.Token);
-        }
-    }
 
     public void Dispose()
     {

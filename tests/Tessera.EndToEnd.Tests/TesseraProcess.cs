@@ -33,6 +33,31 @@ internal sealed class TesseraProcess : IAsyncDisposable
 
     public Process Process => _process;
 
+    /// <summary>Polls <c>/readyz</c> until the server answers 200; fails if the process exits first or after 60 s.</summary>
+    public async Task WaitUntilReadyAsync(HttpClient http)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            Xunit.Assert.False(_process.HasExited, Output);
+            try
+            {
+                using var ready = await http.GetAsync("/readyz", timeout.Token);
+                if (ready.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            // Polling a starting process: the interval only bounds how often we ask.
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
     private void Append(string? line)
     {
         if (line is null)

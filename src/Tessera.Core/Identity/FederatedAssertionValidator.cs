@@ -82,21 +82,9 @@ public sealed class FederatedAssertionValidator
         }
 
         var keys = await provider.Keys.GetKeysAsync(unverified.Kid, cancellationToken);
-        var validation = await _handler.ValidateTokenAsync(unverified, new TokenValidationParameters
-        {
-            ValidIssuer = provider.Options.Issuer,
-            // The provider's `audience` is for principals' tokens; a client assertion is addressed to this server.
-            ValidAudiences = _audiences,
-            IssuerSigningKeys = keys,
-            ValidAlgorithms = ClientAssertionValidator.AllowedAlgorithms,
-            RequireSignedTokens = true,
-            RequireExpirationTime = true,
-            // Lifetime is checked below against the injected clock, not the library's.
-            ValidateLifetime = false,
-            TryAllIssuerSigningKeys = true,
-            // RFC 7519 §4.1.3: audiences are compared as exact strings; no trailing-slash leniency.
-            IgnoreTrailingSlashWhenValidatingAudience = false,
-        });
+        // The provider's `audience` is for principals' tokens; a client assertion is addressed to this
+        // server. Lifetime is checked below against the injected clock, not the library's.
+        var validation = await _handler.ValidateTokenAsync(unverified, IdentityProviderRegistry.ValidationFor(provider.Options.Issuer, _audiences, keys));
         if (!validation.IsValid)
         {
             var why = validation.Exception is SecurityTokenInvalidAudienceException ? "wrong audience" : validation.Exception?.GetType().Name ?? "invalid";

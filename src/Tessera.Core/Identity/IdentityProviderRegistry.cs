@@ -65,20 +65,7 @@ public sealed class IdentityProviderRegistry
         }
 
         var keys = await provider.Keys.GetKeysAsync(unverified.Kid, cancellationToken);
-        var result = await _handler.ValidateTokenAsync(unverified, new TokenValidationParameters
-        {
-            ValidIssuer = provider.Options.Issuer,
-            ValidAudience = provider.Options.Audience,
-            IssuerSigningKeys = keys,
-            ValidAlgorithms = ClientAssertionValidator.AllowedAlgorithms,
-            RequireSignedTokens = true,
-            RequireExpirationTime = true,
-            // Lifetime is checked below against the injected clock.
-            ValidateLifetime = false,
-            TryAllIssuerSigningKeys = true,
-            // RFC 7519 §4.1.3: audiences are compared as exact strings; no trailing-slash leniency.
-            IgnoreTrailingSlashWhenValidatingAudience = false,
-        });
+        var result = await _handler.ValidateTokenAsync(unverified, ValidationFor(provider.Options.Issuer, [provider.Options.Audience], keys));
         if (!result.IsValid)
         {
             return (null, result.Exception is SecurityTokenInvalidAudienceException ? "wrong audience" : $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
@@ -131,4 +118,24 @@ public sealed class IdentityProviderRegistry
     }
 
     private static string Clip(string value) => value.Length > 40 ? value[..40] + "…" : value;
+
+    /// <summary>
+    /// How every JWT an identity provider signs is checked (principals' tokens here, client
+    /// assertions in <see cref="FederatedAssertionValidator"/>): that issuer, one of
+    /// <paramref name="audiences"/> as exact strings, a signature by one of its keys with an
+    /// allowed algorithm, an <c>exp</c>. Lifetime is left to the caller, against the injected clock.
+    /// </summary>
+    internal static TokenValidationParameters ValidationFor(string issuer, IEnumerable<string> audiences, IEnumerable<SecurityKey> keys) => new()
+    {
+        ValidIssuer = issuer,
+        ValidAudiences = audiences,
+        IssuerSigningKeys = keys,
+        ValidAlgorithms = ClientAssertionValidator.AllowedAlgorithms,
+        RequireSignedTokens = true,
+        RequireExpirationTime = true,
+        ValidateLifetime = false,
+        TryAllIssuerSigningKeys = true,
+        // RFC 7519 §4.1.3: audiences are compared as exact strings; no trailing-slash leniency.
+        IgnoreTrailingSlashWhenValidatingAudience = false,
+    };
 }

@@ -119,11 +119,7 @@ public sealed class ApprovalWebhookTests
     public async Task A_receiver_that_never_accepts_gets_a_bounded_number_of_attempts_and_the_approval_still_stands()
     {
         await using var receiver = await TestUpstream.StartAsync();
-        receiver.Handler = context =>
-        {
-            context.Response.StatusCode = 500;
-            return Task.CompletedTask;
-        };
+        receiver.AnswerWith(500);
         var (broker, idp) = await StartAsync(receiver.Address);
         await using var _ = broker;
         var id = await broker.RequestApprovalAsync(idp);
@@ -163,11 +159,7 @@ public sealed class ApprovalWebhookTests
     public async Task A_request_still_waiting_after_a_restart_is_announced_again_under_the_same_delivery_id()
     {
         await using var receiver = await TestUpstream.StartAsync();
-        receiver.Handler = context =>
-        {
-            context.Response.StatusCode = 503;
-            return Task.CompletedTask;
-        };
+        receiver.AnswerWith(503);
         var (broker, idp) = await StartAsync(receiver.Address);
         var id = await broker.RequestApprovalAsync(idp);
         var first = await NextDeliveryAsync(broker, receiver, 1);

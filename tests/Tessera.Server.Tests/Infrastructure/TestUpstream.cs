@@ -28,6 +28,13 @@ public sealed class TestUpstream : IAsyncDisposable
     /// <summary>Replaces the default answer (200 with a small JSON body); used to delay or fail.</summary>
     public Func<HttpContext, Task>? Handler { get; set; }
 
+    /// <summary>Answers every request with <paramref name="status"/> and no body (a failing receiver).</summary>
+    public void AnswerWith(int status) => Handler = context =>
+    {
+        context.Response.StatusCode = status;
+        return Task.CompletedTask;
+    };
+
     public static async Task<TestUpstream> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();

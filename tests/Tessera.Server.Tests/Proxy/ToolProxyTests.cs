@@ -89,11 +89,7 @@ public sealed class ToolProxyTests : IAsyncLifetime
     [Fact]
     public async Task An_upstream_error_answer_passes_through_unchanged()
     {
-        _proxy.Upstream.Handler = context =>
-        {
-            context.Response.StatusCode = 404;
-            return Task.CompletedTask;
-        };
+        _proxy.Upstream.AnswerWith(404);
         var token = await _proxy.TokenAsync();
 
         using var response = await _proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/404", token);
