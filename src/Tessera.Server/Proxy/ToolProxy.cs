@@ -306,11 +306,6 @@ internal sealed partial class ToolProxy(
     };
 
     /// <summary>
-    /// RFC 9449 §7: a DPoP-bound token comes with the DPoP scheme and a proof of its key (method, URI,
-    /// <c>ath</c>); it is refused as Bearer. A tool with <c>require_dpop</c> takes bound tokens only.
-    /// Returns the refusal, or null when the token may be used.
-    /// </summary>
-    /// <summary>
     /// A token bound to one exact request (an approval's RFC 9396 <c>tessera_request</c>) lets through
     /// only that method, that normalized path, no query, and a body whose SHA-256 as sent matches.
     /// The body is buffered to hash it and rewound for forwarding. Returns the refusal, or null.
@@ -331,7 +326,10 @@ internal sealed partial class ToolProxy(
 
         // Reject a body other than the approved one, compared by its SHA-256 as sent (after any
         // chunked framing is removed: the same bytes, however framed, are the same body).
-        context.Request.EnableBuffering();
+        // Kept in memory up to the body limit: an approved request's body (customer data, say) is
+        // never spooled to a temporary file, as EnableBuffering does past 30 KB by default.
+        var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? MaxBufferedBody;
+        context.Request.EnableBuffering(bufferThreshold: (int)Math.Min(limit, MaxBufferedBody), bufferLimit: limit);
         byte[] digest;
         try
         {
@@ -342,12 +340,20 @@ internal sealed partial class ToolProxy(
             // Reject a body Kestrel refuses to read (over the size limit while streamed, malformed chunks): it was a 500.
             return (ex.StatusCode, ex.StatusCode == 413 ? TooLarge(context) : "the request body could not be read");
         }
+        catch (IOException)
+        {
+            // The buffer's own limit (the same size): refused like Kestrel's.
+            return (413, TooLarge(context));
+        }
 
         context.Request.Body.Position = 0;
         return string.Equals(Convert.ToHexStringLower(digest), exact.BodySha256, StringComparison.Ordinal)
             ? null
             : (403, "the request body is not the one that was approved");
     }
+
+    /// <summary>An exact-request body is buffered in memory up to this size (Kestrel's limit is 1 MiB).</summary>
+    private const int MaxBufferedBody = 1024 * 1024;
 
     private static string TooLarge(HttpContext context) =>
         context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } max
@@ -368,6 +374,11 @@ internal sealed partial class ToolProxy(
         return null;
     }
 
+    /// <summary>
+    /// RFC 9449 §7: a DPoP-bound token comes with the DPoP scheme and a proof of its key (method, URI,
+    /// <c>ath</c>); it is refused as Bearer. A tool with <c>require_dpop</c> takes bound tokens only.
+    /// Returns the refusal, or null when the token may be used.
+    /// </summary>
     private async Task<(string Error, string Description)?> CheckBindingAsync(HttpContext context, string raw, int queryStart, string token, bool dpopScheme,
         AccessTokenClaims claims, Tool tool)
     {

@@ -26,6 +26,27 @@ public sealed class ApprovalProxyTests
     }
 
     [Fact]
+    public async Task An_approved_body_of_900_KB_passes_whole_and_one_byte_changed_does_not()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var (broker, idp) = await ApprovalProxyBroker.StartAsync(upstream);
+        await using var _ = broker;
+        // Far beyond the 30 KB past which request buffering would spool to disk by default.
+        var body = "{\"rows\":\"" + new string('x', 900 * 1024) + "\"}";
+        var token = await ApprovalProxyBroker.ApprovedTokenAsync(broker, idp,
+            ("authorization_details", ApprovalProxyBroker.ExactRequest("PUT", "/billing/4711", Encoding.UTF8.GetBytes(body))));
+
+        using (var changed = await ApprovalProxyBroker.PutAsync(broker, token, "/proxy/billing/billing/4711", body.Replace("xx\"}", "xy\"}", StringComparison.Ordinal)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, changed.StatusCode);
+        }
+
+        using var exact = await ApprovalProxyBroker.PutAsync(broker, token, "/proxy/billing/billing/4711", body);
+        Assert.Equal(HttpStatusCode.OK, exact.StatusCode);
+        Assert.Equal(body, Encoding.UTF8.GetString(Assert.Single(upstream.Received).Body));
+    }
+
+    [Fact]
     public async Task An_exact_request_approval_refuses_another_body_path_or_query_and_passes_the_approved_one()
     {
         await using var upstream = await TestUpstream.StartAsync();
