@@ -161,11 +161,11 @@ public sealed class ApprovalCommandTests : IDisposable
             """);
     }
 
-    /// <summary>A JWT of the identity provider for <paramref name="sub"/>, valid for ten minutes from now.</summary>
-    private string IdpToken(string sub)
+    /// <summary>A JWT of the identity provider for <paramref name="sub"/> and <paramref name="aud"/> (default: the admin audience), valid for ten minutes from now.</summary>
+    private string IdpToken(string sub, string aud = "tessera-admin")
     {
         var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
-        var signingInput = Encode(new { alg = "ES256", typ = "JWT", kid = IdpKid }) + "." + Encode(new { iss = IdpIssuer, sub, aud = "tessera", iat = now, nbf = now, exp = now + 600 });
+        var signingInput = Encode(new { alg = "ES256", typ = "JWT", kid = IdpKid }) + "." + Encode(new { iss = IdpIssuer, sub, aud, iat = now, nbf = now, exp = now + 600 });
         var signature = _idpKey.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         return signingInput + "." + Base64Url.EncodeToString(signature);
 
@@ -179,7 +179,7 @@ public sealed class ApprovalCommandTests : IDisposable
     {
         using var response = await PostAsync(http, "/oauth/token",
             ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-            ("subject_token", IdpToken("alice")),
+            ("subject_token", IdpToken("alice", aud: "tessera")),
             ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
             ("resource", "urn:tessera:tool:crm"),
             ("scope", "crm:export"),

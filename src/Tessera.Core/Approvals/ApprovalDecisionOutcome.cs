@@ -7,6 +7,9 @@ public enum ApprovalDecisionOutcome
     NotFound,
     NotAMember,
     SelfApproval,
+
+    /// <summary>The approver is one of the agents in the request's actor chain (or the asking agent).</summary>
+    ApproverInChain,
     AlreadyDecided,
     Expired,
 }

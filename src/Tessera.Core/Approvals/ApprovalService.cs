@@ -363,6 +363,11 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 // Reject self-approval: the agent acts for this person; someone else must agree.
                 refusal = new(ApprovalDecisionOutcome.SelfApproval, approval, "The principal an agent acts for cannot approve its own request.");
             }
+            else if (IsInActorChain(who, approval))
+            {
+                // Reject an approver who is one of the agents asking: an agent never approves its own request, whatever identity it holds.
+                refusal = new(ApprovalDecisionOutcome.ApproverInChain, approval, "An agent in the request's actor chain cannot approve it.");
+            }
             else if (!IsMember(who, approval.Group))
             {
                 // Reject anyone outside the scope's group, the bootstrap token included: admins administer, approvers approve.
@@ -454,6 +459,34 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     /// <summary>Whether the approval still waits for a decision (notifications stop retrying once it does not).</summary>
     private bool IsWaiting(string id) =>
         _entries.TryGetValue(id, out var entry) && entry.Current.Status == ApprovalStatus.Pending && time.GetUtcNow() < entry.Current.ExpiresAt;
+
+    /// <summary>
+    /// Whether <paramref name="who"/> is one of the agents behind the request: the asking agent or
+    /// any actor in its chain, named by its id or by the federated identity it authenticates with.
+    /// </summary>
+    private bool IsInActorChain(Approver who, ApprovalRequest approval)
+    {
+        if (who.Idp is null)
+        {
+            return false;
+        }
+
+        foreach (var agentId in approval.ActorChain.Append(approval.ClientId))
+        {
+            if (string.Equals(who.Sub, agentId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            var federated = config.Agents.FirstOrDefault(a => a.Id == agentId)?.Auth.Federated;
+            if (federated is not null && federated.Idp == who.Idp && federated.Sub == who.Sub)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private bool IsMember(Approver who, string group) =>
         who.Idp is not null && config.ApproverGroups.Any(g => g.Id == group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));

@@ -256,7 +256,7 @@ public static partial class ConfigLoader
 
         private IdentityProviderOptions BindIdp(YamlCursor c)
         {
-            c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience");
+            c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience", "admin_audience");
             var id = Id(c.Child("id"));
             if (!_idps.Add(id))
             {
@@ -290,7 +290,16 @@ public static partial class ConfigLoader
                 _ = ReadJwks(c.Child("jwks_file"), jwksPath);
             }
 
-            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, c.Child("audience").RequiredString());
+            var audience = c.Child("audience").RequiredString();
+            var adminAudience = c.Child("admin_audience").OptionalString() ?? IdentityProviderOptions.DefaultAdminAudience;
+            // Reject one audience for both uses: a principal's token handed to an agent for delegation would then be an admin or approver credential.
+            if (adminAudience == audience)
+            {
+                throw c.Child(c.Child("admin_audience").OptionalString() is null ? "audience" : "admin_audience")
+                    .Error($"admin_audience and audience must differ (both '{audience}'): a token handed to an agent for delegation must never work on the admin API");
+            }
+
+            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, audience) { AdminAudience = adminAudience };
         }
 
         private PrincipalRef BindPrincipalRef(YamlCursor c)

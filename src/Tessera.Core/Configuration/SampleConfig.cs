@@ -55,7 +55,8 @@ tokens:
 #   - id: corp
 #     issuer: https://idp.corp.example
 #     jwks_file: idp.jwks.json        # or jwks_uri: https://idp.corp.example/jwks
-#     audience: tessera
+#     audience: tessera               # aud of principals' tokens handed to agents for delegation
+#     admin_audience: tessera-admin   # aud of admins' and approvers' tokens (the default); never equal to audience
 # admins:
 #   - { idp: corp, sub: carol }
 # approver_groups:

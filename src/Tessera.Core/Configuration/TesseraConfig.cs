@@ -42,7 +42,17 @@ public sealed record TokenOptions(TimeSpan DefaultTtl, TimeSpan MaxTtl, int MaxD
 /// <summary>How long a new signing key is published in JWKS before it signs anything.</summary>
 public sealed record SigningKeyOptions(TimeSpan PublishAhead);
 
-public sealed record IdentityProviderOptions(string Id, string Issuer, string? JwksFile, Uri? JwksUri, string Audience);
+/// <summary>A trusted issuer of principals' JWTs. <c>Audience</c> is the <c>aud</c> of tokens presented for delegation (subject tokens).</summary>
+public sealed record IdentityProviderOptions(string Id, string Issuer, string? JwksFile, Uri? JwksUri, string Audience)
+{
+    public const string DefaultAdminAudience = "tessera-admin";
+
+    /// <summary>
+    /// The <c>aud</c> of tokens used on the admin API and to decide approvals. Never equal to
+    /// <see cref="Audience"/>: a token a principal hands an agent for delegation must never work there.
+    /// </summary>
+    public string AdminAudience { get; init; } = DefaultAdminAudience;
+}
 
 /// <summary>A principal as named by an identity provider: the provider id and the token's <c>sub</c>.</summary>
 public sealed record PrincipalRef(string Idp, string Sub);

@@ -31,7 +31,7 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
             }
         }
 
-        var (principal, reason) = await idps.ValidateAsync(bearer, cancellationToken);
+        var (principal, reason) = await idps.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
         if (principal is null)
         {
             return (null, reason, false);
@@ -62,7 +62,7 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
             }
         }
 
-        var (principal, reason) = await idps.ValidateAsync(bearer, cancellationToken);
+        var (principal, reason) = await idps.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
         if (principal is null)
         {
             return (null, false, reason);

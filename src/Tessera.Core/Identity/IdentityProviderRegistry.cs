@@ -23,20 +23,23 @@ public sealed class IdentityProviderRegistry
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
     public IdentityProviderRegistry(IEnumerable<IdentityProviderOptions> providers, TimeProvider time, HttpClient? http = null)
+        : this(providers.Select(p => new IdentityProvider(p, p.JwksFile is { } file
+            ? new StaticJwks(new JsonWebKeySet(File.ReadAllText(file)).GetSigningKeys())
+            : new RemoteJwks(p.JwksUri!, http ?? new HttpClient(), time))), time)
+    {
+    }
+
+    /// <summary>Providers whose keys are already at hand (tests).</summary>
+    internal IdentityProviderRegistry(IEnumerable<IdentityProvider> providers, TimeProvider time)
     {
         _time = time;
-        _byIssuer = providers.ToDictionary(
-            p => p.Issuer,
-            p => new IdentityProvider(p, p.JwksFile is { } file
-                ? new StaticJwks(new JsonWebKeySet(File.ReadAllText(file)).GetSigningKeys())
-                : new RemoteJwks(p.JwksUri!, http ?? new HttpClient(), time)),
-            StringComparer.Ordinal);
+        _byIssuer = providers.ToDictionary(p => p.Options.Issuer, StringComparer.Ordinal);
     }
 
     public IdentityProvider? FindByIssuer(string issuer) => _byIssuer.GetValueOrDefault(issuer);
 
-    /// <summary>Validates a principal's JWT; returns it, or the reason it was refused.</summary>
-    public async Task<(PrincipalToken? Token, string? Reason)> ValidateAsync(string token, CancellationToken cancellationToken)
+    /// <summary>Validates a principal's JWT for <paramref name="use"/>; returns it, or the reason it was refused.</summary>
+    public async Task<(PrincipalToken? Token, string? Reason)> ValidateAsync(string token, IdentityTokenUse use, CancellationToken cancellationToken)
     {
         if (token.Length > 16 * 1024 || !_handler.CanReadToken(token))
         {
@@ -64,11 +67,14 @@ public sealed class IdentityProviderRegistry
             return (null, $"token type '{Clip(unverified.Typ)}' is not an identity token");
         }
 
+        var (expected, other) = use == IdentityTokenUse.Administration
+            ? (provider.Options.AdminAudience, provider.Options.Audience)
+            : (provider.Options.Audience, provider.Options.AdminAudience);
         var keys = await provider.Keys.GetKeysAsync(unverified.Kid, cancellationToken);
-        var result = await _handler.ValidateTokenAsync(unverified, ValidationFor(provider.Options.Issuer, [provider.Options.Audience], keys));
+        var result = await _handler.ValidateTokenAsync(unverified, ValidationFor(provider.Options.Issuer, [expected], keys));
         if (!result.IsValid)
         {
-            return (null, result.Exception is SecurityTokenInvalidAudienceException ? "wrong audience" : $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
+            return (null, result.Exception is SecurityTokenInvalidAudienceException ? $"wrong audience: {(use == IdentityTokenUse.Administration ? "the admin API" : "delegation")} takes tokens for '{Clip(expected)}'" : $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
         }
 
         var jwt = (JsonWebToken)result.SecurityToken;
@@ -89,11 +95,27 @@ public sealed class IdentityProviderRegistry
             return (null, "no sub");
         }
 
+        // Reject a token meant for both uses: an agent could receive it as a subject token and then use it as an admin.
+        if (jwt.Audiences.Contains(other, StringComparer.Ordinal))
+        {
+            return (null, use == IdentityTokenUse.Administration
+                ? "the token is also meant for delegation (its aud includes the provider's audience); the admin API takes only tokens for admin_audience"
+                : "the token is also meant for the admin API (its aud includes admin_audience)");
+        }
+
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
         var root = payload.RootElement;
         var hasMayAct = root.TryGetProperty("may_act", out var mayAct);
+        var hasAct = root.TryGetProperty("act", out _);
+
+        // Reject delegation claims on an admin credential: a token naming an actor was made to be handed to an agent.
+        if (use == IdentityTokenUse.Administration && (hasMayAct || hasAct))
+        {
+            return (null, $"the token carries {(hasMayAct ? "may_act" : "act")}: a delegation token is never an admin or approver credential");
+        }
+
         var mayActSub = hasMayAct && mayAct.ValueKind == JsonValueKind.Object && mayAct.TryGetProperty("sub", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-        return (new PrincipalToken(provider, jwt.Subject, ReadScope(root), mayActSub, hasMayAct, root.TryGetProperty("act", out _), NumericDate.FromSeconds(exp)), null);
+        return (new PrincipalToken(provider, jwt.Subject, ReadScope(root), mayActSub, hasMayAct, hasAct, NumericDate.FromSeconds(exp)), null);
     }
 
     /// <summary>Reads <c>scope</c> (space-delimited, RFC 8693 §4.2) or <c>scp</c> (array, common in IdPs).</summary>

@@ -317,7 +317,7 @@ public sealed partial class TokenService
             }, null);
         }
 
-        var (principal, reason) = await identityProviders.ValidateAsync(token, cancellationToken);
+        var (principal, reason) = await identityProviders.ValidateAsync(token, IdentityTokenUse.Delegation, cancellationToken);
         if (principal is null)
         {
             return (null, reason);

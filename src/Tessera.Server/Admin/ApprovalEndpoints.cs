@@ -70,7 +70,7 @@ internal static class ApprovalEndpoints
         {
             ApprovalDecisionOutcome.Decided => Results.Json(ApprovalView.From(decision.Approval!), AdminJson.Options),
             ApprovalDecisionOutcome.NotFound => Results.Problem(statusCode: 404, title: "Not found", detail: decision.Description),
-            ApprovalDecisionOutcome.NotAMember or ApprovalDecisionOutcome.SelfApproval => Results.Problem(statusCode: 403, title: "Forbidden", detail: decision.Description),
+            ApprovalDecisionOutcome.NotAMember or ApprovalDecisionOutcome.SelfApproval or ApprovalDecisionOutcome.ApproverInChain => Results.Problem(statusCode: 403, title: "Forbidden", detail: decision.Description),
             _ => Results.Problem(statusCode: 409, title: "Conflict", detail: decision.Description),
         };
     }

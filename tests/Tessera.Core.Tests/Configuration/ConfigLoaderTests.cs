@@ -435,6 +435,20 @@ public sealed class ConfigLoaderTests : IDisposable
         AssertNames(Refused(Replace("    audience: tessera\n", "    audience: tessera\n  - { id: corp2, issuer: https://idp.corp.example, jwks_file: keys/idp.jwks.json, audience: tessera }\n")),
             "identity_providers[1].issuer", "already used by identity provider 'corp'");
 
+    [Fact]
+    public void An_identity_providers_admin_audience_defaults_to_tessera_admin_and_may_be_set()
+    {
+        Assert.Equal("tessera-admin", Load(ValidYaml).IdentityProviders[0].AdminAudience);
+        Assert.Equal("corp-admin", Load(Replace("    audience: tessera\n", "    audience: tessera\n    admin_audience: corp-admin\n")).IdentityProviders[0].AdminAudience);
+    }
+
+    [Fact]
+    public void An_admin_audience_equal_to_the_delegation_audience_is_refused()
+    {
+        AssertNames(Refused(Replace("    audience: tessera\n", "    audience: tessera\n    admin_audience: tessera\n")), "identity_providers[0].admin_audience", "must differ");
+        AssertNames(Refused(Replace("    audience: tessera\n", "    audience: tessera-admin\n")), "identity_providers[0].audience", "must differ");
+    }
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir);

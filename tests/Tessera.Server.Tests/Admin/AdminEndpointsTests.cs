@@ -151,14 +151,18 @@ public sealed class AdminEndpointsTests
         await using var owner = broker;
         var now = broker.Time.GetUtcNow();
 
-        using var carol = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now, audience: TestIdp.Audience));
+        using var carol = await SendAsync(broker, "/admin/v1/agents", idp.MintAdmin("carol", now));
         Assert.Equal(HttpStatusCode.OK, carol.StatusCode);
-        using var alice = await SendAsync(broker, "/admin/v1/agents", idp.Mint("alice", now));
+        using var alice = await SendAsync(broker, "/admin/v1/agents", idp.MintAdmin("alice", now));
         Assert.Equal(HttpStatusCode.Forbidden, alice.StatusCode);
-        using var expired = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now - TimeSpan.FromHours(2), lifetime: TimeSpan.FromMinutes(5)));
+        using var expired = await SendAsync(broker, "/admin/v1/agents", idp.MintAdmin("carol", now - TimeSpan.FromHours(2), lifetime: TimeSpan.FromMinutes(5)));
         Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
         using var foreignAudience = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now, audience: "payroll"));
         Assert.Equal(HttpStatusCode.Unauthorized, foreignAudience.StatusCode);
+
+        // carol's token for delegation (the audience principals hand to agents) is no admin credential.
+        using var delegation = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now, audience: TestIdp.Audience));
+        Assert.Equal(HttpStatusCode.Unauthorized, delegation.StatusCode);
 
         var events = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "admin.read" }, CancellationToken.None);
         Assert.Equal("corp:carol", Assert.Single(events).Record.Principal);

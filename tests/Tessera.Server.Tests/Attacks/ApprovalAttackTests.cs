@@ -677,7 +677,7 @@ public sealed class ApprovalAttackTests
             Content = new FormUrlEncodedContent(
             [
                 new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-                new("subject_token", idp.As(broker, "alice")),
+                new("subject_token", idp.Mint("alice", broker.Time.GetUtcNow())),
                 new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
                 new("resource", "urn:tessera:tool:crm"),
                 new("scope", "crm:export"),

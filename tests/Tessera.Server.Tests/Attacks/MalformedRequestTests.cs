@@ -519,7 +519,7 @@ public sealed class MalformedRequestTests
         var now = broker.Time.GetUtcNow().ToUnixTimeSeconds();
         Dictionary<string, object> Claims() => new()
         {
-            ["iss"] = "https://idp.corp.example", ["sub"] = "carol", ["aud"] = "tessera", ["iat"] = now, ["nbf"] = now, ["exp"] = now + 300,
+            ["iss"] = "https://idp.corp.example", ["sub"] = "carol", ["aud"] = "tessera-admin", ["iat"] = now, ["nbf"] = now, ["exp"] = now + 300,
         };
         var absurd = Claims();
         absurd[claim] = value;

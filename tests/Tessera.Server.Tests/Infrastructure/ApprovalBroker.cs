@@ -7,7 +7,8 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// <summary>
 /// The support-agent story: support-agent acts for alice on the CRM; reading is free, exporting and
 /// changing billing need a member of security-oncall (bob, dave, and alice herself). carol is an
-/// admin who approves nothing; eve is nobody.
+/// admin who approves nothing; eve is nobody. security-oncall also lists <c>corp:support-agent</c>:
+/// an identity-provider account named like the agent, which must never decide the agent's own request.
 /// </summary>
 public static class ApprovalBroker
 {
@@ -40,7 +41,7 @@ public static class ApprovalBroker
             {{TestIdp.Yaml}}
             admins: [ { idp: corp, sub: carol } ]
             approver_groups:
-              - { id: security-oncall, members: [ { idp: corp, sub: bob }, { idp: corp, sub: dave }, { idp: corp, sub: alice } ]{{webhooks}} }
+              - { id: security-oncall, members: [ { idp: corp, sub: bob }, { idp: corp, sub: dave }, { idp: corp, sub: alice }, { idp: corp, sub: {{Agent}} } ]{{webhooks}} }
               - { id: finance, members: [ { idp: corp, sub: frank } ] }
             principals:
               - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export", "crm:billing", "crm:refund" ] }
@@ -116,5 +117,5 @@ public static class ApprovalBroker
         return JsonDocument.Parse(body).RootElement.GetProperty("approvals").Clone();
     }
 
-    public static string As(this TestIdp idp, TestBroker broker, string sub) => idp.Mint(sub, broker.Time.GetUtcNow());
+    public static string As(this TestIdp idp, TestBroker broker, string sub) => idp.MintAdmin(sub, broker.Time.GetUtcNow());
 }

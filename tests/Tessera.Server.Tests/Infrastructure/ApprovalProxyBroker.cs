@@ -43,7 +43,7 @@ public static class ApprovalProxyBroker
 
         using (var approve = new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/approvals/{id}/approve"))
         {
-            approve.Headers.Authorization = new AuthenticationHeaderValue("Bearer", idp.Mint("bob", broker.Time.GetUtcNow()));
+            approve.Headers.Authorization = new AuthenticationHeaderValue("Bearer", idp.MintAdmin("bob", broker.Time.GetUtcNow()));
             using var approved = await broker.Client.SendAsync(approve);
             Assert.True(approved.StatusCode == HttpStatusCode.OK, await approved.Content.ReadAsStringAsync());
         }

@@ -10,6 +10,9 @@ public sealed class TestIdp
     public const string Issuer = "https://idp.corp.test";
     public const string Audience = "tessera";
 
+    /// <summary>The provider's default <c>admin_audience</c>: tokens for the admin API and approval decisions.</summary>
+    public const string AdminAudience = "tessera-admin";
+
     private readonly ECDsaSecurityKey _key;
 
     public TestIdp(string kid = "idp-key-1")
@@ -35,14 +38,17 @@ public sealed class TestIdp
             audience: tessera
         """;
 
-    /// <summary>A principal's JWT, signed by this provider unless <paramref name="signingKey"/> says otherwise.</summary>
+    /// <summary>An admin's or approver's JWT: addressed to <see cref="AdminAudience"/>, no delegation claims.</summary>
+    public string MintAdmin(string sub, DateTimeOffset now, TimeSpan? lifetime = null) => Mint(sub, now, lifetime: lifetime, audience: AdminAudience);
+
+    /// <summary>A principal's JWT, signed by this provider unless <paramref name="signingKey"/> says otherwise; a null <paramref name="audience"/> leaves <c>aud</c> to <paramref name="extraClaims"/>.</summary>
     public string Mint(
         string sub,
         DateTimeOffset now,
         string? scope = null,
         TimeSpan? lifetime = null,
         string issuer = Issuer,
-        string audience = Audience,
+        string? audience = Audience,
         IDictionary<string, object>? extraClaims = null,
         string? typ = null,
         SecurityKey? signingKey = null,

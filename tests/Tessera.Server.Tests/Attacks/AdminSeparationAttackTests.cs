@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Attacks;
+
+/// <summary>
+/// A principal's token handed to an agent for delegation is never an admin or approver credential,
+/// and an agent never decides its own approval: the review's reproduction (bob's delegation token
+/// approving the agent's export; carol's listing agents, planting a secret, suspending agents) and
+/// its variants.
+/// </summary>
+public sealed class AdminSeparationAttackTests
+{
+    private static Dictionary<string, object> MayAct(string sub) => new() { ["may_act"] = new Dictionary<string, object> { ["sub"] = sub } };
+
+    [Fact]
+    public async Task An_approvers_delegation_token_handed_to_the_agent_cannot_approve_its_request()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var now = broker.Time.GetUtcNow();
+
+        // bob mints a token for the agent to act with (aud = the delegation audience, may_act = the agent).
+        var handedToAgent = idp.Mint("bob", now, extraClaims: MayAct(ApprovalBroker.Agent));
+        using (var approve = await broker.DecideAsync(id, "approve", handedToAgent))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
+        }
+
+        // Even addressed to the admin audience, a token naming an actor was made to be handed to an agent.
+        var withMayAct = idp.Mint("bob", now, audience: TestIdp.AdminAudience, extraClaims: MayAct(ApprovalBroker.Agent));
+        using (var approve = await broker.DecideAsync(id, "approve", withMayAct))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
+        }
+
+        var withAct = idp.Mint("bob", now, audience: TestIdp.AdminAudience, extraClaims: new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "someone" } });
+        using (var approve = await broker.DecideAsync(id, "approve", withAct))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
+        }
+
+        var pending = await broker.ListApprovalsAsync(idp.As(broker, "bob"), "?status=pending");
+        Assert.Equal(id, Assert.Single(pending.EnumerateArray()).GetProperty("id").GetString());
+        var denials = (await broker.AuditEventsAsync()).Where(e => e.Record.Type == "admin.denied").ToList();
+        Assert.Equal(3, denials.Count);
+        Assert.Contains(denials, e => e.Record.Reason!.Contains("wrong audience", StringComparison.Ordinal));
+        Assert.Contains(denials, e => e.Record.Reason!.Contains("may_act", StringComparison.Ordinal));
+        Assert.Contains(denials, e => e.Record.Reason!.Contains("act", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_token_for_both_audiences_works_neither_as_admin_credential_nor_as_subject_token()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var now = broker.Time.GetUtcNow();
+
+        var both = MintForAudiences(idp, "bob", now, TestIdp.Audience, TestIdp.AdminAudience);
+        using (var approve = await broker.DecideAsync(id, "approve", both))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
+        }
+
+        using var exchange = await broker.PostFormAsync("/oauth/token",
+        [
+            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            new("subject_token", MintForAudiences(idp, "alice", now, TestIdp.Audience, TestIdp.AdminAudience)),
+            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+            new("resource", "urn:tessera:tool:crm"),
+            new("scope", "crm:read"),
+        ], TestBroker.Basic(ApprovalBroker.Agent, ApprovalBroker.Secret));
+        await OAuthAssert.ErrorAsync(exchange, HttpStatusCode.BadRequest, "invalid_request");
+    }
+
+    [Fact]
+    public async Task An_admins_token_is_not_a_subject_token_and_an_admins_delegation_token_is_not_an_admin_credential()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var now = broker.Time.GetUtcNow();
+
+        // carol's token handed to the agent (the review: list agents, plant a secret, suspend and resume agents).
+        var handedToAgent = idp.Mint("carol", now, extraClaims: MayAct(ApprovalBroker.Agent));
+        foreach (var (method, path, body) in new (HttpMethod, string, string?)[]
+        {
+            (HttpMethod.Get, "/admin/v1/agents", null),
+            (HttpMethod.Put, "/admin/v1/secrets/planted", """{"value":"attacker-chosen"}"""),
+            (HttpMethod.Post, $"/admin/v1/agents/{ApprovalBroker.OtherAgent}/suspend", null),
+            (HttpMethod.Post, $"/admin/v1/agents/{ApprovalBroker.OtherAgent}/resume", null),
+            (HttpMethod.Get, "/admin/v1/audit", null),
+        })
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", handedToAgent);
+            if (body is not null)
+            {
+                request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+            }
+
+            using var response = await broker.Client.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path}: {response.StatusCode}");
+        }
+
+        Assert.Empty(await broker.Store.Secrets.LoadVersionsAsync(CancellationToken.None));
+        Assert.Empty(await broker.Store.AgentStates.LoadSuspendedAsync(CancellationToken.None));
+
+        // Introspection with an admin bearer takes only admin credentials too.
+        using var issued = await broker.AskAsync(idp, "crm:read");
+        var token = (await TestBroker.ReadJsonAsync(issued)).RootElement.GetProperty("access_token").GetString()!;
+        using (var introspect = await IntrospectAsBearerAsync(broker, token, handedToAgent))
+        {
+            await OAuthAssert.ErrorAsync(introspect, HttpStatusCode.Unauthorized, "invalid_client");
+        }
+
+        using (var introspect = await IntrospectAsBearerAsync(broker, token, idp.MintAdmin("carol", now)))
+        {
+            Assert.Equal(HttpStatusCode.OK, introspect.StatusCode);
+        }
+
+        // And the other way round: carol's admin token is no subject token.
+        using var exchange = await broker.PostFormAsync("/oauth/token",
+        [
+            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            new("subject_token", idp.MintAdmin("alice", now)),
+            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+            new("resource", "urn:tessera:tool:crm"),
+            new("scope", "crm:read"),
+        ], TestBroker.Basic(ApprovalBroker.Agent, ApprovalBroker.Secret));
+        await OAuthAssert.ErrorAsync(exchange, HttpStatusCode.BadRequest, "invalid_request");
+    }
+
+    [Fact]
+    public async Task An_approver_who_is_an_agent_in_the_requests_chain_cannot_decide_it()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+
+        // corp:support-agent is a member of security-oncall, and its name is the asking agent's.
+        using (var approve = await broker.DecideAsync(id, "approve", idp.As(broker, ApprovalBroker.Agent)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, approve.StatusCode);
+            Assert.Contains("actor chain", await approve.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var deny = await broker.DecideAsync(id, "deny", idp.As(broker, ApprovalBroker.Agent)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, deny.StatusCode);
+        }
+
+        Assert.Single((await broker.ListApprovalsAsync(idp.As(broker, "bob"), "?status=pending")).EnumerateArray());
+        Assert.Contains(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied" && e.Record.Reason!.Contains("ApproverInChain", StringComparison.Ordinal));
+
+        // Another member still decides it.
+        using var bob = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
+        Assert.Equal(HttpStatusCode.OK, bob.StatusCode);
+    }
+
+    private static string MintForAudiences(TestIdp idp, string sub, DateTimeOffset now, params string[] audiences) =>
+        idp.Mint(sub, now, audience: null, extraClaims: new Dictionary<string, object> { ["aud"] = audiences });
+
+    private static async Task<HttpResponseMessage> IntrospectAsBearerAsync(TestBroker broker, string token, string bearer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/introspect")
+        {
+            Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("token", token)]),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return await broker.Client.SendAsync(request);
+    }
+}
