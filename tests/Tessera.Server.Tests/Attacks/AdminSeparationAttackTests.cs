@@ -161,6 +161,55 @@ public sealed class AdminSeparationAttackTests
         Assert.Equal(HttpStatusCode.OK, bob.StatusCode);
     }
 
+    [Fact]
+    public async Task An_approver_whose_identity_is_the_federated_identity_of_the_asking_agent_cannot_decide()
+    {
+        // One provider both signs the agent's workload identity and is where approvers sign in: ci:deployer is an
+        // approver, and also the identity the deploy agent authenticates with.
+        var idp = new TestIdp();
+        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
+        idp.WriteJwks(directory);
+        var yaml = $$"""
+            server: { listen: "{{TestBroker.Issuer}}" }
+            tokens: { default_ttl: 5m, max_ttl: 1h }
+            identity_providers:
+              - { id: ci, issuer: "{{TestIdp.Issuer}}", jwks_file: idp.jwks.json, audience: tessera }
+            approver_groups:
+              - { id: release, members: [ { idp: ci, sub: deployer }, { idp: ci, sub: bob } ] }
+            tools:
+              - id: deploy
+                scopes:
+                  prod: { rules: [ "POST /deploy" ], approval: { group: release } }
+            agents:
+              - id: deploy-agent
+                owner: platform@corp.example
+                purpose: Deploy releases
+                expires: 2027-06-30
+                auth: { federated: { idp: ci, sub: deployer } }
+                allowed_scopes: [ "deploy:prod" ]
+            """;
+        await using var broker = await TestBroker.StartAsync(yaml, directory);
+        var now = broker.Time.GetUtcNow();
+        using var asked = await broker.PostFormAsync("/oauth/token",
+        [
+            new("grant_type", "client_credentials"),
+            new("scope", "deploy:prod"),
+            new("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            new("client_assertion", idp.Mint("deployer", now, lifetime: TimeSpan.FromMinutes(5), audience: TestBroker.Issuer + "/oauth/token",
+                extraClaims: new Dictionary<string, object> { ["jti"] = Guid.NewGuid().ToString("N") })),
+        ]);
+        using var answer = System.Text.Json.JsonDocument.Parse(await OAuthAssert.ErrorAsync(asked, HttpStatusCode.BadRequest, "approval_required"));
+        var id = answer.RootElement.GetProperty("auth_req_id").GetString()!;
+
+        using (var self = await broker.DecideAsync(id, "approve", idp.MintAdmin("deployer", now)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, self.StatusCode);
+        }
+
+        using var bob = await broker.DecideAsync(id, "approve", idp.MintAdmin("bob", now));
+        Assert.Equal(HttpStatusCode.OK, bob.StatusCode);
+    }
+
     private static string MintForAudiences(TestIdp idp, string sub, DateTimeOffset now, params string[] audiences) =>
         idp.Mint(sub, now, audience: null, extraClaims: new Dictionary<string, object> { ["aud"] = audiences });
 
