@@ -29,7 +29,6 @@ internal sealed partial class ToolProxy(
     AuditLog audit,
     IHttpForwarder forwarder,
     DpopProofValidator dpop,
-    TesseraConfig config,
     TimeProvider time,
     ILogger<ToolProxy> logger) : IDisposable
 {
@@ -406,9 +405,7 @@ internal sealed partial class ToolProxy(
             return ("invalid_dpop_proof", proofs.Count == 0 ? "a DPoP proof is required with the DPoP scheme" : "send exactly one DPoP header");
         }
 
-        var path = queryStart >= 0 ? raw[..queryStart] : raw;
-        var uris = new[] { config.Server.Issuer.TrimEnd('/') + path, $"{context.Request.Scheme}://{context.Request.Host}{path}" };
-        var proof = await dpop.ValidateAsync(proofs[0]!, context.Request.Method, uris, token, context.RequestAborted);
+        var proof = await dpop.ValidateAsync(proofs[0]!, context.Request.Method, queryStart >= 0 ? raw[..queryStart] : raw, token, context.RequestAborted);
         if (!proof.IsValid)
         {
             return (proof.UseNonce ? "use_dpop_nonce" : "invalid_dpop_proof", proof.Error!);
