@@ -29,6 +29,7 @@ internal sealed partial class ToolProxy(
     AuditLog audit,
     IHttpForwarder forwarder,
     DpopProofValidator dpop,
+    TesseraConfig config,
     TimeProvider time,
     ILogger<ToolProxy> logger) : IDisposable
 {
@@ -120,7 +121,7 @@ internal sealed partial class ToolProxy(
             return;
         }
 
-        var decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path);
+        var decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path, config.Server.Issuer);
         if (!decision.IsAllowed)
         {
             await RefuseAsync(context, decision.Status, decision.Reason, claims, tool, path);

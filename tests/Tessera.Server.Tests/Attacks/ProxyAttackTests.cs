@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Audit;
+using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
 using Tessera.Server.Tests.Infrastructure;
 
@@ -169,6 +171,28 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         Assert.Equal(403, status);
         AssertProblem(response);
         Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_mission_token_never_passes_even_to_a_tool_whose_audience_is_the_issuer()
+    {
+        // Configuration refuses such a tool; built here directly, past the loader, to show the proxy
+        // holds on its own: a mission token (audience: the issuer) is never a tool token.
+        await using var proxy = await ProxyBroker.StartAsync(configure: b => b.Services.AddSingleton(sp =>
+        {
+            var tools = sp.GetRequiredService<Core.Configuration.TesseraConfig>().Tools;
+            return new ToolCatalog([.. tools, tools.Single(t => t.Id == "crm") with { Id = "self", Audience = TestBroker.Issuer, Credential = null }]);
+        }));
+        var token = proxy.SignToken(c => c with { Mission = "m_1", ActorChain = ["support-agent"], Subject = "alice" }, scope: "self:read", audience: TestBroker.Issuer);
+
+        var (status, response) = await proxy.RawAsync("GET", "/proxy/self/contacts/1", token);
+
+        Assert.Equal(403, status);
+        AssertProblem(response);
+        Assert.Empty(proxy.Upstream.Received);
+        var denied = Assert.Single(await proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
+        Assert.Equal(ProxyAuthorizer.MissionTokenRefused, denied.Record.Reason);
+        Assert.Equal("m_1", denied.Record.Mission);
     }
 
     [Fact]
