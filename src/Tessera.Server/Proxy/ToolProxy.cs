@@ -179,13 +179,19 @@ internal sealed partial class ToolProxy(
         }
 
         var started = time.GetTimestamp();
+        var transformer = new CredentialTransformer(path.Encoded + query, tool.Options.Credential?.Header, credential, tool.Options.Credential?.Format);
         var error = await forwarder.SendAsync(
             context,
             upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
             _client,
             new ForwarderRequestConfig { ActivityTimeout = tool.Options.Timeout },
-            new CredentialTransformer(path.Encoded + query, tool.Options.Credential?.Header, credential));
+            transformer);
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
+        if (transformer.Removed is { } removed)
+        {
+            Log.CredentialEchoed(logger, tool.Id, string.Join(", ", removed));
+        }
+
         TesseraMetrics.ProxyRequests.WithLabels(tool.Id, error == ForwarderError.None ? "forwarded" : "failed").Inc();
 
         if (error != ForwarderError.None)
@@ -227,7 +233,7 @@ internal sealed partial class ToolProxy(
             Rule = decision.Rule!.Text,
             Status = context.Response.StatusCode,
             LatencyMs = latency,
-            Reason = error == ForwarderError.None ? null : $"upstream error: {error}",
+            Reason = Combine(error == ForwarderError.None ? null : $"upstream error: {error}", transformer.Removed),
         }, cancellationToken: CancellationToken.None);
         if (!recorded.IsCompleted)
         {
@@ -238,6 +244,11 @@ internal sealed partial class ToolProxy(
             Log.AuditFailedAfterForward(logger, tool.Id, recorded.Exception!.InnerException!);
         }
     }
+
+    /// <summary>The outcome's reason: the upstream error, and which response headers were dropped for carrying the credential (names only).</summary>
+    private static string? Combine(string? error, List<string>? removed) => removed is null
+        ? error
+        : (error is null ? "" : error + "; ") + Clip("response headers carrying the credential removed: " + string.Join(", ", removed), 256);
 
     private async Task ObserveAsync(Task<AuditEvent> recorded, string toolId)
     {
@@ -480,5 +491,8 @@ internal sealed partial class ToolProxy(
 
         [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "A request to tool {Tool} was forwarded but its audit event could not be written; the proxy refuses requests until the audit log recovers")]
         public static partial void AuditFailedAfterForward(ILogger logger, string tool, Exception exception);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Tool {Tool} answered with headers carrying its own credential ({Headers}); they were removed before the response reached the agent")]
+        public static partial void CredentialEchoed(ILogger logger, string tool, string headers);
     }
 }

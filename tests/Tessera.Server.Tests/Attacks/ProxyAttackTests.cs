@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Audit;
 using Tessera.Core.Proxy;
@@ -479,6 +480,57 @@ public sealed class ProxyAttackTests : IAsyncLifetime
 
         Assert.Equal(200, status);
         Assert.Equal("/contacts/Jos%C3%A9", Assert.Single(_proxy.Upstream.Received).RawTarget);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_echoes_the_injected_credential_in_response_headers_does_not_hand_it_to_the_agent()
+    {
+        _proxy.Upstream.Handler = context =>
+        {
+            var key = context.Request.Headers["X-Api-Key"].ToString();
+            context.Response.Headers["X-Echo"] = key;
+            context.Response.Headers["X-Debug"] = $"request had X-Api-Key={key}; ok";
+            context.Response.Headers.Append("Set-Cookie", "theme=dark");
+            context.Response.Headers.Append("Set-Cookie", "k=" + key);
+            context.Response.Headers["X-Note"] = "nothing secret";
+            return context.Response.WriteAsync("body is not inspected");
+        };
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal(200, status);
+        Assert.DoesNotContain(ProxyBroker.CrmKey, response, StringComparison.Ordinal);
+        Assert.Equal("nothing secret", Header(response, "X-Note"));
+        Assert.DoesNotContain("X-Echo:", response, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("X-Debug:", response, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Set-Cookie:", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("body is not inspected", response, StringComparison.Ordinal);
+        var outcome = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyForwarded);
+        Assert.StartsWith("response headers carrying the credential removed: ", outcome.Record.Reason, StringComparison.Ordinal);
+        Assert.Equal(["Set-Cookie", "X-Debug", "X-Echo"], outcome.Record.Reason!.Split(": ")[1].Split(", ").Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(ProxyBroker.CrmKey, outcome.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_echoes_a_formatted_credential_or_its_raw_secret_does_not_hand_either_to_the_agent()
+    {
+        _proxy.Upstream.Handler = context =>
+        {
+            var authorization = context.Request.Headers.Authorization.ToString();
+            context.Response.Headers["X-Echo-Authorization"] = authorization;
+            context.Response.Headers["X-Echo-Token"] = authorization["Bearer ".Length..];
+            context.Response.Headers["X-Note"] = "Bearer of good news";
+            return Task.CompletedTask;
+        };
+        var token = await _proxy.TokenAsync("github:repo.read");
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/github/repos/acme/widgets", token);
+
+        Assert.Equal(200, status);
+        Assert.DoesNotContain(ProxyBroker.GithubToken, response, StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Echo-", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("Bearer of good news", Header(response, "X-Note"));
     }
 
     private object Claims()
