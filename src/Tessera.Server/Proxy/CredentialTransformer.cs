@@ -7,21 +7,12 @@ namespace Tessera.Server.Proxy;
 
 /// <summary>
 /// Shapes the upstream request: the normalized path that was authorized (never the caller's raw
-/// one), none of the caller's credentials, and the tool's credential from the vault. Shapes the
+/// one), none of the caller's credentials, hop-by-hop or client-address headers, and the tool's
+/// credential from the vault. Shapes the
 /// response: no header that carries that credential reaches the agent.
 /// </summary>
 internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format) : HttpTransformer
 {
-    /// <summary>
-    /// Caller headers that never reach an upstream: its credentials (the upstream trusts Tessera's,
-    /// not the agent's), and forwarding headers a caller could forge.
-    /// </summary>
-    internal static readonly string[] StrippedHeaders =
-    [
-        "Authorization", "Proxy-Authorization", "DPoP", "Cookie",
-        "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Real-IP",
-    ];
-
     private static readonly UriCreationOptions Exact = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     /// <summary>Names of the upstream's response headers (or trailers) that were dropped because they carried the credential; null when none.</summary>
@@ -35,9 +26,22 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
         // upstream sees the path the rule matched and System.Uri does not reinterpret it.
         proxyRequest.RequestUri = new Uri(destinationPrefix + pathAndQuery, Exact);
         proxyRequest.Headers.Host = null;
-        foreach (var name in StrippedHeaders)
+
+        // Remove what is not the agent's end-to-end request (ProxyHeaders) and every header the
+        // Connection header names, before the credential is added: naming the credential's header
+        // there cannot remove it.
+        foreach (var name in ProxyHeaders.Stripped)
         {
             proxyRequest.Headers.Remove(name);
+        }
+
+        var connection = httpContext.Request.Headers.Connection;
+        if (connection.Count > 0 && ProxyHeaders.ConnectionOptions(connection, out _) is { } options)
+        {
+            foreach (var name in options)
+            {
+                proxyRequest.Headers.Remove(name);
+            }
         }
 
         if (header is not null && value is not null)

@@ -114,10 +114,24 @@ internal sealed partial class ToolProxy(
             }
         }
 
+        // Reject a Connection header Tessera could not obey (the headers it names are removed).
+        if (request.Headers.Connection.Count > 0 && ProxyHeaders.ConnectionOptions(request.Headers.Connection, out var connectionProblem) is null)
+        {
+            await RefuseAsync(context, 400, connectionProblem!, claims, tool, null);
+            return;
+        }
+
         var path = ProxyPath.Normalize(rawPath, out var pathProblem);
         if (path is null)
         {
             await RefuseAsync(context, 400, $"ambiguous path: {pathProblem}", claims, tool, null);
+            return;
+        }
+
+        // Reject a query string an upstream could read otherwise; a valid one is forwarded as received.
+        if (query.Length > 1 && ProxyQuery.Check(query.AsSpan(1)) is { } queryProblem)
+        {
+            await RefuseAsync(context, 400, $"invalid query: {queryProblem}", claims, tool, path);
             return;
         }
 
@@ -318,7 +332,8 @@ internal sealed partial class ToolProxy(
 
     /// <summary>
     /// A token bound to one exact request (an approval's RFC 9396 <c>tessera_request</c>) lets through
-    /// only that method, that normalized path, no query, and a body whose SHA-256 as sent matches.
+    /// only that method, that normalized path, that query string (or none), that media type, and a
+    /// body whose SHA-256 as sent matches.
     /// The body is buffered to hash it and rewound for forwarding. Returns the refusal, or null.
     /// </summary>
     private static async Task<(int Status, string Reason)?> CheckExactRequestAsync(HttpContext context, string details, Tool tool, ProxyPath path, string query)
@@ -329,10 +344,10 @@ internal sealed partial class ToolProxy(
             return (403, "the token's authorization_details do not name a request to this tool");
         }
 
-        // Reject any other method, path or a query string: the approver approved exactly one request.
-        if (!string.Equals(exact.Method, context.Request.Method, StringComparison.Ordinal) || !string.Equals(exact.Path, path.Path, StringComparison.Ordinal) || query.Length > 0)
+        // Reject any other method, path, query string or media type: the approver approved exactly one request.
+        if (exact.Mismatch(context.Request.Method, path.Path, query, context.Request.ContentType) is { } mismatch)
         {
-            return (403, $"the approval allows only {exact.Method} {exact.Path}");
+            return (403, mismatch);
         }
 
         // Reject a body other than the approved one, compared by its SHA-256 as sent (after any

@@ -533,6 +533,108 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         Assert.Equal("Bearer of good news", Header(response, "X-Note"));
     }
 
+    [Fact]
+    public async Task Hop_by_hop_headers_those_the_connection_header_names_and_client_address_headers_never_reach_the_upstream()
+    {
+        var token = await _proxy.TokenAsync();
+        string[] stripped =
+        [
+            "X-Hop-Secret", "X-Other-Hop", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
+            "X-Client-IP", "True-Client-IP", "X-Forwarded-Port", "X-Forwarded-Server", "X-Original-Host", "Via",
+            "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "Forwarded", "X-Real-IP",
+        ];
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token,
+            "Connection: keep-alive, X-Hop-Secret", "Connection: x-other-hop", "X-Hop-Secret: agent-chosen", "X-Other-Hop: 1",
+            "Keep-Alive: timeout=5", "Proxy-Connection: keep-alive", "TE: trailers", "Trailer: X-Checksum",
+            "X-Client-IP: 10.6.6.6", "True-Client-IP: 10.6.6.6", "X-Forwarded-Port: 443", "X-Forwarded-Server: internal",
+            "X-Original-Host: admin.internal", "Via: 1.1 trusted-gateway", "X-Forwarded-For: 10.6.6.6", "X-Forwarded-Host: admin.internal",
+            "X-Forwarded-Proto: https", "X-Forwarded-Prefix: /admin", "Forwarded: for=10.6.6.6", "X-Real-IP: 10.6.6.6",
+            "X-Request-Note: kept");
+
+        Assert.Equal(200, status);
+        var received = Assert.Single(_proxy.Upstream.Received);
+        Assert.Equal("kept", received.Headers["X-Request-Note"]);
+        Assert.Equal(ProxyBroker.CrmKey, received.Headers["X-Api-Key"]);
+        foreach (var name in stripped)
+        {
+            Assert.False(received.Headers.ContainsKey(name), $"{name} reached the upstream");
+        }
+    }
+
+    [Theory]
+    [InlineData("Content-Type")]
+    [InlineData("content-length")]
+    [InlineData("Host")]
+    public async Task A_connection_header_naming_a_header_that_describes_the_request_is_a_400_problem(string name)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token, $"Connection: keep-alive, {name}");
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    /// <summary>Query strings an upstream could read otherwise than the proxy passed them.</summary>
+    public static TheoryData<string> InvalidQueries() => new()
+    {
+        "?a=%zz",
+        "?a=%g1",
+        "?a=%2",
+        "?a=%",
+        "?a=1%0d%0aX-Injected:%20yes",
+        "?a=%0A",
+        "?a=%09",
+        "?a=%1f",
+        "?a=%7F",
+        "?a=%ff",
+        "?a=%c0%af",
+        "?a=%e2%82",
+        "?a=%ed%a0%80",
+        "?a=\\admin",
+        "?a=\"x\"",
+        "?a=<b>",
+        "?a={x}",
+        "?a=x|y",
+        "?a=^",
+        "?a=`",
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidQueries))]
+    public async Task An_invalid_query_string_is_a_400_problem_and_never_reaches_the_upstream(string query)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1" + query, token);
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Contains("invalid query", response, StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+        var denied = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
+        Assert.StartsWith("invalid query: ", denied.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("?q=jane%20doe&fields=name,email")]
+    [InlineData("?filter[status]=open&page=2")]
+    [InlineData("?percent=%25&slash=%2F&amp=%26")]
+    [InlineData("?name=Jos%C3%A9")]
+    [InlineData("?")]
+    [InlineData("?a=b?c/d:e@f")]
+    public async Task A_valid_query_string_is_forwarded_exactly(string query)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1" + query, token);
+
+        Assert.Equal(200, status);
+        Assert.Equal("/contacts/1" + query, Assert.Single(_proxy.Upstream.Received).RawTarget);
+    }
+
     private object Claims()
     {
         var now = _proxy.Broker.Time.GetUtcNow().ToUnixTimeSeconds();
