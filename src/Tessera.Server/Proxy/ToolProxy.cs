@@ -37,6 +37,8 @@ internal sealed partial class ToolProxy(
     private const string Realm = "Bearer realm=\"tessera\"";
     private static readonly string DpopChallenge = $"DPoP realm=\"tessera\", algs=\"{string.Join(' ', DpopProofValidator.Algorithms)}\"";
 
+    private readonly ProxyAudit _audit = new(audit, logger);
+
     private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -178,7 +180,7 @@ internal sealed partial class ToolProxy(
         }
 
         // Fail closed: while the audit log cannot commit, nothing is forwarded that it could not record.
-        if (!audit.IsHealthy)
+        if (!_audit.IsHealthy)
         {
             await RefuseAsync(context, 503, "the audit log is not accepting events", claims, tool, path);
             return;
@@ -189,6 +191,20 @@ internal sealed partial class ToolProxy(
             && await uses.TryConsumeAsync(claims.Jti, maxUses, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt), context.RequestAborted) is null)
         {
             await RefuseAsync(context, 403, $"the token's {maxUses} use(s) are spent", claims, tool, path);
+            return;
+        }
+
+        // Record the request durably before it is forwarded: an action whose event cannot be written fails.
+        var forwarded = ProxyAudit.Record(AuditTypes.ProxyForwarded, AuditOutcomes.Allowed, claims, tool, path, context) with
+        {
+            Method = request.Method,
+            Scopes = [decision.Scope!],
+            Rule = decision.Rule!.Text,
+        };
+        if (await _audit.ForwardingAsync(forwarded) is { } notRecorded)
+        {
+            TesseraMetrics.ProxyRequests.WithLabels(tool.Id, "refused").Inc();
+            await WriteProblemAsync(context, 503, $"the request could not be recorded in the audit log and was not forwarded ({notRecorded})");
             return;
         }
 
@@ -233,75 +249,25 @@ internal sealed partial class ToolProxy(
             }
         }
 
-        // The event needs the upstream's status and latency, so it can only be written after the
-        // upstream acted; waiting for its fsync would add a disk flush to every proxied call without
-        // undoing anything. It joins the next group commit instead; if that commit fails, the audit
-        // log turns unhealthy and the gate above refuses every later request until it recovers.
-        var recorded = audit.AppendAsync(Record(
-            error == ForwarderError.None ? AuditTypes.ProxyForwarded : AuditTypes.ProxyFailed,
-            error == ForwarderError.None ? AuditOutcomes.Allowed : AuditOutcomes.Error,
-            claims, tool, path, context) with
+        // The outcome needs the upstream's status and latency, so it follows the upstream's answer;
+        // the request itself is already on record. If its commit fails, the audit log turns
+        // unhealthy and the gate above refuses every later request until it recovers.
+        _audit.Outcome(forwarded with
         {
-            Method = request.Method,
-            Scopes = [decision.Scope!],
-            Rule = decision.Rule!.Text,
+            Type = error == ForwarderError.None ? AuditTypes.ProxyCompleted : AuditTypes.ProxyFailed,
+            Outcome = error == ForwarderError.None ? AuditOutcomes.Allowed : AuditOutcomes.Error,
             Status = context.Response.StatusCode,
             LatencyMs = latency,
-            Reason = Combine(error == ForwarderError.None ? null : $"upstream error: {error}", transformer.Removed),
-        }, cancellationToken: CancellationToken.None);
-        if (!recorded.IsCompleted)
-        {
-            _ = ObserveAsync(recorded, tool.Id);
-        }
-        else if (recorded.IsFaulted)
-        {
-            Log.AuditFailedAfterForward(logger, tool.Id, recorded.Exception!.InnerException!);
-        }
-    }
-
-    /// <summary>The outcome's reason: the upstream error, and which response headers were dropped for carrying the credential (names only).</summary>
-    private static string? Combine(string? error, List<string>? removed) => removed is null
-        ? error
-        : (error is null ? "" : error + "; ") + Clip("response headers carrying the credential removed: " + string.Join(", ", removed), 256);
-
-    private async Task ObserveAsync(Task<AuditEvent> recorded, string toolId)
-    {
-        try
-        {
-            await recorded;
-        }
-        catch (AuditWriteException ex)
-        {
-            Log.AuditFailedAfterForward(logger, toolId, ex);
-        }
+            Reason = ProxyAudit.Reason(error == ForwarderError.None ? null : $"upstream error: {error}", transformer.Removed),
+        });
     }
 
     private async Task RefuseAsync(HttpContext context, int status, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path)
     {
         TesseraMetrics.ProxyRequests.WithLabels(tool?.Id ?? "", "refused").Inc();
-        await audit.AppendAsync(Record(AuditTypes.ProxyDenied, AuditOutcomes.Denied, claims, tool, path, context) with
-        {
-            Method = Clip(context.Request.Method, 16),
-            Status = status,
-            Reason = reason,
-        }, cancellationToken: CancellationToken.None);
+        await _audit.DeniedAsync(context, status, reason, claims, tool, path);
         await WriteProblemAsync(context, status, reason);
     }
-
-    private static AuditRecord Record(string type, string outcome, AccessTokenClaims? claims, Tool? tool, ProxyPath? path, HttpContext context) => new()
-    {
-        Type = type,
-        Outcome = outcome,
-        Principal = claims?.Principal,
-        Agent = claims?.ClientId,
-        ActorChain = claims is { ActorChain.Count: > 0 } ? claims.ActorChain : null,
-        Mission = claims?.Mission,
-        Purpose = claims?.Purpose,
-        Tool = tool?.Id,
-        Jti = claims?.Jti,
-        Path = path?.Path,
-        RequestId = context.TraceIdentifier,
-    };
 
     private static Task WriteProblemAsync(HttpContext context, int status, string detail)
     {
@@ -495,17 +461,12 @@ internal sealed partial class ToolProxy(
             }
         });
 
-    private static string Clip(string value, int max) => value.Length <= max ? value : value[..max];
-
     public void Dispose() => _client.Dispose();
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Upstream of tool {Tool} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, string tool, ForwarderError error);
-
-        [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "A request to tool {Tool} was forwarded but its audit event could not be written; the proxy refuses requests until the audit log recovers")]
-        public static partial void AuditFailedAfterForward(ILogger logger, string tool, Exception exception);
 
         [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Tool {Tool} answered with headers carrying its own credential ({Headers}); they were removed before the response reached the agent")]
         public static partial void CredentialEchoed(ILogger logger, string tool, string headers);

@@ -506,7 +506,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         Assert.DoesNotContain("X-Debug:", response, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("Set-Cookie:", response, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("body is not inspected", response, StringComparison.Ordinal);
-        var outcome = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyForwarded);
+        var outcome = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyCompleted);
         Assert.StartsWith("response headers carrying the credential removed: ", outcome.Record.Reason, StringComparison.Ordinal);
         Assert.Equal(["Set-Cookie", "X-Debug", "X-Echo"], outcome.Record.Reason!.Split(": ")[1].Split(", ").Order(StringComparer.Ordinal));
         Assert.DoesNotContain(ProxyBroker.CrmKey, outcome.Record.Reason, StringComparison.Ordinal);
