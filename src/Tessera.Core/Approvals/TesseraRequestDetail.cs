@@ -10,13 +10,23 @@ namespace Tessera.Core.Approvals;
 /// RFC 9396 <c>authorization_details</c> of type <c>tessera_request</c>: the one exact request an
 /// approval is bound to. Parsed strictly: one object, exactly these members, each well formed, and
 /// the request allowed by one of the approved scopes' rules, so an approver never sees a request the
-/// token could not make anyway.
+/// token could not make anyway. <see cref="Query"/> (without <c>?</c>) and <see cref="ContentType"/>
+/// (a bare lower-case media type) are optional: absent, the request must have no query string and
+/// the media type <see cref="DefaultContentType"/>.
 /// </summary>
-public sealed record TesseraRequestDetail(string Tool, string Method, string Path, string BodySha256)
+public sealed record TesseraRequestDetail(string Tool, string Method, string Path, string BodySha256, string? Query = null, string? ContentType = null)
 {
     public const string Type = "tessera_request";
+
+    /// <summary>The media type an approval that names none allows.</summary>
+    public const string DefaultContentType = "application/json";
+
+    /// <summary>SHA-256 of no bytes: a request without a body and without a Content-Type matches only this.</summary>
+    public const string EmptyBodySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
     private const int MaxLength = 4096;
     private static readonly SearchValues<char> Hex = SearchValues.Create("0123456789abcdef");
+    private static readonly SearchValues<char> MediaTypeChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789!#$&-^_.+");
 
     /// <summary>The canonical JSON array carried by the approval and the token.</summary>
     public string ToJson()
@@ -31,6 +41,16 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
             w.WriteString("method", Method);
             w.WriteString("path", Path);
             w.WriteString("body_sha256", BodySha256);
+            if (Query is not null)
+            {
+                w.WriteString("query", Query);
+            }
+
+            if (ContentType is not null)
+            {
+                w.WriteString("content_type", ContentType);
+            }
+
             w.WriteEndObject();
             w.WriteEndArray();
         }
@@ -54,13 +74,38 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
             }
 
             var o = r[0];
-            return o.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == Type
+            if (!(o.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == Type
                 && o.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String
                 && o.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
                 && o.TryGetProperty("path", out var path) && path.ValueKind == JsonValueKind.String
-                && o.TryGetProperty("body_sha256", out var body) && body.ValueKind == JsonValueKind.String
-                ? new TesseraRequestDetail(tool.GetString()!, method.GetString()!, path.GetString()!, body.GetString()!)
-                : null;
+                && o.TryGetProperty("body_sha256", out var body) && body.ValueKind == JsonValueKind.String))
+            {
+                return null;
+            }
+
+            // Fail closed: an optional member that is there but not a string binds nothing we can read.
+            string? query = null, contentType = null;
+            if (o.TryGetProperty("query", out var q))
+            {
+                if (q.ValueKind != JsonValueKind.String)
+                {
+                    return null;
+                }
+
+                query = q.GetString();
+            }
+
+            if (o.TryGetProperty("content_type", out var ct))
+            {
+                if (ct.ValueKind != JsonValueKind.String)
+                {
+                    return null;
+                }
+
+                contentType = ct.GetString();
+            }
+
+            return new TesseraRequestDetail(tool.GetString()!, method.GetString()!, path.GetString()!, body.GetString()!, query, contentType);
         }
         catch (JsonException)
         {
@@ -99,7 +144,8 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                 return null;
             }
 
-            string? type = null, toolId = null, method = null, path = null, body = null;
+            string? type = null, toolId = null, method = null, path = null, body = null, query = null, contentType = null;
+            bool hasQuery = false, hasContentType = false;
             foreach (var member in root[0].EnumerateObject())
             {
                 // Reject names and values that are not text: an escaped lone surrogate ("\ud800") is
@@ -130,6 +176,8 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                     case "method" when method is null: method = value; break;
                     case "path" when path is null: path = value; break;
                     case "body_sha256" when body is null: body = value; break;
+                    case "query" when !hasQuery: query = value; hasQuery = true; break;
+                    case "content_type" when !hasContentType: contentType = value; hasContentType = true; break;
                     default:
                         problem = $"authorization_details has an unknown or repeated member '{TokenService.Clip(name)}'";
                         return null;
@@ -167,6 +215,22 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                 return null;
             }
 
+            // Reject a query the proxy would refuse, or one written with its '?': the approver sees the
+            // exact query string the request must carry (an empty one is "none": leave it out).
+            if (query is not null && (query.Length is 0 or > 2048 || query[0] == '?' || ProxyQuery.Check(query) is not null))
+            {
+                problem = "authorization_details query must be a well-formed, non-empty query string without '?' (omit it for none)";
+                return null;
+            }
+
+            // Reject anything but a bare media type in its canonical lower-case form: one spelling for
+            // the approver to read; the request's parameters (charset) are not compared.
+            if (contentType is not null && !IsMediaType(contentType))
+            {
+                problem = "authorization_details content_type must be a lower-case media type without parameters, like application/json";
+                return null;
+            }
+
             // Reject requests none of the scopes would let through at the proxy.
             var allowed = scopes.Any(s => tool.Rules.TryGetValue(s, out var rules) && rules.Any(r => r.Matches(method, path)));
             if (!allowed)
@@ -175,8 +239,54 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                 return null;
             }
 
-            return new TesseraRequestDetail(toolId, method, path, body);
+            return new TesseraRequestDetail(toolId, method, path, body, query, contentType);
         }
+    }
+
+    /// <summary>
+    /// Why a request's line and headers are not the approved ones, or null when they are: the same
+    /// method, normalized path, query string and media type. The body is compared by its hash separately.
+    /// </summary>
+    /// <param name="method">The request's method, compared exactly.</param>
+    /// <param name="path">The request's normalized path (<see cref="ProxyPath.Path"/>).</param>
+    /// <param name="query">The query as received, with its <c>?</c>; empty when there is none.</param>
+    /// <param name="contentType">The request's Content-Type header, or null when it has none. Compared
+    /// without parameters and case-insensitively (RFC 9110 §8.3.1); none matches only an approved empty body.</param>
+    public string? Mismatch(string method, string path, string query, string? contentType)
+    {
+        // Reject any other method or path: the approver approved exactly one request.
+        if (!string.Equals(Method, method, StringComparison.Ordinal) || !string.Equals(Path, path, StringComparison.Ordinal))
+        {
+            return $"the approval allows only {Method} {Path}";
+        }
+
+        // Reject any other query string, byte for byte (an empty "?" is a query too); a query the
+        // approval does not name is not allowed at all.
+        if (Query is null ? query.Length > 0 : !(query.Length == Query.Length + 1 && query.AsSpan(1).SequenceEqual(Query)))
+        {
+            return Query is null ? "the approval allows no query string" : "the query string is not the approved one";
+        }
+
+        // Reject a body of another media type: the same bytes mean something else as a form.
+        var approved = ContentType ?? DefaultContentType;
+        if (contentType is null)
+        {
+            return BodySha256 == EmptyBodySha256 ? null : $"the approval allows only Content-Type {approved}";
+        }
+
+        var parameters = contentType.IndexOf(';', StringComparison.Ordinal);
+        var media = (parameters >= 0 ? contentType.AsSpan(0, parameters) : contentType).Trim(" \t");
+        return media.Equals(approved, StringComparison.OrdinalIgnoreCase) ? null : $"the approval allows only Content-Type {approved}";
+    }
+
+    /// <summary>RFC 6838 §4.2 <c>type/subtype</c>, lower case, without parameters.</summary>
+    private static bool IsMediaType(string text)
+    {
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        return text.Length <= 255 && slash > 0 && slash < text.Length - 1
+            && !text.AsSpan(0, slash).ContainsAnyExcept(MediaTypeChars)
+            && !text.AsSpan(slash + 1).ContainsAnyExcept(MediaTypeChars)
+            && char.IsAsciiLetterOrDigit(text[0]) && char.IsAsciiLetterOrDigit(text[slash + 1]);
     }
 
     /// <summary>The member's name, or null when it is not valid text (see <see cref="Text(JsonElement)"/>).</summary>

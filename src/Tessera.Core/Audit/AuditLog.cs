@@ -74,6 +74,31 @@ public sealed partial class AuditLog : IAsyncDisposable
         return pending.Completion.Task;
     }
 
+    /// <summary>
+    /// Records one event and waits at most <paramref name="timeout"/> for it to be durable, for an
+    /// action that must not happen unrecorded and must not wait for ever either (a proxied request
+    /// while another process holds the database locked). Throws <see cref="AuditWriteException"/> when
+    /// the commit fails or does not finish in time. After a timeout the event may still be committed
+    /// later: the caller records what became of the action in a following event.
+    /// </summary>
+    public async Task<AuditEvent> AppendWithinAsync(AuditRecord record, TimeSpan timeout)
+    {
+        // The deadline exists before the event is queued, so a commit that hangs always meets it.
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        var append = AppendAsync(record, change: null, CancellationToken.None);
+        try
+        {
+            return await append.WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // Nobody awaits the commit any more: observe its failure, if it comes, so it is not unobserved.
+            _ = append.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new AuditWriteException($"the audit event was not durable within {timeout.TotalSeconds:0.###} s", null);
+        }
+    }
+
     private async Task<AuditEvent> EnqueueSlowAsync(Pending pending, CancellationToken cancellationToken)
     {
         try

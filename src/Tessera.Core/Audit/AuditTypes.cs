@@ -23,8 +23,15 @@ public static class AuditTypes
     public const string SecretDestroyed = "secret.destroyed";
     public const string SecretDenied = "secret.denied";
     public const string VaultRekeyed = "vault.rekeyed";
+    /// <summary>A proxied request was allowed; durable before it is forwarded. Its outcome follows as <see cref="ProxyCompleted"/> or <see cref="ProxyFailed"/>.</summary>
     public const string ProxyForwarded = "proxy.forwarded";
+
+    /// <summary>The upstream answered a forwarded request (status and latency; same <c>request_id</c> and <c>jti</c>).</summary>
+    public const string ProxyCompleted = "proxy.completed";
+
     public const string ProxyDenied = "proxy.denied";
+
+    /// <summary>A recorded request failed: the upstream could not be reached or timed out, or (status 503) it was not forwarded at all.</summary>
     public const string ProxyFailed = "proxy.failed";
     public const string ApprovalRequested = "approval.requested";
     public const string ApprovalApproved = "approval.approved";

@@ -34,12 +34,20 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
     private const int MaxCachedKeys = 10_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (JsonWebKey Key, string Jkt)> _keys = new(StringComparer.Ordinal);
 
+    /// <summary>The configured issuer without a trailing slash: the only origin (and base path) a proof's <c>htu</c> may name.</summary>
+    private readonly string _issuer = config.Server.Issuer.TrimEnd('/');
+
     /// <param name="proof">The value of the single <c>DPoP</c> header.</param>
     /// <param name="method">The request's method (<c>htm</c> must equal it).</param>
-    /// <param name="uris">The URIs this request may be named by (<c>htu</c> must equal one, §4.3 normalization).</param>
+    /// <param name="path">
+    /// The request's path as received, without the query (<c>/oauth/token</c>, <c>/proxy/crm/contacts/1</c>):
+    /// <c>htu</c> must name it under the configured issuer (§4.3 normalization). Never the Host header or
+    /// the address the request reached: those are the client's to choose, so a proof made for another
+    /// server (or one the client named itself) would pass.
+    /// </param>
     /// <param name="accessToken">The access token presented with the proof, whose hash <c>ath</c> must carry; null at the token endpoint.</param>
     /// <param name="cancellationToken">Cancels the replay-cache call.</param>
-    public async ValueTask<DpopValidation> ValidateAsync(string proof, string method, IReadOnlyList<string> uris, string? accessToken, CancellationToken cancellationToken)
+    public async ValueTask<DpopValidation> ValidateAsync(string proof, string method, string path, string? accessToken, CancellationToken cancellationToken)
     {
         // Reject anything that is not a compact JWS of reasonable size.
         if (proof.Length == 0 || proof.Length > MaxProofLength || !Handler.CanReadToken(proof))
@@ -158,9 +166,11 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
                 return DpopValidation.Invalid($"the DPoP proof is for {Clip(htm)}, not {method}");
             }
 
-            // Reject proofs made for another URI (scheme and host case-insensitive, default port, no query or fragment).
+            // Reject proofs made for another URI (scheme and host case-insensitive, default port, no query
+            // or fragment), including one naming the Host header or address the request came in on: only
+            // the issuer's origin names this server.
             var target = NormalizeUri(htu);
-            if (target is null || !uris.Any(u => string.Equals(NormalizeUri(u), target, StringComparison.Ordinal)))
+            if (target is null || !string.Equals(NormalizeUri(_issuer + path), target, StringComparison.Ordinal))
             {
                 return DpopValidation.Invalid("the DPoP proof's htu does not name this request's URI");
             }

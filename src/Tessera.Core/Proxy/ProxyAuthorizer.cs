@@ -16,9 +16,25 @@ public static class ProxyAuthorizer
     public static readonly IReadOnlyList<string> OverrideHeaders =
         ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL"];
 
-    public static ProxyDecision Authorize(AccessTokenClaims claims, Tool tool, string method, ProxyPath path)
+    /// <summary>The stable reason of the refusal of a mission token (audited as <c>proxy.denied</c>).</summary>
+    public const string MissionTokenRefused = "a mission token (audience: the issuer) is never accepted by the proxy";
+
+    /// <param name="claims">The validated token's claims.</param>
+    /// <param name="tool">The tool the request names.</param>
+    /// <param name="method">The request's method.</param>
+    /// <param name="path">The normalized path.</param>
+    /// <param name="issuer">This server's issuer: the audience of mission tokens, which never pass.</param>
+    public static ProxyDecision Authorize(AccessTokenClaims claims, Tool tool, string method, ProxyPath path, string issuer)
     {
-        // Reject tokens addressed to anything else: another tool, or the issuer (mission tokens).
+        // Reject mission tokens, whatever the tool's audience: a mission token is for exchanging at
+        // the token endpoint, never a credential for a tool, even one misconfigured with the issuer as
+        // its audience. A trailing slash does not make another audience.
+        if (claims.Audience.AsSpan().TrimEnd('/').SequenceEqual(issuer.AsSpan().TrimEnd('/')))
+        {
+            return ProxyDecision.Refuse(403, MissionTokenRefused);
+        }
+
+        // Reject tokens addressed to anything else: another tool.
         if (!string.Equals(claims.Audience, tool.Audience, StringComparison.Ordinal))
         {
             return ProxyDecision.Refuse(403, $"the token is not for tool '{tool.Id}'");

@@ -22,9 +22,6 @@ public sealed record TokenRequest(
     /// <summary>How many <c>DPoP</c> headers the request carried; more than one is refused.</summary>
     public int DpopProofCount { get; init; }
 
-    /// <summary>The URIs this request may be named by in a proof's <c>htu</c> (the advertised endpoint and the one the request reached).</summary>
-    public IReadOnlyList<string> DpopUris { get; init; } = [];
-
     /// <summary>The thumbprint of the verified proof key; the issued token is bound to it.</summary>
     internal string? DpopJkt { get; init; }
 

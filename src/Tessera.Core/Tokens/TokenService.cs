@@ -23,6 +23,9 @@ public sealed partial class TokenService(
     Approvals.ApprovalService approvals,
     TimeProvider time)
 {
+    /// <summary>The token endpoint's path under the issuer: what a token request's DPoP proof names in <c>htu</c>.</summary>
+    public const string TokenEndpointPath = "/oauth/token";
+
     public async Task<OAuthResult<TokenResponse>> HandleAsync(TokenRequest request, CancellationToken cancellationToken)
     {
         // Reject token requests missing the mandatory grant_type parameter.
@@ -48,7 +51,7 @@ public sealed partial class TokenService(
         if (request.DpopProof is { } proof)
         {
             // Reject a proof that fails any check of RFC 9449 §4.3; a valid one binds the token to its key.
-            var binding = await dpop.ValidateAsync(proof, "POST", request.DpopUris, null, cancellationToken);
+            var binding = await dpop.ValidateAsync(proof, "POST", TokenEndpointPath, null, cancellationToken);
             if (!binding.IsValid)
             {
                 return await DenyAsync(request, client.Agent!.Id,

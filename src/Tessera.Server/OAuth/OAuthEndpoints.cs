@@ -18,7 +18,7 @@ internal static class OAuthEndpoints
 {
     public static void MapOAuth(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/oauth/token", TokenAsync).WithMetadata(WritesOwnErrorBodies.Instance);
+        app.MapPost(TokenService.TokenEndpointPath, TokenAsync).WithMetadata(WritesOwnErrorBodies.Instance);
         app.MapPost("/oauth/introspect", IntrospectAsync).WithMetadata(WritesOwnErrorBodies.Instance);
         app.MapPost("/oauth/revoke", RevokeAsync).WithMetadata(WritesOwnErrorBodies.Instance);
     }
@@ -44,7 +44,6 @@ internal static class OAuthEndpoints
         {
             DpopProof = dpop.Count == 1 ? dpop[0] : null,
             DpopProofCount = dpop.Count,
-            DpopUris = dpop.Count == 1 ? [config.Server.Issuer.TrimEnd('/') + "/oauth/token", RequestUri(context.Request)] : [],
         };
         var result = await tokens.HandleAsync(request, context.RequestAborted);
         if (config.Dpop.UseNonce && dpop.Count > 0)
@@ -73,9 +72,6 @@ internal static class OAuthEndpoints
             }
         });
     }
-
-    /// <summary>The URI the request reached, as a DPoP proof's htu may name it (RFC 9449 §4.3).</summary>
-    internal static string RequestUri(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}{request.Path}";
 
     private static async Task IntrospectAsync(HttpContext context, IntrospectionService introspection, CallerAuthenticator callers)
     {

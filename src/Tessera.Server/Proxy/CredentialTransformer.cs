@@ -1,25 +1,22 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Tessera.Core.Proxy;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Tessera.Server.Proxy;
 
 /// <summary>
 /// Shapes the upstream request: the normalized path that was authorized (never the caller's raw
-/// one), none of the caller's credentials, and the tool's credential from the vault.
+/// one), none of the caller's credentials, hop-by-hop or client-address headers, and the tool's
+/// credential from the vault. Shapes the
+/// response: no header that carries that credential reaches the agent.
 /// </summary>
-internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value) : HttpTransformer
+internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format) : HttpTransformer
 {
-    /// <summary>
-    /// Caller headers that never reach an upstream: its credentials (the upstream trusts Tessera's,
-    /// not the agent's), and forwarding headers a caller could forge.
-    /// </summary>
-    internal static readonly string[] StrippedHeaders =
-    [
-        "Authorization", "Proxy-Authorization", "DPoP", "Cookie",
-        "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Real-IP",
-    ];
-
     private static readonly UriCreationOptions Exact = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    /// <summary>Names of the upstream's response headers (or trailers) that were dropped because they carried the credential; null when none.</summary>
+    public List<string>? Removed { get; private set; }
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -29,9 +26,22 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
         // upstream sees the path the rule matched and System.Uri does not reinterpret it.
         proxyRequest.RequestUri = new Uri(destinationPrefix + pathAndQuery, Exact);
         proxyRequest.Headers.Host = null;
-        foreach (var name in StrippedHeaders)
+
+        // Remove what is not the agent's end-to-end request (ProxyHeaders) and every header the
+        // Connection header names, before the credential is added: naming the credential's header
+        // there cannot remove it.
+        foreach (var name in ProxyHeaders.Stripped)
         {
             proxyRequest.Headers.Remove(name);
+        }
+
+        var connection = httpContext.Request.Headers.Connection;
+        if (connection.Count > 0 && ProxyHeaders.ConnectionOptions(connection, out _) is { } options)
+        {
+            foreach (var name in options)
+            {
+                proxyRequest.Headers.Remove(name);
+            }
         }
 
         if (header is not null && value is not null)
@@ -39,5 +49,60 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
             proxyRequest.Headers.Remove(header);
             proxyRequest.Headers.TryAddWithoutValidation(header, value);
         }
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        Scrub(httpContext.Response.Headers);
+        return proceed;
+    }
+
+    public override async ValueTask TransformResponseTrailersAsync(HttpContext httpContext, HttpResponseMessage proxyResponse, CancellationToken cancellationToken)
+    {
+        await base.TransformResponseTrailersAsync(httpContext, proxyResponse, cancellationToken);
+        if (httpContext.Features.Get<IHttpResponseTrailersFeature>()?.Trailers is { IsReadOnly: false } trailers)
+        {
+            Scrub(trailers);
+        }
+    }
+
+    /// <summary>
+    /// Drops every header with a value that contains the raw secret (and so any header holding the
+    /// whole injected value): an upstream that echoes request headers would otherwise hand the
+    /// tool's credential to the agent.
+    /// </summary>
+    private void Scrub(IHeaderDictionary headers)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        var secret = value.AsSpan()[CredentialEcho.SecretIn(value, format)];
+        List<string>? carrying = null;
+        foreach (var (name, values) in headers)
+        {
+            foreach (var v in values)
+            {
+                if (v is not null && CredentialEcho.Contains(v, secret))
+                {
+                    (carrying ??= []).Add(name);
+                    break;
+                }
+            }
+        }
+
+        if (carrying is null)
+        {
+            return;
+        }
+
+        foreach (var name in carrying)
+        {
+            headers.Remove(name);
+        }
+
+        (Removed ??= []).AddRange(carrying);
     }
 }

@@ -37,6 +37,8 @@ internal sealed partial class ToolProxy(
     private const string Realm = "Bearer realm=\"tessera\"";
     private static readonly string DpopChallenge = $"DPoP realm=\"tessera\", algs=\"{string.Join(' ', DpopProofValidator.Algorithms)}\"";
 
+    private readonly ProxyAudit _audit = new(audit, logger);
+
     private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -114,6 +116,13 @@ internal sealed partial class ToolProxy(
             }
         }
 
+        // Reject a Connection header Tessera could not obey (the headers it names are removed).
+        if (request.Headers.Connection.Count > 0 && ProxyHeaders.ConnectionOptions(request.Headers.Connection, out var connectionProblem) is null)
+        {
+            await RefuseAsync(context, 400, connectionProblem!, claims, tool, null);
+            return;
+        }
+
         var path = ProxyPath.Normalize(rawPath, out var pathProblem);
         if (path is null)
         {
@@ -121,7 +130,14 @@ internal sealed partial class ToolProxy(
             return;
         }
 
-        var decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path);
+        // Reject a query string an upstream could read otherwise; a valid one is forwarded as received.
+        if (query.Length > 1 && ProxyQuery.Check(query.AsSpan(1)) is { } queryProblem)
+        {
+            await RefuseAsync(context, 400, $"invalid query: {queryProblem}", claims, tool, path);
+            return;
+        }
+
+        var decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path, config.Server.Issuer);
         if (!decision.IsAllowed)
         {
             await RefuseAsync(context, decision.Status, decision.Reason, claims, tool, path);
@@ -164,7 +180,7 @@ internal sealed partial class ToolProxy(
         }
 
         // Fail closed: while the audit log cannot commit, nothing is forwarded that it could not record.
-        if (!audit.IsHealthy)
+        if (!_audit.IsHealthy)
         {
             await RefuseAsync(context, 503, "the audit log is not accepting events", claims, tool, path);
             return;
@@ -178,14 +194,34 @@ internal sealed partial class ToolProxy(
             return;
         }
 
+        // Record the request durably before it is forwarded: an action whose event cannot be written fails.
+        var forwarded = ProxyAudit.Record(AuditTypes.ProxyForwarded, AuditOutcomes.Allowed, claims, tool, path, context) with
+        {
+            Method = request.Method,
+            Scopes = [decision.Scope!],
+            Rule = decision.Rule!.Text,
+        };
+        if (await _audit.ForwardingAsync(forwarded) is { } notRecorded)
+        {
+            TesseraMetrics.ProxyRequests.WithLabels(tool.Id, "refused").Inc();
+            await WriteProblemAsync(context, 503, $"the request could not be recorded in the audit log and was not forwarded ({notRecorded})");
+            return;
+        }
+
         var started = time.GetTimestamp();
+        var transformer = new CredentialTransformer(path.Encoded + query, tool.Options.Credential?.Header, credential, tool.Options.Credential?.Format);
         var error = await forwarder.SendAsync(
             context,
             upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
             _client,
             new ForwarderRequestConfig { ActivityTimeout = tool.Options.Timeout },
-            new CredentialTransformer(path.Encoded + query, tool.Options.Credential?.Header, credential));
+            transformer);
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
+        if (transformer.Removed is { } removed)
+        {
+            Log.CredentialEchoed(logger, tool.Id, string.Join(", ", removed));
+        }
+
         TesseraMetrics.ProxyRequests.WithLabels(tool.Id, error == ForwarderError.None ? "forwarded" : "failed").Inc();
 
         if (error != ForwarderError.None)
@@ -213,70 +249,25 @@ internal sealed partial class ToolProxy(
             }
         }
 
-        // The event needs the upstream's status and latency, so it can only be written after the
-        // upstream acted; waiting for its fsync would add a disk flush to every proxied call without
-        // undoing anything. It joins the next group commit instead; if that commit fails, the audit
-        // log turns unhealthy and the gate above refuses every later request until it recovers.
-        var recorded = audit.AppendAsync(Record(
-            error == ForwarderError.None ? AuditTypes.ProxyForwarded : AuditTypes.ProxyFailed,
-            error == ForwarderError.None ? AuditOutcomes.Allowed : AuditOutcomes.Error,
-            claims, tool, path, context) with
+        // The outcome needs the upstream's status and latency, so it follows the upstream's answer;
+        // the request itself is already on record. If its commit fails, the audit log turns
+        // unhealthy and the gate above refuses every later request until it recovers.
+        _audit.Outcome(forwarded with
         {
-            Method = request.Method,
-            Scopes = [decision.Scope!],
-            Rule = decision.Rule!.Text,
+            Type = error == ForwarderError.None ? AuditTypes.ProxyCompleted : AuditTypes.ProxyFailed,
+            Outcome = error == ForwarderError.None ? AuditOutcomes.Allowed : AuditOutcomes.Error,
             Status = context.Response.StatusCode,
             LatencyMs = latency,
-            Reason = error == ForwarderError.None ? null : $"upstream error: {error}",
-        }, cancellationToken: CancellationToken.None);
-        if (!recorded.IsCompleted)
-        {
-            _ = ObserveAsync(recorded, tool.Id);
-        }
-        else if (recorded.IsFaulted)
-        {
-            Log.AuditFailedAfterForward(logger, tool.Id, recorded.Exception!.InnerException!);
-        }
-    }
-
-    private async Task ObserveAsync(Task<AuditEvent> recorded, string toolId)
-    {
-        try
-        {
-            await recorded;
-        }
-        catch (AuditWriteException ex)
-        {
-            Log.AuditFailedAfterForward(logger, toolId, ex);
-        }
+            Reason = ProxyAudit.Reason(error == ForwarderError.None ? null : $"upstream error: {error}", transformer.Removed),
+        });
     }
 
     private async Task RefuseAsync(HttpContext context, int status, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path)
     {
         TesseraMetrics.ProxyRequests.WithLabels(tool?.Id ?? "", "refused").Inc();
-        await audit.AppendAsync(Record(AuditTypes.ProxyDenied, AuditOutcomes.Denied, claims, tool, path, context) with
-        {
-            Method = Clip(context.Request.Method, 16),
-            Status = status,
-            Reason = reason,
-        }, cancellationToken: CancellationToken.None);
+        await _audit.DeniedAsync(context, status, reason, claims, tool, path);
         await WriteProblemAsync(context, status, reason);
     }
-
-    private static AuditRecord Record(string type, string outcome, AccessTokenClaims? claims, Tool? tool, ProxyPath? path, HttpContext context) => new()
-    {
-        Type = type,
-        Outcome = outcome,
-        Principal = claims?.Principal,
-        Agent = claims?.ClientId,
-        ActorChain = claims is { ActorChain.Count: > 0 } ? claims.ActorChain : null,
-        Mission = claims?.Mission,
-        Purpose = claims?.Purpose,
-        Tool = tool?.Id,
-        Jti = claims?.Jti,
-        Path = path?.Path,
-        RequestId = context.TraceIdentifier,
-    };
 
     private static Task WriteProblemAsync(HttpContext context, int status, string detail)
     {
@@ -307,7 +298,8 @@ internal sealed partial class ToolProxy(
 
     /// <summary>
     /// A token bound to one exact request (an approval's RFC 9396 <c>tessera_request</c>) lets through
-    /// only that method, that normalized path, no query, and a body whose SHA-256 as sent matches.
+    /// only that method, that normalized path, that query string (or none), that media type, and a
+    /// body whose SHA-256 as sent matches.
     /// The body is buffered to hash it and rewound for forwarding. Returns the refusal, or null.
     /// </summary>
     private static async Task<(int Status, string Reason)?> CheckExactRequestAsync(HttpContext context, string details, Tool tool, ProxyPath path, string query)
@@ -318,10 +310,10 @@ internal sealed partial class ToolProxy(
             return (403, "the token's authorization_details do not name a request to this tool");
         }
 
-        // Reject any other method, path or a query string: the approver approved exactly one request.
-        if (!string.Equals(exact.Method, context.Request.Method, StringComparison.Ordinal) || !string.Equals(exact.Path, path.Path, StringComparison.Ordinal) || query.Length > 0)
+        // Reject any other method, path, query string or media type: the approver approved exactly one request.
+        if (exact.Mismatch(context.Request.Method, path.Path, query, context.Request.ContentType) is { } mismatch)
         {
-            return (403, $"the approval allows only {exact.Method} {exact.Path}");
+            return (403, mismatch);
         }
 
         // Reject a body other than the approved one, compared by its SHA-256 as sent (after any
@@ -406,9 +398,7 @@ internal sealed partial class ToolProxy(
             return ("invalid_dpop_proof", proofs.Count == 0 ? "a DPoP proof is required with the DPoP scheme" : "send exactly one DPoP header");
         }
 
-        var path = queryStart >= 0 ? raw[..queryStart] : raw;
-        var uris = new[] { config.Server.Issuer.TrimEnd('/') + path, $"{context.Request.Scheme}://{context.Request.Host}{path}" };
-        var proof = await dpop.ValidateAsync(proofs[0]!, context.Request.Method, uris, token, context.RequestAborted);
+        var proof = await dpop.ValidateAsync(proofs[0]!, context.Request.Method, queryStart >= 0 ? raw[..queryStart] : raw, token, context.RequestAborted);
         if (!proof.IsValid)
         {
             return (proof.UseNonce ? "use_dpop_nonce" : "invalid_dpop_proof", proof.Error!);
@@ -471,8 +461,6 @@ internal sealed partial class ToolProxy(
             }
         });
 
-    private static string Clip(string value, int max) => value.Length <= max ? value : value[..max];
-
     public void Dispose() => _client.Dispose();
 
     private static partial class Log
@@ -480,7 +468,7 @@ internal sealed partial class ToolProxy(
         [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Upstream of tool {Tool} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, string tool, ForwarderError error);
 
-        [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "A request to tool {Tool} was forwarded but its audit event could not be written; the proxy refuses requests until the audit log recovers")]
-        public static partial void AuditFailedAfterForward(ILogger logger, string tool, Exception exception);
+        [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Tool {Tool} answered with headers carrying its own credential ({Headers}); they were removed before the response reached the agent")]
+        public static partial void CredentialEchoed(ILogger logger, string tool, string headers);
     }
 }

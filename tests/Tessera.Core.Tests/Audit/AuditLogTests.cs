@@ -145,6 +145,45 @@ public sealed class AuditLogTests
         Assert.Empty(_store.Events);
     }
 
+    [Fact]
+    public async Task An_append_with_a_deadline_completes_when_durable()
+    {
+        await using var log = await StartAsync();
+
+        var recorded = await log.AppendWithinAsync(Record("r1"), TimeSpan.FromSeconds(5));
+
+        Assert.Equal(recorded.Hash, Assert.Single(_store.Events).Hash);
+    }
+
+    [Fact]
+    public async Task An_append_with_a_deadline_fails_when_the_commit_fails()
+    {
+        await using var log = await StartAsync();
+        _store.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+
+        await Assert.ThrowsAsync<AuditWriteException>(() => log.AppendWithinAsync(Record("r1"), TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task An_append_with_a_deadline_fails_when_the_commit_hangs_past_it_and_the_event_may_still_land_later()
+    {
+        await using var log = await StartAsync();
+        _store.Hold();
+
+        var append = log.AppendWithinAsync(Record("r1"), TimeSpan.FromSeconds(5));
+        await _store.Holding;
+        _time.Advance(TimeSpan.FromSeconds(4));
+        Assert.False(append.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var failure = await Assert.ThrowsAsync<AuditWriteException>(() => append);
+        Assert.Equal("the audit event was not durable within 5 s", failure.Message);
+        Assert.Empty(_store.Events);
+        _store.Release();
+        await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(["r1", "r2"], _store.Events.Select(e => e.Record.RequestId));
+    }
+
     private async Task<AuditLog> StartAsync()
     {
         var log = new AuditLog(_store, _time, NullLogger<AuditLog>.Instance);

@@ -57,7 +57,29 @@ internal sealed class MemoryAuditStore : IAuditStore
         }
     }
 
-    public Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
+    private TaskCompletionSource? _gate;
+    private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once an append waits at the gate <see cref="Hold"/> closed.</summary>
+    public Task Holding => _holding.Task;
+
+    /// <summary>Appends wait (neither succeed nor fail) until <see cref="Release"/>, as on a database another process holds locked.</summary>
+    public void Hold() => Volatile.Write(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
+
+    public async Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _gate) is { } gate)
+        {
+            _holding.TrySetResult();
+            await gate.Task;
+        }
+
+        Write(events, changes);
+    }
+
+    private void Write(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes)
     {
         lock (_lock)
         {
@@ -80,7 +102,10 @@ internal sealed class MemoryAuditStore : IAuditStore
             _events.AddRange(events);
             _changes.AddRange(changes);
             BatchSizes.Add(events.Count);
-            return failure == Failure.AfterWrite ? throw new TimeoutException("commit acknowledgement lost (simulated)") : Task.CompletedTask;
+            if (failure == Failure.AfterWrite)
+            {
+                throw new TimeoutException("commit acknowledgement lost (simulated)");
+            }
         }
     }
 

@@ -26,8 +26,8 @@ public sealed class DpopProofValidatorTests : IDisposable
     private DpopProofValidator Validator(bool useNonce = false) =>
         new(new MemoryReplayCache(_time), new DpopNonces(_master, _time), ConfigWith(useNonce), _time);
 
-    private ValueTask<DpopValidation> ValidateAsync(string proof, string method = "POST", string htu = Htu, string? accessToken = null, DpopProofValidator? validator = null) =>
-        (validator ?? Validator()).ValidateAsync(proof, method, [htu], accessToken, Ct);
+    private ValueTask<DpopValidation> ValidateAsync(string proof, string method = "POST", string path = "/oauth/token", string? accessToken = null, DpopProofValidator? validator = null) =>
+        (validator ?? Validator()).ValidateAsync(proof, method, path, accessToken, Ct);
 
     [Fact]
     public void The_rfc_thumbprint_and_ath_examples_compute_exactly()
@@ -42,19 +42,20 @@ public sealed class DpopProofValidatorTests : IDisposable
     public async Task The_rfc_example_proof_verifies_at_its_own_time_and_is_refused_as_stale_today()
     {
         var then = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1562262616));
-        var atItsTime = new DpopProofValidator(new MemoryReplayCache(then), new DpopNonces(_master, then), ConfigWith(false), then);
+        var atItsTime = new DpopProofValidator(new MemoryReplayCache(then), new DpopNonces(_master, then), ConfigWith(false, "https://server.example.com"), then);
+        var today = new DpopProofValidator(new MemoryReplayCache(_time), new DpopNonces(_master, _time), ConfigWith(false, "https://server.example.com"), _time);
 
-        var fresh = await atItsTime.ValidateAsync(RfcProof, "POST", ["https://server.example.com/token"], null, Ct);
-        var today = await ValidateAsync(RfcProof, htu: "https://server.example.com/token");
+        var fresh = await atItsTime.ValidateAsync(RfcProof, "POST", "/token", null, Ct);
+        var stale = await today.ValidateAsync(RfcProof, "POST", "/token", null, Ct);
 
         Assert.Equal(RfcJkt, fresh.Jkt);
-        Assert.False(today.IsValid);
-        Assert.Equal("the DPoP proof's iat is outside the accepted window", today.Error);
+        Assert.False(stale.IsValid);
+        Assert.Equal("the DPoP proof's iat is outside the accepted window", stale.Error);
     }
 
-    private static TesseraConfig ConfigWith(bool useNonce) => new()
+    private static TesseraConfig ConfigWith(bool useNonce, string issuer = "https://tessera.example") => new()
     {
-        Server = new ServerOptions(new Uri("https://tessera.example"), "https://tessera.example", false),
+        Server = new ServerOptions(new Uri(issuer), issuer, false),
         Storage = "sqlite:x.db",
         DataDir = "/tmp",
         Tokens = new TokenOptions(TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), 3),
@@ -175,6 +176,30 @@ public sealed class DpopProofValidatorTests : IDisposable
         var result = await ValidateAsync(_key.Proof("POST", htu, _time.GetUtcNow()));
 
         Assert.Equal("the DPoP proof's htu does not name this request's URI", result.Error);
+    }
+
+    [Theory]
+    [InlineData("http://evil.example/oauth/token")]
+    [InlineData("http://127.0.0.1:8080/oauth/token")]
+    public async Task A_proof_naming_any_origin_but_the_issuers_is_refused_whatever_host_the_request_came_in_on(string htu)
+    {
+        // The validator is told the path only: the Host header and the address the request reached
+        // are the client's to choose, so they never name this server.
+        var result = await ValidateAsync(_key.Proof("POST", htu, _time.GetUtcNow()));
+
+        Assert.Equal("the DPoP proof's htu does not name this request's URI", result.Error);
+    }
+
+    [Fact]
+    public async Task Htu_names_the_path_under_an_issuer_with_a_base_path()
+    {
+        var validator = new DpopProofValidator(new MemoryReplayCache(_time), new DpopNonces(_master, _time), ConfigWith(false, "https://corp.example/tessera/"), _time);
+
+        var under = await ValidateAsync(_key.Proof("POST", "https://corp.example/tessera/oauth/token", _time.GetUtcNow()), validator: validator);
+        var beside = await ValidateAsync(_key.Proof("POST", "https://corp.example/oauth/token", _time.GetUtcNow()), validator: validator);
+
+        Assert.True(under.IsValid, under.Error);
+        Assert.False(beside.IsValid);
     }
 
     [Theory]

@@ -28,7 +28,7 @@ public sealed class ProxyAuthorizerTests
     [Fact]
     public void A_request_a_rule_of_the_tokens_scope_matches_is_allowed_naming_the_scope_and_rule()
     {
-        var decision = ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "GET", Path("/accounts/7"));
+        var decision = ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "GET", Path("/accounts/7"), Issuer);
 
         Assert.True(decision.IsAllowed);
         Assert.Equal("crm:read", decision.Scope);
@@ -38,7 +38,7 @@ public sealed class ProxyAuthorizerTests
     [Fact]
     public void The_scope_whose_rule_matches_is_the_one_recorded_when_the_token_has_several()
     {
-        var decision = ProxyAuthorizer.Authorize(Token("crm:read crm:export"), Crm, "POST", Path("/exports"));
+        var decision = ProxyAuthorizer.Authorize(Token("crm:read crm:export"), Crm, "POST", Path("/exports"), Issuer);
 
         Assert.True(decision.IsAllowed);
         Assert.Equal("crm:export", decision.Scope);
@@ -48,14 +48,14 @@ public sealed class ProxyAuthorizerTests
     [Fact]
     public void A_wildcard_method_rule_allows_any_method_on_its_paths_only()
     {
-        Assert.True(ProxyAuthorizer.Authorize(Token("crm:admin"), Crm, "DELETE", Path("/admin/users/3")).IsAllowed);
-        Assert.False(ProxyAuthorizer.Authorize(Token("crm:admin"), Crm, "DELETE", Path("/contacts/3")).IsAllowed);
+        Assert.True(ProxyAuthorizer.Authorize(Token("crm:admin"), Crm, "DELETE", Path("/admin/users/3"), Issuer).IsAllowed);
+        Assert.False(ProxyAuthorizer.Authorize(Token("crm:admin"), Crm, "DELETE", Path("/contacts/3"), Issuer).IsAllowed);
     }
 
     [Fact]
     public void A_token_for_another_tool_is_403_even_when_its_path_would_match()
     {
-        var decision = ProxyAuthorizer.Authorize(Token("github:repo.read", audience: "https://api.github.com"), Crm, "GET", Path("/contacts/1"));
+        var decision = ProxyAuthorizer.Authorize(Token("github:repo.read", audience: "https://api.github.com"), Crm, "GET", Path("/contacts/1"), Issuer);
 
         Assert.False(decision.IsAllowed);
         Assert.Equal(403, decision.Status);
@@ -65,26 +65,48 @@ public sealed class ProxyAuthorizerTests
     [Fact]
     public void A_mission_token_addressed_to_the_issuer_is_403()
     {
-        var decision = ProxyAuthorizer.Authorize(Token("crm:read", audience: "https://tessera.example"), Crm, "GET", Path("/contacts/1"));
+        var decision = ProxyAuthorizer.Authorize(Token("crm:read", audience: "https://tessera.example"), Crm, "GET", Path("/contacts/1"), Issuer);
 
         Assert.Equal(403, decision.Status);
         Assert.Null(decision.Rule);
+        Assert.Equal(ProxyAuthorizer.MissionTokenRefused, decision.Reason);
+    }
+
+    [Theory]
+    [InlineData("https://tessera.example")]
+    [InlineData("https://tessera.example/")]
+    public void A_mission_token_is_refused_even_by_a_tool_whose_audience_is_the_issuer(string audience)
+    {
+        // Configuration refuses such a tool; the proxy's rule holds without that check.
+        var self = new Tool(new ToolOptions
+        {
+            Id = "self",
+            Audience = audience,
+            Scopes = new Dictionary<string, ToolScopeOptions> { ["read"] = new(["GET /**"], null) },
+        });
+        var mission = Token("self:read", audience: audience) with { Mission = "m_1", ActorChain = ["support-agent"], Subject = "alice" };
+
+        var decision = ProxyAuthorizer.Authorize(mission, self, "GET", Path("/anything"), Issuer);
+
+        Assert.False(decision.IsAllowed);
+        Assert.Equal(403, decision.Status);
+        Assert.Equal(ProxyAuthorizer.MissionTokenRefused, decision.Reason);
     }
 
     [Fact]
     public void A_token_addressed_to_a_tool_but_carrying_another_tools_scope_gets_no_rule()
     {
         // The audience is crm's, but the scope names github's rules: neither tool's rules apply.
-        var decision = ProxyAuthorizer.Authorize(Token("github:repo.read"), Crm, "GET", Path("/repos/acme/app"));
+        var decision = ProxyAuthorizer.Authorize(Token("github:repo.read"), Crm, "GET", Path("/repos/acme/app"), Issuer);
 
         Assert.Equal(403, decision.Status);
-        Assert.False(ProxyAuthorizer.Authorize(Token("github:repo.read"), Github, "GET", Path("/repos/acme/app")).IsAllowed);
+        Assert.False(ProxyAuthorizer.Authorize(Token("github:repo.read"), Github, "GET", Path("/repos/acme/app"), Issuer).IsAllowed);
     }
 
     [Fact]
     public void A_scope_the_tool_does_not_define_grants_nothing()
     {
-        var decision = ProxyAuthorizer.Authorize(Token("crm:write crm:*"), Crm, "GET", Path("/contacts/1"));
+        var decision = ProxyAuthorizer.Authorize(Token("crm:write crm:*"), Crm, "GET", Path("/contacts/1"), Issuer);
 
         Assert.Equal(403, decision.Status);
     }
@@ -92,7 +114,7 @@ public sealed class ProxyAuthorizerTests
     [Fact]
     public void The_rules_of_a_scope_the_token_lacks_do_not_apply()
     {
-        var decision = ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "POST", Path("/exports"));
+        var decision = ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "POST", Path("/exports"), Issuer);
 
         Assert.Equal(403, decision.Status);
         Assert.Equal("no rule of the token's scopes allows POST /exports", decision.Reason);
@@ -110,7 +132,7 @@ public sealed class ProxyAuthorizerTests
     [InlineData("GET", "/")]
     public void A_method_or_path_outside_the_rules_is_403(string method, string path)
     {
-        var decision = ProxyAuthorizer.Authorize(Token("crm:read"), Crm, method, Path(path));
+        var decision = ProxyAuthorizer.Authorize(Token("crm:read"), Crm, method, Path(path), Issuer);
 
         Assert.False(decision.IsAllowed);
         Assert.Equal(403, decision.Status);
@@ -120,14 +142,14 @@ public sealed class ProxyAuthorizerTests
     [Fact]
     public void Rules_match_the_decoded_normalized_path()
     {
-        Assert.True(ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "GET", Path("/accounts/%41cme")).IsAllowed);
-        Assert.True(ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "GET", Path("/accounts/./jane%20doe")).IsAllowed);
+        Assert.True(ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "GET", Path("/accounts/%41cme"), Issuer).IsAllowed);
+        Assert.True(ProxyAuthorizer.Authorize(Token("crm:read"), Crm, "GET", Path("/accounts/./jane%20doe"), Issuer).IsAllowed);
     }
 
     [Fact]
     public void An_empty_scope_grants_nothing()
     {
-        var decision = ProxyAuthorizer.Authorize(Token(""), Crm, "GET", Path("/contacts/1"));
+        var decision = ProxyAuthorizer.Authorize(Token(""), Crm, "GET", Path("/contacts/1"), Issuer);
 
         Assert.Equal(403, decision.Status);
     }
@@ -141,6 +163,8 @@ public sealed class ProxyAuthorizerTests
     }
 
     private static ProxyPath Path(string raw) => ProxyPath.Normalize(raw, out _) ?? throw new ArgumentException(raw);
+
+    private const string Issuer = "https://tessera.example";
 
     private static AccessTokenClaims Token(string scope, string audience = "urn:tessera:tool:crm") => new()
     {

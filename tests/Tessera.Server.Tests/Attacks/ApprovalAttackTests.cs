@@ -316,6 +316,23 @@ public sealed class ApprovalAttackTests
         { "a path of another gated scope", "[" + Detail(method: "PUT", path: "/billing/4711") + "]" },
         { "a lone surrogate in a value", "[" + Detail(path: "/exports\\ud800") + "]" },
         { "a lone surrogate in a member name", """[{"type":"tessera_request","\ud800":"x"}]""" },
+        { "an empty query", "[" + Detail(extra: ""","query":"" """) + "]" },
+        { "a query with its ?", "[" + Detail(extra: ""","query":"?all=1" """) + "]" },
+        { "a query with a broken escape", "[" + Detail(extra: ""","query":"a=%zz" """) + "]" },
+        { "a query with an encoded line break", "[" + Detail(extra: ""","query":"a=1%0d%0aX:1" """) + "]" },
+        { "a query with a space", "[" + Detail(extra: ""","query":"a=b c" """) + "]" },
+        { "a query with a fragment", "[" + Detail(extra: ""","query":"a=1#x" """) + "]" },
+        { "a query that is not a string", "[" + Detail(extra: ""","query":1""") + "]" },
+        { "a null query", "[" + Detail(extra: ""","query":null""") + "]" },
+        { "a repeated query", "[" + Detail(extra: ""","query":"a=1","query":"a=2" """) + "]" },
+        { "an empty content_type", "[" + Detail(extra: ""","content_type":"" """) + "]" },
+        { "a content_type with parameters", "[" + Detail(extra: ""","content_type":"application/json; charset=utf-8" """) + "]" },
+        { "a content_type in upper case", "[" + Detail(extra: ""","content_type":"Application/JSON" """) + "]" },
+        { "a content_type without a subtype", "[" + Detail(extra: ""","content_type":"application" """) + "]" },
+        { "a content_type with two slashes", "[" + Detail(extra: ""","content_type":"application/json/x" """) + "]" },
+        { "a content_type with a space", "[" + Detail(extra: ""","content_type":"text/ plain" """) + "]" },
+        { "a content_type with a line break", "[" + Detail(extra: ""","content_type":"text/plain\r\nX: 1" """) + "]" },
+        { "a content_type that is not a string", "[" + Detail(extra: ""","content_type":["text/plain"]""") + "]" },
     };
 
     [Theory]
@@ -519,6 +536,10 @@ public sealed class ApprovalAttackTests
         { "the approved body and one byte more", 403 },
         { "the approved body with a trailing newline, chunked", 403 },
         { "no body", 403 },
+        { "another content type", 403 },
+        { "another content type in another case", 403 },
+        { "no content type", 403 },
+        { "two content types", 403 },
         { "an empty query", 403 },
         { "a query", 403 },
         { "the method in lower case", 403 },
@@ -547,6 +568,10 @@ public sealed class ApprovalAttackTests
             "the approved body and one byte more" => await SendAsync(broker, "PUT", Path4711, auth, [.. Approved, (byte)' ']),
             "the approved body with a trailing newline, chunked" => await SendChunkedAsync(broker, "PUT", Path4711, auth, [.. Approved, (byte)'\n']),
             "no body" => await SendAsync(broker, "PUT", Path4711, auth, []),
+            "another content type" => await SendAsync(broker, "PUT", Path4711, [auth[0], "Content-Type: text/plain"], Approved),
+            "another content type in another case" => await SendAsync(broker, "PUT", Path4711, [auth[0], "Content-Type: Application/X-Www-Form-Urlencoded"], Approved),
+            "no content type" => await SendAsync(broker, "PUT", Path4711, [auth[0]], Approved),
+            "two content types" => await SendAsync(broker, "PUT", Path4711, [.. auth, "Content-Type: text/plain"], Approved),
             "an empty query" => await SendAsync(broker, "PUT", Path4711 + "?", auth, Approved),
             "a query" => await SendAsync(broker, "PUT", Path4711 + "?dry_run=false", auth, Approved),
             "the method in lower case" => await SendAsync(broker, "put", Path4711, auth, Approved),
@@ -570,6 +595,54 @@ public sealed class ApprovalAttackTests
         Assert.Equal(403, spent.Status);
         Assert.Contains("spent", spent.Body, StringComparison.Ordinal);
         Assert.Equal(Approved, Assert.Single(upstream.Received).Body);
+    }
+
+    [Fact]
+    public async Task An_approval_that_names_a_query_and_a_content_type_passes_exactly_that_query_and_media_type()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var (broker, idp) = await ApprovalProxyBroker.StartAsync(upstream);
+        await using var _ = broker;
+        var details = ApprovalProxyBroker.ExactRequest("PUT", "/billing/4711", Approved)
+            .Replace("\"}]", "\",\"query\":\"dry_run=false&reason=annual%20plan\",\"content_type\":\"application/merge-patch+json\"}]", StringComparison.Ordinal);
+        var token = await ApprovalProxyBroker.ApprovedTokenAsync(broker, idp, ("authorization_details", details));
+        string[] auth = [$"Authorization: Bearer {token}", "Content-Type: application/merge-patch+json"];
+        const string Query = "?dry_run=false&reason=annual%20plan";
+
+        var refused = new[]
+        {
+            await SendAsync(broker, "PUT", Path4711, auth, Approved),
+            await SendAsync(broker, "PUT", Path4711 + "?dry_run=true&reason=annual%20plan", auth, Approved),
+            await SendAsync(broker, "PUT", Path4711 + "?reason=annual%20plan&dry_run=false", auth, Approved),
+            await SendAsync(broker, "PUT", Path4711 + Query + "&x=1", auth, Approved),
+            await SendAsync(broker, "PUT", Path4711 + Query, [auth[0], "Content-Type: application/json"], Approved),
+        };
+
+        Assert.All(refused, r => Assert.Equal(403, r.Status));
+        Assert.Empty(upstream.Received);
+
+        // The media type is compared without its parameters and case-insensitively.
+        var exact = await SendAsync(broker, "PUT", Path4711 + Query, [auth[0], "Content-Type: Application/Merge-Patch+JSON; charset=utf-8"], Approved);
+        Assert.True(exact.Status == 200, exact.Body);
+        var received = Assert.Single(upstream.Received);
+        Assert.Equal("/billing/4711" + Query, received.RawTarget);
+        Assert.Equal(Approved, received.Body);
+    }
+
+    [Fact]
+    public async Task An_approval_without_a_content_type_allows_application_json_only()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var (broker, idp) = await ApprovalProxyBroker.StartAsync(upstream);
+        await using var _ = broker;
+        var token = await ApprovalProxyBroker.ApprovedTokenAsync(broker, idp, ("authorization_details", ApprovalProxyBroker.ExactRequest("PUT", "/billing/4711", Approved)));
+
+        var form = await SendAsync(broker, "PUT", Path4711, [$"Authorization: Bearer {token}", "Content-Type: application/x-www-form-urlencoded"], Approved);
+        var json = await SendAsync(broker, "PUT", Path4711, [$"Authorization: Bearer {token}", "Content-Type: application/json; charset=utf-8"], Approved);
+
+        Assert.Equal(403, form.Status);
+        Assert.Contains("Content-Type", form.Body, StringComparison.Ordinal);
+        Assert.True(json.Status == 200, json.Body);
     }
 
     [Fact]

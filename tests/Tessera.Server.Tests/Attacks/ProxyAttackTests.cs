@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Audit;
+using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
 using Tessera.Server.Tests.Infrastructure;
 
@@ -169,6 +172,28 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         Assert.Equal(403, status);
         AssertProblem(response);
         Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_mission_token_never_passes_even_to_a_tool_whose_audience_is_the_issuer()
+    {
+        // Configuration refuses such a tool; built here directly, past the loader, to show the proxy
+        // holds on its own: a mission token (audience: the issuer) is never a tool token.
+        await using var proxy = await ProxyBroker.StartAsync(configure: b => b.Services.AddSingleton(sp =>
+        {
+            var tools = sp.GetRequiredService<Core.Configuration.TesseraConfig>().Tools;
+            return new ToolCatalog([.. tools, tools.Single(t => t.Id == "crm") with { Id = "self", Audience = TestBroker.Issuer, Credential = null }]);
+        }));
+        var token = proxy.SignToken(c => c with { Mission = "m_1", ActorChain = ["support-agent"], Subject = "alice" }, scope: "self:read", audience: TestBroker.Issuer);
+
+        var (status, response) = await proxy.RawAsync("GET", "/proxy/self/contacts/1", token);
+
+        Assert.Equal(403, status);
+        AssertProblem(response);
+        Assert.Empty(proxy.Upstream.Received);
+        var denied = Assert.Single(await proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
+        Assert.Equal(ProxyAuthorizer.MissionTokenRefused, denied.Record.Reason);
+        Assert.Equal("m_1", denied.Record.Mission);
     }
 
     [Fact]
@@ -455,6 +480,159 @@ public sealed class ProxyAttackTests : IAsyncLifetime
 
         Assert.Equal(200, status);
         Assert.Equal("/contacts/Jos%C3%A9", Assert.Single(_proxy.Upstream.Received).RawTarget);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_echoes_the_injected_credential_in_response_headers_does_not_hand_it_to_the_agent()
+    {
+        _proxy.Upstream.Handler = context =>
+        {
+            var key = context.Request.Headers["X-Api-Key"].ToString();
+            context.Response.Headers["X-Echo"] = key;
+            context.Response.Headers["X-Debug"] = $"request had X-Api-Key={key}; ok";
+            context.Response.Headers.Append("Set-Cookie", "theme=dark");
+            context.Response.Headers.Append("Set-Cookie", "k=" + key);
+            context.Response.Headers["X-Note"] = "nothing secret";
+            return context.Response.WriteAsync("body is not inspected");
+        };
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
+
+        Assert.Equal(200, status);
+        Assert.DoesNotContain(ProxyBroker.CrmKey, response, StringComparison.Ordinal);
+        Assert.Equal("nothing secret", Header(response, "X-Note"));
+        Assert.DoesNotContain("X-Echo:", response, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("X-Debug:", response, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Set-Cookie:", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("body is not inspected", response, StringComparison.Ordinal);
+        var outcome = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyCompleted);
+        Assert.StartsWith("response headers carrying the credential removed: ", outcome.Record.Reason, StringComparison.Ordinal);
+        Assert.Equal(["Set-Cookie", "X-Debug", "X-Echo"], outcome.Record.Reason!.Split(": ")[1].Split(", ").Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(ProxyBroker.CrmKey, outcome.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_echoes_a_formatted_credential_or_its_raw_secret_does_not_hand_either_to_the_agent()
+    {
+        _proxy.Upstream.Handler = context =>
+        {
+            var authorization = context.Request.Headers.Authorization.ToString();
+            context.Response.Headers["X-Echo-Authorization"] = authorization;
+            context.Response.Headers["X-Echo-Token"] = authorization["Bearer ".Length..];
+            context.Response.Headers["X-Note"] = "Bearer of good news";
+            return Task.CompletedTask;
+        };
+        var token = await _proxy.TokenAsync("github:repo.read");
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/github/repos/acme/widgets", token);
+
+        Assert.Equal(200, status);
+        Assert.DoesNotContain(ProxyBroker.GithubToken, response, StringComparison.Ordinal);
+        Assert.DoesNotContain("X-Echo-", response, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("Bearer of good news", Header(response, "X-Note"));
+    }
+
+    [Fact]
+    public async Task Hop_by_hop_headers_those_the_connection_header_names_and_client_address_headers_never_reach_the_upstream()
+    {
+        var token = await _proxy.TokenAsync();
+        string[] stripped =
+        [
+            "X-Hop-Secret", "X-Other-Hop", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
+            "X-Client-IP", "True-Client-IP", "X-Forwarded-Port", "X-Forwarded-Server", "X-Original-Host", "Via",
+            "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "Forwarded", "X-Real-IP",
+        ];
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token,
+            "Connection: keep-alive, X-Hop-Secret", "Connection: x-other-hop", "X-Hop-Secret: agent-chosen", "X-Other-Hop: 1",
+            "Keep-Alive: timeout=5", "Proxy-Connection: keep-alive", "TE: trailers", "Trailer: X-Checksum",
+            "X-Client-IP: 10.6.6.6", "True-Client-IP: 10.6.6.6", "X-Forwarded-Port: 443", "X-Forwarded-Server: internal",
+            "X-Original-Host: admin.internal", "Via: 1.1 trusted-gateway", "X-Forwarded-For: 10.6.6.6", "X-Forwarded-Host: admin.internal",
+            "X-Forwarded-Proto: https", "X-Forwarded-Prefix: /admin", "Forwarded: for=10.6.6.6", "X-Real-IP: 10.6.6.6",
+            "X-Request-Note: kept");
+
+        Assert.Equal(200, status);
+        var received = Assert.Single(_proxy.Upstream.Received);
+        Assert.Equal("kept", received.Headers["X-Request-Note"]);
+        Assert.Equal(ProxyBroker.CrmKey, received.Headers["X-Api-Key"]);
+        foreach (var name in stripped)
+        {
+            Assert.False(received.Headers.ContainsKey(name), $"{name} reached the upstream");
+        }
+    }
+
+    [Theory]
+    [InlineData("Content-Type")]
+    [InlineData("content-length")]
+    [InlineData("Host")]
+    public async Task A_connection_header_naming_a_header_that_describes_the_request_is_a_400_problem(string name)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token, $"Connection: keep-alive, {name}");
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    /// <summary>Query strings an upstream could read otherwise than the proxy passed them.</summary>
+    public static TheoryData<string> InvalidQueries() => new()
+    {
+        "?a=%zz",
+        "?a=%g1",
+        "?a=%2",
+        "?a=%",
+        "?a=1%0d%0aX-Injected:%20yes",
+        "?a=%0A",
+        "?a=%09",
+        "?a=%1f",
+        "?a=%7F",
+        "?a=%ff",
+        "?a=%c0%af",
+        "?a=%e2%82",
+        "?a=%ed%a0%80",
+        "?a=\\admin",
+        "?a=\"x\"",
+        "?a=<b>",
+        "?a={x}",
+        "?a=x|y",
+        "?a=^",
+        "?a=`",
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidQueries))]
+    public async Task An_invalid_query_string_is_a_400_problem_and_never_reaches_the_upstream(string query)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1" + query, token);
+
+        Assert.Equal(400, status);
+        AssertProblem(response);
+        Assert.Contains("invalid query", response, StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+        var denied = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
+        Assert.StartsWith("invalid query: ", denied.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("?q=jane%20doe&fields=name,email")]
+    [InlineData("?filter[status]=open&page=2")]
+    [InlineData("?percent=%25&slash=%2F&amp=%26")]
+    [InlineData("?name=Jos%C3%A9")]
+    [InlineData("?")]
+    [InlineData("?a=b?c/d:e@f")]
+    public async Task A_valid_query_string_is_forwarded_exactly(string query)
+    {
+        var token = await _proxy.TokenAsync();
+
+        var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1" + query, token);
+
+        Assert.Equal(200, status);
+        Assert.Equal("/contacts/1" + query, Assert.Single(_proxy.Upstream.Received).RawTarget);
     }
 
     private object Claims()

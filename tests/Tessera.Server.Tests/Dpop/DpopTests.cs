@@ -124,6 +124,47 @@ public sealed class DpopTests : IAsyncLifetime
         await OAuthAssert.ErrorAsync(replayed, HttpStatusCode.BadRequest, "invalid_dpop_proof");
     }
 
+    /// <summary>Origins a proof might name besides the issuer's: a Host header the client chose, and the address the request reached.</summary>
+    public static TheoryData<string> OtherOrigins => new() { "evil.example", "reached" };
+
+    [Theory]
+    [MemberData(nameof(OtherOrigins))]
+    public async Task A_proof_for_the_host_the_request_named_rather_than_the_issuer_issues_nothing(string host)
+    {
+        var authority = host == "reached" ? _proxy.Broker.Address!.Authority : host;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
+        {
+            Content = new FormUrlEncodedContent([new("grant_type", "client_credentials"), new("scope", "crm:read")]),
+        };
+        request.Headers.Authorization = TestBroker.Basic("support-agent", TestBroker.SupportSecret);
+        request.Headers.Host = authority;
+        request.Headers.Add("DPoP", _key.Proof("POST", $"http://{authority}/oauth/token", Now));
+
+        using var response = await _proxy.Broker.Client.SendAsync(request);
+
+        await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_dpop_proof");
+    }
+
+    [Theory]
+    [MemberData(nameof(OtherOrigins))]
+    public async Task A_proof_for_the_host_the_request_named_rather_than_the_issuer_is_refused_at_the_proxy(string host)
+    {
+        var token = await BoundTokenAsync();
+        var authority = host == "reached" ? _proxy.Broker.Address!.Authority : host;
+        var proof = _key.Proof("GET", $"http://{authority}/proxy/crm/contacts/1", Now, token);
+
+        using var response = await _proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/1", null, r =>
+        {
+            r.Headers.Host = authority;
+            r.Headers.Authorization = new AuthenticationHeaderValue("DPoP", token);
+            r.Headers.Add("DPoP", proof);
+        });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("error=\"invalid_dpop_proof\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Empty(_proxy.Upstream.Received);
+    }
+
     [Fact]
     public async Task A_tool_that_requires_dpop_gets_no_bearer_token_but_a_bound_one()
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Tessera.Core.Audit;
+using Tessera.Server.Proxy;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Proxy;
@@ -182,10 +183,11 @@ public sealed class ToolProxyTests : IAsyncLifetime
         Assert.Equal("GET", forwarded.Record.Method);
         Assert.Equal("/contacts/7", forwarded.Record.Path);
         Assert.Equal("GET /contacts/**", forwarded.Record.Rule);
-        Assert.Equal(200, forwarded.Record.Status);
-        Assert.NotNull(forwarded.Record.LatencyMs);
         Assert.Equal("support-agent", forwarded.Record.Agent);
         Assert.NotNull(forwarded.Record.Jti);
+        var completed = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyCompleted);
+        Assert.Equal(200, completed.Record.Status);
+        Assert.NotNull(completed.Record.LatencyMs);
         var denied = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyDenied);
         Assert.Equal(AuditOutcomes.Denied, denied.Record.Outcome);
         Assert.Equal("DELETE", denied.Record.Method);
@@ -197,6 +199,56 @@ public sealed class ToolProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_forwarded_request_is_on_record_before_the_upstream_sees_it_and_its_outcome_follows_with_the_same_ids()
+    {
+        var token = await _proxy.TokenAsync();
+        IReadOnlyList<AuditEvent>? durableWhenReceived = null;
+        _proxy.Upstream.Handler = async context =>
+        {
+            // What is on disk at the moment the upstream acts (no flush of our own).
+            durableWhenReceived = await _proxy.Broker.Store.Audit.QueryAsync(new AuditQuery { Limit = 100_000 }, CancellationToken.None);
+            context.Response.StatusCode = 201;
+        };
+
+        using var response = await _proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/7", token);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var before = Assert.Single(durableWhenReceived!, e => e.Record.Type == AuditTypes.ProxyForwarded);
+        Assert.Equal("/contacts/7", before.Record.Path);
+        Assert.Null(before.Record.Status);
+        Assert.DoesNotContain(durableWhenReceived!, e => e.Record.Type == AuditTypes.ProxyCompleted);
+
+        var events = await _proxy.Broker.AuditEventsAsync();
+        var forwarded = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyForwarded);
+        var completed = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyCompleted);
+        Assert.True(completed.Seq > forwarded.Seq);
+        Assert.Equal(AuditOutcomes.Allowed, completed.Record.Outcome);
+        Assert.Equal(201, completed.Record.Status);
+        Assert.NotNull(completed.Record.LatencyMs);
+        Assert.NotNull(forwarded.Record.RequestId);
+        Assert.Equal(forwarded.Record.RequestId, completed.Record.RequestId);
+        Assert.Equal(forwarded.Record.Jti, completed.Record.Jti);
+        Assert.Equal(("GET", "/contacts/7", "GET /contacts/**"), (completed.Record.Method, completed.Record.Path, completed.Record.Rule));
+    }
+
+    [Fact]
+    public async Task An_upstream_failure_is_recorded_as_the_outcome_of_the_recorded_request()
+    {
+        var token = await _proxy.TokenAsync("dead:read");
+
+        using var response = await _proxy.SendAsync(HttpMethod.Get, "/proxy/dead/anything", token);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var events = await _proxy.Broker.AuditEventsAsync();
+        var forwarded = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyForwarded);
+        var failed = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyFailed);
+        Assert.Equal(forwarded.Record.RequestId, failed.Record.RequestId);
+        Assert.Equal(AuditOutcomes.Error, failed.Record.Outcome);
+        Assert.Equal(502, failed.Record.Status);
+        Assert.StartsWith("upstream error: ", failed.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task While_the_audit_log_cannot_commit_nothing_is_forwarded()
     {
         FlakyStore? flaky = null;
@@ -204,9 +256,11 @@ public sealed class ToolProxyTests : IAsyncLifetime
         var token = await proxy.TokenAsync();
         flaky!.FailAppends = true;
 
-        // The first request is forwarded (the log was healthy); its event's commit fails.
-        using (await proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/1", token))
+        // The log was healthy: the request's own event is what fails, so the request is not forwarded.
+        using (var first = await proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/1", token))
         {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, first.StatusCode);
+            Assert.Equal("application/problem+json", first.Content.Headers.ContentType?.MediaType);
         }
 
         await Assert.ThrowsAsync<Core.Audit.AuditWriteException>(() =>
@@ -214,12 +268,46 @@ public sealed class ToolProxyTests : IAsyncLifetime
         using var refused = await proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/2", token);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        Assert.Equal(["/contacts/1"], proxy.Upstream.Received.Select(r => r.RawTarget));
+        Assert.Empty(proxy.Upstream.Received);
 
         // Once the disk recovers, a commit succeeds and the proxy forwards again.
         flaky.FailAppends = false;
         await proxy.Broker.Service<Core.Audit.AuditLog>().AppendAsync(new Core.Audit.AuditRecord { Type = "test.probe", Outcome = "allowed" });
         using var again = await proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/3", token);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task When_the_audit_log_does_not_confirm_in_time_nothing_is_forwarded_and_the_client_gets_503()
+    {
+        FlakyStore? flaky = null;
+        await using var proxy = await ProxyBroker.StartAsync(wrapStore: s => flaky = new FlakyStore(s));
+        var token = await proxy.TokenAsync();
+        flaky!.HoldAppends();
+        try
+        {
+            // As a database another process holds locked: the commit neither succeeds nor fails.
+            var sending = proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/1", token);
+            await flaky.Holding;
+            proxy.Broker.Time.Advance(ProxyAudit.Timeout);
+            using var response = await sending;
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Contains("not forwarded", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Empty(proxy.Upstream.Received);
+        }
+        finally
+        {
+            flaky.ReleaseAppends();
+        }
+
+        // Once the commit went through, the record says the request was never sent.
+        var events = await proxy.Broker.AuditEventsAsync();
+        var forwarded = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyForwarded);
+        var failed = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyFailed);
+        Assert.Equal(forwarded.Record.RequestId, failed.Record.RequestId);
+        Assert.Equal(503, failed.Record.Status);
+        Assert.StartsWith("not forwarded: ", failed.Record.Reason, StringComparison.Ordinal);
+        Assert.Empty(proxy.Upstream.Received);
     }
 }
