@@ -196,6 +196,20 @@ public sealed class SqliteTesseraStoreTests : SqliteStoreTest
     }
 
     [Fact]
+    public async Task A_retired_signing_key_is_deleted_with_its_event()
+    {
+        var key = new StoredSigningKey("kid-1", "ES256", [1, 2, 3, 4], T0, T0.AddMinutes(1));
+        var other = new StoredSigningKey("kid-2", "ES256", [5, 6], T0.AddHours(1), T0.AddHours(1).AddMinutes(1));
+        await Store.SigningKeys.AddAsync(key, Ct);
+        await Store.SigningKeys.AddAsync(other, Ct);
+
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin", type: AuditTypes.KeyRetired), T0.AddHours(3))], [new SigningKeyRetired("kid-1")], Ct);
+
+        Assert.Equal(["kid-2"], (await Store.SigningKeys.LoadAsync(Ct)).Select(k => k.Kid));
+        Assert.Single(await Store.Audit.QueryAsync(new AuditQuery { Type = AuditTypes.KeyRetired }, Ct));
+    }
+
+    [Fact]
     public async Task A_mission_is_stored_with_its_event_and_found()
     {
         var mission = new MissionRecord("m-1", "alice", "corp", ["support-agent"], "Answer ticket 42", T0, T0.AddMinutes(10));

@@ -13,6 +13,9 @@ public static class AuditTypes
     public const string RevocationDenied = "revocation.denied";
     public const string KeyCreated = "key.created";
     public const string KeyRotated = "key.rotated";
+
+    /// <summary>A superseded signing key left JWKS and was deleted: every token it signed has expired.</summary>
+    public const string KeyRetired = "key.retired";
     public const string AdminDenied = "admin.denied";
     public const string AdminRead = "admin.read";
     public const string AgentSuspended = "admin.agent_suspended";

@@ -202,7 +202,7 @@ public static partial class ConfigLoader
             c.OnlyKeys("default_ttl", "max_ttl", "max_delegation_depth");
             var def = c.Child("default_ttl").OptionalDuration(TimeSpan.FromMinutes(5));
             var max = c.Child("max_ttl").OptionalDuration(TimeSpan.FromHours(1));
-            if (max > TimeSpan.FromDays(1))
+            if (max > TokenOptions.MaxTtlCeiling)
             {
                 throw c.Child("max_ttl").Error("must be at most 1d: Tessera issues short-lived credentials");
             }

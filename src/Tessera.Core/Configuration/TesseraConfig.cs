@@ -37,7 +37,15 @@ public sealed record TesseraConfig
 
 public sealed record ServerOptions(Uri Listen, string Issuer, bool BootstrapAdminToken);
 
-public sealed record TokenOptions(TimeSpan DefaultTtl, TimeSpan MaxTtl, int MaxDelegationDepth);
+public sealed record TokenOptions(TimeSpan DefaultTtl, TimeSpan MaxTtl, int MaxDelegationDepth)
+{
+    /// <summary>
+    /// The largest <see cref="MaxTtl"/> the configuration accepts. No token Tessera ever issued, under
+    /// any configuration, lives longer (plus clock skew); a revocation of tokens whose expiry is
+    /// unknown is kept that long, so raising <c>max_ttl</c> later cannot bring a revoked token back.
+    /// </summary>
+    public static readonly TimeSpan MaxTtlCeiling = TimeSpan.FromDays(1);
+}
 
 /// <summary>How long a new signing key is published in JWKS before it signs anything.</summary>
 public sealed record SigningKeyOptions(TimeSpan PublishAhead);

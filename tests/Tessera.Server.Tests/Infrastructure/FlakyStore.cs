@@ -3,10 +3,27 @@ using Tessera.Core.Storage;
 
 namespace Tessera.Server.Tests.Infrastructure;
 
-/// <summary>A store whose audit appends fail on demand, as a full disk or lost database would.</summary>
+/// <summary>
+/// A store whose audit appends fail on demand, as a full disk or lost database would, and that tells
+/// a test when an event of a given type has been committed (background work, awaited without sleeping).
+/// </summary>
 public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
 {
+    private readonly Lock _lock = new();
+    private readonly List<(string Type, TaskCompletionSource<AuditEvent> Committed)> _waiters = [];
     private volatile bool _failAppends;
+
+    /// <summary>Completes when the next event of <paramref name="type"/> is committed.</summary>
+    public Task<AuditEvent> WaitForAsync(string type)
+    {
+        var committed = new TaskCompletionSource<AuditEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _waiters.Add((type, committed));
+        }
+
+        return committed.Task;
+    }
 
     public bool FailAppends { get => _failAppends; set => _failAppends = value; }
 
@@ -25,8 +42,22 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
 
     public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
-    public Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken) =>
-        FailAppends ? throw new IOException("disk full (simulated)") : inner.Audit.AppendAsync(events, changes, cancellationToken);
+    public async Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
+    {
+        if (FailAppends)
+        {
+            throw new IOException("disk full (simulated)");
+        }
+
+        await inner.Audit.AppendAsync(events, changes, cancellationToken);
+        lock (_lock)
+        {
+            foreach (var e in events)
+            {
+                _waiters.RemoveAll(w => w.Type == e.Record.Type && w.Committed.TrySetResult(e));
+            }
+        }
+    }
 
     public Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken) => inner.Audit.GetHeadAsync(cancellationToken);
 
