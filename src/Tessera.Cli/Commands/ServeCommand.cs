@@ -32,7 +32,7 @@ internal static class ServeCommand
         catch (ConfigException ex)
         {
             Console.Error.WriteLine($"Configuration refused: {ex.Message}");
-            return ExitCodes.Failed;
+            return ExitCodes.For(ex);
         }
 
         if (!config.Storage.StartsWith("sqlite:", StringComparison.Ordinal))

@@ -42,7 +42,15 @@ public static partial class ConfigLoader
         }
         catch (YamlException ex)
         {
-            throw new ConfigException(fileName, "", $"not valid YAML: {ex.Message}", (int)ex.Start.Line);
+            var (line, column) = ((int)ex.Start.Line, (int)ex.Start.Column);
+            // YamlDotNet places a tab-indentation error at the start of the enclosing mapping; the
+            // line to fix is the one indented with a tab.
+            if (ex.Message.Contains("tab", StringComparison.Ordinal) && IndentingTab(yaml, line) is { } tab)
+            {
+                (line, column) = tab;
+            }
+
+            throw ConfigException.Syntax(fileName, $"not valid YAML: {ex.Message}", line, column);
         }
 
         if (stream.Documents.Count != 1)
@@ -52,6 +60,23 @@ public static partial class ConfigLoader
 
         var root = new YamlCursor(fileName, "", stream.Documents[0].RootNode);
         return new Binder(baseDirectory, sourcePath).Bind(root);
+    }
+
+    /// <summary>The first line from <paramref name="fromLine"/> (1-based) whose indentation holds a tab, and the tab's column.</summary>
+    private static (int Line, int Column)? IndentingTab(string yaml, int fromLine)
+    {
+        var lines = yaml.Split('\n');
+        for (var i = Math.Max(fromLine - 1, 0); i < lines.Length; i++)
+        {
+            var indentation = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            var tab = lines[i].IndexOf('\t', 0, indentation);
+            if (tab >= 0)
+            {
+                return (i + 1, tab + 1);
+            }
+        }
+
+        return null;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
@@ -556,7 +581,7 @@ public static partial class ConfigLoader
                     throw inline.Error("give jwks_file or jwks, not both");
                 }
 
-                jwks = ParseJwks(inline, YamlToJson.Convert(inline.Node!));
+                jwks = ParseJwks(inline, YamlToJson.Convert(inline));
             }
 
             PrincipalRef? federated = null;

@@ -292,7 +292,46 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Contains("not valid YAML", ex.Message, StringComparison.Ordinal);
         Assert.NotNull(ex.Line);
         Assert.Equal(broken, ex.Line);
-        Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"tessera.yaml:{ex.Line}:{ex.Column}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("server:\n\tlisten: http://127.0.0.1:8080\n", 2, 1)]
+    [InlineData("server:\n  listen: a: b\n", 2, 12)]
+    [InlineData("tools: [ { id: crm }\n", 2, 1)]
+    public void A_yaml_syntax_error_names_the_file_line_and_column(string yaml, int line, int column)
+    {
+        var ex = Refused(yaml);
+
+        Assert.True(ex.IsSyntaxError);
+        Assert.Equal((line, column), (ex.Line, ex.Column));
+        Assert.StartsWith($"tessera.yaml:{line}:{column}: not valid YAML: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_mistake_in_valid_yaml_is_not_a_syntax_error() =>
+        Assert.False(Refused(Without("    owner: ml-platform@corp.example\n")).IsSyntaxError);
+
+    [Fact]
+    public void An_inline_jwks_with_a_list_as_a_key_is_refused_naming_its_path() =>
+        AssertNames(Refused(WithSupportAuth("      jwks: { ? [ k ] : v }\n")), "agents[0].auth.jwks", "keys must be plain text");
+
+    [Fact]
+    public void An_inline_jwks_that_contains_itself_is_refused_naming_its_path() =>
+        AssertNames(Refused(WithSupportAuth("      jwks: &x [ *x ]\n")), "agents[0].auth.jwks", "nested too deeply");
+
+    [Fact]
+    public void An_inline_jwks_that_expands_to_millions_of_values_through_aliases_is_refused()
+    {
+        var laughs = "      jwks:\n        a: &a [ x, x, x, x, x, x, x, x, x, x ]\n";
+        var previous = "a";
+        foreach (var name in new[] { "b", "c", "d", "e", "f" })
+        {
+            laughs += $"        {name}: &{name} [ {string.Join(", ", Enumerable.Repeat("*" + previous, 10))} ]\n";
+            previous = name;
+        }
+
+        AssertNames(Refused(WithSupportAuth(laughs)), "agents[0].auth.jwks", "too large");
     }
 
     [Fact]
