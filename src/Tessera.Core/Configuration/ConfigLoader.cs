@@ -103,12 +103,20 @@ public static partial class ConfigLoader
         private readonly Dictionary<string, ToolOptions> _tools = new(StringComparer.Ordinal);
         private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
 
+        /// <summary>
+        /// Audiences a tool may not take, with what already holds each: the issuer (aud = issuer marks a
+        /// mission token), identity providers' audiences, other tools'. Compared without a trailing '/'
+        /// and ignoring case: near-equal audiences are a mistake, and a relying party may normalize.
+        /// </summary>
+        private readonly Dictionary<string, string> _audiences = new(StringComparer.OrdinalIgnoreCase);
+
         public TesseraConfig Bind(YamlCursor root)
         {
             root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "identity_providers", "admins",
                 "approver_groups", "principals", "tools", "agents");
 
             var server = BindServer(root.Child("server"));
+            _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
             var dataDir = ResolvePath(root.Child("data_dir").OptionalString() ?? "data");
             var storage = BindStorage(root.Child("storage"));
             var tokens = BindTokens(root.Child("tokens"));
@@ -170,6 +178,8 @@ public static partial class ConfigLoader
         }
 
         private string ResolvePath(string path) => Path.GetFullPath(Path.Combine(baseDirectory, path));
+
+        private static string AudienceKey(string audience) => audience.TrimEnd('/');
 
         private static ServerOptions BindServer(YamlCursor c)
         {
@@ -315,7 +325,9 @@ public static partial class ConfigLoader
                 _ = ReadJwks(c.Child("jwks_file"), jwksPath);
             }
 
-            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, c.Child("audience").RequiredString());
+            var audience = c.Child("audience").RequiredString();
+            _audiences.TryAdd(AudienceKey(audience), $"the audience of identity provider '{id}'");
+            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, audience);
         }
 
         private PrincipalRef BindPrincipalRef(YamlCursor c)
@@ -402,9 +414,15 @@ public static partial class ConfigLoader
             }
 
             var audience = c.Child("audience").OptionalString() ?? $"urn:tessera:tool:{id}";
-            if (_tools.Values.Any(t => t.Audience == audience))
+            // Reject an audience that names something else: a token for this tool would pass there
+            // (aud = issuer would make it a mission token, bypassing approvals; an identity provider's
+            // audience would make it look like a principal's token; another tool's would open that tool).
+            if (!_audiences.TryAdd(AudienceKey(audience), $"already used by tool '{id}'"))
             {
-                throw c.Child("audience").Error($"audience '{audience}' is already used by another tool");
+                var holder = _audiences[AudienceKey(audience)];
+                throw c.Child("audience").IsMissing
+                    ? c.Child("id").Error($"its audience '{audience}' is {holder}; give the tool an audience of its own")
+                    : c.Child("audience").Error($"'{audience}' is {holder}");
             }
 
             Uri? upstream = null;

@@ -474,6 +474,39 @@ public sealed class ConfigLoaderTests : IDisposable
         AssertNames(Refused(Replace("    audience: tessera\n", "    audience: tessera\n  - { id: corp2, issuer: https://idp.corp.example, jwks_file: keys/idp.jwks.json, audience: tessera }\n")),
             "identity_providers[1].issuer", "already used by identity provider 'corp'");
 
+    [Theory]
+    [InlineData("http://127.0.0.1:8080")]
+    [InlineData("http://127.0.0.1:8080/")]
+    [InlineData("HTTP://127.0.0.1:8080")]
+    public void A_tool_whose_audience_is_the_issuer_is_refused(string audience)
+    {
+        // Its tokens would carry aud = issuer, the mark of a mission token.
+        var ex = Refused(Replace("audience: https://api.github.com", $"audience: \"{audience}\""));
+
+        AssertNames(ex, "tools[1].audience", "is the server's issuer");
+        Assert.Equal(LineOf(ValidYaml, "audience: https://api.github.com"), ex.Line);
+    }
+
+    [Fact]
+    public void A_tool_whose_audience_is_an_explicit_issuer_is_refused() =>
+        AssertNames(Refused(Replace("  listen: http://127.0.0.1:8080\n", "  listen: http://127.0.0.1:8080\n  issuer: https://api.github.com\n")),
+            "tools[1].audience", "is the server's issuer");
+
+    [Fact]
+    public void A_tool_whose_audience_is_another_tools_is_refused() =>
+        AssertNames(Refused(Replace("audience: https://api.github.com", "audience: urn:tessera:tool:crm")),
+            "tools[1].audience", "already used by tool 'crm'");
+
+    [Fact]
+    public void A_tool_whose_audience_is_an_identity_providers_audience_is_refused() =>
+        AssertNames(Refused(Replace("audience: https://api.github.com", "audience: tessera")),
+            "tools[1].audience", "is the audience of identity provider 'corp'");
+
+    [Fact]
+    public void A_tool_whose_default_audience_is_an_identity_providers_audience_is_refused_at_its_id() =>
+        AssertNames(Refused(Replace("    audience: tessera\n", "    audience: urn:tessera:tool:crm\n")),
+            "tools[0].id", "its audience 'urn:tessera:tool:crm' is the audience of identity provider 'corp'");
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir);
