@@ -8,14 +8,16 @@ namespace Tessera.Core.Configuration;
 
 /// <summary>
 /// Loads and validates <c>tessera.yaml</c>. Every mistake stops start-up with a
-/// <see cref="ConfigException"/> naming the file, the path inside it and what is wrong.
+/// <see cref="ConfigException"/> naming the file, the path inside it and what is wrong; what is
+/// accepted but weakens security is listed in <see cref="TesseraConfig.Warnings"/>. Agent expiries
+/// are checked against <c>time</c> (the system clock when none is given).
 /// </summary>
 public static partial class ConfigLoader
 {
     /// <summary>Upper bound on the configuration file: a config is declarative text, not a data set.</summary>
     private const long MaxConfigBytes = 4 * 1024 * 1024;
 
-    public static TesseraConfig LoadFile(string path)
+    public static TesseraConfig LoadFile(string path, TimeProvider? time = null)
     {
         var full = Path.GetFullPath(path);
         var name = Path.GetFileName(full);
@@ -29,11 +31,11 @@ public static partial class ConfigLoader
             throw new ConfigException(name, "", "file is larger than 4 MiB");
         }
 
-        return Load(File.ReadAllText(full), name, Path.GetDirectoryName(full)!, full);
+        return Load(File.ReadAllText(full), name, Path.GetDirectoryName(full)!, full, time);
     }
 
     /// <summary>Parses YAML text; relative paths resolve against <paramref name="baseDirectory"/>.</summary>
-    public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null)
+    public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null, TimeProvider? time = null)
     {
         var stream = new YamlStream();
         try
@@ -59,7 +61,7 @@ public static partial class ConfigLoader
         }
 
         var root = new YamlCursor(fileName, "", stream.Documents[0].RootNode);
-        return new Binder(baseDirectory, sourcePath).Bind(root);
+        return new Binder(baseDirectory, sourcePath, (time ?? TimeProvider.System).GetUtcNow()).Bind(root);
     }
 
     /// <summary>The first line from <paramref name="fromLine"/> (1-based) whose indentation holds a tab, and the tab's column.</summary>
@@ -91,8 +93,10 @@ public static partial class ConfigLoader
     [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,7})?([Zz]|[+-][0-9]{2}:[0-9]{2})$")]
     internal static partial Regex Rfc3339();
 
-    private sealed class Binder(string baseDirectory, string? sourcePath)
+    private sealed class Binder(string baseDirectory, string? sourcePath, DateTimeOffset now)
     {
+        private readonly List<ConfigWarning> _warnings = [];
+
         private readonly HashSet<string> _idps = new(StringComparer.Ordinal);
 
         /// <summary>Identity provider id by issuer: a client assertion is routed by its <c>iss</c>.</summary>
@@ -112,7 +116,7 @@ public static partial class ConfigLoader
 
         public TesseraConfig Bind(YamlCursor root)
         {
-            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "identity_providers", "admins",
+            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "identity_providers", "admins",
                 "approver_groups", "principals", "tools", "agents");
 
             var server = BindServer(root.Child("server"));
@@ -123,6 +127,7 @@ public static partial class ConfigLoader
             var signing = BindSigningKeys(root.Child("signing_keys"));
             var vault = BindVault(root.Child("vault"));
             var dpop = BindDpop(root.Child("dpop"));
+            var registry = BindRegistry(root.Child("registry"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
@@ -133,7 +138,7 @@ public static partial class ConfigLoader
             var agents = new List<AgentOptions>();
             foreach (var cursor in agentCursors)
             {
-                agents.Add(BindAgent(cursor, tokens, agentIds));
+                agents.Add(BindAgent(cursor, tokens, registry, agentIds));
             }
 
             for (var i = 0; i < agents.Count; i++)
@@ -168,12 +173,14 @@ public static partial class ConfigLoader
                 SigningKeys = signing,
                 Vault = vault,
                 Dpop = dpop,
+                Registry = registry,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
                 Principals = principals,
                 Tools = tools,
                 Agents = agents,
+                Warnings = _warnings,
             };
         }
 
@@ -181,7 +188,7 @@ public static partial class ConfigLoader
 
         private static string AudienceKey(string audience) => audience.TrimEnd('/');
 
-        private static ServerOptions BindServer(YamlCursor c)
+        private ServerOptions BindServer(YamlCursor c)
         {
             if (c.IsMissing)
             {
@@ -193,6 +200,14 @@ public static partial class ConfigLoader
             if (!Uri.TryCreate(listenText, UriKind.Absolute, out var listen) || (listen.Scheme != "http" && listen.Scheme != "https"))
             {
                 throw c.Child("listen").Error($"'{listenText}' is not an http:// or https:// address");
+            }
+
+            // Warn about plain http where other machines can connect: client secrets, tokens and admin
+            // requests would cross the network in clear text (a TLS-terminating proxy in front is fine).
+            if (listen.Scheme == "http" && !listen.IsLoopback)
+            {
+                _warnings.Add(c.Child("listen").Warning(ConfigWarning.PlainHttpListen,
+                    $"'{listenText}' is plain http beyond loopback: secrets and tokens cross the network in clear text unless a TLS proxy terminates in front"));
             }
 
             var issuer = c.Child("issuer").OptionalString() ?? listenText;
@@ -289,9 +304,26 @@ public static partial class ConfigLoader
             return new DpopOptions(maxAge, c.Child("use_nonce").OptionalBool(false));
         }
 
+        private static RegistryOptions BindRegistry(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return new RegistryOptions(RegistryOptions.DefaultMaxAgentLifetime);
+            }
+
+            c.OnlyKeys("max_agent_lifetime");
+            var max = c.Child("max_agent_lifetime").OptionalDuration(RegistryOptions.DefaultMaxAgentLifetime);
+            if (max < TimeSpan.FromDays(1) || max > RegistryOptions.Ceiling)
+            {
+                throw c.Child("max_agent_lifetime").Error($"must be between 1d and {Durations.Format(RegistryOptions.Ceiling)}: every registration comes up for review");
+            }
+
+            return new RegistryOptions(max);
+        }
+
         private IdentityProviderOptions BindIdp(YamlCursor c)
         {
-            c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience");
+            c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience", "allow_insecure");
             var id = Id(c.Child("id"));
             if (!_idps.Add(id))
             {
@@ -318,6 +350,21 @@ public static partial class ConfigLoader
                 throw c.Child("jwks_uri").Error("must be an absolute http(s) URL");
             }
 
+            // Reject keys fetched over plain http from another host: whoever sits on the path could
+            // hand Tessera their own key and sign any principal's token.
+            var allowInsecure = c.Child("allow_insecure").OptionalBool(false);
+            if (jwksUri is { Scheme: "http", IsLoopback: false })
+            {
+                if (!allowInsecure)
+                {
+                    throw c.Child("jwks_uri").Error(
+                        "is plain http to another host: anyone on the path could substitute the keys; use https, or set allow_insecure: true on this identity provider to accept the risk");
+                }
+
+                _warnings.Add(c.Child("jwks_uri").Warning(ConfigWarning.InsecureJwksUri,
+                    $"keys are fetched over plain http ({jwksUri.GetLeftPart(UriPartial.Authority)}), accepted by allow_insecure: true"));
+            }
+
             string? jwksPath = null;
             if (jwksFile is not null)
             {
@@ -327,7 +374,7 @@ public static partial class ConfigLoader
 
             var audience = c.Child("audience").RequiredString();
             _audiences.TryAdd(AudienceKey(audience), $"the audience of identity provider '{id}'");
-            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, audience);
+            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, audience) { AllowInsecure = allowInsecure };
         }
 
         private PrincipalRef BindPrincipalRef(YamlCursor c)
@@ -406,7 +453,7 @@ public static partial class ConfigLoader
 
         private ToolOptions BindTool(YamlCursor c)
         {
-            c.OnlyKeys("id", "audience", "upstream", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
+            c.OnlyKeys("id", "audience", "upstream", "allow_insecure", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
             var id = Id(c.Child("id"));
             if (_tools.ContainsKey(id))
             {
@@ -430,6 +477,21 @@ public static partial class ConfigLoader
             if (upstreamText is not null && (!Uri.TryCreate(upstreamText, UriKind.Absolute, out upstream) || (upstream.Scheme != "http" && upstream.Scheme != "https")))
             {
                 throw c.Child("upstream").Error("must be an absolute http(s) URL");
+            }
+
+            // Reject plain http to another host: the proxy adds the tool's credential to every request,
+            // and it would cross the network in clear text. Loopback (a sidecar, a test upstream) is fine.
+            var allowInsecure = c.Child("allow_insecure").OptionalBool(false);
+            if (upstream is { Scheme: "http", IsLoopback: false })
+            {
+                if (!allowInsecure)
+                {
+                    throw c.Child("upstream").Error(
+                        "is plain http to another host: the credential would cross the network in clear text; use https, or set allow_insecure: true on this tool to accept the risk");
+                }
+
+                _warnings.Add(c.Child("upstream").Warning(ConfigWarning.InsecureUpstream,
+                    $"the credential is sent over plain http to {upstream.GetLeftPart(UriPartial.Authority)}, accepted by allow_insecure: true"));
             }
 
             ToolCredentialOptions? credential = null;
@@ -481,6 +543,12 @@ public static partial class ConfigLoader
                     {
                         throw ruleItems[i].Error($"'{rules[i]}' is not a rule; write METHOD /path with * for one segment and ** for any");
                     }
+
+                    if (rules[i] == "* /**")
+                    {
+                        _warnings.Add(ruleItems[i].Warning(ConfigWarning.AllowsEverything,
+                            $"'* /**' allows every method on every path of tool '{id}': the scope is as wide as the credential itself"));
+                    }
                 }
 
                 ApprovalPolicyOptions? approval = null;
@@ -510,6 +578,7 @@ public static partial class ConfigLoader
                 Id = id,
                 Audience = audience,
                 Upstream = upstream,
+                AllowInsecure = allowInsecure,
                 Credential = credential,
                 RequireDpop = c.Child("require_dpop").OptionalBool(false),
                 RotateEvery = c.Child("rotate_every").IsMissing ? null : c.Child("rotate_every").OptionalDuration(TimeSpan.Zero),
@@ -521,7 +590,7 @@ public static partial class ConfigLoader
             return tool;
         }
 
-        private AgentOptions BindAgent(YamlCursor c, TokenOptions tokens, HashSet<string> agentIds)
+        private AgentOptions BindAgent(YamlCursor c, TokenOptions tokens, RegistryOptions registry, HashSet<string> agentIds)
         {
             c.OnlyKeys("id", "owner", "purpose", "expires", "auth", "allowed_scopes", "max_ttl", "may_delegate_to", "require_dpop");
             var id = Id(c.Child("id"));
@@ -540,6 +609,19 @@ public static partial class ConfigLoader
             var owner = c.Child("owner").RequiredString();
             var purpose = c.Child("purpose").RequiredString();
             var expires = ParseExpiry(c.Child("expires"));
+            // Reject registrations for decades: an agent must come up for review, and its owner with it.
+            if (expires - now > registry.MaxAgentLifetime)
+            {
+                throw c.Child("expires").Error(
+                    $"{c.Child("expires").RequiredString()} is more than {Durations.Format(registry.MaxAgentLifetime)} from now (registry.max_agent_lifetime); register the agent for less and renew it");
+            }
+
+            if (expires - now > RegistryOptions.DefaultMaxAgentLifetime)
+            {
+                _warnings.Add(c.Child("expires").Warning(ConfigWarning.LongLivedAgent,
+                    $"agent '{id}' is registered until {c.Child("expires").RequiredString()}, more than a year from now"));
+            }
+
             var auth = BindAuth(c.Child("auth"));
             if (auth.Federated is { } federated && !_federated.TryAdd(federated, id))
             {

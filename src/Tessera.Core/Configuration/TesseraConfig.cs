@@ -33,6 +33,24 @@ public sealed record TesseraConfig
     public IReadOnlyList<ToolOptions> Tools { get; init; } = [];
 
     public IReadOnlyList<AgentOptions> Agents { get; init; } = [];
+
+    public RegistryOptions Registry { get; init; } = new(RegistryOptions.DefaultMaxAgentLifetime);
+
+    /// <summary>What was accepted but weakens security (plain http beyond loopback, a rule allowing everything, ...); logged at start.</summary>
+    public IReadOnlyList<ConfigWarning> Warnings { get; init; } = [];
+}
+
+/// <summary>
+/// Rules for the agent registry: no agent may be registered for longer than
+/// <see cref="MaxAgentLifetime"/> from the moment the configuration is loaded, so every registration
+/// comes up for review.
+/// </summary>
+public sealed record RegistryOptions(TimeSpan MaxAgentLifetime)
+{
+    public static readonly TimeSpan DefaultMaxAgentLifetime = TimeSpan.FromDays(365);
+
+    /// <summary>Beyond a year a registration draws a warning at start; beyond ten years it is refused outright.</summary>
+    public static readonly TimeSpan Ceiling = TimeSpan.FromDays(3650);
 }
 
 public sealed record ServerOptions(Uri Listen, string Issuer, bool BootstrapAdminToken);
@@ -50,7 +68,11 @@ public sealed record TokenOptions(TimeSpan DefaultTtl, TimeSpan MaxTtl, int MaxD
 /// <summary>How long a new signing key is published in JWKS before it signs anything.</summary>
 public sealed record SigningKeyOptions(TimeSpan PublishAhead);
 
-public sealed record IdentityProviderOptions(string Id, string Issuer, string? JwksFile, Uri? JwksUri, string Audience);
+public sealed record IdentityProviderOptions(string Id, string Issuer, string? JwksFile, Uri? JwksUri, string Audience)
+{
+    /// <summary><c>allow_insecure: true</c>: the operator accepted fetching <see cref="JwksUri"/> over plain http.</summary>
+    public bool AllowInsecure { get; init; }
+}
 
 /// <summary>A principal as named by an identity provider: the provider id and the token's <c>sub</c>.</summary>
 public sealed record PrincipalRef(string Idp, string Sub);
@@ -80,6 +102,10 @@ public sealed record ToolOptions
     public required string Id { get; init; }
     public required string Audience { get; init; }
     public Uri? Upstream { get; init; }
+
+    /// <summary><c>allow_insecure: true</c>: the operator accepted sending the credential to <see cref="Upstream"/> over plain http.</summary>
+    public bool AllowInsecure { get; init; }
+
     public ToolCredentialOptions? Credential { get; init; }
     public bool RequireDpop { get; init; }
 

@@ -36,6 +36,12 @@ internal sealed partial class StartupService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Accepted, but weakening security: said before anything else, where the operator looks.
+        foreach (var warning in config.Warnings)
+        {
+            Log.ConfigWarning(logger, warning.Code, warning.ToString());
+        }
+
         await store.MigrateAsync(cancellationToken);
         await audit.StartAsync(cancellationToken);
         await keys.InitializeAsync(cancellationToken);
@@ -118,5 +124,8 @@ internal sealed partial class StartupService(
 
         [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Secret {Name} is used by a tool but is not in the vault; put it with 'tessera secret put {Name}'")]
         public static partial void SecretMissing(ILogger logger, string name);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Configuration accepted with a warning ({Code}): {Warning}")]
+        public static partial void ConfigWarning(ILogger logger, string code, string warning);
     }
 }
