@@ -195,6 +195,38 @@ public sealed class SqliteTesseraStoreTests : SqliteStoreTest
         Assert.Equal(["kid-2"], (await Store.SigningKeys.LoadAsync(Ct)).Select(k => k.Kid));
     }
 
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_new_database_its_journal_files_and_its_directory_are_for_the_owner_only()
+    {
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [], Ct);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(Db.Path)!));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path + "-wal"));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path + "-shm"));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task An_existing_database_readable_by_others_is_made_private_when_the_store_opens_it()
+    {
+        await Store.DisposeAsync();
+        foreach (var file in new[] { Db.Path, Db.Path + "-wal", Db.Path + "-shm" }.Where(File.Exists))
+        {
+            File.SetUnixFileMode(file, OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+
+        Store = new SqliteTesseraStore(Db.Path);
+        await Store.MigrateAsync(Ct);
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [], Ct);
+
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path + "-wal"));
+    }
+
     [Fact]
     public async Task A_retired_signing_key_is_deleted_with_its_event()
     {

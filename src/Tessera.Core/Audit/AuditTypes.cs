@@ -25,6 +25,7 @@ public static class AuditTypes
     public const string SecretRotated = "secret.rotated";
     public const string SecretDestroyed = "secret.destroyed";
     public const string SecretDenied = "secret.denied";
+    public const string SecretRolledBack = "secret.rolled_back";
     public const string VaultRekeyed = "vault.rekeyed";
     public const string ProxyForwarded = "proxy.forwarded";
     public const string ProxyDenied = "proxy.denied";

@@ -59,6 +59,11 @@ internal sealed partial class StartupService(
             Log.SecretMissing(logger, missing);
         }
 
+        foreach (var rollback in vault.RolledBack())
+        {
+            Log.SecretRolledBack(logger, rollback.Name, rollback.Stored, rollback.Recorded);
+        }
+
         foreach (var (key, expiresAt) in await replays.LoadActiveAsync(time.GetUtcNow(), cancellationToken))
         {
             replay.Remember(key, expiresAt);
@@ -127,5 +132,8 @@ internal sealed partial class StartupService(
 
         [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Configuration accepted with a warning ({Code}): {Warning}")]
         public static partial void ConfigWarning(ILogger logger, string code, string warning);
+
+        [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Secret {Name} was rolled back: the newest stored version is v{Stored}, the audit log records v{Recorded}; tools using it are refused until it is rotated")]
+        public static partial void SecretRolledBack(ILogger logger, string name, int stored, int recorded);
     }
 }
