@@ -20,7 +20,7 @@ internal static class ClientCommand
         catch (ConfigException ex)
         {
             await Console.Error.WriteLineAsync($"Configuration refused: {ex.Message}");
-            return ExitCodes.Failed;
+            return ExitCodes.For(ex);
         }
     }
 }

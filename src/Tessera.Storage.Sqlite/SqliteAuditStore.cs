@@ -94,6 +94,10 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
                 command.Parameters.AddWithValue("$created", k.Key.CreatedAt.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$activates", k.Key.ActivatesAt.ToUnixTimeMilliseconds());
                 break;
+            case SigningKeyRetired keyRetired:
+                command = Command("DELETE FROM signing_keys WHERE kid = $kid");
+                command.Parameters.AddWithValue("$kid", keyRetired.Kid);
+                break;
             case MissionStarted m:
                 command = Command("""
                     INSERT INTO missions (id, principal, idp, actor_chain, purpose, started_at, expires_at)

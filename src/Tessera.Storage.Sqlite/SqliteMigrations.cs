@@ -115,5 +115,11 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         CREATE INDEX approvals_status ON approvals(status, created_at);
         """,
+
+        // 7: the audit events that add a secret version, read at every start to detect a version
+        // removed from secret_versions (a rollback). Partial: costs nothing for other events.
+        """
+        CREATE INDEX audit_events_secret_versions ON audit_events(seq) WHERE type IN ('secret.put', 'secret.rotated');
+        """,
     ];
 }

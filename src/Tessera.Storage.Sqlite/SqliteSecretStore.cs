@@ -1,3 +1,4 @@
+using Tessera.Core.Audit;
 using Tessera.Core.Storage;
 using Tessera.Core.Vault;
 
@@ -5,6 +6,29 @@ namespace Tessera.Storage.Sqlite;
 
 internal sealed class SqliteSecretStore(SqliteTesseraStore store) : ISecretStore
 {
+    /// <summary>Its WHERE clause is exactly the partial index's (migration 7), so SQLite reads only those events.</summary>
+    internal const string RecordedVersionsQuery =
+        "SELECT json, hash FROM audit_events WHERE type IN ('secret.put', 'secret.rotated') ORDER BY seq";
+
+    public async Task<IReadOnlyDictionary<string, int>> LoadRecordedVersionsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = RecordedVersionsQuery;
+        var recorded = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var record = AuditEvent.Parse((byte[])reader.GetValue(0), reader.GetString(1)).Record;
+            if (SecretVersionId.TryParse(record.Secret, out var id) && id.Version > recorded.GetValueOrDefault(id.Name))
+            {
+                recorded[id.Name] = id.Version;
+            }
+        }
+
+        return recorded;
+    }
+
     public async Task<IReadOnlyList<KeyEncryptionKey>> LoadKeysAsync(CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenReaderAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Tessera.Core.Storage;
+using Tessera.Core.Vault;
 
 namespace Tessera.Storage.Sqlite;
 
@@ -67,10 +68,9 @@ public sealed class SqliteTesseraStore : ITesseraStore
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        var directory = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(directory))
+        if (!_readOnly)
         {
-            Directory.CreateDirectory(directory);
+            MakePrivate();
         }
 
         await WithWriterAsync(async connection =>
@@ -101,6 +101,40 @@ public sealed class SqliteTesseraStore : ITesseraStore
         {
             _checkpointer ??= Task.Run(() => CheckpointLoopAsync(_stopping.Token), CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// The database holds the audit log, sealed keys and secrets: its directory is created 0700 and
+    /// the file 0600 before SQLite opens it. SQLite gives the -wal and -shm files the database
+    /// file's permissions, and an existing database (and journal) readable by others is tightened.
+    /// </summary>
+    private void MakePrivate()
+    {
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            PrivateFile.CreateDirectory(directory);
+        }
+
+        if (!File.Exists(Path))
+        {
+            try
+            {
+                using (PrivateFile.OpenExclusive(Path))
+                {
+                    // An empty file is a valid new database; SQLite writes its header on first use.
+                }
+            }
+            catch (IOException) when (File.Exists(Path))
+            {
+                // Created meanwhile by someone else; tightened below like any existing file.
+            }
+        }
+
+        PrivateFile.Restrict(Path);
+        PrivateFile.Restrict(Path + "-wal");
+        PrivateFile.Restrict(Path + "-shm");
+        PrivateFile.Restrict(Path + "-journal");
     }
 
     /// <summary>

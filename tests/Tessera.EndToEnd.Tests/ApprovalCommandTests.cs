@@ -154,7 +154,7 @@ public sealed class ApprovalCommandTests : IDisposable
               - id: support-agent
                 owner: support-platform@corp.example
                 purpose: Answer customer tickets
-                expires: 2099-01-01
+                expires: {{TesseraProcess.AgentExpiry}}
                 auth:
                   client_secret_sha256: {{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AgentSecret)))}}
                 allowed_scopes: [ "crm:read", "crm:export" ]

@@ -79,7 +79,7 @@ public sealed class ReadmeWalkthroughTests : IDisposable
     [Fact]
     public async Task Serve_refuses_a_configuration_missing_an_agents_owner_and_names_the_path()
     {
-        await File.WriteAllTextAsync(Path.Combine(_directory, "tessera.yaml"), """
+        await File.WriteAllTextAsync(Path.Combine(_directory, "tessera.yaml"), $$"""
             tools:
               - id: crm
                 scopes: { read: { rules: [ "GET /x" ] } }
@@ -87,11 +87,11 @@ public sealed class ReadmeWalkthroughTests : IDisposable
               - id: ok-agent
                 owner: someone@example.com
                 purpose: fine
-                expires: 2030-01-01
+                expires: {{TesseraProcess.AgentExpiry}}
                 auth: { client_secret_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae }
               - id: orphan-agent
                 purpose: nobody owns me
-                expires: 2030-01-01
+                expires: {{TesseraProcess.AgentExpiry}}
                 auth: { client_secret_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae }
             """);
 

@@ -73,6 +73,12 @@ internal sealed class TesseraProcess : IAsyncDisposable
 
     public static string TesseraDll => Path.Combine(AppContext.BaseDirectory, "tessera.dll");
 
+    /// <summary>
+    /// An agent <c>expires</c> date for configurations the real process loads: six months from today
+    /// by the system clock, inside <c>registry.max_agent_lifetime</c> (a year) and far from expiring.
+    /// </summary>
+    public static string AgentExpiry => TimeProvider.System.GetUtcNow().AddMonths(6).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
     private static string DotNet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
     public static TesseraProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)

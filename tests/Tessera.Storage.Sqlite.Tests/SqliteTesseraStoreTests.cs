@@ -195,6 +195,52 @@ public sealed class SqliteTesseraStoreTests : SqliteStoreTest
         Assert.Equal(["kid-2"], (await Store.SigningKeys.LoadAsync(Ct)).Select(k => k.Kid));
     }
 
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_new_database_its_journal_files_and_its_directory_are_for_the_owner_only()
+    {
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [], Ct);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(Db.Path)!));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path + "-wal"));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path + "-shm"));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task An_existing_database_readable_by_others_is_made_private_when_the_store_opens_it()
+    {
+        await Store.DisposeAsync();
+        foreach (var file in new[] { Db.Path, Db.Path + "-wal", Db.Path + "-shm" }.Where(File.Exists))
+        {
+            File.SetUnixFileMode(file, OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+
+        Store = new SqliteTesseraStore(Db.Path);
+        await Store.MigrateAsync(Ct);
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [], Ct);
+
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path));
+        Assert.Equal(OwnerOnly, File.GetUnixFileMode(Db.Path + "-wal"));
+    }
+
+    [Fact]
+    public async Task A_retired_signing_key_is_deleted_with_its_event()
+    {
+        var key = new StoredSigningKey("kid-1", "ES256", [1, 2, 3, 4], T0, T0.AddMinutes(1));
+        var other = new StoredSigningKey("kid-2", "ES256", [5, 6], T0.AddHours(1), T0.AddHours(1).AddMinutes(1));
+        await Store.SigningKeys.AddAsync(key, Ct);
+        await Store.SigningKeys.AddAsync(other, Ct);
+
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin", type: AuditTypes.KeyRetired), T0.AddHours(3))], [new SigningKeyRetired("kid-1")], Ct);
+
+        Assert.Equal(["kid-2"], (await Store.SigningKeys.LoadAsync(Ct)).Select(k => k.Kid));
+        Assert.Single(await Store.Audit.QueryAsync(new AuditQuery { Type = AuditTypes.KeyRetired }, Ct));
+    }
+
     [Fact]
     public async Task A_mission_is_stored_with_its_event_and_found()
     {

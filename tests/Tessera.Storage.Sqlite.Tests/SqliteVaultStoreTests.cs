@@ -47,6 +47,38 @@ public sealed class SqliteVaultStoreTests : SqliteStoreTest
     }
 
     [Fact]
+    public async Task Recorded_versions_are_the_newest_put_or_rotated_version_of_each_secret_in_the_audit_log()
+    {
+        AuditRecord Event(string type, string? secret) => new() { Type = type, Outcome = AuditOutcomes.Allowed, Secret = secret };
+        await Store.Audit.AppendAsync([
+            Chain.Next(Event(AuditTypes.SecretPut, "crm-key v1"), T0),
+            Chain.Next(Event(AuditTypes.SecretRotated, "crm-key v2"), T0.AddMinutes(1)),
+            Chain.Next(Event(AuditTypes.SecretRotated, "crm-key v3"), T0.AddMinutes(2)),
+            Chain.Next(Event(AuditTypes.SecretPut, "gh-token v1"), T0.AddMinutes(3)),
+            Chain.Next(Event(AuditTypes.SecretDenied, "gh-token"), T0.AddMinutes(4)),
+            Chain.Next(Event(AuditTypes.SecretDestroyed, "crm-key v1, crm-key v2"), T0.AddMinutes(5)),
+            Chain.Next(Event(AuditTypes.TokenIssued, null), T0.AddMinutes(6)),
+        ], [], Ct);
+
+        var recorded = await Store.Secrets.LoadRecordedVersionsAsync(Ct);
+
+        Assert.Equal(new Dictionary<string, int> { ["crm-key"] = 3, ["gh-token"] = 1 }, recorded);
+
+        // Read at every start: it must not scan the whole audit log.
+        using var raw = Db.OpenRaw();
+        using var plan = raw.CreateCommand();
+        plan.CommandText = "EXPLAIN QUERY PLAN " + SqliteSecretStore.RecordedVersionsQuery;
+        using var reader = plan.ExecuteReader();
+        var steps = new List<string>();
+        while (reader.Read())
+        {
+            steps.Add(reader.GetString(3));
+        }
+
+        Assert.Contains(steps, step => step.Contains("USING INDEX audit_events_secret_versions", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_rekey_that_would_orphan_a_data_key_is_not_committed()
     {
         var k1 = new KeyEncryptionKey("kek-1", [9], T0);

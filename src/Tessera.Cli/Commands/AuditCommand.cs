@@ -99,7 +99,7 @@ internal static class AuditCommand
             catch (ConfigException ex)
             {
                 await Console.Error.WriteLineAsync($"Configuration refused: {ex.Message}");
-                return ExitCodes.Failed;
+                return ExitCodes.For(ex);
             }
 
             if (!loaded.Storage.StartsWith("sqlite:", StringComparison.Ordinal))

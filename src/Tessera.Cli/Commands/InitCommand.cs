@@ -35,7 +35,7 @@ internal static class InitCommand
         Directory.CreateDirectory(directory);
         var (yaml, secret) = SampleConfig.Create(time.GetUtcNow());
         var dataDir = Path.Combine(directory, "data");
-        Directory.CreateDirectory(dataDir);
+        PrivateFile.CreateDirectory(dataDir);
         var secretPath = Path.Combine(dataDir, SampleConfig.DemoSecretFileName);
         if (File.Exists(secretPath))
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
 using Tessera.Core.Vault;
 using Tessera.Server.Hosting;
 using Tessera.Storage.Sqlite;
@@ -32,7 +33,7 @@ internal static class ServeCommand
         catch (ConfigException ex)
         {
             Console.Error.WriteLine($"Configuration refused: {ex.Message}");
-            return ExitCodes.Failed;
+            return ExitCodes.For(ex);
         }
 
         if (!config.Storage.StartsWith("sqlite:", StringComparison.Ordinal))
@@ -47,12 +48,15 @@ internal static class ServeCommand
             Console.Error.WriteLine($"warning: agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; it cannot authenticate until its owner ({agent.Owner}) renews it.");
         }
 
-        // One server per data directory: two writers would fork the audit hash chain.
-        Directory.CreateDirectory(config.DataDir);
+        // One server per data directory: two writers would fork the audit hash chain. The directory
+        // holds the master key, the bootstrap token and (by default) the database: owner only.
+        PrivateFile.CreateDirectory(config.DataDir);
         FileStream serverLock;
         try
         {
-            serverLock = new FileStream(Path.Combine(config.DataDir, "tessera.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var lockPath = Path.Combine(config.DataDir, "tessera.lock");
+            PrivateFile.Restrict(lockPath);
+            serverLock = PrivateFile.OpenExclusive(lockPath);
         }
         catch (IOException)
         {
@@ -61,7 +65,25 @@ internal static class ServeCommand
         }
 
         await using var heldLock = serverLock;
-        using var masterKey = MasterKey.Load(config.DataDir, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
+        MasterKey masterKey;
+        try
+        {
+            if (config.Server.BootstrapAdminToken)
+            {
+                // Checked here too (the host reads it again) so a refusal is one line, not a hosting failure.
+                _ = AdminAuthenticator.EnsureBootstrapToken(config.DataDir);
+            }
+
+            masterKey = MasterKey.Load(config.DataDir, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A malformed master key, or a key or token file others may read or write: refused, never replaced or used.
+            Console.Error.WriteLine($"Start-up refused: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+
+        using var ownedKey = masterKey;
         await using var store = SqliteTesseraStore.FromLocation(config.Storage);
         var app = TesseraHost.Build(config, store, masterKey, TimeProvider.System);
         Console.Error.WriteLine($"Tessera listening on {config.Server.Listen} (issuer {config.Server.Issuer}); master key from {masterKey.Source}.");

@@ -434,8 +434,8 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             Revocation.RevocationEntry? token = null;
             if (before.RedeemedJti is { } jti)
             {
-                // The token lives at most max_ttl from its issuance, which was before now.
-                token = new Revocation.RevocationEntry(Revocation.RevocationKind.Token, jti, now, now + config.Tokens.MaxTtl + Revocation.RevocationService.Skew);
+                // The token was issued before now; its exp is not at hand.
+                token = new Revocation.RevocationEntry(Revocation.RevocationKind.Token, jti, now, Revocation.RevocationService.CoversTokensUntil(now));
                 changes.Add(token);
             }
 

@@ -13,6 +13,9 @@ public static class AuditTypes
     public const string RevocationDenied = "revocation.denied";
     public const string KeyCreated = "key.created";
     public const string KeyRotated = "key.rotated";
+
+    /// <summary>A superseded signing key left JWKS and was deleted: every token it signed has expired.</summary>
+    public const string KeyRetired = "key.retired";
     public const string AdminDenied = "admin.denied";
     public const string AdminRead = "admin.read";
     public const string AgentSuspended = "admin.agent_suspended";
@@ -22,6 +25,7 @@ public static class AuditTypes
     public const string SecretRotated = "secret.rotated";
     public const string SecretDestroyed = "secret.destroyed";
     public const string SecretDenied = "secret.denied";
+    public const string SecretRolledBack = "secret.rolled_back";
     public const string VaultRekeyed = "vault.rekeyed";
     /// <summary>A proxied request was allowed; durable before it is forwarded. Its outcome follows as <see cref="ProxyCompleted"/> or <see cref="ProxyFailed"/>.</summary>
     public const string ProxyForwarded = "proxy.forwarded";

@@ -8,14 +8,16 @@ namespace Tessera.Core.Configuration;
 
 /// <summary>
 /// Loads and validates <c>tessera.yaml</c>. Every mistake stops start-up with a
-/// <see cref="ConfigException"/> naming the file, the path inside it and what is wrong.
+/// <see cref="ConfigException"/> naming the file, the path inside it and what is wrong; what is
+/// accepted but weakens security is listed in <see cref="TesseraConfig.Warnings"/>. Agent expiries
+/// are checked against <c>time</c> (the system clock when none is given).
 /// </summary>
 public static partial class ConfigLoader
 {
     /// <summary>Upper bound on the configuration file: a config is declarative text, not a data set.</summary>
     private const long MaxConfigBytes = 4 * 1024 * 1024;
 
-    public static TesseraConfig LoadFile(string path)
+    public static TesseraConfig LoadFile(string path, TimeProvider? time = null)
     {
         var full = Path.GetFullPath(path);
         var name = Path.GetFileName(full);
@@ -29,11 +31,11 @@ public static partial class ConfigLoader
             throw new ConfigException(name, "", "file is larger than 4 MiB");
         }
 
-        return Load(File.ReadAllText(full), name, Path.GetDirectoryName(full)!, full);
+        return Load(File.ReadAllText(full), name, Path.GetDirectoryName(full)!, full, time);
     }
 
     /// <summary>Parses YAML text; relative paths resolve against <paramref name="baseDirectory"/>.</summary>
-    public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null)
+    public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null, TimeProvider? time = null)
     {
         var stream = new YamlStream();
         try
@@ -42,7 +44,15 @@ public static partial class ConfigLoader
         }
         catch (YamlException ex)
         {
-            throw new ConfigException(fileName, "", $"not valid YAML: {ex.Message}", (int)ex.Start.Line);
+            var (line, column) = ((int)ex.Start.Line, (int)ex.Start.Column);
+            // YamlDotNet places a tab-indentation error at the start of the enclosing mapping; the
+            // line to fix is the one indented with a tab.
+            if (ex.Message.Contains("tab", StringComparison.Ordinal) && IndentingTab(yaml, line) is { } tab)
+            {
+                (line, column) = tab;
+            }
+
+            throw ConfigException.Syntax(fileName, $"not valid YAML: {ex.Message}", line, column);
         }
 
         if (stream.Documents.Count != 1)
@@ -51,7 +61,24 @@ public static partial class ConfigLoader
         }
 
         var root = new YamlCursor(fileName, "", stream.Documents[0].RootNode);
-        return new Binder(baseDirectory, sourcePath).Bind(root);
+        return new Binder(baseDirectory, sourcePath, (time ?? TimeProvider.System).GetUtcNow()).Bind(root);
+    }
+
+    /// <summary>The first line from <paramref name="fromLine"/> (1-based) whose indentation holds a tab, and the tab's column.</summary>
+    private static (int Line, int Column)? IndentingTab(string yaml, int fromLine)
+    {
+        var lines = yaml.Split('\n');
+        for (var i = Math.Max(fromLine - 1, 0); i < lines.Length; i++)
+        {
+            var indentation = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            var tab = lines[i].IndexOf('\t', 0, indentation);
+            if (tab >= 0)
+            {
+                return (i + 1, tab + 1);
+            }
+        }
+
+        return null;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
@@ -66,8 +93,10 @@ public static partial class ConfigLoader
     [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,7})?([Zz]|[+-][0-9]{2}:[0-9]{2})$")]
     internal static partial Regex Rfc3339();
 
-    private sealed class Binder(string baseDirectory, string? sourcePath)
+    private sealed class Binder(string baseDirectory, string? sourcePath, DateTimeOffset now)
     {
+        private readonly List<ConfigWarning> _warnings = [];
+
         private readonly HashSet<string> _idps = new(StringComparer.Ordinal);
 
         /// <summary>Identity provider id by issuer: a client assertion is routed by its <c>iss</c>.</summary>
@@ -78,18 +107,27 @@ public static partial class ConfigLoader
         private readonly Dictionary<string, ToolOptions> _tools = new(StringComparer.Ordinal);
         private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
 
+        /// <summary>
+        /// Audiences a tool may not take, with what already holds each: the issuer (aud = issuer marks a
+        /// mission token), identity providers' audiences, other tools'. Compared without a trailing '/'
+        /// and ignoring case: near-equal audiences are a mistake, and a relying party may normalize.
+        /// </summary>
+        private readonly Dictionary<string, string> _audiences = new(StringComparer.OrdinalIgnoreCase);
+
         public TesseraConfig Bind(YamlCursor root)
         {
-            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "identity_providers", "admins",
+            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "identity_providers", "admins",
                 "approver_groups", "principals", "tools", "agents");
 
             var server = BindServer(root.Child("server"));
+            _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
             var dataDir = ResolvePath(root.Child("data_dir").OptionalString() ?? "data");
             var storage = BindStorage(root.Child("storage"));
             var tokens = BindTokens(root.Child("tokens"));
             var signing = BindSigningKeys(root.Child("signing_keys"));
             var vault = BindVault(root.Child("vault"));
             var dpop = BindDpop(root.Child("dpop"));
+            var registry = BindRegistry(root.Child("registry"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
@@ -100,7 +138,7 @@ public static partial class ConfigLoader
             var agents = new List<AgentOptions>();
             foreach (var cursor in agentCursors)
             {
-                agents.Add(BindAgent(cursor, tokens, agentIds));
+                agents.Add(BindAgent(cursor, tokens, registry, agentIds));
             }
 
             for (var i = 0; i < agents.Count; i++)
@@ -135,18 +173,22 @@ public static partial class ConfigLoader
                 SigningKeys = signing,
                 Vault = vault,
                 Dpop = dpop,
+                Registry = registry,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
                 Principals = principals,
                 Tools = tools,
                 Agents = agents,
+                Warnings = _warnings,
             };
         }
 
         private string ResolvePath(string path) => Path.GetFullPath(Path.Combine(baseDirectory, path));
 
-        private static ServerOptions BindServer(YamlCursor c)
+        private static string AudienceKey(string audience) => audience.TrimEnd('/');
+
+        private ServerOptions BindServer(YamlCursor c)
         {
             if (c.IsMissing)
             {
@@ -158,6 +200,14 @@ public static partial class ConfigLoader
             if (!Uri.TryCreate(listenText, UriKind.Absolute, out var listen) || (listen.Scheme != "http" && listen.Scheme != "https"))
             {
                 throw c.Child("listen").Error($"'{listenText}' is not an http:// or https:// address");
+            }
+
+            // Warn about plain http where other machines can connect: client secrets, tokens and admin
+            // requests would cross the network in clear text (a TLS-terminating proxy in front is fine).
+            if (listen.Scheme == "http" && !listen.IsLoopback)
+            {
+                _warnings.Add(c.Child("listen").Warning(ConfigWarning.PlainHttpListen,
+                    $"'{listenText}' is plain http beyond loopback: secrets and tokens cross the network in clear text unless a TLS proxy terminates in front"));
             }
 
             var issuer = c.Child("issuer").OptionalString() ?? listenText;
@@ -202,7 +252,7 @@ public static partial class ConfigLoader
             c.OnlyKeys("default_ttl", "max_ttl", "max_delegation_depth");
             var def = c.Child("default_ttl").OptionalDuration(TimeSpan.FromMinutes(5));
             var max = c.Child("max_ttl").OptionalDuration(TimeSpan.FromHours(1));
-            if (max > TimeSpan.FromDays(1))
+            if (max > TokenOptions.MaxTtlCeiling)
             {
                 throw c.Child("max_ttl").Error("must be at most 1d: Tessera issues short-lived credentials");
             }
@@ -254,9 +304,26 @@ public static partial class ConfigLoader
             return new DpopOptions(maxAge, c.Child("use_nonce").OptionalBool(false));
         }
 
+        private static RegistryOptions BindRegistry(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return new RegistryOptions(RegistryOptions.DefaultMaxAgentLifetime);
+            }
+
+            c.OnlyKeys("max_agent_lifetime");
+            var max = c.Child("max_agent_lifetime").OptionalDuration(RegistryOptions.DefaultMaxAgentLifetime);
+            if (max < TimeSpan.FromDays(1) || max > RegistryOptions.Ceiling)
+            {
+                throw c.Child("max_agent_lifetime").Error($"must be between 1d and {Durations.Format(RegistryOptions.Ceiling)}: every registration comes up for review");
+            }
+
+            return new RegistryOptions(max);
+        }
+
         private IdentityProviderOptions BindIdp(YamlCursor c)
         {
-            c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience", "admin_audience");
+            c.OnlyKeys("id", "issuer", "jwks_file", "jwks_uri", "audience", "admin_audience", "allow_insecure");
             var id = Id(c.Child("id"));
             if (!_idps.Add(id))
             {
@@ -283,6 +350,21 @@ public static partial class ConfigLoader
                 throw c.Child("jwks_uri").Error("must be an absolute http(s) URL");
             }
 
+            // Reject keys fetched over plain http from another host: whoever sits on the path could
+            // hand Tessera their own key and sign any principal's token.
+            var allowInsecure = c.Child("allow_insecure").OptionalBool(false);
+            if (jwksUri is { Scheme: "http", IsLoopback: false })
+            {
+                if (!allowInsecure)
+                {
+                    throw c.Child("jwks_uri").Error(
+                        "is plain http to another host: anyone on the path could substitute the keys; use https, or set allow_insecure: true on this identity provider to accept the risk");
+                }
+
+                _warnings.Add(c.Child("jwks_uri").Warning(ConfigWarning.InsecureJwksUri,
+                    $"keys are fetched over plain http ({jwksUri.GetLeftPart(UriPartial.Authority)}), accepted by allow_insecure: true"));
+            }
+
             string? jwksPath = null;
             if (jwksFile is not null)
             {
@@ -293,13 +375,15 @@ public static partial class ConfigLoader
             var audience = c.Child("audience").RequiredString();
             var adminAudience = c.Child("admin_audience").OptionalString() ?? IdentityProviderOptions.DefaultAdminAudience;
             // Reject one audience for both uses: a principal's token handed to an agent for delegation would then be an admin or approver credential.
-            if (adminAudience == audience)
+            if (AudienceKey(adminAudience) == AudienceKey(audience))
             {
                 throw c.Child(c.Child("admin_audience").OptionalString() is null ? "audience" : "admin_audience")
                     .Error($"admin_audience and audience must differ (both '{audience}'): a token handed to an agent for delegation must never work on the admin API");
             }
 
-            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, audience) { AdminAudience = adminAudience };
+            _audiences.TryAdd(AudienceKey(audience), $"the audience of identity provider '{id}'");
+            _audiences.TryAdd(AudienceKey(adminAudience), $"the admin_audience of identity provider '{id}'");
+            return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, audience) { AdminAudience = adminAudience, AllowInsecure = allowInsecure };
         }
 
         private PrincipalRef BindPrincipalRef(YamlCursor c)
@@ -378,7 +462,7 @@ public static partial class ConfigLoader
 
         private ToolOptions BindTool(YamlCursor c)
         {
-            c.OnlyKeys("id", "audience", "upstream", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
+            c.OnlyKeys("id", "audience", "upstream", "allow_insecure", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
             var id = Id(c.Child("id"));
             if (_tools.ContainsKey(id))
             {
@@ -386,9 +470,15 @@ public static partial class ConfigLoader
             }
 
             var audience = c.Child("audience").OptionalString() ?? $"urn:tessera:tool:{id}";
-            if (_tools.Values.Any(t => t.Audience == audience))
+            // Reject an audience that names something else: a token for this tool would pass there
+            // (aud = issuer would make it a mission token, bypassing approvals; an identity provider's
+            // audience would make it look like a principal's token; another tool's would open that tool).
+            if (!_audiences.TryAdd(AudienceKey(audience), $"already used by tool '{id}'"))
             {
-                throw c.Child("audience").Error($"audience '{audience}' is already used by another tool");
+                var holder = _audiences[AudienceKey(audience)];
+                throw c.Child("audience").IsMissing
+                    ? c.Child("id").Error($"its audience '{audience}' is {holder}; give the tool an audience of its own")
+                    : c.Child("audience").Error($"'{audience}' is {holder}");
             }
 
             Uri? upstream = null;
@@ -396,6 +486,21 @@ public static partial class ConfigLoader
             if (upstreamText is not null && (!Uri.TryCreate(upstreamText, UriKind.Absolute, out upstream) || (upstream.Scheme != "http" && upstream.Scheme != "https")))
             {
                 throw c.Child("upstream").Error("must be an absolute http(s) URL");
+            }
+
+            // Reject plain http to another host: the proxy adds the tool's credential to every request,
+            // and it would cross the network in clear text. Loopback (a sidecar, a test upstream) is fine.
+            var allowInsecure = c.Child("allow_insecure").OptionalBool(false);
+            if (upstream is { Scheme: "http", IsLoopback: false })
+            {
+                if (!allowInsecure)
+                {
+                    throw c.Child("upstream").Error(
+                        "is plain http to another host: the credential would cross the network in clear text; use https, or set allow_insecure: true on this tool to accept the risk");
+                }
+
+                _warnings.Add(c.Child("upstream").Warning(ConfigWarning.InsecureUpstream,
+                    $"the credential is sent over plain http to {upstream.GetLeftPart(UriPartial.Authority)}, accepted by allow_insecure: true"));
             }
 
             ToolCredentialOptions? credential = null;
@@ -447,6 +552,12 @@ public static partial class ConfigLoader
                     {
                         throw ruleItems[i].Error($"'{rules[i]}' is not a rule; write METHOD /path with * for one segment and ** for any");
                     }
+
+                    if (rules[i] == "* /**")
+                    {
+                        _warnings.Add(ruleItems[i].Warning(ConfigWarning.AllowsEverything,
+                            $"'* /**' allows every method on every path of tool '{id}': the scope is as wide as the credential itself"));
+                    }
                 }
 
                 ApprovalPolicyOptions? approval = null;
@@ -476,6 +587,7 @@ public static partial class ConfigLoader
                 Id = id,
                 Audience = audience,
                 Upstream = upstream,
+                AllowInsecure = allowInsecure,
                 Credential = credential,
                 RequireDpop = c.Child("require_dpop").OptionalBool(false),
                 RotateEvery = c.Child("rotate_every").IsMissing ? null : c.Child("rotate_every").OptionalDuration(TimeSpan.Zero),
@@ -487,7 +599,7 @@ public static partial class ConfigLoader
             return tool;
         }
 
-        private AgentOptions BindAgent(YamlCursor c, TokenOptions tokens, HashSet<string> agentIds)
+        private AgentOptions BindAgent(YamlCursor c, TokenOptions tokens, RegistryOptions registry, HashSet<string> agentIds)
         {
             c.OnlyKeys("id", "owner", "purpose", "expires", "auth", "allowed_scopes", "max_ttl", "may_delegate_to", "require_dpop");
             var id = Id(c.Child("id"));
@@ -506,6 +618,19 @@ public static partial class ConfigLoader
             var owner = c.Child("owner").RequiredString();
             var purpose = c.Child("purpose").RequiredString();
             var expires = ParseExpiry(c.Child("expires"));
+            // Reject registrations for decades: an agent must come up for review, and its owner with it.
+            if (expires - now > registry.MaxAgentLifetime)
+            {
+                throw c.Child("expires").Error(
+                    $"{c.Child("expires").RequiredString()} is more than {Durations.Format(registry.MaxAgentLifetime)} from now (registry.max_agent_lifetime); register the agent for less and renew it");
+            }
+
+            if (expires - now > RegistryOptions.DefaultMaxAgentLifetime)
+            {
+                _warnings.Add(c.Child("expires").Warning(ConfigWarning.LongLivedAgent,
+                    $"agent '{id}' is registered until {c.Child("expires").RequiredString()}, more than a year from now"));
+            }
+
             var auth = BindAuth(c.Child("auth"));
             if (auth.Federated is { } federated && !_federated.TryAdd(federated, id))
             {
@@ -565,7 +690,7 @@ public static partial class ConfigLoader
                     throw inline.Error("give jwks_file or jwks, not both");
                 }
 
-                jwks = ParseJwks(inline, YamlToJson.Convert(inline.Node!));
+                jwks = ParseJwks(inline, YamlToJson.Convert(inline));
             }
 
             PrincipalRef? federated = null;

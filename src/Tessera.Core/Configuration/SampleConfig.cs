@@ -50,6 +50,9 @@ tokens:
 # vault:
 #   retain_previous: 24h              # a rotated secret's old version is kept (encrypted) this long, then destroyed
 
+# registry:
+#   max_agent_lifetime: 365d          # no agent's `expires` may lie further ahead; renew registrations
+
 # Identity providers whose JWTs Tessera accepts (principals, admins, approvers):
 # identity_providers:
 #   - id: corp
@@ -67,7 +70,8 @@ tokens:
 tools:
   - id: crm
     # audience: urn:tessera:tool:crm  # default urn:tessera:tool:<id>
-    upstream: http://127.0.0.1:9102   # agents call it through /proxy/crm/...; never directly
+    upstream: http://127.0.0.1:9102   # agents call it through /proxy/crm/...; https beyond loopback
+                                      # (plain http elsewhere needs allow_insecure: true)
     credential: { secret: crm-key, header: X-Api-Key }   # injected from the vault: tessera secret put crm-key
     # credential: { secret: gh-token, header: Authorization, format: "Bearer {secret}" }
     # rotate_every: 90d               # `tessera secret list` flags the secret when it is older

@@ -33,11 +33,37 @@ public sealed record TesseraConfig
     public IReadOnlyList<ToolOptions> Tools { get; init; } = [];
 
     public IReadOnlyList<AgentOptions> Agents { get; init; } = [];
+
+    public RegistryOptions Registry { get; init; } = new(RegistryOptions.DefaultMaxAgentLifetime);
+
+    /// <summary>What was accepted but weakens security (plain http beyond loopback, a rule allowing everything, ...); logged at start.</summary>
+    public IReadOnlyList<ConfigWarning> Warnings { get; init; } = [];
+}
+
+/// <summary>
+/// Rules for the agent registry: no agent may be registered for longer than
+/// <see cref="MaxAgentLifetime"/> from the moment the configuration is loaded, so every registration
+/// comes up for review.
+/// </summary>
+public sealed record RegistryOptions(TimeSpan MaxAgentLifetime)
+{
+    public static readonly TimeSpan DefaultMaxAgentLifetime = TimeSpan.FromDays(365);
+
+    /// <summary>Beyond a year a registration draws a warning at start; beyond ten years it is refused outright.</summary>
+    public static readonly TimeSpan Ceiling = TimeSpan.FromDays(3650);
 }
 
 public sealed record ServerOptions(Uri Listen, string Issuer, bool BootstrapAdminToken);
 
-public sealed record TokenOptions(TimeSpan DefaultTtl, TimeSpan MaxTtl, int MaxDelegationDepth);
+public sealed record TokenOptions(TimeSpan DefaultTtl, TimeSpan MaxTtl, int MaxDelegationDepth)
+{
+    /// <summary>
+    /// The largest <see cref="MaxTtl"/> the configuration accepts. No token Tessera ever issued, under
+    /// any configuration, lives longer (plus clock skew); a revocation of tokens whose expiry is
+    /// unknown is kept that long, so raising <c>max_ttl</c> later cannot bring a revoked token back.
+    /// </summary>
+    public static readonly TimeSpan MaxTtlCeiling = TimeSpan.FromDays(1);
+}
 
 /// <summary>How long a new signing key is published in JWKS before it signs anything.</summary>
 public sealed record SigningKeyOptions(TimeSpan PublishAhead);
@@ -52,6 +78,9 @@ public sealed record IdentityProviderOptions(string Id, string Issuer, string? J
     /// <see cref="Audience"/>: a token a principal hands an agent for delegation must never work there.
     /// </summary>
     public string AdminAudience { get; init; } = DefaultAdminAudience;
+
+    /// <summary><c>allow_insecure: true</c>: the operator accepted fetching <see cref="JwksUri"/> over plain http.</summary>
+    public bool AllowInsecure { get; init; }
 }
 
 /// <summary>A principal as named by an identity provider: the provider id and the token's <c>sub</c>.</summary>
@@ -82,6 +111,10 @@ public sealed record ToolOptions
     public required string Id { get; init; }
     public required string Audience { get; init; }
     public Uri? Upstream { get; init; }
+
+    /// <summary><c>allow_insecure: true</c>: the operator accepted sending the credential to <see cref="Upstream"/> over plain http.</summary>
+    public bool AllowInsecure { get; init; }
+
     public ToolCredentialOptions? Credential { get; init; }
     public bool RequireDpop { get; init; }
 

@@ -24,7 +24,12 @@ internal readonly struct YamlCursor
     public bool IsMissing => Node is null || (Node is YamlScalarNode s && s.Style == YamlDotNet.Core.ScalarStyle.Plain && (s.Value is null || s.Value == "~" || s.Value == "null" || s.Value.Length == 0));
 
     public ConfigException Error(string problem) =>
-        new(_file, Path, problem, Node is null ? null : (int)Node.Start.Line);
+        new(_file, Path, problem, Line);
+
+    /// <summary>Accepted, but worth an operator's attention: named like an error.</summary>
+    public ConfigWarning Warning(string code, string problem) => new(code, _file, Path, problem, Line);
+
+    private int? Line => Node is null ? null : (int)Node.Start.Line;
 
     public YamlCursor Child(string key)
     {

@@ -72,15 +72,22 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
         return (new Approvals.Approver($"{idp}:{principal.Subject}", idp, principal.Subject), config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject), null);
     }
 
-    /// <summary>Creates the bootstrap token file (0600) if it does not exist and returns the token's hash.</summary>
+    /// <summary>
+    /// Creates the bootstrap token file (0600, in a 0700 directory) if it does not exist and returns
+    /// the token's hash. An existing file that group or others may read or write is refused.
+    /// </summary>
     public static byte[] EnsureBootstrapToken(string dataDir)
     {
         var path = Path.Combine(dataDir, BootstrapTokenFileName);
         if (!File.Exists(path))
         {
-            Directory.CreateDirectory(dataDir);
+            Vault.PrivateFile.CreateDirectory(dataDir);
             var token = "tsa_" + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
             Vault.PrivateFile.WriteNew(path, token + "\n");
+        }
+        else
+        {
+            Vault.PrivateFile.EnsureNotShared(path, "the bootstrap admin token");
         }
 
         return SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(path).Trim()));

@@ -15,6 +15,16 @@ public sealed class RevocationService(RevocationIndex index, IRevocationStore st
 {
     internal static readonly TimeSpan Skew = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// When the last token issued up to <paramref name="now"/> has expired, for a revocation that does
+    /// not know the tokens it covers. Each was issued at or before now and is accepted only while its
+    /// <c>exp − iat</c> is within <c>max_ttl</c> plus skew (<c>AccessTokenValidator</c>); the ceiling of
+    /// <c>max_ttl</c> (1 day) is used rather than the configured value, so an entry still holds if
+    /// <c>max_ttl</c> is raised after it was written. Pruning the entry after this time can bring
+    /// nothing back: every token it covers has expired.
+    /// </summary>
+    public static DateTimeOffset CoversTokensUntil(DateTimeOffset now) => now + TokenOptions.MaxTtlCeiling + Skew;
+
     /// <summary>Loads the durable revocations into the index at start.</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
@@ -31,7 +41,7 @@ public sealed class RevocationService(RevocationIndex index, IRevocationStore st
 
     /// <summary>
     /// Revokes by id when the token itself is not at hand. Everything it can affect was issued
-    /// before now and so expires within the longest token lifetime.
+    /// before now and so expires within the longest token lifetime (<see cref="CoversTokensUntil"/>).
     /// </summary>
     public Task<RevocationEntry> RevokeAsync(RevocationKind kind, string id, string revokedBy, string? requestId, CancellationToken cancellationToken) =>
         RevokeAsync(kind, id, null, revokedBy, requestId, null, cancellationToken);
@@ -42,7 +52,9 @@ public sealed class RevocationService(RevocationIndex index, IRevocationStore st
         var now = time.GetUtcNow();
         // A mission named by id: its record says whose it was and when its last token expires.
         var record = kind == RevocationKind.Mission ? await missions.FindAsync(id, cancellationToken) : null;
-        var entry = new RevocationEntry(kind, id, now, (expiresAt ?? record?.ExpiresAt ?? now + config.Tokens.MaxTtl) + Skew);
+        // A token's own exp, or a mission's last token's exp, bounds what the entry covers (derived
+        // tokens never outlive their parent); otherwise every token issued up to now.
+        var entry = new RevocationEntry(kind, id, now, expiresAt is { } exp ? exp + Skew : record is not null ? record.ExpiresAt + Skew : CoversTokensUntil(now));
         var reached = await ReachAsync(kind, id, claims, now, cancellationToken);
         var mission = kind == RevocationKind.Mission ? id : claims?.Mission;
         await audit.AppendAsync(new AuditRecord

@@ -12,4 +12,11 @@ public interface ISecretStore
 
     /// <summary>Every version not yet destroyed, current and retired.</summary>
     Task<IReadOnlyList<SealedSecretVersion>> LoadVersionsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The newest version of each secret that the audit log records (its <c>secret.put</c> and
+    /// <c>secret.rotated</c> events). The log is hash-chained and kept apart from the version rows,
+    /// so a newest version deleted from storage still shows here, and the vault refuses the older one.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, int>> LoadRecordedVersionsAsync(CancellationToken cancellationToken);
 }

@@ -8,8 +8,11 @@ using Tessera.Core.Revocation;
 namespace Tessera.Core.Tokens;
 
 /// <summary>
-/// Validates tokens Tessera issued, entirely in memory: signature by a published key (with
-/// Microsoft.IdentityModel), issuer, <c>typ: at+jwt</c>, ES256 only, expiry, and the revocation index.
+/// Validates tokens Tessera issued, entirely in memory: signature by a key published in JWKS right now
+/// (with Microsoft.IdentityModel), issuer, <c>typ: at+jwt</c>, ES256 only, a lifetime Tessera could
+/// have issued (<c>exp − iat</c> at most <c>tokens.max_ttl</c> plus skew, <c>iat</c> not in the
+/// future), expiry, and the revocation index. This is the one validator for our tokens: the proxy,
+/// introspection, revocation and token exchange (subject tokens) all go through it.
 /// A token whose signature verified is remembered (keyed by its whole text, so a forged payload under
 /// a copied signature is a different key) until it expires: it is not verified again, but its expiry
 /// and revocation are checked on every call.
@@ -26,7 +29,11 @@ public sealed class AccessTokenValidator
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
     private readonly ConcurrentDictionary<string, AccessTokenClaims> _verified = new(StringComparer.Ordinal);
+    private readonly long _maxLifetime;
     private long _nextPrune;
+
+    /// <summary>Clock skew allowed between <c>iat</c> and our clock, and on top of <c>max_ttl</c> (contract §7).</summary>
+    internal const long SkewSeconds = 60;
 
     /// <summary>Beyond this many remembered tokens, new ones are verified every time instead.</summary>
     internal const int MaxVerified = 200_000;
@@ -37,6 +44,7 @@ public sealed class AccessTokenValidator
         _agents = agents;
         _revocations = revocations;
         _time = time;
+        _maxLifetime = (long)config.Tokens.MaxTtl.TotalSeconds + SkewSeconds;
         _parameters = new TokenValidationParameters
         {
             ValidIssuer = config.Server.Issuer,
@@ -46,7 +54,8 @@ public sealed class AccessTokenValidator
             // Expiry is checked against the injected clock below.
             ValidateLifetime = false,
             RequireSignedTokens = true,
-            IssuerSigningKeyResolver = (_, _, kid, _) => _keys.Ring.Find(kid) is { } key ? [key.SecurityKey] : [],
+            // Only a key in JWKS now: one that has left it (a leaked backup of an old key) verifies nothing.
+            IssuerSigningKeyResolver = (_, _, kid, _) => kid is not null && _keys.FindPublished(kid) is { } key ? [key.SecurityKey] : [],
         };
     }
 
@@ -77,6 +86,20 @@ public sealed class AccessTokenValidator
             if (claims is null)
             {
                 return new TokenValidation(TokenStatus.Malformed, null, "required claims missing");
+            }
+
+            // Reject lifetimes Tessera never issues: every token lives at most max_ttl, so a longer one
+            // was minted with a stolen key or under an older, longer max_ttl; either way no revocation
+            // entry is guaranteed to outlive it. (Checked once: claims and max_ttl do not change.)
+            if (claims.ExpiresAt - claims.IssuedAt > _maxLifetime)
+            {
+                return new TokenValidation(TokenStatus.LifetimeExceeded, claims, "exp − iat exceeds tokens.max_ttl plus 60 s skew");
+            }
+
+            // Reject tokens issued in the future: a revocation cuts at a time, and covers only what was issued before it.
+            if (claims.IssuedAt > now + SkewSeconds)
+            {
+                return new TokenValidation(TokenStatus.LifetimeExceeded, claims, "iat is in the future beyond 60 s skew");
             }
 
             if (claims.ExpiresAt > now && _verified.Count < MaxVerified)

@@ -53,7 +53,19 @@ public sealed class SigningKeyRing
 
     /// <summary>The keys to publish at <paramref name="now"/>: pending, current, and retired ones whose tokens may still be alive.</summary>
     public IEnumerable<SigningKey> PublishedAt(DateTimeOffset now, TimeSpan retention) =>
-        _keys.Where(k => SupersededAt(k, now) is not { } superseded || superseded + retention > now);
+        _keys.Where(k => IsPublishedAt(k, now, retention));
+
+    /// <summary>Whether <paramref name="key"/> is in JWKS at <paramref name="now"/>: not yet superseded, or superseded less than <paramref name="retention"/> ago.</summary>
+    public bool IsPublishedAt(SigningKey key, DateTimeOffset now, TimeSpan retention) =>
+        SupersededAt(key, now) is not { } superseded || superseded + retention > now;
 
     public SigningKey? Find(string kid) => _byKid.GetValueOrDefault(kid);
+
+    /// <summary>
+    /// The key a token of ours may be verified with: only one that is published at <paramref name="now"/>.
+    /// A key that has left JWKS signed nothing that can still be alive, so a token under it is forged
+    /// (with a leaked old key) or outlives every lifetime Tessera issues.
+    /// </summary>
+    public SigningKey? FindPublished(string kid, DateTimeOffset now, TimeSpan retention) =>
+        Find(kid) is { } key && IsPublishedAt(key, now, retention) ? key : null;
 }

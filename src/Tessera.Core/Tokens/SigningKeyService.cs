@@ -10,10 +10,14 @@ namespace Tessera.Core.Tokens;
 /// <summary>
 /// Owns the signing keys: loads and decrypts them at start, creates the first, rotates with overlap
 /// (a new key is published <c>signing_keys.publish_ahead</c> before it signs; an old one stays until
-/// its last token has expired), and prunes keys nobody can need any more.
+/// its last token has expired), and retires keys nobody can need any more (at start, at rotation, and
+/// on a timer: see <c>SigningKeyRetirement</c> in the server). Tokens are verified only with keys that
+/// are published at that moment, so a key stops verifying the instant it leaves JWKS, whenever the
+/// retirement pass runs.
 /// </summary>
-public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKey, AuditLog audit, TesseraConfig config, TimeProvider time)
+public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKey, AuditLog audit, TesseraConfig config, TimeProvider time) : IDisposable
 {
+    private readonly SemaphoreSlim _retiring = new(1, 1);
     private SigningKeyRing _ring = new([]);
 
     public SigningKeyRing Ring => Volatile.Read(ref _ring);
@@ -37,7 +41,7 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
             await AddAsync(SigningKey.Generate(now, now), AuditTypes.KeyCreated, "first signing key", null, null, cancellationToken);
         }
 
-        await PruneAsync(cancellationToken);
+        await RetireAsync(cancellationToken);
     }
 
     /// <summary>Creates the next key; it is published now and signs from now + publish_ahead.</summary>
@@ -46,13 +50,16 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
         var now = time.GetUtcNow();
         var key = SigningKey.Generate(now, now + config.SigningKeys.PublishAhead);
         await AddAsync(key, AuditTypes.KeyRotated, $"new key {key.Kid} signs from {AuditEvent.FormatTime(key.ActivatesAt)}", actor, requestId, cancellationToken);
-        await PruneAsync(cancellationToken);
+        await RetireAsync(cancellationToken);
         return key;
     }
 
     /// <summary>The key that signs now. Throws when none is active, which only a broken store can cause.</summary>
     public SigningKey Current() =>
         Ring.SigningKeyAt(time.GetUtcNow()) ?? throw new InvalidOperationException("no signing key is active");
+
+    /// <summary>The key that may verify a token naming <paramref name="kid"/> now: a published one, or null.</summary>
+    public SigningKey? FindPublished(string kid) => Ring.FindPublished(kid, time.GetUtcNow(), Retention);
 
     private async Task AddAsync(SigningKey key, string type, string reason, string? actor, string? requestId, CancellationToken cancellationToken)
     {
@@ -81,17 +88,46 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
         ImmutableInterlockedUpdate(ring => new SigningKeyRing(ring.Keys.Add(key)));
     }
 
-    private async Task PruneAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the keys that have left JWKS (superseded longer than <see cref="Retention"/> ago), each
+    /// with a <c>key.retired</c> audit event in the same transaction, and drops them from memory.
+    /// Returns the retired key ids. One pass at a time, so a key is never retired twice.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RetireAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        var ring = Ring;
-        var published = ring.PublishedAt(now, Retention).ToHashSet();
-        foreach (var key in ring.Keys.Where(k => !published.Contains(k)))
+        await _retiring.WaitAsync(cancellationToken);
+        try
         {
-            await store.DeleteAsync(key.Kid, cancellationToken);
-        }
+            var now = time.GetUtcNow();
+            var ring = Ring;
+            var retired = new List<SigningKey>();
+            foreach (var key in ring.Keys)
+            {
+                if (ring.IsPublishedAt(key, now, Retention))
+                {
+                    continue;
+                }
 
-        ImmutableInterlockedUpdate(r => new SigningKeyRing(r.Keys.Where(k => published.Contains(k) || !ring.Keys.Contains(k))));
+                await audit.AppendAsync(new AuditRecord
+                {
+                    Type = AuditTypes.KeyRetired,
+                    Outcome = AuditOutcomes.Allowed,
+                    Reason = $"key {key.Kid} retired: it stopped signing at {AuditEvent.FormatTime(ring.SupersededAt(key, now)!.Value)} and every token it signed has expired",
+                }, new SigningKeyRetired(key.Kid), cancellationToken);
+                retired.Add(key);
+            }
+
+            if (retired.Count > 0)
+            {
+                ImmutableInterlockedUpdate(r => new SigningKeyRing(r.Keys.Where(k => !retired.Contains(k))));
+            }
+
+            return [.. retired.Select(k => k.Kid)];
+        }
+        finally
+        {
+            _retiring.Release();
+        }
     }
 
     private void ImmutableInterlockedUpdate(Func<SigningKeyRing, SigningKeyRing> update)
@@ -105,6 +141,8 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
             }
         }
     }
+
+    public void Dispose() => _retiring.Dispose();
 
     private SigningKey Unseal(StoredSigningKey stored)
     {

@@ -291,6 +291,7 @@ public sealed partial class TokenService
                 {
                     TokenStatus.Expired => "it has expired",
                     TokenStatus.Revoked => "it has been revoked",
+                    TokenStatus.LifetimeExceeded => "its lifetime exceeds tokens.max_ttl, or it was issued in the future",
                     _ => "it is not a valid token of this server",
                 });
             }

@@ -7,6 +7,9 @@ public enum TokenStatus
     InvalidSignature,
     Expired,
     Revoked,
+
+    /// <summary>Signed by us, but with a lifetime Tessera never issues: <c>exp − iat</c> beyond <c>tokens.max_ttl</c> plus skew, or <c>iat</c> in the future.</summary>
+    LifetimeExceeded,
 }
 
 /// <summary>The result of validating one of our own tokens. <see cref="Claims"/> is set when the signature verified.</summary>

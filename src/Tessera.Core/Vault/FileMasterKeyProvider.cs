@@ -3,8 +3,9 @@ using System.Security.Cryptography;
 namespace Tessera.Core.Vault;
 
 /// <summary>
-/// The master key in <c>data_dir/master.key</c>, created with mode 0600 on first start. A
-/// malformed file stops start-up rather than being replaced: replacing it would orphan every secret.
+/// The master key in <c>data_dir/master.key</c>, created with mode 0600 (in a 0700 directory) on
+/// first start. A malformed file stops start-up rather than being replaced: replacing it would orphan
+/// every secret. So does a file that group or others may read or write.
 /// </summary>
 public sealed class FileMasterKeyProvider(string path) : IMasterKeyProvider
 {
@@ -14,13 +15,14 @@ public sealed class FileMasterKeyProvider(string path) : IMasterKeyProvider
     {
         if (File.Exists(path))
         {
+            PrivateFile.EnsureNotShared(path, "the master key");
             return new MasterKey(MasterKey.Decode(File.ReadAllText(path), path)) { Source = path };
         }
 
         var directory = Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory))
         {
-            Directory.CreateDirectory(directory);
+            PrivateFile.CreateDirectory(directory);
         }
 
         var key = RandomNumberGenerator.GetBytes(32);

@@ -14,6 +14,8 @@ namespace Tessera.Core.Vault;
 /// request. Every change is committed with its audit event; the in-memory state (sealed versions
 /// and derived key-encryption keys, never plaintext) is swapped only after the commit, so readers
 /// never see a change that is not durable. Values are decrypted per use and the buffer is zeroed.
+/// A secret whose newest stored version is older than the audit log says (a newer row was deleted:
+/// a rollback) is never injected: it is reported at start and refused until it is rotated.
 /// </summary>
 public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLog audit, TesseraConfig config, TimeProvider time) : IDisposable
 {
@@ -37,6 +39,7 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
     {
         var keys = await store.LoadKeysAsync(cancellationToken);
         var versions = await store.LoadVersionsAsync(cancellationToken);
+        var recorded = await store.LoadRecordedVersionsAsync(cancellationToken);
         var material = keys.ToImmutableDictionary(k => k.Id, k => new KeyMaterial(k, masterKey.Derive(k.Salt, k.Purpose)), StringComparer.Ordinal);
         var current = keys.Count == 0 ? null : keys.MaxBy(k => k.CreatedAt);
         var secrets = versions
@@ -49,8 +52,47 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
                     return new SecretEntry(newest, [.. g.Where(v => v.Version != newest.Version).OrderBy(v => v.Version)]);
                 },
                 StringComparer.Ordinal);
-        Volatile.Write(ref _state, new VaultState(secrets, material, current?.Id));
+
+        // The highest version each secret ever had, by the audit log or by what is stored: a new
+        // version is numbered above it, so a version number is never reused.
+        var highest = recorded.ToImmutableDictionary(StringComparer.Ordinal);
+        foreach (var (name, entry) in secrets)
+        {
+            if (entry.Current.Version > highest.GetValueOrDefault(name))
+            {
+                highest = highest.SetItem(name, entry.Current.Version);
+            }
+        }
+
+        // Reject, until rotated, a secret whose newest stored version is not its newest version:
+        // older than the audit log records, or itself marked retired by the rotation that followed it.
+        var rolledBack = ImmutableDictionary.CreateBuilder<string, SecretRollback>(StringComparer.Ordinal);
+        foreach (var (name, entry) in secrets)
+        {
+            var newest = highest[name];
+            if (entry.Current.Version < newest || entry.Current.RetiredAt is not null)
+            {
+                rolledBack[name] = new SecretRollback(name, entry.Current.Version, Math.Max(newest, entry.Current.Version + (entry.Current.RetiredAt is null ? 0 : 1)));
+            }
+        }
+
+        Volatile.Write(ref _state, new VaultState(secrets, material, current?.Id) { Highest = highest, RolledBack = rolledBack.ToImmutable() });
+        foreach (var rollback in rolledBack.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            await audit.AppendAsync(new AuditRecord
+            {
+                Type = AuditTypes.SecretRolledBack,
+                Outcome = AuditOutcomes.Error,
+                Secret = rollback.Name,
+                Reason = $"the newest stored version is v{rollback.Stored} but v{rollback.Recorded} existed (audit log): a newer version was removed from storage; "
+                    + "the secret is not injected until it is rotated",
+            }, cancellationToken: cancellationToken);
+        }
     }
+
+    /// <summary>Secrets found rolled back at start (see <see cref="SecretRollback"/>); refused until rotated.</summary>
+    public IReadOnlyList<SecretRollback> RolledBack() =>
+        [.. Volatile.Read(ref _state).RolledBack.Values.OrderBy(r => r.Name, StringComparer.Ordinal)];
 
     /// <summary>Names of tool credentials that are not in the vault: those tools cannot be reached.</summary>
     public IReadOnlyList<string> MissingSecrets()
@@ -131,7 +173,8 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
             var now = time.GetUtcNow();
             var changes = new List<StateChange>(2);
             var key = EnsureKey(ref state, now, changes);
-            var id = new SecretVersionId(name, exists ? entry!.Current.Version + 1 : 1);
+            // Above every version this secret ever had, also one removed from storage behind our back.
+            var id = new SecretVersionId(name, Math.Max(exists ? entry!.Current.Version : 0, state.Highest.GetValueOrDefault(name)) + 1);
             var (wrapped, ciphertext) = SecretEnvelope.Seal(value.Span, key.Material, key.Key.Id, id);
             var version = new SealedSecretVersion(name, id.Version, now, key.Key.Id, wrapped, ciphertext);
             var destroyAfter = now + config.Vault.RetainPrevious;
@@ -152,7 +195,12 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
             var updated = exists
                 ? new SecretEntry(version, entry!.Retired.Add(entry.Current with { RetiredAt = now, DestroyAfter = destroyAfter }))
                 : new SecretEntry(version, []);
-            state = state with { Secrets = state.Secrets.SetItem(name, updated) };
+            state = state with
+            {
+                Secrets = state.Secrets.SetItem(name, updated),
+                Highest = state.Highest.SetItem(name, id.Version),
+                RolledBack = state.RolledBack.Remove(name),
+            };
             Volatile.Write(ref _state, state);
             return VaultResult.Ok(Describe(updated));
         }
@@ -194,7 +242,12 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
                 RequestId = requestId,
             }, [new VaultKeyChanged(key.Key, rewrapped, removed)], CancellationToken.None);
 
-            Volatile.Write(ref _state, new VaultState(secrets, ImmutableDictionary.Create<string, KeyMaterial>(StringComparer.Ordinal).Add(key.Key.Id, key), key.Key.Id));
+            Volatile.Write(ref _state, state with
+            {
+                Secrets = secrets,
+                Keys = ImmutableDictionary.Create<string, KeyMaterial>(StringComparer.Ordinal).Add(key.Key.Id, key),
+                CurrentKeyId = key.Key.Id,
+            });
             return new RekeyOutcome(key.Key.Id, rewrapped.Count, removed);
         }
         finally
@@ -263,6 +316,12 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
             return CredentialLookup.Missing;
         }
 
+        // Never inject a version that a newer one replaced (its row was deleted: a rollback).
+        if (!state.RolledBack.IsEmpty && state.RolledBack.ContainsKey(name))
+        {
+            return CredentialLookup.Broken;
+        }
+
         byte[] plaintext;
         try
         {
@@ -295,6 +354,11 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
         if (!state.Secrets.TryGetValue(name, out var entry))
         {
             return CredentialLookup.Missing;
+        }
+
+        if (!state.RolledBack.IsEmpty && state.RolledBack.ContainsKey(name))
+        {
+            return CredentialLookup.Broken;
         }
 
         byte[] key;
@@ -414,6 +478,12 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
 
     private sealed record VaultState(ImmutableDictionary<string, SecretEntry> Secrets, ImmutableDictionary<string, KeyMaterial> Keys, string? CurrentKeyId)
     {
+        /// <summary>The highest version each secret ever had (audit log or storage), also for secrets with no stored version left.</summary>
+        public ImmutableDictionary<string, int> Highest { get; init; } = ImmutableDictionary.Create<string, int>(StringComparer.Ordinal);
+
+        /// <summary>Secrets found rolled back at start: refused until rotated.</summary>
+        public ImmutableDictionary<string, SecretRollback> RolledBack { get; init; } = ImmutableDictionary.Create<string, SecretRollback>(StringComparer.Ordinal);
+
         public static readonly VaultState Empty = new(
             ImmutableDictionary.Create<string, SecretEntry>(StringComparer.Ordinal),
             ImmutableDictionary.Create<string, KeyMaterial>(StringComparer.Ordinal),

@@ -36,6 +36,12 @@ internal sealed partial class StartupService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Accepted, but weakening security: said before anything else, where the operator looks.
+        foreach (var warning in config.Warnings)
+        {
+            Log.ConfigWarning(logger, warning.Code, warning.ToString());
+        }
+
         await store.MigrateAsync(cancellationToken);
         await audit.StartAsync(cancellationToken);
         await keys.InitializeAsync(cancellationToken);
@@ -51,6 +57,11 @@ internal sealed partial class StartupService(
         foreach (var missing in vault.MissingSecrets())
         {
             Log.SecretMissing(logger, missing);
+        }
+
+        foreach (var rollback in vault.RolledBack())
+        {
+            Log.SecretRolledBack(logger, rollback.Name, rollback.Stored, rollback.Recorded);
         }
 
         foreach (var (key, expiresAt) in await replays.LoadActiveAsync(time.GetUtcNow(), cancellationToken))
@@ -118,5 +129,11 @@ internal sealed partial class StartupService(
 
         [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Secret {Name} is used by a tool but is not in the vault; put it with 'tessera secret put {Name}'")]
         public static partial void SecretMissing(ILogger logger, string name);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Configuration accepted with a warning ({Code}): {Warning}")]
+        public static partial void ConfigWarning(ILogger logger, string code, string warning);
+
+        [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Secret {Name} was rolled back: the newest stored version is v{Stored}, the audit log records v{Recorded}; tools using it are refused until it is rotated")]
+        public static partial void SecretRolledBack(ILogger logger, string name, int stored, int recorded);
     }
 }

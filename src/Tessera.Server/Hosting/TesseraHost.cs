@@ -108,6 +108,7 @@ public static class TesseraHost
         services.AddSingleton<AdminGate>();
         services.AddSingleton<Readiness>();
         services.AddHostedService<StartupService>();
+        services.AddHostedService<SigningKeyRetirement>();
         services.AddProblemDetails();
         configureBuilder?.Invoke(builder);
 

@@ -293,6 +293,7 @@ internal sealed partial class ToolProxy(
         TokenStatus.Expired => "expired",
         TokenStatus.Revoked => "revoked",
         TokenStatus.InvalidSignature => "not signed by this Tessera",
+        TokenStatus.LifetimeExceeded => "valid for longer than this server issues tokens",
         _ => "malformed",
     };
 

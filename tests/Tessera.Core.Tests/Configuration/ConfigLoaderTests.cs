@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.IdentityModel.Tokens;
+using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Configuration;
 
 namespace Tessera.Core.Tests.Configuration;
@@ -7,6 +8,9 @@ namespace Tessera.Core.Tests.Configuration;
 public sealed class ConfigLoaderTests : IDisposable
 {
     private const string FileName = "tessera.yaml";
+    /// <summary>The loader's "now": agent expiries are checked against it.</summary>
+    private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+
     private const string SecretHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
     private static readonly string ValidYaml = $$"""
@@ -292,7 +296,46 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Contains("not valid YAML", ex.Message, StringComparison.Ordinal);
         Assert.NotNull(ex.Line);
         Assert.Equal(broken, ex.Line);
-        Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"tessera.yaml:{ex.Line}:{ex.Column}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("server:\n\tlisten: http://127.0.0.1:8080\n", 2, 1)]
+    [InlineData("server:\n  listen: a: b\n", 2, 12)]
+    [InlineData("tools: [ { id: crm }\n", 2, 1)]
+    public void A_yaml_syntax_error_names_the_file_line_and_column(string yaml, int line, int column)
+    {
+        var ex = Refused(yaml);
+
+        Assert.True(ex.IsSyntaxError);
+        Assert.Equal((line, column), (ex.Line, ex.Column));
+        Assert.StartsWith($"tessera.yaml:{line}:{column}: not valid YAML: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_mistake_in_valid_yaml_is_not_a_syntax_error() =>
+        Assert.False(Refused(Without("    owner: ml-platform@corp.example\n")).IsSyntaxError);
+
+    [Fact]
+    public void An_inline_jwks_with_a_list_as_a_key_is_refused_naming_its_path() =>
+        AssertNames(Refused(WithSupportAuth("      jwks: { ? [ k ] : v }\n")), "agents[0].auth.jwks", "keys must be plain text");
+
+    [Fact]
+    public void An_inline_jwks_that_contains_itself_is_refused_naming_its_path() =>
+        AssertNames(Refused(WithSupportAuth("      jwks: &x [ *x ]\n")), "agents[0].auth.jwks", "nested too deeply");
+
+    [Fact]
+    public void An_inline_jwks_that_expands_to_millions_of_values_through_aliases_is_refused()
+    {
+        var laughs = "      jwks:\n        a: &a [ x, x, x, x, x, x, x, x, x, x ]\n";
+        var previous = "a";
+        foreach (var name in new[] { "b", "c", "d", "e", "f" })
+        {
+            laughs += $"        {name}: &{name} [ {string.Join(", ", Enumerable.Repeat("*" + previous, 10))} ]\n";
+            previous = name;
+        }
+
+        AssertNames(Refused(WithSupportAuth(laughs)), "agents[0].auth.jwks", "too large");
     }
 
     [Fact]
@@ -449,9 +492,182 @@ public sealed class ConfigLoaderTests : IDisposable
         AssertNames(Refused(Replace("    audience: tessera\n", "    audience: tessera-admin\n")), "identity_providers[0].audience", "must differ");
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:8080")]
+    [InlineData("http://127.0.0.1:8080/")]
+    [InlineData("HTTP://127.0.0.1:8080")]
+    public void A_tool_whose_audience_is_the_issuer_is_refused(string audience)
+    {
+        // Its tokens would carry aud = issuer, the mark of a mission token.
+        var ex = Refused(Replace("audience: https://api.github.com", $"audience: \"{audience}\""));
+
+        AssertNames(ex, "tools[1].audience", "is the server's issuer");
+        Assert.Equal(LineOf(ValidYaml, "audience: https://api.github.com"), ex.Line);
+    }
+
+    [Fact]
+    public void A_tool_whose_audience_is_an_explicit_issuer_is_refused() =>
+        AssertNames(Refused(Replace("  listen: http://127.0.0.1:8080\n", "  listen: http://127.0.0.1:8080\n  issuer: https://api.github.com\n")),
+            "tools[1].audience", "is the server's issuer");
+
+    [Fact]
+    public void A_tool_whose_audience_is_another_tools_is_refused() =>
+        AssertNames(Refused(Replace("audience: https://api.github.com", "audience: urn:tessera:tool:crm")),
+            "tools[1].audience", "already used by tool 'crm'");
+
+    [Fact]
+    public void A_tool_whose_audience_is_an_identity_providers_audience_is_refused() =>
+        AssertNames(Refused(Replace("audience: https://api.github.com", "audience: tessera")),
+            "tools[1].audience", "is the audience of identity provider 'corp'");
+
+    [Fact]
+    public void A_tool_whose_audience_is_an_identity_providers_admin_audience_is_refused() =>
+        AssertNames(Refused(Replace("audience: https://api.github.com", "audience: tessera-admin")),
+            "tools[1].audience", "is the admin_audience of identity provider 'corp'");
+
+    [Fact]
+    public void A_tool_whose_default_audience_is_an_identity_providers_audience_is_refused_at_its_id() =>
+        AssertNames(Refused(Replace("    audience: tessera\n", "    audience: urn:tessera:tool:crm\n")),
+            "tools[0].id", "its audience 'urn:tessera:tool:crm' is the audience of identity provider 'corp'");
+
+    [Theory]
+    [InlineData("http://idp.corp.example/jwks")]
+    [InlineData("http://10.0.0.7/jwks")]
+    public void An_identity_provider_jwks_uri_over_plain_http_is_refused(string uri)
+    {
+        var ex = Refused(Replace("    jwks_file: keys/idp.jwks.json\n", $"    jwks_uri: {uri}\n"));
+
+        AssertNames(ex, "identity_providers[0].jwks_uri", "plain http");
+        Assert.Contains("allow_insecure: true", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(LineOf(ValidYaml, "    jwks_file: keys/idp.jwks.json"), ex.Line);
+    }
+
+    [Fact]
+    public void An_identity_provider_jwks_uri_over_plain_http_is_accepted_with_allow_insecure_and_a_warning()
+    {
+        var config = Load(Replace("    jwks_file: keys/idp.jwks.json\n", "    jwks_uri: http://idp.corp.example/jwks\n    allow_insecure: true\n"));
+
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal("identity_providers[0].jwks_uri", warning.PathInFile);
+        Assert.Equal(ConfigWarning.InsecureJwksUri, warning.Code);
+        Assert.StartsWith($"tessera.yaml:{LineOf(ValidYaml, "    jwks_file: keys/idp.jwks.json")}: identity_providers[0].jwks_uri: ", warning.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://idp.corp.example/jwks")]
+    [InlineData("http://127.0.0.1:9000/jwks")]
+    [InlineData("http://localhost:9000/jwks")]
+    public void An_identity_provider_jwks_uri_over_https_or_to_loopback_is_accepted_silently(string uri) =>
+        Assert.Empty(Load(Replace("    jwks_file: keys/idp.jwks.json\n", $"    jwks_uri: {uri}\n")).Warnings);
+
+    [Theory]
+    [InlineData("http://crm.corp.example")]
+    [InlineData("http://10.1.2.3:8080/api")]
+    [InlineData("http://0.0.0.0:9102")]
+    public void A_tool_upstream_over_plain_http_to_another_host_is_refused(string upstream)
+    {
+        var ex = Refused(Replace("upstream: http://127.0.0.1:9102", $"upstream: {upstream}"));
+
+        AssertNames(ex, "tools[0].upstream", "the credential would cross the network in clear text");
+        Assert.Contains("allow_insecure: true", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(LineOf(ValidYaml, "upstream: http://127.0.0.1:9102"), ex.Line);
+    }
+
+    [Fact]
+    public void A_tool_upstream_over_plain_http_is_accepted_with_allow_insecure_and_a_warning()
+    {
+        var config = Load(Replace("    upstream: http://127.0.0.1:9102\n", "    upstream: http://crm.corp.example\n    allow_insecure: true\n"));
+
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal(("tools[0].upstream", ConfigWarning.InsecureUpstream), (warning.PathInFile, warning.Code));
+        Assert.True(config.Tools[0].AllowInsecure);
+    }
+
+    [Theory]
+    [InlineData("https://crm.corp.example")]
+    [InlineData("http://127.0.0.1:9102")]
+    [InlineData("http://[::1]:9102")]
+    [InlineData("http://localhost:9102")]
+    public void A_tool_upstream_over_https_or_to_loopback_is_accepted_silently(string upstream) =>
+        Assert.Empty(Load(Replace("upstream: http://127.0.0.1:9102", $"upstream: \"{upstream}\"")).Warnings);
+
+    [Fact]
+    public void Allow_insecure_must_be_true_or_false() =>
+        AssertNames(Refused(Replace("    upstream: http://127.0.0.1:9102\n", "    upstream: http://127.0.0.1:9102\n    allow_insecure: yes\n")),
+            "tools[0].allow_insecure", "must be true or false");
+
+    [Theory]
+    [InlineData("http://0.0.0.0:8080")]
+    [InlineData("http://[::]:8080")]
+    [InlineData("http://192.168.1.10:8080")]
+    [InlineData("http://tessera.corp.example:8080")]
+    public void Listening_over_plain_http_beyond_loopback_is_accepted_with_a_warning(string listen)
+    {
+        var config = Load(Replace("  listen: http://127.0.0.1:8080\n", $"  listen: \"{listen}\"\n"));
+
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal(("server.listen", ConfigWarning.PlainHttpListen), (warning.PathInFile, warning.Code));
+        Assert.Contains("plain http", warning.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_rule_allowing_every_method_on_every_path_is_accepted_with_a_warning()
+    {
+        var config = Load(Replace("\"GET /repos/**\"", "\"* /**\""));
+
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal(("tools[1].scopes.repo.read.rules[0]", ConfigWarning.AllowsEverything), (warning.PathInFile, warning.Code));
+        Assert.Equal(LineOf(ValidYaml, "\"GET /repos/**\""), warning.Line);
+    }
+
+    [Fact]
+    public void The_sample_and_the_valid_configuration_load_without_warnings()
+    {
+        Assert.Empty(Load(ValidYaml).Warnings);
+        Assert.Empty(Load(SampleConfig.Create(Now).Yaml).Warnings);
+    }
+
+    [Fact]
+    public void An_agent_expiring_more_than_a_year_from_now_is_refused_naming_the_limit()
+    {
+        var ex = Refused(Replace("expires: 2027-06-30", "expires: 2099-01-01"));
+
+        AssertNames(ex, "agents[0].expires", "2099-01-01 is more than 365d from now (registry.max_agent_lifetime)");
+        Assert.Equal(LineOf(ValidYaml, "expires: 2027-06-30"), ex.Line);
+    }
+
+    [Fact]
+    public void The_agent_lifetime_limit_is_measured_from_the_loaders_clock()
+    {
+        // 2027-06-30 is seven months after Now: within a year; on 2026-06-29 it is more than a year away.
+        Assert.NotNull(Load(ValidYaml));
+        var early = Assert.Throws<ConfigException>(() => ConfigLoader.Load(ValidYaml, FileName, _dir, time: new FakeTimeProvider(new DateTimeOffset(2026, 6, 29, 0, 0, 0, TimeSpan.Zero))));
+        AssertNames(early, "agents[0].expires", "registry.max_agent_lifetime");
+    }
+
+    [Fact]
+    public void The_agent_lifetime_limit_can_be_set_and_an_agent_beyond_a_year_is_then_accepted_with_a_warning()
+    {
+        var yaml = Replace("expires: 2027-06-30", "expires: 2029-01-01").Replace("tokens:\n", "registry:\n  max_agent_lifetime: 1200d\ntokens:\n", StringComparison.Ordinal);
+
+        var config = Load(yaml);
+
+        Assert.Equal(TimeSpan.FromDays(1200), config.Registry.MaxAgentLifetime);
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal(("agents[0].expires", ConfigWarning.LongLivedAgent), (warning.PathInFile, warning.Code));
+        AssertNames(Refused(yaml.Replace("max_agent_lifetime: 1200d", "max_agent_lifetime: 30d", StringComparison.Ordinal)), "agents[0].expires", "more than 30d from now");
+    }
+
+    [Theory]
+    [InlineData("0s")]
+    [InlineData("3651d")]
+    [InlineData("forever")]
+    public void An_agent_lifetime_limit_outside_a_day_to_ten_years_is_refused(string value) =>
+        AssertNames(Refused(Replace("tokens:\n", $"registry:\n  max_agent_lifetime: {value}\ntokens:\n")), "registry.max_agent_lifetime", "");
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
-    private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir);
+    private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir, time: new FakeTimeProvider(Now));
 
     private static void AssertNames(ConfigException ex, string path, string problem)
     {

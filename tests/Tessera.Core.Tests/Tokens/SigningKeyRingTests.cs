@@ -71,4 +71,16 @@ public sealed class SigningKeyRingTests
         Assert.Same(_k2, ring.Find(_k2.Kid));
         Assert.Null(ring.Find(_k3.Kid));
     }
+
+    [Fact]
+    public void A_key_verifies_exactly_while_it_is_published()
+    {
+        var ring = new SigningKeyRing([_k1, _k2]);
+        var superseded = _k2.ActivatesAt;
+
+        Assert.Same(_k1, ring.FindPublished(_k1.Kid, superseded + Retention - TimeSpan.FromSeconds(1), Retention));
+        Assert.Null(ring.FindPublished(_k1.Kid, superseded + Retention, Retention));
+        Assert.Same(_k2, ring.FindPublished(_k2.Kid, superseded + Retention, Retention));
+        Assert.Null(ring.FindPublished(_k3.Kid, superseded, Retention));
+    }
 }

@@ -12,6 +12,38 @@ public sealed class MasterKeyTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    [Theory]
+    [InlineData(UnixFileMode.GroupRead)]
+    [InlineData(UnixFileMode.OtherRead)]
+    [InlineData(UnixFileMode.GroupWrite)]
+    [InlineData(UnixFileMode.OtherWrite)]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void An_existing_master_key_file_that_group_or_others_may_read_or_write_is_refused(UnixFileMode extra)
+    {
+        var path = Path.Combine(_dir, MasterKey.FileName);
+        File.WriteAllText(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | extra);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => MasterKey.Load(_dir, null));
+
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("group or others", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("chmod 600", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_created_master_key_is_owner_only_in_an_owner_only_directory()
+    {
+        var dataDir = Path.Combine(_dir, "data");
+
+        using var key = MasterKey.Load(dataDir, null);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dataDir));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dataDir, MasterKey.FileName)));
+        using var again = MasterKey.Load(dataDir, null);
+    }
+
     [Fact]
     public void Sealed_data_opens_to_the_plaintext()
     {

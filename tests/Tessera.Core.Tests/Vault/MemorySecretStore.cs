@@ -1,3 +1,4 @@
+using Tessera.Core.Audit;
 using Tessera.Core.Storage;
 using Tessera.Core.Tests.Audit;
 using Tessera.Core.Vault;
@@ -59,5 +60,19 @@ internal sealed class MemorySecretStore(MemoryAuditStore audit) : ISecretStore
         }
 
         return Task.FromResult<IReadOnlyList<SealedSecretVersion>>([.. versions.Values]);
+    }
+
+    public Task<IReadOnlyDictionary<string, int>> LoadRecordedVersionsAsync(CancellationToken cancellationToken)
+    {
+        var recorded = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in audit.Events.Where(e => e.Record.Type is AuditTypes.SecretPut or AuditTypes.SecretRotated))
+        {
+            if (SecretVersionId.TryParse(e.Record.Secret, out var id) && id.Version > recorded.GetValueOrDefault(id.Name))
+            {
+                recorded[id.Name] = id.Version;
+            }
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<string, int>>(recorded);
     }
 }

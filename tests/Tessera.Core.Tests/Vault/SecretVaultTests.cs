@@ -292,6 +292,88 @@ public sealed class SecretVaultTests : IAsyncDisposable
         Assert.Equal(new SecretVersionId("crm-key", 1), ex.Version);
     }
 
+    [Fact]
+    public async Task A_deleted_newest_version_is_detected_at_start_and_the_retired_one_is_never_injected()
+    {
+        var vault = await StartAsync();
+        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        await vault.PutAsync("billing-key", Bytes(Value), "carol", null, Ct);
+
+        // Someone with write access to the database deletes the row of version 2.
+        var restarted = await StartAsync(new RolledBackStore(new MemorySecretStore(_auditStore), new SecretVersionId("crm-key", 2)));
+
+        Assert.Equal(CredentialLookup.Broken, restarted.TryFormatCredential("crm-key", null, out var value));
+        Assert.Null(value);
+        Assert.Equal(CredentialLookup.Broken, restarted.TryHmacSha256("crm-key", "m"u8, new byte[32]));
+        Assert.Equal(Value, Credential(restarted, "billing-key"));
+        var rolledBack = Assert.Single(restarted.RolledBack());
+        Assert.Equal(("crm-key", 1, 2), (rolledBack.Name, rolledBack.Stored, rolledBack.Recorded));
+        var audited = Assert.Single(_auditStore.Events, e => e.Record.Type == AuditTypes.SecretRolledBack);
+        Assert.Equal("crm-key", audited.Record.Secret);
+        Assert.Equal(AuditOutcomes.Error, audited.Record.Outcome);
+        Assert.Contains("v1", audited.Record.Reason, StringComparison.Ordinal);
+        Assert.Contains("v2", audited.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_newest_stored_version_marked_retired_is_treated_as_rolled_back_even_if_the_audit_log_says_nothing()
+    {
+        var vault = await StartAsync();
+        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+
+        var restarted = await StartAsync(new RolledBackStore(new MemorySecretStore(_auditStore), new SecretVersionId("crm-key", 2), forgetRecords: true));
+
+        Assert.Equal(CredentialLookup.Broken, restarted.TryFormatCredential("crm-key", null, out _));
+        Assert.Single(restarted.RolledBack());
+    }
+
+    [Fact]
+    public async Task Rotating_a_rolled_back_secret_stores_a_version_above_every_recorded_one()
+    {
+        var vault = await StartAsync();
+        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        await vault.RotateAsync("crm-key", Bytes(Value + "-v3"), "carol", null, Ct);
+        var restarted = await StartAsync(new RolledBackStore(new MemorySecretStore(_auditStore), new SecretVersionId("crm-key", 3)));
+
+        var rotated = await restarted.RotateAsync("crm-key", Bytes(Value + "-v4"), "carol", null, Ct);
+
+        Assert.Equal(4, rotated.Secret!.Version);
+        Assert.Equal(Value + "-v4", Credential(restarted, "crm-key"));
+        Assert.Empty(restarted.RolledBack());
+    }
+
+    [Fact]
+    public async Task A_secret_whose_every_row_was_deleted_is_put_again_above_its_recorded_version()
+    {
+        var vault = await StartAsync();
+        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        var restarted = await StartAsync(new RolledBackStore(new MemorySecretStore(_auditStore), new SecretVersionId("crm-key", 2), new SecretVersionId("crm-key", 1)));
+        Assert.Equal(CredentialLookup.Missing, restarted.TryFormatCredential("crm-key", null, out _));
+
+        var put = await restarted.PutAsync("crm-key", Bytes(Value + "-again"), "carol", null, Ct);
+
+        Assert.Equal(3, put.Secret!.Version);
+        Assert.Equal(Value + "-again", Credential(restarted, "crm-key"));
+    }
+
+    [Fact]
+    public async Task A_secret_as_recorded_is_not_rolled_back()
+    {
+        var vault = await StartAsync();
+        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+
+        var restarted = await StartAsync();
+
+        Assert.Empty(restarted.RolledBack());
+        Assert.Equal(Value + "-v2", Credential(restarted, "crm-key"));
+        Assert.DoesNotContain(_auditStore.Events, e => e.Record.Type == AuditTypes.SecretRolledBack);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var log in _logs)
@@ -307,5 +389,25 @@ public sealed class SecretVaultTests : IAsyncDisposable
         public Task<IReadOnlyList<KeyEncryptionKey>> LoadKeysAsync(CancellationToken cancellationToken) => Task.FromResult(keys);
 
         public Task<IReadOnlyList<SealedSecretVersion>> LoadVersionsAsync(CancellationToken cancellationToken) => Task.FromResult(versions);
+
+        public Task<IReadOnlyDictionary<string, int>> LoadRecordedVersionsAsync(CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyDictionary<string, int>>(new Dictionary<string, int>());
+    }
+
+    /// <summary>A store whose rows of some versions were deleted behind the vault's back; the audit log may or may not still know them.</summary>
+    private sealed class RolledBackStore(ISecretStore inner, SecretVersionId removed, SecretVersionId? alsoRemoved = null, bool forgetRecords = false) : ISecretStore
+    {
+        public RolledBackStore(ISecretStore inner, SecretVersionId removed, bool forgetRecords)
+            : this(inner, removed, null, forgetRecords)
+        {
+        }
+
+        public Task<IReadOnlyList<KeyEncryptionKey>> LoadKeysAsync(CancellationToken cancellationToken) => inner.LoadKeysAsync(cancellationToken);
+
+        public async Task<IReadOnlyList<SealedSecretVersion>> LoadVersionsAsync(CancellationToken cancellationToken) =>
+            [.. (await inner.LoadVersionsAsync(cancellationToken)).Where(v => new SecretVersionId(v.Name, v.Version) != removed && new SecretVersionId(v.Name, v.Version) != alsoRemoved)];
+
+        public async Task<IReadOnlyDictionary<string, int>> LoadRecordedVersionsAsync(CancellationToken cancellationToken) =>
+            forgetRecords ? new Dictionary<string, int>() : await inner.LoadRecordedVersionsAsync(cancellationToken);
     }
 }

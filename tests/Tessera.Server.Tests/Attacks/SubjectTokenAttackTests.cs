@@ -168,6 +168,25 @@ public sealed class SubjectTokenAttackTests
     }
 
     [Fact]
+    public async Task A_mission_token_living_longer_than_max_ttl_cannot_be_exchanged()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
+
+        // The same mission token, signed by our own key with a 30-day lifetime (max_ttl is 1h).
+        var claims = Core.Tokens.AccessTokenClaims.FromPayload(System.Buffers.Text.Base64Url.DecodeFromChars(mission.Split('.')[1]))!;
+        var forged = Core.Tokens.JwtSigner.Sign(broker.Service<Core.Tokens.SigningKeyService>().Current(),
+            claims with { Jti = Guid.NewGuid().ToString("N"), ExpiresAt = claims.IssuedAt + (long)TimeSpan.FromDays(30).TotalSeconds });
+
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", forged)));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged, "urn:tessera:tool:crm")));
+        Assert.False((await broker.IntrospectAsync(forged)).GetProperty("active").GetBoolean());
+        var denied = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "token.denied" }, CancellationToken.None);
+        Assert.Contains(denied, e => e.Record.Reason!.Contains("max_ttl", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_actor_token_cannot_name_a_different_actor()
     {
         var (broker, idp) = await DelegationBroker.StartAsync();

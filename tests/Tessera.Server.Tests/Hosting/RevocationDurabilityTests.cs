@@ -50,4 +50,35 @@ public sealed class RevocationDurabilityTests
             Assert.True(await SigningKeyRotationTests.IsActiveAsync(broker, await broker.IssueAsync()));
         }
     }
+
+    [Fact]
+    public async Task An_agent_revocation_outlives_every_token_it_covers_even_when_max_ttl_is_raised_after_it()
+    {
+        // A day-long token, issued while tokens.max_ttl is 1d.
+        var dayLong = TestBroker.DefaultYaml().Replace("max_ttl: 1h", "max_ttl: 1d", StringComparison.Ordinal).Replace("max_ttl: 10m", "max_ttl: 1d", StringComparison.Ordinal);
+        var broker = await TestBroker.StartAsync(dayLong);
+        var token = await broker.IssueAsync();
+        var directory = broker.Directory;
+        var time = broker.Time;
+        await broker.StopForRestartAsync();
+
+        // max_ttl lowered to 1h: the agent is revoked, and an hour later its revocation could look spent.
+        broker = await TestBroker.StartAsync(TestBroker.DefaultYaml(), directory, time);
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations") { Content = JsonContent.Create(new { kind = "agent", id = "support-agent" }) })
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
+            using var response = await broker.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        time.Advance(TimeSpan.FromHours(2));
+        await broker.Service<Core.Revocation.RevocationService>().PruneAsync(CancellationToken.None);
+        await broker.StopForRestartAsync();
+
+        // max_ttl back at 1d: the token is unexpired and within the lifetime bound, and still revoked.
+        await using var restarted = await TestBroker.StartAsync(dayLong, directory, time);
+        Assert.False(await SigningKeyRotationTests.IsActiveAsync(restarted, token));
+        var validation = await restarted.Service<Core.Tokens.AccessTokenValidator>().ValidateAsync(token, CancellationToken.None);
+        Assert.Equal(Core.Tokens.TokenStatus.Revoked, validation.Status);
+    }
 }

@@ -41,6 +41,24 @@ public sealed class SigningKeyRotationTests
     }
 
     [Fact]
+    public async Task A_retired_key_is_deleted_by_the_background_timer_without_a_rotation_or_restart()
+    {
+        FlakyStore? observed = null;
+        await using var broker = await TestBroker.StartAsync(wrapStore: s => observed = new FlakyStore(s));
+        var oldKid = Kid(await broker.IssueAsync());
+        var newKid = await RotateAsync(broker);
+
+        // publish_ahead (2m) + max_ttl (1h) + 60 s skew: the old key leaves JWKS, and the next timer pass deletes it.
+        var retired = observed!.WaitForAsync("key.retired");
+        broker.Time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromHours(1) + TimeSpan.FromMinutes(2));
+        var retirement = await retired.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Contains(oldKid, retirement.Record.Reason, StringComparison.Ordinal);
+        Assert.Equal([newKid], broker.Service<Core.Tokens.SigningKeyService>().Ring.Keys.Select(k => k.Kid));
+        Assert.Equal([newKid], (await broker.Store.SigningKeys.LoadAsync(CancellationToken.None)).Select(k => k.Kid));
+    }
+
+    [Fact]
     public async Task Signing_keys_survive_a_restart_encrypted_under_the_master_key()
     {
         var broker = await TestBroker.StartAsync();

@@ -56,14 +56,14 @@ public static class ApprovalBroker
               - id: {{Agent}}
                 owner: support-platform@corp.example
                 purpose: Answer customer tickets
-                expires: 2030-01-01
+                expires: 2027-06-30
                 auth: { client_secret_sha256: {{hash}} }
                 allowed_scopes: [ "crm:read", "crm:export", "crm:billing", "crm:refund" ]
                 max_ttl: 10m
               - id: {{OtherAgent}}
                 owner: other@corp.example
                 purpose: Something else
-                expires: 2030-01-01
+                expires: 2027-06-30
                 auth: { client_secret_sha256: {{hash}} }
                 allowed_scopes: [ "crm:read", "crm:export" ]
             """;

@@ -53,7 +53,7 @@ public static class DelegationBroker
           - id: {{id}}
             owner: {{id}}-owner@corp.example
             purpose: Test agent {{id}}
-            expires: 2030-01-01
+            expires: 2027-06-30
             auth: { client_secret_sha256: {{TestBroker.Sha256Hex(Secret)}} }
             allowed_scopes: {{scopes}}
             max_ttl: {{ttl}}

@@ -5,13 +5,28 @@ namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>
 /// A store whose audit appends fail on demand, as a full disk or lost database would, or hang, as a
-/// database another process holds locked does.
+/// database another process holds locked does; and that tells a test when an event of a given type
+/// has been committed (background work, awaited without sleeping).
 /// </summary>
 public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
 {
+    private readonly Lock _lock = new();
+    private readonly List<(string Type, TaskCompletionSource<AuditEvent> Committed)> _waiters = [];
     private volatile bool _failAppends;
     private volatile TaskCompletionSource? _gate;
     private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the next event of <paramref name="type"/> is committed.</summary>
+    public Task<AuditEvent> WaitForAsync(string type)
+    {
+        var committed = new TaskCompletionSource<AuditEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            _waiters.Add((type, committed));
+        }
+
+        return committed.Task;
+    }
 
     public bool FailAppends { get => _failAppends; set => _failAppends = value; }
 
@@ -52,6 +67,13 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
         }
 
         await inner.Audit.AppendAsync(events, changes, cancellationToken);
+        lock (_lock)
+        {
+            foreach (var e in events)
+            {
+                _waiters.RemoveAll(w => w.Type == e.Record.Type && w.Committed.TrySetResult(e));
+            }
+        }
     }
 
     public Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken) => inner.Audit.GetHeadAsync(cancellationToken);

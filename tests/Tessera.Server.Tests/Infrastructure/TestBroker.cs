@@ -123,8 +123,8 @@ public sealed class TestBroker : IAsyncDisposable
             await File.WriteAllTextAsync(configPath, yaml ?? DefaultYaml());
         }
 
-        var config = ConfigLoader.LoadFile(configPath);
         time ??= new FakeTimeProvider(Start);
+        var config = ConfigLoader.LoadFile(configPath, time);
         var key = new MasterKey(masterKey ?? KeyFor(directory));
         ITesseraStore store = SqliteTesseraStore.FromLocation(config.Storage);
         store = wrapStore?.Invoke(store) ?? store;

@@ -80,7 +80,7 @@ public sealed class ClientCredentialsGrantTests
               - id: reader
                 owner: o@example.com
                 purpose: read
-                expires: 2030-01-01
+                expires: 2027-06-30
                 auth: { client_secret_sha256: {{TestBroker.Sha256Hex("foo")}} }
                 allowed_scopes: [ "crm:read", "crm:export" ]
             """, directory);
@@ -106,7 +106,7 @@ public sealed class ClientCredentialsGrantTests
               - id: reader
                 owner: o@example.com
                 purpose: read
-                expires: 2030-01-01
+                expires: 2027-06-30
                 auth: { client_secret_sha256: {{TestBroker.Sha256Hex("foo")}} }
                 allowed_scopes: [ "crm:read" ]
             """);

@@ -116,6 +116,29 @@ public sealed class VaultTamperTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deleting_the_newest_version_row_makes_the_proxy_refuse_with_503_instead_of_injecting_the_retired_one()
+    {
+        await _proxy.RotateSecretAsync("crm-key", "crm-rotated-value-4");
+        Update(_proxy, "DELETE FROM secret_versions WHERE name = 'crm-key' AND version = 2");
+        await _proxy.RestartAsync();
+
+        var (status, _) = await GetAsync("/proxy/crm/contacts/1", _crm);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Empty(_proxy.Upstream.Received);
+        Assert.Contains(_logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal)
+            && l.Contains("Secret crm-key was rolled back: the newest stored version is v1, the audit log records v2", StringComparison.Ordinal));
+        var events = await _proxy.Broker.Store.Audit.QueryAsync(new Tessera.Core.Audit.AuditQuery { Type = "secret.rolled_back" }, CancellationToken.None);
+        Assert.Equal("crm-key", Assert.Single(events).Record.Secret);
+
+        // The other secret, untouched, still works; rotating the rolled-back one restores it.
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync("/proxy/github/repos/acme/widgets", _github)).Status);
+        await _proxy.RotateSecretAsync("crm-key", "crm-rotated-value-5");
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync("/proxy/crm/contacts/1", _crm)).Status);
+        Assert.Equal("crm-rotated-value-5", _proxy.Upstream.Received.Last(r => r.Headers.ContainsKey("X-Api-Key")).Headers["X-Api-Key"]);
+    }
+
+    [Fact]
     public async Task After_a_rekey_every_secret_still_works_and_the_old_key_is_gone_also_after_a_restart()
     {
         await _proxy.RotateSecretAsync("crm-key", "crm-rotated-value-3");
