@@ -135,6 +135,14 @@ public static class TesseraHost
     private static async Task HandleUnexpectedAsync(HttpContext context)
     {
         var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        if (failure is BadHttpRequestException bad)
+        {
+            // The client's failure surfacing where no handler caught it (a body over the server's
+            // limit, a malformed chunk): its 4xx, never a 500.
+            await WriteClientErrorAsync(context, bad.StatusCode);
+            return;
+        }
+
         var auditFailure = failure is AuditWriteException;
         var status = auditFailure ? 503 : 500;
         if (context.Request.Path.StartsWithSegments("/oauth"))
@@ -146,5 +154,18 @@ public static class TesseraHost
 
         context.Response.StatusCode = status;
         await Results.Problem(statusCode: status, title: auditFailure ? "The action could not be recorded and was not carried out." : "Internal error").ExecuteAsync(context);
+    }
+
+    private static async Task WriteClientErrorAsync(HttpContext context, int status)
+    {
+        var detail = status == 413 ? "The request body is too large." : "The request could not be read.";
+        if (context.Request.Path.StartsWithSegments("/oauth"))
+        {
+            await OAuthResponses.WriteErrorAsync(context, new Core.Protocol.OAuthError(Core.Protocol.OAuthErrorCodes.InvalidRequest, detail, status));
+            return;
+        }
+
+        context.Response.StatusCode = status;
+        await Results.Problem(statusCode: status, title: status == 413 ? "Too large" : "Bad request", detail: detail).ExecuteAsync(context);
     }
 }
