@@ -50,6 +50,13 @@ tokens:
 # vault:
 #   retain_previous: 24h              # a rotated secret's old version is kept (encrypted) this long, then destroyed
 
+# rate_limits:                        # only failures count; successful traffic is never limited
+#   failed_auth_per_client: 20        # failed client authentications per client id per minute (secrets)
+#   failed_auth_per_source: 60        # failed client authentications per source address per minute
+#   refusals_per_second: 5            # unauthenticated or malformed requests refused, per source, sustained
+#   refusal_burst: 100                # ... and at once
+#   max_tracked: 10000                # sources and client ids tracked; beyond, they share one allowance
+
 # Identity providers whose JWTs Tessera accepts (principals, admins, approvers):
 # identity_providers:
 #   - id: corp

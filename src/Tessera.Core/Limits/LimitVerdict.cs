@@ -1,0 +1,10 @@
+namespace Tessera.Core.Limits;
+
+/// <summary>Whether a request may go on; when not, how long until it might, and which limit it met (said to the caller).</summary>
+public readonly record struct LimitVerdict(bool Allowed, TimeSpan RetryAfter, string? Limit)
+{
+    public static readonly LimitVerdict Allow = new(true, TimeSpan.Zero, null);
+
+    /// <summary>Whole seconds for a <c>Retry-After</c> header: at least one.</summary>
+    public long RetryAfterSeconds => Math.Max(1, (long)Math.Ceiling(RetryAfter.TotalSeconds));
+}
