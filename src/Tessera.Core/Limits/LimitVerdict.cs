@@ -6,5 +6,8 @@ public readonly record struct LimitVerdict(bool Allowed, TimeSpan RetryAfter, st
     public static readonly LimitVerdict Allow = new(true, TimeSpan.Zero, null);
 
     /// <summary>Whole seconds for a <c>Retry-After</c> header: at least one.</summary>
-    public long RetryAfterSeconds => Math.Max(1, (long)Math.Ceiling(RetryAfter.TotalSeconds));
+    public long RetryAfterSeconds => Seconds(RetryAfter);
+
+    /// <summary><paramref name="retryAfter"/> in whole seconds, rounded up, at least one.</summary>
+    public static long Seconds(TimeSpan retryAfter) => Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds));
 }

@@ -69,13 +69,13 @@ public sealed class RateLimits : IDisposable
             return LimitVerdict.Allow;
         }
 
-        var bySource = Check(_authSources, source, source.ToString, agent: null);
+        var bySource = Check(_authSources, source, Describe, agent: null);
         if (!bySource.Allowed || secretClientId is null)
         {
             return bySource;
         }
 
-        return Check(_clients, secretClientId, static () => ClientInAgent, agent: secretClientId);
+        return Check(_clients, secretClientId, static _ => ClientInAgent, agent: secretClientId);
     }
 
     /// <summary>After a client authentication failed (the client did not prove who it is).</summary>
@@ -95,7 +95,7 @@ public sealed class RateLimits : IDisposable
 
     /// <summary>Before any request: refused while its source has had too many requests refused.</summary>
     public LimitVerdict CheckSource(SourceAddress source) =>
-        Enabled ? Check(_refusalSources, source, source.ToString, agent: null) : LimitVerdict.Allow;
+        Enabled ? Check(_refusalSources, source, Describe, agent: null) : LimitVerdict.Allow;
 
     /// <summary>After a request was refused as unauthenticated or malformed.</summary>
     public void Refused(SourceAddress source)
@@ -112,12 +112,16 @@ public sealed class RateLimits : IDisposable
     /// <summary>Records the summaries due and forgets what holds nothing any more. Runs every <see cref="ReportEvery"/>.</summary>
     internal void Report()
     {
-        Summarize(_authSources, static k => k.ToString(), static _ => null);
+        Summarize(_authSources, Describe, static _ => null);
         Summarize(_clients, static _ => ClientInAgent, static k => k);
-        Summarize(_refusalSources, static k => k.ToString(), static _ => null);
+        Summarize(_refusalSources, Describe, static _ => null);
     }
 
-    private LimitVerdict Check<TKey>(FailureTable<TKey> table, TKey key, Func<string> who, string? agent)
+    /// <summary>A source as the audit log names it (a static method group: no allocation per request).</summary>
+    private static string Describe(SourceAddress source) => source.ToString();
+
+    /// <summary>Checks <paramref name="key"/>; <paramref name="who"/> names it, called only when an event is written.</summary>
+    private LimitVerdict Check<TKey>(FailureTable<TKey> table, TKey key, Func<TKey, string> who, string? agent)
         where TKey : notnull
     {
         var (allowed, retryAfter, started, others) = table.Check(key);
@@ -135,7 +139,7 @@ public sealed class RateLimits : IDisposable
                 Outcome = AuditOutcomes.Denied,
                 Agent = others ? null : agent,
                 Status = 429,
-                Reason = $"{Counted(rule, others ? rule.Others : who())}: more than {rule.Allowance}; further attempts are refused (429) and counted, not recorded one by one",
+                Reason = $"{Counted(rule, others ? rule.Others : who(key))}: more than {rule.Allowance}; further attempts are refused (429) and counted, not recorded one by one",
             });
         }
 

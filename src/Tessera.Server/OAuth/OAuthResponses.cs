@@ -16,7 +16,7 @@ internal static class OAuthResponses
 
         if (error.RetryAfter is { } retryAfter)
         {
-            context.Response.Headers.RetryAfter = new Core.Limits.LimitVerdict(false, retryAfter, null).RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = Core.Limits.LimitVerdict.Seconds(retryAfter).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return WriteJsonAsync(context, error.StatusCode, w =>

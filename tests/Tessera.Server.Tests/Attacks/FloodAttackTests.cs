@@ -114,6 +114,25 @@ public sealed class FloodAttackTests
     }
 
     [Fact]
+    public async Task An_upstreams_refusals_of_forwarded_requests_never_count()
+    {
+        await using var proxy = await ProxyBroker.StartAsync();
+        var token = await proxy.TokenAsync();
+
+        foreach (var status in new[] { 401, 400 })
+        {
+            proxy.Upstream.AnswerWith(status);
+            for (var i = 0; i < 150; i++)
+            {
+                Assert.Equal(status, (await proxy.RawAsync("GET", "/proxy/crm/contacts/1", token)).Status);
+            }
+        }
+
+        Assert.Equal(300, proxy.Upstream.Received.Count);
+        Assert.DoesNotContain(await proxy.Broker.AuditEventsAsync(), e => e.Record.Type.StartsWith("ratelimit.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Refused_admin_requests_count_and_health_checks_stay_open()
     {
         await using var broker = await StartAsync();
