@@ -37,6 +37,13 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     /// <summary>An agent cannot flood approvers: at most this many requests of one agent wait at once.</summary>
     internal const int MaxPendingPerAgent = 16;
 
+    /// <summary>
+    /// The shortest life an approval may have: a request whose subject token ends sooner could
+    /// hardly be decided in time, and one whose token is already past <c>exp</c> (accepted within the
+    /// identity provider's clock skew) would be an approval that expired at once.
+    /// </summary>
+    public static readonly TimeSpan MinimumLifetime = TimeSpan.FromMinutes(1);
+
     private const int MaxReasonLength = 512;
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -124,7 +131,17 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         string? reason, string? details, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (_entries.Values.Count(e => e.Current.ClientId == draft.ClientId && e.Current.Status == ApprovalStatus.Pending && e.Current.ExpiresAt > now) >= MaxPendingPerAgent)
+
+        // Reject requests whose approval would end (nearly) at once: the subject token it derives from ends first.
+        if (draft.NotAfter is { } end && end - now < MinimumLifetime)
+        {
+            return (OAuthError.InvalidRequest(
+                $"The subject_token is not acceptable: it expires in less than {(int)MinimumLifetime.TotalSeconds} seconds, too soon for a person to approve the request."), false);
+        }
+
+        // Reject past the cap, counting every approval still pending, including one past its expiry
+        // that the sweep has not moved to expired yet: it holds a place until it is on record as ended.
+        if (_entries.Values.Count(e => e.Current.ClientId == draft.ClientId && e.Current.Status == ApprovalStatus.Pending) >= MaxPendingPerAgent)
         {
             return (OAuthError.InvalidRequest($"Agent '{draft.ClientId}' already has {MaxPendingPerAgent} requests waiting for approval."), false);
         }

@@ -47,4 +47,17 @@ public static class AuditTypes
 
     /// <summary>An administrator ended an open approval (and revoked its token, if one was issued).</summary>
     public const string ApprovalRevoked = "approval.revoked";
+
+    /// <summary>
+    /// A source or client id used up its allowance of failures (<c>rate_limits</c>): from now on its
+    /// attempts are refused with 429 and counted, not recorded one by one. Outcome <c>denied</c>,
+    /// status 429; the reason names the limit, the source (or <c>agent</c> holds the client id) and the allowance.
+    /// </summary>
+    public const string RateLimitExceeded = "ratelimit.exceeded";
+
+    /// <summary>
+    /// Every minute while a source or client id is limited: how many attempts were refused since the
+    /// last event, and, once a minute passed without any, that the limit was lifted (with the episode's total).
+    /// </summary>
+    public const string RateLimitSummary = "ratelimit.summary";
 }

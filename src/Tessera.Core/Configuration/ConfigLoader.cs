@@ -116,7 +116,7 @@ public static partial class ConfigLoader
 
         public TesseraConfig Bind(YamlCursor root)
         {
-            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "identity_providers", "admins",
+            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
                 "approver_groups", "principals", "tools", "agents");
 
             var server = BindServer(root.Child("server"));
@@ -128,6 +128,7 @@ public static partial class ConfigLoader
             var vault = BindVault(root.Child("vault"));
             var dpop = BindDpop(root.Child("dpop"));
             var registry = BindRegistry(root.Child("registry"));
+            var rateLimits = BindRateLimits(root.Child("rate_limits"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
@@ -174,6 +175,7 @@ public static partial class ConfigLoader
                 Vault = vault,
                 Dpop = dpop,
                 Registry = registry,
+                RateLimits = rateLimits,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -319,6 +321,26 @@ public static partial class ConfigLoader
             }
 
             return new RegistryOptions(max);
+        }
+
+        private static RateLimitOptions BindRateLimits(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return RateLimitOptions.Default;
+            }
+
+            c.OnlyKeys("enabled", "failed_auth_per_client", "failed_auth_per_source", "refusals_per_second", "refusal_burst", "max_tracked");
+            var d = RateLimitOptions.Default;
+            return new RateLimitOptions
+            {
+                Enabled = c.Child("enabled").OptionalBool(d.Enabled),
+                FailedAuthPerClient = c.Child("failed_auth_per_client").OptionalInt(d.FailedAuthPerClient, 1, 1_000_000),
+                FailedAuthPerSource = c.Child("failed_auth_per_source").OptionalInt(d.FailedAuthPerSource, 1, 1_000_000),
+                RefusalsPerSecond = c.Child("refusals_per_second").OptionalInt(d.RefusalsPerSecond, 1, 1_000_000),
+                RefusalBurst = c.Child("refusal_burst").OptionalInt(d.RefusalBurst, 1, 1_000_000),
+                MaxTracked = c.Child("max_tracked").OptionalInt(d.MaxTracked, 100, 10_000_000),
+            };
         }
 
         private IdentityProviderOptions BindIdp(YamlCursor c)

@@ -52,6 +52,12 @@ tokens:
 
 # registry:
 #   max_agent_lifetime: 365d          # no agent's `expires` may lie further ahead; renew registrations
+# rate_limits:                        # only failures count; successful traffic is never limited
+#   failed_auth_per_client: 20        # failed client authentications per client id per minute (secrets)
+#   failed_auth_per_source: 60        # failed client authentications per source address per minute
+#   refusals_per_second: 5            # unauthenticated or malformed requests refused, per source, sustained
+#   refusal_burst: 100                # ... and at once
+#   max_tracked: 10000                # sources and client ids tracked; beyond, they share one allowance
 
 # Identity providers whose JWTs Tessera accepts (principals, admins, approvers):
 # identity_providers:

@@ -22,6 +22,8 @@ public sealed record TesseraConfig
 
     public DpopOptions Dpop { get; init; } = new(DpopOptions.DefaultProofMaxAge, false);
 
+    public RateLimitOptions RateLimits { get; init; } = RateLimitOptions.Default;
+
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 
     public IReadOnlyList<PrincipalRef> Admins { get; init; } = [];

@@ -18,6 +18,18 @@ public sealed record ClientAuthentication(Agent? Agent, string? ClaimedClientId,
     /// <summary>What must be stored with the audit event that records this request.</summary>
     public IReadOnlyList<StateChange> Changes => Assertion is null ? [] : [Assertion];
 
+    /// <summary>
+    /// Refused by a rate limit before anything was checked: the caller answers 429 and records no
+    /// event of its own (the limit counts these refusals and records them together).
+    /// </summary>
+    public bool Throttled { get; init; }
+
+    public static ClientAuthentication Limited(string? claimedClientId, Limits.LimitVerdict verdict) =>
+        new(null, claimedClientId, new OAuthError(OAuthErrorCodes.SlowDown, $"{verdict.Limit}; retry after {verdict.RetryAfterSeconds} seconds.", 429)
+        {
+            RetryAfter = verdict.RetryAfter,
+        }, "rate limited") { Throttled = true };
+
     public static ClientAuthentication Success(Agent agent, AssertionUsed? assertion = null) => new(agent, agent.Id, null, null) { Assertion = assertion };
 
     public static ClientAuthentication Failure(string? claimedClientId, string reason, OAuthError? error = null) =>

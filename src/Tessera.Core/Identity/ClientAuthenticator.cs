@@ -9,7 +9,8 @@ namespace Tessera.Core.Identity;
 /// Authenticates agents at the token, introspection and revocation endpoints with
 /// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>.
 /// </summary>
-public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionValidator assertions, TimeProvider time, SuspendedAgents? suspended = null)
+public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionValidator assertions, TimeProvider time, SuspendedAgents? suspended = null,
+    Limits.RateLimits? limits = null)
 {
     /// <summary>Compared against when the client is unknown, so both paths cost the same.</summary>
     private static readonly byte[] DecoyHash = SHA256.HashData("tessera-decoy"u8);
@@ -20,6 +21,18 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
     public async ValueTask<ClientAuthentication> AuthenticateAsync(ClientCredentials credentials, CancellationToken cancellationToken)
     {
         var claimed = Truncate(credentials.ClientId);
+
+        // Only a secret can be guessed, so only secret attempts count against (and are refused for) a
+        // client id; otherwise anyone could lock a key-based agent out by sending junk in its name.
+        var secretClientId = credentials.Method is ClientAuthMethods.ClientSecretBasic or ClientAuthMethods.ClientSecretPost ? claimed : null;
+
+        // Reject attempts from a source, or for a client id, that failed too often: before anything is checked,
+        // so the right secret is refused like a wrong one until time gives an attempt back.
+        if (limits?.CheckClientAuthentication(credentials.Source, secretClientId) is { Allowed: false } verdict)
+        {
+            return ClientAuthentication.Limited(claimed, verdict);
+        }
+
         ClientAuthentication result;
         switch (credentials.Method)
         {
@@ -31,11 +44,14 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
                 break;
             default:
                 // Reject requests that carry no client authentication at all.
-                return ClientAuthentication.Failure(claimed, "no client authentication");
+                result = ClientAuthentication.Failure(claimed, "no client authentication");
+                break;
         }
 
         if (!result.Succeeded)
         {
+            // Counted only when the client did not prove who it is; an expired or suspended agent did.
+            limits?.ClientAuthenticationFailed(credentials.Source, secretClientId);
             return result;
         }
 

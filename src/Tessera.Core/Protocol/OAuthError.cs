@@ -12,6 +12,9 @@ public sealed record OAuthError(string Code, string Description, int StatusCode 
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, object>>? Members { get; init; }
 
+    /// <summary>When the caller may try again (a <c>Retry-After</c> header), for a refusal by a rate limit.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public static OAuthError InvalidRequest(string description) => new(OAuthErrorCodes.InvalidRequest, description);
     public static OAuthError InvalidDpopProof(string description) => new(OAuthErrorCodes.InvalidDpopProof, description);
     public static OAuthError InvalidScope(string description) => new(OAuthErrorCodes.InvalidScope, description);

@@ -28,18 +28,26 @@ public sealed partial class TokenService(
 
     public async Task<OAuthResult<TokenResponse>> HandleAsync(TokenRequest request, CancellationToken cancellationToken)
     {
+        // The client is authenticated first: a refusal of anyone else is a failed authentication,
+        // which the rate limits count, never an audit event for free.
+        var client = await authenticator.AuthenticateAsync(request.Client, cancellationToken);
+        request = request with { PendingChanges = client.Changes };
+        if (client.Throttled)
+        {
+            // Refused by a rate limit before anything was checked: counted there and recorded in its summary.
+            return client.Error!;
+        }
+
+        if (!client.Succeeded)
+        {
+            return await DenyAsync(request, client.ClaimedClientId, client.Error!, client.Reason!, cancellationToken);
+        }
+
         // Reject token requests missing the mandatory grant_type parameter.
         var grantType = request.Get("grant_type");
         if (string.IsNullOrEmpty(grantType))
         {
-            return await DenyAsync(request, null, OAuthError.InvalidRequest("The mandatory 'grant_type' parameter is missing."), "grant_type missing", cancellationToken);
-        }
-
-        var client = await authenticator.AuthenticateAsync(request.Client, cancellationToken);
-        request = request with { PendingChanges = client.Changes };
-        if (!client.Succeeded)
-        {
-            return await DenyAsync(request, client.ClaimedClientId, client.Error!, client.Reason!, cancellationToken);
+            return await DenyAsync(request, client.Agent!.Id, OAuthError.InvalidRequest("The mandatory 'grant_type' parameter is missing."), "grant_type missing", cancellationToken);
         }
 
         // Reject more than one DPoP header (RFC 9449 §4.3, step 1).

@@ -18,7 +18,9 @@ internal static class AdminEndpoints
 {
     public static void MapAdmin(this IEndpointRouteBuilder app)
     {
+        // Every route's body is bounded and typed before its handler runs (AdminBodyFilter).
         var admin = app.MapGroup("/admin/v1");
+        admin.AddEndpointFilter<AdminBodyFilter>();
         admin.MapGet("/agents", ListAgentsAsync);
         admin.MapPost("/agents/{id}/suspend", (HttpContext c, string id, AdminGate g, AgentRegistry a, SuspendedAgents s) => SetSuspendedAsync(c, id, true, g, a, s));
         admin.MapPost("/agents/{id}/resume", (HttpContext c, string id, AdminGate g, AgentRegistry a, SuspendedAgents s) => SetSuspendedAsync(c, id, false, g, a, s));
@@ -26,7 +28,7 @@ internal static class AdminEndpoints
         admin.MapGet("/missions", ListMissionsAsync);
         admin.MapGet("/keys", ListKeysAsync);
         admin.MapPost("/keys/rotate", RotateKeysAsync);
-        admin.MapPost("/revocations", RevokeAsync);
+        admin.MapPost("/revocations", RevokeAsync).WithMetadata(AdminBody.Default);
         admin.MapSecrets();
         admin.MapApprovals();
     }
@@ -221,14 +223,11 @@ internal static class AdminEndpoints
             return refusal;
         }
 
-        RevokeRequest? body;
-        try
+        var (body, problem) = await AdminBody.ReadObjectAsync<RevokeRequest>(context,
+            "{\"kind\": \"token|jti|mission|agent|principal|approval\", \"id\": \"...\"} or {\"kind\": \"token\", \"token\": \"<JWT>\"}");
+        if (problem is not null)
         {
-            body = await context.Request.ReadFromJsonAsync<RevokeRequest>(AdminJson.Options, context.RequestAborted);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or BadHttpRequestException)
-        {
-            return Results.Problem(statusCode: 400, title: "Bad request", detail: "Send JSON: {\"kind\": \"token|jti|mission|agent|principal|approval\", \"id\": \"...\"} or {\"kind\": \"token\", \"token\": \"<JWT>\"}.");
+            return problem;
         }
 
         if (body is null || string.IsNullOrEmpty(body.Kind))

@@ -2,11 +2,12 @@ using Microsoft.AspNetCore.Http;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
+using Tessera.Core.Limits;
 
 namespace Tessera.Server.Admin;
 
 /// <summary>Admits admin API callers: a bearer token of an admin. Refusals are RFC 9457 problems and audited.</summary>
-internal sealed class AdminGate(AdminAuthenticator admins, AuditLog audit, ApprovalService approvals)
+internal sealed class AdminGate(AdminAuthenticator admins, AuditLog audit, ApprovalService approvals, RateLimits limits)
 {
     /// <summary>
     /// Admits the approval routes' callers: admins and members of any approver group. Which
@@ -51,6 +52,9 @@ internal sealed class AdminGate(AdminAuthenticator admins, AuditLog audit, Appro
             RequestId = context.TraceIdentifier,
         }, cancellationToken: context.RequestAborted);
         Hosting.TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
+
+        // Each refusal counts against its source: a flood of them is cut off by the rate limits (429).
+        limits.Refused(SourceAddress.From(context.Connection.RemoteIpAddress));
         if (forbidden)
         {
             return Results.Problem(statusCode: 403, title: "Forbidden", detail: forbiddenDetail);

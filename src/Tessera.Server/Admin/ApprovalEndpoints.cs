@@ -20,8 +20,9 @@ internal static class ApprovalEndpoints
     public static void MapApprovals(this RouteGroupBuilder admin)
     {
         admin.MapGet("/approvals", ListAsync);
-        admin.MapPost("/approvals/{id}/approve", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: true, g, a));
-        admin.MapPost("/approvals/{id}/deny", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: false, g, a));
+        var body = new AdminBody(MaxBodyBytes);
+        admin.MapPost("/approvals/{id}/approve", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: true, g, a)).WithMetadata(body);
+        admin.MapPost("/approvals/{id}/deny", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: false, g, a)).WithMetadata(body);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, AdminGate gate, ApprovalService approvals, AuditLog audit)
@@ -61,7 +62,7 @@ internal static class ApprovalEndpoints
         var (comment, problem) = await ReadCommentAsync(context);
         if (problem is not null)
         {
-            return Results.Problem(statusCode: 400, title: "Bad request", detail: problem);
+            return problem;
         }
 
         var decision = await approvals.DecideAsync(id, approve, who!, comment, context.TraceIdentifier, context.RequestAborted);
@@ -76,24 +77,18 @@ internal static class ApprovalEndpoints
     }
 
     /// <summary>The optional body <c>{"comment": "..."}</c>: nothing else, and only text.</summary>
-    private static async Task<(string? Comment, string? Problem)> ReadCommentAsync(HttpContext context)
+    private static async Task<(string? Comment, IResult? Problem)> ReadCommentAsync(HttpContext context)
     {
         var buffer = new byte[MaxBodyBytes + 1];
-        var length = 0;
-        int read;
-        while (length < buffer.Length && (read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), context.RequestAborted)) > 0)
+        var (length, tooLarge) = await AdminBody.ReadAsync(context, buffer, MaxBodyBytes);
+        if (tooLarge is not null)
         {
-            length += read;
+            return (null, tooLarge);
         }
 
         if (length == 0)
         {
             return (null, null);
-        }
-
-        if (length > MaxBodyBytes)
-        {
-            return (null, $"The body must be at most {MaxBodyBytes} bytes.");
         }
 
         try
@@ -105,7 +100,7 @@ internal static class ApprovalEndpoints
             // NameEquals compares the raw bytes, so a name that is not valid text cannot throw here.
             if (root.ValueKind != JsonValueKind.Object || root.EnumerateObject().Any(p => !p.NameEquals("comment")) || root.EnumerateObject().Count() > 1)
             {
-                return (null, "The body must be a JSON object with at most one 'comment'.");
+                return (null, BadRequest("The body must be a JSON object with at most one 'comment'."));
             }
 
             if (!root.TryGetProperty("comment", out var c) || c.ValueKind == JsonValueKind.Null)
@@ -115,14 +110,16 @@ internal static class ApprovalEndpoints
 
             var comment = c.ValueKind == JsonValueKind.String ? Text(c) : null;
             return comment is null || !ApprovalText.IsDisplayable(comment, MaxCommentLength)
-                ? (null, $"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters).")
+                ? (null, BadRequest($"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters)."))
                 : (comment, null);
         }
         catch (JsonException)
         {
-            return (null, "The body must be JSON.");
+            return (null, BadRequest("The body must be JSON."));
         }
     }
+
+    private static IResult BadRequest(string detail) => Results.Problem(statusCode: 400, title: "Bad request", detail: detail);
 
     /// <summary>
     /// The string's value, or null when it is not text: JSON can carry invalid UTF-8 or escape a lone

@@ -23,8 +23,9 @@ internal static class SecretEndpoints
     public static void MapSecrets(this RouteGroupBuilder admin)
     {
         admin.MapGet("/secrets", List);
-        admin.MapPut("/secrets/{name}", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: false, g, v));
-        admin.MapPost("/secrets/{name}/rotate", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: true, g, v));
+        var body = new AdminBody(MaxBodyBytes);
+        admin.MapPut("/secrets/{name}", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: false, g, v)).WithMetadata(body);
+        admin.MapPost("/secrets/{name}/rotate", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: true, g, v)).WithMetadata(body);
         admin.MapPost("/vault/rekey", RekeyAsync);
     }
 
@@ -61,10 +62,10 @@ internal static class SecretEndpoints
         var value = ArrayPool<byte>.Shared.Rent(SecretVault.MaxValueBytes + 1);
         try
         {
-            var length = await ReadBodyAsync(context.Request.Body, buffer, context.RequestAborted);
-            if (length > MaxBodyBytes)
+            var (length, tooLarge) = await AdminBody.ReadAsync(context, buffer, MaxBodyBytes);
+            if (tooLarge is not null)
             {
-                return Results.Problem(statusCode: 413, title: "Too large", detail: $"A secret value is at most {SecretVault.MaxValueBytes} bytes.");
+                return tooLarge;
             }
 
             var valueLength = ReadValue(buffer.AsSpan(0, length), value);
@@ -121,23 +122,6 @@ internal static class SecretEndpoints
 
         TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
         return Results.Json(new RekeyView(outcome.KeyId, outcome.Rewrapped, outcome.RemovedKeyIds), AdminJson.Options);
-    }
-
-    private static async Task<int> ReadBodyAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var length = 0;
-        while (length < buffer.Length)
-        {
-            var read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken);
-            if (read == 0)
-            {
-                break;
-            }
-
-            length += read;
-        }
-
-        return length;
     }
 
     /// <summary>

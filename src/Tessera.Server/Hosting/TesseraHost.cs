@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
@@ -9,6 +10,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
 using Tessera.Core.Identity;
+using Tessera.Core.Limits;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -105,6 +107,21 @@ public static class TesseraHost
         services.AddSingleton<SecretVault>();
         services.AddHttpForwarder();
         services.AddSingleton<ToolProxy>();
+        services.AddSingleton<ProxyEntry>();
+        services.AddSingleton<RateLimits>();
+        if (config.RateLimits.Enabled)
+        {
+            // Requests from a source over its allowance of refusals are answered 429 before anything
+            // runs; the rule is Core's (RateLimits), the middleware ASP.NET Core's.
+            services.AddRateLimiter(_ => { });
+            services.AddOptions<RateLimiterOptions>().Configure<RateLimits>((options, limits) =>
+            {
+                options.GlobalLimiter = new SourceRateLimiter(limits);
+                options.RejectionStatusCode = 429;
+                options.OnRejected = SourceRateLimiter.RejectAsync;
+            });
+        }
+
         services.AddSingleton<AdminGate>();
         services.AddSingleton<Readiness>();
         services.AddHostedService<StartupService>();
@@ -114,18 +131,27 @@ public static class TesseraHost
 
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleUnexpectedAsync });
+        if (config.RateLimits.Enabled)
+        {
+            app.UseRateLimiter();
+        }
+
         // The proxy answers before status-code pages, which would rewrite an upstream's empty error bodies.
-        app.Map("/proxy", proxy => proxy.Run(context => context.RequestServices.GetRequiredService<ToolProxy>().HandleAsync(context)));
+        app.Map("/proxy", proxy => proxy.Run(context => context.RequestServices.GetRequiredService<ProxyEntry>().HandleAsync(context)));
         // Routing has already picked the endpoint here (minimal hosting routes first), so endpoints
         // that write their own error bodies skip status code pages; unmatched paths still get them.
         app.UseWhen(
             context => context.GetEndpoint()?.Metadata.GetMetadata<WritesOwnErrorBodies>() is null,
             branch => branch.UseStatusCodePages());
         app.MapOAuth();
-        app.MapDiscovery();
-        app.MapHealth();
         app.MapAdmin();
-        app.MapMetrics("/metrics");
+
+        // What serves no caller's request and writes no audit event is never refused: probes and
+        // scrapes from a limited address keep working.
+        var open = app.MapGroup("").DisableRateLimiting();
+        open.MapDiscovery();
+        open.MapHealth();
+        open.MapMetrics("/metrics");
         return app;
     }
 
@@ -136,6 +162,14 @@ public static class TesseraHost
     private static async Task HandleUnexpectedAsync(HttpContext context)
     {
         var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        if (failure is BadHttpRequestException bad)
+        {
+            // The client's failure surfacing where no handler caught it (a body over the server's
+            // limit, a malformed chunk): its 4xx, never a 500.
+            await WriteClientErrorAsync(context, bad.StatusCode);
+            return;
+        }
+
         var auditFailure = failure is AuditWriteException;
         var status = auditFailure ? 503 : 500;
         if (context.Request.Path.StartsWithSegments("/oauth"))
@@ -147,5 +181,18 @@ public static class TesseraHost
 
         context.Response.StatusCode = status;
         await Results.Problem(statusCode: status, title: auditFailure ? "The action could not be recorded and was not carried out." : "Internal error").ExecuteAsync(context);
+    }
+
+    private static async Task WriteClientErrorAsync(HttpContext context, int status)
+    {
+        var detail = status == 413 ? "The request body is too large." : "The request could not be read.";
+        if (context.Request.Path.StartsWithSegments("/oauth"))
+        {
+            await OAuthResponses.WriteErrorAsync(context, new Core.Protocol.OAuthError(Core.Protocol.OAuthErrorCodes.InvalidRequest, detail, status));
+            return;
+        }
+
+        context.Response.StatusCode = status;
+        await Results.Problem(statusCode: status, title: status == 413 ? "Too large" : "Bad request", detail: detail).ExecuteAsync(context);
     }
 }

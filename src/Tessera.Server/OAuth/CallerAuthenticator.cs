@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
+using Tessera.Core.Limits;
 using Tessera.Core.Protocol;
 using Tessera.Core.Tokens;
 
@@ -10,7 +11,7 @@ namespace Tessera.Server.OAuth;
 /// Authenticates callers of introspection and revocation: an admin's bearer token, or client
 /// authentication as at the token endpoint. No authentication at all is a 401.
 /// </summary>
-internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuthenticator admins, AuditLog audit)
+internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuthenticator admins, AuditLog audit, RateLimits limits)
 {
     public async Task<(IntrospectionCaller? Caller, OAuthError? Error)> AuthenticateAsync(HttpContext context, OAuthForm form, string deniedType)
     {
@@ -27,6 +28,9 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
 
             claimed = null;
             reason = $"admin bearer refused: {adminReason}";
+
+            // A refused bearer is an unauthenticated request: it counts against its source's allowance.
+            limits.Refused(SourceAddress.From(context.Connection.RemoteIpAddress));
         }
         else
         {
@@ -37,6 +41,12 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
             }
 
             var result = await clients.AuthenticateAsync(credentials, context.RequestAborted);
+            if (result.Throttled)
+            {
+                // Counted and recorded by the rate limit, not one event each.
+                return (null, result.Error);
+            }
+
             if (result.Succeeded)
             {
                 // A spent assertion is recorded durably, or the request fails: replay must stay impossible after a restart.

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Tessera.Core.Identity;
+using Tessera.Core.Limits;
 using Tessera.Core.Protocol;
 
 namespace Tessera.Server.OAuth;
@@ -10,6 +11,7 @@ internal static class ClientCredentialsReader
 {
     public static (ClientCredentials? Credentials, OAuthError? Error) Read(HttpRequest request, OAuthForm form)
     {
+        var source = SourceAddress.From(request.HttpContext.Connection.RemoteIpAddress);
         var header = request.Headers.Authorization.ToString();
         var hasBasic = header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase);
         var hasPostSecret = form.Get("client_secret") is not null;
@@ -32,7 +34,7 @@ internal static class ClientCredentialsReader
                 var colon = decoded.IndexOf(':', StringComparison.Ordinal);
                 if (colon < 0)
                 {
-                    return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null), null);
+                    return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null) { Source = source }, null);
                 }
 
                 var id = Uri.UnescapeDataString(decoded[..colon].Replace('+', ' '));
@@ -43,17 +45,17 @@ internal static class ClientCredentialsReader
                     return (null, OAuthError.InvalidRequest("client_id in the form differs from the Authorization header."));
                 }
 
-                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, id, secret, null), null);
+                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, id, secret, null) { Source = source }, null);
             }
             catch (FormatException)
             {
-                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null), null);
+                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null) { Source = source }, null);
             }
         }
 
         if (hasPostSecret)
         {
-            return (new ClientCredentials(ClientAuthMethods.ClientSecretPost, form.Get("client_id"), form.Get("client_secret"), null), null);
+            return (new ClientCredentials(ClientAuthMethods.ClientSecretPost, form.Get("client_id"), form.Get("client_secret"), null) { Source = source }, null);
         }
 
         if (assertion is not null || assertionType is not null)
@@ -64,9 +66,9 @@ internal static class ClientCredentialsReader
                 return (null, OAuthError.InvalidRequest($"client_assertion_type must be {ClientAuthMethods.JwtBearerAssertionType} with a client_assertion."));
             }
 
-            return (new ClientCredentials(ClientAuthMethods.PrivateKeyJwt, form.Get("client_id"), null, assertion), null);
+            return (new ClientCredentials(ClientAuthMethods.PrivateKeyJwt, form.Get("client_id"), null, assertion) { Source = source }, null);
         }
 
-        return (new ClientCredentials("none", form.Get("client_id"), null, null), null);
+        return (new ClientCredentials("none", form.Get("client_id"), null, null) { Source = source }, null);
     }
 }

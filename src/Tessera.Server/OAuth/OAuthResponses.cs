@@ -14,6 +14,11 @@ internal static class OAuthResponses
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"tessera\"";
         }
 
+        if (error.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = Core.Limits.LimitVerdict.Seconds(retryAfter).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         return WriteJsonAsync(context, error.StatusCode, w =>
         {
             w.WriteString("error", error.Code);

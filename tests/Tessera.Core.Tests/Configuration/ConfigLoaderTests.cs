@@ -269,6 +269,44 @@ public sealed class ConfigLoaderTests : IDisposable
             "agents[0].may_delegate_to[0]", "names no configured agent: 'summariser-agent'");
 
     [Fact]
+    public void Rate_limits_default_to_allowances_no_working_agent_reaches()
+    {
+        var limits = Load(ValidYaml).RateLimits;
+
+        Assert.True(limits.Enabled);
+        Assert.Equal(20, limits.FailedAuthPerClient);
+        Assert.Equal(60, limits.FailedAuthPerSource);
+        Assert.Equal(5, limits.RefusalsPerSecond);
+        Assert.Equal(100, limits.RefusalBurst);
+        Assert.Equal(10_000, limits.MaxTracked);
+    }
+
+    [Fact]
+    public void Rate_limits_are_read_from_their_section()
+    {
+        var limits = Load(ValidYaml + """
+
+            rate_limits:
+              enabled: false
+              failed_auth_per_client: 3
+              failed_auth_per_source: 30
+              refusals_per_second: 50
+              refusal_burst: 500
+              max_tracked: 1000
+            """).RateLimits;
+
+        Assert.Equal(new RateLimitOptions { Enabled = false, FailedAuthPerClient = 3, FailedAuthPerSource = 30, RefusalsPerSecond = 50, RefusalBurst = 500, MaxTracked = 1000 }, limits);
+    }
+
+    [Theory]
+    [InlineData("refusal_burst: 0", "rate_limits.refusal_burst", "must be a whole number from 1")]
+    [InlineData("failed_auth_per_client: many", "rate_limits.failed_auth_per_client", "must be a whole number")]
+    [InlineData("max_tracked: 10", "rate_limits.max_tracked", "must be a whole number from 100")]
+    [InlineData("refusals_per_minute: 5", "rate_limits.refusals_per_minute", "unknown key")]
+    public void A_rate_limit_that_cannot_be_read_is_refused(string line, string path, string problem) =>
+        AssertNames(Refused(ValidYaml + "\nrate_limits:\n  " + line + "\n"), path, problem);
+
+    [Fact]
     public void A_default_ttl_longer_than_max_ttl_is_refused() =>
         AssertNames(Refused(Replace("  default_ttl: 5m", "  default_ttl: 2h")), "tokens.default_ttl", "longer than tokens.max_ttl");
 

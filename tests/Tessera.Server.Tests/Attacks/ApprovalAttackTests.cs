@@ -445,8 +445,6 @@ public sealed class ApprovalAttackTests
         { "not JSON", "approve it"u8.ToArray() },
         { "truncated JSON", "{\"comment\":\"ok"u8.ToArray() },
         { "nesting deeper than JSON's limit", Encoding.ASCII.GetBytes("{\"comment\":" + new string('[', 2000) + new string(']', 2000) + "}") },
-        { "a body over 4 KiB", Json(new { comment = new string('c', 5000) }) },
-        { "a body of 1 MiB", Json(new { comment = new string('c', 1024 * 1024 - 20) }) },
         { "invalid UTF-8", [.. "{\"comment\":\""u8, 0xff, 0xfe, .. "\"}"u8] },
         { "a lone surrogate escape", "{\"comment\":\"ok\\ud800\"}"u8.ToArray() },
     };
@@ -477,6 +475,38 @@ public sealed class ApprovalAttackTests
 
         // Nothing was half-done: a proper decision still goes through.
         await DecideOkAsync(broker, id, "approve", bob, "checked");
+    }
+
+    /// <summary>Decision bodies longer than the route takes (4 KiB): refused as too large, by their declared length or as read.</summary>
+    public static TheoryData<string, byte[]> OversizedDecisionBodies() => new()
+    {
+        { "a body over 4 KiB", Json(new { comment = new string('c', 5000) }) },
+        { "a body of 1 MiB", Json(new { comment = new string('c', 1024 * 1024 - 20) }) },
+    };
+
+    [Theory]
+    [MemberData(nameof(OversizedDecisionBodies))]
+    public async Task An_oversized_decision_body_is_a_413_problem_and_decides_nothing(string what, byte[] body)
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var bob = idp.As(broker, "bob");
+
+        foreach (var sized in new[] { true, false })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/approvals/{id}/approve")
+            {
+                Content = sized ? new ByteArrayContent(body) : new UnsizedContent(body, "application/json"),
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bob);
+            using var response = await broker.Client.SendAsync(request);
+            await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, what);
+        }
+
+        Assert.Equal("pending", Assert.Single((await broker.ListApprovalsAsync(bob)).EnumerateArray()).GetProperty("status").GetString());
+        Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type is "approval.approved" or "approval.denied");
     }
 
     [Fact]
@@ -718,7 +748,73 @@ public sealed class ApprovalAttackTests
         Assert.Empty(upstream.Received);
     }
 
+    // ---- the pending cap ------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(-59)]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(30)]
+    [InlineData(59)]
+    public async Task A_subject_token_at_the_end_of_its_life_is_refused_before_it_becomes_an_approval_that_expires_at_once(int secondsLeft)
+    {
+        // The identity provider's tokens are accepted up to 60 s past exp (clock skew): such a request
+        // once became an approval that had already expired, which the pending cap did not count.
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var now = broker.Time.GetUtcNow();
+        var subject = idp.Mint("alice", now - TimeSpan.FromMinutes(5), lifetime: TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(secondsLeft));
+
+        using var response = await AskWithSubjectAsync(broker, subject);
+
+        var body = await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        Assert.Contains("subject_token", Description(body), StringComparison.Ordinal);
+        await AssertNoApprovalAsync(broker);
+        Assert.Contains(await broker.AuditEventsAsync(), e => e.Record.Type == "token.denied" && e.Record.Reason!.Contains("subject_token", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_subject_token_with_a_minute_left_still_asks_for_approval()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var subject = idp.Mint("alice", broker.Time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(1));
+
+        using var response = await AskWithSubjectAsync(broker, subject);
+
+        var body = await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "approval_required");
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(60, json.RootElement.GetProperty("expires_in").GetInt64());
+    }
+
+    [Fact]
+    public async Task Skewed_subject_tokens_cannot_flood_approvers_past_the_pending_cap()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var now = broker.Time.GetUtcNow();
+        var skewed = idp.Mint("alice", now - TimeSpan.FromMinutes(5), lifetime: TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(30));
+
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await AskWithSubjectAsync(broker, skewed);
+            await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        }
+
+        await AssertNoApprovalAsync(broker);
+    }
+
     // ---- helpers -------------------------------------------------------------------------------
+
+    private static async Task<HttpResponseMessage> AskWithSubjectAsync(TestBroker broker, string subject) =>
+        await broker.PostFormAsync("/oauth/token",
+        [
+            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            new("subject_token", subject),
+            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+            new("resource", "urn:tessera:tool:crm"),
+            new("scope", "crm:export"),
+        ], TestBroker.Basic(ApprovalBroker.Agent, ApprovalBroker.Secret));
 
     private static Task<RawResponse> SendAsync(TestBroker broker, string method, string target, string[] headers, byte[] body) =>
         RawHttp.SendAsync(broker.Address!, method, target, [.. headers, $"Content-Length: {body.Length}"], body);

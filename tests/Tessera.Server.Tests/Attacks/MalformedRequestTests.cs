@@ -183,7 +183,7 @@ public sealed class MalformedRequestTests
     [InlineData("grant_type=&scope=crm%3Aread")]
     [InlineData("Grant_Type=client_credentials&scope=crm%3Aread")]
     [InlineData("")]
-    public async Task Missing_grant_type_is_invalid_request(string body)
+    public async Task Missing_grant_type_is_invalid_request_once_the_client_is_authenticated(string body)
     {
         await using var broker = await TestBroker.StartAsync();
 
@@ -191,7 +191,9 @@ public sealed class MalformedRequestTests
         using var anonymous = await PostTextAsync(broker, "/oauth/token", body);
 
         await OAuthAssert.ErrorAsync(authenticated, HttpStatusCode.BadRequest, "invalid_request");
-        await OAuthAssert.ErrorAsync(anonymous, HttpStatusCode.BadRequest, "invalid_request");
+
+        // Anyone else is refused as unauthenticated first: a failed authentication, which the rate limits count.
+        await OAuthAssert.ErrorAsync(anonymous, HttpStatusCode.Unauthorized, "invalid_client");
     }
 
     [Theory]

@@ -1,0 +1,165 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Approvals;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Protocol;
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+using Tessera.Core.Tests.Audit;
+using Tessera.Core.Tokens;
+using Tessera.Core.Vault;
+
+namespace Tessera.Core.Tests.Approvals;
+
+/// <summary>
+/// Creating approvals: the per-agent pending cap and the shortest life an approval may have. The
+/// sweep that moves due approvals to expired runs on a server timer, so here it runs only when a
+/// test calls <see cref="ApprovalService.ExpireDueAsync"/>.
+/// </summary>
+public sealed class ApprovalServiceTests : IAsyncDisposable
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+    private readonly MemoryAuditStore _auditStore = new();
+    private readonly TesseraConfig _config = ConfigLoader.Load("""
+        identity_providers:
+          - { id: corp, issuer: "https://idp.corp.test", jwks_uri: "https://idp.corp.test/jwks", audience: tessera }
+        approver_groups:
+          - { id: oncall, members: [ { idp: corp, sub: bob } ] }
+        tools:
+          - id: crm
+            scopes:
+              export: { rules: [ "POST /exports" ], approval: { group: oncall } }
+        """, "tessera.yaml", Path.GetTempPath());
+
+    private AuditLog? _log;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<ApprovalService> StartAsync()
+    {
+        _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
+        await _log.StartAsync(Ct);
+        var keys = new SigningKeyService(new NoSigningKeys(), new MasterKey(RandomNumberGenerator.GetBytes(32)), _log, _config, _time);
+        return new ApprovalService(new NoApprovalRows(), _log, keys, new RevocationIndex(), NoApprovalNotifier.Instance, _config, _time);
+    }
+
+    /// <summary>What the token endpoint hands over for an exchange whose subject token ends at <paramref name="notAfter"/>.</summary>
+    private ApprovalDraft Draft(DateTimeOffset? notAfter) => new()
+    {
+        ClientId = "support-agent",
+        Principal = "alice",
+        Idp = "corp",
+        ActorChain = ["support-agent"],
+        Tool = new ToolCatalog(_config.Tools).FindById("crm")!,
+        Scopes = ScopeSet.Of(["crm:export"]),
+        Gated = ScopeSet.Of(["crm:export"]),
+        TokenLifetime = TimeSpan.FromMinutes(5),
+        NotAfter = notAfter,
+    };
+
+    private static TokenRequest Request() =>
+        new(new Dictionary<string, string>(), [], [], new ClientCredentials(ClientAuthMethods.ClientSecretBasic, "support-agent", "s", null), "req-1");
+
+    private int Requested() => _auditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalRequested);
+
+    [Theory]
+    [InlineData(-60)]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(59)]
+    public async Task A_request_whose_subject_token_ends_within_a_minute_is_refused_and_creates_no_approval(int secondsLeft)
+    {
+        var approvals = await StartAsync();
+
+        var (error, created) = await approvals.RequestAsync(Draft(_time.GetUtcNow().AddSeconds(secondsLeft)), Request(), Ct);
+
+        Assert.False(created);
+        Assert.Equal(OAuthErrorCodes.InvalidRequest, error.Code);
+        Assert.Contains("subject_token", error.Description, StringComparison.Ordinal);
+        Assert.Equal(0, Requested());
+        Assert.Empty(approvals.List(null, new Approver("carol", null, null), isAdmin: true));
+    }
+
+    [Fact]
+    public async Task A_subject_token_with_exactly_a_minute_left_still_becomes_an_approval_that_ends_with_it()
+    {
+        var approvals = await StartAsync();
+        var notAfter = _time.GetUtcNow().AddMinutes(1);
+
+        var (error, created) = await approvals.RequestAsync(Draft(notAfter), Request(), Ct);
+
+        Assert.True(created, error.Description);
+        Assert.Equal(OAuthErrorCodes.ApprovalRequired, error.Code);
+        Assert.Equal(notAfter, Assert.Single(approvals.List(null, new Approver("carol", null, null), isAdmin: true)).ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Every_pending_approval_counts_against_the_cap_even_past_its_expiry_until_the_sweep_ends_it()
+    {
+        var approvals = await StartAsync();
+        for (var i = 0; i < ApprovalService.MaxPendingPerAgent; i++)
+        {
+            var (error, created) = await approvals.RequestAsync(Draft(_time.GetUtcNow().AddSeconds(61)), Request(), Ct);
+            Assert.True(created, error.Description);
+        }
+
+        // Past their expiry; nothing has moved them to expired yet.
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var (refusal, tooMany) = await approvals.RequestAsync(Draft(null), Request(), Ct);
+
+        Assert.False(tooMany);
+        Assert.Equal(OAuthErrorCodes.InvalidRequest, refusal.Code);
+        Assert.Contains($"{ApprovalService.MaxPendingPerAgent} requests waiting", refusal.Description, StringComparison.Ordinal);
+        Assert.Equal(ApprovalService.MaxPendingPerAgent, Requested());
+
+        // The sweep ends them (on record); then the agent may ask again.
+        await approvals.ExpireDueAsync(Ct);
+        var (_, createdAfterSweep) = await approvals.RequestAsync(Draft(null), Request(), Ct);
+
+        Assert.True(createdAfterSweep);
+        Assert.Equal(ApprovalService.MaxPendingPerAgent, _auditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalExpired));
+    }
+
+    [Fact]
+    public async Task The_cap_is_per_agent()
+    {
+        var approvals = await StartAsync();
+        for (var i = 0; i < ApprovalService.MaxPendingPerAgent; i++)
+        {
+            Assert.True((await approvals.RequestAsync(Draft(null), Request(), Ct)).Created);
+        }
+
+        Assert.False((await approvals.RequestAsync(Draft(null), Request(), Ct)).Created);
+        Assert.True((await approvals.RequestAsync(Draft(null) with { ClientId = "other-agent" }, Request(), Ct)).Created);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_log is not null)
+        {
+            await _log.DisposeAsync();
+        }
+    }
+
+    /// <summary>Approvals live in memory and in the audit store's state changes here; nothing is loaded.</summary>
+    private sealed class NoApprovalRows : IApprovalStore
+    {
+        public Task<IReadOnlyList<ApprovalRequest>> LoadAsync(DateTimeOffset since, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ApprovalRequest>>([]);
+
+        public Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken) => Task.FromResult(0);
+    }
+
+    /// <summary>No approval here is redeemed, so no key is ever needed.</summary>
+    private sealed class NoSigningKeys : ISigningKeyStore
+    {
+        public Task<IReadOnlyList<StoredSigningKey>> LoadAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredSigningKey>>([]);
+
+        public Task AddAsync(StoredSigningKey key, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task DeleteAsync(string kid, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,228 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Attacks;
+
+/// <summary>
+/// Floods of failing requests (<c>rate_limits</c>): guessing a client secret, unauthenticated
+/// requests to the proxy, the admin API and introspection. Once a source or client id has used up
+/// its allowance of failures, its requests are refused with 429 and <c>Retry-After</c> before they
+/// are checked, and are counted in a few <c>ratelimit.*</c> events instead of one audit event each;
+/// the audit log (and the disk under it) grows by a bounded amount. Successful traffic is never
+/// counted, so a client whose requests succeed is never limited.
+/// </summary>
+public sealed class FloodAttackTests
+{
+    private const string Limits = """
+        rate_limits:
+          failed_auth_per_client: 5
+          failed_auth_per_source: 8
+          refusals_per_second: 2
+          refusal_burst: 10
+        """;
+
+    private static Task<TestBroker> StartAsync() => TestBroker.StartAsync(TestBroker.DefaultYaml(Limits));
+
+    [Fact]
+    public async Task Guessing_a_client_secret_is_refused_with_429_before_the_secret_is_checked()
+    {
+        await using var broker = await StartAsync();
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var wrong = await broker.ClientCredentialsAsync("support-agent", $"guess-{i}", ("scope", "crm:read"));
+            await OAuthAssert.ErrorAsync(wrong, HttpStatusCode.Unauthorized, "invalid_client");
+        }
+
+        // The right secret now gets the same 429 as a wrong one: the attempt is refused before it is checked.
+        using var right = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", "crm:read"));
+        var body = await OAuthAssert.ErrorAsync(right, (HttpStatusCode)429, "slow_down");
+        Assert.Contains("client id", body, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(12), right.Headers.RetryAfter?.Delta);
+        Assert.Equal("no-store", right.Headers.CacheControl?.ToString());
+
+        var events = await broker.AuditEventsAsync();
+        Assert.Equal(5, events.Count(e => e.Record.Type == "token.denied"));
+        Assert.DoesNotContain(events, e => e.Record.Type == "token.issued");
+        var exceeded = Assert.Single(events, e => e.Record.Type == "ratelimit.exceeded");
+        Assert.Equal("support-agent", exceeded.Record.Agent);
+        Assert.Equal("denied", exceeded.Record.Outcome);
+
+        // Twelve seconds give one attempt back (5 per minute), and the right secret works again.
+        broker.Time.Advance(TimeSpan.FromSeconds(12));
+        using var later = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", "crm:read"));
+        await OAuthAssert.TokenAsync(later);
+    }
+
+    [Fact]
+    public async Task Refused_guesses_are_counted_in_a_summary_not_recorded_one_by_one()
+    {
+        await using var broker = await StartAsync();
+        for (var i = 0; i < 8; i++)
+        {
+            using var wrong = await broker.ClientCredentialsAsync($"client-{i}", "guess");
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+
+        for (var i = 0; i < 200; i++)
+        {
+            using var refused = await broker.ClientCredentialsAsync($"other-{i}", "guess");
+            await OAuthAssert.ErrorAsync(refused, (HttpStatusCode)429, "slow_down");
+        }
+
+        broker.Time.Advance(TimeSpan.FromMinutes(1));
+        var events = await broker.AuditEventsAsync();
+
+        Assert.Equal(8, events.Count(e => e.Record.Type == "token.denied"));
+        Assert.Single(events, e => e.Record.Type == "ratelimit.exceeded");
+        var summary = Assert.Single(events, e => e.Record.Type == "ratelimit.summary");
+        Assert.StartsWith("failed client authentications from unknown: 200 attempts refused since", summary.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_flood_of_unauthenticated_proxy_requests_writes_a_bounded_number_of_audit_events()
+    {
+        await using var proxy = await ProxyBroker.StartAsync();
+        var broker = proxy.Broker;
+
+        var statuses = new List<int>();
+        string? limited = null;
+        for (var i = 0; i < 300; i++)
+        {
+            var (status, response) = await proxy.RawAsync("GET", "/proxy/crm/contacts/1", token: i % 2 == 0 ? null : "forged." + i);
+            statuses.Add(status);
+            limited ??= status == 429 ? response : null;
+        }
+
+        // The default allowance: 100 refusals at once; everything after is 429, with no request reaching the proxy.
+        Assert.Equal(100, statuses.Count(s => s == 401));
+        Assert.Equal(200, statuses.Count(s => s == 429));
+        Assert.Contains("Retry-After: 1", limited, StringComparison.Ordinal);
+        Assert.Contains("application/problem+json", limited, StringComparison.Ordinal);
+        Assert.Empty(proxy.Upstream.Received);
+
+        var events = await broker.AuditEventsAsync();
+        Assert.Equal(100, events.Count(e => e.Record.Type == "proxy.denied"));
+        var exceeded = Assert.Single(events, e => e.Record.Type == "ratelimit.exceeded");
+        Assert.StartsWith("refused requests from 127.0.0.1: more than 100 at once, then 5 per second", exceeded.Record.Reason, StringComparison.Ordinal);
+
+        broker.Time.Advance(TimeSpan.FromMinutes(1));
+        var summary = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "ratelimit.summary");
+        Assert.Contains("200 attempts refused", summary.Record.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstreams_refusals_of_forwarded_requests_never_count()
+    {
+        await using var proxy = await ProxyBroker.StartAsync();
+        var token = await proxy.TokenAsync();
+
+        foreach (var status in new[] { 401, 400 })
+        {
+            proxy.Upstream.AnswerWith(status);
+            for (var i = 0; i < 150; i++)
+            {
+                Assert.Equal(status, (await proxy.RawAsync("GET", "/proxy/crm/contacts/1", token)).Status);
+            }
+        }
+
+        Assert.Equal(300, proxy.Upstream.Received.Count);
+        Assert.DoesNotContain(await proxy.Broker.AuditEventsAsync(), e => e.Record.Type.StartsWith("ratelimit.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Refused_admin_requests_count_and_health_checks_stay_open()
+    {
+        await using var broker = await StartAsync();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 15; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/agents");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-an-admin-token");
+            using var response = await broker.Client.SendAsync(request);
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == (HttpStatusCode)429)
+            {
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                Assert.Equal(429, problem.RootElement.GetProperty("status").GetInt32());
+                Assert.NotNull(response.Headers.RetryAfter);
+            }
+        }
+
+        Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.Unauthorized));
+        Assert.Equal(5, statuses.Count(s => s == (HttpStatusCode)429));
+        Assert.Equal(10, (await broker.AuditEventsAsync()).Count(e => e.Record.Type == "admin.denied"));
+
+        // Liveness, readiness, discovery and metrics are never limited.
+        foreach (var path in new[] { "/healthz", "/readyz", "/.well-known/jwks.json", "/metrics" })
+        {
+            using var open = await broker.Client.GetAsync(path);
+            Assert.True(open.IsSuccessStatusCode, $"{path}: {(int)open.StatusCode}");
+        }
+
+        // The source's allowance comes back with time (2 per second).
+        broker.Time.Advance(TimeSpan.FromSeconds(1));
+        using var admin = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/agents");
+        admin.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
+        using var ok = await broker.Client.SendAsync(admin);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Fact]
+    public async Task Introspection_with_a_wrong_bearer_or_secret_counts_too()
+    {
+        await using var broker = await StartAsync();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            using var response = await broker.PostFormAsync("/oauth/introspect", [new("token", "x")], new AuthenticationHeaderValue("Bearer", "not-an-admin-token"));
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.Unauthorized));
+        Assert.Equal(2, statuses.Count(s => s == (HttpStatusCode)429));
+        using var limited = await broker.PostFormAsync("/oauth/introspect", [new("token", "x")], TestBroker.Basic("support-agent", TestBroker.SupportSecret));
+        await OAuthAssert.ErrorAsync(limited, (HttpStatusCode)429, "slow_down");
+        Assert.NotNull(limited.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Successful_requests_are_never_counted_however_fast()
+    {
+        await using var broker = await StartAsync();
+
+        for (var i = 0; i < 500; i++)
+        {
+            using var response = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", "crm:read"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type.StartsWith("ratelimit.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_limited_source_does_not_limit_another()
+    {
+        await using var proxy = await ProxyBroker.StartAsync();
+        for (var i = 0; i < 120; i++)
+        {
+            await proxy.RawAsync("GET", "/proxy/crm/contacts/1", token: null);
+        }
+
+        // Signed directly: the token endpoint is limited for this source too.
+        var token = proxy.SignToken(c => c);
+        Assert.Equal(429, (await proxy.RawAsync("GET", "/proxy/crm/contacts/1", token)).Status);
+
+        // The same broker reached from another loopback address is another source.
+        using var tcp = new System.Net.Sockets.TcpClient(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+        await tcp.ConnectAsync(IPAddress.Loopback, proxy.Broker.Address!.Port);
+        await using var stream = tcp.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET /proxy/crm/contacts/1 HTTP/1.1\r\nHost: {proxy.Broker.Address.Authority}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream);
+        var answer = await reader.ReadToEndAsync();
+        Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);
+    }
+}
