@@ -131,6 +131,12 @@ public static partial class ConfigLoader
             var rateLimits = BindRateLimits(root.Child("rate_limits"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
+            // Warn while a credential that never expires stays accepted beside admins who sign in with short-lived tokens.
+            if (admins.Count > 0 && server.BootstrapAdminToken)
+            {
+                _warnings.Add(root.Child("admins").Warning(ConfigWarning.BootstrapTokenBesideAdmins,
+                    "identity-provider admins are configured, yet the bootstrap admin token (data_dir/admin.token, which never expires) is still accepted: set server.bootstrap_admin_token: false once an admin has signed in"));
+            }
             var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
             var tools = root.Child("tools").Items().Select(BindTool).ToList();
             var principals = root.Child("principals").Items().Select(BindPrincipal).ToList();

@@ -22,6 +22,9 @@ public sealed record ConfigWarning(string Code, string File, string PathInFile, 
     /// <summary>An agent is registered for more than a year (only possible with a raised <c>registry.max_agent_lifetime</c>).</summary>
     public const string LongLivedAgent = "long-lived-agent";
 
+    /// <summary>Identity-provider admins exist, and the bootstrap admin token (which never expires) is still accepted.</summary>
+    public const string BootstrapTokenBesideAdmins = "bootstrap-token-beside-admins";
+
     public override string ToString()
     {
         var where = Line is { } l ? $"{File}:{l}" : File;

@@ -16,6 +16,7 @@ public sealed class ConfigLoaderTests : IDisposable
     private static readonly string ValidYaml = $$"""
         server:
           listen: http://127.0.0.1:8080
+          bootstrap_admin_token: false
         storage: sqlite:db/tessera.db
         data_dir: state
         tokens:
@@ -656,6 +657,17 @@ public sealed class ConfigLoaderTests : IDisposable
         var warning = Assert.Single(config.Warnings);
         Assert.Equal(("tools[1].scopes.repo.read.rules[0]", ConfigWarning.AllowsEverything), (warning.PathInFile, warning.Code));
         Assert.Equal(LineOf(ValidYaml, "\"GET /repos/**\""), warning.Line);
+    }
+
+    [Fact]
+    public void The_bootstrap_admin_token_beside_identity_provider_admins_is_accepted_with_a_warning()
+    {
+        var config = Load(Replace("  bootstrap_admin_token: false\n", ""));
+
+        var warning = Assert.Single(config.Warnings);
+        Assert.Equal(("admins", ConfigWarning.BootstrapTokenBesideAdmins), (warning.PathInFile, warning.Code));
+        Assert.Contains("server.bootstrap_admin_token: false", warning.Problem, StringComparison.Ordinal);
+        Assert.Empty(Load(Replace("admins:\n  - { idp: corp, sub: carol }\n", "")).Warnings);
     }
 
     [Fact]
