@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -160,23 +159,5 @@ public sealed class AuditVerifyCommandTests : IDisposable
         }
     }
 
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
-    {
-        var originalOut = Console.Out;
-        var originalError = Console.Error;
-        var stdout = new StringWriter(new StringBuilder());
-        var stderr = new StringWriter(new StringBuilder());
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            var exit = await Program.Main(args);
-            return (exit, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(originalOut);
-            Console.SetError(originalError);
-        }
-    }
+    private static Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args) => TesseraCli.RunAsync(args);
 }

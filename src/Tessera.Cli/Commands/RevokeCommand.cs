@@ -35,7 +35,7 @@ internal static class RevokeCommand
                 : new { kind = "principal", id = parse.GetValue(principal)! };
             using var result = await client.PostAsync("/admin/v1/revocations", body, ct);
             var r = result.RootElement;
-            Console.WriteLine($"revoked {r.GetProperty("kind").GetString()} {r.GetProperty("id").GetString()} at {r.GetProperty("revoked_at").GetString()}");
+            Terminal.WriteLine($"revoked {r.GetProperty("kind").GetString()} {r.GetProperty("id").GetString()} at {r.GetProperty("revoked_at").GetString()}");
             return ExitCodes.Success;
         }));
         return command;
