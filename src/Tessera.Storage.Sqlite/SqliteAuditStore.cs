@@ -234,16 +234,26 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
     {
         await using var connection = await store.OpenReaderAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, json, hash FROM audit_events WHERE seq >= $from ORDER BY seq";
+        command.CommandText = "SELECT seq, json, hash, time_ms, type, agent, principal, mission, tool FROM audit_events WHERE seq >= $from ORDER BY seq";
         command.Parameters.AddWithValue("$from", fromSeq);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         // Synchronous row reads: SQLite answers from the page cache, and an await per row would cost more than the row.
         while (reader.Read())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new AuditRow(reader.GetInt64(0), Bytes(reader, 1), reader.GetFieldType(2) == typeof(string) ? reader.GetString(2) : Text(reader.GetValue(2)));
+            var columns = new AuditColumns(reader.GetValue(3) is long ms ? ms : null,
+                TextOrNull(reader, 4), TextOrNull(reader, 5), TextOrNull(reader, 6), TextOrNull(reader, 7), TextOrNull(reader, 8));
+            yield return new AuditRow(reader.GetInt64(0), Bytes(reader, 1), reader.GetFieldType(2) == typeof(string) ? reader.GetString(2) : Text(reader.GetValue(2)), columns);
         }
     }
+
+    /// <summary>A column as text (a value tampered into another SQLite type as its text, so that it fails verification), or null.</summary>
+    private static string? TextOrNull(SqliteDataReader reader, int ordinal) => reader.GetValue(ordinal) switch
+    {
+        string text => text,
+        DBNull => null,
+        var other => Text(other),
+    };
 
     /// <summary>A value tampered into the wrong SQLite type is still handed over, and then fails verification.</summary>
     private static byte[] Bytes(SqliteDataReader reader, int ordinal) => reader.GetValue(ordinal) switch

@@ -74,6 +74,26 @@ public sealed class AuditVerifyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_changed_agent_column_exits_1_naming_the_seq_and_the_column()
+    {
+        // The event's JSON and hash are untouched: only `audit query --agent` would miss it.
+        await FillAsync(6);
+        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
+        {
+            raw.Open();
+            using var command = raw.CreateCommand();
+            command.CommandText = "UPDATE audit_events SET agent = 'other-agent' WHERE seq = 4";
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        var (exit, stdout, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
+
+        Assert.Equal(1, exit);
+        Assert.Equal("audit chain broken at seq 4: column agent disagrees with the event\n", stderr);
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
     public async Task A_deleted_event_exits_1_naming_its_seq()
     {
         await FillAsync(6);
