@@ -132,23 +132,6 @@ public sealed class AuditVerifyCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Revoke_without_a_target_is_a_usage_error()
-    {
-        var (exit, _, stderr) = await RunAsync("revoke");
-
-        Assert.Equal(2, exit);
-        Assert.Contains("Give exactly one of", stderr, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Revoke_with_two_targets_is_a_usage_error()
-    {
-        var (exit, _, _) = await RunAsync("revoke", "--jti", "a", "--agent", "b");
-
-        Assert.Equal(2, exit);
-    }
-
-    [Fact]
     public async Task An_unknown_command_is_a_usage_error()
     {
         var (exit, _, stderr) = await RunAsync("bogus");
