@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Unicode;
 using Microsoft.Data.Sqlite;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
@@ -247,13 +248,21 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
         }
     }
 
-    /// <summary>A column as text (a value tampered into another SQLite type as its text, so that it fails verification), or null.</summary>
+    /// <summary>
+    /// A text column as stored, or null. A value no query for the event's text would find — a BLOB
+    /// (text affinity turns numbers into text, not BLOBs), or TEXT that is not UTF-8 and would read
+    /// as U+FFFD — is handed over as <see cref="NotText"/>, which no event's text equals.
+    /// </summary>
     private static string? TextOrNull(SqliteDataReader reader, int ordinal) => reader.GetValue(ordinal) switch
     {
+        string text when text.Contains('\uFFFD', StringComparison.Ordinal) && !Utf8.IsValid(reader.GetFieldValue<byte[]>(ordinal)) => NotText,
         string text => text,
         DBNull => null,
-        var other => Text(other),
+        _ => NotText,
     };
+
+    /// <summary>A lone surrogate: not text, so it equals nothing an event holds.</summary>
+    private const string NotText = "\uD800";
 
     /// <summary>A value tampered into the wrong SQLite type is still handed over, and then fails verification.</summary>
     private static byte[] Bytes(SqliteDataReader reader, int ordinal) => reader.GetValue(ordinal) switch

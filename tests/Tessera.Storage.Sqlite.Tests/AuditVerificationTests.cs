@@ -13,6 +13,9 @@ namespace Tessera.Storage.Sqlite.Tests;
 public sealed class AuditVerificationTests : IAsyncLifetime
 {
     private const int EventCount = 20;
+
+    /// <summary>Seq 3's agent: an id that JSON escapes (control, format, non-ASCII, quote, backslash, U+FFFD); its column still agrees.</summary>
+    private const string HostileAgent = "evil\n\u001b[2K\u202e…\"\\\uFFFD";
     private readonly TempDatabase _db = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
     private SqliteTesseraStore _store = null!;
@@ -35,8 +38,7 @@ public sealed class AuditVerificationTests : IAsyncLifetime
                 Type = i % 5 == 0 ? AuditTypes.TokenDenied : AuditTypes.TokenExchanged,
                 Outcome = i % 5 == 0 ? AuditOutcomes.Denied : AuditOutcomes.Allowed,
                 Principal = "alice",
-                // Seq 3 claims an agent id that JSON escapes (control, format, non-ASCII, quote, backslash): its column still agrees.
-                Agent = i == 3 ? "evil\n\u001b[2K\u202e…\"\\" : i % 2 == 0 ? "support-agent" : "summarizer-agent",
+                Agent = i == 3 ? HostileAgent : i % 2 == 0 ? "support-agent" : "summarizer-agent",
                 ActorChain = ["support-agent", "summarizer-agent"],
                 Mission = i % 4 == 0 ? null : $"m-{i % 3}",
                 Tool = "crm",
@@ -162,6 +164,7 @@ public sealed class AuditVerificationTests : IAsyncLifetime
         { "agent", 7, "agent = 'support-agent'" },
         { "agent", 7, "agent = NULL" },
         { "agent", 7, "agent = 42" },
+        { "agent", 7, "agent = CAST(agent AS BLOB)" },
         { "type", 7, "type = 'token.denied'" },
         { "principal", 7, "principal = 'bob'" },
         { "principal", 7, "principal = NULL" },
@@ -186,6 +189,19 @@ public sealed class AuditVerificationTests : IAsyncLifetime
         Assert.Equal(seq, result.BrokenAtSeq);
         Assert.Equal(seq - 1, result.VerifiedCount);
         Assert.Equal($"column {column} disagrees with the event", result.Problem);
+    }
+
+    [Fact]
+    public async Task A_column_of_bytes_that_are_not_utf8_disagrees_even_where_they_would_read_as_the_events_replacement_character()
+    {
+        // The event's agent ends in U+FFFD; the column ends in a lone 0xFF, which reads as U+FFFD but no query for the agent finds.
+        var bytes = Encoding.UTF8.GetBytes(HostileAgent);
+        Execute("UPDATE audit_events SET agent = CAST($bytes AS TEXT) WHERE seq = 3", ("$bytes", (byte[])[.. bytes[..^3], 0xFF]));
+
+        var result = await VerifyAsync();
+
+        Assert.Equal(3, result.BrokenAtSeq);
+        Assert.Equal("column agent disagrees with the event", result.Problem);
     }
 
     [Fact]
