@@ -14,12 +14,12 @@ internal static class ClientCommand
         }
         catch (CliException ex)
         {
-            await Console.Error.WriteLineAsync(ex.Message);
+            await Terminal.WriteErrorLineAsync(ex.Message);
             return ExitCodes.Failed;
         }
         catch (ConfigException ex)
         {
-            await Console.Error.WriteLineAsync($"Configuration refused: {ex.Message}");
+            await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
             return ExitCodes.For(ex);
         }
     }

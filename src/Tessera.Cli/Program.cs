@@ -24,7 +24,7 @@ public static class Program
         {
             foreach (var error in parse.Errors)
             {
-                await Console.Error.WriteLineAsync(error.Message);
+                await Terminal.WriteErrorLineAsync(error.Message);
             }
 
             await Console.Error.WriteLineAsync("Run 'tessera --help' for usage.");

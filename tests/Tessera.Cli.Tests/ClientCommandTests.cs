@@ -18,7 +18,7 @@ public sealed class ClientCommandTests : IDisposable
         var path = Path.Combine(_dir, "tessera.yaml");
         File.WriteAllText(path, "server:\n  listen: \"http://127.0.0.1:8080\ntools: []\n");
 
-        var (exit, _, stderr) = await CliRunner.RunAsync([.. command, "--config", path]);
+        var (exit, _, stderr) = await TesseraCli.RunAsync([.. command, "--config", path]);
 
         Assert.Equal(2, exit);
         Assert.Matches(@"^Configuration refused: tessera\.yaml:\d+:\d+: not valid YAML: ", stderr);

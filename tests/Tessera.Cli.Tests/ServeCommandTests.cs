@@ -19,7 +19,7 @@ public sealed class ServeCommandTests : IDisposable
     {
         var path = WriteConfig("server:\n  listen: http://127.0.0.1:8080\ntools:\n\t- id: crm\n");
 
-        var (exit, stdout, stderr) = await CliRunner.RunAsync("serve", "--config", path);
+        var (exit, stdout, stderr) = await TesseraCli.RunAsync("serve", "--config", path);
 
         Assert.Equal(2, exit);
         Assert.Equal("", stdout);
@@ -44,7 +44,7 @@ public sealed class ServeCommandTests : IDisposable
                 auth: { jwks: { ? [ k ] : v } }
             """);
 
-        var (exit, _, stderr) = await CliRunner.RunAsync("serve", "--config", path);
+        var (exit, _, stderr) = await TesseraCli.RunAsync("serve", "--config", path);
 
         Assert.Equal(1, exit);
         Assert.StartsWith("Configuration refused: tessera.yaml:9: agents[0].auth.jwks: ", stderr, StringComparison.Ordinal);

@@ -13,6 +13,9 @@ namespace Tessera.Storage.Sqlite.Tests;
 public sealed class AuditVerificationTests : IAsyncLifetime
 {
     private const int EventCount = 20;
+
+    /// <summary>Seq 3's agent: an id that JSON escapes (control, format, non-ASCII, quote, backslash, U+FFFD); its column still agrees.</summary>
+    private const string HostileAgent = "evil\n\u001b[2K\u202e…\"\\\uFFFD";
     private readonly TempDatabase _db = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
     private SqliteTesseraStore _store = null!;
@@ -35,9 +38,9 @@ public sealed class AuditVerificationTests : IAsyncLifetime
                 Type = i % 5 == 0 ? AuditTypes.TokenDenied : AuditTypes.TokenExchanged,
                 Outcome = i % 5 == 0 ? AuditOutcomes.Denied : AuditOutcomes.Allowed,
                 Principal = "alice",
-                Agent = i % 2 == 0 ? "support-agent" : "summarizer-agent",
+                Agent = i == 3 ? HostileAgent : i % 2 == 0 ? "support-agent" : "summarizer-agent",
                 ActorChain = ["support-agent", "summarizer-agent"],
-                Mission = $"m-{i % 3}",
+                Mission = i % 4 == 0 ? null : $"m-{i % 3}",
                 Tool = "crm",
                 Scopes = ["crm:read"],
                 Jti = $"jti-{i}",
@@ -153,6 +156,61 @@ public sealed class AuditVerificationTests : IAsyncLifetime
         Assert.Equal(18, result.VerifiedCount);
         Assert.NotEqual(_events[^1].Hash, result.HeadHash);
         Assert.Equal(_events[17].Hash, result.HeadHash);
+    }
+
+    /// <summary>Each queryable column changed behind Tessera's back (the event's JSON and hash untouched), and what it was changed to.</summary>
+    public static TheoryData<string, long, string> ChangedColumns() => new()
+    {
+        { "agent", 7, "agent = 'support-agent'" },
+        { "agent", 7, "agent = NULL" },
+        { "agent", 7, "agent = 42" },
+        { "agent", 7, "agent = CAST(agent AS BLOB)" },
+        { "type", 7, "type = 'token.denied'" },
+        { "principal", 7, "principal = 'bob'" },
+        { "principal", 7, "principal = NULL" },
+        { "mission", 7, "mission = 'm-9'" },
+        { "mission", 8, "mission = 'm-2'" },
+        { "tool", 7, "tool = 'github'" },
+        { "time_ms", 7, "time_ms = time_ms + 1" },
+        { "time_ms", 7, "time_ms = time_ms - 86400000" },
+        { "time_ms", 7, "time_ms = 'yesterday'" },
+        { "time_ms", 7, "time_ms = 99999999999999999" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ChangedColumns))]
+    public async Task A_queryable_column_that_disagrees_with_the_hashed_event_breaks_the_chain_there_naming_the_column(string column, long seq, string change)
+    {
+        Execute($"UPDATE audit_events SET {change} WHERE seq = {seq}");
+
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(seq, result.BrokenAtSeq);
+        Assert.Equal(seq - 1, result.VerifiedCount);
+        Assert.Equal($"column {column} disagrees with the event", result.Problem);
+    }
+
+    [Fact]
+    public async Task A_column_of_bytes_that_are_not_utf8_disagrees_even_where_they_would_read_as_the_events_replacement_character()
+    {
+        // The event's agent ends in U+FFFD; the column ends in a lone 0xFF, which reads as U+FFFD but no query for the agent finds.
+        var bytes = Encoding.UTF8.GetBytes(HostileAgent);
+        Execute("UPDATE audit_events SET agent = CAST($bytes AS TEXT) WHERE seq = 3", ("$bytes", (byte[])[.. bytes[..^3], 0xFF]));
+
+        var result = await VerifyAsync();
+
+        Assert.Equal(3, result.BrokenAtSeq);
+        Assert.Equal("column agent disagrees with the event", result.Problem);
+    }
+
+    [Fact]
+    public async Task A_column_set_back_to_the_events_value_verifies_again()
+    {
+        Execute("UPDATE audit_events SET agent = 'support-agent' WHERE seq = 7");
+        Execute("UPDATE audit_events SET agent = 'summarizer-agent' WHERE seq = 7");
+
+        Assert.True((await VerifyAsync()).IsIntact);
     }
 
     private Task<AuditVerification> VerifyAsync() => AuditVerifier.VerifyAsync(_store.Audit, Ct);

@@ -14,7 +14,7 @@ internal static class AgentCommand
         command.SetAction((parse, ct) => ClientCommand.RunAsync(parse.GetValue(config)!, async client =>
         {
             using var result = await client.PostAsync($"/admin/v1/agents/{Uri.EscapeDataString(parse.GetValue(id)!)}/{verb}", new { }, ct);
-            Console.WriteLine($"agent {result.RootElement.GetProperty("id").GetString()} is {result.RootElement.GetProperty("status").GetString()}");
+            Terminal.WriteLine($"agent {result.RootElement.GetProperty("id").GetString()} is {result.RootElement.GetProperty("status").GetString()}");
             return ExitCodes.Success;
         }));
         return command;

@@ -23,7 +23,14 @@ internal static class ApprovalCommand
             using var result = await client.GetAsync("/admin/v1/approvals" + query, ct);
             foreach (var a in result.RootElement.GetProperty("approvals").EnumerateArray())
             {
-                Console.WriteLine(parse.GetValue(json) ? a.GetRawText() : Line(a));
+                if (parse.GetValue(json))
+                {
+                    Terminal.WriteJson(a);
+                }
+                else
+                {
+                    Terminal.WriteLine(Line(a));
+                }
             }
 
             return ExitCodes.Success;
@@ -40,7 +47,7 @@ internal static class ApprovalCommand
         command.SetAction((parse, ct) => ClientCommand.RunAsync(parse.GetValue(config)!, async client =>
         {
             using var result = await client.PostAsync($"/admin/v1/approvals/{Uri.EscapeDataString(parse.GetValue(id)!)}/{verb}", new { comment = parse.GetValue(comment) }, ct);
-            Console.WriteLine($"approval {result.RootElement.GetProperty("id").GetString()} is {result.RootElement.GetProperty("status").GetString()}");
+            Terminal.WriteLine($"approval {result.RootElement.GetProperty("id").GetString()} is {result.RootElement.GetProperty("status").GetString()}");
             return ExitCodes.Success;
         }));
         return command;

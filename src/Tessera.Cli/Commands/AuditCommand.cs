@@ -38,7 +38,14 @@ internal static class AuditCommand
                 using var page = await client.GetAsync($"/admin/v1/audit?after={after}&limit=1000{query}", ct);
                 foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
                 {
-                    Console.WriteLine(parse.GetValue(json) ? e.GetRawText() : Describe(e));
+                    if (parse.GetValue(json))
+                    {
+                        Terminal.WriteJson(e);
+                    }
+                    else
+                    {
+                        Terminal.WriteLine(Describe(e));
+                    }
                 }
 
                 if (!page.RootElement.TryGetProperty("next_after", out var next))
@@ -98,20 +105,20 @@ internal static class AuditCommand
             }
             catch (ConfigException ex)
             {
-                await Console.Error.WriteLineAsync($"Configuration refused: {ex.Message}");
+                await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
                 return ExitCodes.For(ex);
             }
 
             if (!loaded.Storage.StartsWith("sqlite:", StringComparison.Ordinal))
             {
-                await Console.Error.WriteLineAsync("Only sqlite: storage can be verified by this build.");
+                await Terminal.WriteErrorLineAsync("Only sqlite: storage can be verified by this build.");
                 return ExitCodes.Failed;
             }
 
             var path = loaded.Storage["sqlite:".Length..];
             if (!File.Exists(path))
             {
-                await Console.Error.WriteLineAsync($"No audit database at {path}.");
+                await Terminal.WriteErrorLineAsync($"No audit database at {path}.");
                 return ExitCodes.Failed;
             }
 
@@ -120,11 +127,11 @@ internal static class AuditCommand
             var result = await AuditVerifier.VerifyAsync(store.Audit, ct);
             if (!result.IsIntact)
             {
-                await Console.Error.WriteLineAsync($"audit chain broken at seq {result.BrokenAtSeq}: {result.Problem}");
+                await Terminal.WriteErrorLineAsync($"audit chain broken at seq {result.BrokenAtSeq}: {result.Problem}");
                 return ExitCodes.Failed;
             }
 
-            Console.WriteLine($"audit chain intact: {result.VerifiedCount} events verified in {watch.Elapsed.TotalSeconds:F2}s; head hash {result.HeadHash}");
+            Terminal.WriteLine($"audit chain intact: {result.VerifiedCount} events verified in {watch.Elapsed.TotalSeconds:F2}s; head hash {result.HeadHash}");
             return ExitCodes.Success;
         });
         return command;

@@ -12,7 +12,7 @@ internal static class KeysCommand
         {
             using var result = await client.PostAsync("/admin/v1/keys/rotate", new { }, ct);
             var r = result.RootElement;
-            Console.WriteLine($"new signing key {r.GetProperty("kid").GetString()}: published now, signs from {r.GetProperty("activates_at").GetString()}");
+            Terminal.WriteLine($"new signing key {r.GetProperty("kid").GetString()}: published now, signs from {r.GetProperty("activates_at").GetString()}");
             return ExitCodes.Success;
         }));
 
@@ -22,7 +22,7 @@ internal static class KeysCommand
             using var result = await client.GetAsync("/admin/v1/keys", ct);
             foreach (var k in result.RootElement.GetProperty("keys").EnumerateArray())
             {
-                Console.WriteLine($"{k.GetProperty("kid").GetString()}  {k.GetProperty("status").GetString(),-8}  created {k.GetProperty("created_at").GetString()}  signs from {k.GetProperty("activates_at").GetString()}");
+                Terminal.WriteLine($"{k.GetProperty("kid").GetString()}  {k.GetProperty("status").GetString(),-8}  created {k.GetProperty("created_at").GetString()}  signs from {k.GetProperty("activates_at").GetString()}");
             }
 
             return ExitCodes.Success;

@@ -27,27 +27,27 @@ internal static class SecretCommand
             using var result = await client.GetAsync("/admin/v1/secrets", ct);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(result.RootElement.GetRawText());
+                Terminal.WriteJson(result.RootElement);
                 return ExitCodes.Success;
             }
 
-            Console.WriteLine($"{"NAME",-24} {"VERSION",7}  {"AGE",-8} {"ROTATE",-8} {"STATUS",-8} USED BY");
+            Terminal.WriteLine($"{"NAME",-24} {"VERSION",7}  {"AGE",-8} {"ROTATE",-8} {"STATUS",-8} USED BY");
             foreach (var s in result.RootElement.GetProperty("secrets").EnumerateArray())
             {
                 var age = TimeSpan.FromSeconds(s.GetProperty("age_seconds").GetInt64());
                 var every = s.TryGetProperty("rotate_every", out var r) ? r.GetString() : "-";
                 var status = s.GetProperty("overdue").GetBoolean() ? "OVERDUE" : "ok";
                 var usedBy = string.Join(",", s.GetProperty("used_by").EnumerateArray().Select(u => u.GetString()));
-                Console.WriteLine($"{s.GetProperty("name").GetString(),-24} {s.GetProperty("version").GetInt32(),7}  {FormatAge(age),-8} {every,-8} {status,-8} {(usedBy.Length == 0 ? "-" : usedBy)}");
+                Terminal.WriteLine($"{s.GetProperty("name").GetString(),-24} {s.GetProperty("version").GetInt32(),7}  {FormatAge(age),-8} {every,-8} {status,-8} {(usedBy.Length == 0 ? "-" : usedBy)}");
                 foreach (var old in s.GetProperty("retired").EnumerateArray())
                 {
-                    Console.WriteLine($"{"",-24} {old.GetProperty("version").GetInt32(),7}  retired, destroyed after {old.GetProperty("destroy_after").GetString()}");
+                    Terminal.WriteLine($"{"",-24} {old.GetProperty("version").GetInt32(),7}  retired, destroyed after {old.GetProperty("destroy_after").GetString()}");
                 }
             }
 
             foreach (var missing in result.RootElement.GetProperty("missing").EnumerateArray())
             {
-                Console.WriteLine($"{missing.GetString(),-24} {"-",7}  {"-",-8} {"-",-8} {"MISSING",-8} a tool needs it: tessera secret put {missing.GetString()}");
+                Terminal.WriteLine($"{missing.GetString(),-24} {"-",7}  {"-",-8} {"-",-8} {"MISSING",-8} a tool needs it: tessera secret put {missing.GetString()}");
             }
 
             return ExitCodes.Success;
@@ -84,7 +84,7 @@ internal static class SecretCommand
                 var path = "/admin/v1/secrets/" + Uri.EscapeDataString(id) + (rotate ? "/rotate" : "");
                 using var result = await client.SendJsonAsync(rotate ? HttpMethod.Post : HttpMethod.Put, path, body.AsMemory(0, bodyLength), ct);
                 var r = result.RootElement;
-                Console.WriteLine(rotate
+                Terminal.WriteLine(rotate
                     ? $"secret {r.GetProperty("name").GetString()} rotated to version {r.GetProperty("version").GetInt32()}; the previous version is retired"
                     : $"secret {r.GetProperty("name").GetString()} stored as version {r.GetProperty("version").GetInt32()}");
                 return ExitCodes.Success;

@@ -13,7 +13,7 @@ internal static class VaultCommand
             using var result = await client.PostAsync("/admin/v1/vault/rekey", new { }, ct);
             var r = result.RootElement;
             var removed = string.Join(", ", r.GetProperty("removed").EnumerateArray().Select(e => e.GetString()));
-            Console.WriteLine($"vault rekeyed: {r.GetProperty("rewrapped").GetInt32()} data keys now under {r.GetProperty("key_id").GetString()}; removed {(removed.Length == 0 ? "none" : removed)}");
+            Terminal.WriteLine($"vault rekeyed: {r.GetProperty("rewrapped").GetInt32()} data keys now under {r.GetProperty("key_id").GetString()}; removed {(removed.Length == 0 ? "none" : removed)}");
             return ExitCodes.Success;
         }));
 

@@ -98,7 +98,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         }
 
         var reason = request.Get("reason");
-        if (reason is not null && !ApprovalText.IsDisplayable(reason, MaxReasonLength))
+        if (reason is not null && !DisplayText.IsDisplayable(reason, MaxReasonLength))
         {
             return (OAuthError.InvalidRequest($"'reason' must be at most {MaxReasonLength} characters of printable text (no control or formatting characters)."), false);
         }

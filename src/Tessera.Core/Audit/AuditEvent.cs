@@ -22,7 +22,7 @@ public sealed record AuditEvent
     public required byte[] Json { get; init; }
 
     /// <summary>The length of <see cref="FormatTime(DateTimeOffset)"/>'s output: <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>
-    private const int TimeLength = 24;
+    internal const int TimeLength = 24;
 
     /// <summary>Times are RFC 3339 UTC with millisecond precision.</summary>
     public static string FormatTime(DateTimeOffset time) =>

@@ -6,9 +6,11 @@ namespace Tessera.Core.Audit;
 
 /// <summary>
 /// Verifies the stored chain offline: sequence numbers without gaps from 1, each event's JSON
-/// hashing to its hash, and each <c>prev_hash</c> naming the previous event's hash. Reports the
-/// first sequence number at which the log stops being what was written. Rows are read in chunks;
-/// the per-row work (hashing, reading the link) runs on every core, the chain walk stays sequential.
+/// hashing to its hash, each <c>prev_hash</c> naming the previous event's hash, and each queryable
+/// column (<see cref="AuditColumns"/>) agreeing with the hashed JSON, so that no event can be hidden
+/// from a filtered query. Reports the first sequence number at which the log stops being what was
+/// written. Rows are read in chunks; the per-row work (hashing, one pass over the JSON for the link
+/// and the columns) runs on every core while the next chunk is read, the chain walk stays sequential.
 /// </summary>
 public static class AuditVerifier
 {
@@ -18,29 +20,49 @@ public static class AuditVerifier
     {
         var expectedSeq = 1L;
         var prevHash = AuditEvent.GenesisHash;
-        var chunk = new List<AuditRow>(ChunkSize);
+
+        // Two chunks in turn: one is checked on the other cores while the next is read, so reading
+        // (sequential) and checking overlap. Walking a checked chunk is cheap and stays in order.
+        var reading = new List<AuditRow>(ChunkSize);
+        var readingChecks = new RowCheck[ChunkSize];
+        var checkedRows = new List<AuditRow>(ChunkSize);
         var checks = new RowCheck[ChunkSize];
+        var checking = Task.CompletedTask;
         await foreach (var row in store.ReadRowsAsync(1, cancellationToken))
         {
-            chunk.Add(row);
-            if (chunk.Count == ChunkSize)
+            reading.Add(row);
+            if (reading.Count == ChunkSize)
             {
-                var broken = Walk(chunk, checks, ref expectedSeq, ref prevHash);
+                await checking;
+                var broken = Walk(checkedRows, checks, ref expectedSeq, ref prevHash);
                 if (broken is not null)
                 {
                     return broken;
                 }
 
-                chunk.Clear();
+                (reading, checkedRows) = (checkedRows, reading);
+                (readingChecks, checks) = (checks, readingChecks);
+                reading.Clear();
+                var (rows, into) = (checkedRows, checks);
+                checking = Task.Run(() => CheckAll(rows, into), cancellationToken);
             }
         }
 
-        return Walk(chunk, checks, ref expectedSeq, ref prevHash) ?? AuditVerification.Intact(expectedSeq - 1, prevHash);
+        await checking;
+        var last = Walk(checkedRows, checks, ref expectedSeq, ref prevHash);
+        if (last is not null)
+        {
+            return last;
+        }
+
+        CheckAll(reading, readingChecks);
+        return Walk(reading, readingChecks, ref expectedSeq, ref prevHash) ?? AuditVerification.Intact(expectedSeq - 1, prevHash);
     }
+
+    private static void CheckAll(List<AuditRow> rows, RowCheck[] checks) => Parallel.For(0, rows.Count, i => checks[i] = Check(rows[i]));
 
     private static AuditVerification? Walk(List<AuditRow> chunk, RowCheck[] checks, ref long expectedSeq, ref string prevHash)
     {
-        Parallel.For(0, chunk.Count, i => checks[i] = Check(chunk[i]));
         for (var i = 0; i < chunk.Count; i++)
         {
             var row = chunk[i];
@@ -72,6 +94,11 @@ public static class AuditVerifier
                 return AuditVerification.Broken(row.Seq, "prev_hash does not match the previous event (an earlier event was replaced, removed or reordered)", expectedSeq - 1);
             }
 
+            if (check.DisagreeingColumn is { } column)
+            {
+                return AuditVerification.Broken(row.Seq, $"column {column} disagrees with the event", expectedSeq - 1);
+            }
+
             prevHash = row.Hash;
             expectedSeq++;
         }
@@ -88,20 +115,25 @@ public static class AuditVerifier
         var matches = hex.SequenceEqual(row.Hash);
         try
         {
-            var (seq, prev) = ReadLink(row.Json);
-            return new RowCheck(matches, seq, prev);
+            return Read(row.Json, row.Columns, matches);
         }
         catch (JsonException)
         {
-            return new RowCheck(matches, null, null);
+            return new RowCheck(matches, null, null, null);
         }
     }
 
-    private static (long Seq, string? PrevHash) ReadLink(byte[] json)
+    /// <summary>
+    /// One pass over the event's top-level members: its link (<c>seq</c>, <c>prev_hash</c>) and the
+    /// first queryable column that disagrees with it (a member the event lacks must be a null column).
+    /// </summary>
+    private static RowCheck Read(byte[] json, AuditColumns columns, bool hashMatches)
     {
         var reader = new Utf8JsonReader(json);
         long seq = -1;
         string? prev = null;
+        Seen seen = default;
+        Seen disagrees = default;
         while (reader.Read())
         {
             if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1)
@@ -119,12 +151,88 @@ public static class AuditVerifier
                 reader.Read();
                 prev = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
             }
+            else if (reader.ValueTextEquals("time"u8))
+            {
+                reader.Read();
+                Note(ref seen, ref disagrees, Seen.Time, TimeEquals(ref reader, columns.TimeMs));
+            }
+            else if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                Note(ref seen, ref disagrees, Seen.Type, TextEquals(ref reader, columns.Type));
+            }
+            else if (reader.ValueTextEquals("agent"u8))
+            {
+                reader.Read();
+                Note(ref seen, ref disagrees, Seen.Agent, TextEquals(ref reader, columns.Agent));
+            }
+            else if (reader.ValueTextEquals("principal"u8))
+            {
+                reader.Read();
+                Note(ref seen, ref disagrees, Seen.Principal, TextEquals(ref reader, columns.Principal));
+            }
+            else if (reader.ValueTextEquals("mission"u8))
+            {
+                reader.Read();
+                Note(ref seen, ref disagrees, Seen.Mission, TextEquals(ref reader, columns.Mission));
+            }
+            else if (reader.ValueTextEquals("tool"u8))
+            {
+                reader.Read();
+                Note(ref seen, ref disagrees, Seen.Tool, TextEquals(ref reader, columns.Tool));
+            }
         }
 
-        return (seq, prev);
+        // A member the event lacks agrees only with a null column; every event has a time and a type.
+        disagrees |= ~seen & (Seen.Time | Seen.Type | (columns.Agent is null ? 0 : Seen.Agent) | (columns.Principal is null ? 0 : Seen.Principal)
+            | (columns.Mission is null ? 0 : Seen.Mission) | (columns.Tool is null ? 0 : Seen.Tool));
+        var column = disagrees.HasFlag(Seen.Time) ? "time_ms"
+            : disagrees.HasFlag(Seen.Type) ? "type"
+            : disagrees.HasFlag(Seen.Agent) ? "agent"
+            : disagrees.HasFlag(Seen.Principal) ? "principal"
+            : disagrees.HasFlag(Seen.Mission) ? "mission"
+            : disagrees.HasFlag(Seen.Tool) ? "tool"
+            : null;
+        return new RowCheck(hashMatches, seq, prev, column);
     }
 
-    private readonly record struct RowCheck(bool HashMatches, long? SeqInJson, string? PrevHash);
+    /// <summary>Records that the event has <paramref name="member"/>; one that appears twice must agree both times.</summary>
+    private static void Note(ref Seen seen, ref Seen disagrees, Seen member, bool equal)
+    {
+        seen |= member;
+        disagrees |= equal ? 0 : member;
+    }
+
+    private static bool TextEquals(ref Utf8JsonReader reader, string? column) =>
+        column is not null && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(column);
+
+    /// <summary>The column's milliseconds written as the event writes its time, compared byte for byte: no parsing.</summary>
+    private static bool TimeEquals(ref Utf8JsonReader reader, long? columnMs)
+    {
+        if (columnMs is not { } ms || reader.TokenType != JsonTokenType.String
+            || ms < DateTimeOffset.MinValue.ToUnixTimeMilliseconds() || ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+        {
+            return false;
+        }
+
+        Span<byte> formatted = stackalloc byte[AuditEvent.TimeLength];
+        AuditEvent.FormatTime(DateTimeOffset.FromUnixTimeMilliseconds(ms), formatted);
+        return reader.ValueTextEquals(formatted);
+    }
+
+    /// <summary>The queryable members, in the order a disagreement is reported.</summary>
+    [Flags]
+    private enum Seen
+    {
+        Time = 1,
+        Type = 2,
+        Agent = 4,
+        Principal = 8,
+        Mission = 16,
+        Tool = 32,
+    }
+
+    private readonly record struct RowCheck(bool HashMatches, long? SeqInJson, string? PrevHash, string? DisagreeingColumn);
 }
 
 /// <summary>The result of verifying the chain.</summary>

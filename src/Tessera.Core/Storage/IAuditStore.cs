@@ -14,7 +14,7 @@ public interface IAuditStore
     /// </summary>
     Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken);
 
-    /// <summary>Stored rows in sequence order from <paramref name="fromSeq"/>, as they are on disk, for verification.</summary>
+    /// <summary>Stored rows in sequence order from <paramref name="fromSeq"/>, as they are on disk (every column a query filters on included), for verification.</summary>
     IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken);
 
     /// <summary>Events matching a filter, oldest first.</summary>
@@ -27,5 +27,5 @@ public interface IAuditStore
 /// <summary>The chain's current end.</summary>
 public sealed record AuditHead(long Seq, string Hash);
 
-/// <summary>One stored event exactly as persisted: its sequence column, hashed JSON and hash.</summary>
-public sealed record AuditRow(long Seq, byte[] Json, string Hash);
+/// <summary>One stored event exactly as persisted: its sequence column, hashed JSON, hash and queryable columns.</summary>
+public sealed record AuditRow(long Seq, byte[] Json, string Hash, AuditColumns Columns);

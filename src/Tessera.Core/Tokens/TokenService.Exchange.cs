@@ -43,10 +43,13 @@ public sealed partial class TokenService
                 "unsupported requested_token_type", cancellationToken, requested);
         }
 
+        // Reject a purpose a person would read differently from what it says (DisplayText): it is
+        // shown with the mission, in tokens' claims and in the audit log.
         var purposeParameter = request.Get("purpose");
-        if (purposeParameter is not null && (purposeParameter.Length > MaxPurposeLength || purposeParameter.Any(char.IsControl)))
+        if (purposeParameter is not null && !DisplayText.IsDisplayable(purposeParameter, MaxPurposeLength))
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"'purpose' must be at most {MaxPurposeLength} characters of text."),
+            return await DenyAsync(request, agent.Id,
+                OAuthError.InvalidRequest($"'purpose' must be at most {MaxPurposeLength} characters of printable text (no control or formatting characters)."),
                 "malformed purpose", cancellationToken, requested);
         }
 

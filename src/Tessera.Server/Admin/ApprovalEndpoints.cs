@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
+using Tessera.Core.Protocol;
 using Tessera.Server.Hosting;
 
 namespace Tessera.Server.Admin;
@@ -109,7 +110,7 @@ internal static class ApprovalEndpoints
             }
 
             var comment = c.ValueKind == JsonValueKind.String ? Text(c) : null;
-            return comment is null || !ApprovalText.IsDisplayable(comment, MaxCommentLength)
+            return comment is null || !DisplayText.IsDisplayable(comment, MaxCommentLength)
                 ? (null, BadRequest($"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters)."))
                 : (comment, null);
         }

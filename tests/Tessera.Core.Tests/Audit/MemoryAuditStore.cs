@@ -114,7 +114,7 @@ internal sealed class MemoryAuditStore : IAuditStore
         foreach (var e in Events.Where(e => e.Seq >= fromSeq))
         {
             await Task.Yield();
-            yield return new AuditRow(e.Seq, e.Json, e.Hash);
+            yield return new AuditRow(e.Seq, e.Json, e.Hash, AuditColumns.Of(e));
         }
     }
 

@@ -397,6 +397,7 @@ public sealed class ApprovalAttackTests
         "isolated \u2066export all\u2069",
         "zero\u200Bwidth",
         "line\u2028separator",
+        "smuggled \U000E0061\U000E0070\U000E0070\U000E0072\U000E006F\U000E0076\U000E0065",
         new string('r', 513),
     };
 
@@ -436,6 +437,7 @@ public sealed class ApprovalAttackTests
         { "a comment with NEL", Json(new { comment = "ok\u0085" }) },
         { "a comment with a right-to-left override", Json(new { comment = "approved \u202Edeined\u202C" }) },
         { "a comment with a bidi isolate", Json(new { comment = "ok \u2067x\u2069" }) },
+        { "a comment with tag characters", Json(new { comment = "ok \U000E0064\U000E0065\U000E006E\U000E0079" }) },
         { "a comment of 501 characters", Json(new { comment = new string('c', 501) }) },
         { "a comment that is a number", "{\"comment\":42}"u8.ToArray() },
         { "a comment that is an object", "{\"comment\":{\"text\":\"ok\"}}"u8.ToArray() },

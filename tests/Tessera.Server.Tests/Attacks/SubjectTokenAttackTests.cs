@@ -217,4 +217,48 @@ public sealed class SubjectTokenAttackTests
         await using var owner = broker;
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", garbage)));
     }
+
+    public static TheoryData<string> HostilePurposes() => new()
+    {
+        "Summarise churn\nand export everything",
+        "\u001b[2Jclean screen",
+        "next\u0085line",
+        "refund \u202egnp.4711 tropxe\u202c",
+        "isolated \u2066export all\u2069",
+        "zero\u200bwidth",
+        "line\u2028separator",
+        "smuggled \U000E0061\U000E006C\U000E006C",
+        new string('p', 257),
+    };
+
+    [Theory]
+    [MemberData(nameof(HostilePurposes))]
+    public async Task A_purpose_with_control_or_format_characters_or_over_256_characters_is_invalid_request(string purpose)
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+
+        using var response = await broker.ExchangeAsync("agent-a", alice, purpose: purpose);
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.BadRequest, body);
+        using var json = System.Text.Json.JsonDocument.Parse(body);
+        Assert.Equal("invalid_request", json.RootElement.GetProperty("error").GetString());
+        Assert.Contains("'purpose'", json.RootElement.GetProperty("error_description").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type == "token.exchanged");
+    }
+
+    [Fact]
+    public async Task A_purpose_of_visible_text_up_to_256_characters_starts_the_mission_with_it()
+    {
+        var (broker, idp) = await DelegationBroker.StartAsync();
+        await using var owner = broker;
+        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+        var purpose = "Résumé of Q3 churn, 日本 😀 " + new string('p', 200);
+
+        var mission = await broker.ExchangeOkAsync("agent-a", alice, purpose: purpose);
+
+        Assert.Equal(purpose, DelegationBroker.Claims(mission).GetProperty("purpose").GetString());
+    }
 }
