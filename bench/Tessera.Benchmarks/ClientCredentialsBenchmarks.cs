@@ -47,7 +47,7 @@ public class ClientCredentialsBenchmarks
               - id: bench-agent
                 owner: bench@example.com
                 purpose: benchmark
-                expires: 2099-01-01
+                expires: {{TimeProvider.System.GetUtcNow().AddMonths(6):yyyy-MM-dd}}
                 auth: { client_secret_sha256: {{hash}} }
                 allowed_scopes: [ "crm:read" ]
             """, "bench.yaml", _directory);

@@ -58,7 +58,7 @@ switch (args.FirstOrDefault())
               - id: bench-agent
                 owner: bench@example.com
                 purpose: load test
-                expires: 2099-01-01
+                expires: {{TimeProvider.System.GetUtcNow().AddMonths(6):yyyy-MM-dd}}
                 auth: { client_secret_sha256: {{hash}}, jwks_file: agent.jwks.json }
                 allowed_scopes: [ "crm:read", "crm:export", "crmwork:read" ]
                 max_ttl: 10m
