@@ -13,18 +13,7 @@ public static class PrivateFile
 
     public static void WriteNew(string path, string contents)
     {
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using var stream = new FileStream(path, options);
+        using var stream = new FileStream(path, OwnerOnly(FileMode.CreateNew, FileAccess.Write));
         using var writer = new StreamWriter(stream);
         writer.Write(contents);
         writer.Flush();
@@ -46,18 +35,7 @@ public static class PrivateFile
     /// <summary>Opens (creating it 0600 when missing) a file for exclusive read-write use, such as a lock file.</summary>
     public static FileStream OpenExclusive(string path)
     {
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.OpenOrCreate,
-            Access = FileAccess.ReadWrite,
-            Share = FileShare.None,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        return new FileStream(path, options);
+        return new FileStream(path, OwnerOnly(FileMode.OpenOrCreate, FileAccess.ReadWrite));
     }
 
     /// <summary>
@@ -95,4 +73,16 @@ public static class PrivateFile
     }
 
     private static string Octal(UnixFileMode mode) => "0" + Convert.ToString((int)mode & 0x1FF, 8);
+
+    /// <summary>Exclusive use of a file that, when this creates it, only its owner may read or write (0600).</summary>
+    private static FileStreamOptions OwnerOnly(FileMode mode, FileAccess access)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = access, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return options;
+    }
 }

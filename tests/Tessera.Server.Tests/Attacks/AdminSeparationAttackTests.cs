@@ -66,14 +66,7 @@ public sealed class AdminSeparationAttackTests
             Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
         }
 
-        using var exchange = await broker.PostFormAsync("/oauth/token",
-        [
-            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-            new("subject_token", MintForAudiences(idp, "alice", now, TestIdp.Audience, TestIdp.AdminAudience)),
-            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
-            new("resource", "urn:tessera:tool:crm"),
-            new("scope", "crm:read"),
-        ], TestBroker.Basic(ApprovalBroker.Agent, ApprovalBroker.Secret));
+        using var exchange = await ExchangeAsync(broker, MintForAudiences(idp, "alice", now, TestIdp.Audience, TestIdp.AdminAudience));
         await OAuthAssert.ErrorAsync(exchange, HttpStatusCode.BadRequest, "invalid_request");
     }
 
@@ -123,14 +116,7 @@ public sealed class AdminSeparationAttackTests
         }
 
         // And the other way round: carol's admin token is no subject token.
-        using var exchange = await broker.PostFormAsync("/oauth/token",
-        [
-            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-            new("subject_token", idp.MintAdmin("alice", now)),
-            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
-            new("resource", "urn:tessera:tool:crm"),
-            new("scope", "crm:read"),
-        ], TestBroker.Basic(ApprovalBroker.Agent, ApprovalBroker.Secret));
+        using var exchange = await ExchangeAsync(broker, idp.MintAdmin("alice", now));
         await OAuthAssert.ErrorAsync(exchange, HttpStatusCode.BadRequest, "invalid_request");
     }
 
@@ -209,6 +195,17 @@ public sealed class AdminSeparationAttackTests
         using var bob = await broker.DecideAsync(id, "approve", idp.MintAdmin("bob", now));
         Assert.Equal(HttpStatusCode.OK, bob.StatusCode);
     }
+
+    /// <summary>support-agent exchanges <paramref name="subjectToken"/> for CRM read access.</summary>
+    private static Task<HttpResponseMessage> ExchangeAsync(TestBroker broker, string subjectToken) =>
+        broker.PostFormAsync("/oauth/token",
+        [
+            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            new("subject_token", subjectToken),
+            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+            new("resource", "urn:tessera:tool:crm"),
+            new("scope", "crm:read"),
+        ], TestBroker.Basic(ApprovalBroker.Agent, ApprovalBroker.Secret));
 
     private static string MintForAudiences(TestIdp idp, string sub, DateTimeOffset now, params string[] audiences) =>
         idp.Mint(sub, now, audience: null, extraClaims: new Dictionary<string, object> { ["aud"] = audiences });
