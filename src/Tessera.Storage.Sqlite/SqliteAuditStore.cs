@@ -3,18 +3,17 @@ using System.Text;
 using System.Text.Unicode;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
-using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
-using Tessera.Core.Identity;
-using Tessera.Core.Missions;
-using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
-using Tessera.Core.Vault;
-using Tessera.Core.Tokens;
 
 namespace Tessera.Storage.Sqlite;
 
-internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
+/// <summary>
+/// The audit chain's table: appends events (with the state changes they record, written by
+/// <see cref="SqliteStateChanges"/> in the same transaction, so one group commit is one transaction
+/// and one fsync), and reads rows back for queries and verification.
+/// </summary>
+internal sealed class SqliteAuditStore(SqliteTesseraStore store, IStateChangeApplier<SqliteTransaction> stateChanges) : IAuditStore
 {
     private const string InsertEvent = """
         INSERT INTO audit_events (seq, time_ms, type, agent, principal, mission, tool, json, hash)
@@ -66,175 +65,12 @@ internal sealed class SqliteAuditStore(SqliteTesseraStore store) : IAuditStore
 
             foreach (var change in changes)
             {
-                await ApplyAsync(connection, tx, change, cancellationToken);
+                await change.ApplyAsync(stateChanges, tx, cancellationToken);
             }
 
             await tx.CommitAsync(cancellationToken);
             return 0;
         }, cancellationToken);
-
-    private async Task ApplyAsync(SqliteConnection connection, SqliteTransaction tx, StateChange change, CancellationToken cancellationToken)
-    {
-        SqliteCommand command;
-        switch (change)
-        {
-            case RevocationEntry r:
-                command = Command("""
-                    INSERT INTO revocations (kind, id, revoked_at, expires_at) VALUES ($kind, $id, $at, $exp)
-                    ON CONFLICT (kind, id) DO UPDATE SET revoked_at = MAX(revoked_at, excluded.revoked_at), expires_at = MAX(expires_at, excluded.expires_at)
-                    """);
-                command.Parameters.AddWithValue("$kind", (int)r.Kind);
-                command.Parameters.AddWithValue("$id", r.Id);
-                command.Parameters.AddWithValue("$at", r.RevokedAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$exp", r.ExpiresAt.ToUnixTimeMilliseconds());
-                break;
-            case SigningKeyAdded k:
-                command = Command("INSERT INTO signing_keys (kid, alg, sealed, created_at, activates_at) VALUES ($kid, $alg, $sealed, $created, $activates)");
-                command.Parameters.AddWithValue("$kid", k.Key.Kid);
-                command.Parameters.AddWithValue("$alg", k.Key.Algorithm);
-                command.Parameters.AddWithValue("$sealed", k.Key.SealedPrivateKey);
-                command.Parameters.AddWithValue("$created", k.Key.CreatedAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$activates", k.Key.ActivatesAt.ToUnixTimeMilliseconds());
-                break;
-            case SigningKeyRetired keyRetired:
-                command = Command("DELETE FROM signing_keys WHERE kid = $kid");
-                command.Parameters.AddWithValue("$kid", keyRetired.Kid);
-                break;
-            case MissionStarted m:
-                command = Command("""
-                    INSERT INTO missions (id, principal, idp, actor_chain, purpose, started_at, expires_at)
-                    VALUES ($id, $principal, $idp, $chain, $purpose, $started, $expires)
-                    """);
-                command.Parameters.AddWithValue("$id", m.Mission.Id);
-                command.Parameters.AddWithValue("$principal", m.Mission.Principal);
-                command.Parameters.AddWithValue("$idp", m.Mission.Idp);
-                command.Parameters.AddWithValue("$chain", System.Text.Json.JsonSerializer.Serialize(m.Mission.ActorChain));
-                command.Parameters.AddWithValue("$purpose", (object?)m.Mission.Purpose ?? DBNull.Value);
-                command.Parameters.AddWithValue("$started", m.Mission.StartedAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$expires", m.Mission.ExpiresAt.ToUnixTimeMilliseconds());
-                break;
-            case AssertionUsed u:
-                command = Command("INSERT INTO used_assertions (key, expires_at) VALUES ($key, $exp) ON CONFLICT (key) DO NOTHING");
-                command.Parameters.AddWithValue("$key", u.Key);
-                command.Parameters.AddWithValue("$exp", u.ExpiresAt.ToUnixTimeMilliseconds());
-                break;
-            case AgentSuspension a when a.Suspended:
-                command = Command("INSERT INTO agent_suspensions (agent_id, suspended_at) VALUES ($id, $at) ON CONFLICT (agent_id) DO NOTHING");
-                command.Parameters.AddWithValue("$id", a.AgentId);
-                command.Parameters.AddWithValue("$at", a.At.ToUnixTimeMilliseconds());
-                break;
-            case AgentSuspension a:
-                command = Command("DELETE FROM agent_suspensions WHERE agent_id = $id");
-                command.Parameters.AddWithValue("$id", a.AgentId);
-                break;
-            case SecretVersionAdded added:
-                if (added.Retires is { } retired)
-                {
-                    command = Command("UPDATE secret_versions SET retired_at = $at, destroy_after = $destroy WHERE name = $name AND version = $version");
-                    command.Parameters.AddWithValue("$at", added.Version.CreatedAt.ToUnixTimeMilliseconds());
-                    command.Parameters.AddWithValue("$destroy", added.DestroyAfter!.Value.ToUnixTimeMilliseconds());
-                    command.Parameters.AddWithValue("$name", added.Version.Name);
-                    command.Parameters.AddWithValue("$version", retired);
-                    await command.ExecuteNonQueryAsync(cancellationToken);
-                }
-
-                command = Command("""
-                    INSERT INTO secret_versions (name, version, created_at, key_id, wrapped_key, ciphertext)
-                    VALUES ($name, $version, $created, $key, $wrapped, $ciphertext)
-                    """);
-                command.Parameters.AddWithValue("$name", added.Version.Name);
-                command.Parameters.AddWithValue("$version", added.Version.Version);
-                command.Parameters.AddWithValue("$created", added.Version.CreatedAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$key", added.Version.KeyId);
-                command.Parameters.AddWithValue("$wrapped", added.Version.WrappedKey);
-                command.Parameters.AddWithValue("$ciphertext", added.Version.Ciphertext);
-                break;
-            case VaultKeyChanged changed:
-                command = Command("INSERT INTO vault_keys (id, salt, created_at) VALUES ($id, $salt, $created)");
-                command.Parameters.AddWithValue("$id", changed.Key.Id);
-                command.Parameters.AddWithValue("$salt", changed.Key.Salt);
-                command.Parameters.AddWithValue("$created", changed.Key.CreatedAt.ToUnixTimeMilliseconds());
-                await command.ExecuteNonQueryAsync(cancellationToken);
-                foreach (var r in changed.Rewrapped)
-                {
-                    command = Command("UPDATE secret_versions SET key_id = $key, wrapped_key = $wrapped WHERE name = $name AND version = $version AND destroyed_at IS NULL");
-                    command.Parameters.AddWithValue("$key", changed.Key.Id);
-                    command.Parameters.AddWithValue("$wrapped", r.WrappedKey);
-                    command.Parameters.AddWithValue("$name", r.Version.Name);
-                    command.Parameters.AddWithValue("$version", r.Version.Version);
-                    await command.ExecuteNonQueryAsync(cancellationToken);
-                }
-
-                foreach (var id in changed.RemovedKeyIds)
-                {
-                    command = Command("DELETE FROM vault_keys WHERE id = $id");
-                    command.Parameters.AddWithValue("$id", id);
-                    await command.ExecuteNonQueryAsync(cancellationToken);
-                }
-
-                // Fail closed: a rekey that left a data key under a deleted key must not commit.
-                command = Command("SELECT COUNT(*) FROM secret_versions WHERE destroyed_at IS NULL AND key_id NOT IN (SELECT id FROM vault_keys)");
-                if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) != 0)
-                {
-                    throw new InvalidOperationException("the rekey would leave data keys wrapped by a removed key");
-                }
-
-                return;
-            case SecretVersionsDestroyed destroyed:
-                foreach (var v in destroyed.Versions)
-                {
-                    command = Command("""
-                        UPDATE secret_versions SET ciphertext = NULL, wrapped_key = NULL, key_id = NULL, destroyed_at = $at
-                        WHERE name = $name AND version = $version
-                        """);
-                    command.Parameters.AddWithValue("$at", destroyed.At.ToUnixTimeMilliseconds());
-                    command.Parameters.AddWithValue("$name", v.Name);
-                    command.Parameters.AddWithValue("$version", v.Version);
-                    await command.ExecuteNonQueryAsync(cancellationToken);
-                }
-
-                return;
-            case ApprovalRequested requested:
-                command = Command("""
-                    INSERT INTO approvals (id, status, client_id, created_at, expires_at, json)
-                    VALUES ($id, $status, $client, $created, $expires, $json)
-                    """);
-                command.Parameters.AddWithValue("$id", requested.Approval.Id);
-                command.Parameters.AddWithValue("$status", requested.Approval.Status);
-                command.Parameters.AddWithValue("$client", requested.Approval.ClientId);
-                command.Parameters.AddWithValue("$created", requested.Approval.CreatedAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$expires", requested.Approval.ExpiresAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$json", SqliteApprovalStore.Serialize(requested.Approval));
-                break;
-            case ApprovalChange step:
-                command = Command("UPDATE approvals SET status = $status, expires_at = $expires, json = $json WHERE id = $id AND status = $previous");
-                command.Parameters.AddWithValue("$id", step.Approval.Id);
-                command.Parameters.AddWithValue("$status", step.Approval.Status);
-                command.Parameters.AddWithValue("$expires", step.Approval.ExpiresAt.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$json", SqliteApprovalStore.Serialize(step.Approval));
-                command.Parameters.AddWithValue("$previous", (object?)step.PreviousStatus ?? DBNull.Value);
-
-                // Fail closed: a step from a state the approval is no longer in must not commit (a second decision, a second token).
-                if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
-                {
-                    throw new InvalidOperationException($"approval step to '{step.Approval.Status}' from '{step.PreviousStatus}' does not match the stored state");
-                }
-
-                return;
-            default:
-                // Fail closed: a change this store cannot persist must not be reported as durable.
-                throw new NotSupportedException($"the SQLite store cannot persist {change.GetType().Name}");
-        }
-
-        await command.ExecuteNonQueryAsync(cancellationToken);
-
-        SqliteCommand Command(string sql)
-        {
-            var cached = store.WriterCommand(connection, tx, sql);
-            cached.Parameters.Clear();
-            return cached;
-        }
-    }
 
     /// <summary>
     /// Reads through the SQLite API underneath Microsoft.Data.Sqlite (SQLitePCLRaw, which it is built

@@ -29,7 +29,7 @@ public sealed class SqliteTesseraStore : ITesseraStore
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
-        Audit = new SqliteAuditStore(this);
+        Audit = new SqliteAuditStore(this, new SqliteStateChanges(this));
         Revocations = new SqliteRevocationStore(this);
         SigningKeys = new SqliteSigningKeyStore(this);
         Missions = new SqliteMissionStore(this);
