@@ -7,7 +7,7 @@
 # proxy_dpop is the proxy again with a DPoP-bound token and a fresh proof per request (RFC 9449).
 # PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct, proxy_ceiling,
 # proxy and proxy_dpop. TOKEN_ONLY=1 measures only the ceiling, client_credentials_basic and
-# token_exchange_mission_to_tool (the issue-#4 targets), and skips the proxy.
+# token_exchange_mission_to_tool (the targets in docs/performance.md), and skips the proxy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)

@@ -8,8 +8,8 @@ using System.Text.Json;
 namespace Tessera.EndToEnd.Tests;
 
 /// <summary>
-/// <c>tessera approval list|approve|deny</c> against the real process (contract §1, §3 "Approvals",
-/// §7): an agent asks for a gated scope, an approver with an identity-provider JWT in
+/// <c>tessera approval list|approve|deny</c> against the real process (docs/approvals.md,
+/// docs/reference/cli.md): an agent asks for a gated scope, an approver with an identity-provider JWT in
 /// <c>TESSERA_TOKEN</c> lists, approves and denies from the command line, and the agent's CIBA polls
 /// get the token or <c>access_denied</c>; someone outside the group is refused with a clear message.
 /// </summary>

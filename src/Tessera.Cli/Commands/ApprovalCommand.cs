@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Tessera.Cli.Commands;
 
-/// <summary><c>tessera approval list|approve|deny</c>: the approver's side of contract §3 "Approvals".</summary>
+/// <summary><c>tessera approval list|approve|deny</c>: the approver's side of docs/approvals.md.</summary>
 internal static class ApprovalCommand
 {
     public static Command Create() => new("approval", "List, approve or deny requests that wait for a person")

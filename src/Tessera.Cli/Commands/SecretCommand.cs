@@ -123,7 +123,7 @@ internal static class SecretCommand
         return length;
     }
 
-    /// <summary>Contract §7: one trailing newline (LF or CRLF) is removed, as <c>echo</c> and editors add it.</summary>
+    /// <summary>One trailing newline (LF or CRLF) is removed, as <c>echo</c> and editors add it.</summary>
     internal static int StripOneNewline(ReadOnlySpan<byte> value) =>
         value.EndsWith("\r\n"u8) ? value.Length - 2 : value.EndsWith("\n"u8) ? value.Length - 1 : value.Length;
 

@@ -1,7 +1,7 @@
 namespace Tessera.Core.Approvals;
 
 /// <summary>
-/// A token request that waits for a person (contract §3 "Approvals"): everything the approver
+/// A token request that waits for a person (docs/approvals.md): everything the approver
 /// needs to decide and everything needed to sign the token afterwards. Immutable; each step
 /// (decided, redeemed, expired) is a new snapshot stored with its audit event.
 /// </summary>

@@ -11,7 +11,7 @@ using Tessera.Core.Tokens;
 namespace Tessera.Core.Approvals;
 
 /// <summary>
-/// Human approval of risky requests (contract §3): creates pending approvals, answers CIBA polls,
+/// Human approval of risky requests (docs/approvals.md): creates pending approvals, answers CIBA polls,
 /// and records decisions. Each approval has a lock, and every step (decide, expire, redeem) is a
 /// conditional transition taken under it and on record before it counts, so two approvers racing
 /// produce one decision and an approval yields at most one token.
@@ -419,7 +419,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     }
 
     /// <summary>
-    /// Ends an approval (contract §4): a pending or approved one can no longer yield a token; a
+    /// Ends an approval (docs/approvals.md, "Revoking"): a pending or approved one can no longer yield a token; a
     /// redeemed one's token is revoked, in the same durable step. Denied and expired ones have
     /// nothing left to revoke.
     /// </summary>

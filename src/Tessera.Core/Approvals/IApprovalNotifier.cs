@@ -1,7 +1,7 @@
 namespace Tessera.Core.Approvals;
 
 /// <summary>
-/// Tells an approval's group that a request waits for them (contract §3, webhooks of
+/// Tells an approval's group that a request waits for them (docs/approvals.md, webhooks of
 /// <c>approver_groups</c>). Called once the request is on record; must return at once and never
 /// throw: a notification that fails must not lose, block or delay the approval itself.
 /// </summary>

@@ -18,7 +18,7 @@ namespace Tessera.Core.Audit;
 /// next await, runs on the writer loop before it takes the next batch (for a token request: write
 /// the response and hand it to Kestrel). Queuing every continuation to the thread pool instead cost
 /// a thread-pool hand-off and wake-up per request (≈ 15 µs of CPU per token in quiet load tests,
-/// docs/performance.md), and the time the writer spends completing lets the next batch grow.
+/// in the git history of docs/performance.md), and the time the writer spends completing lets the next batch grow.
 /// So code that awaits an append must not block after it (no synchronous waits or I/O before its
 /// next await): it would hold up every later commit.
 /// </remarks>

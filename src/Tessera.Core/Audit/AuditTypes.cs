@@ -1,6 +1,6 @@
 namespace Tessera.Core.Audit;
 
-/// <summary>The dotted event types of contract §7.</summary>
+/// <summary>The dotted event types, listed in docs/reference/http-api.md ("Audit event types").</summary>
 public static class AuditTypes
 {
     public const string TokenIssued = "token.issued";

@@ -190,8 +190,8 @@ public sealed record VaultOptions(TimeSpan RetainPrevious)
 }
 
 /// <summary>
-/// DPoP (RFC 9449): how old a proof's <c>iat</c> may be (plus the 60 s clock skew of contract §7),
-/// and whether the server demands nonces (off by default, contract §7).
+/// DPoP (RFC 9449): how old a proof's <c>iat</c> may be (plus 60 s of clock skew),
+/// and whether the server demands nonces (off by default).
 /// </summary>
 public sealed record DpopOptions(TimeSpan ProofMaxAge, bool UseNonce)
 {

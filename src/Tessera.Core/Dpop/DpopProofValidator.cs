@@ -20,7 +20,7 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
     /// <summary>Asymmetric algorithms only: a proof signed with a shared secret proves nothing about a key pair.</summary>
     public static readonly IReadOnlyList<string> Algorithms = ["ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"];
 
-    /// <summary>Contract §7: presented tokens and DPoP proofs get 60 s of clock skew.</summary>
+    /// <summary>Presented tokens and DPoP proofs get 60 s of clock skew.</summary>
     public static readonly TimeSpan Skew = TimeSpan.FromSeconds(60);
 
     private const int MaxProofLength = 8 * 1024;

@@ -14,7 +14,7 @@ public static class OAuthErrorCodes
     public const string UseDpopNonce = "use_dpop_nonce";
     public const string InvalidAuthorizationDetails = "invalid_authorization_details";
 
-    /// <summary>Tessera's answer to a request that needs a person's approval first (contract §3).</summary>
+    /// <summary>Tessera's answer to a request that needs a person's approval first (docs/approvals.md).</summary>
     public const string ApprovalRequired = "approval_required";
 
     // CIBA polling (OpenID CIBA Core §11).

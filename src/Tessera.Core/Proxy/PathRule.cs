@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Tessera.Core.Proxy;
 
 /// <summary>
-/// One rule of a tool scope, <c>METHOD /path/pattern</c> (contract §7): <c>*</c> matches exactly one
+/// One rule of a tool scope, <c>METHOD /path/pattern</c> (docs/reference/configuration.md): <c>*</c> matches exactly one
 /// path segment, <c>**</c> zero or more; methods and paths are case-sensitive; <c>*</c> as the method
 /// matches any. Matching runs on an already normalized path (no <c>.</c>/<c>..</c>, no empty segments).
 /// Written by hand because it is our policy language, and it runs on every proxied request.

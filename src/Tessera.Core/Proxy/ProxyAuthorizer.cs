@@ -3,7 +3,7 @@ using Tessera.Core.Tokens;
 namespace Tessera.Core.Proxy;
 
 /// <summary>
-/// Decides whether a validated token lets one request through to a tool (contract §5): the token must
+/// Decides whether a validated token lets one request through to a tool (docs/reference/http-api.md, "Proxy"): the token must
 /// be addressed to the tool, and the method and normalized path must match a rule of one of the
 /// token's scopes of that tool. Nothing else widens access.
 /// </summary>

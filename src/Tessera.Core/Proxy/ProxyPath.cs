@@ -5,7 +5,7 @@ namespace Tessera.Core.Proxy;
 
 /// <summary>
 /// The path of a proxied request, normalized once so that the rule that is matched and the path that
-/// is forwarded are the same string (contract §5, §7). Written by hand because the refusals are our
+/// is forwarded are the same string (docs/reference/http-api.md, "Proxy"). Written by hand because the refusals are our
 /// security policy: an upstream must never interpret a path differently from the rule that allowed it.
 /// <list type="bullet">
 /// <item>percent-encoded octets are decoded (they must form UTF-8);</item>

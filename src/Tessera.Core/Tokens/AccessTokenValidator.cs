@@ -32,7 +32,7 @@ public sealed class AccessTokenValidator
     private readonly long _maxLifetime;
     private long _nextPrune;
 
-    /// <summary>Clock skew allowed between <c>iat</c> and our clock, and on top of <c>max_ttl</c> (contract §7).</summary>
+    /// <summary>Clock skew allowed between <c>iat</c> and our clock, and on top of <c>max_ttl</c>.</summary>
     internal const long SkewSeconds = 60;
 
     /// <summary>Beyond this many remembered tokens, new ones are verified every time instead.</summary>

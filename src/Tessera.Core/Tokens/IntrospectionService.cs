@@ -19,7 +19,7 @@ public sealed class IntrospectionService(AccessTokenValidator validator, ToolCat
 
         var claims = validation.Claims!;
 
-        // An agent may introspect only tokens in which it is the client or an actor (contract §7),
+        // An agent may introspect only tokens in which it is the client or an actor (docs/delegation.md),
         // or, as a tool's own client, tokens addressed to that tool.
         if (caller.Agent is { } agent && claims.ClientId != agent.Id && !claims.ActorChain.Contains(agent.Id)
             && !tools.All.Any(t => t.Options.ClientId == agent.Id && t.Audience == claims.Audience))

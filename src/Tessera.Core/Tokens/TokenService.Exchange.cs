@@ -257,7 +257,7 @@ public sealed partial class TokenService
     }
 
     /// <summary>
-    /// What the principal may delegate through this subject token (contract §7): the token's scope ∩
+    /// What the principal may delegate through this subject token (docs/delegation.md): the token's scope ∩
     /// the configured ceiling; when one is absent the other applies; when both are absent, nothing.
     /// </summary>
     private ScopeSet PrincipalScope(SubjectToken subject)

@@ -191,7 +191,7 @@ public sealed partial class TokenService(
 
     /// <summary>
     /// Picks the tool from <c>resource</c>/<c>audience</c>, or infers it when every requested scope
-    /// names the same tool (contract §7).
+    /// names the same tool (docs/reference/http-api.md).
     /// </summary>
     private OAuthResult<Tool> ResolveTool(TokenRequest request, ScopeSet requested)
     {

@@ -285,7 +285,7 @@ internal static class AdminEndpoints
         return Results.Json(new RevocationView(entry.Kind.ToString().ToLowerInvariant(), entry.Id, AuditEvent.FormatTime(entry.RevokedAt), AuditEvent.FormatTime(entry.ExpiresAt)), AdminJson.Options);
     }
 
-    /// <summary>Ends an approval (contract §4): it yields no token any more, and the token it yielded is revoked.</summary>
+    /// <summary>Ends an approval (docs/approvals.md, "Revoking"): it yields no token any more, and the token it yielded is revoked.</summary>
     private static async Task<IResult> RevokeApprovalAsync(HttpContext context, RevokeRequest body, string who, Core.Approvals.ApprovalService approvals)
     {
         if (string.IsNullOrEmpty(body.Id) || body.Id.Length > 256)

@@ -46,7 +46,7 @@ public static class TesseraHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         // While this category logs at any level, hosting starts an Activity and a log scope for every
-        // request (≈ 6 µs of CPU per token request in quiet load tests, docs/performance.md), only for the
+        // request (≈ 6 µs of CPU per token request in quiet load tests; git history of docs/performance.md), only for the
         // request start/finish lines filtered out above. Start-up failures are reported by the caller;
         // unhandled request exceptions by the exception handler and Kestrel, which keep logging.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);

@@ -16,7 +16,7 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Tessera.Server.Proxy;
 
 /// <summary>
-/// <c>/proxy/{tool}/{**path}</c> (contract §5): validates the token in memory, normalizes the path,
+/// <c>/proxy/{tool}/{**path}</c> (docs/reference/http-api.md, "Proxy"): validates the token in memory, normalizes the path,
 /// matches it against the rules of the token's scopes, counts <c>max_uses</c>, injects the tool's
 /// credential from the vault and forwards with YARP. Everything refused is refused before a byte
 /// reaches the upstream, and every request, forwarded or refused, appends one audit event.

@@ -6,7 +6,7 @@ using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Approvals;
 
-/// <summary>The approval flow of contract §3 through HTTP: ask, poll, decide, redeem once.</summary>
+/// <summary>The approval flow of docs/approvals.md through HTTP: ask, poll, decide, redeem once.</summary>
 public sealed class ApprovalFlowTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);

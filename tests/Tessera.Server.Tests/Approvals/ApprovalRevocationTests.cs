@@ -7,7 +7,7 @@ using Tessera.Server.Tests.Infrastructure;
 namespace Tessera.Server.Tests.Approvals;
 
 /// <summary>
-/// Revoking an approval (contract §4): a pending or approved one yields no token any more, a
+/// Revoking an approval (docs/approvals.md, "Revoking"): a pending or approved one yields no token any more, a
 /// redeemed one's token stops working at once, and the step is durable.
 /// </summary>
 public sealed class ApprovalRevocationTests

@@ -10,7 +10,7 @@ using Tessera.Server.Tests.Infrastructure;
 namespace Tessera.Server.Tests.Approvals;
 
 /// <summary>
-/// Approval notifications (issue #7, "Notifications"): each new request is POSTed to the group's
+/// Approval notifications (docs/approvals.md, webhooks): each new request is POSTed to the group's
 /// webhooks, signed so the receiver can verify it, retried with backoff, and a receiver that fails
 /// never blocks or loses the approval.
 /// </summary>

@@ -8,7 +8,7 @@ using Tessera.Server.Tests.Infrastructure;
 namespace Tessera.Server.Tests.Attacks;
 
 /// <summary>
-/// Hostile input to the approval flow (contract §3 "Approvals", §5, §7): CIBA polls, the admin
+/// Hostile input to the approval flow (docs/approvals.md, docs/reference/http-api.md): CIBA polls, the admin
 /// approval routes, <c>authorization_details</c>, reasons and comments, and the proxy holding a
 /// token bound to one exact request. Each is refused with a clear 4xx in the endpoint's error shape
 /// (OAuth JSON or problem details), never a 5xx and never a hang, and leaves every approval, every

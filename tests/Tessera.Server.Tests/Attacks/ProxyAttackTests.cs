@@ -12,8 +12,8 @@ using Tessera.Server.Tests.Infrastructure;
 namespace Tessera.Server.Tests.Attacks;
 
 /// <summary>
-/// Hostile requests at <c>/proxy/{tool}/{**path}</c> (contract §5, §7 "Proxy"). Each one is refused
-/// with the contract's status, and nothing of it reaches the upstream. Requests whose path matters
+/// Hostile requests at <c>/proxy/{tool}/{**path}</c> (docs/reference/http-api.md, "Proxy"). Each one is refused
+/// with the documented status, and nothing of it reaches the upstream. Requests whose path matters
 /// go over a raw socket, so no client library canonicalizes the target before the broker sees it.
 /// </summary>
 public sealed class ProxyAttackTests : IAsyncLifetime
@@ -328,7 +328,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         using var payload = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
         var expiresAt = DateTimeOffset.FromUnixTimeSeconds(payload.RootElement.GetProperty("exp").GetInt64());
 
-        // Past its expiry and the 60 s of clock skew the contract grants, by one second.
+        // Past its expiry and the 60 s of clock skew Tessera grants, by one second.
         _proxy.Broker.Time.Advance(expiresAt - _proxy.Broker.Time.GetUtcNow() + TimeSpan.FromSeconds(61));
 
         var response = await AssertInvalidTokenAsync(token);

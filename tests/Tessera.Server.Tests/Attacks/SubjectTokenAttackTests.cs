@@ -5,7 +5,7 @@ using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 
-/// <summary>Hostile subject tokens and delegation tricks at the token exchange; each gets the contract's error.</summary>
+/// <summary>Hostile subject tokens and delegation tricks at the token exchange; each gets the documented OAuth error.</summary>
 public sealed class SubjectTokenAttackTests
 {
     [Fact]

@@ -7,7 +7,7 @@ using Tessera.Server.Tests.Infrastructure;
 namespace Tessera.Server.Tests.Vault;
 
 /// <summary>
-/// Issue #5: no secret value appears in any log line, audit event, error message or response. A whole
+/// No secret value appears in any log line, audit event, error message or response. A whole
 /// session (put, rotate, list, rekey, allowed and refused proxied requests, upstream failures,
 /// malformed and refused secret bodies) runs with every log line captured at Trace level; then all
 /// of it is searched for every value that went in.

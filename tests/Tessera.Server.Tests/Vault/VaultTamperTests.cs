@@ -6,7 +6,7 @@ using Tessera.Server.Tests.Infrastructure;
 namespace Tessera.Server.Tests.Vault;
 
 /// <summary>
-/// Issue #5: the vault over its real SQLite file. Editing or swapping what is stored fails
+/// The vault over its real SQLite file. Editing or swapping what is stored fails
 /// authenticated decryption, so the proxy answers 503 naming the integrity failure and forwards
 /// nothing; a rekey leaves every secret usable and the old key-encryption key gone, across a restart.
 /// The vault reads storage at start, so every tampering is followed by a restart (same master key).
