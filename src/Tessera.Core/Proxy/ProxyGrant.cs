@@ -7,8 +7,9 @@ namespace Tessera.Core.Proxy;
 /// A proxied request that may be forwarded, already on record as <c>proxy.forwarded</c> and with its
 /// use counted: where it goes (the tool's upstream, the normalized path and the query as received)
 /// and the credential to inject. Its outcome is recorded with <see cref="ProxyService.RecordOutcome"/>.
+/// A struct inside <see cref="ProxyVerdict"/>: an allowed request allocates no verdict object.
 /// </summary>
-public sealed class ProxyGrant
+public readonly struct ProxyGrant
 {
     public required Tool Tool { get; init; }
 

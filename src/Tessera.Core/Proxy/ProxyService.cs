@@ -86,7 +86,7 @@ public sealed class ProxyService(
             return await RefuseAsync(request, 404, "no tool of that id is configured", claims, null, null);
         }
 
-        if (await CheckBindingAsync(request, queryStart >= 0 ? raw[..queryStart] : raw, token, dpopScheme, claims, tool) is { } binding)
+        if (await CheckBindingAsync(request, raw, queryStart, token, dpopScheme, claims, tool) is { } binding)
         {
             return await RefuseAsync(request, 401, binding.Description, claims, tool, null,
                 [$"{DpopChallenge}, error=\"{binding.Error}\", error_description=\"{QuotedStringSafe(binding.Description)}\""]);
@@ -211,7 +211,7 @@ public sealed class ProxyService(
     /// <param name="latencyMs">How long the upstream took.</param>
     /// <param name="upstreamError">Why forwarding failed (the forwarder's error), or null when it did not.</param>
     /// <param name="removed">Response headers dropped for carrying the credential (names only), or null.</param>
-    public void RecordOutcome(ProxyGrant grant, int status, double latencyMs, string? upstreamError, List<string>? removed) =>
+    public void RecordOutcome(in ProxyGrant grant, int status, double latencyMs, string? upstreamError, List<string>? removed) =>
         _audit.Outcome(grant.Forwarded with
         {
             Type = upstreamError is null ? AuditTypes.ProxyCompleted : AuditTypes.ProxyFailed,
@@ -279,12 +279,13 @@ public sealed class ProxyService(
     /// Returns the refusal, or null when the token may be used.
     /// </summary>
     /// <param name="request">The request.</param>
-    /// <param name="target">The request target without its query: what the proof's <c>htu</c> must name.</param>
+    /// <param name="raw">The request target.</param>
+    /// <param name="queryStart">Where its query starts, or -1: the proof's <c>htu</c> names the target without it.</param>
     /// <param name="token">The access token presented.</param>
     /// <param name="dpopScheme">Whether it came with the DPoP scheme.</param>
     /// <param name="claims">Its claims.</param>
     /// <param name="tool">The tool the request names.</param>
-    private async ValueTask<(string Error, string Description)?> CheckBindingAsync<TRequest>(TRequest request, string target, string token, bool dpopScheme,
+    private async ValueTask<(string Error, string Description)?> CheckBindingAsync<TRequest>(TRequest request, string raw, int queryStart, string token, bool dpopScheme,
         AccessTokenClaims claims, Tool tool)
         where TRequest : IProxyRequest
     {
@@ -312,7 +313,7 @@ public sealed class ProxyService(
             return ("invalid_dpop_proof", proofs == 0 ? "a DPoP proof is required with the DPoP scheme" : "send exactly one DPoP header");
         }
 
-        var proof = await dpop.ValidateAsync(proofValue!, request.Method, target, token, request.Aborted);
+        var proof = await dpop.ValidateAsync(proofValue!, request.Method, queryStart >= 0 ? raw[..queryStart] : raw, token, request.Aborted);
         if (!proof.IsValid)
         {
             return (proof.UseNonce ? "use_dpop_nonce" : "invalid_dpop_proof", proof.Error!);

@@ -57,7 +57,7 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         }
 
         // 3. Forward.
-        var grant = verdict.Grant!;
+        var grant = verdict.Grant;
         var tool = grant.Tool;
         var started = time.GetTimestamp();
         var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat);
@@ -103,7 +103,7 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         }
 
         // 5. The outcome needs the upstream's status and latency, so it follows the upstream's answer.
-        proxy.RecordOutcome(grant, context.Response.StatusCode, latency, error == ForwarderError.None ? null : error.ToString(), transformer.Removed);
+        proxy.RecordOutcome(in grant, context.Response.StatusCode, latency, error == ForwarderError.None ? null : error.ToString(), transformer.Removed);
     }
 
     private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)

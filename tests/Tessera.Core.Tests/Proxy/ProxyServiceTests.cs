@@ -110,7 +110,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
     private static ProxyRefusal Refused(ProxyVerdict verdict)
     {
-        Assert.Null(verdict.Grant);
+        Assert.False(verdict.IsAllowed);
         return Assert.IsType<ProxyRefusal>(verdict.Refusal);
     }
 
@@ -132,8 +132,9 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         var verdict = await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/./jane%20doe?fields=name", Token("crm:read")));
 
+        Assert.True(verdict.IsAllowed);
         Assert.Null(verdict.Refusal);
-        var grant = Assert.IsType<ProxyGrant>(verdict.Grant);
+        var grant = verdict.Grant;
         Assert.Equal("crm", grant.Tool.Id);
         Assert.Equal(new Uri("http://127.0.0.1:9102"), grant.Upstream);
         Assert.Equal("/contacts/jane doe", grant.Path.Path);
@@ -159,8 +160,8 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     public async Task The_outcome_follows_the_forwarded_event_with_the_status_latency_and_upstream_error()
     {
         var proxy = await StartAsync();
-        var completed = (await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read")))).Grant!;
-        var failed = (await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/2", Token("crm:read")))).Grant!;
+        var completed = (await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read")))).Grant;
+        var failed = (await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/2", Token("crm:read")))).Grant;
 
         proxy.RecordOutcome(completed, 200, 12.5, null, ["X-Echo"]);
         proxy.RecordOutcome(failed, 504, 30_000, "RequestTimedOut", null);
@@ -286,7 +287,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal((403, "no rule of the token's scopes allows DELETE /contacts/1"), (refusal.Status, refusal.Detail));
         Assert.Equal("/contacts/1", AssertDenied(refusal).Path);
-        Assert.NotNull((await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token))).Grant);
+        Assert.True((await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token))).IsAllowed);
     }
 
     [Theory]
@@ -353,7 +354,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal((413, "the request body is larger than the 1024 bytes the proxy accepts"), (refusal.Status, refusal.Detail));
         AssertDenied(refusal);
-        Assert.NotNull((await proxy.AuthorizeAsync(new FakeProxyRequest("POST", "/proxy/crm/exports").With("Authorization", "Bearer " + token))).Grant);
+        Assert.True((await proxy.AuthorizeAsync(new FakeProxyRequest("POST", "/proxy/crm/exports").With("Authorization", "Bearer " + token))).IsAllowed);
     }
 
     [Fact]
@@ -362,7 +363,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var proxy = await StartAsync();
         var token = Token("crm:read", maxUses: 1);
 
-        Assert.NotNull((await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token))).Grant);
+        Assert.True((await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token))).IsAllowed);
         var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
 
         Assert.Equal((403, "the token's 1 use(s) are spent"), (refusal.Status, refusal.Detail));
@@ -444,7 +445,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         var verdict = await proxy.AuthorizeAsync(Export(ExactToken(body), body));
 
-        Assert.NotNull(verdict.Grant);
+        Assert.True(verdict.IsAllowed);
     }
 
     [Fact]
@@ -458,7 +459,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal((403, "the request body is not the one that was approved"), (refusal.Status, refusal.Detail));
         AssertDenied(refusal);
-        Assert.NotNull((await proxy.AuthorizeAsync(Export(token, approved))).Grant);
+        Assert.True((await proxy.AuthorizeAsync(Export(token, approved))).IsAllowed);
     }
 
     [Fact]
@@ -520,7 +521,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         var verdict = await proxy.AuthorizeAsync(Ledger(token, LedgerProof(token)));
 
-        Assert.NotNull(verdict.Grant);
+        Assert.True(verdict.IsAllowed);
         Assert.Null(verdict.Grant.Credential);
     }
 
