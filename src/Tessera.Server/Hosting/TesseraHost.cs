@@ -106,6 +106,7 @@ public static class TesseraHost
         services.AddSingleton(store.TokenUses);
         services.AddSingleton<SecretVault>();
         services.AddHttpForwarder();
+        services.AddSingleton<Core.Proxy.ProxyService>();
         services.AddSingleton<ToolProxy>();
         services.AddSingleton<ProxyEntry>();
         services.AddSingleton<RateLimits>();

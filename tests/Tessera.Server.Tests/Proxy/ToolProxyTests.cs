@@ -289,7 +289,7 @@ public sealed class ToolProxyTests : IAsyncLifetime
             // As a database another process holds locked: the commit neither succeeds nor fails.
             var sending = proxy.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/1", token);
             await flaky.Holding;
-            proxy.Broker.Time.Advance(ProxyAudit.Timeout);
+            proxy.Broker.Time.Advance(Core.Proxy.ProxyAudit.Timeout);
             using var response = await sending;
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);

@@ -1,10 +1,8 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Tessera.Core.Audit;
-using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
 
-namespace Tessera.Server.Proxy;
+namespace Tessera.Core.Proxy;
 
 /// <summary>
 /// The proxy's audit events. A refusal (<c>proxy.denied</c>) is durable before it is answered. An
@@ -23,7 +21,7 @@ internal sealed partial class ProxyAudit(AuditLog audit, ILogger logger)
     public bool IsHealthy => audit.IsHealthy;
 
     /// <summary>The fields every proxy event carries; never a header value or a body.</summary>
-    public static AuditRecord Record(string type, string outcome, AccessTokenClaims? claims, Tool? tool, ProxyPath? path, HttpContext context) => new()
+    public static AuditRecord Record(string type, string outcome, AccessTokenClaims? claims, Tool? tool, ProxyPath? path, string requestId) => new()
     {
         Type = type,
         Outcome = outcome,
@@ -35,43 +33,37 @@ internal sealed partial class ProxyAudit(AuditLog audit, ILogger logger)
         Tool = tool?.Id,
         Jti = claims?.Jti,
         Path = path?.Path,
-        RequestId = context.TraceIdentifier,
+        RequestId = requestId,
     };
 
     /// <summary>Records a refusal durably (an <see cref="AuditWriteException"/> fails the request with 503).</summary>
-    public Task DeniedAsync(HttpContext context, int status, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path) =>
-        audit.AppendAsync(Record(AuditTypes.ProxyDenied, AuditOutcomes.Denied, claims, tool, path, context) with
+    public Task DeniedAsync(string method, string requestId, int status, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path) =>
+        audit.AppendAsync(Record(AuditTypes.ProxyDenied, AuditOutcomes.Denied, claims, tool, path, requestId) with
         {
-            Method = context.Request.Method.Length <= 16 ? context.Request.Method : context.Request.Method[..16],
+            Method = method.Length <= 16 ? method : method[..16],
             Status = status,
             Reason = reason,
         }, cancellationToken: CancellationToken.None);
 
     /// <summary>
-    /// Records an allowed request (<c>proxy.forwarded</c>) durably before it is forwarded. Returns
-    /// null when it is on record; otherwise why not, after recording (not awaited) that the request
-    /// was not forwarded, in case its event still lands.
+    /// After an allowed request's <c>proxy.forwarded</c> event failed to become durable (the request is
+    /// not forwarded): logs it and records (not awaited) that the request was not forwarded, in case
+    /// its event still lands.
     /// </summary>
-    public async Task<string?> ForwardingAsync(AuditRecord forwarded)
+    public void NotForwarded(AuditRecord forwarded, AuditWriteException failure)
     {
-        try
+        Log.NotRecorded(logger, forwarded.Tool ?? "", failure);
+        Outcome(forwarded with
         {
-            await audit.AppendWithinAsync(forwarded, Timeout);
-            return null;
-        }
-        catch (AuditWriteException ex)
-        {
-            Log.NotRecorded(logger, forwarded.Tool ?? "", ex);
-            Outcome(forwarded with
-            {
-                Type = AuditTypes.ProxyFailed,
-                Outcome = AuditOutcomes.Error,
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Reason = "not forwarded: " + ex.Message,
-            });
-            return ex.Message;
-        }
+            Type = AuditTypes.ProxyFailed,
+            Outcome = AuditOutcomes.Error,
+            Status = 503,
+            Reason = NotForwardedReason(failure.Message),
+        });
     }
+
+    /// <summary>The reason of the outcome of a request that could not be recorded and was never sent.</summary>
+    public static string NotForwardedReason(string why) => "not forwarded: " + why;
 
     /// <summary>Records what became of a forwarded request; joins the next group commit, not awaited (a failure is logged and turns the log unhealthy).</summary>
     public void Outcome(AuditRecord outcome)

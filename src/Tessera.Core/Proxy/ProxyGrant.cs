@@ -1,0 +1,35 @@
+using Tessera.Core.Audit;
+using Tessera.Core.Tokens;
+
+namespace Tessera.Core.Proxy;
+
+/// <summary>
+/// A proxied request that may be forwarded, already on record as <c>proxy.forwarded</c> and with its
+/// use counted: where it goes (the tool's upstream, the normalized path and the query as received)
+/// and the credential to inject. Its outcome is recorded with <see cref="ProxyService.RecordOutcome"/>.
+/// A struct inside <see cref="ProxyVerdict"/>: an allowed request allocates no verdict object.
+/// </summary>
+public readonly struct ProxyGrant
+{
+    public required Tool Tool { get; init; }
+
+    public required Uri Upstream { get; init; }
+
+    /// <summary>The normalized path the rule matched; forwarded as <see cref="ProxyPath.Encoded"/>.</summary>
+    public required ProxyPath Path { get; init; }
+
+    /// <summary>The query string as received, with its <c>?</c>, or empty.</summary>
+    public required string Query { get; init; }
+
+    /// <summary>The tool's credential from the vault, formatted for its header; null when the tool has none.</summary>
+    public required string? Credential { get; init; }
+
+    /// <summary>The durable <c>proxy.forwarded</c> event; the outcome event repeats its fields.</summary>
+    public required AuditRecord Forwarded { get; init; }
+
+    /// <summary>The header the credential goes into, if the tool has one.</summary>
+    public string? CredentialHeader => Tool.Options.Credential?.Header;
+
+    /// <summary>The credential's format (<c>Bearer {secret}</c>), which says where the secret sits in it.</summary>
+    public string? CredentialFormat => Tool.Options.Credential?.Format;
+}

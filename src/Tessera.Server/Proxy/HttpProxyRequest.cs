@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Tessera.Core.Proxy;
+
+namespace Tessera.Server.Proxy;
+
+/// <summary>
+/// What <see cref="ProxyService"/> reads of a Kestrel request. A struct, so handing it over (as a
+/// generic argument) allocates nothing; every member reads the request as it is at that moment.
+/// </summary>
+internal readonly struct HttpProxyRequest(HttpContext context) : IProxyRequest
+{
+    /// <summary>An exact-request body is buffered in memory up to this size (Kestrel's limit is 1 MiB).</summary>
+    private const int MaxBufferedBody = 1024 * 1024;
+
+    public string? RawTarget => context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+
+    public string Method => context.Request.Method;
+
+    public string RequestId => context.TraceIdentifier;
+
+    public string? ContentType => context.Request.ContentType;
+
+    public long? ContentLength => context.Request.ContentLength;
+
+    public long? MaxBodySize => context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+
+    public CancellationToken Aborted => context.RequestAborted;
+
+    public IEnumerable<string?> Connection => context.Request.Headers.Connection;
+
+    public int Header(string name, out string? first)
+    {
+        var values = context.Request.Headers[name];
+        first = values.Count > 0 ? values[0] : null;
+        return values.Count;
+    }
+
+    public bool Has(string name) => context.Request.Headers.ContainsKey(name);
+
+    /// <summary>
+    /// The body is buffered to hash it and rewound for forwarding. Kept in memory up to the body
+    /// limit: an approved request's body (customer data, say) is never spooled to a temporary file,
+    /// as EnableBuffering does past 30 KB by default.
+    /// </summary>
+    public async ValueTask<BodyDigest> HashBodyAsync()
+    {
+        var limit = MaxBodySize ?? MaxBufferedBody;
+        context.Request.EnableBuffering(bufferThreshold: (int)Math.Min(limit, MaxBufferedBody), bufferLimit: limit);
+        byte[] digest;
+        try
+        {
+            digest = await SHA256.HashDataAsync(context.Request.Body, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // A body Kestrel refuses to read (over the size limit while streamed, malformed chunks): its status.
+            return BodyDigest.Refused(ex.StatusCode);
+        }
+        catch (IOException)
+        {
+            // The buffer's own limit (the same size): refused like Kestrel's.
+            return BodyDigest.Refused(413);
+        }
+
+        context.Request.Body.Position = 0;
+        return BodyDigest.Of(digest);
+    }
+}

@@ -1,0 +1,594 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Approvals;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Dpop;
+using Tessera.Core.Identity;
+using Tessera.Core.Proxy;
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+using Tessera.Core.Tests.Audit;
+using Tessera.Core.Tests.Dpop;
+using Tessera.Core.Tests.Vault;
+using Tessera.Core.Tokens;
+using Tessera.Core.Vault;
+
+namespace Tessera.Core.Tests.Proxy;
+
+/// <summary>
+/// The proxy's decisions without HTTP: each refusal's status, challenge and record, and what a grant
+/// carries. The end-to-end cases (the same rules on the wire, through YARP) are in the server's tests.
+/// </summary>
+public sealed class ProxyServiceTests : IAsyncDisposable
+{
+    private const string Issuer = "https://tessera.example";
+    private const string CrmAudience = "urn:tessera:tool:crm";
+    private const string CrmKey = "sk_live_crm_0123456789";
+
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+    private readonly MemoryAuditStore _auditStore = new();
+    private readonly MasterKey _masterKey = new(RandomNumberGenerator.GetBytes(32));
+    private readonly MemoryTokenUseStore _uses = new();
+    private readonly DpopKey _dpopKey = DpopKey.CreateEc();
+    private readonly TesseraConfig _config = ConfigLoader.Load("""
+        server:
+          listen: http://127.0.0.1:8080
+          issuer: https://tessera.example
+          bootstrap_admin_token: false
+        tools:
+          - id: crm
+            upstream: http://127.0.0.1:9102
+            credential: { secret: crm-key, header: X-Api-Key }
+            scopes:
+              read:   { rules: [ "GET /contacts/**" ] }
+              export: { rules: [ "POST /exports" ] }
+          - id: ledger
+            upstream: http://127.0.0.1:9103
+            require_dpop: true
+            scopes:
+              read: { rules: [ "GET /entries/*" ] }
+        agents:
+          - id: support-agent
+            owner: support-platform@corp.example
+            purpose: Answer customer tickets
+            expires: 2027-06-30
+            auth:
+              client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+            allowed_scopes: [ "crm:read", "crm:export", "ledger:read" ]
+        """, "tessera.yaml", Path.GetTempPath());
+
+    private AuditLog? _log;
+    private SigningKeyService? _keys;
+    private SecretVault? _vault;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<ProxyService> StartAsync(bool withCredential = true)
+    {
+        _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
+        await _log.StartAsync(Ct);
+        _keys = new SigningKeyService(new MemorySigningKeys(), _masterKey, _log, _config, _time);
+        await _keys.InitializeAsync(Ct);
+        _vault = new SecretVault(new MemorySecretStore(_auditStore), _masterKey, _log, _config, _time);
+        await _vault.LoadAsync(Ct);
+        if (withCredential)
+        {
+            await _vault.PutAsync("crm-key", Encoding.UTF8.GetBytes(CrmKey), "admin", null, Ct);
+        }
+
+        var validator = new AccessTokenValidator(_keys, new RevocationIndex(), new AgentRegistry(_config.Agents), _config, _time);
+        var dpop = new DpopProofValidator(new MemoryReplayCache(_time), new DpopNonces(_masterKey, _time), _config, _time);
+        return new ProxyService(validator, new ToolCatalog(_config.Tools), _vault, _uses, _log, dpop, _config, NullLogger<ProxyService>.Instance);
+    }
+
+    private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        return JwtSigner.Sign(_keys!.Current(), new AccessTokenClaims
+        {
+            Issuer = Issuer,
+            Subject = "support-agent",
+            Audience = audience,
+            ClientId = "support-agent",
+            Scope = ScopeSet.Parse(scope),
+            Jti = Guid.NewGuid().ToString("N"),
+            IssuedAt = now,
+            ExpiresAt = now + lifetime,
+            MaxUses = maxUses,
+            AuthorizationDetails = details,
+            Jkt = jkt,
+        });
+    }
+
+    private static FakeProxyRequest Get(string target, string? token) =>
+        token is null ? new FakeProxyRequest("GET", target) : new FakeProxyRequest("GET", target).With("Authorization", "Bearer " + token);
+
+    private IReadOnlyList<AuditEvent> Events(string type) => [.. _auditStore.Events.Where(e => e.Record.Type == type)];
+
+    private static ProxyRefusal Refused(ProxyVerdict verdict)
+    {
+        Assert.False(verdict.IsAllowed);
+        return Assert.IsType<ProxyRefusal>(verdict.Refusal);
+    }
+
+    /// <summary>The refusal is on record as proxy.denied with its status and reason, and nothing was allowed.</summary>
+    private AuditRecord AssertDenied(ProxyRefusal refusal)
+    {
+        var denied = Assert.Single(Events(AuditTypes.ProxyDenied)).Record;
+        Assert.Equal(refusal.Status, denied.Status);
+        Assert.Equal(refusal.AuditReason, denied.Reason);
+        Assert.Equal("req-1", denied.RequestId);
+        Assert.Empty(Events(AuditTypes.ProxyForwarded));
+        return denied;
+    }
+
+    [Fact]
+    public async Task An_allowed_request_is_granted_with_its_normalized_path_query_and_credential_and_is_on_record_before_it_is_forwarded()
+    {
+        var proxy = await StartAsync();
+
+        var verdict = await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/./jane%20doe?fields=name", Token("crm:read")));
+
+        Assert.True(verdict.IsAllowed);
+        Assert.Null(verdict.Refusal);
+        var grant = verdict.Grant;
+        Assert.Equal("crm", grant.Tool.Id);
+        Assert.Equal(new Uri("http://127.0.0.1:9102"), grant.Upstream);
+        Assert.Equal("/contacts/jane doe", grant.Path.Path);
+        Assert.Equal("/contacts/jane%20doe", grant.Path.Encoded);
+        Assert.Equal("?fields=name", grant.Query);
+        Assert.Equal("X-Api-Key", grant.CredentialHeader);
+        Assert.Equal(CrmKey, grant.Credential);
+
+        var forwarded = Assert.Single(Events(AuditTypes.ProxyForwarded)).Record;
+        Assert.Equal(AuditOutcomes.Allowed, forwarded.Outcome);
+        Assert.Equal("crm", forwarded.Tool);
+        Assert.Equal("GET", forwarded.Method);
+        Assert.Equal("/contacts/jane doe", forwarded.Path);
+        Assert.Equal(["crm:read"], forwarded.Scopes);
+        Assert.Equal("GET /contacts/**", forwarded.Rule);
+        Assert.Equal("support-agent", forwarded.Agent);
+        Assert.Equal("req-1", forwarded.RequestId);
+        Assert.Empty(Events(AuditTypes.ProxyDenied));
+        Assert.DoesNotContain(_auditStore.Events, e => Encoding.UTF8.GetString(e.Json).Contains(CrmKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_outcome_follows_the_forwarded_event_with_the_status_latency_and_upstream_error()
+    {
+        var proxy = await StartAsync();
+        var completed = (await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read")))).Grant;
+        var failed = (await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/2", Token("crm:read")))).Grant;
+
+        proxy.RecordOutcome(completed, 200, 12.5, null, ["X-Echo"]);
+        proxy.RecordOutcome(failed, 504, 30_000, "RequestTimedOut", null);
+        await _log!.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct);
+
+        var done = Assert.Single(Events(AuditTypes.ProxyCompleted)).Record;
+        Assert.Equal((200, 12.5, "/contacts/1"), (done.Status, done.LatencyMs, done.Path));
+        Assert.Equal("response headers carrying the credential removed: X-Echo", done.Reason);
+        var error = Assert.Single(Events(AuditTypes.ProxyFailed)).Record;
+        Assert.Equal((AuditOutcomes.Error, 504, "/contacts/2"), (error.Outcome, error.Status, error.Path));
+        Assert.Equal("upstream error: RequestTimedOut", error.Reason);
+    }
+
+    [Fact]
+    public async Task A_request_without_a_token_is_401_offering_both_schemes_and_on_record_without_an_agent()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", null)));
+
+        Assert.Equal(401, refusal.Status);
+        Assert.Equal("Unauthorized", refusal.Title);
+        Assert.Equal("an access token is required (Bearer, or DPoP with a proof)", refusal.Detail);
+        Assert.Equal(2, refusal.Challenges!.Length);
+        Assert.Equal("Bearer realm=\"tessera\"", refusal.Challenges[0]);
+        Assert.StartsWith("DPoP realm=\"tessera\", algs=\"ES256 ", refusal.Challenges[1], StringComparison.Ordinal);
+        Assert.Null(refusal.ToolId);
+        var denied = AssertDenied(refusal);
+        Assert.Null(denied.Agent);
+        Assert.Null(denied.Tool);
+    }
+
+    [Fact]
+    public async Task Two_authorization_headers_are_400_with_an_invalid_request_challenge()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(new FakeProxyRequest("GET", "/proxy/crm/contacts/1")
+            .With("Authorization", "Bearer " + Token("crm:read"), "Bearer " + Token("crm:read"))));
+
+        Assert.Equal(400, refusal.Status);
+        Assert.Equal(["Bearer realm=\"tessera\", error=\"invalid_request\", error_description=\"more than one Authorization header\""], refusal.Challenges!);
+        AssertDenied(refusal);
+    }
+
+    [Theory]
+    [InlineData("/proxy")]
+    [InlineData("http://evil.example/proxy/crm/contacts/1")]
+    [InlineData("*")]
+    [InlineData("")]
+    public async Task A_target_that_is_not_an_origin_form_path_under_proxy_is_400_before_the_token_is_read(string target)
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get(target, Token("crm:read"))));
+
+        Assert.Equal(400, refusal.Status);
+        Assert.Equal("the request target must be an origin-form path under /proxy/", refusal.Detail);
+        Assert.Null(refusal.Challenges);
+        Assert.Null(AssertDenied(refusal).Agent);
+    }
+
+    [Fact]
+    public async Task A_forged_token_is_401_invalid_token_and_its_unverified_claims_are_not_recorded()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read");
+        var forged = token[..^4] + (token[^4] == 'A' ? "BBBB" : "AAAA");
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", forged)));
+
+        Assert.Equal(401, refusal.Status);
+        Assert.Equal("the token is not signed by this Tessera", refusal.Detail);
+        Assert.Equal(["Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"the token is not signed by this Tessera\""], refusal.Challenges!);
+        Assert.Null(AssertDenied(refusal).Agent);
+    }
+
+    [Fact]
+    public async Task An_expired_token_is_401_and_recorded_with_its_agent()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read", lifetime: 60);
+        _time.Advance(TimeSpan.FromSeconds(60));
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
+
+        Assert.Equal(401, refusal.Status);
+        Assert.Equal("the token is expired", refusal.Detail);
+        Assert.Equal("support-agent", AssertDenied(refusal).Agent);
+    }
+
+    [Fact]
+    public async Task An_unknown_tool_is_404()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/billing/invoices/1", Token("crm:read"))));
+
+        Assert.Equal((404, "Unknown tool", "no tool of that id is configured"), (refusal.Status, refusal.Title, refusal.Detail));
+        Assert.Null(refusal.ToolId);
+        AssertDenied(refusal);
+    }
+
+    [Fact]
+    public async Task A_mission_token_is_refused_whatever_it_asks()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read", audience: Issuer + "/"))));
+
+        Assert.Equal(403, refusal.Status);
+        Assert.Equal(ProxyAuthorizer.MissionTokenRefused, refusal.Detail);
+        Assert.Equal("crm", AssertDenied(refusal).Tool);
+    }
+
+    [Fact]
+    public async Task A_request_no_rule_allows_is_403_names_the_path_and_spends_no_use()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read", maxUses: 1);
+
+        var refusal = Refused(await proxy.AuthorizeAsync(new FakeProxyRequest("DELETE", "/proxy/crm/contacts/1").With("Authorization", "Bearer " + token)));
+
+        Assert.Equal((403, "no rule of the token's scopes allows DELETE /contacts/1"), (refusal.Status, refusal.Detail));
+        Assert.Equal("/contacts/1", AssertDenied(refusal).Path);
+        Assert.True((await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token))).IsAllowed);
+    }
+
+    [Theory]
+    [InlineData("/proxy/crm/contacts/%2e%2e/admin")]
+    [InlineData("/proxy/crm/contacts/../admin")]
+    [InlineData("/proxy/crm/contacts//1")]
+    [InlineData("/proxy/crm/contacts%2f1")]
+    public async Task An_ambiguous_path_is_400(string target)
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get(target, Token("crm:read"))));
+
+        Assert.Equal(400, refusal.Status);
+        Assert.StartsWith("ambiguous path: ", refusal.Detail, StringComparison.Ordinal);
+        Assert.Null(AssertDenied(refusal).Path);
+    }
+
+    [Fact]
+    public async Task An_invalid_query_is_400_and_recorded_with_the_path()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1?a=%zz", Token("crm:read"))));
+
+        Assert.Equal(400, refusal.Status);
+        Assert.StartsWith("invalid query: ", refusal.Detail, StringComparison.Ordinal);
+        Assert.Equal("/contacts/1", AssertDenied(refusal).Path);
+    }
+
+    [Theory]
+    [InlineData("X-HTTP-Method-Override")]
+    [InlineData("x-original-url")]
+    public async Task A_method_or_url_override_header_is_400(string header)
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read")).With(header, "")));
+
+        Assert.Equal(400, refusal.Status);
+        Assert.EndsWith("header is not allowed through the proxy", refusal.Detail, StringComparison.Ordinal);
+        AssertDenied(refusal);
+    }
+
+    [Fact]
+    public async Task A_connection_header_naming_what_describes_the_request_is_400()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read")).With("Connection", "keep-alive", "Content-Length")));
+
+        Assert.Equal((400, "the Connection header may not name Content-Length, which describes the request itself"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal);
+    }
+
+    [Fact]
+    public async Task A_body_announced_larger_than_the_server_reads_is_413_before_a_use_is_spent()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:export", maxUses: 1);
+        var request = new FakeProxyRequest("POST", "/proxy/crm/exports") { ContentLength = 2048, MaxBodySize = 1024 }.With("Authorization", "Bearer " + token);
+
+        var refusal = Refused(await proxy.AuthorizeAsync(request));
+
+        Assert.Equal((413, "the request body is larger than the 1024 bytes the proxy accepts"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal);
+        Assert.True((await proxy.AuthorizeAsync(new FakeProxyRequest("POST", "/proxy/crm/exports").With("Authorization", "Bearer " + token))).IsAllowed);
+    }
+
+    [Fact]
+    public async Task A_token_of_max_uses_one_is_granted_once_then_refused()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read", maxUses: 1);
+
+        Assert.True((await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token))).IsAllowed);
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
+
+        Assert.Equal((403, "the token's 1 use(s) are spent"), (refusal.Status, refusal.Detail));
+        Assert.Single(Events(AuditTypes.ProxyDenied));
+        Assert.Single(Events(AuditTypes.ProxyForwarded));
+    }
+
+    [Fact]
+    public async Task Without_its_credential_in_the_vault_nothing_is_forwarded_unauthenticated()
+    {
+        var proxy = await StartAsync(withCredential: false);
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read"))));
+
+        Assert.Equal((503, "the credential of tool 'crm' is not in the vault"), (refusal.Status, refusal.Detail));
+        Assert.Equal("crm", refusal.ToolId);
+        AssertDenied(refusal);
+    }
+
+    [Fact]
+    public async Task While_the_audit_log_is_unhealthy_nothing_is_forwarded()
+    {
+        var proxy = await StartAsync();
+        _auditStore.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+        await Assert.ThrowsAsync<AuditWriteException>(() => _log!.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct));
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read"))));
+
+        Assert.Equal((503, "the audit log is not accepting events"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal);
+    }
+
+    [Fact]
+    public async Task A_request_whose_event_is_not_durable_within_the_wait_is_refused_and_recorded_as_not_forwarded()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read");
+        _auditStore.Hold();
+        ProxyVerdict verdict;
+        try
+        {
+            var deciding = proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)).AsTask();
+            await _auditStore.Holding;
+            _time.Advance(ProxyAudit.Timeout);
+            verdict = await deciding;
+        }
+        finally
+        {
+            _auditStore.Release();
+        }
+
+        var refusal = Refused(verdict);
+        Assert.Equal((503, "Unavailable", "crm"), (refusal.Status, refusal.Title, refusal.ToolId));
+        Assert.Contains("was not forwarded", refusal.Detail, StringComparison.Ordinal);
+        Assert.StartsWith("not forwarded: ", refusal.AuditReason, StringComparison.Ordinal);
+
+        // Once the commit went through: the request and that it was never sent, and no proxy.denied.
+        await _log!.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct);
+        var forwarded = Assert.Single(Events(AuditTypes.ProxyForwarded)).Record;
+        var failed = Assert.Single(Events(AuditTypes.ProxyFailed)).Record;
+        Assert.Equal((forwarded.RequestId, forwarded.Jti), (failed.RequestId, failed.Jti));
+        Assert.Equal((503, refusal.AuditReason), (failed.Status, failed.Reason));
+        Assert.Empty(Events(AuditTypes.ProxyDenied));
+    }
+
+    private static string Sha256Hex(byte[] body) => Convert.ToHexStringLower(SHA256.HashData(body));
+
+    private static FakeProxyRequest Export(string token, byte[] body) =>
+        new FakeProxyRequest("POST", "/proxy/crm/exports") { ContentType = "application/json", Body = body, ContentLength = body.Length }.With("Authorization", "Bearer " + token);
+
+    private string ExactToken(byte[] approvedBody) =>
+        Token("crm:export", maxUses: 1, details: new TesseraRequestDetail("crm", "POST", "/exports", Sha256Hex(approvedBody)).ToJson());
+
+    [Fact]
+    public async Task A_token_for_one_exact_request_lets_through_that_request_and_its_body()
+    {
+        var proxy = await StartAsync();
+        var body = "{\"format\":\"csv\"}"u8.ToArray();
+
+        var verdict = await proxy.AuthorizeAsync(Export(ExactToken(body), body));
+
+        Assert.True(verdict.IsAllowed);
+    }
+
+    [Fact]
+    public async Task A_token_for_one_exact_request_refuses_another_body_and_spends_no_use()
+    {
+        var proxy = await StartAsync();
+        var approved = "{\"format\":\"csv\"}"u8.ToArray();
+        var token = ExactToken(approved);
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Export(token, "{\"format\":\"all\"}"u8.ToArray())));
+
+        Assert.Equal((403, "the request body is not the one that was approved"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal);
+        Assert.True((await proxy.AuthorizeAsync(Export(token, approved))).IsAllowed);
+    }
+
+    [Fact]
+    public async Task A_token_for_one_exact_request_refuses_another_method_before_reading_the_body()
+    {
+        var proxy = await StartAsync();
+        var body = "{}"u8.ToArray();
+        var request = Export(ExactToken(body), body);
+        request.Method = "GET";
+
+        var refusal = Refused(await proxy.AuthorizeAsync(request));
+
+        Assert.Equal(403, refusal.Status);
+        Assert.Equal(0, request.BodyReads);
+    }
+
+    [Theory]
+    [InlineData(413, "the request body is larger than the 1048576 bytes the proxy accepts")]
+    [InlineData(400, "the request body could not be read")]
+    public async Task A_body_the_server_refuses_to_read_is_refused_with_its_status(int status, string detail)
+    {
+        var proxy = await StartAsync();
+        var body = "{}"u8.ToArray();
+        var request = Export(ExactToken(body), body);
+        request.BodyRefusedWith = status;
+
+        var refusal = Refused(await proxy.AuthorizeAsync(request));
+
+        Assert.Equal((status, detail), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal);
+    }
+
+    [Fact]
+    public async Task Authorization_details_that_name_no_request_to_this_tool_allow_nothing()
+    {
+        var proxy = await StartAsync();
+        var body = "{}"u8.ToArray();
+        var token = Token("crm:export", details: new TesseraRequestDetail("ledger", "POST", "/exports", Sha256Hex(body)).ToJson());
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Export(token, body)));
+
+        Assert.Equal((403, "the token's authorization_details do not name a request to this tool"), (refusal.Status, refusal.Detail));
+    }
+
+    private static FakeProxyRequest Ledger(string token, string? proof)
+    {
+        var request = new FakeProxyRequest("GET", "/proxy/ledger/entries/7").With("Authorization", "DPoP " + token);
+        return proof is null ? request : request.With("DPoP", proof);
+    }
+
+    private string LedgerProof(string token, DpopKey? key = null) =>
+        (key ?? _dpopKey).Proof("GET", Issuer + "/proxy/ledger/entries/7", _time.GetUtcNow(), token);
+
+    [Fact]
+    public async Task A_bound_token_with_a_proof_of_its_key_is_granted()
+    {
+        var proxy = await StartAsync();
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger", jkt: _dpopKey.Thumbprint());
+
+        var verdict = await proxy.AuthorizeAsync(Ledger(token, LedgerProof(token)));
+
+        Assert.True(verdict.IsAllowed);
+        Assert.Null(verdict.Grant.Credential);
+    }
+
+    [Fact]
+    public async Task A_tool_that_requires_dpop_refuses_an_unbound_bearer_token()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/ledger/entries/7", Token("ledger:read", audience: "urn:tessera:tool:ledger"))));
+
+        Assert.Equal((401, "tool 'ledger' accepts DPoP-bound tokens only"), (refusal.Status, refusal.Detail));
+        Assert.StartsWith("DPoP realm=\"tessera\", algs=", Assert.Single(refusal.Challenges!), StringComparison.Ordinal);
+        Assert.EndsWith("error=\"invalid_token\", error_description=\"tool 'ledger' accepts DPoP-bound tokens only\"", refusal.Challenges![0], StringComparison.Ordinal);
+        AssertDenied(refusal);
+    }
+
+    [Fact]
+    public async Task A_bound_token_presented_as_bearer_is_401()
+    {
+        var proxy = await StartAsync();
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger", jkt: _dpopKey.Thumbprint());
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/ledger/entries/7", token)));
+
+        Assert.Equal((401, "the token is DPoP-bound; send it with the DPoP scheme and a proof"), (refusal.Status, refusal.Detail));
+    }
+
+    [Fact]
+    public async Task A_bound_token_without_a_proof_or_with_another_keys_proof_is_401_invalid_dpop_proof()
+    {
+        var proxy = await StartAsync();
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger", jkt: _dpopKey.Thumbprint());
+        using var other = DpopKey.CreateEc();
+
+        var missing = Refused(await proxy.AuthorizeAsync(Ledger(token, null)));
+        var wrongKey = Refused(await proxy.AuthorizeAsync(Ledger(token, LedgerProof(token, other))));
+
+        Assert.Equal((401, "a DPoP proof is required with the DPoP scheme"), (missing.Status, missing.Detail));
+        Assert.Contains("error=\"invalid_dpop_proof\"", missing.Challenges![0], StringComparison.Ordinal);
+        Assert.Equal((401, "the DPoP proof's key is not the key the token is bound to"), (wrongKey.Status, wrongKey.Detail));
+        Assert.Equal(2, Events(AuditTypes.ProxyDenied).Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _vault?.Dispose();
+        _keys?.Dispose();
+        _dpopKey.Dispose();
+        if (_log is not null)
+        {
+            await _log.DisposeAsync();
+        }
+    }
+
+    /// <summary>Signing keys kept in memory: the first is created at start.</summary>
+    private sealed class MemorySigningKeys : ISigningKeyStore
+    {
+        private readonly List<StoredSigningKey> _keys = [];
+
+        public Task<IReadOnlyList<StoredSigningKey>> LoadAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredSigningKey>>([.. _keys]);
+
+        public Task AddAsync(StoredSigningKey key, CancellationToken cancellationToken)
+        {
+            _keys.Add(key);
+            return Task.CompletedTask;
+        }
+
+        public Task DeleteAsync(string kid, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
