@@ -10,7 +10,7 @@ using Tessera.Core.Vault;
 namespace Tessera.Core.Proxy;
 
 /// <summary>
-/// Every decision of the proxy (contract §5) about one request to <c>/proxy/{tool}/{**path}</c>, in
+/// Every decision of the proxy (docs/reference/http-api.md, "Proxy") about one request to <c>/proxy/{tool}/{**path}</c>, in
 /// this order: the request target, exactly one access token, the token (in memory; revocation on
 /// every call), the tool, the DPoP binding, method- and URL-override headers, the Connection header,
 /// the path (normalized once), the query, the rules of the token's scopes (<see cref="ProxyAuthorizer"/>),
