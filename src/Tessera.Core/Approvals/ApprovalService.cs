@@ -17,7 +17,7 @@ namespace Tessera.Core.Approvals;
 /// produce one decision and an approval yields at most one token.
 /// </summary>
 public sealed class ApprovalService(IApprovalStore store, AuditLog audit, SigningKeyService keys, Revocation.RevocationIndex revocations, IApprovalNotifier notifier,
-    TesseraConfig config, TimeProvider time)
+    TesseraConfig config, TimeProvider time) : IApprovalGate
 {
     /// <summary>CIBA polling interval: polls closer together than this get <c>slow_down</c>.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
@@ -45,6 +45,11 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     public static readonly TimeSpan MinimumLifetime = TimeSpan.FromMinutes(1);
 
     private const int MaxReasonLength = 512;
+
+    private readonly AuditLog _audit = audit;
+
+    // An approved token leaves the broker the way every token does.
+    private readonly TokenIssuer _issuer = new(keys, audit);
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
@@ -82,6 +87,13 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     /// <summary>Whether <paramref name="who"/> belongs to any approver group (may list approvals).</summary>
     public bool IsApprover(Approver who) =>
         who.Idp is not null && config.ApproverGroups.Any(g => g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
+
+    // The token endpoint reaches approvals only through the gate (internal members are implemented explicitly).
+    Task<(OAuthError Error, bool Created)> IApprovalGate.RequestAsync(ApprovalDraft draft, TokenRequest request, CancellationToken cancellationToken) =>
+        RequestAsync(draft, request, cancellationToken);
+
+    Task<OAuthResult<TokenResponse>> IApprovalGate.PollAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken) =>
+        PollAsync(request, agent, cancellationToken);
 
     /// <summary>
     /// Records a pending approval for <paramref name="draft"/> and answers <c>approval_required</c>.
@@ -178,14 +190,14 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             Interval = (int)Interval.TotalSeconds,
             Ttl = ttl,
             MaxUses = policies.Min(p => p.MaxUses),
-            TokenLifetime = ttl < draft.TokenLifetime ? ttl : draft.TokenLifetime,
+            TokenLifetime = Tokens.TokenLifetime.Approved(draft.TokenLifetime, ttl),
             NotAfter = draft.NotAfter,
             Jkt = draft.Jkt,
         };
 
         try
         {
-            await audit.AppendAsync(approval.ToAuditRecord(AuditTypes.ApprovalRequested, AuditOutcomes.Allowed,
+            await _audit.AppendAsync(approval.ToAuditRecord(AuditTypes.ApprovalRequested, AuditOutcomes.Allowed,
                 $"approval {approval.Id} for group {group}" + (reason is null ? "" : $": {TokenService.Clip(reason)}"), request.RequestId),
                 [.. request.PendingChanges, new ApprovalRequested(approval)], cancellationToken);
         }
@@ -284,13 +296,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
     private async Task<OAuthResult<TokenResponse>> RedeemAsync(Entry entry, ApprovalRequest approval, DateTimeOffset now, TokenRequest request, CancellationToken cancellationToken)
     {
-        var expires = now + approval.TokenLifetime;
-        if (approval.NotAfter is { } notAfter && notAfter < expires)
-        {
-            // A derived token never outlives the token it was derived from.
-            expires = notAfter;
-        }
-
+        var expires = Tokens.TokenLifetime.ExpiresAt(now, approval.TokenLifetime, approval.NotAfter);
         if (expires.ToUnixTimeSeconds() <= now.ToUnixTimeSeconds())
         {
             return new OAuthError(OAuthErrorCodes.ExpiredToken, "The token this approval was for can no longer be issued: its subject token has expired.");
@@ -323,7 +329,6 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             AuthorizationDetails = approval.AuthorizationDetails,
             Jkt = approval.Jkt,
         };
-        var token = JwtSigner.Sign(keys.Current(), claims);
         var redeemed = approval with { Status = ApprovalStatus.Redeemed, RedeemedJti = claims.Jti };
         List<StateChange> changes = [.. request.PendingChanges, new ApprovalRedeemed(redeemed)];
         if (approval.StartsMission)
@@ -331,20 +336,16 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             changes.Add(new MissionStarted(new MissionRecord(approval.Mission!, approval.Principal!, approval.Idp!, approval.ActorChain, approval.Purpose, now, expires)));
         }
 
-        try
-        {
-            await audit.AppendAsync(approval.ToAuditRecord(AuditTypes.TokenIssued, AuditOutcomes.Allowed,
+        var issued = await _issuer.IssueAsync(claims, approval.ToAuditRecord(AuditTypes.TokenIssued, AuditOutcomes.Allowed,
                 $"{GrantTypes.Ciba}: approval {approval.Id} approved by {approval.DecidedBy}, max_uses {approval.MaxUses}", request.RequestId) with { Jti = claims.Jti },
-                changes, cancellationToken);
-        }
-        catch (AuditWriteException)
+            changes, null, cancellationToken);
+        if (issued.Succeeded)
         {
-            // Fail closed, and leave the approval redeemable: the token was never handed out.
-            return OAuthError.ServerError;
+            // On a failed record (server_error) the approval stays redeemable: the token was never handed out.
+            entry.Current = redeemed;
         }
 
-        entry.Current = redeemed;
-        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, claims.Jkt is null ? "Bearer" : "DPoP", claims.ExpiresAt - claims.IssuedAt, claims.Scope.ToString()));
+        return issued;
     }
 
     /// <summary>Approves or denies, once: only a member of the approval's group who is not the principal it acts for.</summary>
@@ -393,7 +394,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
             if (refusal is not null)
             {
-                await audit.AppendAsync(approval.ToAuditRecord(AuditTypes.AdminDenied, AuditOutcomes.Denied,
+                await _audit.AppendAsync(approval.ToAuditRecord(AuditTypes.AdminDenied, AuditOutcomes.Denied,
                     $"{(approve ? "approve" : "deny")} approval {approval.Id} by {who.Name}: {refusal.Outcome}", requestId), [], cancellationToken);
                 return refusal;
             }
@@ -406,7 +407,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 Comment = comment,
                 ExpiresAt = approve && approval.ExpiresAt < now + RedeemWindow ? now + RedeemWindow : approval.ExpiresAt,
             };
-            await audit.AppendAsync(decided.ToAuditRecord(approve ? AuditTypes.ApprovalApproved : AuditTypes.ApprovalDenied, approve ? AuditOutcomes.Allowed : AuditOutcomes.Denied,
+            await _audit.AppendAsync(decided.ToAuditRecord(approve ? AuditTypes.ApprovalApproved : AuditTypes.ApprovalDenied, approve ? AuditOutcomes.Allowed : AuditOutcomes.Denied,
                 $"approval {approval.Id} {decided.Status} by {who.Name}" + (comment is null ? "" : $": {TokenService.Clip(comment)}"), requestId),
                 [new ApprovalDecided(decided, ApprovalStatus.Pending)], cancellationToken);
             entry.Current = decided;
@@ -456,7 +457,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 changes.Add(token);
             }
 
-            await audit.AppendAsync(revoked.ToAuditRecord(AuditTypes.ApprovalRevoked, AuditOutcomes.Allowed,
+            await _audit.AppendAsync(revoked.ToAuditRecord(AuditTypes.ApprovalRevoked, AuditOutcomes.Allowed,
                 $"approval {id} ({before.Status}) revoked by {revokedBy}" + (token is null ? "" : $"; its token {token.Id} revoked"), requestId) with { Jti = token?.Id },
                 changes, cancellationToken);
             if (token is not null)
@@ -547,7 +548,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     {
         var before = entry.Current;
         var expired = before with { Status = ApprovalStatus.Expired };
-        await audit.AppendAsync(expired.ToAuditRecord(AuditTypes.ApprovalExpired, AuditOutcomes.Denied,
+        await _audit.AppendAsync(expired.ToAuditRecord(AuditTypes.ApprovalExpired, AuditOutcomes.Denied,
             before.Status == ApprovalStatus.Approved ? $"approval {before.Id} approved by {before.DecidedBy} but never redeemed" : $"approval {before.Id} not decided in time", requestId),
             [new ApprovalDecided(expired, before.Status)], cancellationToken);
         entry.Current = expired;

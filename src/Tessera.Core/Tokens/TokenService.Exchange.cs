@@ -11,49 +11,22 @@ public sealed partial class TokenService
 {
     private const int MaxPurposeLength = 256;
 
+    /// <summary>
+    /// The exchange in its steps: the request's parameters, the subject token, the actor chain, the
+    /// target tool, the scopes granted, and the issuance. Each step returns its result or a refusal,
+    /// which is audited with what is known by then.
+    /// </summary>
     private async Task<OAuthResult<TokenResponse>> ExchangeAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken)
     {
         var requested = ScopeSet.Parse(request.Get("scope"));
-
-        // Reject exchanges without a subject token or with a type we do not accept (RFC 8693 §2.1).
         var subjectText = request.Get("subject_token");
-        var subjectType = request.Get("subject_token_type");
-        if (subjectText is null || subjectType is null)
+        var purpose = request.Get("purpose");
+        if (ExchangeParameters(request, subjectText, purpose) is { } malformed)
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest("Token exchange needs 'subject_token' and 'subject_token_type'."),
-                "subject token missing", cancellationToken, requested);
+            return await DenyAsync(request, agent.Id, malformed.Error, malformed.Reason, cancellationToken, requested);
         }
 
-        if (subjectType is not (TokenTypes.Jwt or TokenTypes.AccessToken))
-        {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"subject_token_type must be {TokenTypes.Jwt} or {TokenTypes.AccessToken}."),
-                "unsupported subject_token_type", cancellationToken, requested);
-        }
-
-        // Reject actor tokens: the authenticated client is the actor, and nobody may name another.
-        if (request.Get("actor_token") is not null || request.Get("actor_token_type") is not null)
-        {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest("actor_token is not accepted: the authenticated client is the actor."),
-                "actor_token sent", cancellationToken, requested);
-        }
-
-        if (request.Get("requested_token_type") is { } wanted && wanted is not (TokenTypes.AccessToken or TokenTypes.Jwt))
-        {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"Only {TokenTypes.AccessToken} can be issued."),
-                "unsupported requested_token_type", cancellationToken, requested);
-        }
-
-        // Reject a purpose a person would read differently from what it says (DisplayText): it is
-        // shown with the mission, in tokens' claims and in the audit log.
-        var purposeParameter = request.Get("purpose");
-        if (purposeParameter is not null && !DisplayText.IsDisplayable(purposeParameter, MaxPurposeLength))
-        {
-            return await DenyAsync(request, agent.Id,
-                OAuthError.InvalidRequest($"'purpose' must be at most {MaxPurposeLength} characters of printable text (no control or formatting characters)."),
-                "malformed purpose", cancellationToken, requested);
-        }
-
-        var (subject, subjectProblem) = await ReadSubjectAsync(subjectText, cancellationToken);
+        var (subject, subjectProblem) = await ReadSubjectAsync(subjectText!, cancellationToken);
         if (subject is null)
         {
             return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"The subject_token is not acceptable: {subjectProblem}."),
@@ -61,97 +34,146 @@ public sealed partial class TokenService
         }
 
         // Delegation is decided by what the subject token carries, never by which parameters are present.
-        var chain = DelegationChain(subject, agent, out var delegationProblem);
-        if (chain is null)
+        var (chain, undelegated) = DelegationChain(subject, agent);
+        if (undelegated is not null)
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest(delegationProblem!), delegationProblem!, cancellationToken, requested, subject: subject);
+            return await DenyAsync(request, agent.Id, undelegated.Error, undelegated.Reason, cancellationToken, requested, subject: subject);
         }
 
-        var targets = Targets(request);
-        Tool? tool = null;
-        if (targets.Count > 1)
+        var (tool, untargeted) = ExchangeTarget(request, agent, requested);
+        if (untargeted is not null)
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidTarget("A token is issued for one tool; name a single resource or audience."),
-                "several targets", cancellationToken, requested, subject: subject);
-        }
-
-        if (targets.Count == 1)
-        {
-            tool = tools.FindByTarget(targets[0]);
-            if (tool is null)
-            {
-                return await DenyAsync(request, agent.Id, OAuthError.InvalidTarget($"No tool is known by '{Clip(targets[0])}'."),
-                    "unknown target", cancellationToken, requested, subject: subject);
-            }
-
-            // Reject tools the acting agent may never reach, whatever the principal could.
-            if (agent.AllowedScopes.ForTool(tool.Id).IsEmpty)
-            {
-                return await DenyAsync(request, agent.Id, OAuthError.InvalidTarget($"Agent '{agent.Id}' may not reach tool '{tool.Id}'."),
-                    "tool not in allowed_scopes", cancellationToken, requested, tool.Id, subject);
-            }
-
-            if (tool.Options.RequireDpop && request.DpopJkt is null)
-            {
-                return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"Tool '{tool.Id}' requires DPoP-bound tokens; send a DPoP proof."),
-                    "tool requires DPoP", cancellationToken, requested, tool.Id, subject);
-            }
+            return await DenyAsync(request, agent.Id, untargeted.Error, untargeted.Reason, cancellationToken, requested, tool?.Id, subject);
         }
 
         // Granted = requested ∩ subject's scope ∩ principal ceiling ∩ agent allowed_scopes ∩ tool scopes.
         var permitted = PrincipalScope(subject).Intersect(agent.AllowedScopes);
-        ScopeSet gated = ScopeSet.Empty;
         if (tool is not null)
         {
             permitted = permitted.Intersect(tool.Scopes);
-            gated = ApprovalGated(tool, permitted);
-            var explicitlyGated = requested.Intersect(gated);
-            if (!explicitlyGated.IsEmpty)
-            {
-                // A principal's own token starts a mission; the mission starts when the approved token is issued.
-                var startsMission = subject.Mission is null;
-                var missionId = subject.Mission ?? "m_" + NewId();
-                return await RequestApprovalAsync(request, new Approvals.ApprovalDraft
-                {
-                    ClientId = agent.Id,
-                    Principal = subject.Principal,
-                    Idp = subject.Idp,
-                    ActorChain = chain,
-                    Tool = tool,
-                    Scopes = requested.Intersect(permitted),
-                    Gated = explicitlyGated,
-                    Mission = missionId,
-                    Purpose = startsMission ? purposeParameter : subject.Purpose,
-                    StartsMission = startsMission,
-                    Lineage = startsMission ? [missionId] : [.. subject.Lineage, subject.Jti!],
-                    TokenLifetime = Min(agent.MaxTtl ?? config.Tokens.DefaultTtl, config.Tokens.MaxTtl),
-                    NotAfter = subject.ExpiresAt,
-                    Jkt = request.DpopJkt,
-                }, requested, subject, cancellationToken);
-            }
         }
 
-        if (request.Get("authorization_details") is not null)
+        var (granted, needsApproval, refusal) = Grant(request, requested, permitted, tool);
+        if (!needsApproval.IsEmpty)
         {
-            return await DenyAsync(request, agent.Id, UnboundDetails, "authorization_details without an approval-gated scope", cancellationToken, requested, tool?.Id, subject);
+            return await RequestApprovalAsync(request, ExchangeDraft(request, agent, subject, chain!, tool!, requested.Intersect(permitted), needsApproval, purpose),
+                requested, subject, cancellationToken);
         }
 
-        var candidates = WithoutGated(permitted, gated);
-        var granted = requested.IsEmpty ? candidates : requested.Intersect(candidates);
-        if (granted.IsEmpty)
+        if (refusal is null && granted.IsEmpty)
         {
-            return await DenyAsync(request, agent.Id,
-                OAuthError.InvalidScope("Nothing requested survives the principal's, the subject token's, the agent's and the tool's scopes."),
-                "no requested scope permitted", cancellationToken, requested, tool?.Id, subject);
+            refusal = new(OAuthError.InvalidScope("Nothing requested survives the principal's, the subject token's, the agent's and the tool's scopes."),
+                "no requested scope permitted");
         }
 
+        if (refusal is not null)
+        {
+            return await DenyAsync(request, agent.Id, refusal.Error, refusal.Reason, cancellationToken, requested, tool?.Id, subject);
+        }
+
+        return await IssueExchangedAsync(request, agent, subject, chain!, tool, granted, requested, purpose, cancellationToken);
+    }
+
+    /// <summary>The exchange's own parameters (RFC 8693 §2.1), checked before the subject token is read.</summary>
+    private static TokenRefusal? ExchangeParameters(TokenRequest request, string? subjectText, string? purpose)
+    {
+        // Reject exchanges without a subject token or with a type we do not accept (RFC 8693 §2.1).
+        var subjectType = request.Get("subject_token_type");
+        if (subjectText is null || subjectType is null)
+        {
+            return new(OAuthError.InvalidRequest("Token exchange needs 'subject_token' and 'subject_token_type'."), "subject token missing");
+        }
+
+        if (subjectType is not (TokenTypes.Jwt or TokenTypes.AccessToken))
+        {
+            return new(OAuthError.InvalidRequest($"subject_token_type must be {TokenTypes.Jwt} or {TokenTypes.AccessToken}."), "unsupported subject_token_type");
+        }
+
+        // Reject actor tokens: the authenticated client is the actor, and nobody may name another.
+        if (request.Get("actor_token") is not null || request.Get("actor_token_type") is not null)
+        {
+            return new(OAuthError.InvalidRequest("actor_token is not accepted: the authenticated client is the actor."), "actor_token sent");
+        }
+
+        // Reject a requested token type we cannot issue.
+        if (request.Get("requested_token_type") is { } wanted && wanted is not (TokenTypes.AccessToken or TokenTypes.Jwt))
+        {
+            return new(OAuthError.InvalidRequest($"Only {TokenTypes.AccessToken} can be issued."), "unsupported requested_token_type");
+        }
+
+        // Reject a purpose a person would read differently from what it says (DisplayText): it is
+        // shown with the mission, in tokens' claims and in the audit log.
+        if (purpose is not null && !DisplayText.IsDisplayable(purpose, MaxPurposeLength))
+        {
+            return new(OAuthError.InvalidRequest($"'purpose' must be at most {MaxPurposeLength} characters of printable text (no control or formatting characters)."),
+                "malformed purpose");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The tool the exchanged token is for, or none for a mission token (no target named; an
+    /// exchange never infers its tool from scopes). The tool is returned with its refusal too, so
+    /// the refusal is audited with it.
+    /// </summary>
+    private (Tool? Tool, TokenRefusal? Refusal) ExchangeTarget(TokenRequest request, Agent agent, ScopeSet requested)
+    {
+        var target = tools.Resolve(request, requested, inferFromScopes: false);
+        if (target.Tool is not { } tool)
+        {
+            return (null, target.Refusal);
+        }
+
+        // Reject tools the acting agent may never reach, whatever the principal could.
+        if (agent.AllowedScopes.ForTool(tool.Id).IsEmpty)
+        {
+            return (tool, new(OAuthError.InvalidTarget($"Agent '{agent.Id}' may not reach tool '{tool.Id}'."), "tool not in allowed_scopes"));
+        }
+
+        return (tool, DpopRequirement.RefuseBearer(agent, tool, request.DpopJkt));
+    }
+
+    /// <summary>What an exchange that needs a person's approval would get, for the approval to hold until it is decided.</summary>
+    private ApprovalDraft ExchangeDraft(TokenRequest request, Agent agent, SubjectToken subject, IReadOnlyList<string> chain, Tool tool, ScopeSet scopes,
+        ScopeSet gated, string? purpose)
+    {
+        // A principal's own token starts a mission; the mission starts when the approved token is issued.
+        var startsMission = subject.Mission is null;
+        var missionId = subject.Mission ?? "m_" + NewId();
+        return new ApprovalDraft
+        {
+            ClientId = agent.Id,
+            Principal = subject.Principal,
+            Idp = subject.Idp,
+            ActorChain = chain,
+            Tool = tool,
+            Scopes = scopes,
+            Gated = gated,
+            Mission = missionId,
+            Purpose = startsMission ? purpose : subject.Purpose,
+            StartsMission = startsMission,
+            Lineage = startsMission ? [missionId] : [.. subject.Lineage, subject.Jti!],
+            TokenLifetime = TokenLifetime.For(agent, config),
+            NotAfter = subject.ExpiresAt,
+            Jkt = request.DpopJkt,
+        };
+    }
+
+    /// <summary>
+    /// Issues the exchanged token: a tool token, or a mission token when no tool was named. A
+    /// principal's own token starts a mission, on record with the issuance.
+    /// </summary>
+    private Task<OAuthResult<TokenResponse>> IssueExchangedAsync(TokenRequest request, Agent agent, SubjectToken subject, IReadOnlyList<string> chain, Tool? tool,
+        ScopeSet granted, ScopeSet requested, string? purposeParameter, CancellationToken cancellationToken)
+    {
         // A derived token never outlives the token it was derived from.
         var now = time.GetUtcNow();
-        var expires = Min(now + Min(agent.MaxTtl ?? config.Tokens.DefaultTtl, config.Tokens.MaxTtl), subject.ExpiresAt);
+        var expires = TokenLifetime.ExpiresAt(now, TokenLifetime.For(agent, config), subject.ExpiresAt);
         var expiresAt = expires.ToUnixTimeSeconds();
         if (expiresAt <= now.ToUnixTimeSeconds())
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest("The subject_token is not acceptable: it expires now."),
+            return DenyAsync(request, agent.Id, OAuthError.InvalidRequest("The subject_token is not acceptable: it expires now."),
                 "subject token at end of life", cancellationToken, requested, tool?.Id, subject);
         }
 
@@ -192,7 +214,7 @@ public sealed partial class TokenService
             Lineage = lineage,
             Jkt = request.DpopJkt,
         };
-        return await IssueAsync(request, claims, new AuditRecord
+        return _issuer.IssueAsync(claims, new AuditRecord
         {
             Type = AuditTypes.TokenExchanged,
             Outcome = AuditOutcomes.Allowed,
@@ -207,7 +229,7 @@ public sealed partial class TokenService
             Reason = (started is not null ? "mission started; " : "") + (tool is null ? $"mission token at depth {chain.Count}" : $"tool token at depth {chain.Count}")
                 + (subject.Jti is null ? "" : $", from {subject.Jti}"),
             RequestId = request.RequestId,
-        }, started, TokenTypes.AccessToken, cancellationToken);
+        }, started is null ? request.PendingChanges : [.. request.PendingChanges, started], TokenTypes.AccessToken, cancellationToken);
     }
 
     /// <summary>
@@ -215,17 +237,15 @@ public sealed partial class TokenService
     /// token's <c>may_act</c> allows it. Our mission token: its holder keeps the depth; another agent
     /// needs the holder's <c>may_delegate_to</c> and adds one level, up to <c>max_delegation_depth</c>.
     /// </summary>
-    private IReadOnlyList<string>? DelegationChain(SubjectToken subject, Agent agent, out string? problem)
+    private (IReadOnlyList<string>? Chain, TokenRefusal? Refusal) DelegationChain(SubjectToken subject, Agent agent)
     {
-        problem = null;
         IReadOnlyList<string> chain;
         if (subject.ActorChain.Count == 0)
         {
             // Reject actors the principal's token does not allow (RFC 8693 §4.4 may_act).
             if (subject.HasMayAct && subject.MayAct != agent.Id)
             {
-                problem = $"The subject token's may_act does not name agent '{agent.Id}'.";
-                return null;
+                return (null, Undelegated($"The subject token's may_act does not name agent '{agent.Id}'."));
             }
 
             chain = [agent.Id];
@@ -240,8 +260,7 @@ public sealed partial class TokenService
             var holder = agents.Find(subject.CurrentActor!);
             if (holder is null || !holder.MayDelegateTo.Contains(agent.Id))
             {
-                problem = $"Agent '{subject.CurrentActor}' may not delegate to agent '{agent.Id}'.";
-                return null;
+                return (null, Undelegated($"Agent '{subject.CurrentActor}' may not delegate to agent '{agent.Id}'."));
             }
 
             chain = [.. subject.ActorChain, agent.Id];
@@ -249,12 +268,13 @@ public sealed partial class TokenService
 
         if (chain.Count > config.Tokens.MaxDelegationDepth)
         {
-            problem = $"Delegation would be {chain.Count} agents deep; at most {config.Tokens.MaxDelegationDepth} are allowed.";
-            return null;
+            return (null, Undelegated($"Delegation would be {chain.Count} agents deep; at most {config.Tokens.MaxDelegationDepth} are allowed."));
         }
 
-        return chain;
+        return (chain, null);
     }
+
+    private static TokenRefusal Undelegated(string problem) => new(OAuthError.InvalidRequest(problem), problem);
 
     /// <summary>
     /// What the principal may delegate through this subject token (docs/delegation.md): the token's scope ∩
@@ -343,6 +363,4 @@ public sealed partial class TokenService
             HasMayAct = principal.HasMayAct,
         }, null);
     }
-
-    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }

@@ -20,9 +20,12 @@ public sealed partial class TokenService(
     IdentityProviderRegistry identityProviders,
     Dpop.DpopProofValidator dpop,
     TesseraConfig config,
-    Approvals.ApprovalService approvals,
+    IApprovalGate approvals,
     TimeProvider time)
 {
+    private readonly TokenIssuer _issuer = new(keys, audit);
+    private readonly AuditLog _audit = audit;
+
     /// <summary>The token endpoint's path under the issuer: what a token request's DPoP proof names in <c>htu</c>.</summary>
     public const string TokenEndpointPath = "/oauth/token";
 
@@ -68,11 +71,10 @@ public sealed partial class TokenService(
 
             request = request with { DpopJkt = binding.Jkt };
         }
-        else if (client.Agent!.RequireDpop)
+        else if (DpopRequirement.RefuseBearer(client.Agent!, tool: null, request.DpopJkt) is { } unbound)
         {
             // Reject unbound requests from agents configured to hold only sender-constrained tokens.
-            return await DenyAsync(request, client.Agent.Id,
-                OAuthError.InvalidRequest($"Agent '{client.Agent.Id}' receives only DPoP-bound tokens; send a DPoP proof."), "agent requires DPoP", cancellationToken);
+            return await DenyAsync(request, client.Agent!.Id, unbound.Error, unbound.Reason, cancellationToken);
         }
 
         return grantType switch
@@ -89,13 +91,13 @@ public sealed partial class TokenService(
     private async Task<OAuthResult<TokenResponse>> ClientCredentialsAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken)
     {
         var requested = ScopeSet.Parse(request.Get("scope"));
-        var target = ResolveTool(request, requested);
-        if (!target.Succeeded)
+        var target = tools.Resolve(request, requested, inferFromScopes: true);
+        if (target.Refusal is { } untargeted)
         {
-            return await DenyAsync(request, agent.Id, target.Error!, target.Error!.Description, cancellationToken, requested);
+            return await DenyAsync(request, agent.Id, untargeted.Error, untargeted.Error.Description, cancellationToken, requested);
         }
 
-        var tool = target.Value!;
+        var tool = target.Tool!;
 
         // Reject requests for a tool the agent holds no scope of.
         var permitted = agent.AllowedScopes.Intersect(tool.Scopes);
@@ -106,35 +108,31 @@ public sealed partial class TokenService(
         }
 
         // Reject unbound requests for tools that require proof of possession: a Bearer token must never reach them.
-        if (tool.Options.RequireDpop && request.DpopJkt is null)
+        if (DpopRequirement.RefuseBearer(agent, tool, request.DpopJkt) is { } unbound)
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"Tool '{tool.Id}' requires DPoP-bound tokens; send a DPoP proof."),
-                "tool requires DPoP", cancellationToken, requested, tool.Id);
+            return await DenyAsync(request, agent.Id, unbound.Error, unbound.Reason, cancellationToken, requested, tool.Id);
         }
 
-        var gated = ApprovalGated(tool, permitted);
-        var explicitlyGated = requested.Intersect(gated);
-        if (!explicitlyGated.IsEmpty)
+        var (granted, needsApproval, refusal) = Grant(request, requested, permitted, tool);
+        if (!needsApproval.IsEmpty)
         {
             // A scope that needs a human's approval is granted only through one: ask, and let the agent poll.
-            return await RequestApprovalAsync(request, new Approvals.ApprovalDraft
+            return await RequestApprovalAsync(request, new ApprovalDraft
             {
                 ClientId = agent.Id,
                 Tool = tool,
                 Scopes = requested.Intersect(permitted),
-                Gated = explicitlyGated,
-                TokenLifetime = Min(agent.MaxTtl ?? config.Tokens.DefaultTtl, config.Tokens.MaxTtl),
+                Gated = needsApproval,
+                TokenLifetime = TokenLifetime.For(agent, config),
                 Jkt = request.DpopJkt,
             }, requested, null, cancellationToken);
         }
 
-        if (request.Get("authorization_details") is not null)
+        if (refusal is not null)
         {
-            return await DenyAsync(request, agent.Id, UnboundDetails, "authorization_details without an approval-gated scope", cancellationToken, requested, tool.Id);
+            return await DenyAsync(request, agent.Id, refusal.Error, refusal.Reason, cancellationToken, requested, tool.Id);
         }
 
-        var candidates = WithoutGated(permitted, gated);
-        var granted = requested.IsEmpty ? candidates : requested.Intersect(candidates);
         if (granted.IsEmpty)
         {
             return await DenyAsync(request, agent.Id,
@@ -143,7 +141,7 @@ public sealed partial class TokenService(
         }
 
         var now = time.GetUtcNow();
-        var ttl = Min(agent.MaxTtl ?? config.Tokens.DefaultTtl, config.Tokens.MaxTtl);
+        var ttl = TokenLifetime.For(agent, config);
         var claims = new AccessTokenClaims
         {
             Issuer = config.Server.Issuer,
@@ -156,7 +154,7 @@ public sealed partial class TokenService(
             ExpiresAt = (now + ttl).ToUnixTimeSeconds(),
             Jkt = request.DpopJkt,
         };
-        return await IssueAsync(request, claims, new AuditRecord
+        return await _issuer.IssueAsync(claims, new AuditRecord
         {
             Type = AuditTypes.TokenIssued,
             Outcome = AuditOutcomes.Allowed,
@@ -166,57 +164,32 @@ public sealed partial class TokenService(
             Jti = claims.Jti,
             Reason = GrantTypes.ClientCredentials,
             RequestId = request.RequestId,
-        }, null, null, cancellationToken);
+        }, request.PendingChanges, null, cancellationToken);
     }
 
     /// <summary>
-    /// Signs <paramref name="claims"/> and answers only once the issuance is on record (with its state
-    /// change, if any). Fail closed: a token whose issuance is not on record is never handed out.
+    /// The scopes a request gets of <paramref name="permitted"/> (what the agent, the tool and, in an
+    /// exchange, the principal allow): the requested ones, or all when none are named, minus those a
+    /// person must approve. When the request names an approval-gated scope, <c>NeedsApproval</c>
+    /// holds those and nothing is granted yet. An empty <c>Granted</c> without a refusal means
+    /// nothing requested survives; the caller says why in its own words.
     /// </summary>
-    private async Task<OAuthResult<TokenResponse>> IssueAsync(TokenRequest request, AccessTokenClaims claims, AuditRecord record, Storage.StateChange? change,
-        string? issuedTokenType, CancellationToken cancellationToken)
+    private static (ScopeSet Granted, ScopeSet NeedsApproval, TokenRefusal? Refusal) Grant(TokenRequest request, ScopeSet requested, ScopeSet permitted, Tool? tool)
     {
-        var token = JwtSigner.Sign(keys.Current(), claims);
-        try
+        var gated = tool is null ? ScopeSet.Empty : ApprovalGated(tool, permitted);
+        var explicitlyGated = requested.Intersect(gated);
+        if (!explicitlyGated.IsEmpty)
         {
-            await audit.AppendAsync(record, change is null ? request.PendingChanges : [.. request.PendingChanges, change], cancellationToken);
-        }
-        catch (AuditWriteException)
-        {
-            return OAuthError.ServerError;
+            return (ScopeSet.Empty, explicitlyGated, null);
         }
 
-        return OAuthResult<TokenResponse>.Ok(new TokenResponse(token, claims.Jkt is null ? "Bearer" : "DPoP", claims.ExpiresAt - claims.IssuedAt, claims.Scope.ToString(), issuedTokenType));
-    }
-
-    /// <summary>
-    /// Picks the tool from <c>resource</c>/<c>audience</c>, or infers it when every requested scope
-    /// names the same tool (docs/reference/http-api.md).
-    /// </summary>
-    private OAuthResult<Tool> ResolveTool(TokenRequest request, ScopeSet requested)
-    {
-        var targets = Targets(request);
-        if (targets.Count > 1)
+        if (request.Get("authorization_details") is not null)
         {
-            return OAuthError.InvalidTarget("A token is issued for one tool; name a single resource or audience.");
+            return (ScopeSet.Empty, ScopeSet.Empty, new(UnboundDetails, "authorization_details without an approval-gated scope"));
         }
 
-        if (targets.Count == 1)
-        {
-            return tools.FindByTarget(targets[0]) is { } tool
-                ? OAuthResult<Tool>.Ok(tool)
-                : OAuthError.InvalidTarget($"No tool is known by '{Clip(targets[0])}'.");
-        }
-
-        var named = requested.Tools();
-        if (named.Count == 1 && tools.FindById(named[0]) is { } inferred)
-        {
-            return OAuthResult<Tool>.Ok(inferred);
-        }
-
-        return OAuthError.InvalidTarget(named.Count == 0
-            ? "Name the tool with 'resource' or 'audience', or request scopes of one tool."
-            : "The requested scopes name several or unknown tools; name one tool with 'resource' or 'audience'.");
+        var candidates = WithoutGated(permitted, gated);
+        return (requested.IsEmpty ? candidates : requested.Intersect(candidates), ScopeSet.Empty, null);
     }
 
     /// <summary>
@@ -226,7 +199,7 @@ public sealed partial class TokenService(
     private static readonly OAuthError UnboundDetails = new(OAuthErrorCodes.InvalidAuthorizationDetails,
         "authorization_details bind a request that needs approval; request an approval-gated scope with them.");
 
-    private async Task<OAuthResult<TokenResponse>> RequestApprovalAsync(TokenRequest request, Approvals.ApprovalDraft draft, ScopeSet requested, SubjectToken? subject,
+    private async Task<OAuthResult<TokenResponse>> RequestApprovalAsync(TokenRequest request, ApprovalDraft draft, ScopeSet requested, SubjectToken? subject,
         CancellationToken cancellationToken)
     {
         var (error, created) = await approvals.RequestAsync(draft, request, cancellationToken);
@@ -251,31 +224,12 @@ public sealed partial class TokenService(
     private static ScopeSet WithoutGated(ScopeSet scopes, ScopeSet gated) =>
         gated.IsEmpty ? scopes : ScopeSet.Of(scopes.Where(s => !gated.Contains(s)));
 
-    /// <summary>
-    /// The distinct <c>resource</c> and <c>audience</c> values, in order. Most requests name none or
-    /// one, so those cases allocate nothing beyond the answer.
-    /// </summary>
-    private static IReadOnlyList<string> Targets(TokenRequest request)
-    {
-        if (request.Audiences.Count == 0 && request.Resources.Count <= 1)
-        {
-            return request.Resources;
-        }
-
-        if (request.Resources.Count == 0 && request.Audiences.Count <= 1)
-        {
-            return request.Audiences;
-        }
-
-        return request.Resources.Concat(request.Audiences).Distinct(StringComparer.Ordinal).ToList();
-    }
-
     private async Task<OAuthResult<TokenResponse>> DenyAsync(TokenRequest request, string? agent, OAuthError error, string reason,
         CancellationToken cancellationToken, ScopeSet? requested = null, string? tool = null, SubjectToken? subject = null)
     {
         try
         {
-            await audit.AppendAsync(new AuditRecord
+            await _audit.AppendAsync(new AuditRecord
             {
                 Type = AuditTypes.TokenDenied,
                 Outcome = AuditOutcomes.Denied,
@@ -301,8 +255,6 @@ public sealed partial class TokenService(
     internal static string NewId() => Base64UrlId(RandomNumberGenerator.GetBytes(16));
 
     private static string Base64UrlId(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>Caller-supplied text echoed in a message or the audit log is cut short.</summary>
     internal static string Clip(string value) => value.Length > 100 ? value[..100] + "…" : value;

@@ -94,6 +94,7 @@ public static class TesseraHost
             }),
             sp.GetRequiredService<SecretVault>(), sp.GetRequiredService<AuditLog>(), config, time, sp.GetRequiredService<ILogger<Approvals.WebhookNotifier>>()));
         services.AddSingleton<Core.Approvals.ApprovalService>();
+        services.AddSingleton<IApprovalGate>(sp => sp.GetRequiredService<Core.Approvals.ApprovalService>());
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccessTokenValidator>();
         services.AddSingleton<IntrospectionService>();

@@ -1,8 +1,9 @@
-using Tessera.Core.Tokens;
+namespace Tessera.Core.Tokens;
 
-namespace Tessera.Core.Approvals;
-
-/// <summary>What the token endpoint decided a request would get, before a person approves it.</summary>
+/// <summary>
+/// What the token endpoint decided a request would get, before a person approves it: handed to the
+/// <see cref="IApprovalGate"/>, which turns it into a pending approval.
+/// </summary>
 internal sealed record ApprovalDraft
 {
     public required string ClientId { get; init; }
