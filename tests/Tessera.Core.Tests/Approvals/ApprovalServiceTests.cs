@@ -9,6 +9,7 @@ using Tessera.Core.Protocol;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tests.Audit;
+using Tessera.Core.Tests.Tokens;
 using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
 
@@ -42,7 +43,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
     {
         _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
         await _log.StartAsync(Ct);
-        var keys = new SigningKeyService(new NoSigningKeys(), new MasterKey(RandomNumberGenerator.GetBytes(32)), _log, _config, _time);
+        var keys = new SigningKeyService(new MemorySigningKeyStore(), new MasterKey(RandomNumberGenerator.GetBytes(32)), _log, _config, _time);
         return new ApprovalService(new NoApprovalRows(), _log, keys, new RevocationIndex(), NoApprovalNotifier.Instance, _config, _time);
     }
 
@@ -151,15 +152,5 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
         public Task<IReadOnlyList<ApprovalRequest>> LoadAsync(DateTimeOffset since, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ApprovalRequest>>([]);
 
         public Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken) => Task.FromResult(0);
-    }
-
-    /// <summary>No approval here is redeemed, so no key is ever needed.</summary>
-    private sealed class NoSigningKeys : ISigningKeyStore
-    {
-        public Task<IReadOnlyList<StoredSigningKey>> LoadAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredSigningKey>>([]);
-
-        public Task AddAsync(StoredSigningKey key, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task DeleteAsync(string kid, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

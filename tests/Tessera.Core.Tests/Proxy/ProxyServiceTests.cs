@@ -13,6 +13,7 @@ using Tessera.Core.Storage;
 using Tessera.Core.Tests.Audit;
 using Tessera.Core.Tests.Dpop;
 using Tessera.Core.Tests.Vault;
+using Tessera.Core.Tests.Tokens;
 using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
 
@@ -70,7 +71,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     {
         _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
         await _log.StartAsync(Ct);
-        _keys = new SigningKeyService(new MemorySigningKeys(), _masterKey, _log, _config, _time);
+        _keys = new SigningKeyService(new MemorySigningKeyStore(), _masterKey, _log, _config, _time);
         await _keys.InitializeAsync(Ct);
         _vault = new SecretVault(new MemorySecretStore(_auditStore), _masterKey, _log, _config, _time);
         await _vault.LoadAsync(Ct);
@@ -574,21 +575,5 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         {
             await _log.DisposeAsync();
         }
-    }
-
-    /// <summary>Signing keys kept in memory: the first is created at start.</summary>
-    private sealed class MemorySigningKeys : ISigningKeyStore
-    {
-        private readonly List<StoredSigningKey> _keys = [];
-
-        public Task<IReadOnlyList<StoredSigningKey>> LoadAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredSigningKey>>([.. _keys]);
-
-        public Task AddAsync(StoredSigningKey key, CancellationToken cancellationToken)
-        {
-            _keys.Add(key);
-            return Task.CompletedTask;
-        }
-
-        public Task DeleteAsync(string kid, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -34,7 +34,7 @@ public sealed class TokenIssuerTests : IAsyncDisposable
     {
         _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
         await _log.StartAsync(Ct);
-        _keys = new SigningKeyService(new MemorySigningKeys(), new MasterKey(RandomNumberGenerator.GetBytes(32)), _log, _config, _time);
+        _keys = new SigningKeyService(new MemorySigningKeyStore(), new MasterKey(RandomNumberGenerator.GetBytes(32)), _log, _config, _time);
         await _keys.InitializeAsync(Ct);
         return new TokenIssuer(_keys, _log);
     }
@@ -150,26 +150,6 @@ public sealed class TokenIssuerTests : IAsyncDisposable
         if (_log is not null)
         {
             await _log.DisposeAsync();
-        }
-    }
-
-    /// <summary>Signing keys kept in memory: the first one is created on start.</summary>
-    private sealed class MemorySigningKeys : ISigningKeyStore
-    {
-        private readonly List<StoredSigningKey> _keys = [];
-
-        public Task<IReadOnlyList<StoredSigningKey>> LoadAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<StoredSigningKey>>([.. _keys]);
-
-        public Task AddAsync(StoredSigningKey key, CancellationToken cancellationToken)
-        {
-            _keys.Add(key);
-            return Task.CompletedTask;
-        }
-
-        public Task DeleteAsync(string kid, CancellationToken cancellationToken)
-        {
-            _keys.RemoveAll(k => k.Kid == kid);
-            return Task.CompletedTask;
         }
     }
 }
