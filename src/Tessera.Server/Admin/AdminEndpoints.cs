@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
+using Tessera.Core.Missions;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -44,12 +45,12 @@ internal static class AdminEndpoints
         await RecordReadAsync(audit, context, who!);
         var now = time.GetUtcNow();
         var items = agents.All.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => new AgentView(
-            a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), a.IsExpiredAt(now) ? "expired" : suspended.IsSuspended(a.Id) ? "suspended" : "active",
+            a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), AgentStatus.Of(a, suspended.IsSuspended(a.Id), now),
             a.AuthMethods, [.. a.AllowedScopes], a.MaxTtl is { } ttl ? Durations.Format(ttl) : null, [.. a.MayDelegateTo.Order(StringComparer.Ordinal)])
         {
             StaticSecret = a.HasStaticSecret,
             ClientSecrets = a.HasStaticSecret
-                ? [.. a.Secrets.Select(s => new ClientSecretView(s.Expires is { } at ? AuditEvent.FormatTime(at) : null, s.IsExpiredAt(now) ? "expired" : "active"))]
+                ? [.. a.Secrets.Select(s => new ClientSecretView(s.Expires is { } at ? AuditEvent.FormatTime(at) : null, AgentStatus.Of(s, now)))]
                 : null,
             Federated = a.Federated is { } f ? new FederatedView(f.Idp, f.Sub) : null,
         }).ToList();
@@ -71,7 +72,7 @@ internal static class AdminEndpoints
 
         await suspended.SetAsync(id, suspend, who!, context.TraceIdentifier, context.RequestAborted);
         TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
-        return Results.Json(new AgentStateView(id, suspend ? "suspended" : "active"), AdminJson.Options);
+        return Results.Json(new AgentStateView(id, suspend ? AgentStatus.Suspended : AgentStatus.Active), AdminJson.Options);
     }
 
     private static async Task<IResult> QueryAuditAsync(HttpContext context, AdminGate gate, IAuditStore store, AuditLog audit, TimeProvider time)
@@ -177,7 +178,7 @@ internal static class AdminEndpoints
         foreach (var m in await missions.ListAsync(since, limit, context.RequestAborted))
         {
             var tokens = await auditStore.CountAsync(new AuditQuery { Mission = m.Id, Type = AuditTypes.TokenExchanged }, context.RequestAborted);
-            var status = revocations.IsIdRevoked(m.Id) ? "revoked" : m.ExpiresAt <= now ? "expired" : "active";
+            var status = MissionStatus.Of(m, revocations, now);
             items.Add(new MissionView(m.Id, m.Principal, m.Idp, m.ActorChain, m.Purpose, AuditEvent.FormatTime(m.StartedAt), AuditEvent.FormatTime(m.ExpiresAt), status, tokens));
         }
 
@@ -194,10 +195,9 @@ internal static class AdminEndpoints
 
         var now = time.GetUtcNow();
         var ring = keys.Ring;
-        var current = ring.SigningKeyAt(now);
         var items = ring.Keys.Select(k => new KeyView(
             k.Kid, AuditEvent.FormatTime(k.CreatedAt), AuditEvent.FormatTime(k.ActivatesAt),
-            k == current ? "signing" : k.ActivatesAt > now ? "pending" : "retiring")).ToList();
+            SigningKeyStatus.Of(ring, k, now))).ToList();
         return Results.Json(new KeyList(items), AdminJson.Options);
     }
 
@@ -211,7 +211,7 @@ internal static class AdminEndpoints
 
         var key = await keys.RotateAsync(who, context.TraceIdentifier, context.RequestAborted);
         TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
-        return Results.Json(new KeyView(key.Kid, AuditEvent.FormatTime(key.CreatedAt), AuditEvent.FormatTime(key.ActivatesAt), "pending"), AdminJson.Options);
+        return Results.Json(new KeyView(key.Kid, AuditEvent.FormatTime(key.CreatedAt), AuditEvent.FormatTime(key.ActivatesAt), SigningKeyStatus.Pending), AdminJson.Options);
     }
 
     private static async Task<IResult> RevokeAsync(HttpContext context, AdminGate gate, RevocationService revocations, AccessTokenValidator validator,
