@@ -13,12 +13,13 @@ internal static class KeyEndpoints
 {
     public static void Map(RouteGroupBuilder admin)
     {
-        admin.MapGet("/keys", List);
+        admin.MapGet("/keys", ListAsync);
         admin.MapPost("/keys/rotate", RotateAsync);
     }
 
-    private static JsonHttpResult<KeyList> List(SigningKeyService keys, TimeProvider time)
+    private static async Task<JsonHttpResult<KeyList>> ListAsync(HttpContext context, SigningKeyService keys, AdminAudit audit, TimeProvider time)
     {
+        await audit.RecordReadAsync(context);
         var now = time.GetUtcNow();
         var ring = keys.Ring;
         var items = ring.Keys.Select(k => View(k, SigningKeyStatus.Of(ring, k, now))).ToList();
