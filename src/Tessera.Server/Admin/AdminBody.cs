@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Tessera.Server.Admin;
 
@@ -41,7 +42,7 @@ internal sealed record AdminBody(int MaxBytes)
     /// Checks what can be checked before reading: the declared length and the content type; and
     /// makes the server itself stop a longer body (chunked, or longer than declared) at the limit.
     /// </summary>
-    public static IResult? CheckHead(HttpContext context, int maxBytes)
+    public static ProblemHttpResult? CheckHead(HttpContext context, int maxBytes)
     {
         var request = context.Request;
 
@@ -56,7 +57,7 @@ internal sealed record AdminBody(int MaxBytes)
             || !string.Equals(media.MediaType, "application/json", StringComparison.OrdinalIgnoreCase)
             || (media.CharSet is { } charset && !string.Equals(charset.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase)))
         {
-            return Results.Problem(statusCode: 415, title: "Unsupported media type", detail: "Send the body as application/json (UTF-8).");
+            return TypedResults.Problem(statusCode: 415, title: "Unsupported media type", detail: "Send the body as application/json (UTF-8).");
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -71,7 +72,7 @@ internal sealed record AdminBody(int MaxBytes)
     /// Reads the whole body into <paramref name="buffer"/> (one byte longer than the limit, to see a
     /// longer body). A body cut short or over the server's limit is the client's failure (4xx).
     /// </summary>
-    public static async Task<(int Length, IResult? Problem)> ReadAsync(HttpContext context, byte[] buffer, int maxBytes)
+    public static async Task<(int Length, ProblemHttpResult? Problem)> ReadAsync(HttpContext context, byte[] buffer, int maxBytes)
     {
         var length = 0;
         try
@@ -84,7 +85,7 @@ internal sealed record AdminBody(int MaxBytes)
         }
         catch (BadHttpRequestException ex)
         {
-            return (0, ex.StatusCode == 413 ? TooLarge(maxBytes) : Results.Problem(statusCode: ex.StatusCode, title: "Bad request", detail: "The body could not be read."));
+            return (0, ex.StatusCode == 413 ? TooLarge(maxBytes) : TypedResults.Problem(statusCode: ex.StatusCode, title: "Bad request", detail: "The body could not be read."));
         }
 
         return length > maxBytes ? (0, TooLarge(maxBytes)) : (length, null);
@@ -94,7 +95,7 @@ internal sealed record AdminBody(int MaxBytes)
     /// The body as one <typeparamref name="T"/>: a JSON object of exactly its members, each at most
     /// once and of its type. No body is <c>null</c> without a problem; the caller decides whether that is enough.
     /// </summary>
-    public static async Task<(T? Value, IResult? Problem)> ReadObjectAsync<T>(HttpContext context, string shape)
+    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadObjectAsync<T>(HttpContext context, string shape)
         where T : class
     {
         var buffer = ArrayPool<byte>.Shared.Rent(DefaultMaxBytes + 1);
@@ -129,7 +130,7 @@ internal sealed record AdminBody(int MaxBytes)
     }
 
     /// <summary>A route without a body accepts none, or <c>{}</c>; anything else is refused rather than ignored.</summary>
-    public static async Task<IResult?> ReadNothingAsync(HttpContext context)
+    public static async Task<ProblemHttpResult?> ReadNothingAsync(HttpContext context)
     {
         var buffer = new byte[NoBodyMaxBytes + 1];
         var (length, problem) = await ReadAsync(context, buffer, NoBodyMaxBytes);
@@ -154,8 +155,8 @@ internal sealed record AdminBody(int MaxBytes)
         return NotJson("nothing, or an empty JSON object {}");
     }
 
-    public static IResult TooLarge(int maxBytes) =>
-        Results.Problem(statusCode: 413, title: "Too large", detail: $"The body must be at most {maxBytes} bytes.");
+    public static ProblemHttpResult TooLarge(int maxBytes) =>
+        TypedResults.Problem(statusCode: 413, title: "Too large", detail: $"The body must be at most {maxBytes} bytes.");
 
-    private static IResult NotJson(string shape) => Results.Problem(statusCode: 400, title: "Bad request", detail: $"Send JSON: {shape}.");
+    private static ProblemHttpResult NotJson(string shape) => AdminProblem.BadRequest($"Send JSON: {shape}.");
 }

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Approvals;
-using Tessera.Core.Audit;
 using Tessera.Core.Protocol;
 using Tessera.Server.Hosting;
 
@@ -18,67 +18,51 @@ internal static class ApprovalEndpoints
     private const int MaxBodyBytes = 4096;
     private const int MaxCommentLength = 500;
 
-    public static void MapApprovals(this RouteGroupBuilder admin)
+    public static void Map(RouteGroupBuilder admin)
     {
-        admin.MapGet("/approvals", ListAsync);
+        admin.MapGet("/approvals", ListAsync).WithMetadata(AdminAccess.AdminsAndApprovers);
         var body = new AdminBody(MaxBodyBytes);
-        admin.MapPost("/approvals/{id}/approve", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: true, g, a)).WithMetadata(body);
-        admin.MapPost("/approvals/{id}/deny", (HttpContext c, string id, AdminGate g, ApprovalService a) => DecideAsync(c, id, approve: false, g, a)).WithMetadata(body);
+        admin.MapPost("/approvals/{id}/approve", (HttpContext c, string id, ApprovalService a) => DecideAsync(c, id, approve: true, a))
+            .WithMetadata(body, AdminAccess.AdminsAndApprovers);
+        admin.MapPost("/approvals/{id}/deny", (HttpContext c, string id, ApprovalService a) => DecideAsync(c, id, approve: false, a))
+            .WithMetadata(body, AdminAccess.AdminsAndApprovers);
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, AdminGate gate, ApprovalService approvals, AuditLog audit)
+    private static async Task<Results<JsonHttpResult<ApprovalList>, ProblemHttpResult>> ListAsync(HttpContext context, ApprovalService approvals, AdminAudit audit)
     {
-        var (who, isAdmin, refusal) = await gate.AuthorizeApproverAsync(context);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
         var status = context.Request.Query["status"];
         if (status.Count > 1 || (status.Count == 1 && !ApprovalStatus.IsKnown(status[0]!)))
         {
-            return Results.Problem(statusCode: 400, title: "Bad request", detail: "'status' must be one of pending, approved, denied, expired, redeemed, revoked.");
+            return AdminProblem.BadRequest("'status' must be one of pending, approved, denied, expired, redeemed, revoked.");
         }
 
-        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
-        await audit.AppendAsync(new AuditRecord
-        {
-            Type = AuditTypes.AdminRead,
-            Outcome = AuditOutcomes.Allowed,
-            Principal = who!.Name,
-            Reason = $"{context.Request.Method} {context.Request.Path}",
-            RequestId = context.TraceIdentifier,
-        }, cancellationToken: context.RequestAborted);
-        return Results.Json(new ApprovalList([.. approvals.List(status.Count == 1 ? status[0] : null, who, isAdmin).Select(ApprovalView.From)]), AdminJson.Options);
+        await audit.RecordReadAsync(context);
+        var caller = AdminCaller.Of(context);
+        return TypedResults.Json(new ApprovalList([.. approvals.List(status.Count == 1 ? status[0] : null, caller.AsApprover, caller.IsAdmin).Select(ApprovalView.From)]),
+            AdminJson.Options);
     }
 
-    private static async Task<IResult> DecideAsync(HttpContext context, string id, bool approve, AdminGate gate, ApprovalService approvals)
+    private static async Task<Results<JsonHttpResult<ApprovalView>, ProblemHttpResult>> DecideAsync(HttpContext context, string id, bool approve, ApprovalService approvals)
     {
-        var (who, _, refusal) = await gate.AuthorizeApproverAsync(context);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
         var (comment, problem) = await ReadCommentAsync(context);
         if (problem is not null)
         {
             return problem;
         }
 
-        var decision = await approvals.DecideAsync(id, approve, who!, comment, context.TraceIdentifier, context.RequestAborted);
+        var decision = await approvals.DecideAsync(id, approve, AdminCaller.Of(context).AsApprover, comment, context.TraceIdentifier, context.RequestAborted);
         TesseraMetrics.AdminRequests.WithLabels(decision.Outcome == ApprovalDecisionOutcome.Decided ? "allowed" : "denied").Inc();
         return decision.Outcome switch
         {
-            ApprovalDecisionOutcome.Decided => Results.Json(ApprovalView.From(decision.Approval!), AdminJson.Options),
-            ApprovalDecisionOutcome.NotFound => Results.Problem(statusCode: 404, title: "Not found", detail: decision.Description),
-            ApprovalDecisionOutcome.NotAMember or ApprovalDecisionOutcome.SelfApproval or ApprovalDecisionOutcome.ApproverInChain => Results.Problem(statusCode: 403, title: "Forbidden", detail: decision.Description),
-            _ => Results.Problem(statusCode: 409, title: "Conflict", detail: decision.Description),
+            ApprovalDecisionOutcome.Decided => TypedResults.Json(ApprovalView.From(decision.Approval!), AdminJson.Options),
+            ApprovalDecisionOutcome.NotFound => AdminProblem.NotFound(decision.Description),
+            ApprovalDecisionOutcome.NotAMember or ApprovalDecisionOutcome.SelfApproval or ApprovalDecisionOutcome.ApproverInChain => AdminProblem.Forbidden(decision.Description),
+            _ => AdminProblem.Conflict(decision.Description),
         };
     }
 
     /// <summary>The optional body <c>{"comment": "..."}</c>: nothing else, and only text.</summary>
-    private static async Task<(string? Comment, IResult? Problem)> ReadCommentAsync(HttpContext context)
+    private static async Task<(string? Comment, ProblemHttpResult? Problem)> ReadCommentAsync(HttpContext context)
     {
         var buffer = new byte[MaxBodyBytes + 1];
         var (length, tooLarge) = await AdminBody.ReadAsync(context, buffer, MaxBodyBytes);
@@ -101,7 +85,7 @@ internal static class ApprovalEndpoints
             // NameEquals compares the raw bytes, so a name that is not valid text cannot throw here.
             if (root.ValueKind != JsonValueKind.Object || root.EnumerateObject().Any(p => !p.NameEquals("comment")) || root.EnumerateObject().Count() > 1)
             {
-                return (null, BadRequest("The body must be a JSON object with at most one 'comment'."));
+                return (null, AdminProblem.BadRequest("The body must be a JSON object with at most one 'comment'."));
             }
 
             if (!root.TryGetProperty("comment", out var c) || c.ValueKind == JsonValueKind.Null)
@@ -111,16 +95,14 @@ internal static class ApprovalEndpoints
 
             var comment = c.ValueKind == JsonValueKind.String ? Text(c) : null;
             return comment is null || !DisplayText.IsDisplayable(comment, MaxCommentLength)
-                ? (null, BadRequest($"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters)."))
+                ? (null, AdminProblem.BadRequest($"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters)."))
                 : (comment, null);
         }
         catch (JsonException)
         {
-            return (null, BadRequest("The body must be JSON."));
+            return (null, AdminProblem.BadRequest("The body must be JSON."));
         }
     }
-
-    private static IResult BadRequest(string detail) => Results.Problem(statusCode: 400, title: "Bad request", detail: detail);
 
     /// <summary>
     /// The string's value, or null when it is not text: JSON can carry invalid UTF-8 or escape a lone

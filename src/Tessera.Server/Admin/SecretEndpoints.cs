@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
@@ -20,44 +21,25 @@ internal static class SecretEndpoints
     /// <summary>A JSON body holds one value of at most <see cref="SecretVault.MaxValueBytes"/>, escaped at worst 6×.</summary>
     private const int MaxBodyBytes = SecretVault.MaxValueBytes * 6 + 1024;
 
-    public static void MapSecrets(this RouteGroupBuilder admin)
+    public static void Map(RouteGroupBuilder admin)
     {
-        admin.MapGet("/secrets", List);
+        admin.MapGet("/secrets", ListAsync);
         var body = new AdminBody(MaxBodyBytes);
-        admin.MapPut("/secrets/{name}", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: false, g, v)).WithMetadata(body);
-        admin.MapPost("/secrets/{name}/rotate", (HttpContext c, string name, AdminGate g, SecretVault v) => ChangeAsync(c, name, rotate: true, g, v)).WithMetadata(body);
+        admin.MapPut("/secrets/{name}", (HttpContext c, string name, SecretVault v) => ChangeAsync(c, name, rotate: false, v)).WithMetadata(body);
+        admin.MapPost("/secrets/{name}/rotate", (HttpContext c, string name, SecretVault v) => ChangeAsync(c, name, rotate: true, v)).WithMetadata(body);
         admin.MapPost("/vault/rekey", RekeyAsync);
     }
 
-    private static async Task<IResult> List(HttpContext context, AdminGate gate, SecretVault vault, AuditLog audit, TimeProvider time)
+    private static async Task<JsonHttpResult<SecretList>> ListAsync(HttpContext context, SecretVault vault, AdminAudit audit, TimeProvider time)
     {
-        var (who, refusal) = await gate.AuthorizeAsync(context);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
-        TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
-        await audit.AppendAsync(new AuditRecord
-        {
-            Type = AuditTypes.AdminRead,
-            Outcome = AuditOutcomes.Allowed,
-            Principal = who,
-            Reason = "GET /admin/v1/secrets",
-            RequestId = context.TraceIdentifier,
-        }, cancellationToken: context.RequestAborted);
+        await audit.RecordReadAsync(context);
         var now = time.GetUtcNow();
-        return Results.Json(new SecretList([.. vault.List().Select(s => View(s, now))], vault.MissingSecrets()), AdminJson.Options);
+        return TypedResults.Json(new SecretList([.. vault.List().Select(s => View(s, now))], vault.MissingSecrets()), AdminJson.Options);
     }
 
-    private static async Task<IResult> ChangeAsync(HttpContext context, string name, bool rotate, AdminGate gate, SecretVault vault)
+    private static async Task<Results<JsonHttpResult<SecretView>, ProblemHttpResult>> ChangeAsync(HttpContext context, string name, bool rotate, SecretVault vault)
     {
-        var (who, refusal) = await gate.AuthorizeAsync(context);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
+        var who = AdminCaller.Of(context).Name;
         var buffer = ArrayPool<byte>.Shared.Rent(MaxBodyBytes + 1);
         var value = ArrayPool<byte>.Shared.Rent(SecretVault.MaxValueBytes + 1);
         try
@@ -71,8 +53,7 @@ internal static class SecretEndpoints
             var valueLength = ReadValue(buffer.AsSpan(0, length), value);
             if (valueLength < 0)
             {
-                return Results.Problem(statusCode: 400, title: "Bad request",
-                    detail: $"Send JSON {{\"value\": \"...\"}} with a string of 1 to {SecretVault.MaxValueBytes} bytes; the value is never returned.");
+                return AdminProblem.BadRequest($"Send JSON {{\"value\": \"...\"}} with a string of 1 to {SecretVault.MaxValueBytes} bytes; the value is never returned.");
             }
 
             var result = rotate
@@ -81,15 +62,17 @@ internal static class SecretEndpoints
             if (result.Error is { } error)
             {
                 TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
-                return Results.Problem(
-                    statusCode: error.Kind switch { VaultErrorKind.NotFound => 404, VaultErrorKind.Conflict => 409, _ => 400 },
-                    title: error.Kind switch { VaultErrorKind.NotFound => "Not found", VaultErrorKind.Conflict => "Conflict", _ => "Bad request" },
-                    detail: error.Message);
+                return error.Kind switch
+                {
+                    VaultErrorKind.NotFound => AdminProblem.NotFound(error.Message),
+                    VaultErrorKind.Conflict => AdminProblem.Conflict(error.Message),
+                    _ => AdminProblem.BadRequest(error.Message),
+                };
             }
 
             TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
             var view = View(result.Secret!, result.Secret!.CreatedAt);
-            return rotate ? Results.Json(view, AdminJson.Options) : Results.Json(view, AdminJson.Options, statusCode: 201);
+            return rotate ? TypedResults.Json(view, AdminJson.Options) : TypedResults.Json(view, AdminJson.Options, statusCode: 201);
         }
         finally
         {
@@ -101,27 +84,21 @@ internal static class SecretEndpoints
         }
     }
 
-    private static async Task<IResult> RekeyAsync(HttpContext context, AdminGate gate, SecretVault vault)
+    private static async Task<Results<JsonHttpResult<RekeyView>, ProblemHttpResult>> RekeyAsync(HttpContext context, SecretVault vault)
     {
-        var (who, refusal) = await gate.AuthorizeAsync(context);
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-
         RekeyOutcome outcome;
         try
         {
-            outcome = await vault.RekeyAsync(who, context.TraceIdentifier, context.RequestAborted);
+            outcome = await vault.RekeyAsync(AdminCaller.Of(context).Name, context.TraceIdentifier, context.RequestAborted);
         }
         catch (VaultIntegrityException ex)
         {
             TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
-            return Results.Problem(statusCode: 409, title: "Conflict", detail: $"Nothing was changed: {ex.Message}.");
+            return AdminProblem.Conflict($"Nothing was changed: {ex.Message}.");
         }
 
         TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();
-        return Results.Json(new RekeyView(outcome.KeyId, outcome.Rewrapped, outcome.RemovedKeyIds), AdminJson.Options);
+        return TypedResults.Json(new RekeyView(outcome.KeyId, outcome.Rewrapped, outcome.RemovedKeyIds), AdminJson.Options);
     }
 
     /// <summary>

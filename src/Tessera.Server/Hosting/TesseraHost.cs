@@ -124,7 +124,7 @@ public static class TesseraHost
             });
         }
 
-        services.AddSingleton<AdminGate>();
+        services.AddSingleton<AdminAudit>();
         services.AddSingleton<Readiness>();
         services.AddHostedService<StartupService>();
         services.AddHostedService<SigningKeyRetirement>();
@@ -146,7 +146,7 @@ public static class TesseraHost
             context => context.GetEndpoint()?.Metadata.GetMetadata<WritesOwnErrorBodies>() is null,
             branch => branch.UseStatusCodePages());
         app.MapOAuth();
-        app.MapAdmin();
+        AdminApi.Map(app);
 
         // What serves no caller's request and writes no audit event is never refused: probes and
         // scrapes from a limited address keep working.
