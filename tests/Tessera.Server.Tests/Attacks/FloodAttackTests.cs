@@ -172,6 +172,26 @@ public sealed class FloodAttackTests
     }
 
     [Fact]
+    public async Task A_flood_of_malformed_oauth_requests_is_recorded_up_to_the_allowance_then_counted()
+    {
+        await using var broker = await StartAsync();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 15; i++)
+        {
+            using var content = new StringContent("{\"grant_type\":\"client_credentials\"}", System.Text.Encoding.UTF8, "application/json");
+            using var response = await broker.Client.PostAsync(i % 2 == 0 ? "/oauth/token" : "/oauth/revoke", content);
+            statuses.Add(response.StatusCode);
+        }
+
+        // Each refusal within the allowance is recorded once with its code; beyond it, 429 and one ratelimit event.
+        Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.BadRequest));
+        Assert.Equal(5, statuses.Count(s => s == (HttpStatusCode)429));
+        var events = await broker.AuditEventsAsync();
+        Assert.Equal(10, events.Count(e => e.Record.ReasonCode == Core.Protocol.RefusalCodes.FormNotFormEncoded));
+        Assert.Single(events, e => e.Record.Type == "ratelimit.exceeded");
+    }
+
+    [Fact]
     public async Task Introspection_with_a_wrong_bearer_or_secret_counts_too()
     {
         await using var broker = await StartAsync();
