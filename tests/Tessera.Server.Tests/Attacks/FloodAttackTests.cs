@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -187,7 +188,7 @@ public sealed class FloodAttackTests
         Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.BadRequest));
         Assert.Equal(5, statuses.Count(s => s == (HttpStatusCode)429));
         var events = await broker.AuditEventsAsync();
-        Assert.Equal(10, events.Count(e => e.Record.ReasonCode == Core.Protocol.RefusalCodes.FormNotFormEncoded));
+        Assert.Equal(10, events.Count(e => e.Record.ReasonCode == RefusalCodes.FormNotFormEncoded));
         Assert.Single(events, e => e.Record.Type == "ratelimit.exceeded");
     }
 
@@ -204,6 +205,7 @@ public sealed class FloodAttackTests
 
         Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.Unauthorized));
         Assert.Equal(2, statuses.Count(s => s == (HttpStatusCode)429));
+        Assert.Equal(10, (await broker.AuditEventsAsync()).Count(e => e.Record.ReasonCode == RefusalCodes.CallerAdminBearerRefused));
         using var limited = await broker.PostFormAsync("/oauth/introspect", [new("token", "x")], TestBroker.Basic("support-agent", TestBroker.SupportSecret));
         await OAuthAssert.ErrorAsync(limited, (HttpStatusCode)429, "slow_down");
         Assert.NotNull(limited.Headers.RetryAfter);

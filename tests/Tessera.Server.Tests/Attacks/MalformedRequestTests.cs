@@ -484,6 +484,7 @@ public sealed class MalformedRequestTests
         using var response = await PostTextAsync(broker, path, ValidBody(path, token));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, DeniedType(path), RefusalCodes.ClientNone);
     }
 
     [Fact]
