@@ -17,4 +17,17 @@ public sealed class AuditDescribeTests
 
         Assert.Equal("7  2026-11-29T12:00:00.000Z  proxy.forwarded allowed  agent=support-agent  tool=crm  method=GET  path=/contacts/7  rule=GET /contacts/**  status=200  latency_ms=1.25  jti=j1  scopes=crm:read", line);
     }
+
+    [Fact]
+    public void A_refusal_line_shows_its_reason_code_before_its_reason()
+    {
+        using var json = JsonDocument.Parse("""
+            {"seq":8,"time":"2026-11-29T12:00:00.000Z","type":"token.denied","outcome":"denied","agent":"support-agent",
+             "reason":"invalid_client: wrong client secret","reason_code":"client.wrong_secret","request_id":"r1","prev_hash":"x","hash":"y"}
+            """);
+
+        var line = AuditCommand.Describe(json.RootElement);
+
+        Assert.Equal("8  2026-11-29T12:00:00.000Z  token.denied denied  agent=support-agent  reason_code=client.wrong_secret  reason=invalid_client: wrong client secret", line);
+    }
 }

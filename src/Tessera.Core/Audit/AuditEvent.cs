@@ -113,6 +113,7 @@ public sealed record AuditEvent
         OptionalArray(w, "scopes", r.Scopes);
         Optional(w, "jti", r.Jti);
         Optional(w, "reason", r.Reason);
+        Optional(w, "reason_code", r.ReasonCode);
         Optional(w, "request_id", r.RequestId);
         Optional(w, "secret", r.Secret);
         Optional(w, "method", r.Method);
@@ -147,6 +148,7 @@ public sealed record AuditEvent
             Scopes = GetArray(root, "scopes"),
             Jti = Get(root, "jti"),
             Reason = Get(root, "reason"),
+            ReasonCode = Get(root, "reason_code"),
             RequestId = Get(root, "request_id"),
             Secret = Get(root, "secret"),
             Method = Get(root, "method"),

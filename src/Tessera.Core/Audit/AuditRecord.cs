@@ -17,6 +17,13 @@ public sealed record AuditRecord
     public IReadOnlyList<string>? Scopes { get; init; }
     public string? Jti { get; init; }
     public string? Reason { get; init; }
+
+    /// <summary>
+    /// A refusal's stable code (<see cref="Protocol.RefusalCodes"/>), next to the free-text
+    /// <see cref="Reason"/>: what a query or an alert should match. Absent on other events and on
+    /// events written before codes existed, so their hashed JSON is unchanged.
+    /// </summary>
+    public string? ReasonCode { get; init; }
     public string? RequestId { get; init; }
 
     /// <summary>The secret a vault event is about (its name and version, never its value).</summary>

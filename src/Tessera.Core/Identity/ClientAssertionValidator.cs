@@ -54,7 +54,7 @@ public sealed class ClientAssertionValidator
         var claimed = ClientAuthenticator.Truncate(clientId);
         if (assertion.Length is 0 or > MaxAssertionLength || !_handler.CanReadToken(assertion))
         {
-            return ClientAuthentication.Failure(claimed, "malformed client assertion");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionMalformed, "malformed client assertion");
         }
 
         JsonWebToken unverified;
@@ -64,7 +64,7 @@ public sealed class ClientAssertionValidator
         }
         catch (ArgumentException)
         {
-            return ClientAuthentication.Failure(claimed, "malformed client assertion");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionMalformed, "malformed client assertion");
         }
 
         // An assertion from a trusted identity provider authenticates a federated agent. Configuration
@@ -78,19 +78,19 @@ public sealed class ClientAssertionValidator
         // Reject assertions whose issuer is not the client named in the request.
         if (string.IsNullOrEmpty(issuer) || (clientId is not null && clientId != issuer))
         {
-            return ClientAuthentication.Failure(claimed ?? ClientAuthenticator.Truncate(issuer), "client assertion iss does not match client_id");
+            return ClientAuthentication.Failure(claimed ?? ClientAuthenticator.Truncate(issuer), RefusalCodes.AssertionIssuerMismatch, "client assertion iss does not match client_id");
         }
 
         claimed = ClientAuthenticator.Truncate(issuer);
         var agent = _agents.Find(issuer);
         if (agent is null)
         {
-            return ClientAuthentication.Failure(claimed, "unknown client");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.ClientUnknown, "unknown client");
         }
 
         if (agent.AssertionKeys.Count == 0)
         {
-            return ClientAuthentication.Failure(claimed, "client has no keys registered for private_key_jwt");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionNoKeys, "client has no keys registered for private_key_jwt");
         }
 
         var parameters = new TokenValidationParameters
@@ -111,7 +111,7 @@ public sealed class ClientAssertionValidator
         var validation = await _handler.ValidateTokenAsync(unverified, parameters);
         if (!validation.IsValid)
         {
-            return ClientAuthentication.Failure(claimed, $"client assertion rejected: {validation.Exception?.GetType().Name ?? "invalid"}");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionInvalid, $"client assertion rejected: {validation.Exception?.GetType().Name ?? "invalid"}");
         }
 
         var token = (JsonWebToken)validation.SecurityToken;
@@ -119,13 +119,13 @@ public sealed class ClientAssertionValidator
         // Reject assertions whose subject is not the client itself (RFC 7523 §3: sub = client_id).
         if (token.Subject != agent.Id)
         {
-            return ClientAuthentication.Failure(claimed, "client assertion sub does not match iss");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionSubjectMismatch, "client assertion sub does not match iss");
         }
 
         var now = _time.GetUtcNow();
         if (!token.TryGetPayloadValue<long>("exp", out var expSeconds))
         {
-            return ClientAuthentication.Failure(claimed, "client assertion has no exp");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionNoExp, "client assertion has no exp");
         }
 
         var exp = NumericDate.FromSeconds(expSeconds);
@@ -133,30 +133,30 @@ public sealed class ClientAssertionValidator
         // The skew is applied to our clock, never to the presented time, which may sit at the edge of the range.
         if (exp <= now - ClockSkew)
         {
-            return ClientAuthentication.Failure(claimed, "client assertion expired");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionExpired, "client assertion expired");
         }
 
         if (exp - now > MaxLifetime + ClockSkew)
         {
-            return ClientAuthentication.Failure(claimed, "client assertion lifetime too long (max 5m)");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionLifetimeTooLong, "client assertion lifetime too long (max 5m)");
         }
 
         if (token.TryGetPayloadValue<long>("nbf", out var nbf) && NumericDate.FromSeconds(nbf) > now + ClockSkew)
         {
-            return ClientAuthentication.Failure(claimed, "client assertion not yet valid");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionNotYetValid, "client assertion not yet valid");
         }
 
         // Reject assertions without a jti, and any jti seen before (RFC 7523 §3 item 7).
         var jti = token.Id;
         if (string.IsNullOrEmpty(jti) || jti.Length > 256)
         {
-            return ClientAuthentication.Failure(claimed, "client assertion has no usable jti");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionNoJti, "client assertion has no usable jti");
         }
 
         var key = $"assertion\n{agent.Id}\n{jti}";
         if (!await _replay.TryUseAsync(key, exp + ClockSkew, cancellationToken))
         {
-            return ClientAuthentication.Failure(claimed, "client assertion jti replayed");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionReplayed, "client assertion jti replayed");
         }
 
         return ClientAuthentication.Success(agent, new AssertionUsed(key, exp + ClockSkew));

@@ -10,6 +10,12 @@ namespace Tessera.Core.Identity;
 /// </summary>
 public sealed record ClientAuthentication(Agent? Agent, string? ClaimedClientId, OAuthError? Error, string? Reason)
 {
+    /// <summary>On failure, the refusal's code (<see cref="RefusalCodes"/>), recorded with <see cref="Reason"/>.</summary>
+    public string? Code { get; init; }
+
+    /// <summary>On failure, the refusal as a whole: what the caller sees and what is recorded.</summary>
+    public Refusal? Refusal => Error is null ? null : new Refusal(Code ?? RefusalCodes.ClientUnknown, Error, Reason ?? "");
+
     public bool Succeeded => Agent is not null && Error is null;
 
     /// <summary>The spent assertion to persist with the request's audit event, for <c>private_key_jwt</c>.</summary>
@@ -28,10 +34,10 @@ public sealed record ClientAuthentication(Agent? Agent, string? ClaimedClientId,
         new(null, claimedClientId, new OAuthError(OAuthErrorCodes.SlowDown, $"{verdict.Limit}; retry after {verdict.RetryAfterSeconds} seconds.", 429)
         {
             RetryAfter = verdict.RetryAfter,
-        }, "rate limited") { Throttled = true };
+        }, "rate limited") { Throttled = true, Code = RefusalCodes.ClientRateLimited };
 
     public static ClientAuthentication Success(Agent agent, AssertionUsed? assertion = null) => new(agent, agent.Id, null, null) { Assertion = assertion };
 
-    public static ClientAuthentication Failure(string? claimedClientId, string reason, OAuthError? error = null) =>
-        new(null, claimedClientId, error ?? OAuthError.InvalidClient, reason);
+    public static ClientAuthentication Failure(string? claimedClientId, string code, string reason, OAuthError? error = null) =>
+        new(null, claimedClientId, error ?? OAuthError.InvalidClient, reason) { Code = code };
 }

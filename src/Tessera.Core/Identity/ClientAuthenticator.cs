@@ -44,7 +44,7 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
                 break;
             default:
                 // Reject requests that carry no client authentication at all.
-                result = ClientAuthentication.Failure(claimed, "no client authentication");
+                result = ClientAuthentication.Failure(claimed, RefusalCodes.ClientNone, "no client authentication");
                 break;
         }
 
@@ -59,14 +59,14 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
         var agent = result.Agent!;
         if (agent.IsExpiredAt(time.GetUtcNow()))
         {
-            return ClientAuthentication.Failure(agent.Id, "agent registration expired",
+            return ClientAuthentication.Failure(agent.Id, RefusalCodes.ClientRegistrationExpired, "agent registration expired",
                 new OAuthError(OAuthErrorCodes.InvalidClient, $"The registration of agent '{agent.Id}' expired on {agent.Expires:yyyy-MM-dd}; its owner must renew it.", 401))
                 with { Assertion = result.Assertion };
         }
 
         if (suspended?.IsSuspended(agent.Id) == true)
         {
-            return ClientAuthentication.Failure(agent.Id, "agent suspended",
+            return ClientAuthentication.Failure(agent.Id, RefusalCodes.ClientSuspended, "agent suspended",
                 new OAuthError(OAuthErrorCodes.InvalidClient, $"Agent '{agent.Id}' is suspended; an admin must resume it before it gets new tokens.", 401))
                 with { Assertion = result.Assertion };
         }
@@ -79,7 +79,7 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
         var secret = credentials.Secret ?? "";
         if (string.IsNullOrEmpty(credentials.ClientId) || credentials.ClientId.Length > MaxCredentialLength || secret.Length > MaxCredentialLength)
         {
-            return ClientAuthentication.Failure(claimed, "malformed client credentials");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.ClientMalformedCredentials, "malformed client credentials");
         }
 
         var agent = agents.Find(credentials.ClientId);
@@ -88,21 +88,21 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
         var (active, expired) = MatchSecret(presented, agent?.Secrets ?? [], time.GetUtcNow());
         if (agent is null)
         {
-            return ClientAuthentication.Failure(claimed, "unknown client");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.ClientUnknown, "unknown client");
         }
 
         if (!agent.HasStaticSecret)
         {
-            return ClientAuthentication.Failure(claimed, "client has no secret registered");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.ClientNoSecret, "client has no secret registered");
         }
 
         // Reject a secret past its own expiry, even though it was right: rotation retired it.
         if (!active && expired)
         {
-            return ClientAuthentication.Failure(claimed, "client secret expired");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.ClientSecretExpired, "client secret expired");
         }
 
-        return active ? ClientAuthentication.Success(agent) : ClientAuthentication.Failure(claimed, "wrong client secret");
+        return active ? ClientAuthentication.Success(agent) : ClientAuthentication.Failure(claimed, RefusalCodes.ClientWrongSecret, "wrong client secret");
     }
 
     /// <summary>

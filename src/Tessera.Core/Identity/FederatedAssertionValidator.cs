@@ -62,7 +62,7 @@ public sealed class FederatedAssertionValidator
         // Reject tokens of another kind (access tokens, DPoP proofs, ...) from a trusted issuer.
         if (!string.IsNullOrEmpty(unverified.Typ) && !AcceptedTypes.Contains(unverified.Typ))
         {
-            return ClientAuthentication.Failure(claimed, $"federated assertion from '{idp}' has type '{Clip(unverified.Typ)}', not a client assertion");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedWrongType, $"federated assertion from '{idp}' has type '{Clip(unverified.Typ)}', not a client assertion");
         }
 
         // Reject a client_id that names an agent not federated with this provider.
@@ -72,12 +72,12 @@ public sealed class FederatedAssertionValidator
             agent = _agents.Find(clientId);
             if (agent is null)
             {
-                return ClientAuthentication.Failure(claimed, "unknown client");
+                return ClientAuthentication.Failure(claimed, RefusalCodes.ClientUnknown, "unknown client");
             }
 
             if (agent.Federated?.Idp != idp)
             {
-                return ClientAuthentication.Failure(claimed, $"client_id names an agent not federated with identity provider '{idp}'");
+                return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedNotFederated, $"client_id names an agent not federated with identity provider '{idp}'");
             }
         }
 
@@ -88,7 +88,7 @@ public sealed class FederatedAssertionValidator
         if (!validation.IsValid)
         {
             var why = validation.Exception is SecurityTokenInvalidAudienceException ? "wrong audience" : validation.Exception?.GetType().Name ?? "invalid";
-            return ClientAuthentication.Failure(claimed, $"federated assertion from '{idp}' rejected: {why}");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedInvalid, $"federated assertion from '{idp}' rejected: {why}");
         }
 
         var token = (JsonWebToken)validation.SecurityToken;
@@ -97,7 +97,7 @@ public sealed class FederatedAssertionValidator
         var sub = token.Subject;
         if (string.IsNullOrEmpty(sub))
         {
-            return ClientAuthentication.Failure(claimed, $"federated assertion from '{idp}' has no sub");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedNoSub, $"federated assertion from '{idp}' has no sub");
         }
 
         // Reject a subject that is not the agent's configured one (or, without client_id, names no agent).
@@ -106,32 +106,32 @@ public sealed class FederatedAssertionValidator
             agent = _agents.FindFederated(idp, sub);
             if (agent is null)
             {
-                return ClientAuthentication.Failure(claimed, $"no agent is federated with identity provider '{idp}' sub '{Clip(sub)}'");
+                return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedUnknownSubject, $"no agent is federated with identity provider '{idp}' sub '{Clip(sub)}'");
             }
         }
         else if (agent.Federated!.Sub != sub)
         {
-            return ClientAuthentication.Failure(claimed, $"federated assertion sub '{Clip(sub)}' is not the subject configured for the agent");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedSubjectMismatch, $"federated assertion sub '{Clip(sub)}' is not the subject configured for the agent");
         }
 
         claimed = agent.Id;
         var now = _time.GetUtcNow();
         if (!token.TryGetPayloadValue<long>("exp", out var expSeconds))
         {
-            return ClientAuthentication.Failure(claimed, "federated assertion has no exp");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedNoExp, "federated assertion has no exp");
         }
 
         var exp = NumericDate.FromSeconds(expSeconds);
         // Reject expired assertions. The skew is applied to our clock, never to the presented time.
         if (exp <= now - ClockSkew)
         {
-            return ClientAuthentication.Failure(claimed, "federated assertion expired");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedExpired, "federated assertion expired");
         }
 
         // Reject assertions with time left to live than a short-lived workload token would have.
         if (exp - now > MaxLifetime + ClockSkew)
         {
-            return ClientAuthentication.Failure(claimed, "federated assertion lifetime too long (max 10m left)");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedLifetimeTooLong, "federated assertion lifetime too long (max 10m left)");
         }
 
         if (token.TryGetPayloadValue<long>("iat", out var iatSeconds))
@@ -140,20 +140,20 @@ public sealed class FederatedAssertionValidator
             // Reject assertions stamped as issued in the future.
             if (iat > now + ClockSkew)
             {
-                return ClientAuthentication.Failure(claimed, "federated assertion issued in the future");
+                return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedIssuedInFuture, "federated assertion issued in the future");
             }
 
             // Reject assertions issued to live long, even when presented near their end.
             if (exp - iat > MaxLifetime)
             {
-                return ClientAuthentication.Failure(claimed, "federated assertion lifetime too long (exp - iat over 10m)");
+                return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedLifetimeTooLong, "federated assertion lifetime too long (exp - iat over 10m)");
             }
         }
 
         // Reject assertions not valid yet.
         if (token.TryGetPayloadValue<long>("nbf", out var nbf) && NumericDate.FromSeconds(nbf) > now + ClockSkew)
         {
-            return ClientAuthentication.Failure(claimed, "federated assertion not yet valid");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedNotYetValid, "federated assertion not yet valid");
         }
 
         // Without a jti the assertion cannot be tracked: it is usable until it expires, which the bound above keeps short.
@@ -165,14 +165,14 @@ public sealed class FederatedAssertionValidator
         // Reject a jti that is not a usable string, and any jti this provider's assertions used before.
         if (!token.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti) || jti.Length > MaxJtiLength)
         {
-            return ClientAuthentication.Failure(claimed, "federated assertion has an unusable jti");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedNoJti, "federated assertion has an unusable jti");
         }
 
         // jti is unique per issuer (RFC 7519 §4.1.7): the key is the provider's, not the agent's.
         var key = $"federated\n{idp}\n{jti}";
         if (!await _replay.TryUseAsync(key, exp + ClockSkew, cancellationToken))
         {
-            return ClientAuthentication.Failure(claimed, "federated assertion jti replayed");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedReplayed, "federated assertion jti replayed");
         }
 
         return ClientAuthentication.Success(agent, new AssertionUsed(key, exp + ClockSkew));

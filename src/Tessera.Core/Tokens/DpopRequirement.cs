@@ -13,7 +13,7 @@ internal static class DpopRequirement
     /// Reject a request without a verified DPoP proof (<paramref name="jkt"/> null) when the agent,
     /// or the tool it asks for, accepts only DPoP-bound tokens. Null when the request may proceed.
     /// </summary>
-    public static TokenRefusal? RefuseBearer(Agent agent, Tool? tool, string? jkt)
+    public static Refusal? RefuseBearer(Agent agent, Tool? tool, string? jkt)
     {
         if (jkt is not null)
         {
@@ -22,12 +22,12 @@ internal static class DpopRequirement
 
         if (agent.RequireDpop)
         {
-            return new(OAuthError.InvalidRequest($"Agent '{agent.Id}' receives only DPoP-bound tokens; send a DPoP proof."), "agent requires DPoP");
+            return new(RefusalCodes.DpopRequiredByAgent, OAuthError.InvalidRequest($"Agent '{agent.Id}' receives only DPoP-bound tokens; send a DPoP proof."), "agent requires DPoP");
         }
 
         if (tool is { Options.RequireDpop: true })
         {
-            return new(OAuthError.InvalidRequest($"Tool '{tool.Id}' requires DPoP-bound tokens; send a DPoP proof."), "tool requires DPoP");
+            return new(RefusalCodes.DpopRequiredByTool, OAuthError.InvalidRequest($"Tool '{tool.Id}' requires DPoP-bound tokens; send a DPoP proof."), "tool requires DPoP");
         }
 
         return null;

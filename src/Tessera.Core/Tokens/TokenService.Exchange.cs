@@ -23,27 +23,27 @@ public sealed partial class TokenService
         var purpose = request.Get("purpose");
         if (ExchangeParameters(request, subjectText, purpose) is { } malformed)
         {
-            return await DenyAsync(request, agent.Id, malformed.Error, malformed.Reason, cancellationToken, requested);
+            return await DenyAsync(request, agent.Id, malformed, cancellationToken, requested);
         }
 
-        var (subject, subjectProblem) = await ReadSubjectAsync(subjectText!, cancellationToken);
+        var (subject, subjectCode, subjectProblem) = await ReadSubjectAsync(subjectText!, cancellationToken);
         if (subject is null)
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidRequest($"The subject_token is not acceptable: {subjectProblem}."),
-                $"subject token refused: {subjectProblem}", cancellationToken, requested);
+            return await DenyAsync(request, agent.Id, new(subjectCode!, OAuthError.InvalidRequest($"The subject_token is not acceptable: {subjectProblem}."),
+                $"subject token refused: {subjectProblem}"), cancellationToken, requested);
         }
 
         // Delegation is decided by what the subject token carries, never by which parameters are present.
         var (chain, undelegated) = DelegationChain(subject, agent);
         if (undelegated is not null)
         {
-            return await DenyAsync(request, agent.Id, undelegated.Error, undelegated.Reason, cancellationToken, requested, subject: subject);
+            return await DenyAsync(request, agent.Id, undelegated, cancellationToken, requested, subject: subject);
         }
 
         var (tool, untargeted) = ExchangeTarget(request, agent, requested);
         if (untargeted is not null)
         {
-            return await DenyAsync(request, agent.Id, untargeted.Error, untargeted.Reason, cancellationToken, requested, tool?.Id, subject);
+            return await DenyAsync(request, agent.Id, untargeted, cancellationToken, requested, tool?.Id, subject);
         }
 
         // Granted = requested ∩ subject's scope ∩ principal ceiling ∩ agent allowed_scopes ∩ tool scopes.
@@ -62,50 +62,50 @@ public sealed partial class TokenService
 
         if (refusal is null && granted.IsEmpty)
         {
-            refusal = new(OAuthError.InvalidScope("Nothing requested survives the principal's, the subject token's, the agent's and the tool's scopes."),
+            refusal = new(RefusalCodes.ScopeNoneGranted, OAuthError.InvalidScope("Nothing requested survives the principal's, the subject token's, the agent's and the tool's scopes."),
                 "no requested scope permitted");
         }
 
         if (refusal is not null)
         {
-            return await DenyAsync(request, agent.Id, refusal.Error, refusal.Reason, cancellationToken, requested, tool?.Id, subject);
+            return await DenyAsync(request, agent.Id, refusal, cancellationToken, requested, tool?.Id, subject);
         }
 
         return await IssueExchangedAsync(request, agent, subject, chain!, tool, granted, requested, purpose, cancellationToken);
     }
 
     /// <summary>The exchange's own parameters (RFC 8693 §2.1), checked before the subject token is read.</summary>
-    private static TokenRefusal? ExchangeParameters(TokenRequest request, string? subjectText, string? purpose)
+    private static Refusal? ExchangeParameters(TokenRequest request, string? subjectText, string? purpose)
     {
         // Reject exchanges without a subject token or with a type we do not accept (RFC 8693 §2.1).
         var subjectType = request.Get("subject_token_type");
         if (subjectText is null || subjectType is null)
         {
-            return new(OAuthError.InvalidRequest("Token exchange needs 'subject_token' and 'subject_token_type'."), "subject token missing");
+            return new(RefusalCodes.SubjectTokenMissing, OAuthError.InvalidRequest("Token exchange needs 'subject_token' and 'subject_token_type'."), "subject token missing");
         }
 
         if (subjectType is not (TokenTypes.Jwt or TokenTypes.AccessToken))
         {
-            return new(OAuthError.InvalidRequest($"subject_token_type must be {TokenTypes.Jwt} or {TokenTypes.AccessToken}."), "unsupported subject_token_type");
+            return new(RefusalCodes.SubjectTokenTypeUnsupported, OAuthError.InvalidRequest($"subject_token_type must be {TokenTypes.Jwt} or {TokenTypes.AccessToken}."), "unsupported subject_token_type");
         }
 
         // Reject actor tokens: the authenticated client is the actor, and nobody may name another.
         if (request.Get("actor_token") is not null || request.Get("actor_token_type") is not null)
         {
-            return new(OAuthError.InvalidRequest("actor_token is not accepted: the authenticated client is the actor."), "actor_token sent");
+            return new(RefusalCodes.ActorTokenNotAccepted, OAuthError.InvalidRequest("actor_token is not accepted: the authenticated client is the actor."), "actor_token sent");
         }
 
         // Reject a requested token type we cannot issue.
         if (request.Get("requested_token_type") is { } wanted && wanted is not (TokenTypes.AccessToken or TokenTypes.Jwt))
         {
-            return new(OAuthError.InvalidRequest($"Only {TokenTypes.AccessToken} can be issued."), "unsupported requested_token_type");
+            return new(RefusalCodes.RequestedTokenTypeUnsupported, OAuthError.InvalidRequest($"Only {TokenTypes.AccessToken} can be issued."), "unsupported requested_token_type");
         }
 
         // Reject a purpose a person would read differently from what it says (DisplayText): it is
         // shown with the mission, in tokens' claims and in the audit log.
         if (purpose is not null && !DisplayText.IsDisplayable(purpose, MaxPurposeLength))
         {
-            return new(OAuthError.InvalidRequest($"'purpose' must be at most {MaxPurposeLength} characters of printable text (no control or formatting characters)."),
+            return new(RefusalCodes.PurposeInvalid, OAuthError.InvalidRequest($"'purpose' must be at most {MaxPurposeLength} characters of printable text (no control or formatting characters)."),
                 "malformed purpose");
         }
 
@@ -117,7 +117,7 @@ public sealed partial class TokenService
     /// exchange never infers its tool from scopes). The tool is returned with its refusal too, so
     /// the refusal is audited with it.
     /// </summary>
-    private (Tool? Tool, TokenRefusal? Refusal) ExchangeTarget(TokenRequest request, Agent agent, ScopeSet requested)
+    private (Tool? Tool, Refusal? Refusal) ExchangeTarget(TokenRequest request, Agent agent, ScopeSet requested)
     {
         var target = tools.Resolve(request, requested, inferFromScopes: false);
         if (target.Tool is not { } tool)
@@ -128,7 +128,7 @@ public sealed partial class TokenService
         // Reject tools the acting agent may never reach, whatever the principal could.
         if (agent.AllowedScopes.ForTool(tool.Id).IsEmpty)
         {
-            return (tool, new(OAuthError.InvalidTarget($"Agent '{agent.Id}' may not reach tool '{tool.Id}'."), "tool not in allowed_scopes"));
+            return (tool, new(RefusalCodes.TargetNotAllowed, OAuthError.InvalidTarget($"Agent '{agent.Id}' may not reach tool '{tool.Id}'."), "tool not in allowed_scopes"));
         }
 
         return (tool, DpopRequirement.RefuseBearer(agent, tool, request.DpopJkt));
@@ -173,8 +173,8 @@ public sealed partial class TokenService
         var expiresAt = expires.ToUnixTimeSeconds();
         if (expiresAt <= now.ToUnixTimeSeconds())
         {
-            return DenyAsync(request, agent.Id, OAuthError.InvalidRequest("The subject_token is not acceptable: it expires now."),
-                "subject token at end of life", cancellationToken, requested, tool?.Id, subject);
+            return DenyAsync(request, agent.Id, new(RefusalCodes.SubjectTokenEndOfLife, OAuthError.InvalidRequest("The subject_token is not acceptable: it expires now."),
+                "subject token at end of life"), cancellationToken, requested, tool?.Id, subject);
         }
 
         var jti = NewId();
@@ -237,7 +237,7 @@ public sealed partial class TokenService
     /// token's <c>may_act</c> allows it. Our mission token: its holder keeps the depth; another agent
     /// needs the holder's <c>may_delegate_to</c> and adds one level, up to <c>max_delegation_depth</c>.
     /// </summary>
-    private (IReadOnlyList<string>? Chain, TokenRefusal? Refusal) DelegationChain(SubjectToken subject, Agent agent)
+    private (IReadOnlyList<string>? Chain, Refusal? Refusal) DelegationChain(SubjectToken subject, Agent agent)
     {
         IReadOnlyList<string> chain;
         if (subject.ActorChain.Count == 0)
@@ -245,7 +245,7 @@ public sealed partial class TokenService
             // Reject actors the principal's token does not allow (RFC 8693 §4.4 may_act).
             if (subject.HasMayAct && subject.MayAct != agent.Id)
             {
-                return (null, Undelegated($"The subject token's may_act does not name agent '{agent.Id}'."));
+                return (null, Undelegated(RefusalCodes.DelegationMayActMismatch, $"The subject token's may_act does not name agent '{agent.Id}'."));
             }
 
             chain = [agent.Id];
@@ -260,7 +260,7 @@ public sealed partial class TokenService
             var holder = agents.Find(subject.CurrentActor!);
             if (holder is null || !holder.MayDelegateTo.Contains(agent.Id))
             {
-                return (null, Undelegated($"Agent '{subject.CurrentActor}' may not delegate to agent '{agent.Id}'."));
+                return (null, Undelegated(RefusalCodes.DelegationNotAllowed, $"Agent '{subject.CurrentActor}' may not delegate to agent '{agent.Id}'."));
             }
 
             chain = [.. subject.ActorChain, agent.Id];
@@ -268,13 +268,13 @@ public sealed partial class TokenService
 
         if (chain.Count > config.Tokens.MaxDelegationDepth)
         {
-            return (null, Undelegated($"Delegation would be {chain.Count} agents deep; at most {config.Tokens.MaxDelegationDepth} are allowed."));
+            return (null, Undelegated(RefusalCodes.DelegationTooDeep, $"Delegation would be {chain.Count} agents deep; at most {config.Tokens.MaxDelegationDepth} are allowed."));
         }
 
         return (chain, null);
     }
 
-    private static TokenRefusal Undelegated(string problem) => new(OAuthError.InvalidRequest(problem), problem);
+    private static Refusal Undelegated(string code, string problem) => new(code, OAuthError.InvalidRequest(problem), problem);
 
     /// <summary>
     /// What the principal may delegate through this subject token (docs/delegation.md): the token's scope ∩
@@ -292,7 +292,7 @@ public sealed partial class TokenService
         };
     }
 
-    private async Task<(SubjectToken? Subject, string? Problem)> ReadSubjectAsync(string token, CancellationToken cancellationToken)
+    private async Task<(SubjectToken? Subject, string? Code, string? Problem)> ReadSubjectAsync(string token, CancellationToken cancellationToken)
     {
         string? issuer;
         try
@@ -302,7 +302,7 @@ public sealed partial class TokenService
         }
         catch (ArgumentException)
         {
-            return (null, "it is not a JWT");
+            return (null, RefusalCodes.SubjectTokenNotJwt, "it is not a JWT");
         }
 
         if (issuer == config.Server.Issuer)
@@ -310,13 +310,13 @@ public sealed partial class TokenService
             var validation = await validator.ValidateAsync(token, cancellationToken);
             if (!validation.IsActive)
             {
-                return (null, validation.Status switch
+                return validation.Status switch
                 {
-                    TokenStatus.Expired => "it has expired",
-                    TokenStatus.Revoked => "it has been revoked",
-                    TokenStatus.LifetimeExceeded => "its lifetime exceeds tokens.max_ttl, or it was issued in the future",
-                    _ => "it is not a valid token of this server",
-                });
+                    TokenStatus.Expired => (null, RefusalCodes.SubjectTokenExpired, "it has expired"),
+                    TokenStatus.Revoked => (null, RefusalCodes.SubjectTokenRevoked, "it has been revoked"),
+                    TokenStatus.LifetimeExceeded => (null, RefusalCodes.SubjectTokenLifetimeExceeded, "its lifetime exceeds tokens.max_ttl, or it was issued in the future"),
+                    _ => (null, RefusalCodes.SubjectTokenInvalid, "it is not a valid token of this server"),
+                };
             }
 
             var c = validation.Claims!;
@@ -324,7 +324,7 @@ public sealed partial class TokenService
             // Reject tool tokens: only a principal's JWT or a mission token can be exchanged.
             if (c.Audience != config.Server.Issuer || c.Mission is null || c.Idp is null || c.ActorChain.Count == 0)
             {
-                return (null, "only a principal's token or a mission token can be exchanged, not a tool token");
+                return (null, RefusalCodes.SubjectTokenToolToken, "only a principal's token or a mission token can be exchanged, not a tool token");
             }
 
             return (new SubjectToken
@@ -338,19 +338,19 @@ public sealed partial class TokenService
                 Purpose = c.Purpose,
                 Jti = c.Jti,
                 Lineage = c.Lineage,
-            }, null);
+            }, null, null);
         }
 
         var (principal, reason) = await identityProviders.ValidateAsync(token, IdentityTokenUse.Delegation, cancellationToken);
         if (principal is null)
         {
-            return (null, reason);
+            return (null, RefusalCodes.SubjectTokenRejected, reason);
         }
 
         // Reject principal tokens that already carry another issuer's delegation: we cannot vouch for those actors.
         if (principal.HasAct)
         {
-            return (null, "it already carries an actor chain from another issuer");
+            return (null, RefusalCodes.SubjectTokenForeignActors, "it already carries an actor chain from another issuer");
         }
 
         return (new SubjectToken
@@ -361,6 +361,6 @@ public sealed partial class TokenService
             ExpiresAt = principal.ExpiresAt,
             MayAct = principal.MayActSubject,
             HasMayAct = principal.HasMayAct,
-        }, null);
+        }, null, null);
     }
 }

@@ -43,20 +43,22 @@ public sealed partial class TokenService(
 
         if (!client.Succeeded)
         {
-            return await DenyAsync(request, client.ClaimedClientId, client.Error!, client.Reason!, cancellationToken);
+            return await DenyAsync(request, client.ClaimedClientId, client.Refusal!, cancellationToken);
         }
 
         // Reject token requests missing the mandatory grant_type parameter.
         var grantType = request.Get("grant_type");
         if (string.IsNullOrEmpty(grantType))
         {
-            return await DenyAsync(request, client.Agent!.Id, OAuthError.InvalidRequest("The mandatory 'grant_type' parameter is missing."), "grant_type missing", cancellationToken);
+            return await DenyAsync(request, client.Agent!.Id,
+                new(RefusalCodes.GrantTypeMissing, OAuthError.InvalidRequest("The mandatory 'grant_type' parameter is missing."), "grant_type missing"), cancellationToken);
         }
 
         // Reject more than one DPoP header (RFC 9449 §4.3, step 1).
         if (request.DpopProofCount > 1)
         {
-            return await DenyAsync(request, client.Agent!.Id, OAuthError.InvalidDpopProof("Send exactly one DPoP header."), "several DPoP headers", cancellationToken);
+            return await DenyAsync(request, client.Agent!.Id,
+                new(RefusalCodes.DpopSeveralProofs, OAuthError.InvalidDpopProof("Send exactly one DPoP header."), "several DPoP headers"), cancellationToken);
         }
 
         if (request.DpopProof is { } proof)
@@ -65,8 +67,9 @@ public sealed partial class TokenService(
             var binding = await dpop.ValidateAsync(proof, "POST", TokenEndpointPath, null, cancellationToken);
             if (!binding.IsValid)
             {
-                return await DenyAsync(request, client.Agent!.Id,
-                    new OAuthError(binding.UseNonce ? OAuthErrorCodes.UseDpopNonce : OAuthErrorCodes.InvalidDpopProof, binding.Error!), binding.Error!, cancellationToken);
+                return await DenyAsync(request, client.Agent!.Id, binding.UseNonce
+                    ? new(RefusalCodes.DpopNonceRequired, new OAuthError(OAuthErrorCodes.UseDpopNonce, binding.Error!), binding.Error!)
+                    : new(RefusalCodes.DpopInvalidProof, OAuthError.InvalidDpopProof(binding.Error!), binding.Error!), cancellationToken);
             }
 
             request = request with { DpopJkt = binding.Jkt };
@@ -74,7 +77,7 @@ public sealed partial class TokenService(
         else if (DpopRequirement.RefuseBearer(client.Agent!, tool: null, request.DpopJkt) is { } unbound)
         {
             // Reject unbound requests from agents configured to hold only sender-constrained tokens.
-            return await DenyAsync(request, client.Agent!.Id, unbound.Error, unbound.Reason, cancellationToken);
+            return await DenyAsync(request, client.Agent!.Id, unbound, cancellationToken);
         }
 
         return grantType switch
@@ -82,9 +85,9 @@ public sealed partial class TokenService(
             GrantTypes.ClientCredentials => await ClientCredentialsAsync(request, client.Agent!, cancellationToken),
             GrantTypes.TokenExchange => await ExchangeAsync(request, client.Agent!, cancellationToken),
             GrantTypes.Ciba => await PollApprovalAsync(request, client.Agent!, cancellationToken),
-            _ => await DenyAsync(request, client.Agent!.Id,
+            _ => await DenyAsync(request, client.Agent!.Id, new(RefusalCodes.GrantTypeUnsupported,
                 OAuthError.UnsupportedGrantType($"The grant type '{Clip(grantType)}' is not supported; use client_credentials, urn:ietf:params:oauth:grant-type:token-exchange or {GrantTypes.Ciba}."),
-                "unsupported grant_type", cancellationToken),
+                "unsupported grant_type"), cancellationToken),
         };
     }
 
@@ -94,7 +97,7 @@ public sealed partial class TokenService(
         var target = tools.Resolve(request, requested, inferFromScopes: true);
         if (target.Refusal is { } untargeted)
         {
-            return await DenyAsync(request, agent.Id, untargeted.Error, untargeted.Error.Description, cancellationToken, requested);
+            return await DenyAsync(request, agent.Id, untargeted with { Reason = untargeted.Error.Description }, cancellationToken, requested);
         }
 
         var tool = target.Tool!;
@@ -103,14 +106,14 @@ public sealed partial class TokenService(
         var permitted = agent.AllowedScopes.Intersect(tool.Scopes);
         if (permitted.IsEmpty)
         {
-            return await DenyAsync(request, agent.Id, OAuthError.InvalidTarget($"Agent '{agent.Id}' may not reach tool '{tool.Id}'."),
-                "tool not in allowed_scopes", cancellationToken, requested, tool.Id);
+            return await DenyAsync(request, agent.Id, new(RefusalCodes.TargetNotAllowed, OAuthError.InvalidTarget($"Agent '{agent.Id}' may not reach tool '{tool.Id}'."),
+                "tool not in allowed_scopes"), cancellationToken, requested, tool.Id);
         }
 
         // Reject unbound requests for tools that require proof of possession: a Bearer token must never reach them.
         if (DpopRequirement.RefuseBearer(agent, tool, request.DpopJkt) is { } unbound)
         {
-            return await DenyAsync(request, agent.Id, unbound.Error, unbound.Reason, cancellationToken, requested, tool.Id);
+            return await DenyAsync(request, agent.Id, unbound, cancellationToken, requested, tool.Id);
         }
 
         var (granted, needsApproval, refusal) = Grant(request, requested, permitted, tool);
@@ -130,14 +133,14 @@ public sealed partial class TokenService(
 
         if (refusal is not null)
         {
-            return await DenyAsync(request, agent.Id, refusal.Error, refusal.Reason, cancellationToken, requested, tool.Id);
+            return await DenyAsync(request, agent.Id, refusal, cancellationToken, requested, tool.Id);
         }
 
         if (granted.IsEmpty)
         {
-            return await DenyAsync(request, agent.Id,
+            return await DenyAsync(request, agent.Id, new(RefusalCodes.ScopeNoneGranted,
                 OAuthError.InvalidScope($"None of the requested scopes is allowed for agent '{agent.Id}' on tool '{tool.Id}'."),
-                "no requested scope permitted", cancellationToken, requested, tool.Id);
+                "no requested scope permitted"), cancellationToken, requested, tool.Id);
         }
 
         var now = time.GetUtcNow();
@@ -174,7 +177,7 @@ public sealed partial class TokenService(
     /// holds those and nothing is granted yet. An empty <c>Granted</c> without a refusal means
     /// nothing requested survives; the caller says why in its own words.
     /// </summary>
-    private static (ScopeSet Granted, ScopeSet NeedsApproval, TokenRefusal? Refusal) Grant(TokenRequest request, ScopeSet requested, ScopeSet permitted, Tool? tool)
+    private static (ScopeSet Granted, ScopeSet NeedsApproval, Refusal? Refusal) Grant(TokenRequest request, ScopeSet requested, ScopeSet permitted, Tool? tool)
     {
         var gated = tool is null ? ScopeSet.Empty : ApprovalGated(tool, permitted);
         var explicitlyGated = requested.Intersect(gated);
@@ -185,7 +188,7 @@ public sealed partial class TokenService(
 
         if (request.Get("authorization_details") is not null)
         {
-            return (ScopeSet.Empty, ScopeSet.Empty, new(UnboundDetails, "authorization_details without an approval-gated scope"));
+            return (ScopeSet.Empty, ScopeSet.Empty, new(RefusalCodes.AuthorizationDetailsUnbound, UnboundDetails, "authorization_details without an approval-gated scope"));
         }
 
         var candidates = WithoutGated(permitted, gated);
@@ -203,7 +206,7 @@ public sealed partial class TokenService(
         CancellationToken cancellationToken)
     {
         var (error, created) = await approvals.RequestAsync(draft, request, cancellationToken);
-        return created ? error : await DenyAsync(request, draft.ClientId, error, error.Description, cancellationToken, requested, draft.Tool.Id, subject);
+        return created ? error : await DenyAsync(request, draft.ClientId, new(RefusalCodes.ApprovalNotRequested, error, error.Description), cancellationToken, requested, draft.Tool.Id, subject);
     }
 
     private async Task<OAuthResult<TokenResponse>> PollApprovalAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken)
@@ -215,7 +218,13 @@ public sealed partial class TokenService(
             return result;
         }
 
-        return await DenyAsync(request, agent.Id, result.Error, result.Error.Description, cancellationToken);
+        var code = result.Error.Code switch
+        {
+            OAuthErrorCodes.AccessDenied => RefusalCodes.ApprovalDenied,
+            OAuthErrorCodes.ExpiredToken => RefusalCodes.ApprovalExpired,
+            _ => RefusalCodes.ApprovalInvalidPoll,
+        };
+        return await DenyAsync(request, agent.Id, new(code, result.Error, result.Error.Description), cancellationToken);
     }
 
     private static ScopeSet ApprovalGated(Tool tool, ScopeSet scopes) => scopes.Intersect(tool.ApprovalGatedScopes);
@@ -224,7 +233,7 @@ public sealed partial class TokenService(
     private static ScopeSet WithoutGated(ScopeSet scopes, ScopeSet gated) =>
         gated.IsEmpty ? scopes : ScopeSet.Of(scopes.Where(s => !gated.Contains(s)));
 
-    private async Task<OAuthResult<TokenResponse>> DenyAsync(TokenRequest request, string? agent, OAuthError error, string reason,
+    private async Task<OAuthResult<TokenResponse>> DenyAsync(TokenRequest request, string? agent, Refusal refusal,
         CancellationToken cancellationToken, ScopeSet? requested = null, string? tool = null, SubjectToken? subject = null)
     {
         try
@@ -240,7 +249,8 @@ public sealed partial class TokenService(
                 Purpose = subject?.Purpose,
                 Tool = tool,
                 Scopes = requested is { IsEmpty: false } ? [.. requested.Take(32).Select(s => Clip(s))] : null,
-                Reason = $"{error.Code}: {reason}",
+                Reason = $"{refusal.Error.Code}: {refusal.Reason}",
+                ReasonCode = refusal.Code,
                 RequestId = request.RequestId,
             }, request.PendingChanges, cancellationToken);
         }
@@ -249,7 +259,7 @@ public sealed partial class TokenService(
             return OAuthError.ServerError;
         }
 
-        return error;
+        return refusal.Error;
     }
 
     internal static string NewId() => Base64UrlId(RandomNumberGenerator.GetBytes(16));

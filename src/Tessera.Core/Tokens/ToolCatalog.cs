@@ -36,7 +36,7 @@ public sealed class ToolCatalog
         // Reject several targets: a token is audience-restricted to one tool.
         if (targets.Count > 1)
         {
-            return new(null, new(OAuthError.InvalidTarget("A token is issued for one tool; name a single resource or audience."), "several targets"));
+            return new(null, new(RefusalCodes.TargetSeveral, OAuthError.InvalidTarget("A token is issued for one tool; name a single resource or audience."), "several targets"));
         }
 
         if (targets.Count == 1)
@@ -44,7 +44,7 @@ public sealed class ToolCatalog
             // Reject a target no configured tool answers to.
             return FindByTarget(targets[0]) is { } tool
                 ? new(tool, null)
-                : new(null, new(OAuthError.InvalidTarget($"No tool is known by '{TokenService.Clip(targets[0])}'."), "unknown target"));
+                : new(null, new(RefusalCodes.TargetUnknown, OAuthError.InvalidTarget($"No tool is known by '{TokenService.Clip(targets[0])}'."), "unknown target"));
         }
 
         if (!inferFromScopes)
@@ -59,7 +59,7 @@ public sealed class ToolCatalog
         }
 
         // Reject requests whose tool is neither named nor implied by one tool's scopes.
-        return new(null, new(OAuthError.InvalidTarget(named.Count == 0
+        return new(null, new(RefusalCodes.TargetNotInferred, OAuthError.InvalidTarget(named.Count == 0
             ? "Name the tool with 'resource' or 'audience', or request scopes of one tool."
             : "The requested scopes name several or unknown tools; name one tool with 'resource' or 'audience'."), "tool not inferred"));
     }

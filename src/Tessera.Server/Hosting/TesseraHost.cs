@@ -103,6 +103,7 @@ public static class TesseraHost
             sp.GetRequiredService<IdentityProviderRegistry>(), config,
             config.Server.BootstrapAdminToken ? AdminAuthenticator.EnsureBootstrapToken(config.DataDir) : null));
         services.AddSingleton<CallerAuthenticator>();
+        services.AddSingleton<OAuthRefusals>();
         services.AddSingleton(store.Secrets);
         services.AddSingleton(store.TokenUses);
         services.AddSingleton<SecretVault>();
@@ -132,7 +133,14 @@ public static class TesseraHost
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleUnexpectedAsync });
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = HandleUnexpectedAsync,
+
+            // The OAuth endpoints leave an unwritable audit event to this handler (OAuthEndpoints); the
+            // audit writer has logged the failure already, so each refused request adds no error of its own.
+            SuppressDiagnosticsCallback = c => c.Exception is AuditWriteException && c.HttpContext.Request.Path.StartsWithSegments("/oauth"),
+        });
         if (config.RateLimits.Enabled)
         {
             app.UseRateLimiter();
@@ -176,8 +184,10 @@ public static class TesseraHost
         var status = auditFailure ? 503 : 500;
         if (context.Request.Path.StartsWithSegments("/oauth"))
         {
-            await OAuthResponses.WriteErrorAsync(context, new Core.Protocol.OAuthError("server_error",
-                auditFailure ? Core.Protocol.OAuthError.ServerError.Description : "An internal error occurred; the request was not carried out.", status));
+            // An event that could not be written: the one fail-closed answer of the OAuth endpoints.
+            await OAuthResponses.WriteErrorAsync(context, auditFailure
+                ? Core.Protocol.OAuthError.ServerError
+                : new Core.Protocol.OAuthError("server_error", "An internal error occurred; the request was not carried out.", status));
             return;
         }
 

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
-using Tessera.Core.Limits;
 using Tessera.Core.Protocol;
 using Tessera.Core.Tokens;
 
@@ -9,15 +8,15 @@ namespace Tessera.Server.OAuth;
 
 /// <summary>
 /// Authenticates callers of introspection and revocation: an admin's bearer token, or client
-/// authentication as at the token endpoint. No authentication at all is a 401.
+/// authentication as at the token endpoint. No authentication at all is a 401. Every refusal is
+/// recorded here (through <see cref="OAuthRefusals"/>) before it is returned, except one by a rate
+/// limit, which the limit counts and records together.
 /// </summary>
-internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuthenticator admins, AuditLog audit, RateLimits limits)
+internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuthenticator admins, AuditLog audit, OAuthRefusals refusals)
 {
     public async Task<(IntrospectionCaller? Caller, OAuthError? Error)> AuthenticateAsync(HttpContext context, OAuthForm form, string deniedType)
     {
         var header = context.Request.Headers.Authorization.ToString();
-        string? claimed;
-        string reason;
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             var (admin, adminReason, _) = await admins.AuthenticateAsync(header["Bearer ".Length..].Trim(), context.RequestAborted);
@@ -26,81 +25,46 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
                 return (IntrospectionCaller.ForAdmin(admin), null);
             }
 
-            claimed = null;
-            reason = $"admin bearer refused: {adminReason}";
-
             // A refused bearer is an unauthenticated request: it counts against its source's allowance.
-            limits.Refused(SourceAddress.From(context.Connection.RemoteIpAddress));
+            var refused = new Refusal(RefusalCodes.CallerAdminBearerRefused, OAuthError.InvalidClient, $"admin bearer refused: {adminReason}");
+            await refusals.RecordAsync(context, deniedType, refused, agent: null, unauthenticated: true);
+            return (null, refused.Error);
         }
-        else
+
+        var (credentials, malformed) = ClientCredentialsReader.Read(context.Request, form);
+        if (credentials is null)
         {
-            var (credentials, error) = ClientCredentialsReader.Read(context.Request, form);
-            if (credentials is null)
-            {
-                return (null, error);
-            }
-
-            var result = await clients.AuthenticateAsync(credentials, context.RequestAborted);
-            if (result.Throttled)
-            {
-                // Counted and recorded by the rate limit, not one event each.
-                return (null, result.Error);
-            }
-
-            if (result.Succeeded)
-            {
-                // A spent assertion is recorded durably, or the request fails: replay must stay impossible after a restart.
-                if (result.Assertion is not null)
-                {
-                    try
-                    {
-                        await audit.AppendAsync(new AuditRecord
-                        {
-                            Type = AuditTypes.ClientAuthenticated,
-                            Outcome = AuditOutcomes.Allowed,
-                            Agent = result.Agent!.Id,
-                            Reason = $"private_key_jwt at {context.Request.Path}",
-                            RequestId = context.TraceIdentifier,
-                        }, result.Changes, context.RequestAborted);
-                    }
-                    catch (AuditWriteException)
-                    {
-                        return (null, OAuthError.ServerError);
-                    }
-                }
-
-                return (IntrospectionCaller.ForAgent(result.Agent!), null);
-            }
-
-            claimed = result.ClaimedClientId;
-            reason = result.Reason!;
-            if (result.Error != OAuthError.InvalidClient)
-            {
-                await RecordAsync(claimed, reason, deniedType, context, result.Changes);
-                return (null, result.Error);
-            }
+            await refusals.RecordAsync(context, deniedType, malformed!, agent: null, unauthenticated: true);
+            return (null, malformed!.Error);
         }
 
-        await RecordAsync(claimed, reason, deniedType, context);
-        return (null, OAuthError.InvalidClient);
-    }
+        var result = await clients.AuthenticateAsync(credentials, context.RequestAborted);
+        if (result.Throttled)
+        {
+            // Counted and recorded by the rate limit, not one event each.
+            return (null, result.Error);
+        }
 
-    private async Task RecordAsync(string? agent, string reason, string type, HttpContext context, IReadOnlyList<Core.Storage.StateChange>? changes = null)
-    {
-        try
+        if (!result.Succeeded)
+        {
+            // A failed authentication is counted by the client authentication limits, not as a refused request.
+            await refusals.RecordAsync(context, deniedType, result.Refusal!, result.ClaimedClientId, result.Changes);
+            return (null, result.Error);
+        }
+
+        // A spent assertion is recorded durably, or the request fails: replay must stay impossible after a restart.
+        if (result.Assertion is not null)
         {
             await audit.AppendAsync(new AuditRecord
             {
-                Type = type,
-                Outcome = AuditOutcomes.Denied,
-                Agent = agent,
-                Reason = reason,
+                Type = AuditTypes.ClientAuthenticated,
+                Outcome = AuditOutcomes.Allowed,
+                Agent = result.Agent!.Id,
+                Reason = $"private_key_jwt at {context.Request.Path}",
                 RequestId = context.TraceIdentifier,
-            }, changes ?? [], context.RequestAborted);
+            }, result.Changes, context.RequestAborted);
         }
-        catch (AuditWriteException)
-        {
-            // The caller is refused either way; the failure is logged by the audit writer.
-        }
+
+        return (IntrospectionCaller.ForAgent(result.Agent!), null);
     }
 }

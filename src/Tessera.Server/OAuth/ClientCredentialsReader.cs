@@ -9,7 +9,14 @@ namespace Tessera.Server.OAuth;
 /// <summary>Takes the client's authentication out of the request: HTTP Basic, form secret, or client assertion.</summary>
 internal static class ClientCredentialsReader
 {
-    public static (ClientCredentials? Credentials, OAuthError? Error) Read(HttpRequest request, OAuthForm form)
+    private static readonly Refusal SeveralMethods = new(RefusalCodes.ClientSeveralMethods,
+        OAuthError.InvalidRequest("Use exactly one client authentication method."), "more than one client authentication method");
+
+    private static readonly Refusal UnsupportedAssertion = new(RefusalCodes.ClientAssertionTypeUnsupported,
+        OAuthError.InvalidRequest($"client_assertion_type must be {ClientAuthMethods.JwtBearerAssertionType} with a client_assertion."),
+        "client_assertion_type unsupported or client_assertion missing");
+
+    public static (ClientCredentials? Credentials, Refusal? Refusal) Read(HttpRequest request, OAuthForm form)
     {
         var source = SourceAddress.From(request.HttpContext.Connection.RemoteIpAddress);
         var header = request.Headers.Authorization.ToString();
@@ -22,7 +29,7 @@ internal static class ClientCredentialsReader
         // Reject requests using more than one authentication method (RFC 6749 §2.3).
         if (methods > 1)
         {
-            return (null, OAuthError.InvalidRequest("Use exactly one client authentication method."));
+            return (null, SeveralMethods);
         }
 
         if (hasBasic)
@@ -42,7 +49,8 @@ internal static class ClientCredentialsReader
                 var formId = form.Get("client_id");
                 if (formId is not null && formId != id)
                 {
-                    return (null, OAuthError.InvalidRequest("client_id in the form differs from the Authorization header."));
+                    return (null, new(RefusalCodes.ClientIdMismatch, OAuthError.InvalidRequest("client_id in the form differs from the Authorization header."),
+                        "client_id in the form differs from the Authorization header"));
                 }
 
                 return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, id, secret, null) { Source = source }, null);
@@ -63,7 +71,7 @@ internal static class ClientCredentialsReader
             // Reject assertions of any type but RFC 7523 JWT bearer.
             if (assertionType != ClientAuthMethods.JwtBearerAssertionType || assertion is null)
             {
-                return (null, OAuthError.InvalidRequest($"client_assertion_type must be {ClientAuthMethods.JwtBearerAssertionType} with a client_assertion."));
+                return (null, UnsupportedAssertion);
             }
 
             return (new ClientCredentials(ClientAuthMethods.PrivateKeyJwt, form.Get("client_id"), null, assertion) { Source = source }, null);

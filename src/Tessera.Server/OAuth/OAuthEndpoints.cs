@@ -14,8 +14,18 @@ using Tessera.Server.Hosting;
 namespace Tessera.Server.OAuth;
 
 /// <summary>The OAuth endpoints: token (RFC 6749/8693/7523), introspection (RFC 7662), revocation (RFC 7009).</summary>
+/// <remarks>
+/// An <see cref="AuditWriteException"/> is never caught here: an action or refusal whose event cannot
+/// be written goes on to the host's exception handler, the one place that answers it (503
+/// <c>server_error</c>, <see cref="OAuthError.ServerError"/>).
+/// </remarks>
 internal static class OAuthEndpoints
 {
+    private static readonly Refusal TokenMissing = new(RefusalCodes.TokenMissing, OAuthError.InvalidRequest("The 'token' parameter is missing."), "token parameter missing");
+
+    private static readonly Refusal NotYours = new(RefusalCodes.RevocationNotYours,
+        OAuthError.UnauthorizedClient("This token was not issued to you, and you do not act in it."), "token not issued to the caller");
+
     public static void MapOAuth(this IEndpointRouteBuilder app)
     {
         app.MapPost(TokenService.TokenEndpointPath, TokenAsync).WithMetadata(WritesOwnErrorBodies.Instance);
@@ -23,19 +33,19 @@ internal static class OAuthEndpoints
         app.MapPost("/oauth/revoke", RevokeAsync).WithMetadata(WritesOwnErrorBodies.Instance);
     }
 
-    private static async Task TokenAsync(HttpContext context, TokenService tokens, TesseraConfig config, DpopNonces nonces)
+    private static async Task TokenAsync(HttpContext context, TokenService tokens, TesseraConfig config, DpopNonces nonces, OAuthRefusals refusals)
     {
-        var (form, formError) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
+        var (form, malformed) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
         if (form is null)
         {
-            await OAuthResponses.WriteErrorAsync(context, formError!);
+            await refusals.RefuseAsync(context, AuditTypes.TokenDenied, malformed!, unauthenticated: true);
             return;
         }
 
-        var (credentials, credentialsError) = ClientCredentialsReader.Read(context.Request, form);
+        var (credentials, badCredentials) = ClientCredentialsReader.Read(context.Request, form);
         if (credentials is null)
         {
-            await OAuthResponses.WriteErrorAsync(context, credentialsError!);
+            await refusals.RefuseAsync(context, AuditTypes.TokenDenied, badCredentials!, unauthenticated: true);
             return;
         }
 
@@ -73,12 +83,12 @@ internal static class OAuthEndpoints
         });
     }
 
-    private static async Task IntrospectAsync(HttpContext context, IntrospectionService introspection, CallerAuthenticator callers)
+    private static async Task IntrospectAsync(HttpContext context, IntrospectionService introspection, CallerAuthenticator callers, OAuthRefusals refusals)
     {
-        var (form, formError) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
+        var (form, malformed) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
         if (form is null)
         {
-            await OAuthResponses.WriteErrorAsync(context, formError!);
+            await refusals.RefuseAsync(context, AuditTypes.IntrospectionDenied, malformed!, unauthenticated: true);
             return;
         }
 
@@ -92,20 +102,11 @@ internal static class OAuthEndpoints
         var token = form.Get("token");
         if (token is null)
         {
-            await OAuthResponses.WriteErrorAsync(context, OAuthError.InvalidRequest("The 'token' parameter is missing."));
+            await refusals.RefuseAsync(context, AuditTypes.IntrospectionDenied, TokenMissing, unauthenticated: false, caller.Agent?.Id);
             return;
         }
 
-        AccessTokenClaims? claims;
-        try
-        {
-            claims = await introspection.IntrospectAsync(caller, token, context.TraceIdentifier, context.RequestAborted);
-        }
-        catch (AuditWriteException)
-        {
-            await OAuthResponses.WriteErrorAsync(context, OAuthError.ServerError);
-            return;
-        }
+        var claims = await introspection.IntrospectAsync(caller, token, context.TraceIdentifier, context.RequestAborted);
 
         TesseraMetrics.Introspections.WithLabels(claims is null ? "inactive" : "active").Inc();
         await OAuthResponses.WriteJsonAsync(context, 200, w => WriteIntrospection(w, claims));
@@ -159,12 +160,13 @@ internal static class OAuthEndpoints
         }
     }
 
-    private static async Task RevokeAsync(HttpContext context, AccessTokenValidator validator, RevocationService revocations, CallerAuthenticator callers)
+    private static async Task RevokeAsync(HttpContext context, AccessTokenValidator validator, RevocationService revocations, CallerAuthenticator callers,
+        OAuthRefusals refusals)
     {
-        var (form, formError) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
+        var (form, malformed) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
         if (form is null)
         {
-            await OAuthResponses.WriteErrorAsync(context, formError!);
+            await refusals.RefuseAsync(context, AuditTypes.RevocationDenied, malformed!, unauthenticated: true);
             return;
         }
 
@@ -178,7 +180,7 @@ internal static class OAuthEndpoints
         var token = form.Get("token");
         if (token is null)
         {
-            await OAuthResponses.WriteErrorAsync(context, OAuthError.InvalidRequest("The 'token' parameter is missing."));
+            await refusals.RefuseAsync(context, AuditTypes.RevocationDenied, TokenMissing, unauthenticated: false, caller.Agent?.Id);
             return;
         }
 
@@ -190,19 +192,12 @@ internal static class OAuthEndpoints
             var claims = validation.Claims!;
             if (caller.Agent is { } agent && claims.ClientId != agent.Id && !claims.ActorChain.Contains(agent.Id))
             {
-                await OAuthResponses.WriteErrorAsync(context, OAuthError.UnauthorizedClient("This token was not issued to you, and you do not act in it."));
+                await refusals.RefuseAsync(context, AuditTypes.RevocationDenied, NotYours with { Reason = $"token {claims.Jti} was not issued to it, and it does not act in it" },
+                    unauthenticated: false, agent.Id);
                 return;
             }
 
-            try
-            {
-                await revocations.RevokeTokenAsync(claims, caller.Name, context.TraceIdentifier, context.RequestAborted);
-            }
-            catch (AuditWriteException)
-            {
-                await OAuthResponses.WriteErrorAsync(context, OAuthError.ServerError);
-                return;
-            }
+            await revocations.RevokeTokenAsync(claims, caller.Name, context.TraceIdentifier, context.RequestAborted);
 
             TesseraMetrics.Revocations.WithLabels("token").Inc();
         }

@@ -55,23 +55,23 @@ internal sealed class OAuthForm
 
     public IReadOnlyList<string> GetAll(string name) => _multi.TryGetValue(name, out var v) ? v : [];
 
-    public static async Task<(OAuthForm? Form, OAuthError? Error)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<(OAuthForm? Form, Refusal? Refusal)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         // Reject requests whose body is not a form: OAuth endpoints take form parameters only.
         if (!HttpMethods.IsPost(request.Method))
         {
-            return (null, OAuthError.InvalidRequest("Use POST."));
+            return (null, new(RefusalCodes.FormNotPost, OAuthError.InvalidRequest("Use POST."), "not a POST"));
         }
 
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !string.Equals(contentType.MediaType.Value, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            return (null, OAuthError.InvalidRequest("The body must be application/x-www-form-urlencoded."));
+            return (null, new(RefusalCodes.FormNotFormEncoded, OAuthError.InvalidRequest("The body must be application/x-www-form-urlencoded."), "body not form-encoded"));
         }
 
         if (request.ContentLength > MaxBodyBytes)
         {
-            return (null, new OAuthError(OAuthErrorCodes.InvalidRequest, "The request body is too large.", 413));
+            return (null, TooLarge);
         }
 
         // Pooled: a fresh 64 KiB array per request would cost more than the rest of the parsing.
@@ -89,12 +89,12 @@ internal sealed class OAuthForm
             }
             catch (BadHttpRequestException)
             {
-                return (null, OAuthError.InvalidRequest("The request body could not be read."));
+                return (null, new(RefusalCodes.FormUnreadable, OAuthError.InvalidRequest("The request body could not be read."), "body could not be read"));
             }
 
             if (total > MaxBodyBytes)
             {
-                return (null, new OAuthError(OAuthErrorCodes.InvalidRequest, "The request body is too large.", 413));
+                return (null, TooLarge);
             }
 
             return Parse(buffer.AsSpan(0, total));
@@ -106,11 +106,11 @@ internal sealed class OAuthForm
     }
 
     /// <summary>Parses a whole form body (at most <see cref="MaxBodyBytes"/>).</summary>
-    internal static (OAuthForm? Form, OAuthError? Error) Parse(ReadOnlySpan<byte> body)
+    internal static (OAuthForm? Form, Refusal? Refusal) Parse(ReadOnlySpan<byte> body)
     {
         if (!System.Text.Unicode.Utf8.IsValid(body))
         {
-            return (null, OAuthError.InvalidRequest("The request body is not valid UTF-8."));
+            return (null, new(RefusalCodes.FormInvalidUtf8, OAuthError.InvalidRequest("The request body is not valid UTF-8."), "body not valid UTF-8"));
         }
 
         // Pairs in the order sent; at most MaxParameters of them.
@@ -210,7 +210,8 @@ internal sealed class OAuthForm
             {
                 if (group[j] == i)
                 {
-                    return (null, OAuthError.InvalidRequest($"The parameter '{Clip(name)}' is included more than once."));
+                    var message = $"The parameter '{Clip(name)}' is included more than once.";
+                    return (null, new(RefusalCodes.FormDuplicateParameter, OAuthError.InvalidRequest(message), $"parameter '{Clip(name)}' repeated"));
                 }
             }
 
@@ -224,7 +225,11 @@ internal sealed class OAuthForm
         return (new OAuthForm(single, multi), null);
     }
 
-    private static readonly OAuthError TooManyOrTooLong = OAuthError.InvalidRequest("The form has too many or too long parameters.");
+    private static readonly Refusal TooManyOrTooLong = new(RefusalCodes.FormTooManyOrTooLong,
+        OAuthError.InvalidRequest("The form has too many or too long parameters."), "too many or too long parameters");
+
+    private static readonly Refusal TooLarge = new(RefusalCodes.FormTooLarge,
+        new OAuthError(OAuthErrorCodes.InvalidRequest, "The request body is too large.", 413), $"body over {MaxBodyBytes} bytes");
 
     /// <summary>
     /// Whether the encoded text is longer than <paramref name="limit"/> UTF-16 characters (what FormReader

@@ -57,6 +57,28 @@ public sealed class AuditEventTests
     }
 
     [Fact]
+    public void A_refusals_reason_code_is_hashed_after_its_reason_and_read_back()
+    {
+        var record = new AuditRecord
+        {
+            Type = AuditTypes.TokenDenied,
+            Outcome = AuditOutcomes.Denied,
+            Reason = "invalid_request: parameter 'scope' repeated",
+            ReasonCode = Core.Protocol.RefusalCodes.FormDuplicateParameter,
+            RequestId = "0HN:2",
+        };
+        var time = new DateTimeOffset(2026, 11, 29, 4, 47, 1, 234, TimeSpan.Zero);
+
+        var bytes = AuditEvent.Serialize(8, time, record, AuditEvent.GenesisHash);
+
+        Assert.Equal(
+            """{"seq":8,"time":"2026-11-29T04:47:01.234Z","type":"token.denied","outcome":"denied","reason":"invalid_request: parameter \u0027scope\u0027 repeated","reason_code":"form.duplicate_parameter","request_id":"0HN:2","prev_hash":"""
+            + "\"" + AuditEvent.GenesisHash + "\"}",
+            Encoding.UTF8.GetString(bytes));
+        Assert.Equal(record, AuditEvent.Parse(bytes, "hash").Record);
+    }
+
+    [Fact]
     public async Task The_log_stores_the_same_bytes_as_Serialize_for_every_event_of_a_batch()
     {
         var store = new MemoryAuditStore();

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Tessera.Core.Tests.Dpop;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -374,9 +375,11 @@ public sealed class ApprovalAttackTests
 
         using var read = await broker.AskAsync(idp, "crm:read", ("authorization_details", "[" + Detail(method: "GET", path: "/contacts/1") + "]"));
         await OAuthAssert.ErrorAsync(read, HttpStatusCode.BadRequest, "invalid_authorization_details");
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.AuthorizationDetailsUnbound);
         using var own = await broker.ClientCredentialsAsync(ApprovalBroker.Agent, ApprovalBroker.Secret,
             ("scope", "crm:read"), ("authorization_details", "[" + Detail(method: "GET", path: "/contacts/1") + "]"));
         await OAuthAssert.ErrorAsync(own, HttpStatusCode.BadRequest, "invalid_authorization_details");
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.AuthorizationDetailsUnbound);
 
         await AssertNoApprovalAsync(broker);
         Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type == "token.issued");
@@ -413,6 +416,7 @@ public sealed class ApprovalAttackTests
         var body = await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
         Assert.Contains("'reason'", Description(body), StringComparison.Ordinal);
         await AssertNoApprovalAsync(broker);
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ApprovalNotRequested);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -305,6 +306,7 @@ public sealed class ClientAssertionAttackTests
 
         await OAuthAssert.TokenAsync(first);
         await OAuthAssert.ErrorAsync(second, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.AssertionReplayed);
     }
 
     [Fact]
@@ -356,6 +358,7 @@ public sealed class ClientAssertionAttackTests
 
         await OAuthAssert.TokenAsync(first);
         await OAuthAssert.ErrorAsync(second, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.AssertionReplayed);
     }
 
     [Fact]
@@ -462,6 +465,7 @@ public sealed class ClientAssertionAttackTests
         using var response = await PostAsync(broker, Assertion(broker, Credentials(key)), clientId: "support-agent");
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.AssertionIssuerMismatch);
     }
 
     [Fact]
@@ -477,6 +481,7 @@ public sealed class ClientAssertionAttackTests
         }));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.AssertionNoKeys);
     }
 
     [Fact]
@@ -503,6 +508,7 @@ public sealed class ClientAssertionAttackTests
         using var response = await PostAsync(broker, Assertion(broker, Credentials(key)), assertionType: assertionType);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientAssertionTypeUnsupported);
     }
 
     [Fact]
@@ -518,6 +524,7 @@ public sealed class ClientAssertionAttackTests
 
         await OAuthAssert.ErrorAsync(noType, HttpStatusCode.BadRequest, "invalid_request");
         await OAuthAssert.ErrorAsync(noAssertion, HttpStatusCode.BadRequest, "invalid_request");
+        Assert.Equal(2, (await broker.AuditEventsAsync()).Count(e => e.Record.ReasonCode == RefusalCodes.ClientAssertionTypeUnsupported));
     }
 
     [Theory]

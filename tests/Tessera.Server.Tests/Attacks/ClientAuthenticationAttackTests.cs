@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -47,6 +48,10 @@ public sealed class ClientAuthenticationAttackTests
         Assert.Equal(unknown.Content.Headers.ContentType?.ToString(), wrongSecret.Content.Headers.ContentType?.ToString());
         Assert.DoesNotContain("no-such-agent", unknownBody, StringComparison.Ordinal);
         Assert.DoesNotContain("support-agent", wrongSecretBody, StringComparison.Ordinal);
+
+        // Identical on the wire, told apart in the audit log.
+        Assert.Equal("no-such-agent", (await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientUnknown)).Record.Agent);
+        Assert.Equal("support-agent", (await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientWrongSecret)).Record.Agent);
     }
 
     [Fact]
@@ -61,6 +66,8 @@ public sealed class ClientAuthenticationAttackTests
         var unknownBody = await OAuthAssert.ErrorAsync(unknown, HttpStatusCode.Unauthorized, "invalid_client");
         Assert.Equal(unknownBody, await OAuthAssert.ErrorAsync(wrongSecret, HttpStatusCode.Unauthorized, "invalid_client"));
         Assert.Equal(WwwAuthenticate(unknown), WwwAuthenticate(wrongSecret));
+        await AuditAssert.RefusedOnceAsync(broker, "introspection.denied", RefusalCodes.ClientUnknown);
+        await AuditAssert.RefusedOnceAsync(broker, "introspection.denied", RefusalCodes.ClientWrongSecret);
     }
 
     [Fact]
@@ -71,6 +78,7 @@ public sealed class ClientAuthenticationAttackTests
         using var response = await broker.ClientCredentialsAsync("expired-agent", TestBroker.ExpiredSecret, ("scope", "crm:read"));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientRegistrationExpired);
     }
 
     [Fact]
@@ -119,6 +127,7 @@ public sealed class ClientAuthenticationAttackTests
             TestBroker.Basic("support-agent", TestBroker.SupportSecret));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientSeveralMethods);
     }
 
     [Fact]
@@ -136,6 +145,7 @@ public sealed class ClientAuthenticationAttackTests
             TestBroker.Basic("support-agent", TestBroker.SupportSecret));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientSeveralMethods);
     }
 
     [Fact]
@@ -148,6 +158,7 @@ public sealed class ClientAuthenticationAttackTests
             TestBroker.Basic("support-agent", TestBroker.SupportSecret));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientIdMismatch);
     }
 
     public static TheoryData<string> MalformedBasicHeaders()
@@ -204,6 +215,7 @@ public sealed class ClientAuthenticationAttackTests
         Assert.Equal(expected, await OAuthAssert.ErrorAsync(hugeSecretBasic, HttpStatusCode.Unauthorized, "invalid_client"));
         Assert.Equal(expected, await OAuthAssert.ErrorAsync(hugeIdPost, HttpStatusCode.Unauthorized, "invalid_client"));
         Assert.Equal(expected, await OAuthAssert.ErrorAsync(hugeSecretPost, HttpStatusCode.Unauthorized, "invalid_client"));
+        Assert.Equal(4, (await broker.AuditEventsAsync()).Count(e => e.Record.ReasonCode == RefusalCodes.ClientMalformedCredentials));
     }
 
     [Fact]
@@ -227,5 +239,6 @@ public sealed class ClientAuthenticationAttackTests
             [new("grant_type", "client_credentials"), new("scope", "crm:read"), new("client_id", "support-agent")]);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientNone);
     }
 }

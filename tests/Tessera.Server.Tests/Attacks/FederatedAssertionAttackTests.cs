@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -180,6 +181,8 @@ public sealed class FederatedAssertionAttackTests
 
         await AssertRefusedAsync(broker, withoutClientId, "no agent is federated with identity provider 'ci'");
         await AssertRefusedAsync(broker, withClientId, "not federated with identity provider 'ci'");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.FederatedUnknownSubject);
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.FederatedNotFederated);
     }
 
     [Fact]
@@ -192,6 +195,7 @@ public sealed class FederatedAssertionAttackTests
         using var response = await PostAsync(broker, Assertion(broker, forger));
 
         await AssertRefusedAsync(broker, response, "federated assertion from 'cluster' rejected");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.FederatedInvalid);
     }
 
     [Theory]

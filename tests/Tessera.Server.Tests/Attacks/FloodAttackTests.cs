@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -172,6 +173,26 @@ public sealed class FloodAttackTests
     }
 
     [Fact]
+    public async Task A_flood_of_malformed_oauth_requests_is_recorded_up_to_the_allowance_then_counted()
+    {
+        await using var broker = await StartAsync();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 15; i++)
+        {
+            using var content = new StringContent("{\"grant_type\":\"client_credentials\"}", System.Text.Encoding.UTF8, "application/json");
+            using var response = await broker.Client.PostAsync(i % 2 == 0 ? "/oauth/token" : "/oauth/revoke", content);
+            statuses.Add(response.StatusCode);
+        }
+
+        // Each refusal within the allowance is recorded once with its code; beyond it, 429 and one ratelimit event.
+        Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.BadRequest));
+        Assert.Equal(5, statuses.Count(s => s == (HttpStatusCode)429));
+        var events = await broker.AuditEventsAsync();
+        Assert.Equal(10, events.Count(e => e.Record.ReasonCode == RefusalCodes.FormNotFormEncoded));
+        Assert.Single(events, e => e.Record.Type == "ratelimit.exceeded");
+    }
+
+    [Fact]
     public async Task Introspection_with_a_wrong_bearer_or_secret_counts_too()
     {
         await using var broker = await StartAsync();
@@ -184,6 +205,7 @@ public sealed class FloodAttackTests
 
         Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.Unauthorized));
         Assert.Equal(2, statuses.Count(s => s == (HttpStatusCode)429));
+        Assert.Equal(10, (await broker.AuditEventsAsync()).Count(e => e.Record.ReasonCode == RefusalCodes.CallerAdminBearerRefused));
         using var limited = await broker.PostFormAsync("/oauth/introspect", [new("token", "x")], TestBroker.Basic("support-agent", TestBroker.SupportSecret));
         await OAuthAssert.ErrorAsync(limited, (HttpStatusCode)429, "slow_down");
         Assert.NotNull(limited.Headers.RetryAfter);

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -18,6 +19,14 @@ public sealed class MalformedRequestTests
     private const string Form = "application/x-www-form-urlencoded";
 
     public static TheoryData<string> Endpoints() => new() { "/oauth/token", "/oauth/introspect", "/oauth/revoke" };
+
+    /// <summary>The audit event type of a refusal at <paramref name="path"/>.</summary>
+    private static string DeniedType(string path) => path switch
+    {
+        "/oauth/token" => "token.denied",
+        "/oauth/introspect" => "introspection.denied",
+        _ => "revocation.denied",
+    };
 
     private static AuthenticationHeaderValue SupportAuth => TestBroker.Basic("support-agent", TestBroker.SupportSecret);
 
@@ -77,6 +86,7 @@ public sealed class MalformedRequestTests
         using var response = await PostTextAsync(broker, path, body.Replace("{token}", token, StringComparison.Ordinal), auth: SupportAuth);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, DeniedType(path), RefusalCodes.FormDuplicateParameter);
         if (path == "/oauth/revoke")
         {
             // The refused revocation did nothing.
@@ -99,6 +109,9 @@ public sealed class MalformedRequestTests
 
         await OAuthAssert.ErrorAsync(sized, HttpStatusCode.RequestEntityTooLarge, "invalid_request");
         await OAuthAssert.ErrorAsync(unsized, HttpStatusCode.RequestEntityTooLarge, "invalid_request");
+        var refusals = (await broker.AuditEventsAsync()).Where(e => e.Record.ReasonCode == RefusalCodes.FormTooLarge).ToList();
+        Assert.Equal(2, refusals.Count);
+        Assert.All(refusals, e => Assert.Equal(DeniedType(path), e.Record.Type));
     }
 
     [Fact]
@@ -134,6 +147,7 @@ public sealed class MalformedRequestTests
         using var response = await PostTextAsync(broker, path, json, "application/json", SupportAuth);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, DeniedType(path), RefusalCodes.FormNotFormEncoded);
     }
 
     [Theory]
@@ -176,6 +190,7 @@ public sealed class MalformedRequestTests
         using var response = await PostBytesAsync(broker, path, body, auth: SupportAuth);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, DeniedType(path), RefusalCodes.FormInvalidUtf8);
     }
 
     [Theory]
@@ -191,9 +206,11 @@ public sealed class MalformedRequestTests
         using var anonymous = await PostTextAsync(broker, "/oauth/token", body);
 
         await OAuthAssert.ErrorAsync(authenticated, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.GrantTypeMissing);
 
         // Anyone else is refused as unauthenticated first: a failed authentication, which the rate limits count.
         await OAuthAssert.ErrorAsync(anonymous, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.ClientNone);
     }
 
     [Theory]
@@ -213,6 +230,7 @@ public sealed class MalformedRequestTests
             [new("grant_type", grantType), new("scope", "crm:read"), new("username", "alice"), new("password", "hunter2")], SupportAuth);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "unsupported_grant_type");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.GrantTypeUnsupported);
     }
 
     [Theory]
@@ -244,6 +262,7 @@ public sealed class MalformedRequestTests
         using var response = await PostTextAsync(broker, "/oauth/token?grant_type=client_credentials&scope=crm%3Aread", "", auth: SupportAuth);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.GrantTypeMissing);
     }
 
     [Theory]
@@ -261,6 +280,9 @@ public sealed class MalformedRequestTests
         await OAuthAssert.ErrorAsync(many, HttpStatusCode.BadRequest, "invalid_request");
         await OAuthAssert.ErrorAsync(longKey, HttpStatusCode.BadRequest, "invalid_request");
         await OAuthAssert.ErrorAsync(longValue, HttpStatusCode.BadRequest, "invalid_request");
+        var refusals = (await broker.AuditEventsAsync()).Where(e => e.Record.ReasonCode == RefusalCodes.FormTooManyOrTooLong).ToList();
+        Assert.Equal(3, refusals.Count);
+        Assert.All(refusals, e => Assert.Equal(DeniedType(path), e.Record.Type));
     }
 
     [Theory]
@@ -462,6 +484,7 @@ public sealed class MalformedRequestTests
         using var response = await PostTextAsync(broker, path, ValidBody(path, token));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        await AuditAssert.RefusedOnceAsync(broker, DeniedType(path), RefusalCodes.ClientNone);
     }
 
     [Fact]
@@ -647,6 +670,20 @@ public sealed class MalformedRequestTests
         await OAuthAssert.InactiveAsync(byOther);
     }
 
+    [Theory]
+    [InlineData("/oauth/introspect", "introspection.denied")]
+    [InlineData("/oauth/revoke", "revocation.denied")]
+    public async Task Missing_token_is_invalid_request_and_recorded_once(string path, string type)
+    {
+        await using var broker = await TestBroker.StartAsync();
+
+        using var response = await broker.PostFormAsync(path, [new("token_type_hint", "access_token")], SupportAuth);
+
+        await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        var refusal = await AuditAssert.RefusedOnceAsync(broker, type, RefusalCodes.TokenMissing);
+        Assert.Equal("support-agent", refusal.Record.Agent);
+    }
+
     [Fact]
     public async Task Agent_cannot_revoke_a_token_issued_to_another_agent()
     {
@@ -665,6 +702,8 @@ public sealed class MalformedRequestTests
         using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", token)], TestBroker.Basic("other-agent", otherSecret));
 
         await OAuthAssert.ErrorAsync(revoke, HttpStatusCode.BadRequest, "unauthorized_client");
+        var refusal = await AuditAssert.RefusedOnceAsync(broker, "revocation.denied", RefusalCodes.RevocationNotYours);
+        Assert.Equal("other-agent", refusal.Record.Agent);
         using var introspection = await IntrospectAsync(broker, token);
         using var json = await TestBroker.ReadJsonAsync(introspection);
         Assert.True(json.RootElement.GetProperty("active").GetBoolean());

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -15,6 +16,7 @@ public sealed class SubjectTokenAttackTests
         await using var owner = broker;
         var alice = idp.Mint("alice", broker.Time.GetUtcNow() - TimeSpan.FromMinutes(10), scope: "crm:read", lifetime: TimeSpan.FromMinutes(5));
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", alice)));
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.SubjectTokenRejected);
     }
 
     [Fact]
@@ -86,7 +88,9 @@ public sealed class SubjectTokenAttackTests
         var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
         var tool = await broker.ExchangeOkAsync("agent-a", mission, "urn:tessera:tool:crm");
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", tool, "urn:tessera:tool:crm")));
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenToolToken);
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", tool)));
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenToolToken);
     }
 
     [Fact]
@@ -111,6 +115,7 @@ public sealed class SubjectTokenAttackTests
         var now = broker.Time.GetUtcNow();
         var forB = idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = new Dictionary<string, object> { ["sub"] = "agent-b" } });
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forB)));
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.DelegationMayActMismatch);
         Assert.NotNull(await broker.ExchangeOkAsync("agent-b", forB));
 
         var malformed = idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = "agent-a" });
@@ -124,6 +129,7 @@ public sealed class SubjectTokenAttackTests
         await using var owner = broker;
         var delegated = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", extraClaims: new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "someone" } });
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", delegated)));
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.SubjectTokenForeignActors);
     }
 
     [Fact]
@@ -164,7 +170,9 @@ public sealed class SubjectTokenAttackTests
         var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
         using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", mission)], TestBroker.Basic("agent-a", DelegationBroker.Secret));
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", mission, "urn:tessera:tool:crm")));
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenRevoked);
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", mission)));
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenRevoked);
     }
 
     [Fact]
@@ -180,7 +188,9 @@ public sealed class SubjectTokenAttackTests
             claims with { Jti = Guid.NewGuid().ToString("N"), ExpiresAt = claims.IssuedAt + (long)TimeSpan.FromDays(30).TotalSeconds });
 
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", forged)));
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenLifetimeExceeded);
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged, "urn:tessera:tool:crm")));
+        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenLifetimeExceeded);
         Assert.False((await broker.IntrospectAsync(forged)).GetProperty("active").GetBoolean());
         var denied = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "token.denied" }, CancellationToken.None);
         Assert.Contains(denied, e => e.Record.Reason!.Contains("max_ttl", StringComparison.Ordinal));
@@ -194,6 +204,7 @@ public sealed class SubjectTokenAttackTests
         var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
         using var response = await broker.ExchangeAsync("agent-x", alice, extra: [("actor_token", alice), ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt")]);
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(response));
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ActorTokenNotAccepted);
     }
 
     [Theory]
@@ -205,6 +216,7 @@ public sealed class SubjectTokenAttackTests
         await using var owner = broker;
         var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", alice, subjectTokenType: type)));
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.SubjectTokenTypeUnsupported);
     }
 
     [Theory]
@@ -247,6 +259,7 @@ public sealed class SubjectTokenAttackTests
         Assert.Equal("invalid_request", json.RootElement.GetProperty("error").GetString());
         Assert.Contains("'purpose'", json.RootElement.GetProperty("error_description").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type == "token.exchanged");
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.PurposeInvalid);
     }
 
     [Fact]

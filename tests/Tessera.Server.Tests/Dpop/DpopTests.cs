@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Tessera.Core.Tests.Dpop;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Dpop;
@@ -110,6 +111,26 @@ public sealed class DpopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_dpop_header_lines_are_refused_as_several_proofs_not_as_a_bad_one()
+    {
+        // HttpClient joins repeated headers into one comma-separated line (refused as a malformed proof,
+        // above); two separate lines reach the "exactly one DPoP header" rule itself.
+        var body = "grant_type=client_credentials&scope=crm%3Aread"u8.ToArray();
+        var response = await RawHttp.SendAsync(_proxy.Broker.Address!, "POST", "/oauth/token",
+        [
+            "Authorization: " + TestBroker.Basic("support-agent", TestBroker.SupportSecret),
+            "Content-Type: application/x-www-form-urlencoded",
+            $"Content-Length: {body.Length}",
+            "DPoP: " + _key.Proof("POST", TokenEndpoint, Now),
+            "DPoP: " + _key.Proof("POST", TokenEndpoint, Now),
+        ], body);
+
+        Assert.Equal(400, response.Status);
+        Assert.Contains("invalid_dpop_proof", response.Body, StringComparison.Ordinal);
+        await AuditAssert.RefusedOnceAsync(_proxy.Broker, "token.denied", RefusalCodes.DpopSeveralProofs);
+    }
+
+    [Fact]
     public async Task An_invalid_proof_at_the_token_endpoint_is_invalid_dpop_proof_and_issues_nothing()
     {
         using var stale = await TokenRequestAsync("crm:read", _key.Proof("POST", TokenEndpoint, Now.AddHours(-1)));
@@ -172,6 +193,7 @@ public sealed class DpopTests : IAsyncLifetime
         using var bound = await TokenRequestAsync("vault:read", _key.Proof("POST", TokenEndpoint, Now));
 
         await OAuthAssert.ErrorAsync(bearer, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(_proxy.Broker, "token.denied", RefusalCodes.DpopRequiredByTool);
         Assert.Equal(HttpStatusCode.OK, bound.StatusCode);
     }
 
@@ -187,6 +209,7 @@ public sealed class DpopTests : IAsyncLifetime
         using var response = await _proxy.Broker.Client.SendAsync(request);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
+        await AuditAssert.RefusedOnceAsync(_proxy.Broker, "token.denied", RefusalCodes.DpopRequiredByAgent);
     }
 
     [Fact]

@@ -23,6 +23,26 @@ public sealed class FailClosedAuditTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
     }
 
+    [Theory]
+    [InlineData("/oauth/token")]
+    [InlineData("/oauth/introspect")]
+    [InlineData("/oauth/revoke")]
+    public async Task A_refusal_that_cannot_be_recorded_is_answered_503_not_with_the_refusal(string path)
+    {
+        FlakyStore? flaky = null;
+        await using var broker = await TestBroker.StartAsync(wrapStore: s => flaky = new FlakyStore(s));
+        flaky!.FailAppends = true;
+
+        // A repeated parameter (refused by the endpoint) and a wrong secret (refused by client authentication).
+        using var malformed = await broker.PostFormAsync(path, [new("token", "x"), new("token", "y"), new("grant_type", "client_credentials")],
+            TestBroker.Basic("support-agent", TestBroker.SupportSecret));
+        using var wrongSecret = await broker.PostFormAsync(path, [new("token", "x"), new("grant_type", "client_credentials")],
+            TestBroker.Basic("support-agent", "not-the-secret"));
+
+        await OAuthAssert.ErrorAsync(malformed, HttpStatusCode.ServiceUnavailable, "server_error");
+        await OAuthAssert.ErrorAsync(wrongSecret, HttpStatusCode.ServiceUnavailable, "server_error");
+    }
+
     [Fact]
     public async Task A_revocation_that_cannot_be_recorded_fails_and_the_chain_stays_intact_after_recovery()
     {

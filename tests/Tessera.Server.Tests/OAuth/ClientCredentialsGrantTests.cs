@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.OAuth;
@@ -118,18 +119,25 @@ public sealed class ClientCredentialsGrantTests
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         using var error = await TestBroker.ReadJsonAsync(refused);
         Assert.Equal("invalid_scope", error.RootElement.GetProperty("error").GetString());
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ScopeNoneGranted);
     }
 
     [Fact]
     public async Task Unknown_or_unreachable_tool_is_invalid_target()
     {
         await using var broker = await TestBroker.StartAsync();
-        foreach (var parameters in new[] { ("resource", "urn:tessera:tool:nope"), ("audience", "github"), ("scope", "crm:read github:repo.read") })
+        foreach (var (parameters, code) in new[]
+        {
+            (("resource", "urn:tessera:tool:nope"), RefusalCodes.TargetUnknown),
+            (("audience", "github"), RefusalCodes.TargetNotAllowed),
+            (("scope", "crm:read github:repo.read"), RefusalCodes.TargetNotInferred),
+        })
         {
             using var response = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, parameters);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             using var json = await TestBroker.ReadJsonAsync(response);
             Assert.Equal("invalid_target", json.RootElement.GetProperty("error").GetString());
+            await AuditAssert.LastRefusalAsync(broker, "token.denied", code);
         }
     }
 

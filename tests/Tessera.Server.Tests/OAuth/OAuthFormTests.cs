@@ -94,7 +94,7 @@ public sealed class OAuthFormTests
     {
         var (expected, expectedError) = Reference(body);
         var (form, error) = OAuthForm.Parse(body);
-        Assert.Equal(expectedError, error?.Description);
+        Assert.Equal(expectedError, error?.Error.Description);
         if (expected is null)
         {
             Assert.Null(form);

@@ -1,0 +1,110 @@
+namespace Tessera.Core.Protocol;
+
+/// <summary>
+/// The one catalogue of refusal reason codes at the OAuth endpoints: stable, dotted
+/// <c>family.what</c> in snake case, recorded as an audit event's <c>reason_code</c> next to the
+/// free-text <c>reason</c>. The text may be reworded; a code never changes meaning, so alerts and
+/// queries can rely on it. Every code is listed in docs/reference/refusals.md.
+/// </summary>
+public static class RefusalCodes
+{
+    // The request body, before anything else is read (/oauth/*).
+    public const string FormNotPost = "form.not_post";
+    public const string FormNotFormEncoded = "form.not_form_encoded";
+    public const string FormTooLarge = "form.too_large";
+    public const string FormUnreadable = "form.unreadable";
+    public const string FormInvalidUtf8 = "form.invalid_utf8";
+    public const string FormTooManyOrTooLong = "form.too_many_or_too_long";
+    public const string FormDuplicateParameter = "form.duplicate_parameter";
+
+    // The shape of the client's authentication, before it is checked.
+    public const string ClientSeveralMethods = "client.several_methods";
+    public const string ClientIdMismatch = "client.id_mismatch";
+    public const string ClientAssertionTypeUnsupported = "client.assertion_type_unsupported";
+
+    // Client authentication (secrets; the registration of a client that proved who it is).
+    public const string ClientNone = "client.none";
+    public const string ClientMalformedCredentials = "client.malformed_credentials";
+    public const string ClientUnknown = "client.unknown";
+    public const string ClientNoSecret = "client.no_secret";
+    public const string ClientSecretExpired = "client.secret_expired";
+    public const string ClientWrongSecret = "client.wrong_secret";
+    public const string ClientRegistrationExpired = "client.registration_expired";
+    public const string ClientSuspended = "client.suspended";
+
+    /// <summary>Refused by a rate limit: counted there and recorded in its summaries, never one event each.</summary>
+    public const string ClientRateLimited = "client.rate_limited";
+
+    // private_key_jwt (RFC 7523).
+    public const string AssertionMalformed = "client_assertion.malformed";
+    public const string AssertionIssuerMismatch = "client_assertion.issuer_mismatch";
+    public const string AssertionNoKeys = "client_assertion.no_keys";
+    public const string AssertionInvalid = "client_assertion.invalid";
+    public const string AssertionSubjectMismatch = "client_assertion.subject_mismatch";
+    public const string AssertionNoExp = "client_assertion.no_exp";
+    public const string AssertionExpired = "client_assertion.expired";
+    public const string AssertionLifetimeTooLong = "client_assertion.lifetime_too_long";
+    public const string AssertionNotYetValid = "client_assertion.not_yet_valid";
+    public const string AssertionNoJti = "client_assertion.no_jti";
+    public const string AssertionReplayed = "client_assertion.replayed";
+
+    // An identity provider's token as client authentication.
+    public const string FederatedWrongType = "federated_assertion.wrong_type";
+    public const string FederatedNotFederated = "federated_assertion.not_federated";
+    public const string FederatedInvalid = "federated_assertion.invalid";
+    public const string FederatedNoSub = "federated_assertion.no_sub";
+    public const string FederatedUnknownSubject = "federated_assertion.unknown_subject";
+    public const string FederatedSubjectMismatch = "federated_assertion.subject_mismatch";
+    public const string FederatedNoExp = "federated_assertion.no_exp";
+    public const string FederatedExpired = "federated_assertion.expired";
+    public const string FederatedLifetimeTooLong = "federated_assertion.lifetime_too_long";
+    public const string FederatedIssuedInFuture = "federated_assertion.issued_in_future";
+    public const string FederatedNotYetValid = "federated_assertion.not_yet_valid";
+    public const string FederatedNoJti = "federated_assertion.no_jti";
+    public const string FederatedReplayed = "federated_assertion.replayed";
+
+    // The token endpoint's own rules.
+    public const string GrantTypeMissing = "grant_type.missing";
+    public const string GrantTypeUnsupported = "grant_type.unsupported";
+    public const string DpopSeveralProofs = "dpop.several_proofs";
+    public const string DpopInvalidProof = "dpop.invalid_proof";
+    public const string DpopNonceRequired = "dpop.nonce_required";
+    public const string DpopRequiredByAgent = "dpop.required_by_agent";
+    public const string DpopRequiredByTool = "dpop.required_by_tool";
+    public const string TargetSeveral = "target.several";
+    public const string TargetUnknown = "target.unknown";
+    public const string TargetNotInferred = "target.not_inferred";
+    public const string TargetNotAllowed = "target.not_allowed";
+    public const string ScopeNoneGranted = "scope.none_granted";
+    public const string AuthorizationDetailsUnbound = "authorization_details.unbound";
+
+    // Token exchange (RFC 8693).
+    public const string SubjectTokenMissing = "subject_token.missing";
+    public const string SubjectTokenTypeUnsupported = "subject_token.type_unsupported";
+    public const string SubjectTokenNotJwt = "subject_token.not_jwt";
+    public const string SubjectTokenExpired = "subject_token.expired";
+    public const string SubjectTokenRevoked = "subject_token.revoked";
+    public const string SubjectTokenLifetimeExceeded = "subject_token.lifetime_exceeded";
+    public const string SubjectTokenInvalid = "subject_token.invalid";
+    public const string SubjectTokenToolToken = "subject_token.tool_token";
+    public const string SubjectTokenRejected = "subject_token.rejected";
+    public const string SubjectTokenForeignActors = "subject_token.foreign_actors";
+    public const string SubjectTokenEndOfLife = "subject_token.end_of_life";
+    public const string ActorTokenNotAccepted = "actor_token.not_accepted";
+    public const string RequestedTokenTypeUnsupported = "requested_token_type.unsupported";
+    public const string PurposeInvalid = "purpose.invalid";
+    public const string DelegationMayActMismatch = "delegation.may_act_mismatch";
+    public const string DelegationNotAllowed = "delegation.not_allowed";
+    public const string DelegationTooDeep = "delegation.too_deep";
+
+    // Approvals (docs/approvals.md), as the token endpoint answers them.
+    public const string ApprovalNotRequested = "approval.not_requested";
+    public const string ApprovalDenied = "approval.denied";
+    public const string ApprovalExpired = "approval.expired";
+    public const string ApprovalInvalidPoll = "approval.invalid_poll";
+
+    // Introspection and revocation.
+    public const string CallerAdminBearerRefused = "caller.admin_bearer_refused";
+    public const string TokenMissing = "token.missing";
+    public const string RevocationNotYours = "revocation.not_yours";
+}
