@@ -8,6 +8,7 @@ using Tessera.Core.Identity;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 using Tessera.Core.Vault;
 using Tessera.Storage.Sqlite;
 
@@ -53,7 +54,7 @@ public class ClientCredentialsBenchmarks
             """, "bench.yaml", _directory);
         _request = new TokenRequest(
             new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "crm:read" },
-            [], [], new ClientCredentials(ClientAuthMethods.ClientSecretBasic, "bench-agent", Secret, null), "bench");
+            [], [], new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "bench-agent", Secret, null), "bench");
 
         (_memory, _memoryLog) = await CreateAsync(config, new NullAuditStore(), new NullSigningKeyStore());
         _store = SqliteTesseraStore.FromLocation(config.Storage);

@@ -13,9 +13,9 @@ public class ClientSecretBenchmarks
 {
     private string _directory = null!;
     private ClientAuthenticator _authenticator = null!;
-    private ClientCredentials _valid = null!;
-    private ClientCredentials _wrongSecret = null!;
-    private ClientCredentials _unknownClient = null!;
+    private ClientAuthenticationAttempt _valid = null!;
+    private ClientAuthenticationAttempt _wrongSecret = null!;
+    private ClientAuthenticationAttempt _unknownClient = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -26,9 +26,9 @@ public class ClientSecretBenchmarks
         var time = TimeProvider.System;
         var agents = new AgentRegistry(config.Agents);
         _authenticator = new ClientAuthenticator(agents, new ClientAssertionValidator(agents, new MemoryReplayCache(time), time, config.Server.Issuer), time);
-        _valid = new ClientCredentials(ClientAuthMethods.ClientSecretBasic, "researcher", BenchConfig.Secret, null);
-        _wrongSecret = new ClientCredentials(ClientAuthMethods.ClientSecretBasic, "researcher", "bench-secret-0123456789abcdefghiX", null);
-        _unknownClient = new ClientCredentials(ClientAuthMethods.ClientSecretBasic, "nobody", BenchConfig.Secret, null);
+        _valid = new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "researcher", BenchConfig.Secret, null);
+        _wrongSecret = new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "researcher", "bench-secret-0123456789abcdefghiX", null);
+        _unknownClient = new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "nobody", BenchConfig.Secret, null);
     }
 
     [Benchmark(Baseline = true)]

@@ -3,8 +3,8 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
-using Tessera.Core.Revocation;
 using Tessera.Core.Identity;
+using Tessera.Core.Revocation;
 using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
 

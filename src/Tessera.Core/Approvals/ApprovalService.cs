@@ -118,7 +118,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         string? details = null;
         if (request.Get("authorization_details") is { } detailsText)
         {
-            if (TesseraRequestDetail.Parse(detailsText, draft.Tool, draft.Scopes, out var problem) is not { } detail)
+            if (ExactRequestDetail.Parse(detailsText, draft.Tool, draft.Scopes, out var problem) is not { } detail)
             {
                 return (new OAuthError(OAuthErrorCodes.InvalidAuthorizationDetails, $"The authorization_details are not acceptable: {problem}."), false);
             }
@@ -198,7 +198,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         try
         {
             await _audit.AppendAsync(approval.ToAuditRecord(AuditTypes.ApprovalRequested, AuditOutcomes.Allowed,
-                $"approval {approval.Id} for group {group}" + (reason is null ? "" : $": {TokenService.Clip(reason)}"), request.RequestId),
+                $"approval {approval.Id} for group {group}" + (reason is null ? "" : $": {DisplayText.Clip(reason)}"), request.RequestId),
                 [.. request.PendingChanges, new ApprovalRequested(approval)], cancellationToken);
         }
         catch (AuditWriteException)
@@ -408,7 +408,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 ExpiresAt = approve && approval.ExpiresAt < now + RedeemWindow ? now + RedeemWindow : approval.ExpiresAt,
             };
             await _audit.AppendAsync(decided.ToAuditRecord(approve ? AuditTypes.ApprovalApproved : AuditTypes.ApprovalDenied, approve ? AuditOutcomes.Allowed : AuditOutcomes.Denied,
-                $"approval {approval.Id} {decided.Status} by {who.Name}" + (comment is null ? "" : $": {TokenService.Clip(comment)}"), requestId),
+                $"approval {approval.Id} {decided.Status} by {who.Name}" + (comment is null ? "" : $": {DisplayText.Clip(comment)}"), requestId),
                 [new ApprovalDecided(decided, ApprovalStatus.Pending)], cancellationToken);
             entry.Current = decided;
             return new ApprovalDecision(ApprovalDecisionOutcome.Decided, decided, $"The request was {decided.Status}.");

@@ -163,7 +163,7 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
             // Reject proofs made for another method.
             if (!string.Equals(htm, method, StringComparison.Ordinal))
             {
-                return DpopValidation.Invalid($"the DPoP proof is for {Clip(htm)}, not {method}");
+                return DpopValidation.Invalid($"the DPoP proof is for {AsciiHead(htm)}, not {method}");
             }
 
             // Reject proofs made for another URI (scheme and host case-insensitive, default port, no query
@@ -236,5 +236,6 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
     private static string? String(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static string Clip(string value) => value.Length <= 16 ? value : value[..16];
+    /// <summary>The first 16 characters, without an ellipsis: the text ends up in a <c>WWW-Authenticate</c> header, which stays ASCII.</summary>
+    private static string AsciiHead(string value) => value.Length <= 16 ? value : value[..16];
 }

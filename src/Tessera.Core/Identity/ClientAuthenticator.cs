@@ -18,7 +18,7 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
     /// <summary>Client ids and secrets longer than this are refused before hashing.</summary>
     internal const int MaxCredentialLength = 512;
 
-    public async ValueTask<ClientAuthentication> AuthenticateAsync(ClientCredentials credentials, CancellationToken cancellationToken)
+    public async ValueTask<ClientAuthentication> AuthenticateAsync(ClientAuthenticationAttempt credentials, CancellationToken cancellationToken)
     {
         var claimed = Truncate(credentials.ClientId);
 
@@ -74,7 +74,7 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
         return result;
     }
 
-    private ClientAuthentication VerifySecret(ClientCredentials credentials, string? claimed)
+    private ClientAuthentication VerifySecret(ClientAuthenticationAttempt credentials, string? claimed)
     {
         var secret = credentials.Secret ?? "";
         if (string.IsNullOrEmpty(credentials.ClientId) || credentials.ClientId.Length > MaxCredentialLength || secret.Length > MaxCredentialLength)

@@ -62,7 +62,7 @@ public sealed class FederatedAssertionValidator
         // Reject tokens of another kind (access tokens, DPoP proofs, ...) from a trusted issuer.
         if (!string.IsNullOrEmpty(unverified.Typ) && !AcceptedTypes.Contains(unverified.Typ))
         {
-            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedWrongType, $"federated assertion from '{idp}' has type '{Clip(unverified.Typ)}', not a client assertion");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedWrongType, $"federated assertion from '{idp}' has type '{DisplayText.Clip(unverified.Typ, 64)}', not a client assertion");
         }
 
         // Reject a client_id that names an agent not federated with this provider.
@@ -106,12 +106,12 @@ public sealed class FederatedAssertionValidator
             agent = _agents.FindFederated(idp, sub);
             if (agent is null)
             {
-                return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedUnknownSubject, $"no agent is federated with identity provider '{idp}' sub '{Clip(sub)}'");
+                return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedUnknownSubject, $"no agent is federated with identity provider '{idp}' sub '{DisplayText.Clip(sub, 64)}'");
             }
         }
         else if (agent.Federated!.Sub != sub)
         {
-            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedSubjectMismatch, $"federated assertion sub '{Clip(sub)}' is not the subject configured for the agent");
+            return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedSubjectMismatch, $"federated assertion sub '{DisplayText.Clip(sub, 64)}' is not the subject configured for the agent");
         }
 
         claimed = agent.Id;
@@ -178,5 +178,4 @@ public sealed class FederatedAssertionValidator
         return ClientAuthentication.Success(agent, new AssertionUsed(key, exp + ClockSkew));
     }
 
-    private static string Clip(string value) => value.Length > 64 ? value[..64] + "…" : value;
 }

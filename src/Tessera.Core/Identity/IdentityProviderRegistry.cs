@@ -64,7 +64,7 @@ public sealed class IdentityProviderRegistry
         // Reject tokens of another kind that happen to come from a trusted issuer.
         if (!string.IsNullOrEmpty(unverified.Typ) && !AcceptedTypes.Contains(unverified.Typ))
         {
-            return (null, $"token type '{Clip(unverified.Typ)}' is not an identity token");
+            return (null, $"token type '{DisplayText.Clip(unverified.Typ, 40)}' is not an identity token");
         }
 
         var (expected, other) = use == IdentityTokenUse.Administration
@@ -74,7 +74,7 @@ public sealed class IdentityProviderRegistry
         var result = await _handler.ValidateTokenAsync(unverified, ValidationFor(provider.Options.Issuer, [expected], keys));
         if (!result.IsValid)
         {
-            return (null, result.Exception is SecurityTokenInvalidAudienceException ? $"wrong audience: {(use == IdentityTokenUse.Administration ? "the admin API" : "delegation")} takes tokens for '{Clip(expected)}'" : $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
+            return (null, result.Exception is SecurityTokenInvalidAudienceException ? $"wrong audience: {(use == IdentityTokenUse.Administration ? "the admin API" : "delegation")} takes tokens for '{DisplayText.Clip(expected, 40)}'" : $"rejected: {result.Exception?.GetType().Name ?? "invalid"}");
         }
 
         var jwt = (JsonWebToken)result.SecurityToken;
@@ -139,7 +139,6 @@ public sealed class IdentityProviderRegistry
         return null;
     }
 
-    private static string Clip(string value) => value.Length > 40 ? value[..40] + "…" : value;
 
     /// <summary>
     /// How every JWT an identity provider signs is checked (principals' tokens here, client

@@ -58,6 +58,13 @@ public static class DisplayText
     }
 
     /// <summary>
+    /// At most <paramref name="max"/> characters of <paramref name="value"/>, and an ellipsis when
+    /// it was longer: enough of a caller's value to recognise it in an error or an audit reason,
+    /// never a whole token or an unbounded string. The one clip rule of the code base.
+    /// </summary>
+    public static string Clip(string value, int max = 100) => value.Length > max ? value[..max] + "…" : value;
+
+    /// <summary>
     /// <paramref name="text"/> with every hidden character written as a visible escape — <c>\n</c>,
     /// <c>\r</c>, <c>\t</c>, <c>\x1b</c> (up to U+00FF), <c>\u202e</c>, <c>\U000e0041</c>, and a
     /// lone surrogate as <c>\ud800</c> — and a backslash doubled, so that an escape in the output

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Tessera.Core.Audit;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Proxy;
 

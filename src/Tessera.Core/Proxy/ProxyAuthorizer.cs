@@ -1,4 +1,5 @@
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Proxy;
 

@@ -1,5 +1,6 @@
 using Tessera.Core.Audit;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Proxy;
 

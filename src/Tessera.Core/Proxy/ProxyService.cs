@@ -5,6 +5,7 @@ using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 using Tessera.Core.Vault;
 
 namespace Tessera.Core.Proxy;
@@ -248,7 +249,7 @@ public sealed class ProxyService(
         where TRequest : IProxyRequest
     {
         // Fail closed: a binding we cannot read allows nothing.
-        if (TesseraRequestDetail.FromClaim(details) is not { } exact || exact.Tool != tool.Id)
+        if (ExactRequestDetail.FromClaim(details) is not { } exact || exact.Tool != tool.Id)
         {
             return (403, "the token's authorization_details do not name a request to this tool");
         }

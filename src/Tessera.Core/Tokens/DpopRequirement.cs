@@ -1,5 +1,6 @@
 using Tessera.Core.Identity;
 using Tessera.Core.Protocol;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tokens;
 

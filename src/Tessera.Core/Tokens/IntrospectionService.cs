@@ -1,4 +1,5 @@
 using Tessera.Core.Audit;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tokens;
 
@@ -9,7 +10,7 @@ namespace Tessera.Core.Tokens;
 public sealed class IntrospectionService(AccessTokenValidator validator, ToolCatalog tools, AuditLog audit)
 {
     /// <summary>Returns the claims of an active token the caller may see, or null for <c>{"active":false}</c>.</summary>
-    public async Task<AccessTokenClaims?> IntrospectAsync(IntrospectionCaller caller, string token, string? requestId, CancellationToken cancellationToken)
+    public async Task<AccessTokenClaims?> IntrospectAsync(OAuthCaller caller, string token, string? requestId, CancellationToken cancellationToken)
     {
         var validation = await validator.ValidateAsync(token, cancellationToken);
         if (!validation.IsActive)

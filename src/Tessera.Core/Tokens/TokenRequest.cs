@@ -11,7 +11,7 @@ public sealed record TokenRequest(
     IReadOnlyDictionary<string, string> Parameters,
     IReadOnlyList<string> Resources,
     IReadOnlyList<string> Audiences,
-    ClientCredentials Client,
+    ClientAuthenticationAttempt Client,
     string? RequestId)
 {
     public string? Get(string name) => Parameters.TryGetValue(name, out var v) ? v : null;

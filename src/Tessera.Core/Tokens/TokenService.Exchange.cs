@@ -3,6 +3,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
 using Tessera.Core.Protocol;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tokens;
 

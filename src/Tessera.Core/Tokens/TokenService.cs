@@ -3,6 +3,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Protocol;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tokens;
 
@@ -86,7 +87,7 @@ public sealed partial class TokenService(
             GrantTypes.TokenExchange => await ExchangeAsync(request, client.Agent!, cancellationToken),
             GrantTypes.Ciba => await PollApprovalAsync(request, client.Agent!, cancellationToken),
             _ => await DenyAsync(request, client.Agent!.Id, new(RefusalCodes.GrantTypeUnsupported,
-                OAuthError.UnsupportedGrantType($"The grant type '{Clip(grantType)}' is not supported; use client_credentials, urn:ietf:params:oauth:grant-type:token-exchange or {GrantTypes.Ciba}."),
+                OAuthError.UnsupportedGrantType($"The grant type '{DisplayText.Clip(grantType)}' is not supported; use client_credentials, urn:ietf:params:oauth:grant-type:token-exchange or {GrantTypes.Ciba}."),
                 "unsupported grant_type"), cancellationToken),
         };
     }
@@ -248,7 +249,7 @@ public sealed partial class TokenService(
                 Mission = subject?.Mission,
                 Purpose = subject?.Purpose,
                 Tool = tool,
-                Scopes = requested is { IsEmpty: false } ? [.. requested.Take(32).Select(s => Clip(s))] : null,
+                Scopes = requested is { IsEmpty: false } ? [.. requested.Take(32).Select(s => DisplayText.Clip(s))] : null,
                 Reason = $"{refusal.Error.Code}: {refusal.Reason}",
                 ReasonCode = refusal.Code,
                 RequestId = request.RequestId,
@@ -266,6 +267,4 @@ public sealed partial class TokenService(
 
     private static string Base64UrlId(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
-    /// <summary>Caller-supplied text echoed in a message or the audit log is cut short.</summary>
-    internal static string Clip(string value) => value.Length > 100 ? value[..100] + "…" : value;
 }

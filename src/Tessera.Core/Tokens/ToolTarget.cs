@@ -1,3 +1,5 @@
+using Tessera.Core.Tools;
+
 namespace Tessera.Core.Tokens;
 
 /// <summary>

@@ -14,6 +14,4 @@ internal static class AdminProblem
 
     public static ProblemHttpResult Conflict(string detail) => TypedResults.Problem(statusCode: 409, title: "Conflict", detail: detail);
 
-    /// <summary>A name from the request as a problem repeats it: at most 64 characters, so an answer never echoes a whole hostile input.</summary>
-    public static string Clip(string value) => value.Length > 64 ? value[..64] + "…" : value;
 }

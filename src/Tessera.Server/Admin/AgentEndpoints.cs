@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Tessera.Core.Protocol;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
@@ -41,7 +42,7 @@ internal static class AgentEndpoints
     {
         if (agents.Find(id) is null)
         {
-            return AdminProblem.NotFound($"No agent '{AdminProblem.Clip(id)}' is configured.");
+            return AdminProblem.NotFound($"No agent '{DisplayText.Clip(id, 64)}' is configured.");
         }
 
         await suspended.SetAsync(id, suspend, AdminCaller.Of(context).Name, context.TraceIdentifier, context.RequestAborted);

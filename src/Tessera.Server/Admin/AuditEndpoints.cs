@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Tessera.Core.Protocol;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Storage;
@@ -22,7 +23,7 @@ internal static class AuditEndpoints
         {
             if (values.Count > 1)
             {
-                return AdminProblem.BadRequest($"The query parameter '{AdminProblem.Clip(key)}' is given more than once.");
+                return AdminProblem.BadRequest($"The query parameter '{DisplayText.Clip(key, 64)}' is given more than once.");
             }
         }
 

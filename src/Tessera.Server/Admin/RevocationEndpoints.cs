@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Tessera.Core.Protocol;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
@@ -68,12 +69,12 @@ internal static class RevocationEndpoints
             // (Token ids and principals cannot be checked: Tessera keeps no list of them.)
             if (kind == RevocationKind.Agent && agents.Find(body.Id) is null)
             {
-                return AdminProblem.NotFound($"No agent '{AdminProblem.Clip(body.Id)}' is configured.");
+                return AdminProblem.NotFound($"No agent '{DisplayText.Clip(body.Id, 64)}' is configured.");
             }
 
             if (kind == RevocationKind.Mission && await missions.FindAsync(body.Id, context.RequestAborted) is null)
             {
-                return AdminProblem.NotFound($"No mission '{AdminProblem.Clip(body.Id)}' is known.");
+                return AdminProblem.NotFound($"No mission '{DisplayText.Clip(body.Id, 64)}' is known.");
             }
 
             entry = await revocations.RevokeAsync(kind.Value, body.Id, who, context.TraceIdentifier, context.RequestAborted);

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,6 +14,7 @@ using Tessera.Core.Limits;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 using Tessera.Core.Vault;
 using Tessera.Server.Admin;
 using Tessera.Server.OAuth;
@@ -102,7 +103,7 @@ public static class TesseraHost
         services.AddSingleton(sp => new AdminAuthenticator(
             sp.GetRequiredService<IdentityProviderRegistry>(), config,
             config.Server.BootstrapAdminToken ? AdminAuthenticator.EnsureBootstrapToken(config.DataDir) : null));
-        services.AddSingleton<CallerAuthenticator>();
+        services.AddSingleton<OAuthCallerAuthenticator>();
         services.AddSingleton<OAuthRefusals>();
         services.AddSingleton(store.Secrets);
         services.AddSingleton(store.TokenUses);

@@ -42,7 +42,7 @@ internal static class OAuthEndpoints
             return;
         }
 
-        var (credentials, badCredentials) = ClientCredentialsReader.Read(context.Request, form);
+        var (credentials, badCredentials) = ClientAuthenticationReader.Read(context.Request, form);
         if (credentials is null)
         {
             await refusals.RefuseAsync(context, AuditTypes.TokenDenied, badCredentials!, unauthenticated: true);
@@ -83,7 +83,7 @@ internal static class OAuthEndpoints
         });
     }
 
-    private static async Task IntrospectAsync(HttpContext context, IntrospectionService introspection, CallerAuthenticator callers, OAuthRefusals refusals)
+    private static async Task IntrospectAsync(HttpContext context, IntrospectionService introspection, OAuthCallerAuthenticator callers, OAuthRefusals refusals)
     {
         var (form, malformed) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);
         if (form is null)
@@ -160,7 +160,7 @@ internal static class OAuthEndpoints
         }
     }
 
-    private static async Task RevokeAsync(HttpContext context, AccessTokenValidator validator, RevocationService revocations, CallerAuthenticator callers,
+    private static async Task RevokeAsync(HttpContext context, AccessTokenValidator validator, RevocationService revocations, OAuthCallerAuthenticator callers,
         OAuthRefusals refusals)
     {
         var (form, malformed) = await OAuthForm.ReadAsync(context.Request, context.RequestAborted);

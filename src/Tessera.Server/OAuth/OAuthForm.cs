@@ -210,8 +210,8 @@ internal sealed class OAuthForm
             {
                 if (group[j] == i)
                 {
-                    var message = $"The parameter '{Clip(name)}' is included more than once.";
-                    return (null, new(RefusalCodes.FormDuplicateParameter, OAuthError.InvalidRequest(message), $"parameter '{Clip(name)}' repeated"));
+                    var message = $"The parameter '{DisplayText.Clip(name, 64)}' is included more than once.";
+                    return (null, new(RefusalCodes.FormDuplicateParameter, OAuthError.InvalidRequest(message), $"parameter '{DisplayText.Clip(name, 64)}' repeated"));
                 }
             }
 
@@ -279,5 +279,4 @@ internal sealed class OAuthForm
         return encoded.Contains((byte)'%') ? Uri.UnescapeDataString(text) : text;
     }
 
-    private static string Clip(string value) => value.Length > 64 ? value[..64] + "…" : value;
 }

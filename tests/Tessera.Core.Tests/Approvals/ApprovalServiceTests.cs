@@ -11,6 +11,7 @@ using Tessera.Core.Storage;
 using Tessera.Core.Tests.Audit;
 using Tessera.Core.Tests.Tokens;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Approvals;
@@ -62,7 +63,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
     };
 
     private static TokenRequest Request() =>
-        new(new Dictionary<string, string>(), [], [], new ClientCredentials(ClientAuthMethods.ClientSecretBasic, "support-agent", "s", null), "req-1");
+        new(new Dictionary<string, string>(), [], [], new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "support-agent", "s", null), "req-1");
 
     private int Requested() => _auditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalRequested);
 

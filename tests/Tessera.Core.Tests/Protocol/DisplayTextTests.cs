@@ -8,6 +8,17 @@ namespace Tessera.Core.Tests.Protocol;
 public sealed class DisplayTextTests
 {
     [Theory]
+    [InlineData("short", 10, "short")]
+    [InlineData("exactly-10", 10, "exactly-10")]
+    [InlineData("eleven-char", 10, "eleven-cha…")]
+    public void Clip_keeps_at_most_max_characters_and_marks_what_it_cut(string value, int max, string expected) =>
+        Assert.Equal(expected, DisplayText.Clip(value, max));
+
+    [Fact]
+    public void Clip_defaults_to_a_hundred_characters() =>
+        Assert.Equal(new string('x', 100) + "…", DisplayText.Clip(new string('x', 250)));
+
+    [Theory]
     [InlineData("line\nforged", "line\\nforged")]
     [InlineData("cr\r\nlf", "cr\\r\\nlf")]
     [InlineData("tab\there", "tab\\there")]

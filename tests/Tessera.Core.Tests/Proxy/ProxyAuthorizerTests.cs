@@ -1,6 +1,7 @@
 using Tessera.Core.Configuration;
 using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tests.Proxy;
 

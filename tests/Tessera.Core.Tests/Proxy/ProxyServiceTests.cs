@@ -12,9 +12,10 @@ using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tests.Audit;
 using Tessera.Core.Tests.Dpop;
-using Tessera.Core.Tests.Vault;
 using Tessera.Core.Tests.Tokens;
+using Tessera.Core.Tests.Vault;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Proxy;
@@ -436,7 +437,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         new FakeProxyRequest("POST", "/proxy/crm/exports") { ContentType = "application/json", Body = body, ContentLength = body.Length }.With("Authorization", "Bearer " + token);
 
     private string ExactToken(byte[] approvedBody) =>
-        Token("crm:export", maxUses: 1, details: new TesseraRequestDetail("crm", "POST", "/exports", Sha256Hex(approvedBody)).ToJson());
+        Token("crm:export", maxUses: 1, details: new ExactRequestDetail("crm", "POST", "/exports", Sha256Hex(approvedBody)).ToJson());
 
     [Fact]
     public async Task A_token_for_one_exact_request_lets_through_that_request_and_its_body()
@@ -498,7 +499,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     {
         var proxy = await StartAsync();
         var body = "{}"u8.ToArray();
-        var token = Token("crm:export", details: new TesseraRequestDetail("ledger", "POST", "/exports", Sha256Hex(body)).ToJson());
+        var token = Token("crm:export", details: new ExactRequestDetail("ledger", "POST", "/exports", Sha256Hex(body)).ToJson());
 
         var refusal = Refused(await proxy.AuthorizeAsync(Export(token, body)));
 

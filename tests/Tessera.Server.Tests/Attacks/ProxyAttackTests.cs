@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Audit;
 using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;

@@ -12,9 +12,9 @@ namespace Tessera.Server.OAuth;
 /// recorded here (through <see cref="OAuthRefusals"/>) before it is returned, except one by a rate
 /// limit, which the limit counts and records together.
 /// </summary>
-internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuthenticator admins, AuditLog audit, OAuthRefusals refusals)
+internal sealed class OAuthCallerAuthenticator(ClientAuthenticator clients, AdminAuthenticator admins, AuditLog audit, OAuthRefusals refusals)
 {
-    public async Task<(IntrospectionCaller? Caller, OAuthError? Error)> AuthenticateAsync(HttpContext context, OAuthForm form, string deniedType)
+    public async Task<(OAuthCaller? Caller, OAuthError? Error)> AuthenticateAsync(HttpContext context, OAuthForm form, string deniedType)
     {
         var header = context.Request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -22,7 +22,7 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
             var (admin, adminReason, _) = await admins.AuthenticateAsync(header["Bearer ".Length..].Trim(), context.RequestAborted);
             if (admin is not null)
             {
-                return (IntrospectionCaller.ForAdmin(admin), null);
+                return (OAuthCaller.ForAdmin(admin), null);
             }
 
             // A refused bearer is an unauthenticated request: it counts against its source's allowance.
@@ -31,7 +31,7 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
             return (null, refused.Error);
         }
 
-        var (credentials, malformed) = ClientCredentialsReader.Read(context.Request, form);
+        var (credentials, malformed) = ClientAuthenticationReader.Read(context.Request, form);
         if (credentials is null)
         {
             await refusals.RecordAsync(context, deniedType, malformed!, agent: null, unauthenticated: true);
@@ -65,6 +65,6 @@ internal sealed class CallerAuthenticator(ClientAuthenticator clients, AdminAuth
             }, result.Changes, context.RequestAborted);
         }
 
-        return (IntrospectionCaller.ForAgent(result.Agent!), null);
+        return (OAuthCaller.ForAgent(result.Agent!), null);
     }
 }

@@ -1,8 +1,9 @@
 using System.Collections.Frozen;
 using Tessera.Core.Configuration;
 using Tessera.Core.Protocol;
+using Tessera.Core.Tokens;
 
-namespace Tessera.Core.Tokens;
+namespace Tessera.Core.Tools;
 
 /// <summary>The configured tools, found by id or by audience (RFC 8707 <c>resource</c> / RFC 8693 <c>audience</c>).</summary>
 public sealed class ToolCatalog
@@ -44,7 +45,7 @@ public sealed class ToolCatalog
             // Reject a target no configured tool answers to.
             return FindByTarget(targets[0]) is { } tool
                 ? new(tool, null)
-                : new(null, new(RefusalCodes.TargetUnknown, OAuthError.InvalidTarget($"No tool is known by '{TokenService.Clip(targets[0])}'."), "unknown target"));
+                : new(null, new(RefusalCodes.TargetUnknown, OAuthError.InvalidTarget($"No tool is known by '{DisplayText.Clip(targets[0])}'."), "unknown target"));
         }
 
         if (!inferFromScopes)

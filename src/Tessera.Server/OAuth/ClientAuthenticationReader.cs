@@ -7,7 +7,7 @@ using Tessera.Core.Protocol;
 namespace Tessera.Server.OAuth;
 
 /// <summary>Takes the client's authentication out of the request: HTTP Basic, form secret, or client assertion.</summary>
-internal static class ClientCredentialsReader
+internal static class ClientAuthenticationReader
 {
     private static readonly Refusal SeveralMethods = new(RefusalCodes.ClientSeveralMethods,
         OAuthError.InvalidRequest("Use exactly one client authentication method."), "more than one client authentication method");
@@ -16,7 +16,7 @@ internal static class ClientCredentialsReader
         OAuthError.InvalidRequest($"client_assertion_type must be {ClientAuthMethods.JwtBearerAssertionType} with a client_assertion."),
         "client_assertion_type unsupported or client_assertion missing");
 
-    public static (ClientCredentials? Credentials, Refusal? Refusal) Read(HttpRequest request, OAuthForm form)
+    public static (ClientAuthenticationAttempt? Credentials, Refusal? Refusal) Read(HttpRequest request, OAuthForm form)
     {
         var source = SourceAddress.From(request.HttpContext.Connection.RemoteIpAddress);
         var header = request.Headers.Authorization.ToString();
@@ -41,7 +41,7 @@ internal static class ClientCredentialsReader
                 var colon = decoded.IndexOf(':', StringComparison.Ordinal);
                 if (colon < 0)
                 {
-                    return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null) { Source = source }, null);
+                    return (new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, null, null, null) { Source = source }, null);
                 }
 
                 var id = Uri.UnescapeDataString(decoded[..colon].Replace('+', ' '));
@@ -53,17 +53,17 @@ internal static class ClientCredentialsReader
                         "client_id in the form differs from the Authorization header"));
                 }
 
-                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, id, secret, null) { Source = source }, null);
+                return (new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, id, secret, null) { Source = source }, null);
             }
             catch (FormatException)
             {
-                return (new ClientCredentials(ClientAuthMethods.ClientSecretBasic, null, null, null) { Source = source }, null);
+                return (new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, null, null, null) { Source = source }, null);
             }
         }
 
         if (hasPostSecret)
         {
-            return (new ClientCredentials(ClientAuthMethods.ClientSecretPost, form.Get("client_id"), form.Get("client_secret"), null) { Source = source }, null);
+            return (new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretPost, form.Get("client_id"), form.Get("client_secret"), null) { Source = source }, null);
         }
 
         if (assertion is not null || assertionType is not null)
@@ -74,9 +74,9 @@ internal static class ClientCredentialsReader
                 return (null, UnsupportedAssertion);
             }
 
-            return (new ClientCredentials(ClientAuthMethods.PrivateKeyJwt, form.Get("client_id"), null, assertion) { Source = source }, null);
+            return (new ClientAuthenticationAttempt(ClientAuthMethods.PrivateKeyJwt, form.Get("client_id"), null, assertion) { Source = source }, null);
         }
 
-        return (new ClientCredentials("none", form.Get("client_id"), null, null) { Source = source }, null);
+        return (new ClientAuthenticationAttempt("none", form.Get("client_id"), null, null) { Source = source }, null);
     }
 }

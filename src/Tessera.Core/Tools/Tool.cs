@@ -1,8 +1,9 @@
 using System.Collections.Frozen;
 using Tessera.Core.Configuration;
 using Tessera.Core.Proxy;
+using Tessera.Core.Tokens;
 
-namespace Tessera.Core.Tokens;
+namespace Tessera.Core.Tools;
 
 /// <summary>An upstream service agents reach through Tessera; a resource server with its own audience.</summary>
 public sealed class Tool(ToolOptions options)

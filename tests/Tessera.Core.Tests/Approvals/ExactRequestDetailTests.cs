@@ -1,13 +1,14 @@
 using Tessera.Core.Approvals;
 using Tessera.Core.Configuration;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tests.Approvals;
 
-public sealed class TesseraRequestDetailTests
+public sealed class ExactRequestDetailTests
 {
     private const string BodySha = "0c3bd8d3a6a3c0c1f4b8c3d7e6a1f2b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3";
-    private const string EmptySha = TesseraRequestDetail.EmptyBodySha256;
+    private const string EmptySha = ExactRequestDetail.EmptyBodySha256;
 
     private static readonly Tool Billing = new(new ToolOptions
     {
@@ -16,8 +17,8 @@ public sealed class TesseraRequestDetailTests
         Scopes = new Dictionary<string, ToolScopeOptions> { ["change"] = new(["PUT /billing/*", "DELETE /billing/*"], null) },
     });
 
-    private static TesseraRequestDetail? Parse(string extra, out string? problem) =>
-        TesseraRequestDetail.Parse($$"""[{"type":"tessera_request","tool":"billing","method":"PUT","path":"/billing/4711","body_sha256":"{{BodySha}}"{{extra}}}]""",
+    private static ExactRequestDetail? Parse(string extra, out string? problem) =>
+        ExactRequestDetail.Parse($$"""[{"type":"tessera_request","tool":"billing","method":"PUT","path":"/billing/4711","body_sha256":"{{BodySha}}"{{extra}}}]""",
             Billing, ScopeSet.Parse("billing:change"), out problem);
 
     [Fact]
@@ -29,11 +30,11 @@ public sealed class TesseraRequestDetailTests
         Assert.Null(problem);
         Assert.Null(bare.Query);
         Assert.Null(bare.ContentType);
-        Assert.Equal(bare, TesseraRequestDetail.FromClaim(bare.ToJson()));
+        Assert.Equal(bare, ExactRequestDetail.FromClaim(bare.ToJson()));
         Assert.DoesNotContain("query", bare.ToJson(), StringComparison.Ordinal);
         Assert.Equal("dry_run=false&x=%20", full!.Query);
         Assert.Equal("application/merge-patch+json", full.ContentType);
-        Assert.Equal(full, TesseraRequestDetail.FromClaim(full.ToJson()));
+        Assert.Equal(full, ExactRequestDetail.FromClaim(full.ToJson()));
     }
 
     [Theory]
@@ -68,7 +69,7 @@ public sealed class TesseraRequestDetailTests
     {
         var json = $$"""[{"type":"tessera_request","tool":"billing","method":"PUT","path":"/billing/4711","body_sha256":"{{BodySha}}","query":1}]""";
 
-        Assert.Null(TesseraRequestDetail.FromClaim(json));
+        Assert.Null(ExactRequestDetail.FromClaim(json));
     }
 
     [Theory]
@@ -87,7 +88,7 @@ public sealed class TesseraRequestDetailTests
     [InlineData("PUT", "/billing/4711", "", null, "the approval allows only Content-Type application/json")]
     public void Without_query_or_content_type_the_request_has_no_query_and_is_json(string method, string path, string query, string? contentType, string? mismatch)
     {
-        var detail = new TesseraRequestDetail("billing", "PUT", "/billing/4711", BodySha);
+        var detail = new ExactRequestDetail("billing", "PUT", "/billing/4711", BodySha);
 
         Assert.Equal(mismatch, detail.Mismatch(method, path, query, contentType));
     }
@@ -103,7 +104,7 @@ public sealed class TesseraRequestDetailTests
     [InlineData("?dry_run=false", "application/json", "the approval allows only Content-Type text/csv")]
     public void With_query_and_content_type_exactly_those_pass(string query, string contentType, string? mismatch)
     {
-        var detail = new TesseraRequestDetail("billing", "PUT", "/billing/4711", BodySha, "dry_run=false", "text/csv");
+        var detail = new ExactRequestDetail("billing", "PUT", "/billing/4711", BodySha, "dry_run=false", "text/csv");
 
         Assert.Equal(mismatch, detail.Mismatch("PUT", "/billing/4711", query, contentType));
     }
@@ -111,7 +112,7 @@ public sealed class TesseraRequestDetailTests
     [Fact]
     public void A_request_without_content_type_matches_only_an_approved_empty_body()
     {
-        var empty = new TesseraRequestDetail("billing", "DELETE", "/billing/4711", EmptySha);
+        var empty = new ExactRequestDetail("billing", "DELETE", "/billing/4711", EmptySha);
 
         Assert.Null(empty.Mismatch("DELETE", "/billing/4711", "", null));
         Assert.Equal("the approval allows only Content-Type application/json", empty.Mismatch("DELETE", "/billing/4711", "", "text/plain"));

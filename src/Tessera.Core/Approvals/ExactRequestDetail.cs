@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Approvals;
 
@@ -14,7 +16,7 @@ namespace Tessera.Core.Approvals;
 /// (a bare lower-case media type) are optional: absent, the request must have no query string and
 /// the media type <see cref="DefaultContentType"/>.
 /// </summary>
-public sealed record TesseraRequestDetail(string Tool, string Method, string Path, string BodySha256, string? Query = null, string? ContentType = null)
+public sealed record ExactRequestDetail(string Tool, string Method, string Path, string BodySha256, string? Query = null, string? ContentType = null)
 {
     public const string Type = "tessera_request";
 
@@ -62,7 +64,7 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
     /// Reads the detail back from a token this server signed (it wrote the canonical form); null when
     /// it is not exactly one well-formed <c>tessera_request</c>, which callers treat as a refusal.
     /// </summary>
-    public static TesseraRequestDetail? FromClaim(string json)
+    public static ExactRequestDetail? FromClaim(string json)
     {
         try
         {
@@ -105,7 +107,7 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                 contentType = ct.GetString();
             }
 
-            return new TesseraRequestDetail(tool.GetString()!, method.GetString()!, path.GetString()!, body.GetString()!, query, contentType);
+            return new ExactRequestDetail(tool.GetString()!, method.GetString()!, path.GetString()!, body.GetString()!, query, contentType);
         }
         catch (JsonException)
         {
@@ -114,7 +116,7 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
     }
 
     /// <summary>Parses and checks <paramref name="text"/> against the tool and scopes; returns null with the problem otherwise.</summary>
-    public static TesseraRequestDetail? Parse(string text, Tool tool, ScopeSet scopes, out string? problem)
+    public static ExactRequestDetail? Parse(string text, Tool tool, ScopeSet scopes, out string? problem)
     {
         problem = null;
         if (text.Length > MaxLength)
@@ -159,13 +161,13 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                 // Reject members we do not know and values that are not strings: nothing is ignored silently.
                 if (member.Value.ValueKind != JsonValueKind.String)
                 {
-                    problem = $"authorization_details member '{TokenService.Clip(name)}' must be a string";
+                    problem = $"authorization_details member '{DisplayText.Clip(name)}' must be a string";
                     return null;
                 }
 
                 if (Text(member.Value) is not { } value)
                 {
-                    problem = $"authorization_details member '{TokenService.Clip(name)}' is not text";
+                    problem = $"authorization_details member '{DisplayText.Clip(name)}' is not text";
                     return null;
                 }
 
@@ -179,7 +181,7 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
                     case "query" when !hasQuery: query = value; hasQuery = true; break;
                     case "content_type" when !hasContentType: contentType = value; hasContentType = true; break;
                     default:
-                        problem = $"authorization_details has an unknown or repeated member '{TokenService.Clip(name)}'";
+                        problem = $"authorization_details has an unknown or repeated member '{DisplayText.Clip(name)}'";
                         return null;
                 }
             }
@@ -235,11 +237,11 @@ public sealed record TesseraRequestDetail(string Tool, string Method, string Pat
             var allowed = scopes.Any(s => tool.Rules.TryGetValue(s, out var rules) && rules.Any(r => r.Matches(method, path)));
             if (!allowed)
             {
-                problem = $"no requested scope allows {method} {TokenService.Clip(path)}";
+                problem = $"no requested scope allows {method} {DisplayText.Clip(path)}";
                 return null;
             }
 
-            return new TesseraRequestDetail(toolId, method, path, body, query, contentType);
+            return new ExactRequestDetail(toolId, method, path, body, query, contentType);
         }
     }
 
