@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace Tessera.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A fake clock that knows which one-shot timers the code under test has armed, so a test can move
+/// the clock exactly to a background wait (a retry's backoff) once it is armed — instead of
+/// advancing blindly in a loop that sleeps in real time until the background work catches up.
+/// </summary>
+public sealed class SteppingClock(DateTimeOffset start) : FakeTimeProvider(start)
+{
+    private readonly Lock _lock = new();
+    private readonly List<Armed> _armed = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var armed = new Armed(dueTime, GetUtcNow() + dueTime);
+        armed.Timer = base.CreateTimer(s =>
+        {
+            armed.Done = true;
+            callback(s);
+        }, state, dueTime, period);
+        if (period == Timeout.InfiniteTimeSpan && dueTime > TimeSpan.Zero && dueTime != Timeout.InfiniteTimeSpan)
+        {
+            lock (_lock)
+            {
+                _armed.Add(armed);
+                _changed.TrySetResult();
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        return armed;
+    }
+
+    /// <summary>
+    /// Until <paramref name="until"/> completes, moves the clock to each armed, still pending timer
+    /// whose due time <paramref name="matches"/>, one at a time and in the order they were armed.
+    /// <paramref name="patience"/> is real time, only to fail a hung test.
+    /// </summary>
+    public async Task<T> StepUntilAsync<T>(Task<T> until, Func<TimeSpan, bool> matches, TimeSpan patience)
+    {
+        using var hung = new CancellationTokenSource(patience);
+        while (!until.IsCompleted)
+        {
+            Armed? next;
+            Task changed;
+            lock (_lock)
+            {
+                _armed.RemoveAll(a => a.Done);
+                next = _armed.Find(a => matches(a.DueTime));
+                if (next is not null)
+                {
+                    _armed.Remove(next);
+                }
+
+                changed = _changed.Task;
+            }
+
+            if (next is not null)
+            {
+                var wait = next.DueAt - GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    Advance(wait);
+                }
+
+                continue;
+            }
+
+            try
+            {
+                await Task.WhenAny(until, changed).WaitAsync(hung.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"nothing happened within {patience.TotalSeconds:0} s (real time) and no matching timer was armed");
+            }
+        }
+
+        return await until;
+    }
+
+    /// <summary>A timer as armed; done once it fired or was disposed (as a cancelled Task.Delay disposes it).</summary>
+    private sealed class Armed(TimeSpan dueTime, DateTimeOffset dueAt) : ITimer
+    {
+        public TimeSpan DueTime { get; } = dueTime;
+
+        public DateTimeOffset DueAt { get; } = dueAt;
+
+        private volatile bool _done;
+
+        public ITimer Timer { get; set; } = null!;
+
+        public bool Done { get => _done; set => _done = value; }
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            // Re-armed by its owner: no longer the wait it was announced as.
+            Done = true;
+            return Timer.Change(dueTime, period);
+        }
+
+        public void Dispose()
+        {
+            Done = true;
+            Timer.Dispose();
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Done = true;
+            return Timer.DisposeAsync();
+        }
+    }
+}
