@@ -65,6 +65,14 @@ public sealed class TestUpstream : IAsyncDisposable
         return Task.CompletedTask;
     };
 
+    /// <summary>Takes every request and never answers, until the caller gives up and aborts it (a hung upstream).</summary>
+    public void NeverAnswer() => Handler = context =>
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        context.RequestAborted.Register(aborted.SetResult);
+        return aborted.Task;
+    };
+
     public static async Task<TestUpstream> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
