@@ -210,12 +210,12 @@ public sealed class ApprovalWebhookTests
 
     /// <summary>
     /// A broker whose security-oncall group announces to <paramref name="webhook"/>, on a
-    /// <see cref="SteppingClock"/>; <c>Notified</c> completes when the (one) <c>approval.notified</c> event is committed.
+    /// <see cref="TestClock"/>; <c>Notified</c> completes when the (one) <c>approval.notified</c> event is committed.
     /// </summary>
     private static async Task<(TestBroker Broker, TestIdp Idp, Task<AuditEvent> Notified)> StartAsync(Uri webhook)
     {
         FlakyStore? observed = null;
-        var (broker, idp) = await ApprovalBroker.StartAsync(store => observed = new FlakyStore(store), webhook: webhook, time: new SteppingClock(TestBroker.Start));
+        var (broker, idp) = await ApprovalBroker.StartAsync(store => observed = new FlakyStore(store), webhook: webhook);
         var notified = observed!.WaitForAsync("approval.notified");
         var put = await broker.Service<SecretVault>().PutAsync(ApprovalBroker.WebhookSecret, Encoding.UTF8.GetBytes(HookKey), "test", null, CancellationToken.None);
         Assert.True(put.Error is null, put.Error?.Message);
@@ -244,11 +244,11 @@ public sealed class ApprovalWebhookTests
 
     /// <summary>Waits for the <paramref name="n"/>th request at the receiver, moving the fake clock to each retry wait the notifier arms meanwhile.</summary>
     private static Task<ReceivedRequest> NextDeliveryAsync(TestBroker broker, TestUpstream receiver, int n) =>
-        ((SteppingClock)broker.Time).StepUntilAsync(receiver.ArrivalAsync(n), IsBackoff, Patience);
+        ((TestClock)broker.Time).StepUntilAsync(receiver.ArrivalAsync(n), IsBackoff, Patience);
 
     /// <summary>Waits for a background delivery's audit event, moving the fake clock to each retry wait the notifier arms meanwhile.</summary>
     private static Task<AuditEvent> StepUntilRecordedAsync(TestBroker broker, Task<AuditEvent> recorded) =>
-        ((SteppingClock)broker.Time).StepUntilAsync(recorded, IsBackoff, Patience);
+        ((TestClock)broker.Time).StepUntilAsync(recorded, IsBackoff, Patience);
 
     /// <summary>Waits for a background delivery's audit event without moving the clock.</summary>
     private static async Task<AuditEvent> RecordedAsync(Task<AuditEvent> recorded)

@@ -26,9 +26,8 @@ public static class ApprovalBroker
     /// <param name="webhook">When given, security-oncall announces each request to this URL, signed with <see cref="WebhookSecret"/>.</param>
     /// <param name="upstream">When given, the CRM tool forwards there with <see cref="CrmKeySecret"/>, and the broker listens on real HTTP.</param>
     /// <param name="realHttp">Listen on a loopback port (for raw request targets) instead of the in-memory server.</param>
-    /// <param name="time">The fake clock (default: a new one at <see cref="TestBroker.Start"/>).</param>
     public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, Uri? webhook = null,
-        Uri? upstream = null, bool realHttp = false, Microsoft.Extensions.Time.Testing.FakeTimeProvider? time = null)
+        Uri? upstream = null, bool realHttp = false)
     {
         var crmUpstream = upstream is null ? "" : $"\n    upstream: \"{upstream}\"\n    credential: {{ secret: {CrmKeySecret}, header: X-Api-Key }}";
         var webhooks = webhook is null ? "" : $", webhooks: [ {{ url: \"{webhook}\", secret: {WebhookSecret} }} ]";
@@ -68,7 +67,7 @@ public static class ApprovalBroker
                 auth: { client_secret_sha256: {{hash}} }
                 allowed_scopes: [ "crm:read", "crm:export" ]
             """;
-        return (await TestBroker.StartAsync(yaml, directory, time, wrapStore: wrapStore, realHttp: realHttp || upstream is not null), idp);
+        return (await TestBroker.StartAsync(yaml, directory, wrapStore: wrapStore, realHttp: realHttp || upstream is not null), idp);
     }
 
     /// <summary>support-agent exchanges alice's token for <paramref name="scope"/> on the CRM.</summary>
