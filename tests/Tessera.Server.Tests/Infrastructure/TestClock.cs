@@ -52,6 +52,12 @@ public sealed class TestClock(DateTimeOffset start) : FakeTimeProvider(start)
         {
             lock (_lock)
             {
+                if (_armed.Count >= 256)
+                {
+                    // Most one-shot timers (request deadlines) end unobserved; keep the list short.
+                    _armed.RemoveAll(a => a.Done);
+                }
+
                 _armed.Add(armed);
                 _changed.TrySetResult();
                 _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
