@@ -11,6 +11,7 @@ namespace Tessera.EndToEnd.Tests;
 /// verifies it all; SIGTERM exits 0.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Trait("Speed", "Slow")] // real processes; a developer's fast set leaves them out (README.md)
 public sealed class ReadmeWalkthroughTests : IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "tessera-e2e-" + Guid.NewGuid().ToString("N"));

@@ -13,6 +13,7 @@ namespace Tessera.EndToEnd.Tests;
 /// and appear in no command's output, no audit line and no server log line.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Trait("Speed", "Slow")] // real processes; a developer's fast set leaves them out (README.md)
 public sealed class SecretCommandTests : IDisposable
 {
     private const string First = "crm-first-value-4b7e19a2c5";

@@ -10,6 +10,7 @@ namespace Tessera.EndToEnd.Tests;
 /// write stops start-up with a clear message instead of being used.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Trait("Speed", "Slow")] // real processes; a developer's fast set leaves them out (README.md)
 public sealed class ServeCommandTests : IDisposable
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;

@@ -11,6 +11,17 @@ internal sealed class TesseraProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
+    /// <summary>
+    /// The host's "Application started." line: logged once Kestrel listens and every hosted service
+    /// (the start-up checks that make <c>/readyz</c> answer 200) has started.
+    /// </summary>
+    private const string StartedLine = "Application started.";
+
+    /// <summary>How long a real process may take to start, run or stop before the test fails (only to fail a hung test).</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private TesseraProcess(Process process)
     {
         _process = process;
@@ -33,28 +44,33 @@ internal sealed class TesseraProcess : IAsyncDisposable
 
     public Process Process => _process;
 
-    /// <summary>Polls <c>/readyz</c> until the server answers 200; fails if the process exits first or after 60 s.</summary>
+    /// <summary>
+    /// Waits for the server's own signal that it started (its "Application started." line), then
+    /// checks that <c>/readyz</c> answers 200. Fails with the output so far if the process exits
+    /// first or does not start within <see cref="Patience"/>; nothing here waits a fixed time.
+    /// </summary>
     public async Task WaitUntilReadyAsync(HttpClient http)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
+        await UntilAsync(Task.WhenAny(_started.Task, _process.WaitForExitAsync()).Unwrap(), "start");
+        if (_process.HasExited)
         {
-            Xunit.Assert.False(_process.HasExited, Output);
-            try
-            {
-                using var ready = await http.GetAsync("/readyz", timeout.Token);
-                if (ready.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
+            Xunit.Assert.Fail($"tessera exited ({_process.ExitCode}) before it started:\n{Output}");
+        }
 
-            // Polling a starting process: the interval only bounds how often we ask.
-            await Task.Delay(50, timeout.Token);
+        using var ready = await http.GetAsync("/readyz");
+        Xunit.Assert.True(ready.StatusCode == HttpStatusCode.OK, $"started but /readyz answered {(int)ready.StatusCode}:\n{Output}");
+    }
+
+    /// <summary>Awaits <paramref name="work"/>, failing with a clear message and the output so far when it takes longer than <see cref="Patience"/>.</summary>
+    private async Task UntilAsync(Task work, string what)
+    {
+        try
+        {
+            await work.WaitAsync(Patience);
+        }
+        catch (TimeoutException)
+        {
+            Xunit.Assert.Fail($"tessera {string.Join(' ', _process.StartInfo.ArgumentList.Skip(1))} did not {what} within {Patience.TotalSeconds:0} s; output so far:\n{Output}");
         }
     }
 
@@ -68,6 +84,11 @@ internal sealed class TesseraProcess : IAsyncDisposable
         lock (_output)
         {
             _output.AppendLine(line);
+        }
+
+        if (line.Contains(StartedLine, StringComparison.Ordinal))
+        {
+            _started.TrySetResult();
         }
     }
 
@@ -115,8 +136,7 @@ internal sealed class TesseraProcess : IAsyncDisposable
     public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         await using var process = Start(workingDirectory, environment, args);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process._process.WaitForExitAsync(timeout.Token);
+        await process.UntilAsync(process._process.WaitForExitAsync(), "exit");
         // The asynchronous readers finish after exit; a second wait flushes them.
         process._process.WaitForExit();
         return (process._process.ExitCode, process.Output);
@@ -128,8 +148,7 @@ internal sealed class TesseraProcess : IAsyncDisposable
         await using var process = Start(workingDirectory, null, args);
         await process._process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(input));
         process._process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process._process.WaitForExitAsync(timeout.Token);
+        await process.UntilAsync(process._process.WaitForExitAsync(), "exit");
         process._process.WaitForExit();
         return (process._process.ExitCode, process.Output);
     }
@@ -149,8 +168,7 @@ internal sealed class TesseraProcess : IAsyncDisposable
             await kill!.WaitForExitAsync();
         }
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await _process.WaitForExitAsync(timeout.Token);
+        await UntilAsync(_process.WaitForExitAsync(), "stop on SIGTERM");
         return _process.ExitCode;
     }
 

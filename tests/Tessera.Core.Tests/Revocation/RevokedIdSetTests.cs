@@ -48,6 +48,7 @@ public sealed class RevokedIdSetTests
     }
 
     [Fact]
+    [Trait("Speed", "Slow")] // a million entries: seconds of CPU
     public void A_million_revoked_ids_leave_every_other_id_alone()
     {
         var set = new RevokedIdSet();

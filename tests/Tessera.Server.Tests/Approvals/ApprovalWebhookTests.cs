@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Tessera.Core.Audit;
 using Tessera.Core.Vault;
+using Tessera.Server.Approvals;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Approvals;
@@ -12,19 +13,20 @@ namespace Tessera.Server.Tests.Approvals;
 /// <summary>
 /// Approval notifications (docs/approvals.md, webhooks): each new request is POSTed to the group's
 /// webhooks, signed so the receiver can verify it, retried with backoff, and a receiver that fails
-/// never blocks or loses the approval.
+/// never blocks or loses the approval. Nothing here sleeps: each wait is on the receiver's arrivals,
+/// the audit event's commit, or the notifier's backoff timer, to which the fake clock is moved.
 /// </summary>
 public sealed class ApprovalWebhookTests
 {
     private const string HookKey = "whsec-oncall-5d1e9a07c3b24f68";
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15); // real time, only to fail a hung test
 
     [Fact]
     public async Task Each_new_request_is_announced_with_everything_an_approver_needs_and_a_verifiable_signature()
     {
         await using var receiver = await TestUpstream.StartAsync();
-        var (broker, idp) = await StartAsync(new Uri(receiver.Address, "/hooks/approvals"));
+        var (broker, idp, notifiedEvent) = await StartAsync(new Uri(receiver.Address, "/hooks/approvals"));
         await using var _ = broker;
         var requestedAt = broker.Time.GetUtcNow();
 
@@ -63,7 +65,7 @@ public sealed class ApprovalWebhookTests
         Assert.DoesNotContain(ApprovalBroker.Secret, text, StringComparison.Ordinal);
         Assert.DoesNotContain(HookKey, text, StringComparison.Ordinal);
 
-        var notified = await EventuallyAsync(broker, events => events.SingleOrDefault(e => e.Record.Type == "approval.notified"));
+        var notified = await RecordedAsync(notifiedEvent);
         Assert.Equal("allowed", notified.Record.Outcome);
         Assert.Equal("alice", notified.Record.Principal);
         Assert.Equal("support-agent", notified.Record.Agent);
@@ -75,7 +77,7 @@ public sealed class ApprovalWebhookTests
     public async Task A_signature_made_with_another_key_or_over_another_body_does_not_verify()
     {
         await using var receiver = await TestUpstream.StartAsync();
-        var (broker, idp) = await StartAsync(receiver.Address);
+        var (broker, idp, _) = await StartAsync(receiver.Address);
         await using var _ = broker;
         await broker.RequestApprovalAsync(idp);
 
@@ -96,7 +98,7 @@ public sealed class ApprovalWebhookTests
             context.Response.StatusCode = Interlocked.Decrement(ref failures) >= 0 ? 503 : 204;
             return Task.CompletedTask;
         };
-        var (broker, idp) = await StartAsync(receiver.Address);
+        var (broker, idp, notifiedEvent) = await StartAsync(receiver.Address);
         await using var _ = broker;
         await broker.RequestApprovalAsync(idp);
 
@@ -108,9 +110,10 @@ public sealed class ApprovalWebhookTests
 
         Assert.Single(attempts.Select(a => a.Headers["X-Tessera-Delivery"]).Distinct());
         var times = attempts.Select(a => Verify(a, HookKey)).ToList();
-        Assert.True(times[1] - times[0] >= 1, $"first retry after {times[1] - times[0]} s");
-        Assert.True(times[2] - times[1] >= 2, $"second retry after {times[2] - times[1]} s");
-        var notified = await EventuallyAsync(broker, events => events.SingleOrDefault(e => e.Record.Type == "approval.notified"));
+        // The clock moves only to the waits the notifier arms: the first retry after 1 s, the second after 2 s.
+        Assert.True(times[1] - times[0] == 1, $"first retry after {times[1] - times[0]} s");
+        Assert.True(times[2] - times[1] == 2, $"second retry after {times[2] - times[1]} s");
+        var notified = await RecordedAsync(notifiedEvent);
         Assert.Equal("allowed", notified.Record.Outcome);
         Assert.Contains("attempt 3", notified.Record.Reason, StringComparison.Ordinal);
     }
@@ -120,11 +123,11 @@ public sealed class ApprovalWebhookTests
     {
         await using var receiver = await TestUpstream.StartAsync();
         receiver.AnswerWith(500);
-        var (broker, idp) = await StartAsync(receiver.Address);
+        var (broker, idp, notifiedEvent) = await StartAsync(receiver.Address);
         await using var _ = broker;
         var id = await broker.RequestApprovalAsync(idp);
 
-        var failed = await EventuallyAsync(broker, events => events.SingleOrDefault(e => e.Record.Type == "approval.notified"), advance: true);
+        var failed = await StepUntilRecordedAsync(broker, notifiedEvent);
 
         Assert.Equal("error", failed.Record.Outcome);
         Assert.Contains("after 6 attempts: HTTP 500", failed.Record.Reason, StringComparison.Ordinal);
@@ -136,7 +139,7 @@ public sealed class ApprovalWebhookTests
     [Fact]
     public async Task An_unreachable_receiver_never_blocks_or_loses_the_approval()
     {
-        var (broker, idp) = await StartAsync(new Uri($"http://127.0.0.1:{ClosedPort()}/hook"));
+        var (broker, idp, notifiedEvent) = await StartAsync(new Uri($"http://127.0.0.1:{ClosedPort()}/hook"));
         await using var _ = broker;
 
         var id = await broker.RequestApprovalAsync(idp);
@@ -150,7 +153,7 @@ public sealed class ApprovalWebhookTests
         await OAuthAssert.TokenAsync(poll);
 
         // Once decided, the request no longer waits: retrying stops, and the record says why.
-        var failed = await EventuallyAsync(broker, events => events.SingleOrDefault(e => e.Record.Type == "approval.notified"), advance: true);
+        var failed = await StepUntilRecordedAsync(broker, notifiedEvent);
         Assert.Equal("error", failed.Record.Outcome);
         Assert.Contains("no longer waits", failed.Record.Reason, StringComparison.Ordinal);
     }
@@ -160,20 +163,29 @@ public sealed class ApprovalWebhookTests
     {
         await using var receiver = await TestUpstream.StartAsync();
         receiver.AnswerWith(503);
-        var (broker, idp) = await StartAsync(receiver.Address);
+        var (broker, idp, _) = await StartAsync(receiver.Address);
         var id = await broker.RequestApprovalAsync(idp);
         var first = await NextDeliveryAsync(broker, receiver, 1);
 
-        // The restart cuts the retries short; the receiver recovers meanwhile.
+        // The restart cuts the retries short; the receiver recovers meanwhile. (A restart as
+        // TestBroker.RestartAsync does it, with the store observed from its start: the waiting request
+        // is announced while the broker starts.)
         receiver.Handler = null;
-        await using var restarted = await broker.RestartAsync();
+        await broker.StopForRestartAsync();
+        Task<AuditEvent>? notifiedEvent = null;
+        await using var restarted = await TestBroker.StartAsync(directory: broker.Directory, time: broker.Time, wrapStore: store =>
+        {
+            var observed = new FlakyStore(store);
+            notifiedEvent = observed.WaitForAsync("approval.notified");
+            return observed;
+        });
 
         var again = await NextDeliveryAsync(restarted, receiver, 2);
         Assert.Equal(first.Headers["X-Tessera-Delivery"], again.Headers["X-Tessera-Delivery"]);
         Verify(again, HookKey);
         using var body = JsonDocument.Parse(again.Body);
         Assert.Equal(id, body.RootElement.GetProperty("approval").GetProperty("id").GetString());
-        var notified = await EventuallyAsync(restarted, events => events.SingleOrDefault(e => e.Record.Type == "approval.notified"));
+        var notified = await RecordedAsync(notifiedEvent!);
         Assert.Equal("allowed", notified.Record.Outcome);
     }
 
@@ -181,12 +193,14 @@ public sealed class ApprovalWebhookTests
     public async Task Without_its_secret_in_the_vault_nothing_unsigned_is_sent()
     {
         await using var receiver = await TestUpstream.StartAsync();
-        var (broker, idp) = await ApprovalBroker.StartAsync(webhook: receiver.Address);
+        FlakyStore? observed = null;
+        var (broker, idp) = await ApprovalBroker.StartAsync(store => observed = new FlakyStore(store), webhook: receiver.Address);
         await using var _ = broker;
+        var notifiedEvent = observed!.WaitForAsync("approval.notified");
 
         await broker.RequestApprovalAsync(idp);
 
-        var failed = await EventuallyAsync(broker, events => events.SingleOrDefault(e => e.Record.Type == "approval.notified"));
+        var failed = await RecordedAsync(notifiedEvent);
         Assert.Equal("error", failed.Record.Outcome);
         Assert.Contains("webhook secret 'oncall-hook' is not in the vault", failed.Record.Reason, StringComparison.Ordinal);
         Assert.Empty(receiver.Received);
@@ -194,12 +208,18 @@ public sealed class ApprovalWebhookTests
         Assert.Contains(ApprovalBroker.WebhookSecret, broker.Service<SecretVault>().MissingSecrets());
     }
 
-    private static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(Uri webhook)
+    /// <summary>
+    /// A broker whose security-oncall group announces to <paramref name="webhook"/>, on a
+    /// <see cref="TestClock"/>; <c>Notified</c> completes when the (one) <c>approval.notified</c> event is committed.
+    /// </summary>
+    private static async Task<(TestBroker Broker, TestIdp Idp, Task<AuditEvent> Notified)> StartAsync(Uri webhook)
     {
-        var (broker, idp) = await ApprovalBroker.StartAsync(webhook: webhook);
+        FlakyStore? observed = null;
+        var (broker, idp) = await ApprovalBroker.StartAsync(store => observed = new FlakyStore(store), webhook: webhook);
+        var notified = observed!.WaitForAsync("approval.notified");
         var put = await broker.Service<SecretVault>().PutAsync(ApprovalBroker.WebhookSecret, Encoding.UTF8.GetBytes(HookKey), "test", null, CancellationToken.None);
         Assert.True(put.Error is null, put.Error?.Message);
-        return (broker, idp);
+        return (broker, idp, notified);
     }
 
     /// <summary>
@@ -219,40 +239,28 @@ public sealed class ApprovalWebhookTests
         return long.Parse(parts["t"], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Waits for the <paramref name="n"/>th request at the receiver, moving the fake clock on so retry waits elapse.</summary>
-    private static async Task<ReceivedRequest> NextDeliveryAsync(TestBroker broker, TestUpstream receiver, int n)
+    /// <summary>A wait the notifier arms between two attempts (1, 2, 4, 8, 16 s); no other timer of the broker has these due times.</summary>
+    private static bool IsBackoff(TimeSpan due) => Enumerable.Range(1, WebhookNotifier.MaxAttempts - 1).Any(attempt => WebhookNotifier.Backoff(attempt) == due);
+
+    /// <summary>Waits for the <paramref name="n"/>th request at the receiver, moving the fake clock to each retry wait the notifier arms meanwhile.</summary>
+    private static Task<ReceivedRequest> NextDeliveryAsync(TestBroker broker, TestUpstream receiver, int n) =>
+        ((TestClock)broker.Time).StepUntilAsync(receiver.ArrivalAsync(n), IsBackoff, Patience);
+
+    /// <summary>Waits for a background delivery's audit event, moving the fake clock to each retry wait the notifier arms meanwhile.</summary>
+    private static Task<AuditEvent> StepUntilRecordedAsync(TestBroker broker, Task<AuditEvent> recorded) =>
+        ((TestClock)broker.Time).StepUntilAsync(recorded, IsBackoff, Patience);
+
+    /// <summary>Waits for a background delivery's audit event without moving the clock.</summary>
+    private static async Task<AuditEvent> RecordedAsync(Task<AuditEvent> recorded)
     {
-        using var patience = new CancellationTokenSource(Patience); // real time: how long the test gives a background task
-        while (receiver.Received.Count < n)
+        try
         {
-            Assert.False(patience.IsCancellationRequested, $"delivery {n} did not arrive");
-            await Task.Delay(20);
-            if (receiver.Received.Count < n)
-            {
-                broker.Time.Advance(TimeSpan.FromSeconds(1));
-            }
+            return await recorded.WaitAsync(Patience);
         }
-
-        return receiver.Received.ElementAt(n - 1);
-    }
-
-    /// <summary>Waits for a background delivery's audit event; with <paramref name="advance"/>, moves the fake clock on meanwhile.</summary>
-    private static async Task<AuditEvent> EventuallyAsync(TestBroker broker, Func<IReadOnlyList<AuditEvent>, AuditEvent?> find, bool advance = false)
-    {
-        using var patience = new CancellationTokenSource(Patience);
-        while (true)
+        catch (TimeoutException)
         {
-            if (find(await broker.AuditEventsAsync()) is { } found)
-            {
-                return found;
-            }
-
-            Assert.False(patience.IsCancellationRequested, "the notification was never recorded");
-            await Task.Delay(20);
-            if (advance)
-            {
-                broker.Time.Advance(TimeSpan.FromSeconds(1));
-            }
+            Assert.Fail("the notification was never recorded");
+            throw;
         }
     }
 

@@ -54,7 +54,11 @@ public sealed class SigningKeyRotationTests
         var retirement = await retired.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
         Assert.Contains(oldKid, retirement.Record.Reason, StringComparison.Ordinal);
-        Assert.Equal([newKid], broker.Service<Core.Tokens.SigningKeyService>().Ring.Keys.Select(k => k.Kid));
+        // The event commits before that pass drops the key from memory; passes run one at a time, so
+        // another pass waits for it to finish, and finds nothing left to retire.
+        var keys = broker.Service<Core.Tokens.SigningKeyService>();
+        Assert.Empty(await keys.RetireAsync(TestContext.Current.CancellationToken));
+        Assert.Equal([newKid], keys.Ring.Keys.Select(k => k.Kid));
         Assert.Equal([newKid], (await broker.Store.SigningKeys.LoadAsync(CancellationToken.None)).Select(k => k.Kid));
     }
 

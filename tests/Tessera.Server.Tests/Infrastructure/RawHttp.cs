@@ -40,8 +40,10 @@ public static class RawHttp
             var interim = await ReadHeadAsync(stream, received, timeout.Token);
             if (!interim.StartsWith("HTTP/1.1 100", StringComparison.Ordinal))
             {
-                // A final answer without asking for the body: the body is never sent.
-                await CopyToEndAsync(stream, received, timeout.Token);
+                // A final answer without asking for the body: the body is never sent. Its own framing
+                // says where the answer ends; the server may keep the connection a while longer
+                // (Kestrel waits up to 5 s for the body it declined to ask for) before closing it.
+                await CopyAnswerBodyAsync(stream, received, interim, timeout.Token);
                 return Parse(received.ToArray(), sawContinue: false);
             }
 
@@ -101,6 +103,34 @@ public static class RawHttp
         }
     }
 
+    /// <summary>Reads the body of the answer whose <paramref name="head"/> was read: by Content-Length, up to the last chunk, or else to the end.</summary>
+    private static async Task CopyAnswerBodyAsync(NetworkStream stream, MemoryStream into, string head, CancellationToken cancellationToken)
+    {
+        var headers = Parse(Encoding.ASCII.GetBytes(head), sawContinue: false).Headers;
+        if (headers.TryGetValue("Content-Length", out var declared) && long.TryParse(declared, out var length))
+        {
+            var buffer = new byte[16 * 1024];
+            var end = into.Length + length;
+            int read;
+            while (into.Length < end && (read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, end - into.Length)), cancellationToken)) > 0)
+            {
+                into.Write(buffer, 0, read);
+            }
+        }
+        else if (headers.TryGetValue("Transfer-Encoding", out var coding) && coding.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            var one = new byte[1];
+            while (!EndsWith(into, "\r\n0\r\n\r\n"u8) && await stream.ReadAsync(one, cancellationToken) > 0)
+            {
+                into.WriteByte(one[0]);
+            }
+        }
+        else
+        {
+            await CopyToEndAsync(stream, into, cancellationToken);
+        }
+    }
+
     /// <summary>Reads up to the end of the first response head and returns it; what was read stays in <paramref name="into"/>.</summary>
     private static async Task<string> ReadHeadAsync(NetworkStream stream, MemoryStream into, CancellationToken cancellationToken)
     {
@@ -113,8 +143,10 @@ public static class RawHttp
         return Encoding.ASCII.GetString(into.ToArray());
     }
 
-    private static bool EndsWithBlankLine(MemoryStream s) =>
-        s.Length >= 4 && s.GetBuffer().AsSpan((int)s.Length - 4, 4).SequenceEqual("\r\n\r\n"u8);
+    private static bool EndsWithBlankLine(MemoryStream s) => EndsWith(s, "\r\n\r\n"u8);
+
+    private static bool EndsWith(MemoryStream s, ReadOnlySpan<byte> end) =>
+        s.Length >= end.Length && s.GetBuffer().AsSpan((int)s.Length - end.Length, end.Length).SequenceEqual(end);
 
     private static RawResponse Parse(byte[] bytes, bool sawContinue)
     {

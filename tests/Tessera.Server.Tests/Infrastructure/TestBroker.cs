@@ -123,7 +123,7 @@ public sealed class TestBroker : IAsyncDisposable
             await File.WriteAllTextAsync(configPath, yaml ?? DefaultYaml());
         }
 
-        time ??= new FakeTimeProvider(Start);
+        time ??= new TestClock(Start);
         var config = ConfigLoader.LoadFile(configPath, time);
         var key = new MasterKey(masterKey ?? KeyFor(directory));
         ITesseraStore store = SqliteTesseraStore.FromLocation(config.Storage);

@@ -14,6 +14,8 @@ namespace Tessera.Server.Tests.Infrastructure;
 public sealed class TestUpstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly Lock _lock = new();
+    private readonly List<TaskCompletionSource<ReceivedRequest>> _arrivals = [];
 
     private TestUpstream(WebApplication app)
     {
@@ -25,6 +27,34 @@ public sealed class TestUpstream : IAsyncDisposable
 
     public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
 
+    /// <summary>Completes when the <paramref name="n"/>th request (counting from 1) has arrived: background traffic awaited without sleeping.</summary>
+    public Task<ReceivedRequest> ArrivalAsync(int n)
+    {
+        lock (_lock)
+        {
+            return Arrival(n).Task;
+        }
+    }
+
+    private TaskCompletionSource<ReceivedRequest> Arrival(int n)
+    {
+        while (_arrivals.Count < n)
+        {
+            _arrivals.Add(new TaskCompletionSource<ReceivedRequest>(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+
+        return _arrivals[n - 1];
+    }
+
+    private void Record(ReceivedRequest request)
+    {
+        lock (_lock)
+        {
+            Received.Enqueue(request);
+            Arrival(Received.Count).TrySetResult(request);
+        }
+    }
+
     /// <summary>Replaces the default answer (200 with a small JSON body); used to delay or fail.</summary>
     public Func<HttpContext, Task>? Handler { get; set; }
 
@@ -33,6 +63,14 @@ public sealed class TestUpstream : IAsyncDisposable
     {
         context.Response.StatusCode = status;
         return Task.CompletedTask;
+    };
+
+    /// <summary>Takes every request and never answers, until the caller gives up and aborts it (a hung upstream).</summary>
+    public void NeverAnswer() => Handler = context =>
+    {
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        context.RequestAborted.Register(aborted.SetResult);
+        return aborted.Task;
     };
 
     public static async Task<TestUpstream> StartAsync()
@@ -46,7 +84,7 @@ public sealed class TestUpstream : IAsyncDisposable
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
-            upstream!.Received.Enqueue(new ReceivedRequest(
+            upstream!.Record(new ReceivedRequest(
                 context.Request.Method,
                 context.Features.Get<IHttpRequestFeature>()!.RawTarget,
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),

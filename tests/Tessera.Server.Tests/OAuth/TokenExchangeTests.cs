@@ -184,6 +184,7 @@ public sealed class TokenExchangeTests
     }
 
     [Fact]
+    [Trait("Speed", "Slow")] // ten thousand real exchanges
     public async Task Revoking_a_mission_with_ten_thousand_derived_tokens_is_one_entry_and_kills_them_all()
     {
         var (broker, idp) = await DelegationBroker.StartAsync();

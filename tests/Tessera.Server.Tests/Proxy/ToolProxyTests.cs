@@ -114,7 +114,7 @@ public sealed class ToolProxyTests : IAsyncLifetime
     [Fact]
     public async Task An_upstream_that_does_not_answer_in_time_is_a_504_problem()
     {
-        _proxy.Upstream.Handler = context => Task.Delay(Timeout.Infinite, context.RequestAborted);
+        _proxy.Upstream.NeverAnswer();
         var token = await _proxy.TokenAsync("slow:read");
 
         using var response = await _proxy.SendAsync(HttpMethod.Get, "/proxy/slow/report", token);
