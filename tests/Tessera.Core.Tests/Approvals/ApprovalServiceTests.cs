@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
@@ -8,8 +5,6 @@ using Tessera.Core.Identity;
 using Tessera.Core.Protocol;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
-using Tessera.Core.Tests.Audit;
-using Tessera.Core.Tests.Tokens;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 using Tessera.Core.Vault;
@@ -23,8 +18,7 @@ namespace Tessera.Core.Tests.Approvals;
 /// </summary>
 public sealed class ApprovalServiceTests : IAsyncDisposable
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-    private readonly MemoryAuditStore _auditStore = new();
+    private readonly CoreHarness _core = new();
     private readonly TesseraConfig _config = ConfigLoader.Load("""
         identity_providers:
           - { id: corp, issuer: "https://idp.corp.test", jwks_uri: "https://idp.corp.test/jwks", audience: tessera }
@@ -36,16 +30,13 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
               export: { rules: [ "POST /exports" ], approval: { group: oncall } }
         """, "tessera.yaml", Path.GetTempPath());
 
-    private AuditLog? _log;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private async Task<ApprovalService> StartAsync()
     {
-        _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
-        await _log.StartAsync(Ct);
-        var keys = new SigningKeyService(new MemorySigningKeyStore(), new MasterKey(RandomNumberGenerator.GetBytes(32)), _log, _config, _time);
-        return new ApprovalService(new NoApprovalRows(), _log, keys, new RevocationIndex(), NoApprovalNotifier.Instance, _config, _time);
+        await _core.StartAsync(_config, initializeKeys: false, Ct);
+        return new ApprovalService(new NoApprovalRows(), _core.Log, _core.Keys, new RevocationIndex(), NoApprovalNotifier.Instance, _config, _core.Time);
     }
 
     /// <summary>What the token endpoint hands over for an exchange whose subject token ends at <paramref name="notAfter"/>.</summary>
@@ -65,7 +56,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
     private static TokenRequest Request() =>
         new(new Dictionary<string, string>(), [], [], new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "support-agent", "s", null), "req-1");
 
-    private int Requested() => _auditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalRequested);
+    private int Requested() => _core.AuditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalRequested);
 
     [Theory]
     [InlineData(-60)]
@@ -77,7 +68,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
     {
         var approvals = await StartAsync();
 
-        var (error, created) = await approvals.RequestAsync(Draft(_time.GetUtcNow().AddSeconds(secondsLeft)), Request(), Ct);
+        var (error, created) = await approvals.RequestAsync(Draft(_core.Time.GetUtcNow().AddSeconds(secondsLeft)), Request(), Ct);
 
         Assert.False(created);
         Assert.Equal(OAuthErrorCodes.InvalidRequest, error.Code);
@@ -90,7 +81,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
     public async Task A_subject_token_with_exactly_a_minute_left_still_becomes_an_approval_that_ends_with_it()
     {
         var approvals = await StartAsync();
-        var notAfter = _time.GetUtcNow().AddMinutes(1);
+        var notAfter = _core.Time.GetUtcNow().AddMinutes(1);
 
         var (error, created) = await approvals.RequestAsync(Draft(notAfter), Request(), Ct);
 
@@ -105,12 +96,12 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
         var approvals = await StartAsync();
         for (var i = 0; i < ApprovalService.MaxPendingPerAgent; i++)
         {
-            var (error, created) = await approvals.RequestAsync(Draft(_time.GetUtcNow().AddSeconds(61)), Request(), Ct);
+            var (error, created) = await approvals.RequestAsync(Draft(_core.Time.GetUtcNow().AddSeconds(61)), Request(), Ct);
             Assert.True(created, error.Description);
         }
 
         // Past their expiry; nothing has moved them to expired yet.
-        _time.Advance(TimeSpan.FromMinutes(2));
+        _core.Time.Advance(TimeSpan.FromMinutes(2));
         var (refusal, tooMany) = await approvals.RequestAsync(Draft(null), Request(), Ct);
 
         Assert.False(tooMany);
@@ -123,7 +114,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
         var (_, createdAfterSweep) = await approvals.RequestAsync(Draft(null), Request(), Ct);
 
         Assert.True(createdAfterSweep);
-        Assert.Equal(ApprovalService.MaxPendingPerAgent, _auditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalExpired));
+        Assert.Equal(ApprovalService.MaxPendingPerAgent, _core.AuditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalExpired));
     }
 
     [Fact]
@@ -139,13 +130,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
         Assert.True((await approvals.RequestAsync(Draft(null) with { ClientId = "other-agent" }, Request(), Ct)).Created);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_log is not null)
-        {
-            await _log.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _core.DisposeAsync();
 
     /// <summary>Approvals live in memory and in the audit store's state changes here; nothing is loaded.</summary>
     private sealed class NoApprovalRows : IApprovalStore

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
@@ -12,7 +11,6 @@ using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tests.Audit;
 using Tessera.Core.Tests.Dpop;
-using Tessera.Core.Tests.Tokens;
 using Tessera.Core.Tests.Vault;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
@@ -30,9 +28,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     private const string CrmAudience = "urn:tessera:tool:crm";
     private const string CrmKey = "sk_live_crm_0123456789";
 
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-    private readonly MemoryAuditStore _auditStore = new();
-    private readonly MasterKey _masterKey = new(RandomNumberGenerator.GetBytes(32));
+    private readonly CoreHarness _core = new();
     private readonly MemoryTokenUseStore _uses = new();
     private readonly DpopKey _dpopKey = DpopKey.CreateEc();
     private readonly TesseraConfig _config = ConfigLoader.Load("""
@@ -62,34 +58,29 @@ public sealed class ProxyServiceTests : IAsyncDisposable
             allowed_scopes: [ "crm:read", "crm:export", "ledger:read" ]
         """, "tessera.yaml", Path.GetTempPath());
 
-    private AuditLog? _log;
-    private SigningKeyService? _keys;
     private SecretVault? _vault;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private async Task<ProxyService> StartAsync(bool withCredential = true)
     {
-        _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
-        await _log.StartAsync(Ct);
-        _keys = new SigningKeyService(new MemorySigningKeyStore(), _masterKey, _log, _config, _time);
-        await _keys.InitializeAsync(Ct);
-        _vault = new SecretVault(new MemorySecretStore(_auditStore), _masterKey, _log, _config, _time);
+        await _core.StartAsync(_config, initializeKeys: true, Ct);
+        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, _config, _core.Time);
         await _vault.LoadAsync(Ct);
         if (withCredential)
         {
             await _vault.PutAsync("crm-key", Encoding.UTF8.GetBytes(CrmKey), "admin", null, Ct);
         }
 
-        var validator = new AccessTokenValidator(_keys, new RevocationIndex(), new AgentRegistry(_config.Agents), _config, _time);
-        var dpop = new DpopProofValidator(new MemoryReplayCache(_time), new DpopNonces(_masterKey, _time), _config, _time);
-        return new ProxyService(validator, new ToolCatalog(_config.Tools), _vault, _uses, _log, dpop, _config, NullLogger<ProxyService>.Instance);
+        var validator = new AccessTokenValidator(_core.Keys, new RevocationIndex(), new AgentRegistry(_config.Agents), _config, _core.Time);
+        var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), _config, _core.Time);
+        return new ProxyService(validator, new ToolCatalog(_config.Tools), _vault, _uses, _core.Log, dpop, _config, NullLogger<ProxyService>.Instance);
     }
 
     private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)
     {
-        var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        return JwtSigner.Sign(_keys!.Current(), new AccessTokenClaims
+        var now = _core.Time.GetUtcNow().ToUnixTimeSeconds();
+        return JwtSigner.Sign(_core.Keys.Current(), new AccessTokenClaims
         {
             Issuer = Issuer,
             Subject = "support-agent",
@@ -108,7 +99,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     private static FakeProxyRequest Get(string target, string? token) =>
         token is null ? new FakeProxyRequest("GET", target) : new FakeProxyRequest("GET", target).With("Authorization", "Bearer " + token);
 
-    private IReadOnlyList<AuditEvent> Events(string type) => [.. _auditStore.Events.Where(e => e.Record.Type == type)];
+    private IReadOnlyList<AuditEvent> Events(string type) => [.. _core.AuditStore.Events.Where(e => e.Record.Type == type)];
 
     private static ProxyRefusal Refused(ProxyVerdict verdict)
     {
@@ -155,7 +146,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Equal("support-agent", forwarded.Agent);
         Assert.Equal("req-1", forwarded.RequestId);
         Assert.Empty(Events(AuditTypes.ProxyDenied));
-        Assert.DoesNotContain(_auditStore.Events, e => Encoding.UTF8.GetString(e.Json).Contains(CrmKey, StringComparison.Ordinal));
+        Assert.DoesNotContain(_core.AuditStore.Events, e => Encoding.UTF8.GetString(e.Json).Contains(CrmKey, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -167,7 +158,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         proxy.RecordOutcome(completed, 200, 12.5, null, ["X-Echo"]);
         proxy.RecordOutcome(failed, 504, 30_000, "RequestTimedOut", null);
-        await _log!.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct);
+        await _core.Log.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct);
 
         var done = Assert.Single(Events(AuditTypes.ProxyCompleted)).Record;
         Assert.Equal((200, 12.5, "/contacts/1"), (done.Status, done.LatencyMs, done.Path));
@@ -246,7 +237,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     {
         var proxy = await StartAsync();
         var token = Token("crm:read", lifetime: 60);
-        _time.Advance(TimeSpan.FromSeconds(60));
+        _core.Time.Advance(TimeSpan.FromSeconds(60));
 
         var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
 
@@ -389,8 +380,8 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     public async Task While_the_audit_log_is_unhealthy_nothing_is_forwarded()
     {
         var proxy = await StartAsync();
-        _auditStore.FailNext = MemoryAuditStore.Failure.BeforeWrite;
-        await Assert.ThrowsAsync<AuditWriteException>(() => _log!.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct));
+        _core.AuditStore.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+        await Assert.ThrowsAsync<AuditWriteException>(() => _core.Log.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct));
 
         var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read"))));
 
@@ -403,18 +394,18 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     {
         var proxy = await StartAsync();
         var token = Token("crm:read");
-        _auditStore.Hold();
+        _core.AuditStore.Hold();
         ProxyVerdict verdict;
         try
         {
             var deciding = proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)).AsTask();
-            await _auditStore.Holding;
-            _time.Advance(ProxyAudit.Timeout);
+            await _core.AuditStore.Holding;
+            _core.Time.Advance(ProxyAudit.Timeout);
             verdict = await deciding;
         }
         finally
         {
-            _auditStore.Release();
+            _core.AuditStore.Release();
         }
 
         var refusal = Refused(verdict);
@@ -423,7 +414,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.StartsWith("not forwarded: ", refusal.AuditReason, StringComparison.Ordinal);
 
         // Once the commit went through: the request and that it was never sent, and no proxy.denied.
-        await _log!.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct);
+        await _core.Log.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct);
         var forwarded = Assert.Single(Events(AuditTypes.ProxyForwarded)).Record;
         var failed = Assert.Single(Events(AuditTypes.ProxyFailed)).Record;
         Assert.Equal((forwarded.RequestId, forwarded.Jti), (failed.RequestId, failed.Jti));
@@ -513,7 +504,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     }
 
     private string LedgerProof(string token, DpopKey? key = null) =>
-        (key ?? _dpopKey).Proof("GET", Issuer + "/proxy/ledger/entries/7", _time.GetUtcNow(), token);
+        (key ?? _dpopKey).Proof("GET", Issuer + "/proxy/ledger/entries/7", _core.Time.GetUtcNow(), token);
 
     [Fact]
     public async Task A_bound_token_with_a_proof_of_its_key_is_granted()
@@ -570,11 +561,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _vault?.Dispose();
-        _keys?.Dispose();
         _dpopKey.Dispose();
-        if (_log is not null)
-        {
-            await _log.DisposeAsync();
-        }
+        await _core.DisposeAsync();
     }
 }

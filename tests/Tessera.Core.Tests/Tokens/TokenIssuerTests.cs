@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
@@ -17,31 +14,24 @@ namespace Tessera.Core.Tests.Tokens;
 /// <summary>Sign, record, answer: the one path every issued token takes, over the in-memory audit store.</summary>
 public sealed class TokenIssuerTests : IAsyncDisposable
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-    private readonly MemoryAuditStore _auditStore = new();
+    private readonly CoreHarness _core = new();
     private readonly TesseraConfig _config = ConfigLoader.Load("""
         tokens:
           default_ttl: 5m
           max_ttl: 1h
         """, "tessera.yaml", Path.GetTempPath());
 
-    private AuditLog? _log;
-    private SigningKeyService? _keys;
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private async Task<TokenIssuer> StartAsync()
     {
-        _log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
-        await _log.StartAsync(Ct);
-        _keys = new SigningKeyService(new MemorySigningKeyStore(), new MasterKey(RandomNumberGenerator.GetBytes(32)), _log, _config, _time);
-        await _keys.InitializeAsync(Ct);
-        return new TokenIssuer(_keys, _log);
+        await _core.StartAsync(_config, initializeKeys: true, Ct);
+        return new TokenIssuer(_core.Keys, _core.Log);
     }
 
     private AccessTokenClaims Claims(string? jkt = null)
     {
-        var now = _time.GetUtcNow();
+        var now = _core.Time.GetUtcNow();
         return new AccessTokenClaims
         {
             Issuer = _config.Server.Issuer,
@@ -66,9 +56,9 @@ public sealed class TokenIssuerTests : IAsyncDisposable
     };
 
     private MissionStarted Mission() =>
-        new(new MissionRecord("m_1", "alice", "corp", ["support-agent"], null, _time.GetUtcNow(), _time.GetUtcNow().AddMinutes(5)));
+        new(new MissionRecord("m_1", "alice", "corp", ["support-agent"], null, _core.Time.GetUtcNow(), _core.Time.GetUtcNow().AddMinutes(5)));
 
-    private IReadOnlyList<AuditEvent> Issued() => [.. _auditStore.Events.Where(e => e.Record.Type == AuditTypes.TokenIssued)];
+    private IReadOnlyList<AuditEvent> Issued() => [.. _core.AuditStore.Events.Where(e => e.Record.Type == AuditTypes.TokenIssued)];
 
     [Fact]
     public async Task An_issued_token_is_signed_by_the_current_key_and_answered_with_its_lifetime_and_scope()
@@ -86,14 +76,14 @@ public sealed class TokenIssuerTests : IAsyncDisposable
         Assert.Null(response.IssuedTokenType);
 
         // Valid for the validator the proxy uses: signed by a published key, for an agent it knows.
-        var validator = new AccessTokenValidator(_keys!, new RevocationIndex(), new AgentRegistry([new AgentOptions
+        var validator = new AccessTokenValidator(_core.Keys, new RevocationIndex(), new AgentRegistry([new AgentOptions
         {
             Id = "support-agent",
             Owner = "support-platform@corp.example",
             Purpose = "Answer customer tickets",
-            Expires = _time.GetUtcNow().AddMonths(6),
+            Expires = _core.Time.GetUtcNow().AddMonths(6),
             Auth = new AgentAuthOptions(),
-        }]), _config, _time);
+        }]), _config, _core.Time);
         var validation = await validator.ValidateAsync(response.AccessToken, Ct);
         Assert.True(validation.IsActive, validation.Status.ToString());
         Assert.Equal(claims.Jti, validation.Claims!.Jti);
@@ -124,7 +114,7 @@ public sealed class TokenIssuerTests : IAsyncDisposable
         Assert.True(result.Succeeded);
         var recorded = Assert.Single(Issued());
         Assert.Equal(claims.Jti, recorded.Record.Jti);
-        Assert.Contains(started, _auditStore.Changes);
+        Assert.Contains(started, _core.AuditStore.Changes);
     }
 
     [Fact]
@@ -133,7 +123,7 @@ public sealed class TokenIssuerTests : IAsyncDisposable
         var issuer = await StartAsync();
         var claims = Claims();
         var started = Mission();
-        _auditStore.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+        _core.AuditStore.FailNext = MemoryAuditStore.Failure.BeforeWrite;
 
         var result = await issuer.IssueAsync(claims, Record(claims), [started], null, Ct);
 
@@ -141,15 +131,8 @@ public sealed class TokenIssuerTests : IAsyncDisposable
         Assert.Same(OAuthError.ServerError, result.Error);
         Assert.Null(result.Value);
         Assert.Empty(Issued());
-        Assert.DoesNotContain(started, _auditStore.Changes);
+        Assert.DoesNotContain(started, _core.AuditStore.Changes);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _keys?.Dispose();
-        if (_log is not null)
-        {
-            await _log.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _core.DisposeAsync();
 }
