@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Tessera.Core.Mcp;
+using Tessera.Core.Tools;
 using Microsoft.IdentityModel.Tokens;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -490,12 +492,19 @@ public static partial class ConfigLoader
 
         private ToolOptions BindTool(YamlCursor c)
         {
-            c.OnlyKeys("id", "audience", "upstream", "allow_insecure", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
+            c.OnlyKeys("id", "audience", "protocol", "upstream", "allow_insecure", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
             var id = Id(c.Child("id"));
             if (_tools.ContainsKey(id))
             {
                 throw c.Child("id").Error($"duplicate tool id '{id}'");
             }
+
+            var protocol = c.Child("protocol").OptionalString() switch
+            {
+                null or "http" => ToolProtocol.Http,
+                "mcp" => ToolProtocol.Mcp,
+                var other => throw c.Child("protocol").Error($"'{other}' is not a protocol: use http or mcp"),
+            };
 
             var audience = c.Child("audience").OptionalString() ?? $"urn:tessera:tool:{id}";
             // Reject an audience that names something else: a token for this tool would pass there
@@ -576,9 +585,24 @@ public static partial class ConfigLoader
                 var ruleItems = sc.Child("rules").Items().ToList();
                 for (var i = 0; i < rules.Count; i++)
                 {
+                    if (protocol == ToolProtocol.Mcp)
+                    {
+                        // An MCP tool is reached by POSTing JSON-RPC to one URL: a path rule could not tell its tools apart.
+                        if (McpRule.Parse(rules[i], out var problem) is null)
+                        {
+                            throw ruleItems[i].Error(McpRule.IsMcpRule(rules[i])
+                                ? $"'{rules[i]}' is not an MCP rule: {problem}"
+                                : $"'{rules[i]}' is not an MCP rule; a tool with protocol: mcp takes rules written MCP <method> [<pattern>]");
+                        }
+
+                        continue;
+                    }
+
                     if (!RulePattern().IsMatch(rules[i]))
                     {
-                        throw ruleItems[i].Error($"'{rules[i]}' is not a rule; write METHOD /path with * for one segment and ** for any");
+                        throw ruleItems[i].Error(McpRule.IsMcpRule(rules[i])
+                            ? $"'{rules[i]}' is an MCP rule; give the tool protocol: mcp, or write METHOD /path"
+                            : $"'{rules[i]}' is not a rule; write METHOD /path with * for one segment and ** for any");
                     }
 
                     if (rules[i] == "* /**")
@@ -614,6 +638,7 @@ public static partial class ConfigLoader
             {
                 Id = id,
                 Audience = audience,
+                Protocol = protocol,
                 Upstream = upstream,
                 AllowInsecure = allowInsecure,
                 Credential = credential,

@@ -1,3 +1,5 @@
+using Tessera.Core.Tools;
+
 namespace Tessera.Core.Configuration;
 
 /// <summary>The validated contents of <c>tessera.yaml</c>. Paths are already absolute.</summary>
@@ -113,6 +115,9 @@ public sealed record ToolOptions
     public required string Id { get; init; }
     public required string Audience { get; init; }
     public Uri? Upstream { get; init; }
+
+    /// <summary><c>protocol</c>: <c>http</c> (the default) or <c>mcp</c>, an MCP server's Streamable HTTP endpoint governed message by message.</summary>
+    public ToolProtocol Protocol { get; init; } = ToolProtocol.Http;
 
     /// <summary><c>allow_insecure: true</c>: the operator accepted sending the credential to <see cref="Upstream"/> over plain http.</summary>
     public bool AllowInsecure { get; init; }

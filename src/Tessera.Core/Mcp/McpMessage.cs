@@ -1,0 +1,173 @@
+using System.Text.Json;
+
+namespace Tessera.Core.Mcp;
+
+/// <summary>
+/// The one JSON-RPC message of an MCP POST, read strictly (docs/mcp.md, "What Tessera checks"):
+/// valid UTF-8 JSON, no member name twice at any depth (so Tessera and the upstream can never read
+/// different names from the same body), at most <see cref="MaxDepth"/> levels, one object (a batch
+/// array is refused), <c>"jsonrpc": "2.0"</c>, and for a method with a target a string
+/// <c>params.name</c> or <c>params.uri</c>. What is read here is what the rules decide on; the body
+/// forwarded is these same bytes.
+/// </summary>
+public sealed class McpMessage
+{
+    /// <summary>The deepest nesting accepted; arguments deeper than this are refused, not truncated.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>The longest name or URI a rule is matched against.</summary>
+    public const int MaxTargetLength = 4096;
+
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = MaxDepth };
+    private static readonly JsonDocumentOptions Lenient = new() { AllowDuplicateProperties = true, MaxDepth = MaxDepth };
+
+    private McpMessage(McpMessageKind kind, string? method, string? id, string? target, JsonElement? arguments)
+    {
+        Kind = kind;
+        Method = method;
+        Id = id;
+        Target = target;
+        Arguments = arguments;
+    }
+
+    public McpMessageKind Kind { get; }
+
+    /// <summary>The JSON-RPC method; null for a response.</summary>
+    public string? Method { get; }
+
+    /// <summary>The <c>id</c> as it was written (<c>"a1"</c> or <c>7</c>), for an error that answers it; null for a notification.</summary>
+    public string? Id { get; }
+
+    /// <summary><c>params.name</c> or <c>params.uri</c> for a method that has a target (<see cref="McpMethods.TargetOf"/>); otherwise null.</summary>
+    public string? Target { get; }
+
+    /// <summary><c>params.arguments</c> of a <c>tools/call</c>, kept only when asked for (an exact-call check); detached from the body.</summary>
+    public JsonElement? Arguments { get; }
+
+    /// <summary>Whether the session's lifecycle (or an answer to the server) rather than an action: needs a valid token and no rule.</summary>
+    public bool IsLifecycle => Kind == McpMessageKind.Response || McpMethods.IsLifecycle(Method!);
+
+    /// <summary>Reads one message, or returns null and the refusal (never echoing the body).</summary>
+    /// <param name="body">The whole POST body.</param>
+    /// <param name="keepArguments">Keep <c>params.arguments</c> of a <c>tools/call</c> (a copy) for an exact-call check.</param>
+    /// <param name="problem">Why the body is refused.</param>
+    public static McpMessage? Parse(ReadOnlyMemory<byte> body, bool keepArguments, out McpProblem? problem)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, Strict);
+        }
+        catch (JsonException)
+        {
+            problem = Classify(body);
+            return null;
+        }
+
+        using (document)
+        {
+            return Read(document.RootElement, keepArguments, out problem);
+        }
+    }
+
+    private static McpMessage? Read(JsonElement root, bool keepArguments, out McpProblem? problem)
+    {
+        problem = null;
+        if (root.ValueKind == JsonValueKind.Array)
+        {
+            problem = new(McpRefusalCodes.Batch, "a POST carries one JSON-RPC message; batches are not accepted");
+            return null;
+        }
+
+        if (root.ValueKind != JsonValueKind.Object
+            || !root.TryGetProperty("jsonrpc"u8, out var version) || version.ValueKind != JsonValueKind.String || !version.ValueEquals("2.0"u8))
+        {
+            problem = new(McpRefusalCodes.NotJsonRpc, "the body is not a JSON-RPC 2.0 message");
+            return null;
+        }
+
+        string? id = null;
+        if (root.TryGetProperty("id"u8, out var idElement))
+        {
+            // MCP: an id is a string or an integer, never null.
+            if (idElement.ValueKind is not (JsonValueKind.String or JsonValueKind.Number) || idElement.GetRawText() is { Length: > 256 })
+            {
+                problem = new(McpRefusalCodes.NotJsonRpc, "the id must be a string or a number");
+                return null;
+            }
+
+            id = idElement.GetRawText();
+        }
+
+        if (!root.TryGetProperty("method"u8, out var methodElement))
+        {
+            var answers = (root.TryGetProperty("result"u8, out _) ? 1 : 0) + (root.TryGetProperty("error"u8, out _) ? 1 : 0);
+            if (id is null || answers != 1)
+            {
+                problem = new(McpRefusalCodes.NotJsonRpc, "a message without a method must be a response: an id and one of result or error");
+                return null;
+            }
+
+            return new McpMessage(McpMessageKind.Response, null, id, null, null);
+        }
+
+        if (methodElement.ValueKind != JsonValueKind.String || methodElement.GetString() is not { Length: > 0 and <= McpMethods.MaxMethodLength } method)
+        {
+            problem = new(McpRefusalCodes.NotJsonRpc, "the method must be a non-empty string");
+            return null;
+        }
+
+        var hasParams = root.TryGetProperty("params"u8, out var parameters);
+        if (hasParams && parameters.ValueKind != JsonValueKind.Object)
+        {
+            problem = new(McpRefusalCodes.ParamsInvalid, "params must be an object");
+            return null;
+        }
+
+        var kind = id is null ? McpMessageKind.Notification : McpMessageKind.Request;
+        var targetKind = McpMethods.TargetOf(method);
+        if (targetKind == McpTarget.None)
+        {
+            return new McpMessage(kind, method, id, null, null);
+        }
+
+        var member = targetKind == McpTarget.Name ? "name" : "uri";
+        if (!hasParams || !parameters.TryGetProperty(member, out var targetElement) || targetElement.ValueKind != JsonValueKind.String)
+        {
+            problem = new(McpRefusalCodes.ParamsInvalid, $"{method} needs params.{member} as a string");
+            return null;
+        }
+
+        var target = targetElement.GetString()!;
+        if (target.Length is 0 or > MaxTargetLength)
+        {
+            problem = new(McpRefusalCodes.ParamsInvalid, $"params.{member} must be 1 to {MaxTargetLength} characters");
+            return null;
+        }
+
+        JsonElement? arguments = null;
+        if (keepArguments && method == McpMethods.ToolsCall && parameters.TryGetProperty("arguments"u8, out var args))
+        {
+            arguments = args.Clone();
+        }
+
+        return new McpMessage(kind, method, id, target, arguments);
+    }
+
+    /// <summary>
+    /// Says why a body that failed the strict read is refused. Only on the refusal path: the body is
+    /// read again, leniently, to tell a repeated member name from JSON that is broken anyway.
+    /// </summary>
+    private static McpProblem Classify(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(body, Lenient);
+            return new(McpRefusalCodes.DuplicateMember, "a member name appears twice in one object; Tessera and the server could read different values");
+        }
+        catch (JsonException)
+        {
+            return new(McpRefusalCodes.InvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
+        }
+    }
+}
