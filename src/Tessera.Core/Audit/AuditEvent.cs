@@ -128,6 +128,10 @@ public sealed record AuditEvent
         {
             w.WriteNumber("latency_ms", Math.Round(latency, 3));
         }
+
+        // Written last and only when present, so events from before MCP hash as they did.
+        Optional(w, "mcp_method", r.McpMethod);
+        Optional(w, "mcp_name", r.McpName);
     }
 
     /// <summary>Reads an event back from its stored JSON; the caller checks the hash.</summary>
@@ -156,6 +160,8 @@ public sealed record AuditEvent
             Rule = Get(root, "rule"),
             Status = root.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetInt32(out var si) ? si : null,
             LatencyMs = root.TryGetProperty("latency_ms", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetDouble() : null,
+            McpMethod = Get(root, "mcp_method"),
+            McpName = Get(root, "mcp_name"),
         };
         return new AuditEvent
         {

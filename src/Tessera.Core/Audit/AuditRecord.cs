@@ -39,4 +39,10 @@ public sealed record AuditRecord
     public int? Status { get; init; }
 
     public double? LatencyMs { get; init; }
+
+    /// <summary>An MCP message through the proxy: its JSON-RPC method (never its arguments).</summary>
+    public string? McpMethod { get; init; }
+
+    /// <summary>An MCP message's target: the tool or prompt name, or the resource URI (clipped).</summary>
+    public string? McpName { get; init; }
 }

@@ -46,6 +46,15 @@ public static class McpMethods
         _ => McpTarget.None,
     };
 
-    /// <summary>The label a metric uses for <paramref name="method"/>: the method when it is one MCP defines, else <see cref="Other"/>.</summary>
-    public static string MetricLabel(string? method) => method is not null && Known.Contains(method) ? method : Other;
+    /// <summary>
+    /// The label a metric uses for a request to an MCP tool: the message's method when it is one MCP
+    /// defines, else <see cref="Other"/>; the HTTP method for a GET (the server's stream) or a DELETE
+    /// (the session's end). Bounded, so a hostile body cannot mint label values.
+    /// </summary>
+    public static string MetricLabel(string httpMethod, string? method) => httpMethod switch
+    {
+        "GET" => "GET",
+        "DELETE" => "DELETE",
+        _ => method is not null && Known.Contains(method) ? method : Other,
+    };
 }

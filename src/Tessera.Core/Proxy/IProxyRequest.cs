@@ -41,4 +41,11 @@ public interface IProxyRequest
     /// to read (413 over the size limit, 400 malformed).
     /// </summary>
     ValueTask<BodyDigest> HashBodyAsync();
+
+    /// <summary>
+    /// Reads the whole body into memory (up to <see cref="MaxBodySize"/>) and makes those bytes the
+    /// body that is forwarded, so what is checked is exactly what the upstream receives; or the
+    /// status the server gives a body it refuses to read.
+    /// </summary>
+    ValueTask<BufferedBody> ReadBodyAsync();
 }

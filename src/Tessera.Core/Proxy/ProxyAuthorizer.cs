@@ -27,18 +27,9 @@ public static class ProxyAuthorizer
     /// <param name="issuer">This server's issuer: the audience of mission tokens, which never pass.</param>
     public static ProxyDecision Authorize(AccessTokenClaims claims, Tool tool, string method, ProxyPath path, string issuer)
     {
-        // Reject mission tokens, whatever the tool's audience: a mission token is for exchanging at
-        // the token endpoint, never a credential for a tool, even one misconfigured with the issuer as
-        // its audience. A trailing slash does not make another audience.
-        if (claims.Audience.AsSpan().TrimEnd('/').SequenceEqual(issuer.AsSpan().TrimEnd('/')))
+        if (CheckAudience(claims, tool, issuer) is { } refused)
         {
-            return ProxyDecision.Refuse(403, MissionTokenRefused);
-        }
-
-        // Reject tokens addressed to anything else: another tool.
-        if (!string.Equals(claims.Audience, tool.Audience, StringComparison.Ordinal))
-        {
-            return ProxyDecision.Refuse(403, $"the token is not for tool '{tool.Id}'");
+            return refused;
         }
 
         foreach (var scope in claims.Scope)
@@ -59,5 +50,22 @@ public static class ProxyAuthorizer
 
         // Reject requests no rule of the token's scopes allows; HEAD and OPTIONS are not implied by GET.
         return ProxyDecision.Refuse(403, $"no rule of the token's scopes allows {method} {path.Path}");
+    }
+
+    /// <summary>The refusal of a token not addressed to <paramref name="tool"/> (a mission token, or another tool's), or null when it is.</summary>
+    public static ProxyDecision? CheckAudience(AccessTokenClaims claims, Tool tool, string issuer)
+    {
+        // Reject mission tokens, whatever the tool's audience: a mission token is for exchanging at
+        // the token endpoint, never a credential for a tool, even one misconfigured with the issuer as
+        // its audience. A trailing slash does not make another audience.
+        if (claims.Audience.AsSpan().TrimEnd('/').SequenceEqual(issuer.AsSpan().TrimEnd('/')))
+        {
+            return ProxyDecision.Refuse(403, MissionTokenRefused);
+        }
+
+        // Reject tokens addressed to anything else: another tool.
+        return string.Equals(claims.Audience, tool.Audience, StringComparison.Ordinal)
+            ? null
+            : ProxyDecision.Refuse(403, $"the token is not for tool '{tool.Id}'");
     }
 }

@@ -28,6 +28,18 @@ public readonly struct ProxyGrant
     /// <summary>The durable <c>proxy.forwarded</c> event; the outcome event repeats its fields.</summary>
     public required AuditRecord Forwarded { get; init; }
 
+    /// <summary>
+    /// For an MCP tool: which list the answer carries and must be filtered
+    /// (<see cref="Mcp.McpListKind.None"/> when none), and the filter of the token's rules.
+    /// </summary>
+    public Mcp.McpListKind McpList { get; init; }
+
+    /// <summary>The filter of the token's rules for <see cref="McpList"/>; null when the answer passes unchanged.</summary>
+    public Mcp.McpListFilter? McpFilter { get; init; }
+
+    /// <summary>Whether the tool is an MCP server: forwarded to its upstream URL exactly, with no path appended.</summary>
+    public bool IsMcp => Tool.Protocol == ToolProtocol.Mcp;
+
     /// <summary>The header the credential goes into, if the tool has one.</summary>
     public string? CredentialHeader => Tool.Options.Credential?.Header;
 

@@ -24,6 +24,9 @@ public sealed class ProxyPath
         Encoded = encoded;
     }
 
+    /// <summary>No path at all: the upstream URL itself, as an MCP tool is reached.</summary>
+    public static ProxyPath Endpoint { get; } = new("", "");
+
     /// <summary>The decoded, normalized path that rules are matched against, for example <c>/contacts/jane doe</c>.</summary>
     public string Path { get; }
 

@@ -15,6 +15,15 @@ namespace Tessera.Core.Proxy;
 /// <param name="ToolId">The tool the request named, when it is configured (for metrics).</param>
 public sealed record ProxyRefusal(int Status, string[]? Challenges, string Title, string Detail, string AuditReason, string? ToolId)
 {
+    /// <summary>
+    /// For a refused MCP message: the JSON-RPC error answering it (with its <c>id</c>), sent as the
+    /// body instead of a problem, so an MCP client reads why. Null for any other refusal.
+    /// </summary>
+    public string? JsonRpcError { get; init; }
+
+    /// <summary>For a refusal by an MCP tool: the label of what was refused (<see cref="Mcp.McpMethods.MetricLabel"/>); null for any other tool.</summary>
+    public string? McpLabel { get; init; }
+
     /// <summary>The problem title of each status the proxy answers itself.</summary>
     public static string TitleFor(int status) => status switch
     {

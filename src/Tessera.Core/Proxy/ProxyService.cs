@@ -20,7 +20,7 @@ namespace Tessera.Core.Proxy;
 /// Whatever is refused is refused before a byte reaches the upstream and is on record
 /// (<c>proxy.denied</c>) before it is answered; the server only translates the verdict into HTTP.
 /// </summary>
-public sealed class ProxyService(
+public sealed partial class ProxyService(
     AccessTokenValidator validator,
     ToolCatalog tools,
     SecretVault vault,
@@ -69,7 +69,7 @@ public sealed class ProxyService(
         if (token is null)
         {
             return await RefuseAsync(request, tokenProblem is null ? 401 : 400, tokenProblem ?? "an access token is required (Bearer, or DPoP with a proof)", null, null, null,
-                tokenProblem is null ? TokenRequired : [$"{Realm}, error=\"invalid_request\", error_description=\"{tokenProblem}\""]);
+                WithResourceMetadata(toolId, tokenProblem is null ? TokenRequired : [$"{Realm}, error=\"invalid_request\", error_description=\"{tokenProblem}\""]));
         }
 
         // Reject tokens that are malformed, forged, expired or revoked (revocation is checked on every call).
@@ -77,7 +77,7 @@ public sealed class ProxyService(
         if (!validation.IsActive)
         {
             return await RefuseAsync(request, 401, $"the token is {Describe(validation.Status)}", validation.Status == TokenStatus.InvalidSignature ? null : validation.Claims, null, null,
-                [$"{(dpopScheme ? DpopChallenge : Realm)}, error=\"invalid_token\", error_description=\"the token is {Describe(validation.Status)}\""]);
+                WithResourceMetadata(toolId, [$"{(dpopScheme ? DpopChallenge : Realm)}, error=\"invalid_token\", error_description=\"the token is {Describe(validation.Status)}\""]));
         }
 
         var claims = validation.Claims!;
@@ -106,6 +106,11 @@ public sealed class ProxyService(
         if (request.Header("Connection", out _) > 0 && ProxyHeaders.ConnectionOptions(request.Connection, out var connectionProblem) is null)
         {
             return await RefuseAsync(request, 400, connectionProblem!, claims, tool, null);
+        }
+
+        if (tool.Protocol == ToolProtocol.Mcp)
+        {
+            return await AuthorizeMcpAsync(request, claims, tool, rawPath, query);
         }
 
         var path = ProxyPath.Normalize(rawPath, out var pathProblem);

@@ -10,9 +10,13 @@ public sealed class ToolCatalog
 {
     private readonly FrozenDictionary<string, Tool> _byId;
     private readonly FrozenDictionary<string, Tool> _byAudience;
+    private readonly string? _issuer;
 
-    public ToolCatalog(IEnumerable<ToolOptions> tools)
+    /// <param name="tools">The configured tools.</param>
+    /// <param name="issuer">This server's issuer: a tool is also named by its proxy URL, <c>&lt;issuer&gt;/proxy/{tool}</c> (RFC 9728 resource).</param>
+    public ToolCatalog(IEnumerable<ToolOptions> tools, string? issuer = null)
     {
+        _issuer = issuer;
         var list = tools.Select(t => new Tool(t)).ToList();
         _byId = list.ToFrozenDictionary(t => t.Id, StringComparer.Ordinal);
         _byAudience = list.ToFrozenDictionary(t => t.Audience, StringComparer.Ordinal);
@@ -22,8 +26,14 @@ public sealed class ToolCatalog
 
     public Tool? FindById(string id) => _byId.GetValueOrDefault(id);
 
-    /// <summary>A tool named by its audience URI, or by its bare id as a convenience for <c>audience</c>.</summary>
-    public Tool? FindByTarget(string target) => _byAudience.GetValueOrDefault(target) ?? _byId.GetValueOrDefault(target);
+    /// <summary>
+    /// A tool named by its audience URI, by its proxy URL (the resource an MCP client sends, RFC 8707),
+    /// or by its bare id as a convenience for <c>audience</c>.
+    /// </summary>
+    public Tool? FindByTarget(string target) =>
+        _byAudience.GetValueOrDefault(target)
+        ?? (_issuer is not null && ProtectedResource.ToolIdOf(_issuer, target) is { } id ? _byId.GetValueOrDefault(id) : null)
+        ?? _byId.GetValueOrDefault(target);
 
     /// <summary>
     /// The tool a token request is for (docs/reference/http-api.md, "POST /oauth/token"): the one its <c>resource</c>/<c>audience</c>

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
 using Tessera.Server.OAuth;
 
 namespace Tessera.Server.Hosting;
@@ -16,6 +17,10 @@ internal static class DiscoveryEndpoints
     {
         app.MapGet("/.well-known/oauth-authorization-server", (HttpContext context, TesseraConfig config) =>
             OAuthResponses.WriteJsonAsync(context, 200, w => WriteMetadata(w, config.Server.Issuer)));
+        app.MapGet(ProtectedResource.WellKnown + "/proxy/{tool}", (HttpContext context, string tool, TesseraConfig config, ToolCatalog tools) =>
+            tools.FindById(tool) is { } found
+                ? OAuthResponses.WriteJsonAsync(context, 200, w => WriteResourceMetadata(w, config.Server.Issuer, found))
+                : Results.Problem(statusCode: 404, title: "Unknown tool", detail: "no tool of that id is configured").ExecuteAsync(context));
         app.MapGet("/.well-known/jwks.json", (HttpContext context, SigningKeyService keys, TimeProvider time) =>
         {
             context.Response.Headers.CacheControl = "public, max-age=60";
@@ -39,6 +44,22 @@ internal static class DiscoveryEndpoints
         Array(w, "dpop_signing_alg_values_supported", Core.Dpop.DpopProofValidator.Algorithms);
         Array(w, "response_types_supported", []);
         Array(w, "scopes_supported", []);
+    }
+
+    /// <summary>RFC 9728 §2: a tool as a protected resource, so an MCP client can find who issues its tokens and which scopes exist.</summary>
+    private static void WriteResourceMetadata(Utf8JsonWriter w, string issuer, Tool tool)
+    {
+        w.WriteString("resource", ProtectedResource.UriOf(issuer, tool.Id));
+        Array(w, "authorization_servers", [issuer]);
+        Array(w, "scopes_supported", [.. tool.Scopes.Order(StringComparer.Ordinal)]);
+        Array(w, "bearer_methods_supported", ["header"]);
+        w.WriteString("resource_name", tool.Id);
+        if (tool.Options.RequireDpop)
+        {
+            w.WriteBoolean("dpop_bound_access_tokens_required", true);
+        }
+
+        Array(w, "dpop_signing_alg_values_supported", Core.Dpop.DpopProofValidator.Algorithms);
     }
 
     private static async Task WriteJwksAsync(HttpContext context, IEnumerable<SigningKey> keys)

@@ -72,7 +72,7 @@ public static class TesseraHost
         services.AddSingleton<RevocationService>();
         services.AddSingleton<SigningKeyService>();
         services.AddSingleton(new AgentRegistry(config.Agents));
-        services.AddSingleton(new ToolCatalog(config.Tools));
+        services.AddSingleton(new ToolCatalog(config.Tools, config.Server.Issuer));
         services.AddSingleton(store.Replays);
         services.AddSingleton(new MemoryReplayCache(time));
         services.AddSingleton<IReplayCache>(sp => sp.GetRequiredService<MemoryReplayCache>());

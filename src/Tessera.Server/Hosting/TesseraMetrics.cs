@@ -10,5 +10,8 @@ internal static class TesseraMetrics
     public static readonly Counter Introspections = Metrics.CreateCounter("tessera_introspections_total", "Introspection answers, by result.", "result");
     public static readonly Counter Revocations = Metrics.CreateCounter("tessera_revocations_total", "Revocations, by kind.", "kind");
     public static readonly Counter ProxyRequests = Metrics.CreateCounter("tessera_proxy_requests_total", "Proxied requests, by tool and outcome (forwarded, refused, failed).", "tool", "outcome");
+    public static readonly Counter McpMessages = Metrics.CreateCounter("tessera_mcp_messages_total",
+        "Requests to MCP tools, by tool, MCP method (methods MCP defines; 'other' for the rest, 'GET' and 'DELETE' for the stream and the session's end) and outcome (forwarded, refused, failed).",
+        "tool", "mcp_method", "outcome");
     public static readonly Counter AdminRequests = Metrics.CreateCounter("tessera_admin_requests_total", "Admin API requests, by outcome.", "outcome");
 }

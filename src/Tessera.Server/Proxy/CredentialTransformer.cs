@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Tessera.Core.Mcp;
 using Tessera.Core.Proxy;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -11,12 +12,20 @@ namespace Tessera.Server.Proxy;
 /// credential from the vault. Shapes the
 /// response: no header that carries that credential reaches the agent.
 /// </summary>
-internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format) : HttpTransformer
+/// <remarks>
+/// For an MCP tool's answer to a list request (a <paramref name="filter"/> is given), the body is
+/// written here through <see cref="McpAnswerWriter"/> instead of copied by the forwarder.
+/// </remarks>
+internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format, McpListFilter? filter = null, McpListKind list = McpListKind.None)
+    : HttpTransformer
 {
     private static readonly UriCreationOptions Exact = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     /// <summary>Names of the upstream's response headers (or trailers) that were dropped because they carried the credential; null when none.</summary>
     public List<string>? Removed { get; private set; }
+
+    /// <summary>What filtering did to an MCP list answer; <see cref="McpFilterOutcome.Refused"/> means the answer was not passed on.</summary>
+    public McpFilterOutcome? Filtered { get; private set; }
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -55,7 +64,20 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         Scrub(httpContext.Response.Headers);
-        return proceed;
+        if (!proceed || filter is null || proxyResponse is null || !proxyResponse.IsSuccessStatusCode || proxyResponse.StatusCode == System.Net.HttpStatusCode.Accepted)
+        {
+            return proceed;
+        }
+
+        // The body is this transformer's to write (filtered); the forwarder copies nothing more.
+        Filtered = await McpAnswerWriter.WriteAsync(httpContext, proxyResponse, filter, list, cancellationToken);
+        if (Filtered == McpFilterOutcome.Refused && !httpContext.Response.HasStarted)
+        {
+            httpContext.Response.Clear();
+            httpContext.Response.StatusCode = StatusCodes.Status502BadGateway;
+        }
+
+        return false;
     }
 
     public override async ValueTask TransformResponseTrailersAsync(HttpContext httpContext, HttpResponseMessage proxyResponse, CancellationToken cancellationToken)

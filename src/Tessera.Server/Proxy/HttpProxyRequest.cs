@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -66,5 +67,49 @@ internal readonly struct HttpProxyRequest(HttpContext context) : IProxyRequest
 
         context.Request.Body.Position = 0;
         return BodyDigest.Of(digest);
+    }
+
+    /// <summary>
+    /// Reads the body into memory (never to a file) and puts those bytes in its place with their exact
+    /// length, so the message that was checked is the one forwarded, however the client framed it.
+    /// </summary>
+    public async ValueTask<BufferedBody> ReadBodyAsync()
+    {
+        var limit = Math.Min(MaxBodySize ?? MaxBufferedBody, MaxBufferedBody);
+        var reader = context.Request.BodyReader;
+        byte[] content;
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(context.RequestAborted);
+                var held = read.Buffer;
+                if (held.Length > limit)
+                {
+                    reader.AdvanceTo(held.Start, held.End);
+                    return BufferedBody.Refused(413);
+                }
+
+                if (read.IsCompleted)
+                {
+                    content = held.ToArray();
+                    reader.AdvanceTo(held.End);
+                    break;
+                }
+
+                // Keep everything and wait for more: the message is decided whole.
+                reader.AdvanceTo(held.Start, held.End);
+            }
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // A body Kestrel refuses to read (over its size limit while streamed, malformed chunks): its status.
+            return BufferedBody.Refused(ex.StatusCode);
+        }
+
+        context.Request.Body = new MemoryStream(content, writable: false);
+        context.Request.Headers.Remove("Transfer-Encoding");
+        context.Request.ContentLength = content.Length;
+        return BufferedBody.Of(content);
     }
 }

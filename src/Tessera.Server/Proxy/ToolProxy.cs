@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Tessera.Core.Mcp;
 using Tessera.Core.Proxy;
 using Tessera.Server.Hosting;
 using Yarp.ReverseProxy.Forwarder;
@@ -47,9 +48,23 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         if (verdict.Refusal is { } refusal)
         {
             TesseraMetrics.ProxyRequests.WithLabels(refusal.ToolId ?? "", "refused").Inc();
+            if (refusal.McpLabel is { } label)
+            {
+                TesseraMetrics.McpMessages.WithLabels(refusal.ToolId!, label, "refused").Inc();
+            }
+
             if (refusal.Challenges is { } challenges)
             {
                 context.Response.Headers.WWWAuthenticate = challenges;
+            }
+
+            if (refusal.JsonRpcError is { } rpcError)
+            {
+                // An MCP client reads a JSON-RPC error answering its message's id.
+                context.Response.StatusCode = refusal.Status;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(rpcError);
+                return;
             }
 
             await WriteProblemAsync(context, refusal.Status, refusal.Title, refusal.Detail);
@@ -60,10 +75,10 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         var grant = verdict.Grant;
         var tool = grant.Tool;
         var started = time.GetTimestamp();
-        var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat);
+        var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat, grant.McpFilter, grant.McpList);
         var error = await forwarder.SendAsync(
             context,
-            grant.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
+            grant.IsMcp ? grant.Upstream.GetLeftPart(UriPartial.Path) : grant.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
             _client,
             new ForwarderRequestConfig { ActivityTimeout = tool.Options.Timeout },
             transformer);
@@ -73,7 +88,23 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
             Log.CredentialEchoed(logger, tool.Id, string.Join(", ", removed));
         }
 
-        TesseraMetrics.ProxyRequests.WithLabels(tool.Id, error == ForwarderError.None ? "forwarded" : "failed").Inc();
+        // An MCP list answer that could not be filtered was not passed on: the request failed.
+        var unfiltered = transformer.Filtered == McpFilterOutcome.Refused;
+        if (unfiltered)
+        {
+            Log.AnswerNotFiltered(logger, tool.Id);
+            if (!context.Response.HasStarted)
+            {
+                await WriteProblemAsync(context, 502, ProxyRefusal.TitleFor(502), $"tool '{tool.Id}' answered with a list Tessera could not filter; it was not passed on");
+            }
+        }
+
+        var outcome = error == ForwarderError.None && !unfiltered ? "forwarded" : "failed";
+        TesseraMetrics.ProxyRequests.WithLabels(tool.Id, outcome).Inc();
+        if (grant.IsMcp)
+        {
+            TesseraMetrics.McpMessages.WithLabels(tool.Id, McpMethods.MetricLabel(context.Request.Method, grant.Forwarded.McpMethod), outcome).Inc();
+        }
 
         // 4. Forwarding failed: answer for the upstream, or for the client's body.
         if (error != ForwarderError.None)
@@ -103,7 +134,8 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         }
 
         // 5. The outcome needs the upstream's status and latency, so it follows the upstream's answer.
-        proxy.RecordOutcome(in grant, context.Response.StatusCode, latency, error == ForwarderError.None ? null : error.ToString(), transformer.Removed);
+        proxy.RecordOutcome(in grant, context.Response.StatusCode, latency,
+            error != ForwarderError.None ? error.ToString() : unfiltered ? "the list answer could not be filtered" : null, transformer.Removed);
     }
 
     private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
@@ -132,6 +164,9 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
     {
         [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Upstream of tool {Tool} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, string tool, ForwarderError error);
+
+        [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "MCP tool {Tool} answered a list request with a body Tessera could not filter (not JSON-RPC it can read unambiguously, or too large); it was not passed on")]
+        public static partial void AnswerNotFiltered(ILogger logger, string tool);
 
         [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Tool {Tool} answered with headers carrying its own credential ({Headers}); they were removed before the response reached the agent")]
         public static partial void CredentialEchoed(ILogger logger, string tool, string headers);

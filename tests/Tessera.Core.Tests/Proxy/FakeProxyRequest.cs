@@ -60,4 +60,10 @@ internal sealed class FakeProxyRequest : IProxyRequest
         BodyReads++;
         return ValueTask.FromResult(BodyRefusedWith is { } status ? BodyDigest.Refused(status) : BodyDigest.Of(SHA256.HashData(Body)));
     }
+
+    public ValueTask<BufferedBody> ReadBodyAsync()
+    {
+        BodyReads++;
+        return ValueTask.FromResult(BodyRefusedWith is { } status ? BufferedBody.Refused(status) : BufferedBody.Of(Body));
+    }
 }

@@ -1,0 +1,296 @@
+using System.Text;
+using System.Text.Json;
+using Tessera.Core.Audit;
+using Tessera.Core.Mcp;
+using Tessera.Core.Protocol;
+using Tessera.Core.Tokens;
+using Tessera.Core.Tools;
+using Tessera.Core.Vault;
+
+namespace Tessera.Core.Proxy;
+
+/// <summary>
+/// The proxy's decisions for an MCP tool (docs/mcp.md), after the token, the tool and the DPoP
+/// binding are settled: the endpoint (the tool's URL itself, no path, no query), the HTTP method
+/// (POST a message, GET the server's stream, DELETE the session), for a POST the body read once and
+/// bounded, the one JSON-RPC message in it read strictly, the <c>Mcp-Method</c> and <c>Mcp-Name</c>
+/// headers against it, an approved exact call, and the rules; then the upstream, the credential, the
+/// audit log's health, <c>max_uses</c> (spent only by messages a rule governs) and the durable
+/// <c>proxy.forwarded</c> event with <c>mcp_method</c> and <c>mcp_name</c>.
+/// </summary>
+public sealed partial class ProxyService
+{
+    /// <summary>JSON-RPC error codes of refusals: the standard ones for a message that cannot be read, one of the server range for a policy refusal.</summary>
+    private const int ParseError = -32700;
+    private const int InvalidRequest = -32600;
+    private const int InvalidParams = -32602;
+    private const int Forbidden = -32001;
+
+    private async ValueTask<ProxyVerdict> AuthorizeMcpAsync<TRequest>(TRequest request, AccessTokenClaims claims, Tool tool, string rawPath, string query)
+        where TRequest : IProxyRequest
+    {
+        if (ProxyAuthorizer.CheckAudience(claims, tool, config.Server.Issuer) is { } audience)
+        {
+            return await RefuseMcpAsync(request, 403, audience.Reason, claims, tool, null, null);
+        }
+
+        // Reject any other URL: an MCP server is one endpoint, and a path or a query Tessera does not
+        // check could reach something else on the upstream.
+        if (rawPath is not ("" or "/"))
+        {
+            return await RefuseMcpAsync(request, 404, $"tool '{tool.Id}' is an MCP server, reached at /proxy/{tool.Id} itself", claims, tool, null, null);
+        }
+
+        if (query.Length > 0)
+        {
+            return await RefuseMcpAsync(request, 400, "an MCP endpoint takes no query string", claims, tool, null, null);
+        }
+
+        McpMessage? message = null;
+        McpDecision decision;
+        switch (request.Method)
+        {
+            case "POST":
+                var read = await ReadMessageAsync(request, claims, tool);
+                if (read.Refusal is { } refused)
+                {
+                    return refused;
+                }
+
+                message = read.Message!;
+                if (claims.AuthorizationDetails is not null)
+                {
+                    // Fail closed: an approved exact call is checked by its own rule below; any other binding allows nothing here.
+                    if (!message.IsLifecycle)
+                    {
+                        return await RefuseMcpAsync(request, 403, "the token's authorization_details do not name a call to this tool", claims, tool, message, null);
+                    }
+                }
+
+                decision = McpAuthorizer.Authorize(claims.Scope, tool, message);
+                if (!decision.IsAllowed)
+                {
+                    return await RefuseMcpAsync(request, 403, $"no rule of the token's scopes allows {message.Method}{(message.Target is null ? "" : " " + DisplayText.Clip(message.Target))}",
+                        claims, tool, message, [InsufficientScope(decision.WouldAllow)]);
+                }
+
+                break;
+
+            case "GET" or "DELETE":
+                // The server's event stream and the end of a session: the session's lifecycle, a valid token is enough.
+                decision = McpDecision.Lifecycle;
+                break;
+
+            default:
+                return await RefuseMcpAsync(request, 405, $"an MCP endpoint takes POST, GET and DELETE, not {DisplayText.Clip(request.Method, 16)}", claims, tool, null, null);
+        }
+
+        if (tool.Options.Upstream is not { } upstream)
+        {
+            return await RefuseMcpAsync(request, 502, $"tool '{tool.Id}' has no upstream configured", claims, tool, message, null);
+        }
+
+        string? credential = null;
+        if (tool.Options.Credential is { } cred)
+        {
+            var lookup = vault.TryFormatCredential(cred.Secret, cred.Format, out credential);
+            if (lookup != CredentialLookup.Found)
+            {
+                return await RefuseMcpAsync(request, 503, lookup == CredentialLookup.Missing
+                    ? $"the credential of tool '{tool.Id}' is not in the vault"
+                    : $"the credential of tool '{tool.Id}' failed its integrity check", claims, tool, message, null);
+            }
+        }
+
+        if (!_audit.IsHealthy)
+        {
+            return await RefuseMcpAsync(request, 503, "the audit log is not accepting events", claims, tool, message, null);
+        }
+
+        // A use is an action a rule governs: the session's lifecycle around one approved call spends none.
+        if (decision.Rule is not null && claims.MaxUses is { } maxUses
+            && await uses.TryConsumeAsync(claims.Jti, maxUses, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt), request.Aborted) is null)
+        {
+            return await RefuseMcpAsync(request, 403, $"the token's {maxUses} use(s) are spent", claims, tool, message, null);
+        }
+
+        var forwarded = ProxyAudit.Record(AuditTypes.ProxyForwarded, AuditOutcomes.Allowed, claims, tool, null, request.RequestId) with
+        {
+            Method = request.Method,
+            Scopes = decision.Scope is null ? null : [decision.Scope],
+            Rule = decision.Rule?.Text,
+            McpMethod = message?.Method,
+            McpName = Clip(message?.Target),
+        };
+        try
+        {
+            await audit.AppendWithinAsync(forwarded, ProxyAudit.Timeout);
+        }
+        catch (AuditWriteException ex)
+        {
+            _audit.NotForwarded(forwarded, ex);
+            return ProxyVerdict.Refuse(new ProxyRefusal(503, null, ProxyRefusal.TitleFor(503),
+                $"the request could not be recorded in the audit log and was not forwarded ({ex.Message})", ProxyAudit.NotForwardedReason(ex.Message), tool.Id));
+        }
+
+        // An answer to a list request shows only what the token may use; a GET stream's answers are
+        // not tied to a request Tessera saw (a resumed stream), so any list in them is filtered.
+        var list = request.Method == "GET" ? McpListKind.Any : McpListFilter.KindOf(message?.Method);
+        return ProxyVerdict.Allow(new ProxyGrant
+        {
+            Tool = tool,
+            Upstream = upstream,
+            Path = ProxyPath.Endpoint,
+            Query = "",
+            Credential = credential,
+            Forwarded = forwarded,
+            McpList = list,
+            McpFilter = list == McpListKind.None ? null : new McpListFilter(tool, claims.Scope),
+        });
+    }
+
+    /// <summary>
+    /// RFC 9728 §5.1: a 401 from an MCP tool names the tool's protected resource metadata, where an
+    /// MCP client learns which authorization server issues its tokens. Other tools' challenges are unchanged.
+    /// </summary>
+    private string[] WithResourceMetadata(string toolId, string[] challenges)
+    {
+        if (tools.FindById(toolId) is not { Protocol: ToolProtocol.Mcp })
+        {
+            return challenges;
+        }
+
+        var parameter = $"resource_metadata=\"{ProtectedResource.MetadataUrlOf(config.Server.Issuer, toolId)}\"";
+        return [.. challenges.Select(c => $"{c}, {parameter}")];
+    }
+
+    /// <summary>Reads the POST's one JSON-RPC message and checks the MCP headers against it; or the refusal.</summary>
+    private async ValueTask<(McpMessage? Message, ProxyVerdict? Refusal)> ReadMessageAsync<TRequest>(TRequest request, AccessTokenClaims claims, Tool tool)
+        where TRequest : IProxyRequest
+    {
+        if (!IsJson(request.ContentType))
+        {
+            return (null, await RefuseMcpAsync(request, 415, "an MCP message is sent as application/json", claims, tool, null, null));
+        }
+
+        if (request.ContentLength > request.MaxBodySize)
+        {
+            return (null, await RefuseMcpAsync(request, 413, ProxyRefusal.TooLarge(request.MaxBodySize), claims, tool, null, null));
+        }
+
+        var body = await request.ReadBodyAsync();
+        if (!body.IsRead)
+        {
+            return (null, await RefuseMcpAsync(request, body.RefusedStatus,
+                body.RefusedStatus == 413 ? ProxyRefusal.TooLarge(request.MaxBodySize) : "the request body could not be read", claims, tool, null, null));
+        }
+
+        var message = McpMessage.Parse(body.Content, keepArguments: claims.AuthorizationDetails is not null, out var problem);
+        if (message is null)
+        {
+            var code = problem!.Code switch
+            {
+                McpRefusalCodes.InvalidJson or McpRefusalCodes.DuplicateMember => ParseError,
+                McpRefusalCodes.ParamsInvalid => InvalidParams,
+                _ => InvalidRequest,
+            };
+            return (null, await RefuseMcpAsync(request, 400, problem.Description, claims, tool, null, null, code));
+        }
+
+        // Reject headers that name another message than the body: an intermediary routing on them
+        // and the server acting on the body would disagree about what was allowed.
+        if ((HeaderMismatch(request, "Mcp-Method", message.Method) ?? HeaderMismatch(request, "Mcp-Name", message.Target)) is { } mismatch)
+        {
+            return (null, await RefuseMcpAsync(request, 400, mismatch, claims, tool, message, null, InvalidRequest));
+        }
+
+        return (message, null);
+    }
+
+    private static string? HeaderMismatch<TRequest>(TRequest request, string name, string? expected)
+        where TRequest : IProxyRequest
+    {
+        var count = request.Header(name, out var value);
+        if (count == 0)
+        {
+            return null;
+        }
+
+        return count == 1 && expected is not null && string.Equals(value, expected, StringComparison.Ordinal)
+            ? null
+            : $"the {name} header does not match the message";
+    }
+
+    private static bool IsJson(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return false;
+        }
+
+        var semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
+        var media = (semicolon >= 0 ? contentType.AsSpan(0, semicolon) : contentType.AsSpan()).Trim();
+        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>RFC 6750 §3.1: the scopes that would allow the message, so the agent can ask for them.</summary>
+    private static string InsufficientScope(IReadOnlyList<string> wouldAllow) =>
+        $"Bearer realm=\"tessera\", error=\"insufficient_scope\", scope=\"{string.Join(' ', wouldAllow)}\"";
+
+    private static string? Clip(string? target) => target is null ? null : DisplayText.Clip(target, 256);
+
+    /// <summary>
+    /// Records the refusal of an MCP request durably (<c>proxy.denied</c> with the message's method and
+    /// name) and answers it: with a JSON-RPC error carrying the message's id when the body was read
+    /// (or <paramref name="rpcCode"/> says it could not be), else with a problem.
+    /// </summary>
+    private async ValueTask<ProxyVerdict> RefuseMcpAsync<TRequest>(TRequest request, int status, string reason, AccessTokenClaims claims, Tool tool, McpMessage? message,
+        string[]? challenges, int? rpcCode = null)
+        where TRequest : IProxyRequest
+    {
+        await audit.AppendAsync(ProxyAudit.Record(AuditTypes.ProxyDenied, AuditOutcomes.Denied, claims, tool, null, request.RequestId) with
+        {
+            Method = request.Method.Length <= 16 ? request.Method : request.Method[..16],
+            Status = status,
+            Reason = reason,
+            McpMethod = message?.Method is { } m ? DisplayText.Clip(m, 128) : null,
+            McpName = Clip(message?.Target),
+        }, cancellationToken: CancellationToken.None);
+        var refusal = new ProxyRefusal(status, challenges, ProxyRefusal.TitleFor(status), reason, reason, tool.Id)
+        {
+            McpLabel = McpMethods.MetricLabel(request.Method, message?.Method),
+        };
+        return ProxyVerdict.Refuse(message is null && rpcCode is null ? refusal : refusal with
+        {
+            JsonRpcError = JsonRpcErrorBody(message?.Id, rpcCode ?? Forbidden, reason),
+        });
+    }
+
+    private static string JsonRpcErrorBody(string? id, int code, string message)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("jsonrpc", "2.0");
+            w.WritePropertyName("id");
+            if (id is null)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                // The id as the client wrote it (a string or a number), read and bounded by McpMessage.
+                w.WriteRawValue(id);
+            }
+
+            w.WriteStartObject("error");
+            w.WriteNumber("code", code);
+            w.WriteString("message", message);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+}
