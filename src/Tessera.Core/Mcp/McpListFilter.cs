@@ -53,6 +53,9 @@ public sealed class McpListFilter
         McpMethods.PromptsList => McpListKind.Prompts,
         McpMethods.ResourcesList => McpListKind.Resources,
         McpMethods.ResourceTemplatesList => McpListKind.ResourceTemplates,
+
+        // The server's own stream answers nothing Tessera saw: any list in it is filtered, as on a GET stream.
+        McpMethods.SubscriptionsListen => McpListKind.Any,
         _ => McpListKind.None,
     };
 

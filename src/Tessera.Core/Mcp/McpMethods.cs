@@ -8,6 +8,12 @@ public static class McpMethods
 {
     public const string Initialize = "initialize";
     public const string Ping = "ping";
+
+    /// <summary>The 2026-07-28 protocol's first message, in place of <c>initialize</c>: what the server supports.</summary>
+    public const string ServerDiscover = "server/discover";
+
+    /// <summary>The 2026-07-28 protocol's stream of the server's notifications, in place of the GET stream.</summary>
+    public const string SubscriptionsListen = "subscriptions/listen";
     public const string ToolsList = "tools/list";
     public const string ToolsCall = "tools/call";
     public const string PromptsList = "prompts/list";
@@ -26,17 +32,19 @@ public static class McpMethods
 
     private static readonly HashSet<string> Known =
     [
-        Initialize, Ping, ToolsList, ToolsCall, PromptsList, PromptsGet, ResourcesList, ResourcesRead, ResourceTemplatesList,
+        Initialize, Ping, ServerDiscover, SubscriptionsListen, ToolsList, ToolsCall, PromptsList, PromptsGet, ResourcesList, ResourcesRead, ResourceTemplatesList,
         ResourcesSubscribe, ResourcesUnsubscribe, "completion/complete", "logging/setLevel", "notifications/initialized",
         "notifications/cancelled", "notifications/progress", "notifications/roots/list_changed",
     ];
 
     /// <summary>
-    /// Messages that set up, keep or end the session rather than act: <c>initialize</c>, <c>ping</c>
-    /// and every notification. They need a valid token for the tool and no rule, and spend no use.
+    /// Messages that set up, keep or end the session rather than act: <c>initialize</c> (or
+    /// <c>server/discover</c>), <c>ping</c>, every notification, and the stream of the server's
+    /// notifications (<c>subscriptions/listen</c>, as a GET is). They need a valid token for the tool
+    /// and no rule, and spend no use.
     /// </summary>
     public static bool IsLifecycle(string method) =>
-        method is Initialize or Ping || method.StartsWith("notifications/", StringComparison.Ordinal);
+        method is Initialize or Ping or ServerDiscover or SubscriptionsListen || method.StartsWith("notifications/", StringComparison.Ordinal);
 
     /// <summary>What a rule's pattern is matched against for <paramref name="method"/>, or <see cref="McpTarget.None"/>.</summary>
     public static McpTarget TargetOf(string method) => method switch

@@ -26,6 +26,9 @@ public sealed partial class ProxyService
     private const int InvalidParams = -32602;
     private const int Forbidden = -32001;
 
+    /// <summary>MCP's code for <c>Mcp-Method</c> / <c>Mcp-Name</c> headers that disagree with the body.</summary>
+    private const int HeaderMismatchCode = -32020;
+
     private async ValueTask<ProxyVerdict> AuthorizeMcpAsync<TRequest>(TRequest request, AccessTokenClaims claims, Tool tool, string rawPath, string query)
         where TRequest : IProxyRequest
     {
@@ -201,7 +204,7 @@ public sealed partial class ProxyService
         // and the server acting on the body would disagree about what was allowed.
         if ((HeaderMismatch(request, "Mcp-Method", message.Method) ?? HeaderMismatch(request, "Mcp-Name", message.Target)) is { } mismatch)
         {
-            return (null, await RefuseMcpAsync(request, 400, mismatch, claims, tool, message, null, InvalidRequest));
+            return (null, await RefuseMcpAsync(request, 400, mismatch, claims, tool, message, null, HeaderMismatchCode));
         }
 
         return (message, null);
@@ -216,7 +219,7 @@ public sealed partial class ProxyService
             return null;
         }
 
-        return count == 1 && expected is not null && string.Equals(value, expected, StringComparison.Ordinal)
+        return count == 1 && expected is not null && McpHeaderValue.Decode(value) is { } decoded && string.Equals(decoded, expected, StringComparison.Ordinal)
             ? null
             : $"the {name} header does not match the message";
     }
