@@ -84,7 +84,7 @@ public sealed class McpTestServer : IAsyncDisposable
             if (!CryptographicOperations.FixedTimeEquals(presented, required))
             {
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                context.Response.Headers.WWWAuthenticate = "Bearer";
+                context.Response.Headers.WWWAuthenticate = options.Challenge;
                 return;
             }
 
@@ -102,19 +102,18 @@ public sealed class McpTestServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Each tool answers with its name and the arguments it received, as JSON text.</summary>
+    /// <summary>
+    /// Each tool answers with its name and the arguments it received, as JSON text. The named tools take
+    /// typed parameters (so tools/list carries real input schemas); the SDK binds them and the
+    /// RequestContext, which is left out of the schema.
+    /// </summary>
     private static IEnumerable<McpServerTool> Tools(int generated)
     {
-        foreach (var name in NamedTools)
-        {
-            yield return McpServerTool.Create(Echo, new McpServerToolCreateOptions
-            {
-                Name = name,
-                Description = $"Acme issue tracker: {name.Replace('_', ' ')}.",
-                Destructive = name.StartsWith("delete_", StringComparison.Ordinal),
-            });
-        }
-
+        yield return Tool("search_issues", (string query, RequestContext<CallToolRequestParams> request) => Echo(request));
+        yield return Tool("get_issue", (int number, RequestContext<CallToolRequestParams> request) => Echo(request));
+        yield return Tool("create_issue", (string title, string[]? labels, RequestContext<CallToolRequestParams> request) => Echo(request));
+        yield return Tool("delete_issue", (int number, RequestContext<CallToolRequestParams> request) => Echo(request));
+        yield return Tool("delete_repo", (string repo, RequestContext<CallToolRequestParams> request) => Echo(request));
         for (var i = 0; i < generated; i++)
         {
             yield return McpServerTool.Create(Echo, new McpServerToolCreateOptions
@@ -125,7 +124,13 @@ public sealed class McpTestServer : IAsyncDisposable
         }
     }
 
-    // The SDK binds RequestContext<CallToolRequestParams> itself (it is not in the tool's input schema).
+    private static McpServerTool Tool(string name, Delegate handler) => McpServerTool.Create(handler, new McpServerToolCreateOptions
+    {
+        Name = name,
+        Description = $"Acme issue tracker: {name.Replace('_', ' ')}.",
+        Destructive = name.StartsWith("delete_", StringComparison.Ordinal),
+    });
+
     private static string Echo(RequestContext<CallToolRequestParams> request) =>
         JsonSerializer.Serialize(new Dictionary<string, object?>
         {

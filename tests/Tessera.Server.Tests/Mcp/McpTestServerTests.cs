@@ -34,6 +34,21 @@ public sealed class McpTestServerTests
         Assert.Equal(protocol, client.NegotiatedProtocolVersion);
     }
 
+    [Fact]
+    public async Task The_named_tools_carry_typed_input_schemas_and_destructive_hints()
+    {
+        await using var server = await McpTestServer.StartAsync();
+        await using var client = await McpTestClient.ConnectAsync(server.Endpoint, UpstreamToken, Cancel);
+
+        var tools = (await client.ListToolsAsync(cancellationToken: Cancel)).ToDictionary(t => t.Name);
+
+        var schema = tools["get_issue"].ProtocolTool.InputSchema;
+        Assert.Equal("integer", schema.GetProperty("properties").GetProperty("number").GetProperty("type").GetString());
+        Assert.Equal("number", Assert.Single(schema.GetProperty("required").EnumerateArray()).GetString());
+        Assert.True(tools["delete_repo"].ProtocolTool.Annotations?.DestructiveHint);
+        Assert.False(tools["search_issues"].ProtocolTool.Annotations?.DestructiveHint);
+    }
+
     [Theory]
     [InlineData(McpResponseMode.Sse)]
     [InlineData(McpResponseMode.Json)]
@@ -113,6 +128,8 @@ public sealed class McpTestServerTests
         using var body = JsonDocument.Parse(call.Body);
         Assert.Equal(7, body.RootElement.GetProperty("params").GetProperty("arguments").GetProperty("number").GetInt32());
         Assert.Equal(McpTestClient.SessionProtocol, call.Headers["MCP-Protocol-Version"]);
+        Assert.Equal("tools/call", call.Headers["Mcp-Method"]);
+        Assert.Equal("get_issue", call.Headers["Mcp-Name"]);
         Assert.False(string.IsNullOrEmpty(call.Headers["Mcp-Session-Id"]));
         var delete = Assert.Single(server.Received, r => r.Method == "DELETE");
         Assert.Equal(call.Headers["Mcp-Session-Id"], delete.Headers["Mcp-Session-Id"]);
@@ -170,5 +187,19 @@ public sealed class McpTestServerTests
         Assert.Equal(HttpStatusCode.Unauthorized, failure.StatusCode);
         var received = Assert.Single(server.Received);
         Assert.Equal("Bearer agent-token", received.Headers["Authorization"]);
+    }
+
+    [Fact]
+    public async Task The_401_carries_the_configured_challenge_and_a_client_without_oauth_options_stops_there()
+    {
+        const string challenge = "Bearer resource_metadata=\"http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp\"";
+        await using var server = await McpTestServer.StartAsync(new() { Challenge = challenge });
+        string? seen = null;
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => McpTestClient.ConnectAsync(
+            server.Endpoint, "agent-token", Cancel, McpTestClient.SessionProtocol, response => seen = response.Headers.WwwAuthenticate.ToString()));
+
+        Assert.Equal(challenge, seen);
+        Assert.Single(server.Received);
     }
 }
