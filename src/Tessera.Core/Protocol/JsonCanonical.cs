@@ -35,6 +35,15 @@ public static class JsonCanonical
     /// <summary>The deepest nesting of objects and arrays accepted: <see cref="JsonDocumentOptions.MaxDepth"/>'s default.</summary>
     public const int MaxDepth = 64;
 
+    /// <summary>The largest buffer <see cref="TrySha256Hex"/> keeps for its thread's next call.</summary>
+    private const int RetainedBufferBytes = 64 * 1024;
+
+    /// <summary>Up to this many members an object is sorted in place by insertion (no allocation); more, by <see cref="MemoryExtensions.Sort{T, TComparer}(Span{T}, TComparer)"/>.</summary>
+    private const int InsertionSortMembers = 16;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
     /// <summary>What a string's content must have escaped in JCS (RFC 8785 §3.2.2.2): <c>"</c>, <c>\</c> and U+0000–U+001F.</summary>
     private static readonly SearchValues<byte> Escaped = SearchValues.Create(
         [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, (byte)'"', (byte)'\\']);
@@ -61,17 +70,30 @@ public static class JsonCanonical
     /// <summary>The SHA-256 of the canonical form of <paramref name="value"/> in lower-case hex, or a refusal.</summary>
     public static bool TrySha256Hex(JsonElement value, [NotNullWhen(true)] out string? hex, out JsonCanonicalRefusal refusal)
     {
-        var output = new ArrayBufferWriter<byte>(256);
-        if (!TryWrite(value, output, out refusal))
+        // Once per approved call: the canonical form goes into this thread's buffer, not a new one.
+        var output = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        try
         {
-            hex = null;
-            return false;
-        }
+            if (!TryWrite(value, output, out refusal))
+            {
+                hex = null;
+                return false;
+            }
 
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(output.WrittenSpan, hash);
-        hex = Convert.ToHexStringLower(hash);
-        return true;
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(output.WrittenSpan, hash);
+            hex = Convert.ToHexStringLower(hash);
+            return true;
+        }
+        finally
+        {
+            // Zeroed: a tool call's arguments do not linger. Dropped when one huge call made it large.
+            output.Clear();
+            if (output.Capacity > RetainedBufferBytes)
+            {
+                t_buffer = null;
+            }
+        }
     }
 
     /// <summary>The canonical form of <paramref name="value"/>; throws <see cref="JsonCanonicalException"/> on a refusal.</summary>
@@ -182,7 +204,27 @@ public static class JsonCanonical
             }
 
             var sorted = members.AsSpan(0, m);
-            sorted.Sort(new NameOrder(names));
+            var order = new NameOrder(names);
+            if (m <= InsertionSortMembers)
+            {
+                // Span.Sort boxes a struct comparer and wraps it in a delegate: two allocations per object
+                // for the few members a tool call's arguments have.
+                for (var i = 1; i < sorted.Length; i++)
+                {
+                    var member = sorted[i];
+                    var j = i - 1;
+                    for (; j >= 0 && order.Compare(sorted[j], member) > 0; j--)
+                    {
+                        sorted[j + 1] = sorted[j];
+                    }
+
+                    sorted[j + 1] = member;
+                }
+            }
+            else
+            {
+                sorted.Sort(order);
+            }
             output.Write("{"u8);
             for (var i = 0; i < sorted.Length; i++)
             {

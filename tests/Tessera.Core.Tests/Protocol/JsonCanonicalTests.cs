@@ -199,6 +199,21 @@ public sealed class JsonCanonicalTests
     }
 
     [Fact]
+    public void A_hash_after_a_large_or_refused_value_is_unaffected_by_it()
+    {
+        using var small = JsonDocument.Parse("{\"b\":[1,2],\"a\":\"x\"}");
+        using var large = JsonDocument.Parse("[\"" + new string('x', 100_000) + "\"]");
+        using var refused = JsonDocument.Parse("{\"z\":\"" + new string('y', 1_000) + "\",\"a\":1e999}");
+        var expected = Convert.ToHexStringLower(SHA256.HashData("{\"a\":\"x\",\"b\":[1,2]}"u8));
+
+        Assert.Equal(expected, JsonCanonical.Sha256Hex(small.RootElement));
+        Assert.NotEqual(expected, JsonCanonical.Sha256Hex(large.RootElement));
+        Assert.Equal(expected, JsonCanonical.Sha256Hex(small.RootElement));
+        Assert.False(JsonCanonical.TrySha256Hex(refused.RootElement, out _, out _));
+        Assert.Equal(expected, JsonCanonical.Sha256Hex(small.RootElement));
+    }
+
+    [Fact]
     public void The_throwing_forms_carry_the_refusal()
     {
         using var document = JsonDocument.Parse("{\"a\":\"\\ud800\"}");
@@ -242,10 +257,11 @@ public sealed class JsonCanonicalTests
 
     [Fact]
     public void Members_come_out_in_ordinal_utf16_order() =>
-        // Characters either side of every boundary where UTF-8 byte order and UTF-16 order part ways.
+        // Characters either side of every boundary where UTF-8 byte order and UTF-16 order part ways;
+        // up to 40 members, so both the small objects' sort and the large objects' sort are taken.
         Gen.OneOfConst("a", "B", "\u0080", "\u00f6", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\ufb33", "\uffff",
                 "\U00010000", "\U0001F600", "\U0010FFFF")
-            .Array[0, 4].Select(string.Concat).Array[1, 12].Sample(names =>
+            .Array[0, 4].Select(string.Concat).Array[1, 40].Sample(names =>
             {
                 var distinct = names.Distinct(StringComparer.Ordinal).ToArray();
                 var json = "{" + string.Join(',', distinct.Select((n, i) => JsonSerializer.Serialize(n) + ":" + i)) + "}";
