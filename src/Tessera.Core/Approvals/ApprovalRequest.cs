@@ -45,8 +45,15 @@ public sealed record ApprovalRequest
     /// <summary>The agent's own words, from the <c>reason</c> parameter.</summary>
     public string? Reason { get; init; }
 
-    /// <summary>RFC 9396 <c>authorization_details</c> (one <c>tessera_request</c>), as canonical JSON; null when not bound.</summary>
+    /// <summary>RFC 9396 <c>authorization_details</c> (one <c>tessera_request</c> or <c>tessera_mcp_call</c>), as canonical JSON; null when not bound.</summary>
     public string? AuthorizationDetails { get; init; }
+
+    /// <summary>
+    /// For a <c>tessera_mcp_call</c>: the arguments the agent sent with its request, as RFC 8785
+    /// canonical JSON (they hash to the detail's <c>arguments_sha256</c>), for the approver to read.
+    /// Never in the token, an audit event or a log. Null when none were sent.
+    /// </summary>
+    public string? Arguments { get; init; }
 
     /// <summary>The approver group whose members decide.</summary>
     public required string Group { get; init; }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Tessera.Core.Audit;
+using Tessera.Core.Mcp;
+using Tessera.Core.Tools;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
@@ -115,22 +117,25 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             return (OAuthError.InvalidRequest($"'reason' must be at most {MaxReasonLength} characters of printable text (no control or formatting characters)."), false);
         }
 
-        string? details = null;
+        string? details = null, arguments = null;
         if (request.Get("authorization_details") is { } detailsText)
         {
-            if (ExactRequestDetail.Parse(detailsText, draft.Tool, draft.Scopes, out var problem) is not { } detail)
+            // An MCP tool binds one tool call (tessera_mcp_call), any other tool one HTTP request (tessera_request).
+            string? problem;
+            details = draft.Tool.Protocol == ToolProtocol.Mcp
+                ? McpCallDetail.Parse(detailsText, draft.Tool, draft.Scopes, out arguments, out problem)?.ToJson()
+                : ExactRequestDetail.Parse(detailsText, draft.Tool, draft.Scopes, out problem)?.ToJson();
+            if (details is null)
             {
                 return (new OAuthError(OAuthErrorCodes.InvalidAuthorizationDetails, $"The authorization_details are not acceptable: {problem}."), false);
             }
-
-            details = detail.ToJson();
         }
 
         var asking = _asking.GetOrAdd(draft.ClientId, _ => new SemaphoreSlim(1, 1));
         await asking.WaitAsync(cancellationToken);
         try
         {
-            return await RecordRequestAsync(draft, request, policies, group, reason, details, cancellationToken);
+            return await RecordRequestAsync(draft, request, policies, group, reason, details, arguments, cancellationToken);
         }
         finally
         {
@@ -140,7 +145,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
     /// <summary>The second half of <see cref="RequestAsync"/>, under the agent's lock.</summary>
     private async Task<(OAuthError Error, bool Created)> RecordRequestAsync(ApprovalDraft draft, TokenRequest request, List<ApprovalPolicyOptions> policies, string group,
-        string? reason, string? details, CancellationToken cancellationToken)
+        string? reason, string? details, string? arguments, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
 
@@ -184,6 +189,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
             Lineage = draft.Lineage,
             Reason = reason,
             AuthorizationDetails = details,
+            Arguments = arguments,
             Group = group,
             CreatedAt = now,
             ExpiresAt = expires,

@@ -61,12 +61,17 @@ public sealed partial class ProxyService
                 }
 
                 message = read.Message!;
-                if (claims.AuthorizationDetails is not null)
+                // A token bound to one approved call lets through that call (and the session around it), nothing else.
+                if (claims.AuthorizationDetails is not null && !message.IsLifecycle)
                 {
-                    // Fail closed: an approved exact call is checked by its own rule below; any other binding allows nothing here.
-                    if (!message.IsLifecycle)
+                    // Fail closed: a binding we cannot read, or one to another tool, allows nothing.
+                    var approved = McpCallDetail.FromClaim(claims.AuthorizationDetails);
+                    var mismatch = approved is null || approved.Tool != tool.Id
+                        ? "the token's authorization_details do not name a call to this tool"
+                        : approved.Mismatch(message);
+                    if (mismatch is not null)
                     {
-                        return await RefuseMcpAsync(request, 403, "the token's authorization_details do not name a call to this tool", claims, tool, message, null);
+                        return await RefuseMcpAsync(request, 403, mismatch, claims, tool, message, null);
                     }
                 }
 

@@ -50,11 +50,12 @@ internal sealed record AgentStateView(string Id, string Status);
 /// <summary>An approval as an approver sees it: who asks, for whom, for what, why, and what became of it.</summary>
 internal sealed record ApprovalView(string Id, string Status, string Agent, string? Principal, string? Idp, IReadOnlyList<string> ActorChain, string Tool,
     IReadOnlyList<string> Scopes, IReadOnlyList<string> GatedScopes, string? Mission, string? Purpose, string? Reason, JsonElement? AuthorizationDetails,
-    string Group, string CreatedAt, string ExpiresAt, string Ttl, int MaxUses, string? DecidedBy, string? DecidedAt, string? Comment, string? RevokedBy, string? RevokedAt)
+    JsonElement? Arguments, string Group, string CreatedAt, string ExpiresAt, string Ttl, int MaxUses, string? DecidedBy, string? DecidedAt, string? Comment, string? RevokedBy, string? RevokedAt)
 {
     public static ApprovalView From(Core.Approvals.ApprovalRequest a) => new(a.Id, a.Status, a.ClientId, a.Principal, a.Idp, a.ActorChain, a.Tool,
         a.Scopes, a.GatedScopes, a.Mission, a.Purpose, a.Reason,
         a.AuthorizationDetails is null ? null : JsonDocument.Parse(a.AuthorizationDetails).RootElement.Clone(),
+        a.Arguments is null ? null : JsonDocument.Parse(a.Arguments).RootElement.Clone(),
         a.Group, Core.Audit.AuditEvent.FormatTime(a.CreatedAt), Core.Audit.AuditEvent.FormatTime(a.ExpiresAt), Core.Configuration.Durations.Format(a.Ttl), a.MaxUses,
         a.DecidedBy, a.DecidedAt is { } at ? Core.Audit.AuditEvent.FormatTime(at) : null, a.Comment,
         a.RevokedBy, a.RevokedAt is { } revokedAt ? Core.Audit.AuditEvent.FormatTime(revokedAt) : null);

@@ -71,7 +71,9 @@ internal sealed partial class WebhookNotifier(HttpMessageInvoker http, SecretVau
     private async Task DeliverAsync(WebhookOptions webhook, ApprovalRequest approval, Func<bool> stillWaiting)
     {
         var delivery = DeliveryId(approval, webhook);
-        var body = JsonSerializer.SerializeToUtf8Bytes(new WebhookBody(AuditTypes.ApprovalRequested, delivery, ApprovalView.From(approval),
+        // An MCP call's arguments stay behind the admin API (an approver reads them there, authenticated);
+        // a webhook says only that a call waits and what it is.
+        var body = JsonSerializer.SerializeToUtf8Bytes(new WebhookBody(AuditTypes.ApprovalRequested, delivery, ApprovalView.From(approval) with { Arguments = null },
             Link(approval, "approve"), Link(approval, "deny")), Json);
         var last = "";
         try

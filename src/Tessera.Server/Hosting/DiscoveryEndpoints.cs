@@ -36,7 +36,7 @@ internal static class DiscoveryEndpoints
         w.WriteString("introspection_endpoint", issuer + "/oauth/introspect");
         w.WriteString("revocation_endpoint", issuer + "/oauth/revoke");
         Array(w, "grant_types_supported", [GrantTypes.ClientCredentials, GrantTypes.TokenExchange, GrantTypes.Ciba]);
-        Array(w, "authorization_details_types_supported", [Core.Approvals.ExactRequestDetail.Type]);
+        Array(w, "authorization_details_types_supported", [Core.Approvals.ExactRequestDetail.Type, Core.Mcp.McpCallDetail.Type]);
         Array(w, "token_endpoint_auth_methods_supported", ClientAuthMethods.Supported);
         Array(w, "token_endpoint_auth_signing_alg_values_supported", ClientAssertionValidator.AllowedAlgorithms);
         Array(w, "introspection_endpoint_auth_methods_supported", ClientAuthMethods.Supported);
