@@ -53,12 +53,22 @@ internal static class ApprovalCommand
         return command;
     }
 
+    /// <summary>
+    /// The one request or call an approval is bound to: <c>METHOD /path</c>, or for an MCP tool
+    /// <c>tools/call NAME</c> with the arguments the agent submitted (the approver decides on them).
+    /// </summary>
+    private static string Exact(JsonElement detail, JsonElement approval) =>
+        detail.GetProperty("type").GetString() == Core.Mcp.McpCallDetail.Type
+            ? $"tools/call {detail.GetProperty("name").GetString()} with arguments "
+              + (approval.TryGetProperty("arguments", out var args) ? args.GetRawText() : $"hashing to {detail.GetProperty("arguments_sha256").GetString()} (not shown by the agent)")
+            : $"{detail.GetProperty("method").GetString()} {detail.GetProperty("path").GetString()}";
+
     /// <summary>One line per request: enough to decide, with the id to pass to approve or deny.</summary>
     private static string Line(JsonElement a)
     {
         var principal = a.TryGetProperty("principal", out var p) ? $" for {p.GetString()}" : "";
         var reason = a.TryGetProperty("reason", out var r) ? $"  reason: {r.GetString()}" : "";
-        var exact = a.TryGetProperty("authorization_details", out var d) ? $"  only {d[0].GetProperty("method").GetString()} {d[0].GetProperty("path").GetString()}" : "";
+        var exact = a.TryGetProperty("authorization_details", out var d) ? "  only " + Exact(d[0], a) : "";
         var scopes = string.Join(' ', a.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
         return $"{a.GetProperty("id").GetString()}  {a.GetProperty("status").GetString()}  {a.GetProperty("agent").GetString()}{principal}  {scopes}  group {a.GetProperty("group").GetString()}  expires {a.GetProperty("expires_at").GetString()}{exact}{reason}";
     }

@@ -88,6 +88,16 @@ tools:
       # with an identity provider and an approver group, ask a human first:
       # export: { rules: [ "POST /exports" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
 
+  - id: issues                        # an MCP server: governed tool call by tool call (docs/mcp.md)
+    protocol: mcp                     # agents speak MCP (Streamable HTTP) to /proxy/issues
+    upstream: http://127.0.0.1:9200/mcp   # the server's own MCP endpoint
+    credential: { secret: issues-key, header: Authorization, format: "Bearer {secret}" }
+    scopes:
+      read:  { rules: [ "MCP tools/list", "MCP tools/call search_*", "MCP tools/call get_issue",
+                        "MCP resources/list", "MCP resources/read repo://acme/widgets/**" ] }
+      write: { rules: [ "MCP tools/call create_issue" ] }
+      admin: { rules: [ "MCP tools/call delete_*" ] }
+
 agents:
   - id: support-agent                 # the OAuth client_id
     owner: support-platform@corp.example
@@ -102,7 +112,7 @@ agents:
       # client_secrets: [ { sha256: <old>, expires: 2027-01-31 }, { sha256: <new> } ]
       # No secret at all: a token from your platform's identity provider (Kubernetes, SPIFFE, CI):
       # federated: { idp: k8s, sub: "system:serviceaccount:agents:support" }
-    allowed_scopes: [ "crm:read", "crm:export" ]
+    allowed_scopes: [ "crm:read", "crm:export", "issues:read" ]
     max_ttl: 10m
     # may_delegate_to: [ summarizer-agent ]
 
