@@ -1,8 +1,4 @@
-using System.Net;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Approvals;
 

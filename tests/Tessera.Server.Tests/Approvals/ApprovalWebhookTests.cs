@@ -1,12 +1,8 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Tessera.Core.Audit;
 using Tessera.Core.Vault;
 using Tessera.Server.Approvals;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Approvals;
 

@@ -1,6 +1,4 @@
-using System.Net;
 using Tessera.Core.Audit;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Hosting;
 

@@ -1,8 +1,5 @@
-using System.Net.Http.Headers;
-using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Hosting;
 

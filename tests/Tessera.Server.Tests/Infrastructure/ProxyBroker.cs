@@ -1,7 +1,5 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
-using System.Text;
 using Tessera.Core.Tokens;
 
 namespace Tessera.Server.Tests.Infrastructure;
