@@ -1,7 +1,4 @@
-using System.Security.Cryptography;
 using Microsoft.IdentityModel.Tokens;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Configuration;
 
 namespace Tessera.Core.Tests.Configuration;
 

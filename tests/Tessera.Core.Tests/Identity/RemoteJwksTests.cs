@@ -1,8 +1,5 @@
 using System.Net;
-using System.Security.Cryptography;
-using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Core.Identity;
 
 namespace Tessera.Core.Tests.Identity;
 

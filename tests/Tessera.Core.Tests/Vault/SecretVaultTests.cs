@@ -1,12 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Storage;
-using Tessera.Core.Tests.Audit;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Vault;
 
