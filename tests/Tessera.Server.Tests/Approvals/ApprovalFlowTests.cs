@@ -93,13 +93,13 @@ public sealed class ApprovalFlowTests
         // Reading is free.
         using var asked = await broker.AskAsync(idp, "crm:read");
         var read = await OAuthAssert.TokenAsync(asked);
-        using (var contacts = await SendAsync(broker, HttpMethod.Get, "/proxy/crm/contacts/4711", read))
+        using (var contacts = await broker.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/4711", read))
         {
             Assert.Equal(HttpStatusCode.OK, contacts.StatusCode);
         }
 
         // The read token cannot export.
-        using (var sneaky = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", read))
+        using (var sneaky = await broker.SendAsync(HttpMethod.Post, "/proxy/crm/exports", read))
         {
             Assert.Equal(HttpStatusCode.Forbidden, sneaky.StatusCode);
         }
@@ -114,12 +114,12 @@ public sealed class ApprovalFlowTests
         broker.Time.Advance(Interval);
         using var redeemed = await broker.PollAsync(export);
         var exportToken = await OAuthAssert.TokenAsync(redeemed);
-        using (var first = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", exportToken))
+        using (var first = await broker.SendAsync(HttpMethod.Post, "/proxy/crm/exports", exportToken))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
 
-        using (var second = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", exportToken))
+        using (var second = await broker.SendAsync(HttpMethod.Post, "/proxy/crm/exports", exportToken))
         {
             Assert.Equal(HttpStatusCode.Forbidden, second.StatusCode);
         }
@@ -139,13 +139,6 @@ public sealed class ApprovalFlowTests
         Assert.Equal(2, types.Count(t => t == "approval.requested"));
         Assert.Single(types, t => t == "approval.approved");
         Assert.Single(types, t => t == "approval.denied");
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(TestBroker broker, HttpMethod method, string path, string token)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        return await broker.Client.SendAsync(request);
     }
 
     [Fact]
@@ -305,9 +298,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(2, (await broker.ListApprovalsAsync(idp.As(broker, "carol"))).GetArrayLength());
         Assert.Equal(2, (await broker.ListApprovalsAsync(broker.AdminToken)).GetArrayLength());
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/approvals");
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", idp.As(broker, "eve"));
-        using var stranger = await broker.Client.SendAsync(request);
+        using var stranger = await broker.SendAsync(HttpMethod.Get, "/admin/v1/approvals", idp.As(broker, "eve"));
         Assert.Equal(HttpStatusCode.Forbidden, stranger.StatusCode);
     }
 
@@ -340,12 +331,7 @@ public sealed class ApprovalFlowTests
         var id = await broker.RequestApprovalAsync(idp);
 
         broker.Time.Advance(TimeSpan.FromSeconds(2));
-        using var revoke = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
-        {
-            Content = new StringContent("""{"kind":"agent","id":"support-agent"}""", Encoding.UTF8, "application/json"),
-        };
-        revoke.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var revoked = await broker.Client.SendAsync(revoke);
+        using var revoked = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind = "agent", id = "support-agent" });
         Assert.True(revoked.IsSuccessStatusCode, await revoked.Content.ReadAsStringAsync());
 
         using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));

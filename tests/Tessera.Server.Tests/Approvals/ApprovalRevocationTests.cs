@@ -101,13 +101,6 @@ public sealed class ApprovalRevocationTests
         Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "approval.revoked");
     }
 
-    private static async Task<HttpResponseMessage> RevokeAsync(TestBroker broker, string bearer, string id)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
-        {
-            Content = new StringContent(JsonSerializer.Serialize(new { kind = "approval", id }), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        return await broker.Client.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> RevokeAsync(TestBroker broker, string bearer, string id) =>
+        broker.SendAsync(HttpMethod.Post, "/admin/v1/revocations", bearer, new { kind = "approval", id });
 }

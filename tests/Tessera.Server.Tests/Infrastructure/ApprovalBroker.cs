@@ -28,8 +28,7 @@ public static class ApprovalBroker
         var crmUpstream = upstream is null ? "" : $"\n    upstream: \"{upstream}\"\n    credential: {{ secret: {CrmKeySecret}, header: X-Api-Key }}";
         var webhooks = webhook is null ? "" : $", webhooks: [ {{ url: \"{webhook}\", secret: {WebhookSecret} }} ]";
         var idp = new TestIdp();
-        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
-        idp.WriteJwks(directory);
+        var directory = idp.NewBrokerDirectory();
         var hash = TestBroker.Sha256Hex(Secret);
         var yaml = $$"""
             server: { listen: "{{TestBroker.Issuer}}" }
@@ -91,23 +90,12 @@ public static class ApprovalBroker
         broker.PostFormAsync("/oauth/token", [new("grant_type", "urn:openid:params:grant-type:ciba"), new("auth_req_id", authReqId)], TestBroker.Basic(agent, Secret));
 
     /// <summary>POSTs approve or deny as <paramref name="bearer"/>, with an optional comment.</summary>
-    public static async Task<HttpResponseMessage> DecideAsync(this TestBroker broker, string authReqId, string decision, string bearer, string? comment = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/approvals/{authReqId}/{decision}");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        if (comment is not null)
-        {
-            request.Content = new StringContent(JsonSerializer.Serialize(new { comment }), Encoding.UTF8, "application/json");
-        }
-
-        return await broker.Client.SendAsync(request);
-    }
+    public static Task<HttpResponseMessage> DecideAsync(this TestBroker broker, string authReqId, string decision, string bearer, string? comment = null) =>
+        broker.SendAsync(HttpMethod.Post, $"/admin/v1/approvals/{authReqId}/{decision}", bearer, comment is null ? null : new { comment });
 
     public static async Task<JsonElement> ListApprovalsAsync(this TestBroker broker, string bearer, string query = "")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/approvals" + query);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/approvals" + query, bearer);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
         return JsonDocument.Parse(body).RootElement.GetProperty("approvals").Clone();
