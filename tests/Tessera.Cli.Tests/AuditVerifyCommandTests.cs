@@ -1,8 +1,5 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Audit;
-using Tessera.Storage.Sqlite;
 
 namespace Tessera.Cli.Tests;
 
@@ -42,6 +39,16 @@ public sealed class AuditVerifyCommandTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
+    /// <summary>Runs <paramref name="sql"/> on the database behind the broker's back; it must change exactly one row.</summary>
+    private void ChangeOneRow(string sql)
+    {
+        using var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False");
+        raw.Open();
+        using var command = raw.CreateCommand();
+        command.CommandText = sql;
+        Assert.Equal(1, command.ExecuteNonQuery());
+    }
+
     [Fact]
     public async Task An_intact_log_exits_0_and_reports_the_count()
     {
@@ -58,13 +65,7 @@ public sealed class AuditVerifyCommandTests : IDisposable
     public async Task A_tampered_log_exits_1_naming_the_first_bad_seq()
     {
         await FillAsync(6);
-        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
-        {
-            raw.Open();
-            using var command = raw.CreateCommand();
-            command.CommandText = "UPDATE audit_events SET json = CAST(replace(CAST(json AS TEXT), 'support-agent', 'other-agent') AS BLOB) WHERE seq = 4";
-            Assert.Equal(1, command.ExecuteNonQuery());
-        }
+        ChangeOneRow("UPDATE audit_events SET json = CAST(replace(CAST(json AS TEXT), 'support-agent', 'other-agent') AS BLOB) WHERE seq = 4");
 
         var (exit, stdout, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
 
@@ -78,13 +79,7 @@ public sealed class AuditVerifyCommandTests : IDisposable
     {
         // The event's JSON and hash are untouched: only `audit query --agent` would miss it.
         await FillAsync(6);
-        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
-        {
-            raw.Open();
-            using var command = raw.CreateCommand();
-            command.CommandText = "UPDATE audit_events SET agent = 'other-agent' WHERE seq = 4";
-            Assert.Equal(1, command.ExecuteNonQuery());
-        }
+        ChangeOneRow("UPDATE audit_events SET agent = 'other-agent' WHERE seq = 4");
 
         var (exit, stdout, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
 
@@ -97,13 +92,7 @@ public sealed class AuditVerifyCommandTests : IDisposable
     public async Task A_deleted_event_exits_1_naming_its_seq()
     {
         await FillAsync(6);
-        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
-        {
-            raw.Open();
-            using var command = raw.CreateCommand();
-            command.CommandText = "DELETE FROM audit_events WHERE seq = 2";
-            Assert.Equal(1, command.ExecuteNonQuery());
-        }
+        ChangeOneRow("DELETE FROM audit_events WHERE seq = 2");
 
         var (exit, _, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
 
