@@ -5,8 +5,6 @@ namespace Tessera.Server.Tests.Approvals;
 /// <summary>The approval flow of docs/approvals.md through HTTP: ask, poll, decide, redeem once.</summary>
 public sealed class ApprovalFlowTests
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
-
     [Fact]
     public async Task The_support_agent_reads_freely_and_exports_once_a_group_member_approves()
     {
@@ -37,7 +35,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(["support-agent"], item.GetProperty("actor_chain").EnumerateArray().Select(s => s.GetString()));
         Assert.StartsWith("m_", item.GetProperty("mission").GetString(), StringComparison.Ordinal);
 
-        broker.Time.Advance(Interval);
+        broker.Time.Advance(ApprovalBroker.Interval);
         using (var waiting = await broker.PollAsync(id))
         {
             await OAuthAssert.ErrorAsync(waiting, HttpStatusCode.BadRequest, "authorization_pending");
@@ -53,9 +51,7 @@ public sealed class ApprovalFlowTests
             Assert.Equal("ticket 4711, verified", json.RootElement.GetProperty("comment").GetString());
         }
 
-        broker.Time.Advance(Interval);
-        using var redeemed = await broker.PollAsync(id);
-        var token = await OAuthAssert.TokenAsync(redeemed);
+        var token = await broker.RedeemAfterIntervalAsync(id);
         var claims = DelegationBroker.Claims(token);
         Assert.Equal("crm:export", claims.GetProperty("scope").GetString());
         Assert.Equal(1, claims.GetProperty("max_uses").GetInt32());
@@ -65,9 +61,7 @@ public sealed class ApprovalFlowTests
         Assert.True((await broker.IntrospectAsync(token)).GetProperty("active").GetBoolean());
 
         // One approval, one token.
-        broker.Time.Advance(Interval);
-        using var again = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(again, HttpStatusCode.BadRequest, "invalid_grant");
+        await broker.PollAfterIntervalRefusedAsync(id, "invalid_grant");
 
         var events = await broker.AuditEventsAsync();
         var requested = Assert.Single(events, e => e.Record.Type == "approval.requested");
@@ -111,9 +105,7 @@ public sealed class ApprovalFlowTests
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
         }
 
-        broker.Time.Advance(Interval);
-        using var redeemed = await broker.PollAsync(export);
-        var exportToken = await OAuthAssert.TokenAsync(redeemed);
+        var exportToken = await broker.RedeemAfterIntervalAsync(export);
         using (var first = await broker.SendAsync(HttpMethod.Post, "/proxy/crm/exports", exportToken))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
@@ -130,9 +122,7 @@ public sealed class ApprovalFlowTests
         // A billing change is denied: the agent hears access_denied.
         var billing = await broker.RequestApprovalAsync(idp, "crm:billing");
         (await broker.DecideAsync(billing, "deny", idp.As(broker, "dave"), "not without the account owner")).Dispose();
-        broker.Time.Advance(Interval);
-        using var denied = await broker.PollAsync(billing);
-        await OAuthAssert.ErrorAsync(denied, HttpStatusCode.BadRequest, "access_denied");
+        await broker.PollAfterIntervalRefusedAsync(billing, "access_denied");
 
         var types = (await broker.AuditEventsAsync()).Select(e => e.Record.Type).ToList();
         Assert.Equal(2, types.Count(t => t == "proxy.forwarded"));
@@ -151,9 +141,7 @@ public sealed class ApprovalFlowTests
         using var denied = await broker.DecideAsync(id, "deny", idp.As(broker, "dave"), "not for this customer");
         Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
 
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "access_denied");
+        await broker.PollAfterIntervalRefusedAsync(id, "access_denied");
         Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "approval.denied");
     }
 
@@ -168,9 +156,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(HttpStatusCode.Forbidden, self.StatusCode);
         Assert.Contains("own request", await self.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "authorization_pending");
+        await broker.PollAfterIntervalRefusedAsync(id, "authorization_pending");
     }
 
     [Fact]
@@ -223,9 +209,7 @@ public sealed class ApprovalFlowTests
         using var json = JsonDocument.Parse(body);
         Assert.Equal(10, json.RootElement.GetProperty("interval").GetInt64());
 
-        broker.Time.Advance(Interval);
-        using var stillEarly = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(stillEarly, HttpStatusCode.BadRequest, "slow_down");
+        await broker.PollAfterIntervalRefusedAsync(id, "slow_down");
 
         broker.Time.Advance(TimeSpan.FromSeconds(15));
         using var patient = await broker.PollAsync(id);
@@ -238,12 +222,9 @@ public sealed class ApprovalFlowTests
         var (broker, idp) = await ApprovalBroker.StartAsync();
         await using var _ = broker;
         var id = await broker.RequestApprovalAsync(idp);
-        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        await broker.ApproveAsync(idp, id);
 
-        broker.Time.Advance(Interval);
-        using var other = await broker.PollAsync(id, ApprovalBroker.OtherAgent);
-        await OAuthAssert.ErrorAsync(other, HttpStatusCode.BadRequest, "invalid_grant");
+        await broker.PollAfterIntervalRefusedAsync(id, "invalid_grant", ApprovalBroker.OtherAgent);
         using var unknown = await broker.PollAsync("bm90LWFuLWlk");
         await OAuthAssert.ErrorAsync(unknown, HttpStatusCode.BadRequest, "invalid_grant");
         using var mine = await broker.PollAsync(id);
@@ -269,7 +250,7 @@ public sealed class ApprovalFlowTests
             using var winnerJson = JsonDocument.Parse(await winner.Content.ReadAsStringAsync());
             var status = winnerJson.RootElement.GetProperty("status").GetString();
 
-            broker.Time.Advance(Interval);
+            broker.Time.Advance(ApprovalBroker.Interval);
             var polls = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => broker.PollAsync(id)));
             Assert.Equal(status == "approved" ? 1 : 0, polls.Count(r => r.StatusCode == HttpStatusCode.OK));
             foreach (var r in decisions.Concat(polls))
@@ -309,10 +290,9 @@ public sealed class ApprovalFlowTests
         var (broker, idp) = await ApprovalBroker.StartAsync(store => flaky = new FlakyStore(store));
         await using var _ = broker;
         var id = await broker.RequestApprovalAsync(idp);
-        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        await broker.ApproveAsync(idp, id);
 
-        broker.Time.Advance(Interval);
+        broker.Time.Advance(ApprovalBroker.Interval);
         flaky!.FailAppends = true;
         using var failed = await broker.PollAsync(id);
         await OAuthAssert.ErrorAsync(failed, HttpStatusCode.ServiceUnavailable, "server_error");
@@ -334,11 +314,8 @@ public sealed class ApprovalFlowTests
         using var revoked = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind = "agent", id = "support-agent" });
         Assert.True(revoked.IsSuccessStatusCode, await revoked.Content.ReadAsStringAsync());
 
-        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        var body = await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "invalid_grant");
+        await broker.ApproveAsync(idp, id);
+        var body = await broker.PollAfterIntervalRefusedAsync(id, "invalid_grant");
         Assert.Contains("revoked", body, StringComparison.Ordinal);
     }
 
@@ -353,9 +330,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(id, pending.GetProperty("id").GetString());
         using var approved = await restarted.DecideAsync(id, "approve", idp.As(restarted, "bob"));
         Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
-        restarted.Time.Advance(Interval);
-        using var redeemed = await restarted.PollAsync(id);
-        await OAuthAssert.TokenAsync(redeemed);
+        await restarted.RedeemAfterIntervalAsync(id);
     }
 
     [Fact]
@@ -370,7 +345,7 @@ public sealed class ApprovalFlowTests
         var item = Assert.Single((await broker.ListApprovalsAsync(idp.As(broker, "bob"))).EnumerateArray());
         Assert.Equal(body, item.GetProperty("authorization_details")[0].GetProperty("body_sha256").GetString());
         using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        broker.Time.Advance(Interval);
+        broker.Time.Advance(ApprovalBroker.Interval);
         using var redeemed = await broker.PollAsync(id);
         var claims = DelegationBroker.Claims(await OAuthAssert.TokenAsync(redeemed));
         var detail = claims.GetProperty("authorization_details")[0];

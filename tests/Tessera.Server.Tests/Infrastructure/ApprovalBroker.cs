@@ -12,6 +12,9 @@ public static class ApprovalBroker
     public const string Agent = "support-agent";
     public const string OtherAgent = "other-agent";
 
+    /// <summary>The CIBA polling interval the broker hands out (the server's default): a poll this long after the last is on time.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
     /// <summary>The vault secret that signs security-oncall's webhook notifications.</summary>
     public const string WebhookSecret = "oncall-hook";
 
@@ -88,6 +91,29 @@ public static class ApprovalBroker
 
     public static Task<HttpResponseMessage> PollAsync(this TestBroker broker, string authReqId, string agent = Agent) =>
         broker.PostFormAsync("/oauth/token", [new("grant_type", "urn:openid:params:grant-type:ciba"), new("auth_req_id", authReqId)], TestBroker.Basic(agent, Secret));
+
+    /// <summary>Waits one <see cref="Interval"/>, polls as <paramref name="agent"/>, asserts a token, and returns it.</summary>
+    public static async Task<string> RedeemAfterIntervalAsync(this TestBroker broker, string authReqId, string agent = Agent)
+    {
+        broker.Time.Advance(Interval);
+        using var poll = await broker.PollAsync(authReqId, agent);
+        return await OAuthAssert.TokenAsync(poll);
+    }
+
+    /// <summary>Waits one <see cref="Interval"/>, polls as <paramref name="agent"/>, asserts a 400 with <paramref name="error"/>, and returns the body.</summary>
+    public static async Task<string> PollAfterIntervalRefusedAsync(this TestBroker broker, string authReqId, string error, string agent = Agent)
+    {
+        broker.Time.Advance(Interval);
+        using var poll = await broker.PollAsync(authReqId, agent);
+        return await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, error);
+    }
+
+    /// <summary><paramref name="approver"/> (bob unless said) approves <paramref name="authReqId"/>; asserts 200.</summary>
+    public static async Task ApproveAsync(this TestBroker broker, TestIdp idp, string authReqId, string approver = "bob")
+    {
+        using var approved = await broker.DecideAsync(authReqId, "approve", idp.As(broker, approver));
+        Assert.True(approved.StatusCode == HttpStatusCode.OK, await approved.Content.ReadAsStringAsync());
+    }
 
     /// <summary>POSTs approve or deny as <paramref name="bearer"/>, with an optional comment.</summary>
     public static Task<HttpResponseMessage> DecideAsync(this TestBroker broker, string authReqId, string decision, string bearer, string? comment = null) =>
