@@ -1,7 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.Logging.Abstractions;
-using Tessera.Core.Audit;
-using Tessera.Core.Tokens;
 using Tessera.Storage.Sqlite;
 
 namespace Tessera.Benchmarks;
@@ -91,8 +87,7 @@ public class AuditBenchmarks
 
     private async Task OpenStoreAsync()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "tessera-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
+        _directory = BenchConfig.NewDirectory();
         _store = new SqliteTesseraStore(Path.Combine(_directory, "audit.db"));
         await _store.MigrateAsync(CancellationToken.None);
     }

@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
 using System.Text;
-using Tessera.Core.Configuration;
 
 namespace Tessera.Benchmarks;
 
@@ -9,9 +7,15 @@ internal static class BenchConfig
 {
     public const string Secret = "bench-secret-0123456789abcdefghij";
 
+    /// <summary>The <c>client_secret_sha256</c> of <see cref="Secret"/>.</summary>
+    public static string SecretSha256 { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Secret)));
+
+    /// <summary>A fresh, empty directory under the temp folder; the benchmark deletes it in its cleanup.</summary>
+    public static string NewDirectory() => Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "tessera-bench-" + Guid.NewGuid().ToString("N"))).FullName;
+
     public static TesseraConfig Load(string directory)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Secret)));
+        var hash = SecretSha256;
         var agents = new StringBuilder();
         foreach (var id in new[] { "bench-agent", "planner", "researcher", "mailer", "reporter", "scheduler", "crm-sync", "billing", "support-bot", "triage" })
         {

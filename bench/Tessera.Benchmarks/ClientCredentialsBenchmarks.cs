@@ -1,15 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
-using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.Logging.Abstractions;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
-using Tessera.Core.Revocation;
-using Tessera.Core.Storage;
-using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
-using Tessera.Core.Vault;
 using Tessera.Storage.Sqlite;
 
 namespace Tessera.Benchmarks;
@@ -22,8 +11,6 @@ namespace Tessera.Benchmarks;
 [MemoryDiagnoser]
 public class ClientCredentialsBenchmarks
 {
-    private const string Secret = "bench-secret-0123456789abcdefghij";
-
     private TokenService _memory = null!;
     private TokenService _sqlite = null!;
     private TokenRequest _request = null!;
@@ -35,9 +22,7 @@ public class ClientCredentialsBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "tessera-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Secret)));
+        _directory = BenchConfig.NewDirectory();
         var config = ConfigLoader.Load($$"""
             server: { listen: "http://127.0.0.1:8080" }
             storage: sqlite:bench.db
@@ -49,12 +34,12 @@ public class ClientCredentialsBenchmarks
                 owner: bench@example.com
                 purpose: benchmark
                 expires: {{TimeProvider.System.GetUtcNow().AddMonths(6):yyyy-MM-dd}}
-                auth: { client_secret_sha256: {{hash}} }
+                auth: { client_secret_sha256: {{BenchConfig.SecretSha256}} }
                 allowed_scopes: [ "crm:read" ]
             """, "bench.yaml", _directory);
         _request = new TokenRequest(
             new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "crm:read" },
-            [], [], new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "bench-agent", Secret, null), "bench");
+            [], [], new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "bench-agent", BenchConfig.Secret, null), "bench");
 
         (_memory, _memoryLog) = await CreateAsync(config, new NullAuditStore(), new NullSigningKeyStore());
         _store = SqliteTesseraStore.FromLocation(config.Storage);

@@ -1,6 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using Tessera.Core.Identity;
-
 namespace Tessera.Benchmarks;
 
 /// <summary>
@@ -20,8 +17,7 @@ public class ClientSecretBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "tessera-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
+        _directory = BenchConfig.NewDirectory();
         var config = BenchConfig.Load(_directory);
         var time = TimeProvider.System;
         var agents = new AgentRegistry(config.Agents);

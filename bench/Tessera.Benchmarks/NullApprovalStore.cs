@@ -1,5 +1,4 @@
 using Tessera.Core.Approvals;
-using Tessera.Core.Storage;
 
 namespace Tessera.Benchmarks;
 

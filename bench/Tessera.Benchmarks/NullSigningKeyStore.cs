@@ -1,6 +1,3 @@
-using Tessera.Core.Storage;
-using Tessera.Core.Tokens;
-
 namespace Tessera.Benchmarks;
 
 /// <summary>A signing key store that keeps nothing: the service generates its first key in memory.</summary>

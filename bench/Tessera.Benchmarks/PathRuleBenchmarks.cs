@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using Tessera.Core.Proxy;
 
 namespace Tessera.Benchmarks;

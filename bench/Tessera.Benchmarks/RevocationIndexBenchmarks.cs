@@ -1,7 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using Tessera.Core.Revocation;
-using Tessera.Core.Tokens;
-
 namespace Tessera.Benchmarks;
 
 /// <summary>

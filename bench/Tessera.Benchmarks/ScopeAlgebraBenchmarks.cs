@@ -1,6 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using Tessera.Core.Tokens;
-
 namespace Tessera.Benchmarks;
 
 /// <summary>

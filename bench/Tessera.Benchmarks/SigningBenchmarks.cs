@@ -1,6 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using Tessera.Core.Tokens;
-
 namespace Tessera.Benchmarks;
 
 /// <summary>The floor under issuance: one ES256 signature over a typical access token.</summary>

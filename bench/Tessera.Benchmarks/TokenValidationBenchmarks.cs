@@ -1,13 +1,3 @@
-using System.Security.Cryptography;
-using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.Logging.Abstractions;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
-using Tessera.Core.Revocation;
-using Tessera.Core.Tokens;
-using Tessera.Core.Vault;
-
 namespace Tessera.Benchmarks;
 
 /// <summary>
@@ -40,8 +30,7 @@ public class TokenValidationBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _directory = Path.Combine(Path.GetTempPath(), "tessera-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
+        _directory = BenchConfig.NewDirectory();
         _config = BenchConfig.Load(_directory);
         var time = TimeProvider.System;
         _audit = new AuditLog(new NullAuditStore(), time, NullLogger<AuditLog>.Instance);

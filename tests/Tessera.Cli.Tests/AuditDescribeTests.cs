@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Tessera.Cli.Commands;
 
 namespace Tessera.Cli.Tests;

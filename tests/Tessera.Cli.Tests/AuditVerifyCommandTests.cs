@@ -1,8 +1,5 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Audit;
-using Tessera.Storage.Sqlite;
 
 namespace Tessera.Cli.Tests;
 
@@ -42,6 +39,16 @@ public sealed class AuditVerifyCommandTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
+    /// <summary>Runs <paramref name="sql"/> on the database behind the broker's back; it must change exactly one row.</summary>
+    private void ChangeOneRow(string sql)
+    {
+        using var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False");
+        raw.Open();
+        using var command = raw.CreateCommand();
+        command.CommandText = sql;
+        Assert.Equal(1, command.ExecuteNonQuery());
+    }
+
     [Fact]
     public async Task An_intact_log_exits_0_and_reports_the_count()
     {
@@ -54,61 +61,22 @@ public sealed class AuditVerifyCommandTests : IDisposable
         Assert.Equal("", stderr);
     }
 
-    [Fact]
-    public async Task A_tampered_log_exits_1_naming_the_first_bad_seq()
+    [Theory]
+    [InlineData("UPDATE audit_events SET json = CAST(replace(CAST(json AS TEXT), 'support-agent', 'other-agent') AS BLOB) WHERE seq = 4",
+        "audit chain broken at seq 4: event content does not match its hash (modified)")]
+    // The event's JSON and hash are untouched: only `audit query --agent` would miss it.
+    [InlineData("UPDATE audit_events SET agent = 'other-agent' WHERE seq = 4", "audit chain broken at seq 4: column agent disagrees with the event")]
+    [InlineData("DELETE FROM audit_events WHERE seq = 2", "audit chain broken at seq 2: event missing (next stored event is seq 3)")]
+    public async Task A_tampered_log_exits_1_naming_the_first_bad_seq_and_what_is_wrong_with_it(string tampering, string problem)
     {
         await FillAsync(6);
-        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
-        {
-            raw.Open();
-            using var command = raw.CreateCommand();
-            command.CommandText = "UPDATE audit_events SET json = CAST(replace(CAST(json AS TEXT), 'support-agent', 'other-agent') AS BLOB) WHERE seq = 4";
-            Assert.Equal(1, command.ExecuteNonQuery());
-        }
+        ChangeOneRow(tampering);
 
         var (exit, stdout, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
 
         Assert.Equal(1, exit);
-        Assert.Contains("audit chain broken at seq 4", stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("intact", stdout, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task A_changed_agent_column_exits_1_naming_the_seq_and_the_column()
-    {
-        // The event's JSON and hash are untouched: only `audit query --agent` would miss it.
-        await FillAsync(6);
-        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
-        {
-            raw.Open();
-            using var command = raw.CreateCommand();
-            command.CommandText = "UPDATE audit_events SET agent = 'other-agent' WHERE seq = 4";
-            Assert.Equal(1, command.ExecuteNonQuery());
-        }
-
-        var (exit, stdout, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
-
-        Assert.Equal(1, exit);
-        Assert.Equal("audit chain broken at seq 4: column agent disagrees with the event\n", stderr);
+        Assert.Equal(problem + "\n", stderr);
         Assert.Equal("", stdout);
-    }
-
-    [Fact]
-    public async Task A_deleted_event_exits_1_naming_its_seq()
-    {
-        await FillAsync(6);
-        using (var raw = new SqliteConnection($"Data Source={_dbPath};Pooling=False"))
-        {
-            raw.Open();
-            using var command = raw.CreateCommand();
-            command.CommandText = "DELETE FROM audit_events WHERE seq = 2";
-            Assert.Equal(1, command.ExecuteNonQuery());
-        }
-
-        var (exit, _, stderr) = await RunAsync("audit", "verify", "--config", _configPath);
-
-        Assert.Equal(1, exit);
-        Assert.Contains("audit chain broken at seq 2", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,16 +1,12 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Configuration;
 using Tessera.Core.Storage;
 using Tessera.Core.Vault;
 using Tessera.Server.Hosting;
-using Tessera.Storage.Sqlite;
 
 namespace Tessera.Cli.Tests;
 

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace Tessera.Cli.Tests;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Tessera.Cli.Tests;
 
 public sealed class TerminalTests

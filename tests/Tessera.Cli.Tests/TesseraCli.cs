@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Tessera.Cli.Tests;
 
 /// <summary>Runs the <c>tessera</c> command in this process with stdout and stderr captured (tests in the Console collection).</summary>

@@ -1,12 +1,5 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Tests.Audit;
 using Tessera.Core.Tests.Tokens;
-using Tessera.Core.Tokens;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests;
 

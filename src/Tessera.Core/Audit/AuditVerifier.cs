@@ -156,30 +156,14 @@ public static class AuditVerifier
                 reader.Read();
                 Note(ref seen, ref disagrees, Seen.Time, TimeEquals(ref reader, columns.TimeMs));
             }
-            else if (reader.ValueTextEquals("type"u8))
+            else
             {
-                reader.Read();
-                Note(ref seen, ref disagrees, Seen.Type, TextEquals(ref reader, columns.Type));
-            }
-            else if (reader.ValueTextEquals("agent"u8))
-            {
-                reader.Read();
-                Note(ref seen, ref disagrees, Seen.Agent, TextEquals(ref reader, columns.Agent));
-            }
-            else if (reader.ValueTextEquals("principal"u8))
-            {
-                reader.Read();
-                Note(ref seen, ref disagrees, Seen.Principal, TextEquals(ref reader, columns.Principal));
-            }
-            else if (reader.ValueTextEquals("mission"u8))
-            {
-                reader.Read();
-                Note(ref seen, ref disagrees, Seen.Mission, TextEquals(ref reader, columns.Mission));
-            }
-            else if (reader.ValueTextEquals("tool"u8))
-            {
-                reader.Read();
-                Note(ref seen, ref disagrees, Seen.Tool, TextEquals(ref reader, columns.Tool));
+                var (member, value) = TextColumn(ref reader, columns);
+                if (member != 0)
+                {
+                    reader.Read();
+                    Note(ref seen, ref disagrees, member, TextEquals(ref reader, value));
+                }
             }
         }
 
@@ -202,6 +186,15 @@ public static class AuditVerifier
         seen |= member;
         disagrees |= equal ? 0 : member;
     }
+
+    /// <summary>The text column that the member name under the reader stands for, and the row's value of it; none for any other member.</summary>
+    private static (Seen Member, string? Column) TextColumn(ref Utf8JsonReader reader, AuditColumns columns) =>
+        reader.ValueTextEquals("type"u8) ? (Seen.Type, columns.Type)
+        : reader.ValueTextEquals("agent"u8) ? (Seen.Agent, columns.Agent)
+        : reader.ValueTextEquals("principal"u8) ? (Seen.Principal, columns.Principal)
+        : reader.ValueTextEquals("mission"u8) ? (Seen.Mission, columns.Mission)
+        : reader.ValueTextEquals("tool"u8) ? (Seen.Tool, columns.Tool)
+        : default;
 
     private static bool TextEquals(ref Utf8JsonReader reader, string? column) =>
         column is not null && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(column);

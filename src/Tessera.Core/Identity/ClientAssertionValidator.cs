@@ -93,22 +93,10 @@ public sealed class ClientAssertionValidator
             return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionNoKeys, "client has no keys registered for private_key_jwt");
         }
 
-        var parameters = new TokenValidationParameters
-        {
-            ValidIssuer = agent.Id,
-            ValidAudiences = _audiences,
-            IssuerSigningKeys = agent.AssertionKeys,
-            ValidAlgorithms = AllowedAlgorithms,
-            RequireSignedTokens = true,
-            // Lifetime is checked below against the injected clock, not the library's.
-            ValidateLifetime = false,
-            RequireExpirationTime = true,
-            TryAllIssuerSigningKeys = true,
-            // RFC 7519 §4.1.3: audiences are compared as exact strings; no trailing-slash leniency.
-            IgnoreTrailingSlashWhenValidatingAudience = false,
-        };
+        // The same signature, issuer, audience and algorithm checks as every JWT from an identity provider;
+        // lifetime is checked below against the injected clock, not the library's.
         // Validate the token already parsed above: one parse per assertion.
-        var validation = await _handler.ValidateTokenAsync(unverified, parameters);
+        var validation = await _handler.ValidateTokenAsync(unverified, IdentityProviderRegistry.ValidationFor(agent.Id, _audiences, agent.AssertionKeys));
         if (!validation.IsValid)
         {
             return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionInvalid, $"client assertion rejected: {validation.Exception?.GetType().Name ?? "invalid"}");

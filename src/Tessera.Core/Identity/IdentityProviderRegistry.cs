@@ -141,8 +141,9 @@ public sealed class IdentityProviderRegistry
 
 
     /// <summary>
-    /// How every JWT an identity provider signs is checked (principals' tokens here, client
-    /// assertions in <see cref="FederatedAssertionValidator"/>): that issuer, one of
+    /// How every JWT an identity provider or an agent signs is checked (principals' tokens here, client
+    /// assertions in <see cref="FederatedAssertionValidator"/> and <see cref="ClientAssertionValidator"/>,
+    /// where the agent is the issuer and its registered keys sign): that issuer, one of
     /// <paramref name="audiences"/> as exact strings, a signature by one of its keys with an
     /// allowed algorithm, an <c>exp</c>. Lifetime is left to the caller, against the injected clock.
     /// </summary>

@@ -1,13 +1,6 @@
 using Tessera.Core.Approvals;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
 using Tessera.Core.Protocol;
-using Tessera.Core.Revocation;
-using Tessera.Core.Storage;
-using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Approvals;
 

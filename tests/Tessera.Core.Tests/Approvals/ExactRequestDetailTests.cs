@@ -1,6 +1,4 @@
 using Tessera.Core.Approvals;
-using Tessera.Core.Configuration;
-using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tests.Approvals;

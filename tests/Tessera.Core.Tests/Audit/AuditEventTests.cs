@@ -1,8 +1,5 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
 
 namespace Tessera.Core.Tests.Audit;
 

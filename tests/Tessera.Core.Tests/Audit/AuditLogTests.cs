@@ -1,9 +1,5 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
-using Tessera.Core.Revocation;
 
 namespace Tessera.Core.Tests.Audit;
 

@@ -1,7 +1,3 @@
-using System.Security.Cryptography;
-using Tessera.Core.Audit;
-using Tessera.Core.Storage;
-
 namespace Tessera.Core.Tests.Audit;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using Tessera.Core.Audit;
-using Tessera.Core.Storage;
 
 namespace Tessera.Core.Tests.Audit;
 

@@ -1,5 +1,3 @@
-using Tessera.Core.Configuration;
-
 namespace Tessera.Core.Tests.Configuration;
 
 public sealed class TimeArgumentsTests

@@ -1,11 +1,6 @@
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
-using Tessera.Core.Identity;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Dpop;
 

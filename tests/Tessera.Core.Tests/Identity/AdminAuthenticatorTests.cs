@@ -1,5 +1,3 @@
-using Tessera.Core.Identity;
-
 namespace Tessera.Core.Tests.Identity;
 
 public sealed class AdminAuthenticatorTests : IDisposable

@@ -1,6 +1,3 @@
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
-
 namespace Tessera.Core.Tests.Identity;
 
 public sealed class AgentStatusTests

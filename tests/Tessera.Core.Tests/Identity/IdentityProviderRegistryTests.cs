@@ -1,9 +1,5 @@
-using System.Security.Cryptography;
-using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
 
 namespace Tessera.Core.Tests.Identity;
 

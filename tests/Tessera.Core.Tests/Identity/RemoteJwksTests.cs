@@ -1,62 +1,58 @@
 using System.Net;
-using System.Security.Cryptography;
-using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Core.Identity;
 
 namespace Tessera.Core.Tests.Identity;
 
-public sealed class RemoteJwksTests
+/// <summary>Each test starts with an endpoint serving <c>k1</c>, a fake clock, and a cache that has fetched nothing yet.</summary>
+public sealed class RemoteJwksTests : IDisposable
 {
+    private readonly FakeJwksEndpoint _idp = new("k1");
+    private readonly FakeTimeProvider _time = new();
+    private readonly RemoteJwks _jwks;
+
+    public RemoteJwksTests() => _jwks = new RemoteJwks(new Uri("https://idp.test/jwks"), new HttpClient(_idp), _time);
+
+    public void Dispose() => _jwks.Dispose();
+
     [Fact]
     public async Task Keys_are_fetched_once_and_served_from_cache_for_known_kids()
     {
-        var idp = new FakeJwksEndpoint("k1");
-        var time = new FakeTimeProvider();
-        using var jwks = new RemoteJwks(new Uri("https://idp.test/jwks"), new HttpClient(idp), time);
-
-        Assert.Equal(["k1"], (await jwks.GetKeysAsync("k1", CancellationToken.None)).Select(k => k.KeyId));
-        Assert.Equal(["k1"], (await jwks.GetKeysAsync("k1", CancellationToken.None)).Select(k => k.KeyId));
-        Assert.Equal(1, idp.Requests);
+        Assert.Equal(["k1"], (await _jwks.GetKeysAsync("k1", CancellationToken.None)).Select(k => k.KeyId));
+        Assert.Equal(["k1"], (await _jwks.GetKeysAsync("k1", CancellationToken.None)).Select(k => k.KeyId));
+        Assert.Equal(1, _idp.Requests);
     }
 
     [Fact]
     public async Task An_unknown_kid_refreshes_at_most_once_a_minute()
     {
-        var idp = new FakeJwksEndpoint("k1");
-        var time = new FakeTimeProvider();
-        using var jwks = new RemoteJwks(new Uri("https://idp.test/jwks"), new HttpClient(idp), time);
-        await jwks.GetKeysAsync("k1", CancellationToken.None);
+        await _jwks.GetKeysAsync("k1", CancellationToken.None);
 
         // The provider rotated; a token with the new kid arrives just after the first fetch.
-        idp.Kids = ["k1", "k2"];
+        _idp.Kids = ["k1", "k2"];
         for (var i = 0; i < 50; i++)
         {
-            Assert.DoesNotContain("k2", (await jwks.GetKeysAsync("bogus-" + i, CancellationToken.None)).Select(k => k.KeyId));
+            Assert.DoesNotContain("k2", (await _jwks.GetKeysAsync("bogus-" + i, CancellationToken.None)).Select(k => k.KeyId));
         }
 
-        Assert.Equal(1, idp.Requests);
-        time.Advance(TimeSpan.FromSeconds(59));
-        Assert.DoesNotContain("k2", (await jwks.GetKeysAsync("k2", CancellationToken.None)).Select(k => k.KeyId));
-        Assert.Equal(1, idp.Requests);
+        Assert.Equal(1, _idp.Requests);
+        _time.Advance(TimeSpan.FromSeconds(59));
+        Assert.DoesNotContain("k2", (await _jwks.GetKeysAsync("k2", CancellationToken.None)).Select(k => k.KeyId));
+        Assert.Equal(1, _idp.Requests);
 
-        time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Contains("k2", (await jwks.GetKeysAsync("k2", CancellationToken.None)).Select(k => k.KeyId));
-        Assert.Equal(2, idp.Requests);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Contains("k2", (await _jwks.GetKeysAsync("k2", CancellationToken.None)).Select(k => k.KeyId));
+        Assert.Equal(2, _idp.Requests);
     }
 
     [Fact]
     public async Task A_failed_refresh_keeps_the_keys_already_known()
     {
-        var idp = new FakeJwksEndpoint("k1");
-        var time = new FakeTimeProvider();
-        using var jwks = new RemoteJwks(new Uri("https://idp.test/jwks"), new HttpClient(idp), time);
-        await jwks.GetKeysAsync("k1", CancellationToken.None);
+        await _jwks.GetKeysAsync("k1", CancellationToken.None);
 
-        idp.Fail = true;
-        time.Advance(TimeSpan.FromMinutes(2));
-        Assert.Equal(["k1"], (await jwks.GetKeysAsync("k9", CancellationToken.None)).Select(k => k.KeyId));
-        Assert.Equal(2, idp.Requests);
+        _idp.Fail = true;
+        _time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(["k1"], (await _jwks.GetKeysAsync("k9", CancellationToken.None)).Select(k => k.KeyId));
+        Assert.Equal(2, _idp.Requests);
     }
 
     private sealed class FakeJwksEndpoint(params string[] kids) : HttpMessageHandler

@@ -1,10 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
 using Tessera.Core.Limits;
-using Tessera.Core.Tests.Audit;
 
 namespace Tessera.Core.Tests.Limits;
 

@@ -1,5 +1,4 @@
 using Tessera.Core.Missions;
-using Tessera.Core.Revocation;
 
 namespace Tessera.Core.Tests.Missions;
 

@@ -1,5 +1,3 @@
-using Tessera.Core.Revocation;
-
 namespace Tessera.Core.Tests.Revocation;
 
 public sealed class RevocationIndexTests

@@ -1,6 +1,3 @@
-using Tessera.Core.Revocation;
-using Tessera.Core.Tokens;
-
 namespace Tessera.Core.Tests.Revocation;
 
 public sealed class RevokedIdSetTests

@@ -1,10 +1,5 @@
 using Tessera.Core.Approvals;
-using Tessera.Core.Identity;
 using Tessera.Core.Missions;
-using Tessera.Core.Revocation;
-using Tessera.Core.Storage;
-using Tessera.Core.Tokens;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Storage;
 

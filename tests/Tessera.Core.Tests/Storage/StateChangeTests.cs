@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Tessera.Core.Approvals;
-using Tessera.Core.Storage;
 
 namespace Tessera.Core.Tests.Storage;
 

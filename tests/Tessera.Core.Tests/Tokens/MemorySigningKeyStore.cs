@@ -1,6 +1,3 @@
-using Tessera.Core.Storage;
-using Tessera.Core.Tokens;
-
 namespace Tessera.Core.Tests.Tokens;
 
 /// <summary>Signing keys kept in memory (the first one is created when a SigningKeyService initializes).</summary>

@@ -1,5 +1,4 @@
 using CsCheck;
-using Tessera.Core.Tokens;
 
 namespace Tessera.Core.Tests.Tokens;
 

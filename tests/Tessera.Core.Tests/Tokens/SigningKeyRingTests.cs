@@ -1,5 +1,3 @@
-using Tessera.Core.Tokens;
-
 namespace Tessera.Core.Tests.Tokens;
 
 public sealed class SigningKeyRingTests

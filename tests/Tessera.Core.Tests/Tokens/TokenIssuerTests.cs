@@ -1,13 +1,5 @@
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
 using Tessera.Core.Missions;
 using Tessera.Core.Protocol;
-using Tessera.Core.Revocation;
-using Tessera.Core.Storage;
-using Tessera.Core.Tests.Audit;
-using Tessera.Core.Tokens;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Tokens;
 

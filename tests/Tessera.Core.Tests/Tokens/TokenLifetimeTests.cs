@@ -1,7 +1,3 @@
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
-using Tessera.Core.Tokens;
-
 namespace Tessera.Core.Tests.Tokens;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using Tessera.Core.Audit;
-using Tessera.Core.Storage;
-using Tessera.Core.Tests.Audit;
-using Tessera.Core.Vault;
-
 namespace Tessera.Core.Tests.Vault;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using Tessera.Core.Vault;
-
 namespace Tessera.Core.Tests.Vault;
 
 public sealed class SecretEnvelopeTests

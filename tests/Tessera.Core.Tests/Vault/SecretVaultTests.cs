@@ -1,12 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Storage;
-using Tessera.Core.Tests.Audit;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Vault;
 
@@ -53,6 +45,19 @@ public sealed class SecretVaultTests : IAsyncDisposable
         return vault;
     }
 
+    /// <summary>A vault holding <c>crm-key</c>: <see cref="Value"/> put by carol, then rotated to <c>Value-v2</c> … <c>Value-v{versions}</c>.</summary>
+    private async Task<SecretVault> StartWithCrmKeyAsync(int versions = 1)
+    {
+        var vault = await StartAsync();
+        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        for (var v = 2; v <= versions; v++)
+        {
+            await vault.RotateAsync("crm-key", Bytes($"{Value}-v{v}"), "carol", null, Ct);
+        }
+
+        return vault;
+    }
+
     private static string? Credential(SecretVault vault, string name, string? format = null)
     {
         Assert.Equal(CredentialLookup.Found, vault.TryFormatCredential(name, format, out var value));
@@ -75,9 +80,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Nothing_stored_or_audited_contains_the_value()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
-        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync(versions: 2);
 
         var stored = await new MemorySecretStore(_auditStore).LoadVersionsAsync(Ct);
         var needle = Encoding.UTF8.GetBytes(Value);
@@ -94,8 +97,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Put_refuses_an_existing_secret_and_rotate_refuses_a_missing_one()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
 
         var again = await vault.PutAsync("crm-key", Bytes("other"), "carol", null, Ct);
         var missing = await vault.RotateAsync("nope", Bytes("other"), "carol", null, Ct);
@@ -143,8 +145,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Rotation_switches_at_once_and_destroys_the_previous_version_after_the_grace_period()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
         _time.Advance(TimeSpan.FromMinutes(5));
 
         await vault.RotateAsync("crm-key", Bytes("new-value"), "carol", null, Ct);
@@ -168,8 +169,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task A_secret_older_than_its_tools_rotate_every_is_flagged_overdue()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
         await vault.PutAsync("billing-key", Bytes(Value), "carol", null, Ct);
 
         _time.Advance(TimeSpan.FromDays(31));
@@ -185,8 +185,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Secrets_that_tools_need_but_the_vault_lacks_are_reported()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
 
         Assert.Equal(["billing-key"], vault.MissingSecrets());
     }
@@ -194,8 +193,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Rekey_moves_every_data_key_to_a_new_key_and_the_old_key_is_gone()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
         await vault.RotateAsync("crm-key", Bytes("v2"), "carol", null, Ct);
         await vault.PutAsync("billing-key", Bytes("b1"), "carol", null, Ct);
         var oldKey = Assert.Single(await new MemorySecretStore(_auditStore).LoadKeysAsync(Ct));
@@ -216,8 +214,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task A_different_master_key_decrypts_nothing()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
 
         var other = await StartAsync(masterKey: new MasterKey(RandomNumberGenerator.GetBytes(32)));
 
@@ -229,8 +226,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Flipping_any_byte_of_a_stored_version_fails_its_integrity_check()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
         var stored = Assert.Single(await new MemorySecretStore(_auditStore).LoadVersionsAsync(Ct));
 
         for (var field = 0; field < 2; field++)
@@ -253,8 +249,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Swapping_two_secrets_ciphertexts_or_versions_fails_their_integrity_check()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
         await vault.PutAsync("billing-key", Bytes("billing-value"), "carol", null, Ct);
         await vault.RotateAsync("billing-key", Bytes("billing-value-2"), "carol", null, Ct);
         var keys = await new MemorySecretStore(_auditStore).LoadKeysAsync(Ct);
@@ -278,8 +273,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Integrity_errors_name_the_version_and_carry_no_key_or_value()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync();
         var stored = Assert.Single(await new MemorySecretStore(_auditStore).LoadVersionsAsync(Ct));
         var copy = (byte[])stored.Ciphertext.Clone();
         copy[^1] ^= 0x80;
@@ -295,9 +289,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task A_deleted_newest_version_is_detected_at_start_and_the_retired_one_is_never_injected()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
-        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync(versions: 2);
         await vault.PutAsync("billing-key", Bytes(Value), "carol", null, Ct);
 
         // Someone with write access to the database deletes the row of version 2.
@@ -319,9 +311,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task A_newest_stored_version_marked_retired_is_treated_as_rolled_back_even_if_the_audit_log_says_nothing()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
-        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync(versions: 2);
 
         var restarted = await StartAsync(new RolledBackStore(new MemorySecretStore(_auditStore), new SecretVersionId("crm-key", 2), forgetRecords: true));
 
@@ -332,10 +322,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task Rotating_a_rolled_back_secret_stores_a_version_above_every_recorded_one()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
-        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
-        await vault.RotateAsync("crm-key", Bytes(Value + "-v3"), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync(versions: 3);
         var restarted = await StartAsync(new RolledBackStore(new MemorySecretStore(_auditStore), new SecretVersionId("crm-key", 3)));
 
         var rotated = await restarted.RotateAsync("crm-key", Bytes(Value + "-v4"), "carol", null, Ct);
@@ -348,9 +335,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task A_secret_whose_every_row_was_deleted_is_put_again_above_its_recorded_version()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
-        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync(versions: 2);
         var restarted = await StartAsync(new RolledBackStore(new MemorySecretStore(_auditStore), new SecretVersionId("crm-key", 2), new SecretVersionId("crm-key", 1)));
         Assert.Equal(CredentialLookup.Missing, restarted.TryFormatCredential("crm-key", null, out _));
 
@@ -363,9 +348,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
     [Fact]
     public async Task A_secret_as_recorded_is_not_rolled_back()
     {
-        var vault = await StartAsync();
-        await vault.PutAsync("crm-key", Bytes(Value), "carol", null, Ct);
-        await vault.RotateAsync("crm-key", Bytes(Value + "-v2"), "carol", null, Ct);
+        var vault = await StartWithCrmKeyAsync(versions: 2);
 
         var restarted = await StartAsync();
 

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Routing;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Admin;
 
@@ -23,9 +20,7 @@ public sealed class AdminAuditTests
         foreach (var route in routes)
         {
             var before = (await broker.AuditEventsAsync()).Count(e => e.Record.Type == "admin.read");
-            using var request = new HttpRequestMessage(HttpMethod.Get, route);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-            using var response = await broker.Client.SendAsync(request);
+            using var response = await broker.AdminAsync(HttpMethod.Get, route);
 
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var reads = (await broker.AuditEventsAsync()).Where(e => e.Record.Type == "admin.read").ToList();

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Admin;
 
 /// <summary>
@@ -35,8 +29,8 @@ public sealed class AdminAuthorizationFilterTests
         await using var _ = broker;
         var bob = idp.As(broker, "bob");
 
-        using var approvals = await SendAsync(broker, HttpMethod.Get, "/admin/v1/approvals", bob);
-        using var agents = await SendAsync(broker, HttpMethod.Get, "/admin/v1/agents", bob);
+        using var approvals = await broker.SendAsync(HttpMethod.Get, "/admin/v1/approvals", bob);
+        using var agents = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", bob);
 
         Assert.Equal(HttpStatusCode.OK, approvals.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, agents.StatusCode);
@@ -52,7 +46,7 @@ public sealed class AdminAuthorizationFilterTests
         var (broker, idp) = await ApprovalBroker.StartAsync();
         await using var _ = broker;
 
-        using var response = await SendAsync(broker, HttpMethod.Get, "/admin/v1/approvals", idp.As(broker, "mallory"));
+        using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/approvals", idp.As(broker, "mallory"));
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Equal("This identity is neither an admin nor a member of an approver group.", await DetailAsync(response));
@@ -75,13 +69,6 @@ public sealed class AdminAuthorizationFilterTests
         // 415, not 401: the body's check comes first, so nothing about the caller was recorded.
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
         Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied");
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(TestBroker broker, HttpMethod method, string path, string bearer)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        return await broker.Client.SendAsync(request);
     }
 
     private static async Task<string?> DetailAsync(HttpResponseMessage response)

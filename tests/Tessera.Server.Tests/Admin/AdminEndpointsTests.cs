@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Admin;
 
 public sealed class AdminEndpointsTests
@@ -10,7 +6,7 @@ public sealed class AdminEndpointsTests
     public async Task Agents_list_shows_owner_purpose_expiry_status_and_methods_but_never_secrets()
     {
         await using var broker = await TestBroker.StartAsync();
-        using var response = await SendAsync(broker, "/admin/v1/agents", broker.AdminToken);
+        using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", broker.AdminToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain(TestBroker.Sha256Hex(TestBroker.SupportSecret), body, StringComparison.Ordinal);
@@ -31,8 +27,7 @@ public sealed class AdminEndpointsTests
     public async Task Agents_list_shows_which_agents_still_rely_on_static_secrets_and_each_secrets_expiry_never_its_hash()
     {
         var idp = new TestIdp();
-        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
-        idp.WriteJwks(directory);
+        var directory = idp.NewBrokerDirectory();
         const string rotating = "rotating-secret-0123456789abcdef0123";
         await using var broker = await TestBroker.StartAsync(TestBroker.DefaultYaml($$"""
               - id: pod-agent
@@ -54,7 +49,7 @@ public sealed class AdminEndpointsTests
             {{TestIdp.Yaml}}
             """), directory);
 
-        using var response = await SendAsync(broker, "/admin/v1/agents", broker.AdminToken);
+        using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", broker.AdminToken);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain(TestBroker.Sha256Hex(rotating), body, StringComparison.OrdinalIgnoreCase);
@@ -83,7 +78,7 @@ public sealed class AdminEndpointsTests
         await using var broker = await TestBroker.StartAsync();
         foreach (var token in new string?[] { null, "tsa_wrong", TestBroker.SupportSecret })
         {
-            using var response = await SendAsync(broker, "/admin/v1/agents", token);
+            using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", token);
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }
@@ -99,7 +94,7 @@ public sealed class AdminEndpointsTests
         await broker.IssueAsync();
         using var denied = await broker.ClientCredentialsAsync("support-agent", "nope");
 
-        using var response = await SendAsync(broker, "/admin/v1/audit?agent=support-agent&type=token.issued", broker.AdminToken);
+        using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/audit?agent=support-agent&type=token.issued", broker.AdminToken);
         using var json = await TestBroker.ReadJsonAsync(response);
         var events = json.RootElement.GetProperty("events").EnumerateArray().ToList();
         var issued = Assert.Single(events);
@@ -107,9 +102,9 @@ public sealed class AdminEndpointsTests
         Assert.Equal("allowed", issued.GetProperty("outcome").GetString());
         Assert.Equal(64, issued.GetProperty("hash").GetString()!.Length);
 
-        using var bad = await SendAsync(broker, "/admin/v1/audit?since=yesterday", broker.AdminToken);
+        using var bad = await broker.SendAsync(HttpMethod.Get, "/admin/v1/audit?since=yesterday", broker.AdminToken);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        using var dup = await SendAsync(broker, "/admin/v1/audit?agent=a&agent=b", broker.AdminToken);
+        using var dup = await broker.SendAsync(HttpMethod.Get, "/admin/v1/audit?agent=a&agent=b", broker.AdminToken);
         Assert.Equal(HttpStatusCode.BadRequest, dup.StatusCode);
     }
 
@@ -119,9 +114,7 @@ public sealed class AdminEndpointsTests
         await using var broker = await TestBroker.StartAsync();
         foreach (var body in new[] { "not json", "{}", "{\"kind\":\"galaxy\",\"id\":\"x\"}", "{\"kind\":\"token\",\"token\":\"garbage\"}", "[1,2,3]" })
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-            using var response = await broker.Client.SendAsync(request);
+            using var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", body);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         }
     }
@@ -132,12 +125,7 @@ public sealed class AdminEndpointsTests
         await using var broker = await TestBroker.StartAsync();
         foreach (var (kind, id) in new[] { ("agent", "suport-agent"), ("mission", "m_typo") })
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
-            {
-                Content = new StringContent($$"""{"kind":"{{kind}}","id":"{{id}}"}""", System.Text.Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-            using var response = await broker.Client.SendAsync(request);
+            using var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind, id });
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         }
 
@@ -151,31 +139,20 @@ public sealed class AdminEndpointsTests
         await using var owner = broker;
         var now = broker.Time.GetUtcNow();
 
-        using var carol = await SendAsync(broker, "/admin/v1/agents", idp.MintAdmin("carol", now));
+        using var carol = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.MintAdmin("carol", now));
         Assert.Equal(HttpStatusCode.OK, carol.StatusCode);
-        using var alice = await SendAsync(broker, "/admin/v1/agents", idp.MintAdmin("alice", now));
+        using var alice = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.MintAdmin("alice", now));
         Assert.Equal(HttpStatusCode.Forbidden, alice.StatusCode);
-        using var expired = await SendAsync(broker, "/admin/v1/agents", idp.MintAdmin("carol", now - TimeSpan.FromHours(2), lifetime: TimeSpan.FromMinutes(5)));
+        using var expired = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.MintAdmin("carol", now - TimeSpan.FromHours(2), lifetime: TimeSpan.FromMinutes(5)));
         Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
-        using var foreignAudience = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now, audience: "payroll"));
+        using var foreignAudience = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.Mint("carol", now, audience: "payroll"));
         Assert.Equal(HttpStatusCode.Unauthorized, foreignAudience.StatusCode);
 
         // carol's token for delegation (the audience principals hand to agents) is no admin credential.
-        using var delegation = await SendAsync(broker, "/admin/v1/agents", idp.Mint("carol", now, audience: TestIdp.Audience));
+        using var delegation = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.Mint("carol", now, audience: TestIdp.Audience));
         Assert.Equal(HttpStatusCode.Unauthorized, delegation.StatusCode);
 
         var events = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "admin.read" }, CancellationToken.None);
         Assert.Equal("corp:carol", Assert.Single(events).Record.Principal);
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(TestBroker broker, string path, string? token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return await broker.Client.SendAsync(request);
     }
 }

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Admin;
 
 public sealed class AgentSuspensionTests
@@ -11,7 +7,7 @@ public sealed class AgentSuspensionTests
     {
         var broker = await TestBroker.StartAsync();
         var before = await broker.IssueAsync();
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker, "/admin/v1/agents/support-agent/suspend")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await broker.AdminAsync(HttpMethod.Post, "/admin/v1/agents/support-agent/suspend")).StatusCode);
 
         using var refused = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", "crm:read"));
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
@@ -23,30 +19,16 @@ public sealed class AgentSuspensionTests
         {
             using var stillRefused = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", "crm:read"));
             Assert.Equal(HttpStatusCode.Unauthorized, stillRefused.StatusCode);
-            using var agents = await GetAsync(broker, "/admin/v1/agents");
+            using var agents = await broker.AdminAsync(HttpMethod.Get, "/admin/v1/agents");
             Assert.Contains("\"status\":\"suspended\"", await agents.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-            Assert.Equal(HttpStatusCode.OK, (await PostAsync(broker, "/admin/v1/agents/support-agent/resume")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await broker.AdminAsync(HttpMethod.Post, "/admin/v1/agents/support-agent/resume")).StatusCode);
             Assert.NotEmpty(await broker.IssueAsync());
-            Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(broker, "/admin/v1/agents/nobody/suspend")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await broker.AdminAsync(HttpMethod.Post, "/admin/v1/agents/nobody/suspend")).StatusCode);
 
             var events = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Agent = "support-agent" }, CancellationToken.None);
             Assert.Contains(events, e => e.Record.Type == "admin.agent_suspended");
             Assert.Contains(events, e => e.Record.Type == "admin.agent_resumed");
         }
-    }
-
-    private static async Task<HttpResponseMessage> PostAsync(TestBroker broker, string path)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        return await broker.Client.SendAsync(request);
-    }
-
-    private static async Task<HttpResponseMessage> GetAsync(TestBroker broker, string path)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        return await broker.Client.SendAsync(request);
     }
 }

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Admin;
 
 public sealed class KeyEndpointsTests
@@ -11,9 +7,7 @@ public sealed class KeyEndpointsTests
     {
         await using var broker = await TestBroker.StartAsync();
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/keys");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.AdminAsync(HttpMethod.Get, "/admin/v1/keys");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var read = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.read");

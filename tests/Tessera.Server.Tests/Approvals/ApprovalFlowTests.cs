@@ -1,16 +1,10 @@
-using System.Net;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Approvals;
 
 /// <summary>The approval flow of docs/approvals.md through HTTP: ask, poll, decide, redeem once.</summary>
 public sealed class ApprovalFlowTests
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
-
     [Fact]
     public async Task The_support_agent_reads_freely_and_exports_once_a_group_member_approves()
     {
@@ -41,7 +35,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(["support-agent"], item.GetProperty("actor_chain").EnumerateArray().Select(s => s.GetString()));
         Assert.StartsWith("m_", item.GetProperty("mission").GetString(), StringComparison.Ordinal);
 
-        broker.Time.Advance(Interval);
+        broker.Time.Advance(ApprovalBroker.Interval);
         using (var waiting = await broker.PollAsync(id))
         {
             await OAuthAssert.ErrorAsync(waiting, HttpStatusCode.BadRequest, "authorization_pending");
@@ -57,9 +51,7 @@ public sealed class ApprovalFlowTests
             Assert.Equal("ticket 4711, verified", json.RootElement.GetProperty("comment").GetString());
         }
 
-        broker.Time.Advance(Interval);
-        using var redeemed = await broker.PollAsync(id);
-        var token = await OAuthAssert.TokenAsync(redeemed);
+        var token = await broker.RedeemAfterIntervalAsync(id);
         var claims = DelegationBroker.Claims(token);
         Assert.Equal("crm:export", claims.GetProperty("scope").GetString());
         Assert.Equal(1, claims.GetProperty("max_uses").GetInt32());
@@ -69,9 +61,7 @@ public sealed class ApprovalFlowTests
         Assert.True((await broker.IntrospectAsync(token)).GetProperty("active").GetBoolean());
 
         // One approval, one token.
-        broker.Time.Advance(Interval);
-        using var again = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(again, HttpStatusCode.BadRequest, "invalid_grant");
+        await broker.PollAfterIntervalRefusedAsync(id, "invalid_grant");
 
         var events = await broker.AuditEventsAsync();
         var requested = Assert.Single(events, e => e.Record.Type == "approval.requested");
@@ -97,13 +87,13 @@ public sealed class ApprovalFlowTests
         // Reading is free.
         using var asked = await broker.AskAsync(idp, "crm:read");
         var read = await OAuthAssert.TokenAsync(asked);
-        using (var contacts = await SendAsync(broker, HttpMethod.Get, "/proxy/crm/contacts/4711", read))
+        using (var contacts = await broker.SendAsync(HttpMethod.Get, "/proxy/crm/contacts/4711", read))
         {
             Assert.Equal(HttpStatusCode.OK, contacts.StatusCode);
         }
 
         // The read token cannot export.
-        using (var sneaky = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", read))
+        using (var sneaky = await broker.SendAsync(HttpMethod.Post, "/proxy/crm/exports", read))
         {
             Assert.Equal(HttpStatusCode.Forbidden, sneaky.StatusCode);
         }
@@ -115,15 +105,13 @@ public sealed class ApprovalFlowTests
             Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
         }
 
-        broker.Time.Advance(Interval);
-        using var redeemed = await broker.PollAsync(export);
-        var exportToken = await OAuthAssert.TokenAsync(redeemed);
-        using (var first = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", exportToken))
+        var exportToken = await broker.RedeemAfterIntervalAsync(export);
+        using (var first = await broker.SendAsync(HttpMethod.Post, "/proxy/crm/exports", exportToken))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
 
-        using (var second = await SendAsync(broker, HttpMethod.Post, "/proxy/crm/exports", exportToken))
+        using (var second = await broker.SendAsync(HttpMethod.Post, "/proxy/crm/exports", exportToken))
         {
             Assert.Equal(HttpStatusCode.Forbidden, second.StatusCode);
         }
@@ -134,22 +122,13 @@ public sealed class ApprovalFlowTests
         // A billing change is denied: the agent hears access_denied.
         var billing = await broker.RequestApprovalAsync(idp, "crm:billing");
         (await broker.DecideAsync(billing, "deny", idp.As(broker, "dave"), "not without the account owner")).Dispose();
-        broker.Time.Advance(Interval);
-        using var denied = await broker.PollAsync(billing);
-        await OAuthAssert.ErrorAsync(denied, HttpStatusCode.BadRequest, "access_denied");
+        await broker.PollAfterIntervalRefusedAsync(billing, "access_denied");
 
         var types = (await broker.AuditEventsAsync()).Select(e => e.Record.Type).ToList();
         Assert.Equal(2, types.Count(t => t == "proxy.forwarded"));
         Assert.Equal(2, types.Count(t => t == "approval.requested"));
         Assert.Single(types, t => t == "approval.approved");
         Assert.Single(types, t => t == "approval.denied");
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(TestBroker broker, HttpMethod method, string path, string token)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        return await broker.Client.SendAsync(request);
     }
 
     [Fact]
@@ -162,9 +141,7 @@ public sealed class ApprovalFlowTests
         using var denied = await broker.DecideAsync(id, "deny", idp.As(broker, "dave"), "not for this customer");
         Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
 
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "access_denied");
+        await broker.PollAfterIntervalRefusedAsync(id, "access_denied");
         Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "approval.denied");
     }
 
@@ -179,9 +156,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(HttpStatusCode.Forbidden, self.StatusCode);
         Assert.Contains("own request", await self.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "authorization_pending");
+        await broker.PollAfterIntervalRefusedAsync(id, "authorization_pending");
     }
 
     [Fact]
@@ -234,9 +209,7 @@ public sealed class ApprovalFlowTests
         using var json = JsonDocument.Parse(body);
         Assert.Equal(10, json.RootElement.GetProperty("interval").GetInt64());
 
-        broker.Time.Advance(Interval);
-        using var stillEarly = await broker.PollAsync(id);
-        await OAuthAssert.ErrorAsync(stillEarly, HttpStatusCode.BadRequest, "slow_down");
+        await broker.PollAfterIntervalRefusedAsync(id, "slow_down");
 
         broker.Time.Advance(TimeSpan.FromSeconds(15));
         using var patient = await broker.PollAsync(id);
@@ -249,12 +222,9 @@ public sealed class ApprovalFlowTests
         var (broker, idp) = await ApprovalBroker.StartAsync();
         await using var _ = broker;
         var id = await broker.RequestApprovalAsync(idp);
-        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        await broker.ApproveAsync(idp, id);
 
-        broker.Time.Advance(Interval);
-        using var other = await broker.PollAsync(id, ApprovalBroker.OtherAgent);
-        await OAuthAssert.ErrorAsync(other, HttpStatusCode.BadRequest, "invalid_grant");
+        await broker.PollAfterIntervalRefusedAsync(id, "invalid_grant", ApprovalBroker.OtherAgent);
         using var unknown = await broker.PollAsync("bm90LWFuLWlk");
         await OAuthAssert.ErrorAsync(unknown, HttpStatusCode.BadRequest, "invalid_grant");
         using var mine = await broker.PollAsync(id);
@@ -280,7 +250,7 @@ public sealed class ApprovalFlowTests
             using var winnerJson = JsonDocument.Parse(await winner.Content.ReadAsStringAsync());
             var status = winnerJson.RootElement.GetProperty("status").GetString();
 
-            broker.Time.Advance(Interval);
+            broker.Time.Advance(ApprovalBroker.Interval);
             var polls = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => broker.PollAsync(id)));
             Assert.Equal(status == "approved" ? 1 : 0, polls.Count(r => r.StatusCode == HttpStatusCode.OK));
             foreach (var r in decisions.Concat(polls))
@@ -309,9 +279,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(2, (await broker.ListApprovalsAsync(idp.As(broker, "carol"))).GetArrayLength());
         Assert.Equal(2, (await broker.ListApprovalsAsync(broker.AdminToken)).GetArrayLength());
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/approvals");
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", idp.As(broker, "eve"));
-        using var stranger = await broker.Client.SendAsync(request);
+        using var stranger = await broker.SendAsync(HttpMethod.Get, "/admin/v1/approvals", idp.As(broker, "eve"));
         Assert.Equal(HttpStatusCode.Forbidden, stranger.StatusCode);
     }
 
@@ -322,10 +290,9 @@ public sealed class ApprovalFlowTests
         var (broker, idp) = await ApprovalBroker.StartAsync(store => flaky = new FlakyStore(store));
         await using var _ = broker;
         var id = await broker.RequestApprovalAsync(idp);
-        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        await broker.ApproveAsync(idp, id);
 
-        broker.Time.Advance(Interval);
+        broker.Time.Advance(ApprovalBroker.Interval);
         flaky!.FailAppends = true;
         using var failed = await broker.PollAsync(id);
         await OAuthAssert.ErrorAsync(failed, HttpStatusCode.ServiceUnavailable, "server_error");
@@ -344,19 +311,11 @@ public sealed class ApprovalFlowTests
         var id = await broker.RequestApprovalAsync(idp);
 
         broker.Time.Advance(TimeSpan.FromSeconds(2));
-        using var revoke = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
-        {
-            Content = new StringContent("""{"kind":"agent","id":"support-agent"}""", Encoding.UTF8, "application/json"),
-        };
-        revoke.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var revoked = await broker.Client.SendAsync(revoke);
+        using var revoked = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind = "agent", id = "support-agent" });
         Assert.True(revoked.IsSuccessStatusCode, await revoked.Content.ReadAsStringAsync());
 
-        using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        var body = await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "invalid_grant");
+        await broker.ApproveAsync(idp, id);
+        var body = await broker.PollAfterIntervalRefusedAsync(id, "invalid_grant");
         Assert.Contains("revoked", body, StringComparison.Ordinal);
     }
 
@@ -371,9 +330,7 @@ public sealed class ApprovalFlowTests
         Assert.Equal(id, pending.GetProperty("id").GetString());
         using var approved = await restarted.DecideAsync(id, "approve", idp.As(restarted, "bob"));
         Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
-        restarted.Time.Advance(Interval);
-        using var redeemed = await restarted.PollAsync(id);
-        await OAuthAssert.TokenAsync(redeemed);
+        await restarted.RedeemAfterIntervalAsync(id);
     }
 
     [Fact]
@@ -388,7 +345,7 @@ public sealed class ApprovalFlowTests
         var item = Assert.Single((await broker.ListApprovalsAsync(idp.As(broker, "bob"))).EnumerateArray());
         Assert.Equal(body, item.GetProperty("authorization_details")[0].GetProperty("body_sha256").GetString());
         using var approved = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
-        broker.Time.Advance(Interval);
+        broker.Time.Advance(ApprovalBroker.Interval);
         using var redeemed = await broker.PollAsync(id);
         var claims = DelegationBroker.Claims(await OAuthAssert.TokenAsync(redeemed));
         var detail = claims.GetProperty("authorization_details")[0];

@@ -1,7 +1,4 @@
-using System.Net;
 using System.Security.Cryptography;
-using System.Text;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Approvals;
 

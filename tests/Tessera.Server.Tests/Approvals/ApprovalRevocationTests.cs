@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Approvals;
 
 /// <summary>
@@ -12,8 +6,6 @@ namespace Tessera.Server.Tests.Approvals;
 /// </summary>
 public sealed class ApprovalRevocationTests
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
-
     [Fact]
     public async Task A_revoked_pending_request_can_no_longer_be_approved_and_polls_answer_access_denied()
     {
@@ -32,9 +24,7 @@ public sealed class ApprovalRevocationTests
 
         using var approve = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
         Assert.Equal(HttpStatusCode.Conflict, approve.StatusCode);
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        var error = await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "access_denied");
+        var error = await broker.PollAfterIntervalRefusedAsync(id, "access_denied");
         Assert.Contains("revoked", error, StringComparison.Ordinal);
 
         var listed = Assert.Single((await broker.ListApprovalsAsync(broker.AdminToken)).EnumerateArray());
@@ -49,9 +39,7 @@ public sealed class ApprovalRevocationTests
         var (broker, idp) = await ApprovalBroker.StartAsync();
         var id = await broker.RequestApprovalAsync(idp);
         (await broker.DecideAsync(id, "approve", idp.As(broker, "bob"))).Dispose();
-        broker.Time.Advance(Interval);
-        using var poll = await broker.PollAsync(id);
-        var token = await OAuthAssert.TokenAsync(poll);
+        var token = await broker.RedeemAfterIntervalAsync(id);
         Assert.True((await broker.IntrospectAsync(token)).GetProperty("active").GetBoolean());
 
         using (var revoked = await RevokeAsync(broker, broker.AdminToken, id))
@@ -107,13 +95,6 @@ public sealed class ApprovalRevocationTests
         Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "approval.revoked");
     }
 
-    private static async Task<HttpResponseMessage> RevokeAsync(TestBroker broker, string bearer, string id)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
-        {
-            Content = new StringContent(JsonSerializer.Serialize(new { kind = "approval", id }), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        return await broker.Client.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> RevokeAsync(TestBroker broker, string bearer, string id) =>
+        broker.SendAsync(HttpMethod.Post, "/admin/v1/revocations", bearer, new { kind = "approval", id });
 }

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Hosting;
 
 public sealed class HealthAndDiscoveryTests

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Hosting;
 
 public sealed class RevocationDurabilityTests
@@ -16,14 +11,14 @@ public sealed class RevocationDurabilityTests
 
         using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", token)], TestBroker.Basic("support-agent", TestBroker.SupportSecret));
         Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
-        Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, token));
-        Assert.True(await SigningKeyRotationTests.IsActiveAsync(broker, other));
+        Assert.False(await broker.IsActiveAsync(token));
+        Assert.True(await broker.IsActiveAsync(other));
 
         broker = await broker.RestartAsync();
         await using (broker)
         {
-            Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, token));
-            Assert.True(await SigningKeyRotationTests.IsActiveAsync(broker, other));
+            Assert.False(await broker.IsActiveAsync(token));
+            Assert.True(await broker.IsActiveAsync(other));
         }
     }
 
@@ -34,20 +29,18 @@ public sealed class RevocationDurabilityTests
         var first = await broker.IssueAsync();
         var second = await broker.IssueAsync("crm:export");
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations") { Content = JsonContent.Create(new { kind = "agent", id = "support-agent" }) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind = "agent", id = "support-agent" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, first));
-        Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, second));
+        Assert.False(await broker.IsActiveAsync(first));
+        Assert.False(await broker.IsActiveAsync(second));
 
         broker = await broker.RestartAsync();
         await using (broker)
         {
-            Assert.False(await SigningKeyRotationTests.IsActiveAsync(broker, first));
+            Assert.False(await broker.IsActiveAsync(first));
             // A token issued after the revocation (a second later) is alive: revocation is not suspension.
             broker.Time.Advance(TimeSpan.FromSeconds(1));
-            Assert.True(await SigningKeyRotationTests.IsActiveAsync(broker, await broker.IssueAsync()));
+            Assert.True(await broker.IsActiveAsync(await broker.IssueAsync()));
         }
     }
 
@@ -64,10 +57,8 @@ public sealed class RevocationDurabilityTests
 
         // max_ttl lowered to 1h: the agent is revoked, and an hour later its revocation could look spent.
         broker = await TestBroker.StartAsync(TestBroker.DefaultYaml(), directory, time);
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations") { Content = JsonContent.Create(new { kind = "agent", id = "support-agent" }) })
+        using (var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind = "agent", id = "support-agent" }))
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-            using var response = await broker.Client.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
@@ -77,7 +68,7 @@ public sealed class RevocationDurabilityTests
 
         // max_ttl back at 1d: the token is unexpired and within the lifetime bound, and still revoked.
         await using var restarted = await TestBroker.StartAsync(dayLong, directory, time);
-        Assert.False(await SigningKeyRotationTests.IsActiveAsync(restarted, token));
+        Assert.False(await restarted.IsActiveAsync(token));
         var validation = await restarted.Service<Core.Tokens.AccessTokenValidator>().ValidateAsync(token, CancellationToken.None);
         Assert.Equal(Core.Tokens.TokenStatus.Revoked, validation.Status);
     }

@@ -1,8 +1,5 @@
-using System.Net.Http.Headers;
-using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Hosting;
 
@@ -31,7 +28,7 @@ public sealed class SigningKeyRotationTests
         Assert.Equal(newKid, Kid(newToken));
         Assert.True(await ValidatesAgainstJwksAsync(broker, oldToken));
         Assert.True(await ValidatesAgainstJwksAsync(broker, newToken));
-        Assert.True(await IsActiveAsync(broker, oldToken));
+        Assert.True(await broker.IsActiveAsync(oldToken));
 
         // The old key stays for max_ttl (1h) + 60s skew after it stopped signing, then leaves JWKS.
         broker.Time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(59));
@@ -70,7 +67,7 @@ public sealed class SigningKeyRotationTests
         broker = await broker.RestartAsync();
         await using (broker)
         {
-            Assert.True(await IsActiveAsync(broker, token));
+            Assert.True(await broker.IsActiveAsync(token));
             Assert.Equal(Kid(token), Kid(await broker.IssueAsync()));
         }
     }
@@ -90,9 +87,7 @@ public sealed class SigningKeyRotationTests
 
     private static async Task<string> RotateAsync(TestBroker broker)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/keys/rotate");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/keys/rotate");
         response.EnsureSuccessStatusCode();
         using var json = await TestBroker.ReadJsonAsync(response);
         return json.RootElement.GetProperty("kid").GetString()!;
@@ -116,10 +111,5 @@ public sealed class SigningKeyRotationTests
         return result.IsValid;
     }
 
-    internal static async Task<bool> IsActiveAsync(TestBroker broker, string token)
-    {
-        using var response = await broker.PostFormAsync("/oauth/introspect", [new("token", token)], TestBroker.Basic("support-agent", TestBroker.SupportSecret));
-        using var json = await TestBroker.ReadJsonAsync(response);
-        return json.RootElement.GetProperty("active").GetBoolean();
-    }
+    internal static Task<bool> IsActiveAsync(TestBroker broker, string token) => broker.IsActiveAsync(token);
 }

@@ -1,5 +1,3 @@
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Hosting;
 
 public sealed class StartupServiceTests

@@ -1,7 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-
 namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>
@@ -15,6 +11,9 @@ public static class ApprovalBroker
     public const string Secret = "approval-secret-0123456789abcdef";
     public const string Agent = "support-agent";
     public const string OtherAgent = "other-agent";
+
+    /// <summary>The CIBA polling interval the broker hands out (the server's default): a poll this long after the last is on time.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
     /// <summary>The vault secret that signs security-oncall's webhook notifications.</summary>
     public const string WebhookSecret = "oncall-hook";
@@ -32,8 +31,7 @@ public static class ApprovalBroker
         var crmUpstream = upstream is null ? "" : $"\n    upstream: \"{upstream}\"\n    credential: {{ secret: {CrmKeySecret}, header: X-Api-Key }}";
         var webhooks = webhook is null ? "" : $", webhooks: [ {{ url: \"{webhook}\", secret: {WebhookSecret} }} ]";
         var idp = new TestIdp();
-        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
-        idp.WriteJwks(directory);
+        var directory = idp.NewBrokerDirectory();
         var hash = TestBroker.Sha256Hex(Secret);
         var yaml = $$"""
             server: { listen: "{{TestBroker.Issuer}}" }
@@ -94,24 +92,36 @@ public static class ApprovalBroker
     public static Task<HttpResponseMessage> PollAsync(this TestBroker broker, string authReqId, string agent = Agent) =>
         broker.PostFormAsync("/oauth/token", [new("grant_type", "urn:openid:params:grant-type:ciba"), new("auth_req_id", authReqId)], TestBroker.Basic(agent, Secret));
 
-    /// <summary>POSTs approve or deny as <paramref name="bearer"/>, with an optional comment.</summary>
-    public static async Task<HttpResponseMessage> DecideAsync(this TestBroker broker, string authReqId, string decision, string bearer, string? comment = null)
+    /// <summary>Waits one <see cref="Interval"/>, polls as <paramref name="agent"/>, asserts a token, and returns it.</summary>
+    public static async Task<string> RedeemAfterIntervalAsync(this TestBroker broker, string authReqId, string agent = Agent)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/approvals/{authReqId}/{decision}");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        if (comment is not null)
-        {
-            request.Content = new StringContent(JsonSerializer.Serialize(new { comment }), Encoding.UTF8, "application/json");
-        }
-
-        return await broker.Client.SendAsync(request);
+        broker.Time.Advance(Interval);
+        using var poll = await broker.PollAsync(authReqId, agent);
+        return await OAuthAssert.TokenAsync(poll);
     }
+
+    /// <summary>Waits one <see cref="Interval"/>, polls as <paramref name="agent"/>, asserts a 400 with <paramref name="error"/>, and returns the body.</summary>
+    public static async Task<string> PollAfterIntervalRefusedAsync(this TestBroker broker, string authReqId, string error, string agent = Agent)
+    {
+        broker.Time.Advance(Interval);
+        using var poll = await broker.PollAsync(authReqId, agent);
+        return await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, error);
+    }
+
+    /// <summary><paramref name="approver"/> (bob unless said) approves <paramref name="authReqId"/>; asserts 200.</summary>
+    public static async Task ApproveAsync(this TestBroker broker, TestIdp idp, string authReqId, string approver = "bob")
+    {
+        using var approved = await broker.DecideAsync(authReqId, "approve", idp.As(broker, approver));
+        Assert.True(approved.StatusCode == HttpStatusCode.OK, await approved.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>POSTs approve or deny as <paramref name="bearer"/>, with an optional comment.</summary>
+    public static Task<HttpResponseMessage> DecideAsync(this TestBroker broker, string authReqId, string decision, string bearer, string? comment = null) =>
+        broker.SendAsync(HttpMethod.Post, $"/admin/v1/approvals/{authReqId}/{decision}", bearer, comment is null ? null : new { comment });
 
     public static async Task<JsonElement> ListApprovalsAsync(this TestBroker broker, string bearer, string query = "")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/approvals" + query);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/approvals" + query, bearer);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
         return JsonDocument.Parse(body).RootElement.GetProperty("approvals").Clone();

@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 
 namespace Tessera.Server.Tests.Infrastructure;
 
@@ -16,8 +12,7 @@ public static class ApprovalProxyBroker
     public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(TestUpstream upstream)
     {
         var idp = new TestIdp();
-        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
-        idp.WriteJwks(directory);
+        var directory = idp.NewBrokerDirectory();
         var yaml = ProxyBroker.Yaml(upstream.Address, extraTools: """
               - id: billing
                 upstream: {UPSTREAM}

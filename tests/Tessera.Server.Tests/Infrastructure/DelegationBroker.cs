@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>
@@ -15,8 +13,7 @@ public static class DelegationBroker
     public static async Task<(TestBroker Broker, TestIdp Idp)> StartAsync(int maxDepth = 3)
     {
         var idp = new TestIdp();
-        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
-        idp.WriteJwks(directory);
+        var directory = idp.NewBrokerDirectory();
         var hash = TestBroker.Sha256Hex(Secret);
         var yaml = $$"""
             server: { listen: "{{TestBroker.Issuer}}" }

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Text.Json;
-
 namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>Checks the exact RFC 6749 §5.2 error on the wire: status code, JSON body, <c>error</c> value.</summary>

@@ -1,7 +1,5 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
-using System.Text;
 using Tessera.Core.Tokens;
 
 namespace Tessera.Server.Tests.Infrastructure;
@@ -67,14 +65,7 @@ public sealed class ProxyBroker : IAsyncDisposable
               read: { rules: [ "GET /**" ] }
         {{extraTools.Replace("{UPSTREAM}", upstream.ToString(), StringComparison.Ordinal)}}
         agents:
-          - id: support-agent
-            owner: support-platform@corp.example
-            purpose: Answer customer tickets
-            expires: 2027-06-30
-            auth:
-              client_secret_sha256: {{TestBroker.Sha256Hex(TestBroker.SupportSecret)}}
-            allowed_scopes: [ "crm:read", "crm:export", "github:repo.read", "slow:read", "dead:read", "nokey:read"{{string.Concat((agentScopes ?? []).Select(s => $", \"{s}\""))}} ]
-            max_ttl: 10m
+        {{TestBroker.SupportAgentYaml("\"crm:read\", \"crm:export\", \"github:repo.read\", \"slow:read\", \"dead:read\", \"nokey:read\"" + string.Concat((agentScopes ?? []).Select(s => $", \"{s}\"")))}}
         {{extraAgents.Replace("{{STRICT}}", TestBroker.Sha256Hex(StrictSecret), StringComparison.Ordinal)}}
         """;
 

@@ -1,7 +1,4 @@
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
@@ -91,14 +88,7 @@ public sealed class TestBroker : IAsyncDisposable
             scopes:
               read: { rules: [ "GET /**" ] }
         agents:
-          - id: support-agent
-            owner: support-platform@corp.example
-            purpose: Answer customer tickets
-            expires: 2027-06-30
-            auth:
-              client_secret_sha256: {{Sha256Hex(SupportSecret)}}
-            allowed_scopes: [ "crm:read", "crm:export", "vault:read" ]
-            max_ttl: 10m
+        {{SupportAgentYaml("\"crm:read\", \"crm:export\", \"vault:read\"")}}
           - id: expired-agent
             owner: legacy@corp.example
             purpose: Old batch job
@@ -109,13 +99,28 @@ public sealed class TestBroker : IAsyncDisposable
         {{agentExtras}}
         """;
 
+    /// <summary>A fresh, empty data directory under the temp folder, deleted when the broker is disposed.</summary>
+    public static string NewDirectory() => Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>support-agent's entry under <c>agents:</c> (secret <see cref="SupportSecret"/>), allowed <paramref name="allowedScopes"/>.</summary>
+    public static string SupportAgentYaml(string allowedScopes) => $$"""
+          - id: support-agent
+            owner: support-platform@corp.example
+            purpose: Answer customer tickets
+            expires: 2027-06-30
+            auth:
+              client_secret_sha256: {{Sha256Hex(SupportSecret)}}
+            allowed_scopes: [ {{allowedScopes}} ]
+            max_ttl: 10m
+        """;
+
     /// <summary>Starts a broker; <paramref name="directory"/> reuses an existing data directory (restart).</summary>
     /// <param name="realHttp">Listen with Kestrel on a loopback port instead of the in-memory server: the proxy
     /// tests need real request lines (raw targets) and real upstream connections.</param>
     public static async Task<TestBroker> StartAsync(string? yaml = null, string? directory = null, FakeTimeProvider? time = null, byte[]? masterKey = null,
         Func<ITesseraStore, ITesseraStore>? wrapStore = null, bool realHttp = false, Action<WebApplicationBuilder>? configure = null)
     {
-        directory ??= Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
+        directory ??= NewDirectory();
         System.IO.Directory.CreateDirectory(directory);
         var configPath = Path.Combine(directory, "tessera.yaml");
         if (yaml is not null || !File.Exists(configPath))
@@ -175,6 +180,34 @@ public sealed class TestBroker : IAsyncDisposable
         using var response = await ClientCredentialsAsync("support-agent", SupportSecret, ("scope", scope));
         var json = await ReadJsonAsync(response);
         return json.RootElement.GetProperty("access_token").GetString() ?? throw new InvalidOperationException(json.RootElement.ToString());
+    }
+
+    /// <summary>Sends <paramref name="method"/> <paramref name="path"/> with <paramref name="bearer"/> (no Authorization when null) and, when given, <paramref name="json"/> as the body: a string as it is (malformed bodies too), anything else serialized.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? bearer, object? json = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (bearer is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        if (json is not null)
+        {
+            request.Content = new StringContent(json as string ?? JsonSerializer.Serialize(json), Encoding.UTF8, "application/json");
+        }
+
+        return await Client.SendAsync(request);
+    }
+
+    /// <summary>An admin API call with the broker's own admin token (<see cref="AdminToken"/>).</summary>
+    public Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, object? json = null) => SendAsync(method, path, AdminToken, json);
+
+    /// <summary>Whether introspection by <paramref name="clientId"/> (support-agent unless said) calls <paramref name="token"/> active.</summary>
+    public async Task<bool> IsActiveAsync(string token, string clientId = "support-agent", string secret = SupportSecret)
+    {
+        using var response = await PostFormAsync("/oauth/introspect", [new("token", token)], Basic(clientId, secret));
+        using var json = await ReadJsonAsync(response);
+        return json.RootElement.GetProperty("active").GetBoolean();
     }
 
     /// <summary>

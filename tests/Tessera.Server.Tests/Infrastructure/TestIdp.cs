@@ -30,6 +30,14 @@ public sealed class TestIdp
         File.WriteAllText(Path.Combine(directory, "idp.jwks.json"), $$"""{"keys":[{"kty":"EC","crv":"{{jwk.Crv}}","x":"{{jwk.X}}","y":"{{jwk.Y}}","kid":"{{jwk.Kid}}","use":"sig","alg":"ES256"}]}""");
     }
 
+    /// <summary>A fresh broker data directory (<see cref="TestBroker.NewDirectory"/>) holding this provider's JWKS, as <see cref="Yaml"/> expects.</summary>
+    public string NewBrokerDirectory()
+    {
+        var directory = TestBroker.NewDirectory();
+        WriteJwks(directory);
+        return directory;
+    }
+
     public const string Yaml = """
         identity_providers:
           - id: corp

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-
 namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>A request body without Content-Length (as with chunked transfer), so the server must count bytes itself.</summary>

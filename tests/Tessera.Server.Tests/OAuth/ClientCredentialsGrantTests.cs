@@ -1,9 +1,6 @@
-using System.Net;
-using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.OAuth;
 
@@ -65,8 +62,7 @@ public sealed class ClientCredentialsGrantTests
     [Fact]
     public async Task Approval_gated_scopes_are_left_out_when_unasked_and_need_an_approval_when_asked()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "tessera-test-" + Guid.NewGuid().ToString("N"));
-        new TestIdp().WriteJwks(directory);
+        var directory = new TestIdp().NewBrokerDirectory();
         await using var broker = await TestBroker.StartAsync($$"""
             server: { listen: http://tessera.test }
             {{TestIdp.Yaml}}
@@ -78,12 +74,7 @@ public sealed class ClientCredentialsGrantTests
                   read: { rules: [ "GET /a" ] }
                   export: { rules: [ "POST /b" ], approval: { group: security-oncall } }
             agents:
-              - id: reader
-                owner: o@example.com
-                purpose: read
-                expires: 2027-06-30
-                auth: { client_secret_sha256: {{TestBroker.Sha256Hex("foo")}} }
-                allowed_scopes: [ "crm:read", "crm:export" ]
+            {{Reader("\"crm:read\", \"crm:export\"")}}
             """, directory);
 
         using var everything = await broker.ClientCredentialsAsync("reader", "foo", ("audience", "crm"));
@@ -104,12 +95,7 @@ public sealed class ClientCredentialsGrantTests
               - id: crm
                 scopes: { read: { rules: [ "GET /a" ] }, export: { rules: [ "POST /b" ] }, admin: { rules: [ "DELETE /c" ] } }
             agents:
-              - id: reader
-                owner: o@example.com
-                purpose: read
-                expires: 2027-06-30
-                auth: { client_secret_sha256: {{TestBroker.Sha256Hex("foo")}} }
-                allowed_scopes: [ "crm:read" ]
+            {{Reader("\"crm:read\"")}}
             """);
         using var narrowed = await broker.ClientCredentialsAsync("reader", "foo", ("scope", "crm:read crm:admin"));
         using var narrowedJson = await TestBroker.ReadJsonAsync(narrowed);
@@ -167,4 +153,14 @@ public sealed class ClientCredentialsGrantTests
         Assert.Contains("wrong client secret", refusal.Record.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong\"", refusal.Json.AsSpan().ToArray().Select(b => (char)b).ToArray().AsSpan().ToString(), StringComparison.Ordinal);
     }
+
+    /// <summary>The agent <c>reader</c> under <c>agents:</c>, secret <c>foo</c>, allowed <paramref name="allowedScopes"/>.</summary>
+    private static string Reader(string allowedScopes) => $$"""
+          - id: reader
+            owner: o@example.com
+            purpose: read
+            expires: 2027-06-30
+            auth: { client_secret_sha256: {{TestBroker.Sha256Hex("foo")}} }
+            allowed_scopes: [ {{allowedScopes}} ]
+        """;
 }

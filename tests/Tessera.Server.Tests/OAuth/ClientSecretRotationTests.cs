@@ -1,6 +1,3 @@
-using System.Net;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.OAuth;
 
 /// <summary>

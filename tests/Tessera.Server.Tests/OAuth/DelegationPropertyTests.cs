@@ -1,8 +1,5 @@
-using System.Net;
-using System.Text.Json;
 using CsCheck;
 using Tessera.Core.Tokens;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.OAuth;
 

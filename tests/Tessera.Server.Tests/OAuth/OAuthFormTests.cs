@@ -1,4 +1,3 @@
-using System.Text;
 using CsCheck;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Tessera.Core.Revocation;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.OAuth;
 
@@ -223,9 +218,7 @@ public sealed class TokenExchangeTests
         await broker.ExchangeOkAsync("agent-a", mission, "urn:tessera:tool:crm");
         await broker.ExchangeOkAsync("agent-b", mission, "urn:tessera:tool:crm");
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/v1/missions");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.AdminAsync(HttpMethod.Get, "/admin/v1/missions");
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var m = Assert.Single(json.RootElement.GetProperty("missions").EnumerateArray());
         Assert.Equal("alice", m.GetProperty("principal").GetString());
@@ -245,10 +238,10 @@ public sealed class TokenExchangeTests
         var crm = await broker.ExchangeOkAsync("agent-a", mission, "urn:tessera:tool:crm");
         var github = await broker.ExchangeOkAsync("agent-a", mission, "https://api.github.com");
 
-        Assert.True(await ActiveForAsync(broker, "crm-service", crm));
-        Assert.False(await ActiveForAsync(broker, "crm-service", github));
-        Assert.False(await ActiveForAsync(broker, "crm-service", mission));
-        Assert.False(await ActiveForAsync(broker, "agent-x", crm));
+        Assert.True(await broker.IsActiveAsync(crm, "crm-service", DelegationBroker.Secret));
+        Assert.False(await broker.IsActiveAsync(github, "crm-service", DelegationBroker.Secret));
+        Assert.False(await broker.IsActiveAsync(mission, "crm-service", DelegationBroker.Secret));
+        Assert.False(await broker.IsActiveAsync(crm, "agent-x", DelegationBroker.Secret));
     }
 
     [Fact]
@@ -273,25 +266,14 @@ public sealed class TokenExchangeTests
         Assert.Equal(["crm:export"], story[3].Record.Scopes);
 
         // The admin API (what `tessera audit query --mission` calls) tells the same story.
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/admin/v1/audit?mission={missionId}");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.AdminAsync(HttpMethod.Get, $"/admin/v1/audit?mission={missionId}");
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(story.Select(e => e.Seq), json.RootElement.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("seq").GetInt64()));
     }
 
-    private static async Task<bool> ActiveForAsync(TestBroker broker, string agent, string token)
-    {
-        using var response = await broker.PostFormAsync("/oauth/introspect", [new("token", token)], TestBroker.Basic(agent, DelegationBroker.Secret));
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("active").GetBoolean();
-    }
-
     internal static async Task RevokeAsync(TestBroker broker, string kind, string id)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations") { Content = JsonContent.Create(new { kind, id }) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
-        using var response = await broker.Client.SendAsync(request);
+        using var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind, id });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
