@@ -1,7 +1,7 @@
 namespace Tessera.Core.Protocol;
 
 /// <summary>
-/// The one catalogue of refusal reason codes at the OAuth endpoints: stable, dotted
+/// The one catalogue of refusal reason codes (the OAuth endpoints, the proxy, the admin API): stable, dotted
 /// <c>family.what</c> in snake case, recorded as an audit event's <c>reason_code</c> next to the
 /// free-text <c>reason</c>. The text may be reworded; a code never changes meaning, so alerts and
 /// queries can rely on it. Every code is listed in docs/reference/refusals.md.
@@ -107,4 +107,45 @@ public static class RefusalCodes
     public const string CallerAdminBearerRefused = "caller.admin_bearer_refused";
     public const string TokenMissing = "token.missing";
     public const string RevocationNotYours = "revocation.not_yours";
+
+    // The proxy (/proxy/{tool}/...): recorded as proxy.denied, before anything is forwarded.
+    public const string ProxyTargetNotOriginForm = "proxy.target_not_origin_form";
+    public const string ProxyTokenMissing = "proxy.token_missing";
+    public const string ProxySeveralAuthorizationHeaders = "proxy.several_authorization_headers";
+    public const string ProxyTokenMalformed = "proxy.token_malformed";
+    public const string ProxyTokenNotOurs = "proxy.token_not_ours";
+    public const string ProxyTokenExpired = "proxy.token_expired";
+    public const string ProxyTokenRevoked = "proxy.token_revoked";
+    public const string ProxyTokenLifetimeExceeded = "proxy.token_lifetime_exceeded";
+    public const string ProxyToolUnknown = "proxy.tool_unknown";
+    public const string ProxyDpopBoundAsBearer = "proxy.dpop_bound_as_bearer";
+    public const string ProxyDpopRequiredByTool = "proxy.dpop_required_by_tool";
+    public const string ProxyDpopTokenNotBound = "proxy.dpop_token_not_bound";
+    public const string ProxyDpopProofMissing = "proxy.dpop_proof_missing";
+    public const string ProxyDpopSeveralProofs = "proxy.dpop_several_proofs";
+    public const string ProxyDpopInvalidProof = "proxy.dpop_invalid_proof";
+    public const string ProxyDpopNonceRequired = "proxy.dpop_nonce_required";
+    public const string ProxyDpopKeyMismatch = "proxy.dpop_key_mismatch";
+    public const string ProxyOverrideHeader = "proxy.override_header";
+    public const string ProxyConnectionHeader = "proxy.connection_header";
+    public const string ProxyPathAmbiguous = "proxy.path_ambiguous";
+    public const string ProxyQueryInvalid = "proxy.query_invalid";
+    public const string ProxyMissionToken = "proxy.mission_token";
+    public const string ProxyWrongAudience = "proxy.wrong_audience";
+    public const string ProxyRuleNotMatched = "proxy.rule_not_matched";
+    public const string ProxyBodyTooLarge = "proxy.body_too_large";
+    public const string ProxyExactRequestUnbound = "proxy.exact_request_unbound";
+    public const string ProxyExactRequestMismatch = "proxy.exact_request_mismatch";
+    public const string ProxyBodyUnreadable = "proxy.body_unreadable";
+    public const string ProxyExactBodyMismatch = "proxy.exact_body_mismatch";
+    public const string ProxyUpstreamMissing = "proxy.upstream_missing";
+    public const string ProxyCredentialMissing = "proxy.credential_missing";
+    public const string ProxyCredentialTampered = "proxy.credential_tampered";
+    public const string ProxyAuditUnhealthy = "proxy.audit_unhealthy";
+    public const string ProxyUsesSpent = "proxy.uses_spent";
+
+    // The proxy, after the grant: recorded as proxy.failed (the request was allowed).
+    public const string ProxyAuditUnavailable = "proxy.audit_unavailable";
+    public const string ProxyUpstreamTimeout = "proxy.upstream_timeout";
+    public const string ProxyUpstreamFailed = "proxy.upstream_failed";
 }

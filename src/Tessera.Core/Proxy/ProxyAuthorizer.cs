@@ -1,3 +1,4 @@
+using Tessera.Core.Protocol;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 
@@ -32,13 +33,13 @@ public static class ProxyAuthorizer
         // its audience. A trailing slash does not make another audience.
         if (claims.Audience.AsSpan().TrimEnd('/').SequenceEqual(issuer.AsSpan().TrimEnd('/')))
         {
-            return ProxyDecision.Refuse(403, MissionTokenRefused);
+            return ProxyDecision.Refuse(403, RefusalCodes.ProxyMissionToken, MissionTokenRefused);
         }
 
         // Reject tokens addressed to anything else: another tool.
         if (!string.Equals(claims.Audience, tool.Audience, StringComparison.Ordinal))
         {
-            return ProxyDecision.Refuse(403, $"the token is not for tool '{tool.Id}'");
+            return ProxyDecision.Refuse(403, RefusalCodes.ProxyWrongAudience, $"the token is not for tool '{tool.Id}'");
         }
 
         foreach (var scope in claims.Scope)
@@ -58,6 +59,6 @@ public static class ProxyAuthorizer
         }
 
         // Reject requests no rule of the token's scopes allows; HEAD and OPTIONS are not implied by GET.
-        return ProxyDecision.Refuse(403, $"no rule of the token's scopes allows {method} {path.Path}");
+        return ProxyDecision.Refuse(403, RefusalCodes.ProxyRuleNotMatched, $"no rule of the token's scopes allows {method} {path.Path}");
     }
 }
