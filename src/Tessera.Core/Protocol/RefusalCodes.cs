@@ -148,4 +148,37 @@ public static class RefusalCodes
     public const string ProxyAuditUnavailable = "proxy.audit_unavailable";
     public const string ProxyUpstreamTimeout = "proxy.upstream_timeout";
     public const string ProxyUpstreamFailed = "proxy.upstream_failed";
+
+    // The admin API (/admin/v1): recorded as admin.denied (secret.denied for the vault's own rules).
+    public const string AdminTokenMissing = "admin.token_missing";
+    public const string AdminTokenInvalid = "admin.token_invalid";
+    public const string AdminNotAdmin = "admin.not_admin";
+    public const string AdminNotApprover = "admin.not_approver";
+    public const string AdminBodyTooLarge = "admin.body_too_large";
+    public const string AdminBodyMediaType = "admin.body_media_type";
+    public const string AdminBodyUnreadable = "admin.body_unreadable";
+    public const string AdminBodyInvalid = "admin.body_invalid";
+    public const string AdminBodyNotExpected = "admin.body_not_expected";
+    public const string AdminQueryInvalid = "admin.query_invalid";
+    public const string AdminAgentUnknown = "admin.agent_unknown";
+    public const string AdminMissionUnknown = "admin.mission_unknown";
+    public const string AdminRevocationInvalid = "admin.revocation_invalid";
+    public const string AdminRevocationTokenInvalid = "admin.revocation_token_invalid";
+
+    // Approvals, as the admin API decides and revokes them (approval.expired above is shared).
+    public const string ApprovalNotFound = "approval.not_found";
+    public const string ApprovalNotAMember = "approval.not_a_member";
+    public const string ApprovalSelfApproval = "approval.self_approval";
+    public const string ApprovalApproverInChain = "approval.approver_in_chain";
+    public const string ApprovalAlreadyDecided = "approval.already_decided";
+    public const string ApprovalNothingToRevoke = "approval.nothing_to_revoke";
+    public const string ApprovalCommentInvalid = "approval.comment_invalid";
+
+    // The vault, as the admin API changes it.
+    public const string SecretNameInvalid = "secret.name_invalid";
+    public const string SecretValueSize = "secret.value_size";
+    public const string SecretValueNotText = "secret.value_not_text";
+    public const string SecretExists = "secret.exists";
+    public const string SecretNotFound = "secret.not_found";
+    public const string VaultRekeyBroken = "vault.rekey_broken";
 }

@@ -49,6 +49,9 @@ public sealed class ProxyServiceTests : IAsyncDisposable
             require_dpop: true
             scopes:
               read: { rules: [ "GET /entries/*" ] }
+          - id: notes
+            scopes:
+              read: { rules: [ "GET /notes/*" ] }
         agents:
           - id: support-agent
             owner: support-platform@corp.example
@@ -416,6 +419,17 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Equal(RefusalCodes.ProxyUsesSpent, refusal.Code);
         Assert.Equal(RefusalCodes.ProxyUsesSpent, Assert.Single(Events(AuditTypes.ProxyDenied)).Record.ReasonCode);
         Assert.Single(Events(AuditTypes.ProxyForwarded));
+    }
+
+    [Fact]
+    public async Task A_tool_without_an_upstream_is_502_and_nothing_is_forwarded()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/notes/notes/1", Token("notes:read", audience: "urn:tessera:tool:notes"))));
+
+        Assert.Equal((502, "tool 'notes' has no upstream configured"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyUpstreamMissing);
     }
 
     [Fact]
