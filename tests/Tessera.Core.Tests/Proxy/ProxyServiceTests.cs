@@ -67,19 +67,20 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private async Task<ProxyService> StartAsync(bool withCredential = true)
+    private async Task<ProxyService> StartAsync(bool withCredential = true, TesseraConfig? config = null)
     {
-        await _core.StartAsync(_config, initializeKeys: true, Ct);
-        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, _config, _core.Time);
+        config ??= _config;
+        await _core.StartAsync(config, initializeKeys: true, Ct);
+        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, config, _core.Time);
         await _vault.LoadAsync(Ct);
         if (withCredential)
         {
             await _vault.PutAsync("crm-key", Encoding.UTF8.GetBytes(CrmKey), "admin", null, Ct);
         }
 
-        var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(_config.Agents), _config, _core.Time);
-        var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), _config, _core.Time);
-        return new ProxyService(validator, new ToolCatalog(_config.Tools), _vault, _uses, _core.Log, dpop, _config, NullLogger<ProxyService>.Instance);
+        var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time);
+        var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
+        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, NullLogger<ProxyService>.Instance);
     }
 
     private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)
@@ -671,6 +672,72 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Contains("error=\"invalid_dpop_proof\"", refusal.Challenges![0], StringComparison.Ordinal);
         AssertDenied(refusal, RefusalCodes.ProxyDpopInvalidProof);
     }
+
+    [Fact]
+    public async Task A_proof_without_the_servers_nonce_is_401_use_dpop_nonce_when_nonces_are_required()
+    {
+        var proxy = await StartAsync(config: _config with { Dpop = _config.Dpop with { UseNonce = true } });
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger", jkt: _dpopKey.Thumbprint());
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Ledger(token, LedgerProof(token))));
+
+        Assert.Equal(401, refusal.Status);
+        Assert.Contains("error=\"use_dpop_nonce\"", refusal.Challenges![0], StringComparison.Ordinal);
+        AssertDenied(refusal, RefusalCodes.ProxyDpopNonceRequired);
+    }
+
+    [Fact]
+    public async Task A_basic_credential_instead_of_a_token_is_401_token_missing()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(new FakeProxyRequest("GET", "/proxy/crm/contacts/1").With("Authorization", "Basic c3VwcG9ydC1hZ2VudDpzZWNyZXQ=")));
+
+        Assert.Equal((401, 2), (refusal.Status, refusal.Challenges!.Length));
+        AssertDenied(refusal, RefusalCodes.ProxyTokenMissing);
+    }
+
+    [Fact]
+    public async Task An_unsigned_token_is_401_token_not_ours()
+    {
+        var proxy = await StartAsync();
+        var signed = Token("crm:read");
+        var unsigned = Base64Url("{\"alg\":\"none\",\"typ\":\"at+jwt\"}") + "." + signed.Split('.')[1] + ".";
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", unsigned)));
+
+        Assert.Equal((401, "the token is not signed by this Tessera"), (refusal.Status, refusal.Detail));
+        Assert.Null(AssertDenied(refusal, RefusalCodes.ProxyTokenNotOurs).Agent);
+    }
+
+    [Fact]
+    public async Task A_percent_encoded_tool_id_is_not_decoded_into_a_known_tool()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/c%72m/contacts/1", Token("crm:read"))));
+
+        Assert.Equal(404, refusal.Status);
+        AssertDenied(refusal, RefusalCodes.ProxyToolUnknown);
+    }
+
+    [Fact]
+    public async Task Refused_requests_spend_no_use_and_the_spent_token_is_refused_by_its_own_rule()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read", maxUses: 1);
+
+        var ambiguous = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/..%2Fexports", token)));
+        var forbidden = Refused(await proxy.AuthorizeAsync(new FakeProxyRequest("DELETE", "/proxy/crm/contacts/1").With("Authorization", "Bearer " + token)));
+        var allowed = await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token));
+        var spent = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
+
+        Assert.True(allowed.IsAllowed);
+        Assert.Equal([RefusalCodes.ProxyPathAmbiguous, RefusalCodes.ProxyRuleNotMatched, RefusalCodes.ProxyUsesSpent], [ambiguous.Code, forbidden.Code, spent.Code]);
+        Assert.Equal([ambiguous.Code, forbidden.Code, spent.Code], Events(AuditTypes.ProxyDenied).Select(e => e.Record.ReasonCode));
+    }
+
+    private static string Base64Url(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
 
     [Theory]
     [InlineData(413, false, RefusalCodes.ProxyBodyTooLarge)]
