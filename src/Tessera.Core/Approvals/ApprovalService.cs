@@ -359,7 +359,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     {
         if (!_entries.TryGetValue(id, out var entry))
         {
-            return new ApprovalDecision(ApprovalDecisionOutcome.NotFound, null, "No such approval request.");
+            return new ApprovalDecision(ApprovalDecisionOutcome.NotFound, null, "No such approval request.", RefusalCodes.ApprovalNotFound);
         }
 
         await entry.Gate.WaitAsync(cancellationToken);
@@ -375,33 +375,34 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
             if (approval.Status == ApprovalStatus.Expired)
             {
-                refusal = new(ApprovalDecisionOutcome.Expired, approval, "The approval request has expired.");
+                refusal = new(ApprovalDecisionOutcome.Expired, approval, "The approval request has expired.", RefusalCodes.ApprovalExpired, Audited: true);
             }
             else if (approval.Status != ApprovalStatus.Pending)
             {
                 // Reject a second decision: the first one stands, whoever raced it.
-                refusal = new(ApprovalDecisionOutcome.AlreadyDecided, approval, $"The request was already {(approval.Status == ApprovalStatus.Denied ? "denied" : "approved")} by {approval.DecidedBy}.");
+                refusal = new(ApprovalDecisionOutcome.AlreadyDecided, approval, $"The request was already {(approval.Status == ApprovalStatus.Denied ? "denied" : "approved")} by {approval.DecidedBy}.",
+                    RefusalCodes.ApprovalAlreadyDecided, Audited: true);
             }
             else if (who.Idp is not null && who.Idp == approval.Idp && who.Sub == approval.Principal)
             {
                 // Reject self-approval: the agent acts for this person; someone else must agree.
-                refusal = new(ApprovalDecisionOutcome.SelfApproval, approval, "The principal an agent acts for cannot approve its own request.");
+                refusal = new(ApprovalDecisionOutcome.SelfApproval, approval, "The principal an agent acts for cannot approve its own request.", RefusalCodes.ApprovalSelfApproval, Audited: true);
             }
             else if (IsInActorChain(who, approval))
             {
                 // Reject an approver who is one of the agents asking: an agent never approves its own request, whatever identity it holds.
-                refusal = new(ApprovalDecisionOutcome.ApproverInChain, approval, "An agent in the request's actor chain cannot approve it.");
+                refusal = new(ApprovalDecisionOutcome.ApproverInChain, approval, "An agent in the request's actor chain cannot approve it.", RefusalCodes.ApprovalApproverInChain, Audited: true);
             }
             else if (!IsMember(who, approval.Group))
             {
                 // Reject anyone outside the scope's group, the bootstrap token included: admins administer, approvers approve.
-                refusal = new(ApprovalDecisionOutcome.NotAMember, approval, $"Only members of approver group '{approval.Group}' decide this request.");
+                refusal = new(ApprovalDecisionOutcome.NotAMember, approval, $"Only members of approver group '{approval.Group}' decide this request.", RefusalCodes.ApprovalNotAMember, Audited: true);
             }
 
             if (refusal is not null)
             {
                 await _audit.AppendAsync(approval.ToAuditRecord(AuditTypes.AdminDenied, AuditOutcomes.Denied,
-                    $"{(approve ? "approve" : "deny")} approval {approval.Id} by {who.Name}: {refusal.Outcome}", requestId), [], cancellationToken);
+                    $"{(approve ? "approve" : "deny")} approval {approval.Id} by {who.Name}: {refusal.Outcome}", requestId) with { ReasonCode = refusal.Code }, [], cancellationToken);
                 return refusal;
             }
 
@@ -434,7 +435,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     {
         if (!_entries.TryGetValue(id, out var entry))
         {
-            return new ApprovalDecision(ApprovalDecisionOutcome.NotFound, null, "No such approval request.");
+            return new ApprovalDecision(ApprovalDecisionOutcome.NotFound, null, "No such approval request.", RefusalCodes.ApprovalNotFound);
         }
 
         await entry.Gate.WaitAsync(cancellationToken);
@@ -449,7 +450,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
             if (before.Status is ApprovalStatus.Denied or ApprovalStatus.Expired)
             {
-                return new ApprovalDecision(ApprovalDecisionOutcome.AlreadyDecided, before, $"The request is {before.Status}: there is nothing to revoke.");
+                return new ApprovalDecision(ApprovalDecisionOutcome.AlreadyDecided, before, $"The request is {before.Status}: there is nothing to revoke.", RefusalCodes.ApprovalNothingToRevoke);
             }
 
             var now = time.GetUtcNow();

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Tessera.Core.Configuration;
+using Tessera.Core.Protocol;
 
 namespace Tessera.Core.Identity;
 
@@ -14,12 +15,15 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
     public const string BootstrapTokenFileName = "admin.token";
     public const string BootstrapAdminName = "bootstrap-admin";
 
-    /// <summary>Returns the admin's name (<c>idp:sub</c> or <c>bootstrap-admin</c>), or the reason for refusal.</summary>
-    public async Task<(string? Admin, string? Reason, bool Forbidden)> AuthenticateAsync(string? bearer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Returns the admin's name (<c>idp:sub</c> or <c>bootstrap-admin</c>), or the reason for refusal
+    /// and its code (<see cref="RefusalCodes.AdminNotAdmin"/>: an identity proven, without the right; 403).
+    /// </summary>
+    public async Task<(string? Admin, string? Reason, string? Code)> AuthenticateAsync(string? bearer, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(bearer))
         {
-            return (null, "no bearer token", false);
+            return (null, "no bearer token", RefusalCodes.AdminTokenMissing);
         }
 
         if (bootstrapTokenSha256 is not null && bearer.Length <= 256)
@@ -27,30 +31,30 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
             var presented = SHA256.HashData(Encoding.UTF8.GetBytes(bearer));
             if (CryptographicOperations.FixedTimeEquals(presented, bootstrapTokenSha256))
             {
-                return (BootstrapAdminName, null, false);
+                return (BootstrapAdminName, null, null);
             }
         }
 
         var (principal, reason) = await idps.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
         if (principal is null)
         {
-            return (null, reason, false);
+            return (null, reason, RefusalCodes.AdminTokenInvalid);
         }
 
         var idp = principal.Provider.Options.Id;
         var isAdmin = config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject);
-        return isAdmin ? ($"{idp}:{principal.Subject}", null, false) : (null, $"{idp}:{principal.Subject} is not an admin", true);
+        return isAdmin ? ($"{idp}:{principal.Subject}", null, null) : (null, $"{idp}:{principal.Subject} is not an admin", RefusalCodes.AdminNotAdmin);
     }
 
     /// <summary>
     /// Who presents <paramref name="bearer"/>, admin or not: the bootstrap token (an admin of no
     /// identity provider) or an identity provider's principal. Approvers are principals, not admins.
     /// </summary>
-    public async Task<(Approvals.Approver? Caller, bool IsAdmin, string? Reason)> IdentifyAsync(string? bearer, CancellationToken cancellationToken)
+    public async Task<(Approvals.Approver? Caller, bool IsAdmin, string? Reason, string? Code)> IdentifyAsync(string? bearer, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(bearer))
         {
-            return (null, false, "no bearer token");
+            return (null, false, "no bearer token", RefusalCodes.AdminTokenMissing);
         }
 
         if (bootstrapTokenSha256 is not null && bearer.Length <= 256)
@@ -58,18 +62,18 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
             var presented = SHA256.HashData(Encoding.UTF8.GetBytes(bearer));
             if (CryptographicOperations.FixedTimeEquals(presented, bootstrapTokenSha256))
             {
-                return (new Approvals.Approver(BootstrapAdminName, null, null), true, null);
+                return (new Approvals.Approver(BootstrapAdminName, null, null), true, null, null);
             }
         }
 
         var (principal, reason) = await idps.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
         if (principal is null)
         {
-            return (null, false, reason);
+            return (null, false, reason, RefusalCodes.AdminTokenInvalid);
         }
 
         var idp = principal.Provider.Options.Id;
-        return (new Approvals.Approver($"{idp}:{principal.Subject}", idp, principal.Subject), config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject), null);
+        return (new Approvals.Approver($"{idp}:{principal.Subject}", idp, principal.Subject), config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject), null, null);
     }
 
     /// <summary>

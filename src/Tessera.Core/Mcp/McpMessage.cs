@@ -1,3 +1,4 @@
+using Tessera.Core.Protocol;
 using System.Text.Json;
 
 namespace Tessera.Core.Mcp;
@@ -75,14 +76,14 @@ public sealed class McpMessage
         problem = null;
         if (root.ValueKind == JsonValueKind.Array)
         {
-            problem = new(McpRefusalCodes.Batch, "a POST carries one JSON-RPC message; batches are not accepted");
+            problem = new(RefusalCodes.McpBatch, "a POST carries one JSON-RPC message; batches are not accepted");
             return null;
         }
 
         if (root.ValueKind != JsonValueKind.Object
             || !root.TryGetProperty("jsonrpc"u8, out var version) || version.ValueKind != JsonValueKind.String || !version.ValueEquals("2.0"u8))
         {
-            problem = new(McpRefusalCodes.NotJsonRpc, "the body is not a JSON-RPC 2.0 message");
+            problem = new(RefusalCodes.McpNotJsonRpc, "the body is not a JSON-RPC 2.0 message");
             return null;
         }
 
@@ -92,7 +93,7 @@ public sealed class McpMessage
             // MCP: an id is a string or an integer, never null.
             if (idElement.ValueKind is not (JsonValueKind.String or JsonValueKind.Number) || idElement.GetRawText() is { Length: > 256 })
             {
-                problem = new(McpRefusalCodes.NotJsonRpc, "the id must be a string or a number");
+                problem = new(RefusalCodes.McpNotJsonRpc, "the id must be a string or a number");
                 return null;
             }
 
@@ -104,7 +105,7 @@ public sealed class McpMessage
             var answers = (root.TryGetProperty("result"u8, out _) ? 1 : 0) + (root.TryGetProperty("error"u8, out _) ? 1 : 0);
             if (id is null || answers != 1)
             {
-                problem = new(McpRefusalCodes.NotJsonRpc, "a message without a method must be a response: an id and one of result or error");
+                problem = new(RefusalCodes.McpNotJsonRpc, "a message without a method must be a response: an id and one of result or error");
                 return null;
             }
 
@@ -113,14 +114,14 @@ public sealed class McpMessage
 
         if (methodElement.ValueKind != JsonValueKind.String || methodElement.GetString() is not { Length: > 0 and <= McpMethods.MaxMethodLength } method)
         {
-            problem = new(McpRefusalCodes.NotJsonRpc, "the method must be a non-empty string");
+            problem = new(RefusalCodes.McpNotJsonRpc, "the method must be a non-empty string");
             return null;
         }
 
         var hasParams = root.TryGetProperty("params"u8, out var parameters);
         if (hasParams && parameters.ValueKind != JsonValueKind.Object)
         {
-            problem = new(McpRefusalCodes.ParamsInvalid, "params must be an object");
+            problem = new(RefusalCodes.McpParamsInvalid, "params must be an object");
             return null;
         }
 
@@ -134,14 +135,14 @@ public sealed class McpMessage
         var member = targetKind == McpTarget.Name ? "name" : "uri";
         if (!hasParams || !parameters.TryGetProperty(member, out var targetElement) || targetElement.ValueKind != JsonValueKind.String)
         {
-            problem = new(McpRefusalCodes.ParamsInvalid, $"{method} needs params.{member} as a string");
+            problem = new(RefusalCodes.McpParamsInvalid, $"{method} needs params.{member} as a string");
             return null;
         }
 
         var target = targetElement.GetString()!;
         if (target.Length is 0 or > MaxTargetLength)
         {
-            problem = new(McpRefusalCodes.ParamsInvalid, $"params.{member} must be 1 to {MaxTargetLength} characters");
+            problem = new(RefusalCodes.McpParamsInvalid, $"params.{member} must be 1 to {MaxTargetLength} characters");
             return null;
         }
 
@@ -163,11 +164,11 @@ public sealed class McpMessage
         try
         {
             using var _ = JsonDocument.Parse(body, Lenient);
-            return new(McpRefusalCodes.DuplicateMember, "a member name appears twice in one object; Tessera and the server could read different values");
+            return new(RefusalCodes.McpDuplicateMember, "a member name appears twice in one object; Tessera and the server could read different values");
         }
         catch (JsonException)
         {
-            return new(McpRefusalCodes.InvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
+            return new(RefusalCodes.McpInvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
         }
     }
 }

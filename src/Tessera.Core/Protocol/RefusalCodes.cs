@@ -1,7 +1,7 @@
 namespace Tessera.Core.Protocol;
 
 /// <summary>
-/// The one catalogue of refusal reason codes at the OAuth endpoints: stable, dotted
+/// The one catalogue of refusal reason codes (the OAuth endpoints, the proxy, the admin API): stable, dotted
 /// <c>family.what</c> in snake case, recorded as an audit event's <c>reason_code</c> next to the
 /// free-text <c>reason</c>. The text may be reworded; a code never changes meaning, so alerts and
 /// queries can rely on it. Every code is listed in docs/reference/refusals.md.
@@ -107,4 +107,93 @@ public static class RefusalCodes
     public const string CallerAdminBearerRefused = "caller.admin_bearer_refused";
     public const string TokenMissing = "token.missing";
     public const string RevocationNotYours = "revocation.not_yours";
+
+    // The proxy (/proxy/{tool}/...): recorded as proxy.denied, before anything is forwarded.
+    public const string ProxyTargetNotOriginForm = "proxy.target_not_origin_form";
+    public const string ProxyTokenMissing = "proxy.token_missing";
+    public const string ProxySeveralAuthorizationHeaders = "proxy.several_authorization_headers";
+    public const string ProxyTokenMalformed = "proxy.token_malformed";
+    public const string ProxyTokenNotOurs = "proxy.token_not_ours";
+    public const string ProxyTokenExpired = "proxy.token_expired";
+    public const string ProxyTokenRevoked = "proxy.token_revoked";
+    public const string ProxyTokenLifetimeExceeded = "proxy.token_lifetime_exceeded";
+    public const string ProxyToolUnknown = "proxy.tool_unknown";
+    public const string ProxyDpopBoundAsBearer = "proxy.dpop_bound_as_bearer";
+    public const string ProxyDpopRequiredByTool = "proxy.dpop_required_by_tool";
+    public const string ProxyDpopTokenNotBound = "proxy.dpop_token_not_bound";
+    public const string ProxyDpopProofMissing = "proxy.dpop_proof_missing";
+    public const string ProxyDpopSeveralProofs = "proxy.dpop_several_proofs";
+    public const string ProxyDpopInvalidProof = "proxy.dpop_invalid_proof";
+    public const string ProxyDpopNonceRequired = "proxy.dpop_nonce_required";
+    public const string ProxyDpopKeyMismatch = "proxy.dpop_key_mismatch";
+    public const string ProxyOverrideHeader = "proxy.override_header";
+    public const string ProxyConnectionHeader = "proxy.connection_header";
+    public const string ProxyPathAmbiguous = "proxy.path_ambiguous";
+    public const string ProxyQueryInvalid = "proxy.query_invalid";
+    public const string ProxyMissionToken = "proxy.mission_token";
+    public const string ProxyWrongAudience = "proxy.wrong_audience";
+    public const string ProxyRuleNotMatched = "proxy.rule_not_matched";
+    public const string ProxyBodyTooLarge = "proxy.body_too_large";
+    public const string ProxyExactRequestUnbound = "proxy.exact_request_unbound";
+    public const string ProxyExactRequestMismatch = "proxy.exact_request_mismatch";
+    public const string ProxyBodyUnreadable = "proxy.body_unreadable";
+    public const string ProxyExactBodyMismatch = "proxy.exact_body_mismatch";
+    public const string ProxyUpstreamMissing = "proxy.upstream_missing";
+    public const string ProxyCredentialMissing = "proxy.credential_missing";
+    public const string ProxyCredentialTampered = "proxy.credential_tampered";
+    public const string ProxyAuditUnhealthy = "proxy.audit_unhealthy";
+    public const string ProxyUsesSpent = "proxy.uses_spent";
+
+    // The proxy, after the grant: recorded as proxy.failed (the request was allowed).
+    public const string ProxyAuditUnavailable = "proxy.audit_unavailable";
+    public const string ProxyUpstreamTimeout = "proxy.upstream_timeout";
+    public const string ProxyUpstreamFailed = "proxy.upstream_failed";
+
+    // The admin API (/admin/v1): recorded as admin.denied (secret.denied for the vault's own rules).
+    public const string AdminTokenMissing = "admin.token_missing";
+    public const string AdminTokenInvalid = "admin.token_invalid";
+    public const string AdminNotAdmin = "admin.not_admin";
+    public const string AdminNotApprover = "admin.not_approver";
+    public const string AdminBodyTooLarge = "admin.body_too_large";
+    public const string AdminBodyMediaType = "admin.body_media_type";
+    public const string AdminBodyUnreadable = "admin.body_unreadable";
+    public const string AdminBodyInvalid = "admin.body_invalid";
+    public const string AdminBodyNotExpected = "admin.body_not_expected";
+    public const string AdminQueryInvalid = "admin.query_invalid";
+    public const string AdminAgentUnknown = "admin.agent_unknown";
+    public const string AdminMissionUnknown = "admin.mission_unknown";
+    public const string AdminRevocationInvalid = "admin.revocation_invalid";
+    public const string AdminRevocationTokenInvalid = "admin.revocation_token_invalid";
+
+    // Approvals, as the admin API decides and revokes them (approval.expired above is shared).
+    public const string ApprovalNotFound = "approval.not_found";
+    public const string ApprovalNotAMember = "approval.not_a_member";
+    public const string ApprovalSelfApproval = "approval.self_approval";
+    public const string ApprovalApproverInChain = "approval.approver_in_chain";
+    public const string ApprovalAlreadyDecided = "approval.already_decided";
+    public const string ApprovalNothingToRevoke = "approval.nothing_to_revoke";
+    public const string ApprovalCommentInvalid = "approval.comment_invalid";
+
+    // The vault, as the admin API changes it.
+    public const string SecretNameInvalid = "secret.name_invalid";
+    public const string SecretValueSize = "secret.value_size";
+    public const string SecretValueNotText = "secret.value_not_text";
+    public const string SecretExists = "secret.exists";
+    public const string SecretNotFound = "secret.not_found";
+    public const string VaultRekeyBroken = "vault.rekey_broken";
+
+    // MCP tools (docs/mcp.md): the one JSON-RPC message of a POST, and what the rules say of it.
+    public const string McpNotJsonContentType = "mcp.not_json_content_type";
+    public const string McpInvalidJson = "mcp.invalid_json";
+    public const string McpDuplicateMember = "mcp.duplicate_member";
+    public const string McpBatch = "mcp.batch";
+    public const string McpNotJsonRpc = "mcp.not_jsonrpc";
+    public const string McpParamsInvalid = "mcp.params_invalid";
+    public const string McpHeaderMismatch = "mcp.header_mismatch";
+    public const string McpNotAllowed = "mcp.not_allowed";
+    public const string McpNotTheApprovedCall = "mcp.not_the_approved_call";
+    public const string McpWrongEndpoint = "mcp.wrong_endpoint";
+    public const string McpQueryNotAllowed = "mcp.query_not_allowed";
+    public const string McpHttpMethodNotAllowed = "mcp.http_method_not_allowed";
+    public const string McpAnswerUnfiltered = "mcp.answer_unfiltered";
 }

@@ -38,12 +38,13 @@ internal sealed partial class ProxyAudit(AuditLog audit, ILogger logger)
     };
 
     /// <summary>Records a refusal durably (an <see cref="AuditWriteException"/> fails the request with 503).</summary>
-    public Task DeniedAsync(string method, string requestId, int status, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path) =>
+    public Task DeniedAsync(string method, string requestId, int status, string code, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path) =>
         audit.AppendAsync(Record(AuditTypes.ProxyDenied, AuditOutcomes.Denied, claims, tool, path, requestId) with
         {
             Method = method.Length <= 16 ? method : method[..16],
             Status = status,
             Reason = reason,
+            ReasonCode = code,
         }, cancellationToken: CancellationToken.None);
 
     /// <summary>
@@ -60,6 +61,7 @@ internal sealed partial class ProxyAudit(AuditLog audit, ILogger logger)
             Outcome = AuditOutcomes.Error,
             Status = 503,
             Reason = NotForwardedReason(failure.Message),
+            ReasonCode = Protocol.RefusalCodes.ProxyAuditUnavailable,
         });
     }
 

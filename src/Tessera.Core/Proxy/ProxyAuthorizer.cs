@@ -1,3 +1,4 @@
+using Tessera.Core.Protocol;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 
@@ -49,7 +50,7 @@ public static class ProxyAuthorizer
         }
 
         // Reject requests no rule of the token's scopes allows; HEAD and OPTIONS are not implied by GET.
-        return ProxyDecision.Refuse(403, $"no rule of the token's scopes allows {method} {path.Path}");
+        return ProxyDecision.Refuse(403, RefusalCodes.ProxyRuleNotMatched, $"no rule of the token's scopes allows {method} {path.Path}");
     }
 
     /// <summary>The refusal of a token not addressed to <paramref name="tool"/> (a mission token, or another tool's), or null when it is.</summary>
@@ -60,12 +61,12 @@ public static class ProxyAuthorizer
         // its audience. A trailing slash does not make another audience.
         if (claims.Audience.AsSpan().TrimEnd('/').SequenceEqual(issuer.AsSpan().TrimEnd('/')))
         {
-            return ProxyDecision.Refuse(403, MissionTokenRefused);
+            return ProxyDecision.Refuse(403, RefusalCodes.ProxyMissionToken, MissionTokenRefused);
         }
 
         // Reject tokens addressed to anything else: another tool.
         return string.Equals(claims.Audience, tool.Audience, StringComparison.Ordinal)
             ? null
-            : ProxyDecision.Refuse(403, $"the token is not for tool '{tool.Id}'");
+            : ProxyDecision.Refuse(403, RefusalCodes.ProxyWrongAudience, $"the token is not for tool '{tool.Id}'");
     }
 }

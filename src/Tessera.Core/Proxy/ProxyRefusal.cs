@@ -8,12 +8,13 @@ namespace Tessera.Core.Proxy;
 /// token or a secret in any of it.
 /// </summary>
 /// <param name="Status">The HTTP status of the answer.</param>
+/// <param name="Code">Which rule refused (<see cref="Protocol.RefusalCodes"/>): the audit event's <c>reason_code</c>.</param>
 /// <param name="Challenges">The <c>WWW-Authenticate</c> values, or null.</param>
 /// <param name="Title">The problem's title (RFC 9457).</param>
 /// <param name="Detail">The problem's detail.</param>
 /// <param name="AuditReason">The reason in the audit event.</param>
 /// <param name="ToolId">The tool the request named, when it is configured (for metrics).</param>
-public sealed record ProxyRefusal(int Status, string[]? Challenges, string Title, string Detail, string AuditReason, string? ToolId)
+public sealed record ProxyRefusal(int Status, string Code, string[]? Challenges, string Title, string Detail, string AuditReason, string? ToolId)
 {
     /// <summary>
     /// For a refused MCP message: the JSON-RPC error answering it (with its <c>id</c>), sent as the

@@ -34,19 +34,19 @@ public sealed partial class ProxyService
     {
         if (ProxyAuthorizer.CheckAudience(claims, tool, config.Server.Issuer) is { } audience)
         {
-            return await RefuseMcpAsync(request, 403, audience.Reason, claims, tool, null, null);
+            return await RefuseMcpAsync(request, 403, audience.Code!, audience.Reason, claims, tool, null, null);
         }
 
         // Reject any other URL: an MCP server is one endpoint, and a path or a query Tessera does not
         // check could reach something else on the upstream.
         if (rawPath is not ("" or "/"))
         {
-            return await RefuseMcpAsync(request, 404, $"tool '{tool.Id}' is an MCP server, reached at /proxy/{tool.Id} itself", claims, tool, null, null);
+            return await RefuseMcpAsync(request, 404, RefusalCodes.McpWrongEndpoint, $"tool '{tool.Id}' is an MCP server, reached at /proxy/{tool.Id} itself", claims, tool, null, null);
         }
 
         if (query.Length > 0)
         {
-            return await RefuseMcpAsync(request, 400, "an MCP endpoint takes no query string", claims, tool, null, null);
+            return await RefuseMcpAsync(request, 400, RefusalCodes.McpQueryNotAllowed, "an MCP endpoint takes no query string", claims, tool, null, null);
         }
 
         McpMessage? message = null;
@@ -71,14 +71,14 @@ public sealed partial class ProxyService
                         : approved.Mismatch(message);
                     if (mismatch is not null)
                     {
-                        return await RefuseMcpAsync(request, 403, mismatch, claims, tool, message, null);
+                        return await RefuseMcpAsync(request, 403, RefusalCodes.McpNotTheApprovedCall, mismatch, claims, tool, message, null);
                     }
                 }
 
                 decision = McpAuthorizer.Authorize(claims.Scope, tool, message);
                 if (!decision.IsAllowed)
                 {
-                    return await RefuseMcpAsync(request, 403, $"no rule of the token's scopes allows {message.Method}{(message.Target is null ? "" : " " + DisplayText.Clip(message.Target))}",
+                    return await RefuseMcpAsync(request, 403, RefusalCodes.McpNotAllowed, $"no rule of the token's scopes allows {message.Method}{(message.Target is null ? "" : " " + DisplayText.Clip(message.Target))}",
                         claims, tool, message, [InsufficientScope(decision.WouldAllow)]);
                 }
 
@@ -90,12 +90,12 @@ public sealed partial class ProxyService
                 break;
 
             default:
-                return await RefuseMcpAsync(request, 405, $"an MCP endpoint takes POST, GET and DELETE, not {DisplayText.Clip(request.Method, 16)}", claims, tool, null, null);
+                return await RefuseMcpAsync(request, 405, RefusalCodes.McpHttpMethodNotAllowed, $"an MCP endpoint takes POST, GET and DELETE, not {DisplayText.Clip(request.Method, 16)}", claims, tool, null, null);
         }
 
         if (tool.Options.Upstream is not { } upstream)
         {
-            return await RefuseMcpAsync(request, 502, $"tool '{tool.Id}' has no upstream configured", claims, tool, message, null);
+            return await RefuseMcpAsync(request, 502, RefusalCodes.ProxyUpstreamMissing, $"tool '{tool.Id}' has no upstream configured", claims, tool, message, null);
         }
 
         string? credential = null;
@@ -104,7 +104,7 @@ public sealed partial class ProxyService
             var lookup = vault.TryFormatCredential(cred.Secret, cred.Format, out credential);
             if (lookup != CredentialLookup.Found)
             {
-                return await RefuseMcpAsync(request, 503, lookup == CredentialLookup.Missing
+                return await RefuseMcpAsync(request, 503, lookup == CredentialLookup.Missing ? RefusalCodes.ProxyCredentialMissing : RefusalCodes.ProxyCredentialTampered, lookup == CredentialLookup.Missing
                     ? $"the credential of tool '{tool.Id}' is not in the vault"
                     : $"the credential of tool '{tool.Id}' failed its integrity check", claims, tool, message, null);
             }
@@ -112,14 +112,14 @@ public sealed partial class ProxyService
 
         if (!_audit.IsHealthy)
         {
-            return await RefuseMcpAsync(request, 503, "the audit log is not accepting events", claims, tool, message, null);
+            return await RefuseMcpAsync(request, 503, RefusalCodes.ProxyAuditUnhealthy, "the audit log is not accepting events", claims, tool, message, null);
         }
 
         // A use is an action a rule governs: the session's lifecycle around one approved call spends none.
         if (decision.Rule is not null && claims.MaxUses is { } maxUses
             && await uses.TryConsumeAsync(claims.Jti, maxUses, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt), request.Aborted) is null)
         {
-            return await RefuseMcpAsync(request, 403, $"the token's {maxUses} use(s) are spent", claims, tool, message, null);
+            return await RefuseMcpAsync(request, 403, RefusalCodes.ProxyUsesSpent, $"the token's {maxUses} use(s) are spent", claims, tool, message, null);
         }
 
         var forwarded = ProxyAudit.Record(AuditTypes.ProxyForwarded, AuditOutcomes.Allowed, claims, tool, null, request.RequestId) with
@@ -137,7 +137,7 @@ public sealed partial class ProxyService
         catch (AuditWriteException ex)
         {
             _audit.NotForwarded(forwarded, ex);
-            return ProxyVerdict.Refuse(new ProxyRefusal(503, null, ProxyRefusal.TitleFor(503),
+            return ProxyVerdict.Refuse(new ProxyRefusal(503, RefusalCodes.ProxyAuditUnavailable, null, ProxyRefusal.TitleFor(503),
                 $"the request could not be recorded in the audit log and was not forwarded ({ex.Message})", ProxyAudit.NotForwardedReason(ex.Message), tool.Id));
         }
 
@@ -178,18 +178,18 @@ public sealed partial class ProxyService
     {
         if (!IsJson(request.ContentType))
         {
-            return (null, await RefuseMcpAsync(request, 415, "an MCP message is sent as application/json", claims, tool, null, null));
+            return (null, await RefuseMcpAsync(request, 415, RefusalCodes.McpNotJsonContentType, "an MCP message is sent as application/json", claims, tool, null, null));
         }
 
         if (request.ContentLength > request.MaxBodySize)
         {
-            return (null, await RefuseMcpAsync(request, 413, ProxyRefusal.TooLarge(request.MaxBodySize), claims, tool, null, null));
+            return (null, await RefuseMcpAsync(request, 413, RefusalCodes.ProxyBodyTooLarge, ProxyRefusal.TooLarge(request.MaxBodySize), claims, tool, null, null));
         }
 
         var body = await request.ReadBodyAsync();
         if (!body.IsRead)
         {
-            return (null, await RefuseMcpAsync(request, body.RefusedStatus,
+            return (null, await RefuseMcpAsync(request, body.RefusedStatus, body.RefusedStatus == 413 ? RefusalCodes.ProxyBodyTooLarge : RefusalCodes.ProxyBodyUnreadable,
                 body.RefusedStatus == 413 ? ProxyRefusal.TooLarge(request.MaxBodySize) : "the request body could not be read", claims, tool, null, null));
         }
 
@@ -198,18 +198,18 @@ public sealed partial class ProxyService
         {
             var code = problem!.Code switch
             {
-                McpRefusalCodes.InvalidJson or McpRefusalCodes.DuplicateMember => ParseError,
-                McpRefusalCodes.ParamsInvalid => InvalidParams,
+                RefusalCodes.McpInvalidJson or RefusalCodes.McpDuplicateMember => ParseError,
+                RefusalCodes.McpParamsInvalid => InvalidParams,
                 _ => InvalidRequest,
             };
-            return (null, await RefuseMcpAsync(request, 400, problem.Description, claims, tool, null, null, code));
+            return (null, await RefuseMcpAsync(request, 400, problem.Code, problem.Description, claims, tool, null, null, code));
         }
 
         // Reject headers that name another message than the body: an intermediary routing on them
         // and the server acting on the body would disagree about what was allowed.
         if ((HeaderMismatch(request, "Mcp-Method", message.Method) ?? HeaderMismatch(request, "Mcp-Name", message.Target)) is { } mismatch)
         {
-            return (null, await RefuseMcpAsync(request, 400, mismatch, claims, tool, message, null, HeaderMismatchCode));
+            return (null, await RefuseMcpAsync(request, 400, RefusalCodes.McpHeaderMismatch, mismatch, claims, tool, message, null, HeaderMismatchCode));
         }
 
         return (message, null);
@@ -252,7 +252,7 @@ public sealed partial class ProxyService
     /// name) and answers it: with a JSON-RPC error carrying the message's id when the body was read
     /// (or <paramref name="rpcCode"/> says it could not be), else with a problem.
     /// </summary>
-    private async ValueTask<ProxyVerdict> RefuseMcpAsync<TRequest>(TRequest request, int status, string reason, AccessTokenClaims claims, Tool tool, McpMessage? message,
+    private async ValueTask<ProxyVerdict> RefuseMcpAsync<TRequest>(TRequest request, int status, string code, string reason, AccessTokenClaims claims, Tool tool, McpMessage? message,
         string[]? challenges, int? rpcCode = null)
         where TRequest : IProxyRequest
     {
@@ -261,10 +261,11 @@ public sealed partial class ProxyService
             Method = request.Method.Length <= 16 ? request.Method : request.Method[..16],
             Status = status,
             Reason = reason,
+            ReasonCode = code,
             McpMethod = message?.Method is { } m ? DisplayText.Clip(m, 128) : null,
             McpName = Clip(message?.Target),
         }, cancellationToken: CancellationToken.None);
-        var refusal = new ProxyRefusal(status, challenges, ProxyRefusal.TitleFor(status), reason, reason, tool.Id)
+        var refusal = new ProxyRefusal(status, code, challenges, ProxyRefusal.TitleFor(status), reason, reason, tool.Id)
         {
             McpLabel = McpMethods.MetricLabel(request.Method, message?.Method),
         };

@@ -3,6 +3,7 @@ using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
+using Tessera.Core.Protocol;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
@@ -54,7 +55,7 @@ public sealed partial class ProxyService(
         // made on the origin-form path, and a second authority in the target is an ambiguity.
         if (string.IsNullOrEmpty(raw) || !raw.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            return await RefuseAsync(request, 400, "the request target must be an origin-form path under /proxy/", null, null, null);
+            return await RefuseAsync(request, 400, RefusalCodes.ProxyTargetNotOriginForm, "the request target must be an origin-form path under /proxy/", null, null, null);
         }
 
         var queryStart = raw.IndexOf('?', Prefix.Length);
@@ -68,7 +69,8 @@ public sealed partial class ProxyService(
         var token = ReadToken(request, out var dpopScheme, out var tokenProblem);
         if (token is null)
         {
-            return await RefuseAsync(request, tokenProblem is null ? 401 : 400, tokenProblem ?? "an access token is required (Bearer, or DPoP with a proof)", null, null, null,
+            return await RefuseAsync(request, tokenProblem is null ? 401 : 400, tokenProblem is null ? RefusalCodes.ProxyTokenMissing : RefusalCodes.ProxySeveralAuthorizationHeaders,
+                tokenProblem ?? "an access token is required (Bearer, or DPoP with a proof)", null, null, null,
                 WithResourceMetadata(toolId, tokenProblem is null ? TokenRequired : [$"{Realm}, error=\"invalid_request\", error_description=\"{tokenProblem}\""]));
         }
 
@@ -76,7 +78,7 @@ public sealed partial class ProxyService(
         var validation = await validator.ValidateAsync(token, request.Aborted);
         if (!validation.IsActive)
         {
-            return await RefuseAsync(request, 401, $"the token is {Describe(validation.Status)}", validation.Status == TokenStatus.InvalidSignature ? null : validation.Claims, null, null,
+            return await RefuseAsync(request, 401, CodeOf(validation.Status), $"the token is {Describe(validation.Status)}", validation.Status == TokenStatus.InvalidSignature ? null : validation.Claims, null, null,
                 WithResourceMetadata(toolId, [$"{(dpopScheme ? DpopChallenge : Realm)}, error=\"invalid_token\", error_description=\"the token is {Describe(validation.Status)}\""]));
         }
 
@@ -84,12 +86,12 @@ public sealed partial class ProxyService(
         var tool = tools.FindById(toolId);
         if (tool is null)
         {
-            return await RefuseAsync(request, 404, "no tool of that id is configured", claims, null, null);
+            return await RefuseAsync(request, 404, RefusalCodes.ProxyToolUnknown, "no tool of that id is configured", claims, null, null);
         }
 
         if (await CheckBindingAsync(request, raw, queryStart, token, dpopScheme, claims, tool) is { } binding)
         {
-            return await RefuseAsync(request, 401, binding.Description, claims, tool, null,
+            return await RefuseAsync(request, 401, binding.Code, binding.Description, claims, tool, null,
                 [$"{DpopChallenge}, error=\"{binding.Error}\", error_description=\"{QuotedStringSafe(binding.Description)}\""]);
         }
 
@@ -98,14 +100,14 @@ public sealed partial class ProxyService(
         {
             if (request.Has(name))
             {
-                return await RefuseAsync(request, 400, $"the {name} header is not allowed through the proxy", claims, tool, null);
+                return await RefuseAsync(request, 400, RefusalCodes.ProxyOverrideHeader, $"the {name} header is not allowed through the proxy", claims, tool, null);
             }
         }
 
         // Reject a Connection header Tessera could not obey (the headers it names are removed).
         if (request.Header("Connection", out _) > 0 && ProxyHeaders.ConnectionOptions(request.Connection, out var connectionProblem) is null)
         {
-            return await RefuseAsync(request, 400, connectionProblem!, claims, tool, null);
+            return await RefuseAsync(request, 400, RefusalCodes.ProxyConnectionHeader, connectionProblem!, claims, tool, null);
         }
 
         if (tool.Protocol == ToolProtocol.Mcp)
@@ -116,37 +118,37 @@ public sealed partial class ProxyService(
         var path = ProxyPath.Normalize(rawPath, out var pathProblem);
         if (path is null)
         {
-            return await RefuseAsync(request, 400, $"ambiguous path: {pathProblem}", claims, tool, null);
+            return await RefuseAsync(request, 400, RefusalCodes.ProxyPathAmbiguous, $"ambiguous path: {pathProblem}", claims, tool, null);
         }
 
         // Reject a query string an upstream could read otherwise; a valid one is forwarded as received.
         if (query.Length > 1 && ProxyQuery.Check(query.AsSpan(1)) is { } queryProblem)
         {
-            return await RefuseAsync(request, 400, $"invalid query: {queryProblem}", claims, tool, path);
+            return await RefuseAsync(request, 400, RefusalCodes.ProxyQueryInvalid, $"invalid query: {queryProblem}", claims, tool, path);
         }
 
         var decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path, config.Server.Issuer);
         if (!decision.IsAllowed)
         {
-            return await RefuseAsync(request, decision.Status, decision.Reason, claims, tool, path);
+            return await RefuseAsync(request, decision.Status, decision.Code!, decision.Reason, claims, tool, path);
         }
 
         // Reject a body announced larger than the server reads (it would fail its first read):
         // a clear 413 before a use is spent, rather than a failed forward after.
         if (request.ContentLength > request.MaxBodySize)
         {
-            return await RefuseAsync(request, 413, ProxyRefusal.TooLarge(request.MaxBodySize), claims, tool, path);
+            return await RefuseAsync(request, 413, RefusalCodes.ProxyBodyTooLarge, ProxyRefusal.TooLarge(request.MaxBodySize), claims, tool, path);
         }
 
         if (claims.AuthorizationDetails is not null
             && await CheckExactRequestAsync(request, claims.AuthorizationDetails, tool, path, query) is { } inexact)
         {
-            return await RefuseAsync(request, inexact.Status, inexact.Reason, claims, tool, path);
+            return await RefuseAsync(request, inexact.Status, inexact.Code, inexact.Reason, claims, tool, path);
         }
 
         if (tool.Options.Upstream is not { } upstream)
         {
-            return await RefuseAsync(request, 502, $"tool '{tool.Id}' has no upstream configured", claims, tool, path);
+            return await RefuseAsync(request, 502, RefusalCodes.ProxyUpstreamMissing, $"tool '{tool.Id}' has no upstream configured", claims, tool, path);
         }
 
         string? credential = null;
@@ -156,7 +158,8 @@ public sealed partial class ProxyService(
             var lookup = vault.TryFormatCredential(cred.Secret, cred.Format, out credential);
             if (lookup != CredentialLookup.Found)
             {
-                return await RefuseAsync(request, 503, lookup == CredentialLookup.Missing
+                var missing = lookup == CredentialLookup.Missing;
+                return await RefuseAsync(request, 503, missing ? RefusalCodes.ProxyCredentialMissing : RefusalCodes.ProxyCredentialTampered, missing
                     ? $"the credential of tool '{tool.Id}' is not in the vault"
                     : $"the credential of tool '{tool.Id}' failed its integrity check", claims, tool, path);
             }
@@ -165,14 +168,14 @@ public sealed partial class ProxyService(
         // Fail closed: while the audit log cannot commit, nothing is forwarded that it could not record.
         if (!_audit.IsHealthy)
         {
-            return await RefuseAsync(request, 503, "the audit log is not accepting events", claims, tool, path);
+            return await RefuseAsync(request, 503, RefusalCodes.ProxyAuditUnhealthy, "the audit log is not accepting events", claims, tool, path);
         }
 
         // Count the use durably before forwarding, in one conditional write shared by every node.
         if (claims.MaxUses is { } maxUses
             && await uses.TryConsumeAsync(claims.Jti, maxUses, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt), request.Aborted) is null)
         {
-            return await RefuseAsync(request, 403, $"the token's {maxUses} use(s) are spent", claims, tool, path);
+            return await RefuseAsync(request, 403, RefusalCodes.ProxyUsesSpent, $"the token's {maxUses} use(s) are spent", claims, tool, path);
         }
 
         // Record the request durably before it is forwarded: an action whose event cannot be written fails.
@@ -191,7 +194,7 @@ public sealed partial class ProxyService(
         {
             // On record as proxy.failed (not proxy.denied): the request was allowed, and never sent.
             _audit.NotForwarded(forwarded, ex);
-            return ProxyVerdict.Refuse(new ProxyRefusal(503, null, ProxyRefusal.TitleFor(503),
+            return ProxyVerdict.Refuse(new ProxyRefusal(503, RefusalCodes.ProxyAuditUnavailable, null, ProxyRefusal.TitleFor(503),
                 $"the request could not be recorded in the audit log and was not forwarded ({ex.Message})", ProxyAudit.NotForwardedReason(ex.Message), tool.Id));
         }
 
@@ -217,7 +220,8 @@ public sealed partial class ProxyService(
     /// <param name="latencyMs">How long the upstream took.</param>
     /// <param name="upstreamError">Why forwarding failed (the forwarder's error), or null when it did not.</param>
     /// <param name="removed">Response headers dropped for carrying the credential (names only), or null.</param>
-    public void RecordOutcome(in ProxyGrant grant, int status, double latencyMs, string? upstreamError, List<string>? removed) =>
+    /// <param name="failureCode">The <see cref="RefusalCodes"/> code of a failure (<see cref="FailureCode"/>), or null when it did not fail.</param>
+    public void RecordOutcome(in ProxyGrant grant, int status, double latencyMs, string? upstreamError, List<string>? removed, string? failureCode = null) =>
         _audit.Outcome(grant.Forwarded with
         {
             Type = upstreamError is null ? AuditTypes.ProxyCompleted : AuditTypes.ProxyFailed,
@@ -225,16 +229,37 @@ public sealed partial class ProxyService(
             Status = status,
             LatencyMs = latencyMs,
             Reason = ProxyAudit.Reason(upstreamError is null ? null : $"upstream error: {upstreamError}", removed),
+            ReasonCode = upstreamError is null ? null : failureCode ?? RefusalCodes.ProxyUpstreamFailed,
         });
 
-    /// <summary>Records the refusal durably (<c>proxy.denied</c>) and returns it; the detail is the audited reason.</summary>
-    private async ValueTask<ProxyVerdict> RefuseAsync<TRequest>(TRequest request, int status, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path,
+    /// <summary>
+    /// The code of a forward that failed: a body the client could not send (<paramref name="clientStatus"/>
+    /// 413, or another 4xx), the upstream's timeout, or any other failure of the upstream.
+    /// </summary>
+    public static string FailureCode(int? clientStatus, bool timedOut) => clientStatus switch
+    {
+        413 => RefusalCodes.ProxyBodyTooLarge,
+        not null => RefusalCodes.ProxyBodyUnreadable,
+        _ => timedOut ? RefusalCodes.ProxyUpstreamTimeout : RefusalCodes.ProxyUpstreamFailed,
+    };
+
+    /// <summary>Records the refusal durably (<c>proxy.denied</c>, with its code) and returns it; the detail is the audited reason.</summary>
+    private async ValueTask<ProxyVerdict> RefuseAsync<TRequest>(TRequest request, int status, string code, string reason, AccessTokenClaims? claims, Tool? tool, ProxyPath? path,
         string[]? challenges = null)
         where TRequest : IProxyRequest
     {
-        await _audit.DeniedAsync(request.Method, request.RequestId, status, reason, claims, tool, path);
-        return ProxyVerdict.Refuse(new ProxyRefusal(status, challenges, ProxyRefusal.TitleFor(status), reason, reason, tool?.Id));
+        await _audit.DeniedAsync(request.Method, request.RequestId, status, code, reason, claims, tool, path);
+        return ProxyVerdict.Refuse(new ProxyRefusal(status, code, challenges, ProxyRefusal.TitleFor(status), reason, reason, tool?.Id));
     }
+
+    private static string CodeOf(TokenStatus status) => status switch
+    {
+        TokenStatus.Expired => RefusalCodes.ProxyTokenExpired,
+        TokenStatus.Revoked => RefusalCodes.ProxyTokenRevoked,
+        TokenStatus.InvalidSignature => RefusalCodes.ProxyTokenNotOurs,
+        TokenStatus.LifetimeExceeded => RefusalCodes.ProxyTokenLifetimeExceeded,
+        _ => RefusalCodes.ProxyTokenMalformed,
+    };
 
     private static string Describe(TokenStatus status) => status switch
     {
@@ -250,19 +275,19 @@ public sealed partial class ProxyService(
     /// only that method, that normalized path, that query string (or none), that media type, and a
     /// body whose SHA-256 as sent matches. Returns the refusal, or null.
     /// </summary>
-    private static async ValueTask<(int Status, string Reason)?> CheckExactRequestAsync<TRequest>(TRequest request, string details, Tool tool, ProxyPath path, string query)
+    private static async ValueTask<(int Status, string Code, string Reason)?> CheckExactRequestAsync<TRequest>(TRequest request, string details, Tool tool, ProxyPath path, string query)
         where TRequest : IProxyRequest
     {
         // Fail closed: a binding we cannot read allows nothing.
         if (ExactRequestDetail.FromClaim(details) is not { } exact || exact.Tool != tool.Id)
         {
-            return (403, "the token's authorization_details do not name a request to this tool");
+            return (403, RefusalCodes.ProxyExactRequestUnbound, "the token's authorization_details do not name a request to this tool");
         }
 
         // Reject any other method, path, query string or media type: the approver approved exactly one request.
         if (exact.Mismatch(request.Method, path.Path, query, request.ContentType) is { } mismatch)
         {
-            return (403, mismatch);
+            return (403, RefusalCodes.ProxyExactRequestMismatch, mismatch);
         }
 
         // Reject a body other than the approved one, compared by its SHA-256 as sent (after any
@@ -271,12 +296,14 @@ public sealed partial class ProxyService(
         if (body.Sha256 is not { } digest)
         {
             // Reject a body the server refuses to read (over the size limit while streamed, malformed chunks): it was a 500.
-            return (body.RefusedStatus, body.RefusedStatus == 413 ? ProxyRefusal.TooLarge(request.MaxBodySize) : "the request body could not be read");
+            return body.RefusedStatus == 413
+                ? (413, RefusalCodes.ProxyBodyTooLarge, ProxyRefusal.TooLarge(request.MaxBodySize))
+                : (body.RefusedStatus, RefusalCodes.ProxyBodyUnreadable, "the request body could not be read");
         }
 
         return string.Equals(Convert.ToHexStringLower(digest), exact.BodySha256, StringComparison.Ordinal)
             ? null
-            : (403, "the request body is not the one that was approved");
+            : (403, RefusalCodes.ProxyExactBodyMismatch, "the request body is not the one that was approved");
     }
 
     /// <summary>
@@ -291,7 +318,7 @@ public sealed partial class ProxyService(
     /// <param name="dpopScheme">Whether it came with the DPoP scheme.</param>
     /// <param name="claims">Its claims.</param>
     /// <param name="tool">The tool the request names.</param>
-    private async ValueTask<(string Error, string Description)?> CheckBindingAsync<TRequest>(TRequest request, string raw, int queryStart, string token, bool dpopScheme,
+    private async ValueTask<(string Code, string Error, string Description)?> CheckBindingAsync<TRequest>(TRequest request, string raw, int queryStart, string token, bool dpopScheme,
         AccessTokenClaims claims, Tool tool)
         where TRequest : IProxyRequest
     {
@@ -300,35 +327,39 @@ public sealed partial class ProxyService(
             // Reject a bound token presented as a bearer token: whoever holds it must also hold the key.
             if (claims.Jkt is not null)
             {
-                return ("invalid_token", "the token is DPoP-bound; send it with the DPoP scheme and a proof");
+                return (RefusalCodes.ProxyDpopBoundAsBearer, "invalid_token", "the token is DPoP-bound; send it with the DPoP scheme and a proof");
             }
 
             // Reject unbound tokens for tools that take sender-constrained tokens only.
-            return tool.Options.RequireDpop ? ("invalid_token", $"tool '{tool.Id}' accepts DPoP-bound tokens only") : null;
+            return tool.Options.RequireDpop ? (RefusalCodes.ProxyDpopRequiredByTool, "invalid_token", $"tool '{tool.Id}' accepts DPoP-bound tokens only") : null;
         }
 
         // Reject the DPoP scheme for a token that is not bound: there is no key to prove.
         if (claims.Jkt is null)
         {
-            return ("invalid_token", "the token is not DPoP-bound; send it as Bearer");
+            return (RefusalCodes.ProxyDpopTokenNotBound, "invalid_token", "the token is not DPoP-bound; send it as Bearer");
         }
 
         var proofs = request.Header("DPoP", out var proofValue);
         if (proofs != 1)
         {
-            return ("invalid_dpop_proof", proofs == 0 ? "a DPoP proof is required with the DPoP scheme" : "send exactly one DPoP header");
+            return proofs == 0
+                ? (RefusalCodes.ProxyDpopProofMissing, "invalid_dpop_proof", "a DPoP proof is required with the DPoP scheme")
+                : (RefusalCodes.ProxyDpopSeveralProofs, "invalid_dpop_proof", "send exactly one DPoP header");
         }
 
         var proof = await dpop.ValidateAsync(proofValue!, request.Method, queryStart >= 0 ? raw[..queryStart] : raw, token, request.Aborted);
         if (!proof.IsValid)
         {
-            return (proof.UseNonce ? "use_dpop_nonce" : "invalid_dpop_proof", proof.Error!);
+            return proof.UseNonce
+                ? (RefusalCodes.ProxyDpopNonceRequired, "use_dpop_nonce", proof.Error!)
+                : (RefusalCodes.ProxyDpopInvalidProof, "invalid_dpop_proof", proof.Error!);
         }
 
         // Reject a proof made with any key but the one the token is bound to.
         return string.Equals(proof.Jkt, claims.Jkt, StringComparison.Ordinal)
             ? null
-            : ("invalid_dpop_proof", "the DPoP proof's key is not the key the token is bound to");
+            : (RefusalCodes.ProxyDpopKeyMismatch, "invalid_dpop_proof", "the DPoP proof's key is not the key the token is bound to");
     }
 
     private static string? ReadToken<TRequest>(TRequest request, out bool dpopScheme, out string? problem)

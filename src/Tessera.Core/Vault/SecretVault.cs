@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Unicode;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
+using Tessera.Core.Protocol;
 using Tessera.Core.Storage;
 
 namespace Tessera.Core.Vault;
@@ -143,7 +144,7 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
         var refusal = Validate(name, value.Span);
         if (refusal is not null)
         {
-            await RecordRefusalAsync(name, refusal.Message, actor, requestId, cancellationToken);
+            await RecordRefusalAsync(name, refusal.Code, refusal.Message, actor, requestId, cancellationToken);
             return new VaultResult(null, refusal);
         }
 
@@ -158,16 +159,16 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
             if (!rotate && exists)
             {
                 var message = $"secret '{name}' already exists; use rotate to store a new version";
-                await RecordRefusalAsync(name, message, actor, requestId, cancellationToken);
-                return VaultResult.Refused(VaultErrorKind.Conflict, message);
+                await RecordRefusalAsync(name, RefusalCodes.SecretExists, message, actor, requestId, cancellationToken);
+                return VaultResult.Refused(VaultErrorKind.Conflict, RefusalCodes.SecretExists, message);
             }
 
             // Reject a rotation of a secret that was never put.
             if (rotate && !exists)
             {
                 var message = $"secret '{name}' does not exist; use put to store its first version";
-                await RecordRefusalAsync(name, message, actor, requestId, cancellationToken);
-                return VaultResult.Refused(VaultErrorKind.NotFound, message);
+                await RecordRefusalAsync(name, RefusalCodes.SecretNotFound, message, actor, requestId, cancellationToken);
+                return VaultResult.Refused(VaultErrorKind.NotFound, RefusalCodes.SecretNotFound, message);
             }
 
             var now = time.GetUtcNow();
@@ -387,26 +388,26 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
         // Reject names that could not be bound, logged or routed safely.
         if (!SecretName.IsValid(name))
         {
-            return new VaultError(VaultErrorKind.Invalid, $"a secret name uses {SecretName.Rule}");
+            return new VaultError(VaultErrorKind.Invalid, $"a secret name uses {SecretName.Rule}", RefusalCodes.SecretNameInvalid);
         }
 
         // Reject empty and oversized values; the message never echoes the value.
         if (value.IsEmpty || value.Length > MaxValueBytes)
         {
-            return new VaultError(VaultErrorKind.Invalid, $"the value must be 1 to {MaxValueBytes} bytes");
+            return new VaultError(VaultErrorKind.Invalid, $"the value must be 1 to {MaxValueBytes} bytes", RefusalCodes.SecretValueSize);
         }
 
         // Reject values that are not text or hold control characters: they are injected into an
         // HTTP header, where CR or LF would let a stored value smuggle headers upstream.
         if (!Utf8.IsValid(value) || value.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || value.Contains((byte)0x7F))
         {
-            return new VaultError(VaultErrorKind.Invalid, "the value must be UTF-8 text without control characters or line breaks");
+            return new VaultError(VaultErrorKind.Invalid, "the value must be UTF-8 text without control characters or line breaks", RefusalCodes.SecretValueNotText);
         }
 
         return null;
     }
 
-    private Task<AuditEvent> RecordRefusalAsync(string name, string message, string? actor, string? requestId, CancellationToken cancellationToken) =>
+    private Task<AuditEvent> RecordRefusalAsync(string name, string code, string message, string? actor, string? requestId, CancellationToken cancellationToken) =>
         audit.AppendAsync(new AuditRecord
         {
             Type = AuditTypes.SecretDenied,
@@ -414,6 +415,7 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
             Principal = actor,
             Secret = SecretName.IsValid(name) ? name : null,
             Reason = message,
+            ReasonCode = code,
             RequestId = requestId,
         }, cancellationToken: cancellationToken);
 

@@ -6,8 +6,8 @@ namespace Tessera.Server.Admin;
 
 /// <summary>
 /// The admin API's own audit events, each naming its route as <c>METHOD PATH</c>: every read of
-/// state (<c>admin.read</c>) and every refused caller (<c>admin.denied</c>). Changes are audited by
-/// Core, where they are made.
+/// state (<c>admin.read</c>) and every refusal Core did not record itself (<c>admin.denied</c>, with
+/// its <c>reason_code</c>). Changes are audited by Core, where they are made.
 /// </summary>
 internal sealed class AdminAudit(AuditLog log)
 {
@@ -25,13 +25,18 @@ internal sealed class AdminAudit(AuditLog log)
         }, cancellationToken: context.RequestAborted);
     }
 
-    /// <summary>Records a caller refused by <see cref="AdminAuthorizationFilter"/>, with the reason (never the token).</summary>
-    public Task RecordRefusalAsync(HttpContext context, string? reason) =>
+    /// <summary>
+    /// Records a refusal with its code and reason (never the token): of a caller not admitted
+    /// (<paramref name="principal"/> null), or of an admitted caller's request.
+    /// </summary>
+    public Task RecordRefusalAsync(HttpContext context, string code, string? reason, string? principal = null) =>
         log.AppendAsync(new AuditRecord
         {
             Type = AuditTypes.AdminDenied,
             Outcome = AuditOutcomes.Denied,
+            Principal = principal,
             Reason = $"{context.Request.Method} {context.Request.Path}: {reason}",
+            ReasonCode = code,
             RequestId = context.TraceIdentifier,
         }, cancellationToken: context.RequestAborted);
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
 using Tessera.Core.Limits;
+using Tessera.Core.Protocol;
 using Tessera.Server.Hosting;
 
 namespace Tessera.Server.Admin;
@@ -12,6 +13,8 @@ namespace Tessera.Server.Admin;
 /// on a route whose <see cref="AdminAccess"/> admits approvers, of a member of any approver group.
 /// The admitted caller becomes the request's <see cref="AdminCaller"/>; a refusal is an RFC 9457
 /// problem (401, or 403 for an identity without the right), audited and counted against its source.
+/// A refusal by the route's handler (an <see cref="AdminRefusal"/> that Core did not record) is
+/// recorded here, with the caller, before it is answered.
 /// </summary>
 internal sealed class AdminAuthorizationFilter(AdminAuthenticator admins, ApprovalService approvals, AdminAudit audit, RateLimits limits) : IEndpointFilter
 {
@@ -26,26 +29,34 @@ internal sealed class AdminAuthorizationFilter(AdminAuthenticator admins, Approv
         }
 
         http.Features.Set(caller);
-        return await next(context);
+        var result = await next(context);
+
+        // Fail closed: an AuditWriteException is not caught, and the refusal is never answered unrecorded.
+        if (http.Features.Get<AdminRefusal>() is { Audited: false } refused)
+        {
+            await audit.RecordRefusalAsync(http, refused.Code, refused.Reason, caller.Name);
+        }
+
+        return result;
     }
 
     private async Task<(AdminCaller? Caller, ProblemHttpResult? Refusal)> AdmitAdminAsync(HttpContext context)
     {
-        var (admin, reason, forbidden) = await admins.AuthenticateAsync(Bearer(context), context.RequestAborted);
+        var (admin, reason, code) = await admins.AuthenticateAsync(Bearer(context), context.RequestAborted);
         return admin is not null
             ? (new AdminCaller(admin, IsAdmin: true, Approver: null), null)
-            : (null, await RefuseAsync(context, reason, forbidden, "This identity is not an admin."));
+            : (null, await RefuseAsync(context, code!, reason, forbidden: code == RefusalCodes.AdminNotAdmin, "This identity is not an admin."));
     }
 
     private async Task<(AdminCaller? Caller, ProblemHttpResult? Refusal)> AdmitApproverAsync(HttpContext context)
     {
-        var (caller, isAdmin, reason) = await admins.IdentifyAsync(Bearer(context), context.RequestAborted);
+        var (caller, isAdmin, reason, code) = await admins.IdentifyAsync(Bearer(context), context.RequestAborted);
         if (caller is not null && (isAdmin || approvals.IsApprover(caller)))
         {
             return (new AdminCaller(caller.Name, isAdmin, caller), null);
         }
 
-        return (null, await RefuseAsync(context, reason ?? $"{caller!.Name} is neither an admin nor an approver", forbidden: caller is not null,
+        return (null, await RefuseAsync(context, code ?? RefusalCodes.AdminNotApprover, reason ?? $"{caller!.Name} is neither an admin nor an approver", forbidden: caller is not null,
             "This identity is neither an admin nor a member of an approver group."));
     }
 
@@ -55,16 +66,16 @@ internal sealed class AdminAuthorizationFilter(AdminAuthenticator admins, Approv
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
-    private async Task<ProblemHttpResult> RefuseAsync(HttpContext context, string? reason, bool forbidden, string forbiddenDetail)
+    private async Task<ProblemHttpResult> RefuseAsync(HttpContext context, string code, string? reason, bool forbidden, string forbiddenDetail)
     {
-        await audit.RecordRefusalAsync(context, reason);
+        await audit.RecordRefusalAsync(context, code, reason);
         TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
 
         // Each refusal counts against its source: a flood of them is cut off by the rate limits (429).
         limits.Refused(SourceAddress.From(context.Connection.RemoteIpAddress));
         if (forbidden)
         {
-            return AdminProblem.Forbidden(forbiddenDetail);
+            return AdminProblem.Forbidden(context, code, forbiddenDetail, audited: true);
         }
 
         context.Response.Headers.WWWAuthenticate = "Bearer realm=\"tessera-admin\"";

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Tessera.Core.Protocol;
 
 namespace Tessera.Server.Admin;
 
@@ -49,7 +50,7 @@ internal sealed record AdminBody(int MaxBytes)
         // Reject a declared body over the route's limit before reading a byte of it.
         if (request.ContentLength > maxBytes)
         {
-            return TooLarge(maxBytes);
+            return TooLarge(context, maxBytes);
         }
 
         // Reject anything but JSON in UTF-8: the body would be read as something it is not.
@@ -57,7 +58,7 @@ internal sealed record AdminBody(int MaxBytes)
             || !string.Equals(media.MediaType, "application/json", StringComparison.OrdinalIgnoreCase)
             || (media.CharSet is { } charset && !string.Equals(charset.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase)))
         {
-            return TypedResults.Problem(statusCode: 415, title: "Unsupported media type", detail: "Send the body as application/json (UTF-8).");
+            return AdminProblem.Refuse(context, 415, "Unsupported media type", RefusalCodes.AdminBodyMediaType, "Send the body as application/json (UTF-8).");
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -85,10 +86,12 @@ internal sealed record AdminBody(int MaxBytes)
         }
         catch (BadHttpRequestException ex)
         {
-            return (0, ex.StatusCode == 413 ? TooLarge(maxBytes) : TypedResults.Problem(statusCode: ex.StatusCode, title: "Bad request", detail: "The body could not be read."));
+            return (0, ex.StatusCode == 413
+                ? TooLarge(context, maxBytes)
+                : AdminProblem.Refuse(context, ex.StatusCode, "Bad request", RefusalCodes.AdminBodyUnreadable, "The body could not be read."));
         }
 
-        return length > maxBytes ? (0, TooLarge(maxBytes)) : (length, null);
+        return length > maxBytes ? (0, TooLarge(context, maxBytes)) : (length, null);
     }
 
     /// <summary>
@@ -116,11 +119,11 @@ internal sealed record AdminBody(int MaxBytes)
             {
                 return JsonSerializer.Deserialize<T>(buffer.AsSpan(0, length), ReadOptions) is { } value
                     ? (value, null)
-                    : (null, NotJson(shape));
+                    : (null, NotJson(context, RefusalCodes.AdminBodyInvalid, shape));
             }
             catch (JsonException)
             {
-                return (null, NotJson(shape));
+                return (null, NotJson(context, RefusalCodes.AdminBodyInvalid, shape));
             }
         }
         finally
@@ -152,11 +155,11 @@ internal sealed record AdminBody(int MaxBytes)
             // Refused below, like any other body.
         }
 
-        return NotJson("nothing, or an empty JSON object {}");
+        return NotJson(context, RefusalCodes.AdminBodyNotExpected, "nothing, or an empty JSON object {}");
     }
 
-    public static ProblemHttpResult TooLarge(int maxBytes) =>
-        TypedResults.Problem(statusCode: 413, title: "Too large", detail: $"The body must be at most {maxBytes} bytes.");
+    public static ProblemHttpResult TooLarge(HttpContext context, int maxBytes) =>
+        AdminProblem.Refuse(context, 413, "Too large", RefusalCodes.AdminBodyTooLarge, $"The body must be at most {maxBytes} bytes.");
 
-    private static ProblemHttpResult NotJson(string shape) => AdminProblem.BadRequest($"Send JSON: {shape}.");
+    private static ProblemHttpResult NotJson(HttpContext context, string code, string shape) => AdminProblem.BadRequest(context, code, $"Send JSON: {shape}.");
 }

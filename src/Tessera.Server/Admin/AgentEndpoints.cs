@@ -42,7 +42,7 @@ internal static class AgentEndpoints
     {
         if (agents.Find(id) is null)
         {
-            return AdminProblem.NotFound($"No agent '{DisplayText.Clip(id, 64)}' is configured.");
+            return AdminProblem.NotFound(context, RefusalCodes.AdminAgentUnknown, $"No agent '{DisplayText.Clip(id, 64)}' is configured.");
         }
 
         await suspended.SetAsync(id, suspend, AdminCaller.Of(context).Name, context.TraceIdentifier, context.RequestAborted);

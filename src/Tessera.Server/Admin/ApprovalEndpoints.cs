@@ -33,7 +33,7 @@ internal static class ApprovalEndpoints
         var status = context.Request.Query["status"];
         if (status.Count > 1 || (status.Count == 1 && !ApprovalStatus.IsKnown(status[0]!)))
         {
-            return AdminProblem.BadRequest("'status' must be one of pending, approved, denied, expired, redeemed, revoked.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'status' must be one of pending, approved, denied, expired, redeemed, revoked.");
         }
 
         await audit.RecordReadAsync(context);
@@ -55,9 +55,10 @@ internal static class ApprovalEndpoints
         return decision.Outcome switch
         {
             ApprovalDecisionOutcome.Decided => TypedResults.Json(ApprovalView.From(decision.Approval!), AdminJson.Options),
-            ApprovalDecisionOutcome.NotFound => AdminProblem.NotFound(decision.Description),
-            ApprovalDecisionOutcome.NotAMember or ApprovalDecisionOutcome.SelfApproval or ApprovalDecisionOutcome.ApproverInChain => AdminProblem.Forbidden(decision.Description),
-            _ => AdminProblem.Conflict(decision.Description),
+            ApprovalDecisionOutcome.NotFound => AdminProblem.NotFound(context, decision.Code!, decision.Description, decision.Audited),
+            ApprovalDecisionOutcome.NotAMember or ApprovalDecisionOutcome.SelfApproval or ApprovalDecisionOutcome.ApproverInChain
+                => AdminProblem.Forbidden(context, decision.Code!, decision.Description, decision.Audited),
+            _ => AdminProblem.Conflict(context, decision.Code!, decision.Description, decision.Audited),
         };
     }
 
@@ -85,7 +86,7 @@ internal static class ApprovalEndpoints
             // NameEquals compares the raw bytes, so a name that is not valid text cannot throw here.
             if (root.ValueKind != JsonValueKind.Object || root.EnumerateObject().Any(p => !p.NameEquals("comment")) || root.EnumerateObject().Count() > 1)
             {
-                return (null, AdminProblem.BadRequest("The body must be a JSON object with at most one 'comment'."));
+                return (null, AdminProblem.BadRequest(context, RefusalCodes.AdminBodyInvalid, "The body must be a JSON object with at most one 'comment'."));
             }
 
             if (!root.TryGetProperty("comment", out var c) || c.ValueKind == JsonValueKind.Null)
@@ -95,12 +96,12 @@ internal static class ApprovalEndpoints
 
             var comment = c.ValueKind == JsonValueKind.String ? Text(c) : null;
             return comment is null || !DisplayText.IsDisplayable(comment, MaxCommentLength)
-                ? (null, AdminProblem.BadRequest($"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters)."))
+                ? (null, AdminProblem.BadRequest(context, RefusalCodes.ApprovalCommentInvalid, $"'comment' must be at most {MaxCommentLength} characters of printable text (no control or formatting characters)."))
                 : (comment, null);
         }
         catch (JsonException)
         {
-            return (null, AdminProblem.BadRequest("The body must be JSON."));
+            return (null, AdminProblem.BadRequest(context, RefusalCodes.AdminBodyInvalid, "The body must be JSON."));
         }
     }
 

@@ -23,7 +23,7 @@ internal static class AuditEndpoints
         {
             if (values.Count > 1)
             {
-                return AdminProblem.BadRequest($"The query parameter '{DisplayText.Clip(key, 64)}' is given more than once.");
+                return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, $"The query parameter '{DisplayText.Clip(key, 64)}' is given more than once.");
             }
         }
 
@@ -32,7 +32,7 @@ internal static class AuditEndpoints
         {
             if (!TimeArguments.TryParseSince(sinceText!, time.GetUtcNow(), out var parsed))
             {
-                return AdminProblem.BadRequest("'since' must be an RFC 3339 time or a duration such as 1h.");
+                return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'since' must be an RFC 3339 time or a duration such as 1h.");
             }
 
             since = parsed;
@@ -41,13 +41,13 @@ internal static class AuditEndpoints
         long after = 0;
         if (q.TryGetValue("after", out var afterText) && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after))
         {
-            return AdminProblem.BadRequest("'after' must be a sequence number.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'after' must be a sequence number.");
         }
 
         var limit = 1000;
         if (q.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 10_000))
         {
-            return AdminProblem.BadRequest("'limit' must be from 1 to 10000.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'limit' must be from 1 to 10000.");
         }
 
         var query = new AuditQuery

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Missions;
+using Tessera.Core.Protocol;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 
@@ -24,13 +25,13 @@ internal static class MissionEndpoints
         var q = context.Request.Query;
         if (q.TryGetValue("since", out var sinceText) && (sinceText.Count != 1 || !TimeArguments.TryParseSince(sinceText!, now, out since)))
         {
-            return AdminProblem.BadRequest("'since' must be an RFC 3339 time or a duration such as 1h.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'since' must be an RFC 3339 time or a duration such as 1h.");
         }
 
         var limit = 200;
         if (q.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
         {
-            return AdminProblem.BadRequest("'limit' must be from 1 to 1000.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'limit' must be from 1 to 1000.");
         }
 
         await audit.RecordReadAsync(context);

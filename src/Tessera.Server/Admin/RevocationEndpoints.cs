@@ -31,7 +31,7 @@ internal static class RevocationEndpoints
 
         if (body is null || string.IsNullOrEmpty(body.Kind))
         {
-            return AdminProblem.BadRequest("'kind' is required.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminRevocationInvalid, "'kind' is required.");
         }
 
         if (body.Kind == "approval")
@@ -45,7 +45,7 @@ internal static class RevocationEndpoints
             var validation = await validator.ValidateAsync(body.Token, context.RequestAborted);
             if (validation.Claims is null)
             {
-                return AdminProblem.BadRequest($"That is not a token issued by this server ({validation.Reason}).");
+                return AdminProblem.BadRequest(context, RefusalCodes.AdminRevocationTokenInvalid, $"That is not a token issued by this server ({validation.Reason}).");
             }
 
             entry = await revocations.RevokeTokenAsync(validation.Claims, who, context.TraceIdentifier, context.RequestAborted);
@@ -62,19 +62,19 @@ internal static class RevocationEndpoints
             };
             if (kind is null || string.IsNullOrEmpty(body.Id) || body.Id.Length > 256)
             {
-                return AdminProblem.BadRequest("'kind' must be token, jti, mission, agent, principal or approval, with an 'id' of at most 256 characters.");
+                return AdminProblem.BadRequest(context, RefusalCodes.AdminRevocationInvalid, "'kind' must be token, jti, mission, agent, principal or approval, with an 'id' of at most 256 characters.");
             }
 
             // A typo must not look like a revocation: name only agents and missions that exist.
             // (Token ids and principals cannot be checked: Tessera keeps no list of them.)
             if (kind == RevocationKind.Agent && agents.Find(body.Id) is null)
             {
-                return AdminProblem.NotFound($"No agent '{DisplayText.Clip(body.Id, 64)}' is configured.");
+                return AdminProblem.NotFound(context, RefusalCodes.AdminAgentUnknown, $"No agent '{DisplayText.Clip(body.Id, 64)}' is configured.");
             }
 
             if (kind == RevocationKind.Mission && await missions.FindAsync(body.Id, context.RequestAborted) is null)
             {
-                return AdminProblem.NotFound($"No mission '{DisplayText.Clip(body.Id, 64)}' is known.");
+                return AdminProblem.NotFound(context, RefusalCodes.AdminMissionUnknown, $"No mission '{DisplayText.Clip(body.Id, 64)}' is known.");
             }
 
             entry = await revocations.RevokeAsync(kind.Value, body.Id, who, context.TraceIdentifier, context.RequestAborted);
@@ -90,7 +90,7 @@ internal static class RevocationEndpoints
     {
         if (string.IsNullOrEmpty(body.Id) || body.Id.Length > 256)
         {
-            return AdminProblem.BadRequest("Revoking an approval needs its 'id' (the auth_req_id), of at most 256 characters.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminRevocationInvalid, "Revoking an approval needs its 'id' (the auth_req_id), of at most 256 characters.");
         }
 
         var result = await approvals.RevokeAsync(body.Id, who, context.TraceIdentifier, context.RequestAborted);
@@ -98,8 +98,8 @@ internal static class RevocationEndpoints
         {
             TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
             return result.Outcome == ApprovalDecisionOutcome.NotFound
-                ? AdminProblem.NotFound("No such approval request.")
-                : AdminProblem.Conflict(result.Description);
+                ? AdminProblem.NotFound(context, result.Code!, "No such approval request.", result.Audited)
+                : AdminProblem.Conflict(context, result.Code!, result.Description, result.Audited);
         }
 
         var approval = result.Approval!;

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
+using Tessera.Core.Protocol;
 using Tessera.Core.Vault;
 using Tessera.Server.Hosting;
 
@@ -53,7 +54,7 @@ internal static class SecretEndpoints
             var valueLength = ReadValue(buffer.AsSpan(0, length), value);
             if (valueLength < 0)
             {
-                return AdminProblem.BadRequest($"Send JSON {{\"value\": \"...\"}} with a string of 1 to {SecretVault.MaxValueBytes} bytes; the value is never returned.");
+                return AdminProblem.BadRequest(context, RefusalCodes.AdminBodyInvalid, $"Send JSON {{\"value\": \"...\"}} with a string of 1 to {SecretVault.MaxValueBytes} bytes; the value is never returned.");
             }
 
             var result = rotate
@@ -64,9 +65,10 @@ internal static class SecretEndpoints
                 TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
                 return error.Kind switch
                 {
-                    VaultErrorKind.NotFound => AdminProblem.NotFound(error.Message),
-                    VaultErrorKind.Conflict => AdminProblem.Conflict(error.Message),
-                    _ => AdminProblem.BadRequest(error.Message),
+                    // On record already (secret.denied, with the code), as Core refused it.
+                    VaultErrorKind.NotFound => AdminProblem.NotFound(context, error.Code, error.Message, audited: true),
+                    VaultErrorKind.Conflict => AdminProblem.Conflict(context, error.Code, error.Message, audited: true),
+                    _ => AdminProblem.Refuse(context, 400, "Bad request", error.Code, error.Message, audited: true),
                 };
             }
 
@@ -94,7 +96,7 @@ internal static class SecretEndpoints
         catch (VaultIntegrityException ex)
         {
             TesseraMetrics.AdminRequests.WithLabels("denied").Inc();
-            return AdminProblem.Conflict($"Nothing was changed: {ex.Message}.");
+            return AdminProblem.Conflict(context, RefusalCodes.VaultRekeyBroken, $"Nothing was changed: {ex.Message}.");
         }
 
         TesseraMetrics.AdminRequests.WithLabels("allowed").Inc();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Tessera.Core.Mcp;
+using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
 using Tessera.Server.Hosting;
 using Yarp.ReverseProxy.Forwarder;
@@ -107,12 +108,14 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         }
 
         // 4. Forwarding failed: answer for the upstream, or for the client's body.
+        string? failureCode = null;
         if (error != ForwarderError.None)
         {
             // A body the client could not send (over the size limit, or malformed chunks) is the
             // client's failure, answered as Kestrel would (413 or 400); anything else is the upstream's.
             var clientStatus = error is ForwarderError.RequestBodyClient ? BadRequestStatus(context.Features.Get<IForwarderErrorFeature>()?.Exception) : null;
             var timedOut = error is ForwarderError.RequestTimedOut;
+            failureCode = ProxyService.FailureCode(clientStatus, timedOut);
             if (clientStatus is null)
             {
                 Log.UpstreamFailed(logger, tool.Id, error);
@@ -135,7 +138,8 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
 
         // 5. The outcome needs the upstream's status and latency, so it follows the upstream's answer.
         proxy.RecordOutcome(in grant, context.Response.StatusCode, latency,
-            error != ForwarderError.None ? error.ToString() : unfiltered ? "the list answer could not be filtered" : null, transformer.Removed);
+            error != ForwarderError.None ? error.ToString() : unfiltered ? "the list answer could not be filtered" : null, transformer.Removed,
+            unfiltered && error == ForwarderError.None ? RefusalCodes.McpAnswerUnfiltered : failureCode);
     }
 
     private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)

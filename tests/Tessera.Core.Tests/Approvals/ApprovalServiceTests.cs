@@ -5,7 +5,8 @@ using Tessera.Core.Tools;
 namespace Tessera.Core.Tests.Approvals;
 
 /// <summary>
-/// Creating approvals: the per-agent pending cap and the shortest life an approval may have. The
+/// Creating approvals: the per-agent pending cap and the shortest life an approval may have; and the
+/// code of each refused decision. The
 /// sweep that moves due approvals to expired runs on a server timer, so here it runs only when a
 /// test calls <see cref="ApprovalService.ExpireDueAsync"/>.
 /// </summary>
@@ -121,6 +122,35 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
 
         Assert.False((await approvals.RequestAsync(Draft(null), Request(), Ct)).Created);
         Assert.True((await approvals.RequestAsync(Draft(null) with { ClientId = "other-agent" }, Request(), Ct)).Created);
+    }
+
+    [Fact]
+    public async Task Each_refused_decision_names_its_rule_and_is_on_record_with_it_unless_nothing_was_found()
+    {
+        var approvals = await StartAsync();
+        Assert.True((await approvals.RequestAsync(Draft(null), Request(), Ct)).Created);
+        var id = Assert.Single(approvals.List(null, new Approver("carol", null, null), isAdmin: true)).Id;
+        var bob = new Approver("corp:bob", "corp", "bob");
+
+        var refusals = new[]
+        {
+            await approvals.DecideAsync(id, approve: true, new Approver("corp:alice", "corp", "alice"), null, "req-2", Ct),
+            await approvals.DecideAsync(id, approve: true, new Approver("corp:support-agent", "corp", "support-agent"), null, "req-3", Ct),
+            await approvals.DecideAsync(id, approve: true, new Approver("corp:frank", "corp", "frank"), null, "req-4", Ct),
+        };
+        Assert.Equal(ApprovalDecisionOutcome.Decided, (await approvals.DecideAsync(id, approve: false, bob, null, "req-5", Ct)).Outcome);
+        var again = await approvals.DecideAsync(id, approve: true, bob, null, "req-6", Ct);
+        var unknown = await approvals.DecideAsync("nope", approve: true, bob, null, "req-7", Ct);
+        var revoke = await approvals.RevokeAsync(id, "carol", "req-8", Ct);
+
+        string?[] codes = [RefusalCodes.ApprovalSelfApproval, RefusalCodes.ApprovalApproverInChain, RefusalCodes.ApprovalNotAMember, RefusalCodes.ApprovalAlreadyDecided];
+        Assert.Equal(codes, refusals.Select(r => r.Code).Append(again.Code));
+        Assert.All([.. refusals, again], r => Assert.True(r.Audited));
+        Assert.Equal(codes, _core.AuditStore.Events.Where(e => e.Record.Type == AuditTypes.AdminDenied).Select(e => e.Record.ReasonCode));
+
+        // Refusals Core does not record: the admin API records them, with the code.
+        Assert.Equal((ApprovalDecisionOutcome.NotFound, RefusalCodes.ApprovalNotFound, false), (unknown.Outcome, unknown.Code, unknown.Audited));
+        Assert.Equal((ApprovalDecisionOutcome.AlreadyDecided, RefusalCodes.ApprovalNothingToRevoke, false), (revoke.Outcome, revoke.Code, revoke.Audited));
     }
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();

@@ -1,3 +1,10 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Protocol;
+
 namespace Tessera.Core.Tests.Identity;
 
 public sealed class AdminAuthenticatorTests : IDisposable
@@ -5,6 +12,26 @@ public sealed class AdminAuthenticatorTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("tessera-admin-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Each_refusal_names_its_rule_and_the_bootstrap_token_is_admitted_without_one()
+    {
+        const string Bootstrap = "tsa_bootstrap-token-for-the-test";
+        var admins = new AdminAuthenticator(new IdentityProviderRegistry([], new FakeTimeProvider()), ConfigLoader.Load("""
+            server: { listen: http://127.0.0.1:8080 }
+            """, "tessera.yaml", Path.GetTempPath()),
+            SHA256.HashData(Encoding.UTF8.GetBytes(Bootstrap)));
+        var ct = TestContext.Current.CancellationToken;
+
+        Assert.Equal((null, RefusalCodes.AdminTokenMissing), Pick(await admins.AuthenticateAsync(null, ct)));
+        Assert.Equal((null, RefusalCodes.AdminTokenInvalid), Pick(await admins.AuthenticateAsync("tsa_wrong", ct)));
+        Assert.Equal((AdminAuthenticator.BootstrapAdminName, null), Pick(await admins.AuthenticateAsync(Bootstrap, ct)));
+        Assert.Equal(RefusalCodes.AdminTokenMissing, (await admins.IdentifyAsync("", ct)).Code);
+        Assert.Equal(RefusalCodes.AdminTokenInvalid, (await admins.IdentifyAsync("not.a.jwt", ct)).Code);
+        Assert.Null((await admins.IdentifyAsync(Bootstrap, ct)).Code);
+
+        static (string? Admin, string? Code) Pick((string? Admin, string? Reason, string? Code) result) => (result.Admin, result.Code);
+    }
 
     [Fact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]

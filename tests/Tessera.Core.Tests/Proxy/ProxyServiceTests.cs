@@ -6,6 +6,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
 using Tessera.Core.Identity;
+using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
@@ -48,6 +49,9 @@ public sealed class ProxyServiceTests : IAsyncDisposable
             require_dpop: true
             scopes:
               read: { rules: [ "GET /entries/*" ] }
+          - id: notes
+            scopes:
+              read: { rules: [ "GET /notes/*" ] }
         agents:
           - id: support-agent
             owner: support-platform@corp.example
@@ -58,23 +62,25 @@ public sealed class ProxyServiceTests : IAsyncDisposable
             allowed_scopes: [ "crm:read", "crm:export", "ledger:read" ]
         """, "tessera.yaml", Path.GetTempPath());
 
+    private readonly RevocationIndex _revocations = new();
     private SecretVault? _vault;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private async Task<ProxyService> StartAsync(bool withCredential = true)
+    private async Task<ProxyService> StartAsync(bool withCredential = true, TesseraConfig? config = null)
     {
-        await _core.StartAsync(_config, initializeKeys: true, Ct);
-        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, _config, _core.Time);
+        config ??= _config;
+        await _core.StartAsync(config, initializeKeys: true, Ct);
+        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, config, _core.Time);
         await _vault.LoadAsync(Ct);
         if (withCredential)
         {
             await _vault.PutAsync("crm-key", Encoding.UTF8.GetBytes(CrmKey), "admin", null, Ct);
         }
 
-        var validator = new AccessTokenValidator(_core.Keys, new RevocationIndex(), new AgentRegistry(_config.Agents), _config, _core.Time);
-        var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), _config, _core.Time);
-        return new ProxyService(validator, new ToolCatalog(_config.Tools), _vault, _uses, _core.Log, dpop, _config, NullLogger<ProxyService>.Instance);
+        var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time);
+        var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
+        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, NullLogger<ProxyService>.Instance);
     }
 
     private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)
@@ -107,10 +113,12 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         return Assert.IsType<ProxyRefusal>(verdict.Refusal);
     }
 
-    /// <summary>The refusal is on record as proxy.denied with its status and reason, and nothing was allowed.</summary>
-    private AuditRecord AssertDenied(ProxyRefusal refusal)
+    /// <summary>The refusal is on record as proxy.denied with its status, reason and code (the rule that refused), and nothing was allowed.</summary>
+    private AuditRecord AssertDenied(ProxyRefusal refusal, string code)
     {
+        Assert.Equal(code, refusal.Code);
         var denied = Assert.Single(Events(AuditTypes.ProxyDenied)).Record;
+        Assert.Equal(code, denied.ReasonCode);
         Assert.Equal(refusal.Status, denied.Status);
         Assert.Equal(refusal.AuditReason, denied.Reason);
         Assert.Equal("req-1", denied.RequestId);
@@ -157,7 +165,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var failed = (await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/2", Token("crm:read")))).Grant;
 
         proxy.RecordOutcome(completed, 200, 12.5, null, ["X-Echo"]);
-        proxy.RecordOutcome(failed, 504, 30_000, "RequestTimedOut", null);
+        proxy.RecordOutcome(failed, 504, 30_000, "RequestTimedOut", null, ProxyService.FailureCode(null, timedOut: true));
         await _core.Log.AppendAsync(new AuditRecord { Type = "test.probe", Outcome = AuditOutcomes.Allowed }, cancellationToken: Ct);
 
         var done = Assert.Single(Events(AuditTypes.ProxyCompleted)).Record;
@@ -166,6 +174,8 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var error = Assert.Single(Events(AuditTypes.ProxyFailed)).Record;
         Assert.Equal((AuditOutcomes.Error, 504, "/contacts/2"), (error.Outcome, error.Status, error.Path));
         Assert.Equal("upstream error: RequestTimedOut", error.Reason);
+        Assert.Null(done.ReasonCode);
+        Assert.Equal(RefusalCodes.ProxyUpstreamTimeout, error.ReasonCode);
     }
 
     [Fact]
@@ -182,7 +192,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Equal("Bearer realm=\"tessera\"", refusal.Challenges[0]);
         Assert.StartsWith("DPoP realm=\"tessera\", algs=\"ES256 ", refusal.Challenges[1], StringComparison.Ordinal);
         Assert.Null(refusal.ToolId);
-        var denied = AssertDenied(refusal);
+        var denied = AssertDenied(refusal, RefusalCodes.ProxyTokenMissing);
         Assert.Null(denied.Agent);
         Assert.Null(denied.Tool);
     }
@@ -197,7 +207,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal(400, refusal.Status);
         Assert.Equal(["Bearer realm=\"tessera\", error=\"invalid_request\", error_description=\"more than one Authorization header\""], refusal.Challenges!);
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxySeveralAuthorizationHeaders);
     }
 
     [Theory]
@@ -214,7 +224,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Equal(400, refusal.Status);
         Assert.Equal("the request target must be an origin-form path under /proxy/", refusal.Detail);
         Assert.Null(refusal.Challenges);
-        Assert.Null(AssertDenied(refusal).Agent);
+        Assert.Null(AssertDenied(refusal, RefusalCodes.ProxyTargetNotOriginForm).Agent);
     }
 
     [Fact]
@@ -229,7 +239,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Equal(401, refusal.Status);
         Assert.Equal("the token is not signed by this Tessera", refusal.Detail);
         Assert.Equal(["Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"the token is not signed by this Tessera\""], refusal.Challenges!);
-        Assert.Null(AssertDenied(refusal).Agent);
+        Assert.Null(AssertDenied(refusal, RefusalCodes.ProxyTokenNotOurs).Agent);
     }
 
     [Fact]
@@ -243,7 +253,54 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal(401, refusal.Status);
         Assert.Equal("the token is expired", refusal.Detail);
-        Assert.Equal("support-agent", AssertDenied(refusal).Agent);
+        Assert.Equal("support-agent", AssertDenied(refusal, RefusalCodes.ProxyTokenExpired).Agent);
+    }
+
+    [Fact]
+    public async Task A_malformed_token_is_401_token_malformed()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", "not-a-jwt")));
+
+        Assert.Equal((401, "the token is malformed"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyTokenMalformed);
+    }
+
+    [Fact]
+    public async Task A_token_of_a_revoked_agent_is_401_token_revoked()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read");
+        var now = _core.Time.GetUtcNow();
+        _revocations.Apply(new RevocationEntry(RevocationKind.Agent, "support-agent", now, now.AddHours(1)));
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
+
+        Assert.Equal((401, "the token is revoked"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyTokenRevoked);
+    }
+
+    [Fact]
+    public async Task A_token_living_longer_than_this_server_issues_is_401_token_lifetime_exceeded()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read", lifetime: 30 * 24 * 3600))));
+
+        Assert.Equal((401, "the token is valid for longer than this server issues tokens"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyTokenLifetimeExceeded);
+    }
+
+    [Fact]
+    public async Task A_token_for_another_tool_is_403_wrong_audience()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("ledger:read", audience: "urn:tessera:tool:ledger"))));
+
+        Assert.Equal((403, "the token is not for tool 'crm'"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyWrongAudience);
     }
 
     [Fact]
@@ -255,7 +312,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal((404, "Unknown tool", "no tool of that id is configured"), (refusal.Status, refusal.Title, refusal.Detail));
         Assert.Null(refusal.ToolId);
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyToolUnknown);
     }
 
     [Fact]
@@ -267,7 +324,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal(403, refusal.Status);
         Assert.Equal(ProxyAuthorizer.MissionTokenRefused, refusal.Detail);
-        Assert.Equal("crm", AssertDenied(refusal).Tool);
+        Assert.Equal("crm", AssertDenied(refusal, RefusalCodes.ProxyMissionToken).Tool);
     }
 
     [Fact]
@@ -279,7 +336,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(new FakeProxyRequest("DELETE", "/proxy/crm/contacts/1").With("Authorization", "Bearer " + token)));
 
         Assert.Equal((403, "no rule of the token's scopes allows DELETE /contacts/1"), (refusal.Status, refusal.Detail));
-        Assert.Equal("/contacts/1", AssertDenied(refusal).Path);
+        Assert.Equal("/contacts/1", AssertDenied(refusal, RefusalCodes.ProxyRuleNotMatched).Path);
         Assert.True((await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token))).IsAllowed);
     }
 
@@ -296,7 +353,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal(400, refusal.Status);
         Assert.StartsWith("ambiguous path: ", refusal.Detail, StringComparison.Ordinal);
-        Assert.Null(AssertDenied(refusal).Path);
+        Assert.Null(AssertDenied(refusal, RefusalCodes.ProxyPathAmbiguous).Path);
     }
 
     [Fact]
@@ -308,7 +365,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal(400, refusal.Status);
         Assert.StartsWith("invalid query: ", refusal.Detail, StringComparison.Ordinal);
-        Assert.Equal("/contacts/1", AssertDenied(refusal).Path);
+        Assert.Equal("/contacts/1", AssertDenied(refusal, RefusalCodes.ProxyQueryInvalid).Path);
     }
 
     [Theory]
@@ -322,7 +379,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal(400, refusal.Status);
         Assert.EndsWith("header is not allowed through the proxy", refusal.Detail, StringComparison.Ordinal);
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyOverrideHeader);
     }
 
     [Fact]
@@ -333,7 +390,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read")).With("Connection", "keep-alive", "Content-Length")));
 
         Assert.Equal((400, "the Connection header may not name Content-Length, which describes the request itself"), (refusal.Status, refusal.Detail));
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyConnectionHeader);
     }
 
     [Fact]
@@ -346,7 +403,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(request));
 
         Assert.Equal((413, "the request body is larger than the 1024 bytes the proxy accepts"), (refusal.Status, refusal.Detail));
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyBodyTooLarge);
         Assert.True((await proxy.AuthorizeAsync(new FakeProxyRequest("POST", "/proxy/crm/exports").With("Authorization", "Bearer " + token))).IsAllowed);
     }
 
@@ -360,8 +417,20 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
 
         Assert.Equal((403, "the token's 1 use(s) are spent"), (refusal.Status, refusal.Detail));
-        Assert.Single(Events(AuditTypes.ProxyDenied));
+        Assert.Equal(RefusalCodes.ProxyUsesSpent, refusal.Code);
+        Assert.Equal(RefusalCodes.ProxyUsesSpent, Assert.Single(Events(AuditTypes.ProxyDenied)).Record.ReasonCode);
         Assert.Single(Events(AuditTypes.ProxyForwarded));
+    }
+
+    [Fact]
+    public async Task A_tool_without_an_upstream_is_502_and_nothing_is_forwarded()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/notes/notes/1", Token("notes:read", audience: "urn:tessera:tool:notes"))));
+
+        Assert.Equal((502, "tool 'notes' has no upstream configured"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyUpstreamMissing);
     }
 
     [Fact]
@@ -373,7 +442,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal((503, "the credential of tool 'crm' is not in the vault"), (refusal.Status, refusal.Detail));
         Assert.Equal("crm", refusal.ToolId);
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyCredentialMissing);
     }
 
     [Fact]
@@ -386,7 +455,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", Token("crm:read"))));
 
         Assert.Equal((503, "the audit log is not accepting events"), (refusal.Status, refusal.Detail));
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyAuditUnhealthy);
     }
 
     [Fact]
@@ -419,6 +488,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var failed = Assert.Single(Events(AuditTypes.ProxyFailed)).Record;
         Assert.Equal((forwarded.RequestId, forwarded.Jti), (failed.RequestId, failed.Jti));
         Assert.Equal((503, refusal.AuditReason), (failed.Status, failed.Reason));
+        Assert.Equal((RefusalCodes.ProxyAuditUnavailable, RefusalCodes.ProxyAuditUnavailable), (refusal.Code, failed.ReasonCode));
         Assert.Empty(Events(AuditTypes.ProxyDenied));
     }
 
@@ -451,7 +521,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(Export(token, "{\"format\":\"all\"}"u8.ToArray())));
 
         Assert.Equal((403, "the request body is not the one that was approved"), (refusal.Status, refusal.Detail));
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyExactBodyMismatch);
         Assert.True((await proxy.AuthorizeAsync(Export(token, approved))).IsAllowed);
     }
 
@@ -460,19 +530,24 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     {
         var proxy = await StartAsync();
         var body = "{}"u8.ToArray();
-        var request = Export(ExactToken(body), body);
-        request.Method = "GET";
+
+        // A rule of the token's scopes allows GET /contacts/1, so only the approval's binding can refuse it.
+        var token = Token("crm:read crm:export", maxUses: 1, details: new ExactRequestDetail("crm", "POST", "/exports", Sha256Hex(body)).ToJson());
+        var request = new FakeProxyRequest("GET", "/proxy/crm/contacts/1") { ContentType = "application/json", Body = body, ContentLength = body.Length }
+            .With("Authorization", "Bearer " + token);
 
         var refusal = Refused(await proxy.AuthorizeAsync(request));
 
         Assert.Equal(403, refusal.Status);
+        Assert.Equal("the approval allows only POST /exports", refusal.Detail);
+        AssertDenied(refusal, RefusalCodes.ProxyExactRequestMismatch);
         Assert.Equal(0, request.BodyReads);
     }
 
     [Theory]
-    [InlineData(413, "the request body is larger than the 1048576 bytes the proxy accepts")]
-    [InlineData(400, "the request body could not be read")]
-    public async Task A_body_the_server_refuses_to_read_is_refused_with_its_status(int status, string detail)
+    [InlineData(413, "the request body is larger than the 1048576 bytes the proxy accepts", RefusalCodes.ProxyBodyTooLarge)]
+    [InlineData(400, "the request body could not be read", RefusalCodes.ProxyBodyUnreadable)]
+    public async Task A_body_the_server_refuses_to_read_is_refused_with_its_status(int status, string detail, string code)
     {
         var proxy = await StartAsync();
         var body = "{}"u8.ToArray();
@@ -482,7 +557,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(request));
 
         Assert.Equal((status, detail), (refusal.Status, refusal.Detail));
-        AssertDenied(refusal);
+        AssertDenied(refusal, code);
     }
 
     [Fact]
@@ -495,6 +570,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(Export(token, body)));
 
         Assert.Equal((403, "the token's authorization_details do not name a request to this tool"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyExactRequestUnbound);
     }
 
     private static FakeProxyRequest Ledger(string token, string? proof)
@@ -528,7 +604,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Equal((401, "tool 'ledger' accepts DPoP-bound tokens only"), (refusal.Status, refusal.Detail));
         Assert.StartsWith("DPoP realm=\"tessera\", algs=", Assert.Single(refusal.Challenges!), StringComparison.Ordinal);
         Assert.EndsWith("error=\"invalid_token\", error_description=\"tool 'ledger' accepts DPoP-bound tokens only\"", refusal.Challenges![0], StringComparison.Ordinal);
-        AssertDenied(refusal);
+        AssertDenied(refusal, RefusalCodes.ProxyDpopRequiredByTool);
     }
 
     [Fact]
@@ -540,6 +616,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/ledger/entries/7", token)));
 
         Assert.Equal((401, "the token is DPoP-bound; send it with the DPoP scheme and a proof"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyDpopBoundAsBearer);
     }
 
     [Fact]
@@ -555,8 +632,120 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.Equal((401, "a DPoP proof is required with the DPoP scheme"), (missing.Status, missing.Detail));
         Assert.Contains("error=\"invalid_dpop_proof\"", missing.Challenges![0], StringComparison.Ordinal);
         Assert.Equal((401, "the DPoP proof's key is not the key the token is bound to"), (wrongKey.Status, wrongKey.Detail));
-        Assert.Equal(2, Events(AuditTypes.ProxyDenied).Count);
+        Assert.Equal([RefusalCodes.ProxyDpopProofMissing, RefusalCodes.ProxyDpopKeyMismatch], Events(AuditTypes.ProxyDenied).Select(e => e.Record.ReasonCode));
+        Assert.Equal((RefusalCodes.ProxyDpopProofMissing, RefusalCodes.ProxyDpopKeyMismatch), (missing.Code, wrongKey.Code));
     }
+
+    [Fact]
+    public async Task An_unbound_token_sent_with_the_dpop_scheme_is_401()
+    {
+        var proxy = await StartAsync();
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger");
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Ledger(token, LedgerProof(token))));
+
+        Assert.Equal((401, "the token is not DPoP-bound; send it as Bearer"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyDpopTokenNotBound);
+    }
+
+    [Fact]
+    public async Task Two_dpop_proofs_are_401_invalid_dpop_proof()
+    {
+        var proxy = await StartAsync();
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger", jkt: _dpopKey.Thumbprint());
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Ledger(token, null).With("DPoP", LedgerProof(token), LedgerProof(token))));
+
+        Assert.Equal((401, "send exactly one DPoP header"), (refusal.Status, refusal.Detail));
+        AssertDenied(refusal, RefusalCodes.ProxyDpopSeveralProofs);
+    }
+
+    [Fact]
+    public async Task A_proof_that_is_not_a_dpop_proof_is_401_invalid_dpop_proof()
+    {
+        var proxy = await StartAsync();
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger", jkt: _dpopKey.Thumbprint());
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Ledger(token, "not-a-proof")));
+
+        Assert.Equal(401, refusal.Status);
+        Assert.Contains("error=\"invalid_dpop_proof\"", refusal.Challenges![0], StringComparison.Ordinal);
+        AssertDenied(refusal, RefusalCodes.ProxyDpopInvalidProof);
+    }
+
+    [Fact]
+    public async Task A_proof_without_the_servers_nonce_is_401_use_dpop_nonce_when_nonces_are_required()
+    {
+        var proxy = await StartAsync(config: _config with { Dpop = _config.Dpop with { UseNonce = true } });
+        var token = Token("ledger:read", audience: "urn:tessera:tool:ledger", jkt: _dpopKey.Thumbprint());
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Ledger(token, LedgerProof(token))));
+
+        Assert.Equal(401, refusal.Status);
+        Assert.Contains("error=\"use_dpop_nonce\"", refusal.Challenges![0], StringComparison.Ordinal);
+        AssertDenied(refusal, RefusalCodes.ProxyDpopNonceRequired);
+    }
+
+    [Fact]
+    public async Task A_basic_credential_instead_of_a_token_is_401_token_missing()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(new FakeProxyRequest("GET", "/proxy/crm/contacts/1").With("Authorization", "Basic c3VwcG9ydC1hZ2VudDpzZWNyZXQ=")));
+
+        Assert.Equal((401, 2), (refusal.Status, refusal.Challenges!.Length));
+        AssertDenied(refusal, RefusalCodes.ProxyTokenMissing);
+    }
+
+    [Fact]
+    public async Task An_unsigned_token_is_401_token_not_ours()
+    {
+        var proxy = await StartAsync();
+        var signed = Token("crm:read");
+        var unsigned = Base64Url("{\"alg\":\"none\",\"typ\":\"at+jwt\"}") + "." + signed.Split('.')[1] + ".";
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", unsigned)));
+
+        Assert.Equal((401, "the token is not signed by this Tessera"), (refusal.Status, refusal.Detail));
+        Assert.Null(AssertDenied(refusal, RefusalCodes.ProxyTokenNotOurs).Agent);
+    }
+
+    [Fact]
+    public async Task A_percent_encoded_tool_id_is_not_decoded_into_a_known_tool()
+    {
+        var proxy = await StartAsync();
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/c%72m/contacts/1", Token("crm:read"))));
+
+        Assert.Equal(404, refusal.Status);
+        AssertDenied(refusal, RefusalCodes.ProxyToolUnknown);
+    }
+
+    [Fact]
+    public async Task Refused_requests_spend_no_use_and_the_spent_token_is_refused_by_its_own_rule()
+    {
+        var proxy = await StartAsync();
+        var token = Token("crm:read", maxUses: 1);
+
+        var ambiguous = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/..%2Fexports", token)));
+        var forbidden = Refused(await proxy.AuthorizeAsync(new FakeProxyRequest("DELETE", "/proxy/crm/contacts/1").With("Authorization", "Bearer " + token)));
+        var allowed = await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token));
+        var spent = Refused(await proxy.AuthorizeAsync(Get("/proxy/crm/contacts/1", token)));
+
+        Assert.True(allowed.IsAllowed);
+        Assert.Equal([RefusalCodes.ProxyPathAmbiguous, RefusalCodes.ProxyRuleNotMatched, RefusalCodes.ProxyUsesSpent], [ambiguous.Code, forbidden.Code, spent.Code]);
+        Assert.Equal([ambiguous.Code, forbidden.Code, spent.Code], Events(AuditTypes.ProxyDenied).Select(e => e.Record.ReasonCode));
+    }
+
+    private static string Base64Url(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
+
+    [Theory]
+    [InlineData(413, false, RefusalCodes.ProxyBodyTooLarge)]
+    [InlineData(400, false, RefusalCodes.ProxyBodyUnreadable)]
+    [InlineData(null, true, RefusalCodes.ProxyUpstreamTimeout)]
+    [InlineData(null, false, RefusalCodes.ProxyUpstreamFailed)]
+    public void A_failed_forward_is_coded_by_whose_failure_it_was(int? clientStatus, bool timedOut, string code) =>
+        Assert.Equal(code, ProxyService.FailureCode(clientStatus, timedOut));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,11 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
+using Tessera.Core.Protocol;
+using Tessera.Core.Storage;
+using Tessera.Core.Tests.Audit;
+using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Vault;
 
@@ -102,25 +109,27 @@ public sealed class SecretVaultTests : IAsyncDisposable
         var again = await vault.PutAsync("crm-key", Bytes("other"), "carol", null, Ct);
         var missing = await vault.RotateAsync("nope", Bytes("other"), "carol", null, Ct);
 
-        Assert.Equal(VaultErrorKind.Conflict, again.Error!.Kind);
-        Assert.Equal(VaultErrorKind.NotFound, missing.Error!.Kind);
+        Assert.Equal((VaultErrorKind.Conflict, RefusalCodes.SecretExists), (again.Error!.Kind, again.Error.Code));
+        Assert.Equal((VaultErrorKind.NotFound, RefusalCodes.SecretNotFound), (missing.Error!.Kind, missing.Error.Code));
         Assert.Equal(Value, Credential(vault, "crm-key"));
-        Assert.Equal(2, _auditStore.Events.Count(e => e.Record.Type == AuditTypes.SecretDenied));
+        Assert.Equal([RefusalCodes.SecretExists, RefusalCodes.SecretNotFound],
+            _auditStore.Events.Where(e => e.Record.Type == AuditTypes.SecretDenied).Select(e => e.Record.ReasonCode));
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("line\nbreak")]
-    [InlineData("carriage\rreturn")]
-    [InlineData("nul\0byte")]
-    [InlineData("del\u007f")]
-    public async Task Values_that_could_smuggle_headers_are_refused_without_being_echoed(string value)
+    [InlineData("", RefusalCodes.SecretValueSize)]
+    [InlineData("line\nbreak", RefusalCodes.SecretValueNotText)]
+    [InlineData("carriage\rreturn", RefusalCodes.SecretValueNotText)]
+    [InlineData("nul\0byte", RefusalCodes.SecretValueNotText)]
+    [InlineData("del\u007f", RefusalCodes.SecretValueNotText)]
+    public async Task Values_that_could_smuggle_headers_are_refused_without_being_echoed(string value, string code)
     {
         var vault = await StartAsync();
 
         var result = await vault.PutAsync("crm-key", Bytes(value), "carol", null, Ct);
 
-        Assert.Equal(VaultErrorKind.Invalid, result.Error!.Kind);
+        Assert.Equal((VaultErrorKind.Invalid, code), (result.Error!.Kind, result.Error.Code));
+        Assert.Equal(code, Assert.Single(_auditStore.Events, e => e.Record.Type == AuditTypes.SecretDenied).Record.ReasonCode);
         Assert.Equal(CredentialLookup.Missing, vault.TryFormatCredential("crm-key", null, out _));
         if (value.Length > 0)
         {
@@ -139,7 +148,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
 
         var result = await vault.PutAsync(name, Bytes(Value), "carol", null, Ct);
 
-        Assert.Equal(VaultErrorKind.Invalid, result.Error!.Kind);
+        Assert.Equal((VaultErrorKind.Invalid, RefusalCodes.SecretNameInvalid), (result.Error!.Kind, result.Error.Code));
     }
 
     [Fact]

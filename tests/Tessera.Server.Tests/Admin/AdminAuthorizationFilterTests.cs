@@ -1,3 +1,10 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Tessera.Core.Protocol;
+using Tessera.Server.Tests.Infrastructure;
+
 namespace Tessera.Server.Tests.Admin;
 
 /// <summary>
@@ -19,6 +26,7 @@ public sealed class AdminAuthorizationFilterTests
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var denied = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied");
         Assert.Equal("GET /admin/v1/keys: no bearer token", denied.Record.Reason);
+        Assert.Equal(RefusalCodes.AdminTokenMissing, denied.Record.ReasonCode);
         Assert.Equal("denied", denied.Record.Outcome);
     }
 
@@ -38,6 +46,7 @@ public sealed class AdminAuthorizationFilterTests
         var events = await broker.AuditEventsAsync();
         Assert.Equal("corp:bob", Assert.Single(events, e => e.Record.Type == "admin.read").Record.Principal);
         Assert.Equal("GET /admin/v1/agents: corp:bob is not an admin", Assert.Single(events, e => e.Record.Type == "admin.denied").Record.Reason);
+        await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.AdminNotAdmin);
     }
 
     [Fact]
@@ -52,6 +61,7 @@ public sealed class AdminAuthorizationFilterTests
         Assert.Equal("This identity is neither an admin nor a member of an approver group.", await DetailAsync(response));
         var denied = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied");
         Assert.Equal("GET /admin/v1/approvals: corp:mallory is neither an admin nor an approver", denied.Record.Reason);
+        Assert.Equal(RefusalCodes.AdminNotApprover, denied.Record.ReasonCode);
     }
 
     [Fact]
@@ -66,9 +76,11 @@ public sealed class AdminAuthorizationFilterTests
         };
         using var response = await broker.Client.SendAsync(request);
 
-        // 415, not 401: the body's check comes first, so nothing about the caller was recorded.
+        // 415, not 401: the body's check comes first, so the one refusal on record is the body's, not the caller's.
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied");
+        var refusal = await AuditAssert.RefusedOnceAsync(broker, "admin.denied", RefusalCodes.AdminBodyMediaType);
+        Assert.Null(refusal.Record.Principal);
+        Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied");
     }
 
     private static async Task<string?> DetailAsync(HttpResponseMessage response)

@@ -1,3 +1,8 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Tessera.Core.Protocol;
+using Tessera.Server.Tests.Infrastructure;
+
 namespace Tessera.Server.Tests.Admin;
 
 public sealed class AdminEndpointsTests
@@ -80,6 +85,7 @@ public sealed class AdminEndpointsTests
         {
             using var response = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", token);
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", token is null ? RefusalCodes.AdminTokenMissing : RefusalCodes.AdminTokenInvalid);
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }
 
@@ -104,18 +110,29 @@ public sealed class AdminEndpointsTests
 
         using var bad = await broker.SendAsync(HttpMethod.Get, "/admin/v1/audit?since=yesterday", broker.AdminToken);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.AdminQueryInvalid);
         using var dup = await broker.SendAsync(HttpMethod.Get, "/admin/v1/audit?agent=a&agent=b", broker.AdminToken);
         Assert.Equal(HttpStatusCode.BadRequest, dup.StatusCode);
+        Assert.Equal(2, (await broker.AuditEventsAsync()).Count(e => e.Record.ReasonCode == RefusalCodes.AdminQueryInvalid));
     }
 
     [Fact]
     public async Task Malformed_revocation_requests_get_400_problem_details()
     {
         await using var broker = await TestBroker.StartAsync();
-        foreach (var body in new[] { "not json", "{}", "{\"kind\":\"galaxy\",\"id\":\"x\"}", "{\"kind\":\"token\",\"token\":\"garbage\"}", "[1,2,3]" })
+        foreach (var (body, code) in new[]
+        {
+            ("not json", RefusalCodes.AdminBodyInvalid),
+            ("{}", RefusalCodes.AdminRevocationInvalid),
+            ("{\"kind\":\"galaxy\",\"id\":\"x\"}", RefusalCodes.AdminRevocationInvalid),
+            ("{\"kind\":\"token\",\"token\":\"garbage\"}", RefusalCodes.AdminRevocationTokenInvalid),
+            ("[1,2,3]", RefusalCodes.AdminBodyInvalid),
+        })
         {
             using var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", body);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var denied = await AuditAssert.LastRefusalAsync(broker, "admin.denied", code);
+            Assert.Equal("bootstrap-admin", denied.Record.Principal);
         }
     }
 
@@ -123,10 +140,11 @@ public sealed class AdminEndpointsTests
     public async Task Revoking_an_unknown_agent_or_mission_is_404_and_changes_nothing()
     {
         await using var broker = await TestBroker.StartAsync();
-        foreach (var (kind, id) in new[] { ("agent", "suport-agent"), ("mission", "m_typo") })
+        foreach (var (kind, id, code) in new[] { ("agent", "suport-agent", RefusalCodes.AdminAgentUnknown), ("mission", "m_typo", RefusalCodes.AdminMissionUnknown) })
         {
             using var response = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind, id });
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", code);
         }
 
         Assert.Empty(await broker.Store.Revocations.LoadActiveAsync(broker.Time.GetUtcNow(), CancellationToken.None));
@@ -143,8 +161,10 @@ public sealed class AdminEndpointsTests
         Assert.Equal(HttpStatusCode.OK, carol.StatusCode);
         using var alice = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.MintAdmin("alice", now));
         Assert.Equal(HttpStatusCode.Forbidden, alice.StatusCode);
+        await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.AdminNotAdmin);
         using var expired = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.MintAdmin("carol", now - TimeSpan.FromHours(2), lifetime: TimeSpan.FromMinutes(5)));
         Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
+        await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.AdminTokenInvalid);
         using var foreignAudience = await broker.SendAsync(HttpMethod.Get, "/admin/v1/agents", idp.Mint("carol", now, audience: "payroll"));
         Assert.Equal(HttpStatusCode.Unauthorized, foreignAudience.StatusCode);
 

@@ -1,3 +1,8 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Tessera.Core.Protocol;
+using Tessera.Server.Tests.Infrastructure;
+
 namespace Tessera.Server.Tests.Admin;
 
 public sealed class AgentSuspensionTests
@@ -25,6 +30,7 @@ public sealed class AgentSuspensionTests
             Assert.Equal(HttpStatusCode.OK, (await broker.AdminAsync(HttpMethod.Post, "/admin/v1/agents/support-agent/resume")).StatusCode);
             Assert.NotEmpty(await broker.IssueAsync());
             Assert.Equal(HttpStatusCode.NotFound, (await broker.AdminAsync(HttpMethod.Post, "/admin/v1/agents/nobody/suspend")).StatusCode);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.AdminAgentUnknown);
 
             var events = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Agent = "support-agent" }, CancellationToken.None);
             Assert.Contains(events, e => e.Record.Type == "admin.agent_suspended");

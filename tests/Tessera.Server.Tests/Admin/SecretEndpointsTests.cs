@@ -1,3 +1,10 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Tessera.Core.Protocol;
+using Tessera.Server.Tests.Infrastructure;
+
 namespace Tessera.Server.Tests.Admin;
 
 public sealed class SecretEndpointsTests : IAsyncLifetime
@@ -61,6 +68,11 @@ public sealed class SecretEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Contains("use rotate", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        // Core recorded both (secret.denied, with the code); the admin API does not record them twice.
+        await AuditAssert.RefusedOnceAsync(_broker, "secret.denied", RefusalCodes.SecretExists);
+        await AuditAssert.LastRefusalAsync(_broker, "secret.denied", RefusalCodes.SecretNotFound);
+        Assert.DoesNotContain(await _broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied");
     }
 
     [Fact]
@@ -105,19 +117,20 @@ public sealed class SecretEndpointsTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("not json")]
-    [InlineData("{\"value\":42}")]
-    [InlineData("{\"value\":\"a\",\"value\":\"b\"}")]
-    [InlineData("{\"value\":\"a\",\"extra\":1}")]
-    [InlineData("[\"a\"]")]
-    [InlineData("{\"value\":\"\"}")]
-    [InlineData("{\"value\":\"line\\nbreak\"}")]
-    public async Task Malformed_bodies_are_400_and_store_nothing(string body)
+    [InlineData("", RefusalCodes.AdminBodyInvalid)]
+    [InlineData("not json", RefusalCodes.AdminBodyInvalid)]
+    [InlineData("{\"value\":42}", RefusalCodes.AdminBodyInvalid)]
+    [InlineData("{\"value\":\"a\",\"value\":\"b\"}", RefusalCodes.AdminBodyInvalid)]
+    [InlineData("{\"value\":\"a\",\"extra\":1}", RefusalCodes.AdminBodyInvalid)]
+    [InlineData("[\"a\"]", RefusalCodes.AdminBodyInvalid)]
+    [InlineData("{\"value\":\"\"}", RefusalCodes.SecretValueSize)]
+    [InlineData("{\"value\":\"line\\nbreak\"}", RefusalCodes.SecretValueNotText)]
+    public async Task Malformed_bodies_are_400_and_store_nothing(string body, string code)
     {
         using var response = await SendAsync(HttpMethod.Put, "/admin/v1/secrets/crm-key", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await AuditAssert.RefusedOnceAsync(_broker, code.StartsWith("secret.", StringComparison.Ordinal) ? "secret.denied" : "admin.denied", code);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var list = await SendAsync(HttpMethod.Get, "/admin/v1/secrets");
         using var json = JsonDocument.Parse(await list.Content.ReadAsStringAsync());
@@ -130,6 +143,16 @@ public sealed class SecretEndpointsTests : IAsyncLifetime
         using var response = await SendAsync(HttpMethod.Put, "/admin/v1/secrets/crm-key", Body(new string('k', 200_000)));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await AuditAssert.LastRefusalAsync(_broker, "admin.denied", RefusalCodes.AdminBodyTooLarge);
+    }
+
+    [Fact]
+    public async Task A_secret_name_outside_the_rule_is_400_and_on_record_with_its_code()
+    {
+        using var response = await SendAsync(HttpMethod.Put, "/admin/v1/secrets/-starts-with-a-dash", Body(Value));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await AuditAssert.LastRefusalAsync(_broker, "secret.denied", RefusalCodes.SecretNameInvalid);
     }
 
     [Fact]
@@ -142,6 +165,7 @@ public sealed class SecretEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, put.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, list.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, rekey.StatusCode);
+        Assert.Equal(3, (await _broker.AuditEventsAsync()).Count(e => e.Record.ReasonCode == RefusalCodes.AdminTokenInvalid));
     }
 
     [Fact]

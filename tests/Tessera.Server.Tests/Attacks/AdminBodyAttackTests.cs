@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Tessera.Core.Audit;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -8,7 +10,8 @@ namespace Tessera.Server.Tests.Attacks;
 /// Hostile bodies to every admin route that takes one (or takes none but is sent <c>{}</c> by the
 /// CLI): bodies over the limit, declared or streamed, the wrong content type, malformed JSON,
 /// wrong shapes and types, repeated and unknown members. Each is a 4xx problem (413, 415 or 400) on
-/// a real Kestrel connection — never a 5xx — and changes nothing: no audit event, no state.
+/// a real Kestrel connection — never a 5xx — is on record as <c>admin.denied</c> with the code of the
+/// rule that refused it, and changes nothing else: no other audit event, no state.
 /// </summary>
 public sealed class AdminBodyAttackTests
 {
@@ -96,6 +99,13 @@ public sealed class AdminBodyAttackTests
             {
                 failures.Add($"{what}: expected {status} problem details, got {response.Status} {response.ContentType}: {Clip(response.Body)}");
             }
+
+            var code = ExpectedCode(route, what, status);
+            var last = (await broker.AuditEventsAsync())[^1].Record;
+            if (last.Type != AuditTypes.AdminDenied || last.ReasonCode != code)
+            {
+                failures.Add($"{what}: expected admin.denied {code}, got {last.Type} {last.ReasonCode ?? "without a code"}: {last.Reason}");
+            }
         }
 
         Assert.True(failures.Count == 0, string.Join('\n', failures));
@@ -121,6 +131,20 @@ public sealed class AdminBodyAttackTests
 
         Assert.True(response.Status is 401 or 413, $"{response.Status}: {Clip(response.Body)}");
         Assert.StartsWith("application/problem+json", response.ContentType, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_body_with_malformed_chunks_is_a_400_problem_on_record_as_unreadable()
+    {
+        var (broker, _) = await ApprovalBroker.StartAsync(realHttp: true);
+        await using var __ = broker;
+
+        var response = await RawHttp.SendAsync(broker.Address!, "POST", "/admin/v1/revocations",
+            [$"Authorization: Bearer {broker.AdminToken}", Json, "Transfer-Encoding: chunked"], "zz\r\n{}\r\n0\r\n\r\n"u8.ToArray());
+
+        Assert.True(response.Status == 400, $"{response.Status}: {Clip(response.Body)}");
+        var refusal = await AuditAssert.LastRefusalAsync(broker, AuditTypes.AdminDenied, RefusalCodes.AdminBodyUnreadable);
+        Assert.Equal("bootstrap-admin", refusal.Record.Principal);
     }
 
     [Fact]
@@ -157,9 +181,19 @@ public sealed class AdminBodyAttackTests
         return (route.Path, broker.AdminToken);
     }
 
-    /// <summary>The audit log's events (type, outcome, reason): every change of state is recorded with one.</summary>
+    /// <summary>The audit log's events but refusals (type, outcome, reason): every change of state is recorded with one.</summary>
     private static async Task<string[]> AuditAsync(TestBroker broker) =>
-        [.. (await broker.AuditEventsAsync()).Select(e => $"{e.Seq} {e.Record.Type} {e.Record.Outcome} {e.Record.Reason}")];
+        [.. (await broker.AuditEventsAsync()).Where(e => e.Record.Type != AuditTypes.AdminDenied).Select(e => $"{e.Seq} {e.Record.Type} {e.Record.Outcome} {e.Record.Reason}")];
+
+    /// <summary>The rule that refuses a hostile request: the size, the media type, the route's shape (none at all, or its own).</summary>
+    private static string ExpectedCode(Route route, string what, int status) => status switch
+    {
+        413 => RefusalCodes.AdminBodyTooLarge,
+        415 => RefusalCodes.AdminBodyMediaType,
+        _ when route.Valid == "{}" => RefusalCodes.AdminBodyNotExpected,
+        _ when route.Path.Contains("approvals", StringComparison.Ordinal) && what == "a wrong-typed member" => RefusalCodes.ApprovalCommentInvalid,
+        _ => RefusalCodes.AdminBodyInvalid,
+    };
 
     private static bool IsProblem(string body, int status)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
@@ -47,6 +48,7 @@ public sealed class AdminSeparationAttackTests
         Assert.Equal(id, Assert.Single(pending.EnumerateArray()).GetProperty("id").GetString());
         var denials = (await broker.AuditEventsAsync()).Where(e => e.Record.Type == "admin.denied").ToList();
         Assert.Equal(3, denials.Count);
+        Assert.All(denials, e => Assert.Equal(RefusalCodes.AdminTokenInvalid, e.Record.ReasonCode));
         Assert.Contains(denials, e => e.Record.Reason!.Contains("wrong audience", StringComparison.Ordinal));
         Assert.Contains(denials, e => e.Record.Reason!.Contains("may_act", StringComparison.Ordinal));
         Assert.Contains(denials, e => e.Record.Reason!.Contains("act", StringComparison.Ordinal));
@@ -132,6 +134,7 @@ public sealed class AdminSeparationAttackTests
         {
             Assert.Equal(HttpStatusCode.Forbidden, approve.StatusCode);
             Assert.Contains("actor chain", await approve.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalApproverInChain);
         }
 
         using (var deny = await broker.DecideAsync(id, "deny", idp.As(broker, ApprovalBroker.Agent)))
@@ -190,6 +193,7 @@ public sealed class AdminSeparationAttackTests
         using (var self = await broker.DecideAsync(id, "approve", idp.MintAdmin("deployer", now)))
         {
             Assert.Equal(HttpStatusCode.Forbidden, self.StatusCode);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalApproverInChain);
         }
 
         using var bob = await broker.DecideAsync(id, "approve", idp.MintAdmin("bob", now));

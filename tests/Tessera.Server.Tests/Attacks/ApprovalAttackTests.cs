@@ -132,8 +132,10 @@ public sealed class ApprovalAttackTests
 
         using var approveDenied = await broker.DecideAsync(denied, "approve", idp.As(broker, "dave"), "overrule");
         await AssertProblemAsync(approveDenied, HttpStatusCode.Conflict);
+        await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalAlreadyDecided);
         using var denyRedeemed = await broker.DecideAsync(redeemed, "deny", idp.As(broker, "dave"), "too late");
         await AssertProblemAsync(denyRedeemed, HttpStatusCode.Conflict);
+        await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalAlreadyDecided);
 
         for (var i = 0; i < 3; i++)
         {
@@ -246,6 +248,60 @@ public sealed class ApprovalAttackTests
     }
 
     [Fact]
+    public async Task Every_refused_decision_or_revocation_is_on_record_with_the_rule_that_refused_it()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+
+        // frank approves for another group; alice is the principal the agent acts for.
+        using (var outsider = await broker.DecideAsync(id, "approve", idp.As(broker, "frank")))
+        {
+            await AssertProblemAsync(outsider, HttpStatusCode.Forbidden);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalNotAMember);
+        }
+
+        using (var self = await broker.DecideAsync(id, "approve", idp.As(broker, "alice")))
+        {
+            await AssertProblemAsync(self, HttpStatusCode.Forbidden);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalSelfApproval);
+        }
+
+        await DecideOkAsync(broker, id, "deny", idp.As(broker, "bob"));
+        using (var revoke = await RevokeApprovalAsync(broker, id))
+        {
+            await AssertProblemAsync(revoke, HttpStatusCode.Conflict);
+            var denied = await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalNothingToRevoke);
+            Assert.Equal("bootstrap-admin", denied.Record.Principal);
+        }
+
+        using (var unknown = await RevokeApprovalAsync(broker, "no-such-request"))
+        {
+            await AssertProblemAsync(unknown, HttpStatusCode.NotFound);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalNotFound);
+        }
+
+        // A pending request expires after 10 minutes undecided.
+        var late = await broker.RequestApprovalAsync(idp);
+        broker.Time.Advance(TimeSpan.FromMinutes(11));
+        using (var expired = await broker.DecideAsync(late, "approve", idp.As(broker, "bob")))
+        {
+            await AssertProblemAsync(expired, HttpStatusCode.Conflict);
+            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalExpired);
+        }
+    }
+
+    private static async Task<HttpResponseMessage> RevokeApprovalAsync(TestBroker broker, string id)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
+        {
+            Content = new StringContent($$"""{"kind":"approval","id":"{{id}}"}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", broker.AdminToken);
+        return await broker.Client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task An_id_that_differs_from_a_real_one_only_in_case_or_padding_is_404()
     {
         var (broker, idp) = await ApprovalBroker.StartAsync();
@@ -259,6 +315,8 @@ public sealed class ApprovalAttackTests
             using var response = await broker.DecideAsync(Uri.EscapeDataString(near), "approve", bob);
             var body = await AssertProblemAsync(response, HttpStatusCode.NotFound);
             Assert.DoesNotContain(real, body, StringComparison.Ordinal);
+            var denied = await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalNotFound);
+            Assert.Equal("corp:bob", denied.Record.Principal);
         }
 
         Assert.Equal("pending", Assert.Single((await broker.ListApprovalsAsync(bob)).EnumerateArray()).GetProperty("status").GetString());
@@ -472,6 +530,9 @@ public sealed class ApprovalAttackTests
             using var response = await broker.Client.SendAsync(request);
             var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, what);
             Assert.DoesNotContain("X-Injected", problem, StringComparison.Ordinal);
+            var refusal = (await broker.AuditEventsAsync())[^1].Record;
+            Assert.Equal("admin.denied", refusal.Type);
+            Assert.Contains(refusal.ReasonCode, new[] { RefusalCodes.AdminBodyInvalid, RefusalCodes.ApprovalCommentInvalid });
         }
 
         var item = Assert.Single((await broker.ListApprovalsAsync(bob)).EnumerateArray());

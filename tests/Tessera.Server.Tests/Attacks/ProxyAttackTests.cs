@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Audit;
+using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
@@ -76,6 +77,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", target, token);
 
         Assert.Equal(400, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyPathAmbiguous);
         AssertProblem(response);
         Assert.Contains("ambiguous path", response, StringComparison.Ordinal);
         Assert.Empty(_proxy.Upstream.Received);
@@ -89,6 +91,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/%2e%2e/exports", token);
 
         Assert.Equal(400, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyPathAmbiguous);
         var denied = Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
         Assert.Equal(AuditOutcomes.Denied, denied.Record.Outcome);
         Assert.Equal(400, denied.Record.Status);
@@ -134,6 +137,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", $"http://{_proxy.Broker.Address!.Authority}/proxy/crm/contacts/1", token);
 
         Assert.Equal(400, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyTargetNotOriginForm);
         AssertProblem(response);
         Assert.Contains("origin-form", response, StringComparison.Ordinal);
         Assert.Empty(_proxy.Upstream.Received);
@@ -147,6 +151,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
 
         Assert.Equal(403, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyWrongAudience);
         AssertProblem(response);
         Assert.Contains("not for tool 'crm'", response, StringComparison.Ordinal);
         Assert.Empty(_proxy.Upstream.Received);
@@ -160,6 +165,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, _) = await _proxy.RawAsync("GET", "/proxy/github/repos/acme/widgets", token);
 
         Assert.Equal(403, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyWrongAudience);
         Assert.Empty(_proxy.Upstream.Received);
     }
 
@@ -171,6 +177,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
 
         Assert.Equal(403, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyMissionToken);
         AssertProblem(response);
         Assert.Empty(_proxy.Upstream.Received);
     }
@@ -190,6 +197,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await proxy.RawAsync("GET", "/proxy/self/contacts/1", token);
 
         Assert.Equal(403, status);
+        await AuditAssert.LastRefusalAsync(proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyMissionToken);
         AssertProblem(response);
         Assert.Empty(proxy.Upstream.Received);
         var denied = Assert.Single(await proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyDenied);
@@ -205,6 +213,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
 
         Assert.Equal(403, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyWrongAudience);
         Assert.Empty(_proxy.Upstream.Received);
     }
 
@@ -233,6 +242,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync(method, target, token);
 
         Assert.Equal(403, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyRuleNotMatched);
         if (method != "HEAD")
         {
             AssertProblem(response);
@@ -257,6 +267,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token, $"{header}: {value}");
 
         Assert.Equal(400, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyOverrideHeader);
         AssertProblem(response);
         Assert.Empty(_proxy.Upstream.Received);
     }
@@ -267,6 +278,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token: null);
 
         Assert.Equal(401, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyTokenMissing);
         Assert.Equal("Bearer realm=\"tessera\"", Header(response, "WWW-Authenticate"));
         AssertProblem(response);
         Assert.Empty(_proxy.Upstream.Received);
@@ -279,6 +291,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
             "Authorization: Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"support-agent:{TestBroker.SupportSecret}")));
 
         Assert.Equal(401, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyTokenMissing);
         Assert.Equal("Bearer realm=\"tessera\"", Header(response, "WWW-Authenticate"));
         Assert.Empty(_proxy.Upstream.Received);
     }
@@ -286,9 +299,9 @@ public sealed class ProxyAttackTests : IAsyncLifetime
     [Fact]
     public async Task A_malformed_token_is_401_invalid_token()
     {
-        await AssertInvalidTokenAsync("not-a-jwt");
-        await AssertInvalidTokenAsync("a.b.c");
-        await AssertInvalidTokenAsync("eyJhbGciOiJFUzI1NiJ9.eyJ9.");
+        await AssertInvalidTokenAsync("not-a-jwt", RefusalCodes.ProxyTokenMalformed);
+        await AssertInvalidTokenAsync("a.b.c", RefusalCodes.ProxyTokenNotOurs);
+        await AssertInvalidTokenAsync("eyJhbGciOiJFUzI1NiJ9.eyJ9.", RefusalCodes.ProxyTokenNotOurs);
     }
 
     [Fact]
@@ -299,7 +312,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
 
         var forged = HandSignedJwt.Es256(attacker, new { alg = "ES256", typ = "at+jwt", kid }, Claims());
 
-        await AssertInvalidTokenAsync(forged);
+        await AssertInvalidTokenAsync(forged, RefusalCodes.ProxyTokenNotOurs);
     }
 
     [Fact]
@@ -310,7 +323,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
 
         foreach (var header in new object[] { new { alg = "none", typ = "at+jwt", kid }, new { alg = "none" }, new { alg = "None", typ = "at+jwt" } })
         {
-            await AssertInvalidTokenAsync(HandSignedJwt.Encode(header) + "." + payload + ".");
+            await AssertInvalidTokenAsync(HandSignedJwt.Encode(header) + "." + payload + ".", RefusalCodes.ProxyTokenNotOurs);
         }
     }
 
@@ -319,7 +332,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
     {
         var token = await _proxy.TokenAsync();
 
-        await AssertInvalidTokenAsync(token[..(token.LastIndexOf('.') + 1)]);
+        await AssertInvalidTokenAsync(token[..(token.LastIndexOf('.') + 1)], RefusalCodes.ProxyTokenNotOurs);
     }
 
     [Fact]
@@ -332,7 +345,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         // Past its expiry and the 60 s of clock skew Tessera grants, by one second.
         _proxy.Broker.Time.Advance(expiresAt - _proxy.Broker.Time.GetUtcNow() + TimeSpan.FromSeconds(61));
 
-        var response = await AssertInvalidTokenAsync(token);
+        var response = await AssertInvalidTokenAsync(token, RefusalCodes.ProxyTokenExpired);
         Assert.Contains("expired", response, StringComparison.Ordinal);
     }
 
@@ -345,7 +358,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
         }
 
-        var response = await AssertInvalidTokenAsync(token);
+        var response = await AssertInvalidTokenAsync(token, RefusalCodes.ProxyTokenRevoked);
         Assert.Contains("revoked", response, StringComparison.Ordinal);
     }
 
@@ -371,6 +384,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
 
         Assert.Equal(401, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyTokenRevoked);
         Assert.Contains("error=\"invalid_token\"", Header(response, "WWW-Authenticate"), StringComparison.Ordinal);
         Assert.Single(_proxy.Upstream.Received);
     }
@@ -383,6 +397,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token, "Authorization: Bearer " + token);
 
         Assert.Equal(400, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxySeveralAuthorizationHeaders);
         AssertProblem(response);
         Assert.Contains("error=\"invalid_request\"", Header(response, "WWW-Authenticate"), StringComparison.Ordinal);
         Assert.Empty(_proxy.Upstream.Received);
@@ -396,6 +411,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/erp/contacts/1", token);
 
         Assert.Equal(404, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyToolUnknown);
         AssertProblem(response);
         Assert.Empty(_proxy.Upstream.Received);
     }
@@ -408,6 +424,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, _) = await _proxy.RawAsync("GET", "/proxy/c%72m/contacts/1", token);
 
         Assert.Equal(404, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyToolUnknown);
         Assert.Empty(_proxy.Upstream.Received);
     }
 
@@ -422,6 +439,8 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (spent, _) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
 
         Assert.Equal([400, 403, 200, 403], new[] { refused, forbidden, allowed, spent });
+        Assert.Equal([RefusalCodes.ProxyPathAmbiguous, RefusalCodes.ProxyRuleNotMatched, RefusalCodes.ProxyUsesSpent],
+            (await _proxy.Broker.AuditEventsAsync()).Where(e => e.Record.Type == AuditTypes.ProxyDenied).Select(e => e.Record.ReasonCode));
         Assert.Single(_proxy.Upstream.Received);
     }
 
@@ -574,6 +593,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token, $"Connection: keep-alive, {name}");
 
         Assert.Equal(400, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyConnectionHeader);
         AssertProblem(response);
         Assert.Empty(_proxy.Upstream.Received);
     }
@@ -612,6 +632,7 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1" + query, token);
 
         Assert.Equal(400, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyQueryInvalid);
         AssertProblem(response);
         Assert.Contains("invalid query", response, StringComparison.Ordinal);
         Assert.Empty(_proxy.Upstream.Received);
@@ -652,11 +673,12 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         };
     }
 
-    private async Task<string> AssertInvalidTokenAsync(string token)
+    private async Task<string> AssertInvalidTokenAsync(string token, string code)
     {
         var (status, response) = await _proxy.RawAsync("GET", "/proxy/crm/contacts/1", token);
 
         Assert.Equal(401, status);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, code);
         var challenge = Header(response, "WWW-Authenticate");
         Assert.StartsWith("Bearer realm=\"tessera\"", challenge, StringComparison.Ordinal);
         Assert.Contains("error=\"invalid_token\"", challenge, StringComparison.Ordinal);

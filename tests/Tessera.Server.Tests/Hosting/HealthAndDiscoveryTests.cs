@@ -15,7 +15,7 @@ public sealed class HealthAndDiscoveryTests
         Assert.Equal(TestBroker.Issuer + "/oauth/revoke", m.GetProperty("revocation_endpoint").GetString());
         Assert.Equal(["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange", "urn:openid:params:grant-type:ciba"],
             m.GetProperty("grant_types_supported").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal(["tessera_request"], m.GetProperty("authorization_details_types_supported").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["tessera_request", "tessera_mcp_call"], m.GetProperty("authorization_details_types_supported").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["client_secret_basic", "client_secret_post", "private_key_jwt"], m.GetProperty("token_endpoint_auth_methods_supported").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(0, m.GetProperty("response_types_supported").GetArrayLength());
         Assert.Contains("ES256", m.GetProperty("dpop_signing_alg_values_supported").EnumerateArray().Select(e => e.GetString()));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Tessera.Core.Audit;
+using Tessera.Core.Protocol;
 using Tessera.Server.Proxy;
 using Tessera.Server.Tests.Infrastructure;
 
@@ -121,6 +122,7 @@ public sealed class ToolProxyTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(RefusalCodes.ProxyUpstreamTimeout, Assert.Single(await _proxy.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyFailed).Record.ReasonCode);
     }
 
     [Fact]
@@ -132,6 +134,7 @@ public sealed class ToolProxyTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Contains("not in the vault", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, AuditTypes.ProxyDenied, RefusalCodes.ProxyCredentialMissing);
         Assert.Empty(_proxy.Upstream.Received);
     }
 
@@ -246,6 +249,7 @@ public sealed class ToolProxyTests : IAsyncLifetime
         Assert.Equal(AuditOutcomes.Error, failed.Record.Outcome);
         Assert.Equal(502, failed.Record.Status);
         Assert.StartsWith("upstream error: ", failed.Record.Reason, StringComparison.Ordinal);
+        Assert.Equal(RefusalCodes.ProxyUpstreamFailed, failed.Record.ReasonCode);
     }
 
     [Fact]
@@ -308,6 +312,7 @@ public sealed class ToolProxyTests : IAsyncLifetime
         Assert.Equal(forwarded.Record.RequestId, failed.Record.RequestId);
         Assert.Equal(503, failed.Record.Status);
         Assert.StartsWith("not forwarded: ", failed.Record.Reason, StringComparison.Ordinal);
+        Assert.Equal(RefusalCodes.ProxyAuditUnavailable, failed.Record.ReasonCode);
         Assert.Empty(proxy.Upstream.Received);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Tessera.Core.Protocol;
 using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Vault;
@@ -55,6 +56,7 @@ public sealed class VaultTamperTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Equal("the credential of tool 'crm' failed its integrity check", detail);
         Assert.Empty(_proxy.Upstream.Received);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, "proxy.denied", RefusalCodes.ProxyCredentialTampered);
         Assert.Contains(_logs.Lines, l => l.Contains("Secret crm-key v1 fails its integrity check", StringComparison.Ordinal));
         Assert.DoesNotContain(ProxyBroker.CrmKey, _logs.All, StringComparison.Ordinal);
 
@@ -113,6 +115,21 @@ public sealed class VaultTamperTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await GetAsync("/proxy/crm/contacts/1", _crm)).Status);
         Assert.Empty(_proxy.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task A_rekey_over_a_tampered_data_key_changes_nothing_and_is_on_record_as_refused()
+    {
+        var stored = Read(_proxy, "wrapped_key", "crm-key");
+        stored[12] ^= 0x01;
+        Write(_proxy, "wrapped_key", "crm-key", stored);
+        await _proxy.RestartAsync();
+
+        using var rekey = await _proxy.AdminAsync(HttpMethod.Post, "/admin/v1/vault/rekey", new { });
+
+        Assert.Equal(HttpStatusCode.Conflict, rekey.StatusCode);
+        await AuditAssert.LastRefusalAsync(_proxy.Broker, "admin.denied", RefusalCodes.VaultRekeyBroken);
+        Assert.Empty(await _proxy.Broker.Store.Audit.QueryAsync(new Tessera.Core.Audit.AuditQuery { Type = "vault.rekeyed" }, CancellationToken.None));
     }
 
     [Fact]
