@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Tessera.Core.Mcp;
 
@@ -20,6 +21,8 @@ public sealed class McpMessage
 
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = MaxDepth };
     private static readonly JsonDocumentOptions Lenient = new() { AllowDuplicateProperties = true, MaxDepth = MaxDepth };
+
+    private static readonly McpProblem InvalidJson = new(McpRefusalCodes.InvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
 
     private McpMessage(McpMessageKind kind, string? method, string? id, string? target, JsonElement? arguments)
     {
@@ -53,6 +56,15 @@ public sealed class McpMessage
     /// <param name="problem">Why the body is refused.</param>
     public static McpMessage? Parse(ReadOnlyMemory<byte> body, bool keepArguments, out McpProblem? problem)
     {
+        // JsonDocument checks the bytes of a string only when the string is read: a body whose bytes
+        // are not UTF-8 would pass here with arguments an upstream decodes one way or another, and
+        // reading its method or name would throw. One vectorized pass refuses it whole.
+        if (!Utf8.IsValid(body.Span))
+        {
+            problem = InvalidJson;
+            return null;
+        }
+
         JsonDocument document;
         try
         {
@@ -66,7 +78,17 @@ public sealed class McpMessage
 
         using (document)
         {
-            return Read(document.RootElement, keepArguments, out problem);
+            try
+            {
+                return Read(document.RootElement, keepArguments, out problem);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string Tessera reads (method, name, uri) escapes half a surrogate pair: it is no
+                // text, and Tessera and the upstream could read it differently.
+                problem = new(McpRefusalCodes.InvalidJson, "a string of the body escapes half of a surrogate pair");
+                return null;
+            }
         }
     }
 
@@ -167,7 +189,7 @@ public sealed class McpMessage
         }
         catch (JsonException)
         {
-            return new(McpRefusalCodes.InvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
+            return InvalidJson;
         }
     }
 }
