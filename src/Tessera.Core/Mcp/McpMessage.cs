@@ -101,6 +101,12 @@ public sealed class McpMessage
             return null;
         }
 
+        if (HasNamesDifferingOnlyInCase(root, new HashSet<string>(StringComparer.OrdinalIgnoreCase)))
+        {
+            problem = new(McpRefusalCodes.DuplicateMember, "two member names of one object differ only in case; a server reading names case-insensitively could read the other");
+            return null;
+        }
+
         if (root.ValueKind != JsonValueKind.Object
             || !root.TryGetProperty("jsonrpc"u8, out var version) || version.ValueKind != JsonValueKind.String || !version.ValueEquals("2.0"u8))
         {
@@ -174,6 +180,49 @@ public sealed class McpMessage
         }
 
         return new McpMessage(kind, method, id, target, arguments);
+    }
+
+    /// <summary>
+    /// Whether some object of <paramref name="element"/> holds two member names equal but for case.
+    /// The strict read refuses a name twice; a server that reads names case-insensitively
+    /// (System.Text.Json with <c>PropertyNameCaseInsensitive</c>, common among MCP servers on .NET)
+    /// would still take <c>Name</c> after <c>name</c>, and act on another tool than the rule allowed.
+    /// </summary>
+    /// <param name="element">The value to search, the whole message at first.</param>
+    /// <param name="names">One set, reused: each object's names are compared before any value inside it is visited.</param>
+    private static bool HasNamesDifferingOnlyInCase(JsonElement element, HashSet<string> names)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            names.Clear();
+            foreach (var member in element.EnumerateObject())
+            {
+                if (!names.Add(member.Name))
+                {
+                    return true;
+                }
+            }
+
+            foreach (var member in element.EnumerateObject())
+            {
+                if (HasNamesDifferingOnlyInCase(member.Value, names))
+                {
+                    return true;
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                if (HasNamesDifferingOnlyInCase(item, names))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

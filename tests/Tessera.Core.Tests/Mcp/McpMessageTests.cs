@@ -173,6 +173,21 @@ public sealed class McpMessageTests
     public void A_member_name_twice_in_one_object_anywhere_is_refused(string json) =>
         AssertRefused(json, McpRefusalCodes.DuplicateMember);
 
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_code","Name":"delete_repo"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_code"},"Params":{"name":"delete_repo"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","METHOD":"ping","params":{"name":"x"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"repo://acme/docs/a","URI":"repo://acme/secrets/k"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":[{"path":"/tmp","Path":"/etc"}]}}}""")]
+    public void Member_names_of_one_object_that_differ_only_in_case_are_refused(string json) =>
+        // A server reading names case-insensitively (System.Text.Json with PropertyNameCaseInsensitive,
+        // as MCP servers on .NET commonly are) takes the last of them: Tessera would decide on the first.
+        AssertRefused(json, McpRefusalCodes.DuplicateMember);
+
+    [Fact]
+    public void Names_that_differ_only_in_case_in_different_objects_are_fine() =>
+        Assert.Equal("x", Parse("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"Name":"y","inner":[{"NAME":{"name":1}}]}}}""").Target);
+
     [Fact]
     public void The_same_member_name_in_different_objects_is_fine() =>
         Assert.Equal("x", Parse("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"name":"y","params":{"name":"z"}}}}""").Target);
