@@ -5,8 +5,10 @@ namespace Tessera.Core.Mcp;
 
 /// <summary>
 /// The one JSON-RPC message of an MCP POST, read strictly (docs/mcp.md, "What Tessera checks"):
-/// valid UTF-8 JSON, no member name twice at any depth (so Tessera and the upstream can never read
-/// different names from the same body), at most <see cref="MaxDepth"/> levels, one object (a batch
+/// valid UTF-8 JSON, no member name twice at any depth, not even in another case, and no member
+/// Tessera reads spelled in another case (so Tessera and the upstream, even one reading names
+/// case-insensitively, can never read different names from the same body), at most
+/// <see cref="MaxDepth"/> levels, one object (a batch
 /// array is refused), <c>"jsonrpc": "2.0"</c>, and for a method with a target a string
 /// <c>params.name</c> or <c>params.uri</c>. What is read here is what the rules decide on; the body
 /// forwarded is these same bytes.
@@ -21,6 +23,10 @@ public sealed class McpMessage
 
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = MaxDepth };
     private static readonly JsonDocumentOptions Lenient = new() { AllowDuplicateProperties = true, MaxDepth = MaxDepth };
+
+    /// <summary>The members of a message Tessera reads, and of its params: none may come in another case.</summary>
+    private static readonly string[] MessageMembers = ["jsonrpc", "id", "method", "params", "result", "error"];
+    private static readonly string[] ParamsMembers = ["name", "uri", "arguments"];
 
     private static readonly McpProblem InvalidJson = new(McpRefusalCodes.InvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
 
@@ -114,6 +120,12 @@ public sealed class McpMessage
             return null;
         }
 
+        if (NamesAnotherCase(root, MessageMembers))
+        {
+            problem = new(McpRefusalCodes.NotJsonRpc, "a member of the message is named jsonrpc, id, method, params, result or error in another case");
+            return null;
+        }
+
         string? id = null;
         if (root.TryGetProperty("id"u8, out var idElement))
         {
@@ -152,6 +164,12 @@ public sealed class McpMessage
             return null;
         }
 
+        if (hasParams && NamesAnotherCase(parameters, ParamsMembers))
+        {
+            problem = new(McpRefusalCodes.ParamsInvalid, "a member of params is named name, uri or arguments in another case");
+            return null;
+        }
+
         var kind = id is null ? McpMessageKind.Notification : McpMessageKind.Request;
         var targetKind = McpMethods.TargetOf(method);
         if (targetKind == McpTarget.None)
@@ -180,6 +198,47 @@ public sealed class McpMessage
         }
 
         return new McpMessage(kind, method, id, target, arguments);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="obj"/> has a member named like one of <paramref name="read"/> but in
+    /// another case: Tessera reads the names exactly, a case-insensitive server would read that
+    /// member as the one Tessera did not see (a <c>Method</c> beside a <c>result</c> turns what
+    /// Tessera takes for a response into a call).
+    /// </summary>
+    private static bool NamesAnotherCase(JsonElement obj, string[] read)
+    {
+        foreach (var member in obj.EnumerateObject())
+        {
+            if (IsOneOf(member, read))
+            {
+                continue;
+            }
+
+            var text = member.Name; // only a member Tessera does not read is spelled out
+            foreach (var name in read)
+            {
+                if (text.Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsOneOf(JsonProperty member, string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (member.NameEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -184,6 +184,31 @@ public sealed class McpMessageTests
         // as MCP servers on .NET commonly are) takes the last of them: Tessera would decide on the first.
         AssertRefused(json, McpRefusalCodes.DuplicateMember);
 
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{},"Method":"tools/call","params":{"name":"delete_repo"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"},"METHOD":"tools/call","params":{"name":"delete_repo"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","ID":1,"method":"tools/list"}""")]
+    [InlineData("""{"Jsonrpc":"2.0","id":1,"method":"ping"}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"ping","Params":{"name":"delete_repo"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"ping","Result":{}}""")]
+    public void A_member_Tessera_reads_written_in_another_case_is_refused(string json)
+    {
+        // A case-insensitive server reads "Method" as the method: Tessera, reading none, would take the
+        // message for a response and let it through without a rule.
+        Assert.Null(McpMessage.Parse(Encoding.UTF8.GetBytes(json), false, out var problem));
+        Assert.Equal(McpRefusalCodes.NotJsonRpc, problem?.Code);
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_code","Arguments":{"q":1}}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"summarize","NAME2":1,"Arguments":{"q":1}}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"Uri":"repo://acme/secrets","name":"x"}}""")]
+    public void A_member_of_params_Tessera_reads_written_in_another_case_is_refused(string json)
+    {
+        Assert.Null(McpMessage.Parse(Encoding.UTF8.GetBytes(json), true, out var problem));
+        Assert.Equal(McpRefusalCodes.ParamsInvalid, problem?.Code);
+    }
+
     [Fact]
     public void Names_that_differ_only_in_case_in_different_objects_are_fine() =>
         Assert.Equal("x", Parse("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"Name":"y","inner":[{"NAME":{"name":1}}]}}}""").Target);
