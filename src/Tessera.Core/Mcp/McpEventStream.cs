@@ -6,7 +6,8 @@ namespace Tessera.Core.Mcp;
 /// Filters a <c>text/event-stream</c> answer (MCP Streamable HTTP) event by event as it arrives:
 /// each event whose data is a list answer is passed through <see cref="McpListFilter"/>, every other
 /// event is copied as it came, and each is flushed at once, so a long-lived stream stays live and
-/// only the one event being read is ever held (at most <see cref="McpListFilter.MaxMessageBytes"/>).
+/// only the one event being read is ever held (at most <see cref="McpListFilter.MaxMessageBytes"/>
+/// and 16 KiB for its fields; a larger event refuses the stream).
 /// Written by hand because this is our product: a general SSE parser would hand us the data without
 /// the exact bytes to pass on unchanged.
 /// </summary>
@@ -14,11 +15,15 @@ namespace Tessera.Core.Mcp;
 /// Lines end with CR LF, LF or CR, and an event ends at an empty line (the HTML Living Standard's
 /// event stream format). A rewritten event keeps its other fields (<c>event</c>, <c>id</c>,
 /// <c>retry</c>, comments) in order and carries the filtered JSON in one <c>data</c> line. An event
-/// cut off by the end of the stream is dropped, as a client would drop it.
+/// cut off by the end of the stream is dropped, as a client would drop it. A byte order mark at the
+/// start of the stream is read past, as a client reads past it.
 /// </remarks>
 public static class McpEventStream
 {
     private const int InitialBuffer = 16 * 1024;
+
+    /// <summary>The most one event may hold: a list answer of <see cref="McpListFilter.MaxMessageBytes"/> and room for its field names and line ends.</summary>
+    private const int MaxEventBytes = McpListFilter.MaxMessageBytes + InitialBuffer;
 
     /// <summary>
     /// Copies <paramref name="source"/> to <paramref name="destination"/>, filtering list answers.
@@ -31,30 +36,52 @@ public static class McpEventStream
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
         var rewritten = new ArrayBufferWriter<byte>();
         var outcome = McpFilterOutcome.Unchanged;
+        var first = true; // the next event is the first of the stream, which may start with a byte order mark
+        McpFilterOutcome? endedOnCr = null; // how the last event passed, when it ended with a CR whose LF may be still to come
         try
         {
             var length = 0; // bytes held in buffer
             var scanned = 0; // bytes of the current event already searched for its end
             while (true)
             {
+                if (endedOnCr is { } previous && length > 0)
+                {
+                    // The LF of a CR LF that ended the last event: it belongs to that event's last line,
+                    // so it goes on with an event passed as it came and is dropped after a rewritten one.
+                    if (buffer[0] == '\n')
+                    {
+                        if (previous == McpFilterOutcome.Unchanged)
+                        {
+                            await destination.WriteAsync(buffer.AsMemory(0, 1), cancellationToken);
+                            await destination.FlushAsync(cancellationToken);
+                        }
+
+                        buffer.AsSpan(1, length - 1).CopyTo(buffer);
+                        length--;
+                    }
+
+                    endedOnCr = null;
+                }
+
                 var end = FindEventEnd(buffer.AsSpan(0, length), scanned, out var resume);
                 if (end < 0)
                 {
                     scanned = resume;
+                    if (length >= MaxEventBytes)
+                    {
+                        return McpFilterOutcome.Refused;
+                    }
+
                     if (length == buffer.Length)
                     {
-                        if (buffer.Length >= McpListFilter.MaxMessageBytes + InitialBuffer)
-                        {
-                            return McpFilterOutcome.Refused;
-                        }
-
-                        var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, MaxEventBytes));
                         buffer.AsSpan(0, length).CopyTo(larger);
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = larger;
                     }
 
-                    var read = await source.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                    // Never more than one event may hold, whatever size of array the pool handed out.
+                    var read = await source.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, MaxEventBytes) - length), cancellationToken);
                     if (read == 0)
                     {
                         return outcome;
@@ -64,7 +91,8 @@ public static class McpEventStream
                     continue;
                 }
 
-                var result = Pass(buffer.AsMemory(0, end), filter, kind, rewritten);
+                var result = Pass(buffer.AsMemory(0, end), first, filter, kind, rewritten);
+                first = false;
                 if (result == McpFilterOutcome.Refused)
                 {
                     return result;
@@ -82,6 +110,7 @@ public static class McpEventStream
                 }
 
                 await destination.FlushAsync(cancellationToken);
+                endedOnCr = end == length && buffer[end - 1] == '\r' ? result : null;
                 buffer.AsSpan(end, length - end).CopyTo(buffer);
                 length -= end;
                 scanned = 0;
@@ -112,7 +141,16 @@ public static class McpEventStream
 
             if (b == '\r' && i + 1 == held.Length)
             {
-                // A CR as the last byte held may be half of a CR LF: decide once the next byte is here.
+                if (i == lineStart)
+                {
+                    // A CR alone ends the empty line, so the event is whole now: waiting to see whether
+                    // an LF follows would hold it back until the server sends more, perhaps never.
+                    resume = 0;
+                    return i + 1;
+                }
+
+                // A CR as the last byte held may be half of a CR LF: decide once the next byte is here,
+                // or an LF that follows would read as the empty line that ends the event.
                 break;
             }
 
@@ -132,9 +170,16 @@ public static class McpEventStream
     }
 
     /// <summary>Decides one whole event: unchanged, rewritten into <paramref name="output"/>, or refused.</summary>
-    internal static McpFilterOutcome Pass(ReadOnlyMemory<byte> evt, McpListFilter filter, McpListKind kind, ArrayBufferWriter<byte> output)
+    internal static McpFilterOutcome Pass(ReadOnlyMemory<byte> evt, bool first, McpListFilter filter, McpListKind kind, ArrayBufferWriter<byte> output)
     {
         var span = evt.Span;
+        if (first && span.StartsWith("\uFEFF"u8))
+        {
+            // A client drops a byte order mark at the start of the stream and reads the line after it:
+            // so must the filter, or a list answer on the first line would pass unread.
+            span = span[3..];
+        }
+
         var data = new ArrayBufferWriter<byte>();
         var dataLines = 0;
         foreach (var (start, length) in Lines(span))

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Unicode;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 
@@ -23,6 +24,8 @@ public sealed class McpListFilter
 
     // Rewritten answers are JSON read by JSON clients, never embedded in HTML: no need to escape non-ASCII text.
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static readonly McpListKind[] Lists = [McpListKind.Tools, McpListKind.Prompts, McpListKind.Resources, McpListKind.ResourceTemplates];
 
     private readonly McpRule[] _call;
     private readonly McpRule[] _get;
@@ -61,9 +64,9 @@ public sealed class McpListFilter
 
     /// <summary>
     /// Filters one JSON-RPC message of an answer. A response whose <c>result</c> holds the list
-    /// <paramref name="kind"/> names (any of them for <see cref="McpListKind.Any"/>) is rewritten into
+    /// <paramref name="kind"/> names (every one present for <see cref="McpListKind.Any"/>) is rewritten into
     /// <paramref name="output"/> without the entries the token may not use; any other message is
-    /// <see cref="McpFilterOutcome.Unchanged"/> and nothing is written.
+    /// <see cref="McpFilterOutcome.Unchanged"/> and nothing is written; a refused message writes nothing either.
     /// </summary>
     public McpFilterOutcome Filter(ReadOnlyMemory<byte> message, McpListKind kind, IBufferWriter<byte> output)
     {
@@ -72,7 +75,9 @@ public sealed class McpListFilter
             return McpFilterOutcome.Unchanged;
         }
 
-        if (message.Length > MaxMessageBytes)
+        // JsonDocument checks the bytes of a string only when it is read: check them all once, so a
+        // name that is not UTF-8 is refused rather than thrown while the entries are matched.
+        if (message.Length > MaxMessageBytes || !Utf8.IsValid(message.Span))
         {
             return McpFilterOutcome.Refused;
         }
@@ -96,67 +101,102 @@ public sealed class McpListFilter
                 return root.ValueKind == JsonValueKind.Array ? McpFilterOutcome.Refused : McpFilterOutcome.Unchanged;
             }
 
-            if (!root.TryGetProperty("result"u8, out var result) || result.ValueKind != JsonValueKind.Object || FindList(result, kind) is not { } list)
+            if (!root.TryGetProperty("result"u8, out var result) || result.ValueKind != JsonValueKind.Object || !HasList(result, kind))
             {
                 return McpFilterOutcome.Unchanged;
             }
 
-            using var writer = new Utf8JsonWriter(output, WriterOptions);
-            writer.WriteStartObject();
-            foreach (var member in root.EnumerateObject())
+            // Written aside first: a string escaping half a surrogate pair throws only when it is read
+            // or written, and a refused answer must leave nothing of itself in the output.
+            var rewritten = new ArrayBufferWriter<byte>(message.Length);
+            try
             {
-                if (!member.NameEquals("result"u8))
-                {
-                    member.WriteTo(writer);
-                    continue;
-                }
-
-                writer.WritePropertyName(member.Name);
-                writer.WriteStartObject();
-                foreach (var inner in result.EnumerateObject())
-                {
-                    if (!inner.NameEquals(list.Member))
-                    {
-                        inner.WriteTo(writer);
-                        continue;
-                    }
-
-                    writer.WritePropertyName(inner.Name);
-                    writer.WriteStartArray();
-                    foreach (var entry in inner.Value.EnumerateArray())
-                    {
-                        if (Shows(list.Kind, entry))
-                        {
-                            entry.WriteTo(writer);
-                        }
-                    }
-
-                    writer.WriteEndArray();
-                }
-
-                writer.WriteEndObject();
+                Rewrite(root, result, kind, rewritten);
+            }
+            catch (InvalidOperationException)
+            {
+                return McpFilterOutcome.Refused;
             }
 
-            writer.WriteEndObject();
-            writer.Flush();
+            output.Write(rewritten.WrittenSpan);
             return McpFilterOutcome.Rewritten;
         }
     }
 
-    /// <summary>The list member of a result: the one <paramref name="kind"/> names, or for <see cref="McpListKind.Any"/> the first present.</summary>
-    private static (McpListKind Kind, string Member)? FindList(JsonElement result, McpListKind kind)
+    private void Rewrite(JsonElement root, JsonElement result, McpListKind kind, IBufferWriter<byte> output)
     {
-        foreach (var candidate in (ReadOnlySpan<McpListKind>)[McpListKind.Tools, McpListKind.Prompts, McpListKind.Resources, McpListKind.ResourceTemplates])
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        writer.WriteStartObject();
+        foreach (var member in root.EnumerateObject())
         {
-            if (kind != McpListKind.Any && kind != candidate)
+            if (!member.NameEquals("result"u8))
             {
+                member.WriteTo(writer);
                 continue;
             }
 
-            var member = MemberOf(candidate);
-            if (result.TryGetProperty(member, out var list) && list.ValueKind == JsonValueKind.Array)
+            writer.WritePropertyName(member.Name);
+            writer.WriteStartObject();
+            foreach (var inner in result.EnumerateObject())
             {
-                return (candidate, member);
+                if (ListOf(inner, kind) is not { } list)
+                {
+                    inner.WriteTo(writer);
+                    continue;
+                }
+
+                writer.WritePropertyName(inner.Name);
+                writer.WriteStartArray();
+                foreach (var entry in inner.Value.EnumerateArray())
+                {
+                    if (Shows(list, entry))
+                    {
+                        entry.WriteTo(writer);
+                    }
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+        writer.Flush();
+    }
+
+    /// <summary>Whether a result holds the list <paramref name="kind"/> names, or for <see cref="McpListKind.Any"/> any list.</summary>
+    private static bool HasList(JsonElement result, McpListKind kind)
+    {
+        foreach (var candidate in Lists)
+        {
+            if ((kind == McpListKind.Any || kind == candidate)
+                && result.TryGetProperty(MemberOf(candidate), out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Which list a member of a result is, when it is one to filter: the one <paramref name="kind"/>
+    /// names, or for <see cref="McpListKind.Any"/> every list present (an answer whose request is not
+    /// known could otherwise carry a second list past the filter).
+    /// </summary>
+    private static McpListKind? ListOf(JsonProperty member, McpListKind kind)
+    {
+        if (member.Value.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        foreach (var candidate in Lists)
+        {
+            if ((kind == McpListKind.Any || kind == candidate) && member.NameEquals(MemberOf(candidate)))
+            {
+                return candidate;
             }
         }
 

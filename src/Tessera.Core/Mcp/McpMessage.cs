@@ -1,12 +1,15 @@
 using Tessera.Core.Protocol;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Tessera.Core.Mcp;
 
 /// <summary>
 /// The one JSON-RPC message of an MCP POST, read strictly (docs/mcp.md, "What Tessera checks"):
-/// valid UTF-8 JSON, no member name twice at any depth (so Tessera and the upstream can never read
-/// different names from the same body), at most <see cref="MaxDepth"/> levels, one object (a batch
+/// valid UTF-8 JSON, no member name twice at any depth, not even in another case, and no member
+/// Tessera reads spelled in another case (so Tessera and the upstream, even one reading names
+/// case-insensitively, can never read different names from the same body), at most
+/// <see cref="MaxDepth"/> levels, one object (a batch
 /// array is refused), <c>"jsonrpc": "2.0"</c>, and for a method with a target a string
 /// <c>params.name</c> or <c>params.uri</c>. What is read here is what the rules decide on; the body
 /// forwarded is these same bytes.
@@ -21,6 +24,12 @@ public sealed class McpMessage
 
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = MaxDepth };
     private static readonly JsonDocumentOptions Lenient = new() { AllowDuplicateProperties = true, MaxDepth = MaxDepth };
+
+    /// <summary>The members of a message Tessera reads, and of its params: none may come in another case.</summary>
+    private static readonly string[] MessageMembers = ["jsonrpc", "id", "method", "params", "result", "error"];
+    private static readonly string[] ParamsMembers = ["name", "uri", "arguments"];
+
+    private static readonly McpProblem InvalidJson = new(RefusalCodes.McpInvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
 
     private McpMessage(McpMessageKind kind, string? method, string? id, string? target, JsonElement? arguments)
     {
@@ -54,6 +63,15 @@ public sealed class McpMessage
     /// <param name="problem">Why the body is refused.</param>
     public static McpMessage? Parse(ReadOnlyMemory<byte> body, bool keepArguments, out McpProblem? problem)
     {
+        // JsonDocument checks the bytes of a string only when the string is read: a body whose bytes
+        // are not UTF-8 would pass here with arguments an upstream decodes one way or another, and
+        // reading its method or name would throw. One vectorized pass refuses it whole.
+        if (!Utf8.IsValid(body.Span))
+        {
+            problem = InvalidJson;
+            return null;
+        }
+
         JsonDocument document;
         try
         {
@@ -67,7 +85,17 @@ public sealed class McpMessage
 
         using (document)
         {
-            return Read(document.RootElement, keepArguments, out problem);
+            try
+            {
+                return Read(document.RootElement, keepArguments, out problem);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string Tessera reads (method, name, uri) escapes half a surrogate pair: it is no
+                // text, and Tessera and the upstream could read it differently.
+                problem = new(RefusalCodes.McpInvalidJson, "a string of the body escapes half of a surrogate pair");
+                return null;
+            }
         }
     }
 
@@ -80,10 +108,22 @@ public sealed class McpMessage
             return null;
         }
 
+        if (HasNamesDifferingOnlyInCase(root, new HashSet<string>(StringComparer.OrdinalIgnoreCase)))
+        {
+            problem = new(RefusalCodes.McpDuplicateMember, "two member names of one object differ only in case; a server reading names case-insensitively could read the other");
+            return null;
+        }
+
         if (root.ValueKind != JsonValueKind.Object
             || !root.TryGetProperty("jsonrpc"u8, out var version) || version.ValueKind != JsonValueKind.String || !version.ValueEquals("2.0"u8))
         {
             problem = new(RefusalCodes.McpNotJsonRpc, "the body is not a JSON-RPC 2.0 message");
+            return null;
+        }
+
+        if (NamesAnotherCase(root, MessageMembers))
+        {
+            problem = new(RefusalCodes.McpNotJsonRpc, "a member of the message is named jsonrpc, id, method, params, result or error in another case");
             return null;
         }
 
@@ -125,6 +165,12 @@ public sealed class McpMessage
             return null;
         }
 
+        if (hasParams && NamesAnotherCase(parameters, ParamsMembers))
+        {
+            problem = new(RefusalCodes.McpParamsInvalid, "a member of params is named name, uri or arguments in another case");
+            return null;
+        }
+
         var kind = id is null ? McpMessageKind.Notification : McpMessageKind.Request;
         var targetKind = McpMethods.TargetOf(method);
         if (targetKind == McpTarget.None)
@@ -156,6 +202,90 @@ public sealed class McpMessage
     }
 
     /// <summary>
+    /// Whether <paramref name="obj"/> has a member named like one of <paramref name="read"/> but in
+    /// another case: Tessera reads the names exactly, a case-insensitive server would read that
+    /// member as the one Tessera did not see (a <c>Method</c> beside a <c>result</c> turns what
+    /// Tessera takes for a response into a call).
+    /// </summary>
+    private static bool NamesAnotherCase(JsonElement obj, string[] read)
+    {
+        foreach (var member in obj.EnumerateObject())
+        {
+            if (IsOneOf(member, read))
+            {
+                continue;
+            }
+
+            var text = member.Name; // only a member Tessera does not read is spelled out
+            foreach (var name in read)
+            {
+                if (text.Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsOneOf(JsonProperty member, string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (member.NameEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether some object of <paramref name="element"/> holds two member names equal but for case.
+    /// The strict read refuses a name twice; a server that reads names case-insensitively
+    /// (System.Text.Json with <c>PropertyNameCaseInsensitive</c>, common among MCP servers on .NET)
+    /// would still take <c>Name</c> after <c>name</c>, and act on another tool than the rule allowed.
+    /// </summary>
+    /// <param name="element">The value to search, the whole message at first.</param>
+    /// <param name="names">One set, reused: each object's names are compared before any value inside it is visited.</param>
+    private static bool HasNamesDifferingOnlyInCase(JsonElement element, HashSet<string> names)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            names.Clear();
+            foreach (var member in element.EnumerateObject())
+            {
+                if (!names.Add(member.Name))
+                {
+                    return true;
+                }
+            }
+
+            foreach (var member in element.EnumerateObject())
+            {
+                if (HasNamesDifferingOnlyInCase(member.Value, names))
+                {
+                    return true;
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                if (HasNamesDifferingOnlyInCase(item, names))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Says why a body that failed the strict read is refused. Only on the refusal path: the body is
     /// read again, leniently, to tell a repeated member name from JSON that is broken anyway.
     /// </summary>
@@ -168,7 +298,7 @@ public sealed class McpMessage
         }
         catch (JsonException)
         {
-            return new(RefusalCodes.McpInvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
+            return InvalidJson;
         }
     }
 }

@@ -694,6 +694,90 @@ public sealed class ConfigLoaderTests : IDisposable
     public void An_agent_lifetime_limit_outside_a_day_to_ten_years_is_refused(string value) =>
         AssertNames(Refused(Replace("tokens:\n", $"registry:\n  max_agent_lifetime: {value}\ntokens:\n")), "registry.max_agent_lifetime", "");
 
+    private const string McpToolYaml = """
+          - id: gh-mcp
+            protocol: mcp
+            upstream: http://127.0.0.1:9103/mcp
+            scopes:
+              search: { rules: [ "MCP tools/call search_*", "MCP tools/list" ] }
+              docs:   { rules: [ "MCP resources/read repo://acme/docs/**" ] }
+
+        """;
+
+    private static string WithMcpTool(string scopes = "") =>
+        Replace("  - id: github\n", McpToolYaml.Replace("\n\n", "\n", StringComparison.Ordinal) + scopes + "  - id: github\n");
+
+    [Fact]
+    public void A_tool_with_protocol_mcp_takes_MCP_rules()
+    {
+        var config = Load(WithMcpTool());
+
+        var tool = config.Tools.Single(t => t.Id == "gh-mcp");
+        Assert.Equal(Tessera.Core.Tools.ToolProtocol.Mcp, tool.Protocol);
+        Assert.Equal(["MCP tools/call search_*", "MCP tools/list"], tool.Scopes["search"].Rules);
+        var rules = new Tessera.Core.Tools.Tool(tool).McpRules;
+        Assert.Equal("search_*", rules["gh-mcp:search"][0].Pattern?.Text);
+        Assert.Equal("resources/read", rules["gh-mcp:docs"][0].Method);
+        Assert.All(config.Tools.Where(t => t.Id != "gh-mcp"), t => Assert.Equal(Tessera.Core.Tools.ToolProtocol.Http, t.Protocol));
+    }
+
+    [Fact]
+    public void Protocol_http_may_be_written_out() =>
+        Assert.Equal(Tessera.Core.Tools.ToolProtocol.Http, Load(Replace("  - id: github\n", "  - id: github\n    protocol: http\n")).Tools.Single(t => t.Id == "github").Protocol);
+
+    [Theory]
+    [InlineData("grpc")]
+    [InlineData("MCP")]
+    [InlineData("https")]
+    public void An_unknown_protocol_is_refused(string protocol)
+    {
+        var ex = Refused(Replace("  - id: github\n", $"  - id: github\n    protocol: {protocol}\n"));
+
+        AssertNames(ex, "tools[1].protocol", $"'{protocol}' is not a protocol: use http or mcp");
+    }
+
+    [Fact]
+    public void An_MCP_rule_on_an_http_tool_is_refused_telling_to_set_protocol_mcp()
+    {
+        var ex = Refused(Replace("\"GET /repos/**\"", "\"MCP tools/call search_*\""));
+
+        AssertNames(ex, "tools[1].scopes.repo.read.rules[0]", "is an MCP rule; give the tool protocol: mcp");
+        Assert.Equal(LineOf(ValidYaml, "\"GET /repos/**\""), ex.Line);
+        Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("GET /repos/**")]
+    [InlineData("POST /mcp")]
+    [InlineData("* /**")]
+    public void A_path_rule_on_an_mcp_tool_is_refused(string rule)
+    {
+        var yaml = WithMcpTool().Replace("\"MCP tools/list\"", $"\"{rule}\"", StringComparison.Ordinal);
+
+        var ex = Refused(yaml);
+
+        AssertNames(ex, "tools[1].scopes.search.rules[1]", "is not an MCP rule; a tool with protocol: mcp takes rules written MCP <method> [<pattern>]");
+        Assert.Equal(LineOf(yaml, "search: { rules:"), ex.Line);
+    }
+
+    [Theory]
+    [InlineData("MCP tools/call a***", "'***' is not a pattern")]
+    [InlineData("MCP tools/call  search", "separated by single spaces")]
+    [InlineData("MCP initialize", "needs only a valid token")]
+    [InlineData("MCP notifications/initialized", "needs only a valid token")]
+    [InlineData("MCP tools/list search_*", "takes no pattern")]
+    public void An_MCP_rule_that_cannot_be_read_is_refused_with_its_place_in_the_file(string rule, string problem)
+    {
+        var yaml = WithMcpTool().Replace("\"MCP resources/read repo://acme/docs/**\"", $"\"{rule}\"", StringComparison.Ordinal);
+
+        var ex = Refused(yaml);
+
+        AssertNames(ex, "tools[1].scopes.docs.rules[0]", $"'{rule}' is not an MCP rule: ");
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(LineOf(yaml, "docs:   { rules:"), ex.Line);
+        Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
+    }
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir, time: new FakeTimeProvider(Now));
