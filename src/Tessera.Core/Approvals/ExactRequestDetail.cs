@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
@@ -31,89 +30,42 @@ public sealed record ExactRequestDetail(string Tool, string Method, string Path,
     private static readonly SearchValues<char> MediaTypeChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789!#$&-^_.+");
 
     /// <summary>The canonical JSON array carried by the approval and the token.</summary>
-    public string ToJson()
+    public string ToJson() => AuthorizationDetail.Write(Type, w =>
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        w.WriteString("tool", Tool);
+        w.WriteString("method", Method);
+        w.WriteString("path", Path);
+        w.WriteString("body_sha256", BodySha256);
+        if (Query is not null)
         {
-            w.WriteStartArray();
-            w.WriteStartObject();
-            w.WriteString("type", Type);
-            w.WriteString("tool", Tool);
-            w.WriteString("method", Method);
-            w.WriteString("path", Path);
-            w.WriteString("body_sha256", BodySha256);
-            if (Query is not null)
-            {
-                w.WriteString("query", Query);
-            }
-
-            if (ContentType is not null)
-            {
-                w.WriteString("content_type", ContentType);
-            }
-
-            w.WriteEndObject();
-            w.WriteEndArray();
+            w.WriteString("query", Query);
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+        if (ContentType is not null)
+        {
+            w.WriteString("content_type", ContentType);
+        }
+    });
 
     /// <summary>
     /// Reads the detail back from a token this server signed (it wrote the canonical form); null when
     /// it is not exactly one well-formed <c>tessera_request</c>, which callers treat as a refusal.
     /// </summary>
-    public static ExactRequestDetail? FromClaim(string json)
+    public static ExactRequestDetail? FromClaim(string json) => AuthorizationDetail.Read(json, Type, o =>
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var r = doc.RootElement;
-            if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() != 1 || r[0].ValueKind != JsonValueKind.Object)
-            {
-                return null;
-            }
-
-            var o = r[0];
-            if (!(o.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == Type
-                && o.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String
-                && o.TryGetProperty("method", out var method) && method.ValueKind == JsonValueKind.String
-                && o.TryGetProperty("path", out var path) && path.ValueKind == JsonValueKind.String
-                && o.TryGetProperty("body_sha256", out var body) && body.ValueKind == JsonValueKind.String))
-            {
-                return null;
-            }
-
-            // Fail closed: an optional member that is there but not a string binds nothing we can read.
-            string? query = null, contentType = null;
-            if (o.TryGetProperty("query", out var q))
-            {
-                if (q.ValueKind != JsonValueKind.String)
-                {
-                    return null;
-                }
-
-                query = q.GetString();
-            }
-
-            if (o.TryGetProperty("content_type", out var ct))
-            {
-                if (ct.ValueKind != JsonValueKind.String)
-                {
-                    return null;
-                }
-
-                contentType = ct.GetString();
-            }
-
-            return new ExactRequestDetail(tool.GetString()!, method.GetString()!, path.GetString()!, body.GetString()!, query, contentType);
-        }
-        catch (JsonException)
+        if (AuthorizationDetail.String(o, "tool") is not { } tool || AuthorizationDetail.String(o, "method") is not { } method
+            || AuthorizationDetail.String(o, "path") is not { } path || AuthorizationDetail.String(o, "body_sha256") is not { } body)
         {
             return null;
         }
-    }
+
+        // Fail closed: an optional member that is there but not a string binds nothing we can read.
+        var query = AuthorizationDetail.String(o, "query");
+        var contentType = AuthorizationDetail.String(o, "content_type");
+        return (query is null && o.TryGetProperty("query", out _)) || (contentType is null && o.TryGetProperty("content_type", out _))
+            ? null
+            : new ExactRequestDetail(tool, method, path, body, query, contentType);
+    });
 
     /// <summary>Parses and checks <paramref name="text"/> against the tool and scopes; returns null with the problem otherwise.</summary>
     public static ExactRequestDetail? Parse(string text, Tool tool, ScopeSet scopes, out string? problem)
@@ -152,7 +104,7 @@ public sealed record ExactRequestDetail(string Tool, string Method, string Path,
             {
                 // Reject names and values that are not text: an escaped lone surrogate ("\ud800") is
                 // valid JSON that no string can hold, and reading it throws.
-                if (Text(member) is not { } name)
+                if (AuthorizationDetail.Text(member) is not { } name)
                 {
                     problem = "authorization_details has a member name that is not text";
                     return null;
@@ -165,7 +117,7 @@ public sealed record ExactRequestDetail(string Tool, string Method, string Path,
                     return null;
                 }
 
-                if (Text(member.Value) is not { } value)
+                if (AuthorizationDetail.Text(member.Value) is not { } value)
                 {
                     problem = $"authorization_details member '{DisplayText.Clip(name)}' is not text";
                     return null;
@@ -289,31 +241,5 @@ public sealed record ExactRequestDetail(string Tool, string Method, string Path,
             && !text.AsSpan(0, slash).ContainsAnyExcept(MediaTypeChars)
             && !text.AsSpan(slash + 1).ContainsAnyExcept(MediaTypeChars)
             && char.IsAsciiLetterOrDigit(text[0]) && char.IsAsciiLetterOrDigit(text[slash + 1]);
-    }
-
-    /// <summary>The member's name, or null when it is not valid text (see <see cref="Text(JsonElement)"/>).</summary>
-    private static string? Text(JsonProperty member)
-    {
-        try
-        {
-            return member.Name;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>The string's value, or null when it holds no valid UTF-16 text (JSON can escape a lone surrogate).</summary>
-    private static string? Text(JsonElement value)
-    {
-        try
-        {
-            return value.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
     }
 }

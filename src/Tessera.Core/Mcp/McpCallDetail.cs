@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Tessera.Core.Protocol;
@@ -29,49 +28,18 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = McpMessage.MaxDepth };
 
     /// <summary>The canonical JSON array carried by the approval and the token (without the arguments).</summary>
-    public string ToJson()
+    public string ToJson() => AuthorizationDetail.Write(Type, w =>
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartArray();
-            w.WriteStartObject();
-            w.WriteString("type", Type);
-            w.WriteString("tool", Tool);
-            w.WriteString("name", Name);
-            w.WriteString("arguments_sha256", ArgumentsSha256);
-            w.WriteEndObject();
-            w.WriteEndArray();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+        w.WriteString("tool", Tool);
+        w.WriteString("name", Name);
+        w.WriteString("arguments_sha256", ArgumentsSha256);
+    });
 
     /// <summary>Reads the detail from a token this server signed; null when it is not exactly one <c>tessera_mcp_call</c> (a refusal for callers).</summary>
-    public static McpCallDetail? FromClaim(string json)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var r = doc.RootElement;
-            if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() != 1 || r[0].ValueKind != JsonValueKind.Object)
-            {
-                return null;
-            }
-
-            var o = r[0];
-            return o.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == Type
-                && o.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String
-                && o.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
-                && o.TryGetProperty("arguments_sha256", out var hash) && hash.ValueKind == JsonValueKind.String
-                ? new McpCallDetail(tool.GetString()!, name.GetString()!, hash.GetString()!)
-                : null;
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
+    public static McpCallDetail? FromClaim(string json) => AuthorizationDetail.Read(json, Type, o =>
+        AuthorizationDetail.String(o, "tool") is { } tool && AuthorizationDetail.String(o, "name") is { } name && AuthorizationDetail.String(o, "arguments_sha256") is { } hash
+            ? new McpCallDetail(tool, name, hash)
+            : null);
 
     /// <summary>
     /// Parses and checks a token request's <c>authorization_details</c> against the tool and the
@@ -112,12 +80,12 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
             JsonElement? args = null;
             foreach (var member in root[0].EnumerateObject())
             {
-                switch (Text(member))
+                switch (AuthorizationDetail.Text(member))
                 {
                     case "arguments":
                         args = member.Value;
                         continue;
-                    case "type" or "tool" or "name" or "arguments_sha256" when member.Value.ValueKind == JsonValueKind.String && Text(member.Value) is { } value:
+                    case "type" or "tool" or "name" or "arguments_sha256" when member.Value.ValueKind == JsonValueKind.String && AuthorizationDetail.Text(member.Value) is { } value:
                         switch (member.Name)
                         {
                             case "type": type = value; break;
@@ -221,29 +189,5 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
         }
 
         return string.Equals(hash, ArgumentsSha256, StringComparison.Ordinal) ? null : "the call's arguments are not the approved ones";
-    }
-
-    private static string? Text(JsonProperty member)
-    {
-        try
-        {
-            return member.Name;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
-
-    private static string? Text(JsonElement value)
-    {
-        try
-        {
-            return value.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
     }
 }

@@ -136,9 +136,7 @@ public sealed partial class ProxyService
         }
         catch (AuditWriteException ex)
         {
-            _audit.NotForwarded(forwarded, ex);
-            return ProxyVerdict.Refuse(new ProxyRefusal(503, RefusalCodes.ProxyAuditUnavailable, null, ProxyRefusal.TitleFor(503),
-                $"the request could not be recorded in the audit log and was not forwarded ({ex.Message})", ProxyAudit.NotForwardedReason(ex.Message), tool.Id));
+            return NotRecorded(forwarded, ex, tool);
         }
 
         // An answer to a list request shows only what the token may use; a GET stream's answers are

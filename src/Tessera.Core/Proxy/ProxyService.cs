@@ -192,10 +192,7 @@ public sealed partial class ProxyService(
         }
         catch (AuditWriteException ex)
         {
-            // On record as proxy.failed (not proxy.denied): the request was allowed, and never sent.
-            _audit.NotForwarded(forwarded, ex);
-            return ProxyVerdict.Refuse(new ProxyRefusal(503, RefusalCodes.ProxyAuditUnavailable, null, ProxyRefusal.TitleFor(503),
-                $"the request could not be recorded in the audit log and was not forwarded ({ex.Message})", ProxyAudit.NotForwardedReason(ex.Message), tool.Id));
+            return NotRecorded(forwarded, ex, tool);
         }
 
         return ProxyVerdict.Allow(new ProxyGrant
@@ -207,6 +204,17 @@ public sealed partial class ProxyService(
             Credential = credential,
             Forwarded = forwarded,
         });
+    }
+
+    /// <summary>
+    /// The answer to an allowed request whose <c>proxy.forwarded</c> event could not be made durable:
+    /// 503, on record as <c>proxy.failed</c> (not <c>proxy.denied</c>): the request was allowed, and never sent.
+    /// </summary>
+    private ProxyVerdict NotRecorded(AuditRecord forwarded, AuditWriteException ex, Tool tool)
+    {
+        _audit.NotForwarded(forwarded, ex);
+        return ProxyVerdict.Refuse(new ProxyRefusal(503, RefusalCodes.ProxyAuditUnavailable, null, ProxyRefusal.TitleFor(503),
+            $"the request could not be recorded in the audit log and was not forwarded ({ex.Message})", ProxyAudit.NotForwardedReason(ex.Message), tool.Id));
     }
 
     /// <summary>
