@@ -12,8 +12,9 @@
 # stateless, 202 tools): mcp_call_direct / mcp_call_ceiling / mcp_call are tools/call get_issue straight
 # to it, through the ceiling app's YARP forwarding alone, and through /proxy/issues with an issues:read
 # token; mcp_list_direct / mcp_list_ceiling / mcp_list the same for tools/list (202 tools; Tessera
-# filters the answer to the 2 the token may call). MCP_ONLY=1 measures only these; MCP_JSON=1 makes
-# the MCP server answer application/json instead of the SDK's text/event-stream.
+# filters the answer to the 2 the token may call); mcp_*_1c repeat direct and Tessera on one connection
+# (no queueing: each message's own latency). MCP_ONLY=1 measures only these; MCP_JSON=1 makes the MCP
+# server answer application/json instead of the SDK's text/event-stream.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
