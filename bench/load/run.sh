@@ -7,7 +7,7 @@
 # proxy_dpop is the proxy again with a DPoP-bound token and a fresh proof per request (RFC 9449).
 # PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct, proxy_ceiling,
 # proxy and proxy_dpop. TOKEN_ONLY=1 measures only the ceiling, client_credentials_basic and
-# token_exchange_mission_to_tool (the targets in docs/performance.md), and skips the proxy.
+# token_exchange_mission_to_tool (the targets in docs/performance.md), and skips the proxy and MCP.
 # The MCP gateway is measured against an MCP server of the official C# SDK (bench/Tessera.McpUpstream,
 # stateless, 202 tools): mcp_call_direct / mcp_call_ceiling / mcp_call are tools/call get_issue straight
 # to it, through the ceiling app's YARP forwarding alone, and through /proxy/issues with an issues:read
