@@ -10,6 +10,9 @@ using Yarp.ReverseProxy.Forwarder;
 // With CEILING_UPSTREAM and CEILING_UPSTREAM_KEY set it is also the floor under the proxy:
 // /proxy/crm/{**path} forwarded with YARP's forwarder and the same handler settings as Tessera's
 // proxy, the key set in X-Api-Key and Authorization removed. No token, no rules, no vault, no audit.
+// With CEILING_MCP_UPSTREAM (an MCP endpoint URL) and CEILING_MCP_AUTH it is the floor under the MCP
+// gateway: POST /proxy/issues forwarded to that endpoint the same way, Authorization replaced by
+// CEILING_MCP_AUTH. No token, no JSON-RPC reading, no rules, no list filtering.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.Services.AddHttpForwarder();
@@ -49,24 +52,37 @@ app.MapPost("/token", async (HttpContext context) =>
     await body.FlushAsync();
 });
 
+// The same handler settings as Tessera's ToolProxy.
+var client = new HttpMessageInvoker(new SocketsHttpHandler
+{
+    UseProxy = false,
+    AllowAutoRedirect = false,
+    AutomaticDecompression = DecompressionMethods.None,
+    UseCookies = false,
+    ConnectTimeout = TimeSpan.FromSeconds(10),
+    EnableMultipleHttp2Connections = true,
+    ActivityHeadersPropagator = null,
+});
+var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
 if (Environment.GetEnvironmentVariable("CEILING_UPSTREAM") is { Length: > 0 } upstream)
 {
     var apiKey = Environment.GetEnvironmentVariable("CEILING_UPSTREAM_KEY") ?? "";
-    var client = new HttpMessageInvoker(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-        EnableMultipleHttp2Connections = true,
-        ActivityHeadersPropagator = null,
-    });
     var transformer = new KeyTransformer(apiKey);
-    var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
     app.Map("/proxy/crm/{**path}", async (HttpContext context) =>
     {
         if (await forwarder.SendAsync(context, upstream.TrimEnd('/'), client, ForwarderRequestConfig.Empty, transformer) != ForwarderError.None && !context.Response.HasStarted)
+        {
+            context.Response.StatusCode = 502;
+        }
+    });
+}
+
+if (Environment.GetEnvironmentVariable("CEILING_MCP_UPSTREAM") is { Length: > 0 } mcpUpstream)
+{
+    var transformer = new McpCredentialTransformer(new Uri(mcpUpstream), Environment.GetEnvironmentVariable("CEILING_MCP_AUTH") ?? "");
+    app.MapPost("/proxy/issues", async (HttpContext context) =>
+    {
+        if (await forwarder.SendAsync(context, mcpUpstream, client, ForwarderRequestConfig.Empty, transformer) != ForwarderError.None && !context.Response.HasStarted)
         {
             context.Response.StatusCode = 502;
         }

@@ -6,10 +6,12 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 // Usage:
-//   config DIR PORT [UPSTREAM [WORKING_UPSTREAM]]
+//   config DIR PORT [UPSTREAM [WORKING_UPSTREAM [MCP_UPSTREAM]]]
 //                                   write DIR/tessera.yaml, the agent's and the IdP's keys, the secret;
 //                                   tool crm proxies to UPSTREAM, tool crmwork to WORKING_UPSTREAM (an upstream
-//                                   that takes a few ms), both with the vault secret crm-key in X-Api-Key
+//                                   that takes a few ms), both with the vault secret crm-key in X-Api-Key;
+//                                   MCP tool issues to the endpoint MCP_UPSTREAM with the vault secret
+//                                   issues-key as "Authorization: Bearer {secret}"
 //   assertions DIR ISSUER COUNT     COUNT private_key_jwt assertions, one per line, valid 10 minutes
 //   principal DIR                   a principal JWT for alice from the benchmark IdP
 //   tokens DIR ADDR COUNT           COUNT access tokens from the running broker (for revocation)
@@ -27,6 +29,7 @@ switch (args.FirstOrDefault())
         var port = args[2];
         var upstream = args.Length > 3 ? args[3] : "http://127.0.0.1:18082";
         var workingUpstream = args.Length > 4 ? args[4] : "http://127.0.0.1:18083";
+        var mcpUpstream = args.Length > 5 ? args[5] : "http://127.0.0.1:18084/mcp";
         var agentKey = NewKey(dir, "agent");
         var idpKey = NewKey(dir, "idp");
         File.WriteAllText(Path.Combine(dir, "agent.jwks.json"), Jwks(agentKey));
@@ -54,13 +57,19 @@ switch (args.FirstOrDefault())
                 credential: { secret: crm-key, header: X-Api-Key }
                 scopes:
                   read: { rules: [ "GET /contacts/**" ] }
+              - id: issues
+                protocol: mcp
+                upstream: "{{mcpUpstream}}"
+                credential: { secret: issues-key, header: Authorization, format: "Bearer {secret}" }
+                scopes:
+                  read: { rules: [ "MCP tools/list", "MCP tools/call get_issue", "MCP tools/call search_*" ] }
             agents:
               - id: bench-agent
                 owner: bench@example.com
                 purpose: load test
                 expires: {{TimeProvider.System.GetUtcNow().AddMonths(6):yyyy-MM-dd}}
                 auth: { client_secret_sha256: {{hash}}, jwks_file: agent.jwks.json }
-                allowed_scopes: [ "crm:read", "crm:export", "crmwork:read" ]
+                allowed_scopes: [ "crm:read", "crm:export", "crmwork:read", "issues:read" ]
                 max_ttl: 10m
             """);
         break;

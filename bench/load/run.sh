@@ -7,13 +7,20 @@
 # proxy_dpop is the proxy again with a DPoP-bound token and a fresh proof per request (RFC 9449).
 # PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct, proxy_ceiling,
 # proxy and proxy_dpop. TOKEN_ONLY=1 measures only the ceiling, client_credentials_basic and
-# token_exchange_mission_to_tool (the targets in docs/performance.md), and skips the proxy.
+# token_exchange_mission_to_tool (the targets in docs/performance.md), and skips the proxy and MCP.
+# The MCP gateway is measured against an MCP server of the official C# SDK (bench/Tessera.McpUpstream,
+# stateless, 202 tools): mcp_call_direct / mcp_call_ceiling / mcp_call are tools/call get_issue straight
+# to it, through the ceiling app's YARP forwarding alone, and through /proxy/issues with an issues:read
+# token; mcp_list_direct / mcp_list_ceiling / mcp_list the same for tools/list (202 tools; Tessera
+# filters the answer to the 2 the token may call); mcp_*_1c repeat direct and Tessera on one connection
+# (no queueing: each message's own latency). MCP_ONLY=1 measures only these; MCP_JSON=1 makes the MCP
+# server answer application/json instead of the SDK's text/event-stream.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 DURATION=${DURATION:-10}
-THREADS=2
-CONNECTIONS=16
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-16}   # THREADS=1 CONNECTIONS=1: each request's own latency, no queueing
 TESSERA_PORT=${TESSERA_PORT:-18080}
 CEILING_PORT=${CEILING_PORT:-18081}
 UPSTREAM_PORT=${UPSTREAM_PORT:-18082}
@@ -21,7 +28,15 @@ WORK_UPSTREAM_PORT=${WORK_UPSTREAM_PORT:-18083}
 WORK_DELAY_MS=${WORK_DELAY_MS:-2}   # the working upstream's delay before it answers (a real API does work)
 PROXY_ONLY=${PROXY_ONLY:-0}
 TOKEN_ONLY=${TOKEN_ONLY:-0}
+MCP_ONLY=${MCP_ONLY:-0}
+MCP_UPSTREAM_PORT=${MCP_UPSTREAM_PORT:-18084}
+MCP_JSON=${MCP_JSON:-0}
+RUN_TOKENS=1; RUN_PROXY=1; RUN_MCP=1
+[ "$PROXY_ONLY" = 1 ] && { RUN_TOKENS=0; RUN_MCP=0; }
+[ "$TOKEN_ONLY" = 1 ] && { RUN_PROXY=0; RUN_MCP=0; }
+[ "$MCP_ONLY" = 1 ] && { RUN_TOKENS=0; RUN_PROXY=0; }
 UPSTREAM_KEY="bench-upstream-key-7c41e0a9d3b2"
+MCP_KEY="bench-mcp-key-51d2f08e6a93"
 WORK=$(mktemp -d /tmp/tessera-load.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -35,10 +50,13 @@ dotnet build -c Release src/Tessera.Cli -v q -nologo >/dev/null
 dotnet build -c Release bench/Tessera.Ceiling -v q -nologo >/dev/null
 dotnet build -c Release bench/Tessera.LoadPrep -v q -nologo >/dev/null
 dotnet build -c Release bench/Tessera.Upstream -v q -nologo >/dev/null
+dotnet build -c Release bench/Tessera.McpUpstream -v q -nologo >/dev/null
 TESSERA="dotnet $ROOT/src/Tessera.Cli/bin/Release/net10.0/tessera.dll"
 CEILING="dotnet $ROOT/bench/Tessera.Ceiling/bin/Release/net10.0/Tessera.Ceiling.dll"
 PREP="dotnet $ROOT/bench/Tessera.LoadPrep/bin/Release/net10.0/Tessera.LoadPrep.dll"
 UPSTREAM="dotnet $ROOT/bench/Tessera.Upstream/bin/Release/net10.0/Tessera.Upstream.dll"
+MCP_UPSTREAM="dotnet $ROOT/bench/Tessera.McpUpstream/bin/Release/net10.0/Tessera.McpUpstream.dll"
+MCP_ENDPOINT="http://127.0.0.1:$MCP_UPSTREAM_PORT/mcp"
 ADDR="http://127.0.0.1:$TESSERA_PORT"
 
 wait_ready() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
@@ -64,7 +82,7 @@ run() {
 }
 
 : > "$RESULTS"
-if [ "$PROXY_ONLY" != 1 ]; then
+if [ "$RUN_TOKENS" = 1 ]; then
 echo "== ceiling" >&2
 ASPNETCORE_URLS="http://127.0.0.1:$CEILING_PORT" $CEILING >"$WORK/ceiling.log" 2>&1 &
 CEILING_PID=$!; PIDS+=($CEILING_PID)
@@ -78,11 +96,17 @@ kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
 fi
 
 echo "== tessera" >&2
+if [ "$RUN_PROXY" = 1 ]; then
 UPSTREAM_API_KEY="$UPSTREAM_KEY" ASPNETCORE_URLS="http://127.0.0.1:$UPSTREAM_PORT" $UPSTREAM >"$WORK/upstream.log" 2>&1 &
 UPSTREAM_PID=$!; PIDS+=($UPSTREAM_PID)
 UPSTREAM_DELAY_MS=$WORK_DELAY_MS UPSTREAM_API_KEY="$UPSTREAM_KEY" ASPNETCORE_URLS="http://127.0.0.1:$WORK_UPSTREAM_PORT" $UPSTREAM >"$WORK/work-upstream.log" 2>&1 &
 WORK_UPSTREAM_PID=$!; PIDS+=($WORK_UPSTREAM_PID)
-$PREP config "$WORK" "$TESSERA_PORT" "http://127.0.0.1:$UPSTREAM_PORT" "http://127.0.0.1:$WORK_UPSTREAM_PORT"
+fi
+if [ "$RUN_MCP" = 1 ]; then
+MCP_UPSTREAM_JSON=$MCP_JSON MCP_UPSTREAM_AUTH="Bearer $MCP_KEY" ASPNETCORE_URLS="http://127.0.0.1:$MCP_UPSTREAM_PORT" $MCP_UPSTREAM >"$WORK/mcp-upstream.log" 2>&1 &
+MCP_UPSTREAM_PID=$!; PIDS+=($MCP_UPSTREAM_PID)
+fi
+$PREP config "$WORK" "$TESSERA_PORT" "http://127.0.0.1:$UPSTREAM_PORT" "http://127.0.0.1:$WORK_UPSTREAM_PORT" "$MCP_ENDPOINT"
 $TESSERA serve --config "$WORK/tessera.yaml" >"$WORK/tessera.log" 2>&1 &
 SERVER_PID=$!; PIDS+=($SERVER_PID)
 wait_ready "$ADDR/readyz"
@@ -91,7 +115,7 @@ SECRET=$(cat "$WORK/secret")
 BASIC="Basic $(printf 'bench-agent:%s' "$SECRET" | base64 -w0)"
 token() { curl -sf -H "Authorization: $BASIC" -d grant_type=client_credentials -d "scope=$1" "$ADDR/oauth/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/'; }
 
-if [ "$PROXY_ONLY" != 1 ]; then
+if [ "$RUN_TOKENS" = 1 ]; then
 EXPECTED=$(( DURATION * 12000 ))
 if [ "$TOKEN_ONLY" != 1 ]; then
 $PREP assertions "$WORK" "$ADDR" 12000 && mv "$WORK/assertions.txt" "$WORK/warm-assertions.txt"
@@ -127,7 +151,7 @@ run revocation "$SERVER_PID" lines.lua LOAD_PATH=/oauth/revoke LOAD_AUTH="$BASIC
 fi
 fi
 
-if [ "$TOKEN_ONLY" != 1 ]; then
+if [ "$RUN_PROXY" = 1 ]; then
 # The proxy against its upstream called directly: the same GET, once straight to the upstream with
 # the key, once through /proxy/crm with a crm:read token (Tessera injects the key from the vault).
 echo "== proxy" >&2
@@ -191,10 +215,78 @@ run proxy_dpop "$SERVER_PID" lines.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUT
   LOAD_LINE_HEADER=DPoP LOAD_LINES="$WORK/dpop-proofs.txt"
 fi
 
+if [ "$RUN_MCP" = 1 ]; then
+# The MCP gateway against its MCP server called directly, in the 2026-07-28 form (no initialize, no
+# session: MCP-Protocol-Version, Mcp-Method and Mcp-Name headers, the version and the client's
+# capabilities in params._meta). The server gets its credential from the harness when called
+# directly, from the vault (issues-key) through Tessera, from the environment through the ceiling.
+echo "== MCP gateway" >&2
+META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1.0"},"io.modelcontextprotocol/clientCapabilities":{}}'
+CALL_BODY='{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_issue","arguments":{"number":42},'"$META"'}}'
+LIST_BODY='{"jsonrpc":"2.0","id":8,"method":"tools/list","params":{'"$META"'}}'
+mcp_post() { # URL AUTH METHOD NAME BODY: prints the status and the body
+  curl -s -w '\n%{http_code}' -X POST -H "Authorization: $2" -H "Content-Type: application/json" \
+    -H "Accept: application/json, text/event-stream" -H "MCP-Protocol-Version: 2026-07-28" -H "Mcp-Method: $3" \
+    ${4:+-H "Mcp-Name: $4"} --data "$5" "$1"
+}
+for _ in $(seq 1 200); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$MCP_ENDPOINT")" = 401 ] && break; sleep 0.05
+done
+curl -sf -X PUT -H "Authorization: Bearer $(cat "$WORK/data/admin.token")" -H "Content-Type: application/json" \
+  --data "{\"value\":\"$MCP_KEY\"}" "$ADDR/admin/v1/secrets/issues-key" >/dev/null
+MCP_TOKEN=$(token issues:read)
+# Each path answers before anything is measured: the call with the issue, the lists with 202 tools
+# direct and the 2 the token may call (get_issue, search_issues) through Tessera.
+check_mcp() { # LABEL EXPECTED-TOOLS OUTPUT
+  local status=${3##*$'\n'} tools
+  tools=$( { grep -o '"name":"[a-z_0-9]*","description"' <<<"$3" || true; } | wc -l)
+  [ "$status" = 200 ] && [ "$tools" = "$2" ] || { echo "$1 answered $status with $tools tools, expected 200 with $2" >&2; exit 1; }
+}
+check_mcp "tools/call direct" 0 "$(mcp_post "$MCP_ENDPOINT" "Bearer $MCP_KEY" tools/call get_issue "$CALL_BODY")"
+check_mcp "tools/call through Tessera" 0 "$(mcp_post "$ADDR/proxy/issues" "Bearer $MCP_TOKEN" tools/call get_issue "$CALL_BODY")"
+check_mcp "tools/list direct" 202 "$(mcp_post "$MCP_ENDPOINT" "Bearer $MCP_KEY" tools/list "" "$LIST_BODY")"
+check_mcp "tools/list through Tessera" 2 "$(mcp_post "$ADDR/proxy/issues" "Bearer $MCP_TOKEN" tools/list "" "$LIST_BODY")"
+MCP_DIRECT="http://127.0.0.1:$MCP_UPSTREAM_PORT"
+URL=$MCP_DIRECT DURATION=3 run warmup "$MCP_UPSTREAM_PID" mcp.lua LOAD_PATH=/mcp LOAD_AUTH="Bearer $MCP_KEY" LOAD_MCP_METHOD=tools/call LOAD_MCP_NAME=get_issue LOAD_BODY="$CALL_BODY" >/dev/null 2>&1 || true
+URL=$MCP_DIRECT DURATION=3 run warmup "$MCP_UPSTREAM_PID" mcp.lua LOAD_PATH=/mcp LOAD_AUTH="Bearer $MCP_KEY" LOAD_MCP_METHOD=tools/list LOAD_MCP_NAME= LOAD_BODY="$LIST_BODY" >/dev/null 2>&1 || true
+DURATION=3 run warmup "$SERVER_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/call LOAD_MCP_NAME=get_issue LOAD_BODY="$CALL_BODY" >/dev/null 2>&1 || true
+DURATION=3 run warmup "$SERVER_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/list LOAD_MCP_NAME= LOAD_BODY="$LIST_BODY" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+URL=$MCP_DIRECT run mcp_call_direct "$MCP_UPSTREAM_PID" mcp.lua LOAD_PATH=/mcp LOAD_AUTH="Bearer $MCP_KEY" LOAD_MCP_METHOD=tools/call LOAD_MCP_NAME=get_issue LOAD_BODY="$CALL_BODY"
+URL=$MCP_DIRECT run mcp_list_direct "$MCP_UPSTREAM_PID" mcp.lua LOAD_PATH=/mcp LOAD_AUTH="Bearer $MCP_KEY" LOAD_MCP_METHOD=tools/list LOAD_MCP_NAME= LOAD_BODY="$LIST_BODY"
+
+CEILING_MCP_UPSTREAM=$MCP_ENDPOINT CEILING_MCP_AUTH="Bearer $MCP_KEY" ASPNETCORE_URLS="http://127.0.0.1:$CEILING_PORT" $CEILING >"$WORK/mcp-ceiling.log" 2>&1 &
+CEILING_PID=$!; PIDS+=($CEILING_PID)
+FORWARD_URL="http://127.0.0.1:$CEILING_PORT"
+for _ in $(seq 1 200); do
+  [ "$(mcp_post "$FORWARD_URL/proxy/issues" "Bearer $MCP_TOKEN" tools/call get_issue "$CALL_BODY" 2>/dev/null | tail -n1)" = 200 ] && break; sleep 0.05
+done
+check_mcp "tools/list through the ceiling" 202 "$(mcp_post "$FORWARD_URL/proxy/issues" "Bearer $MCP_TOKEN" tools/list "" "$LIST_BODY")"
+URL=$FORWARD_URL DURATION=3 run warmup "$CEILING_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/call LOAD_MCP_NAME=get_issue LOAD_BODY="$CALL_BODY" >/dev/null 2>&1 || true
+URL=$FORWARD_URL DURATION=3 run warmup "$CEILING_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/list LOAD_MCP_NAME= LOAD_BODY="$LIST_BODY" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+URL=$FORWARD_URL run mcp_call_ceiling "$CEILING_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/call LOAD_MCP_NAME=get_issue LOAD_BODY="$CALL_BODY"
+URL=$FORWARD_URL run mcp_list_ceiling "$CEILING_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/list LOAD_MCP_NAME= LOAD_BODY="$LIST_BODY"
+kill "$CEILING_PID"; wait "$CEILING_PID" 2>/dev/null || true
+
+run mcp_call "$SERVER_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/call LOAD_MCP_NAME=get_issue LOAD_BODY="$CALL_BODY"
+run mcp_list "$SERVER_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD=tools/list LOAD_MCP_NAME= LOAD_BODY="$LIST_BODY"
+
+# The same four without load (one connection, one request at a time): with 16 connections on two
+# shared cores p50 is mostly queueing (≈ 16 / throughput); here it is each message's own latency.
+for line in "call tools/call get_issue" "list tools/list -"; do
+  read -r what method name <<<"$line"; [ "$name" = - ] && name=""
+  [ "$what" = call ] && body=$CALL_BODY || body=$LIST_BODY
+  URL=$MCP_DIRECT THREADS=1 CONNECTIONS=1 run "mcp_${what}_direct_1c" "$MCP_UPSTREAM_PID" mcp.lua LOAD_PATH=/mcp LOAD_AUTH="Bearer $MCP_KEY" LOAD_MCP_METHOD="$method" LOAD_MCP_NAME="$name" LOAD_BODY="$body"
+  THREADS=1 CONNECTIONS=1 run "mcp_${what}_1c" "$SERVER_PID" mcp.lua LOAD_PATH=/proxy/issues LOAD_AUTH="Bearer $MCP_TOKEN" LOAD_MCP_METHOD="$method" LOAD_MCP_NAME="$name" LOAD_BODY="$body"
+done
+fi
+
 echo
 echo "Tessera load harness — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
-# upstream_direct, proxy_ceiling, proxy and proxy_dpop are given as a share of upstream_direct, everything else
-# of the ceiling; the cpu of proxy and proxy_ceiling is the forwarder's alone (not the upstream's).
+# upstream_direct, proxy_ceiling, proxy and proxy_dpop are given as a share of upstream_direct, the MCP lines
+# of mcp_call_direct or mcp_list_direct, everything else of the ceiling; the cpu of the proxy, MCP and
+# ceiling forwarding lines is the forwarder's alone (not the upstream's).
 awk '
   function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /m$/) return v * 60000; return v * 1000 }
   { base = "" }
@@ -206,6 +298,20 @@ awk '
   $1 == "proxy" { proxycpu = $5 }
   $1 == "working_upstream_direct" { wdirect = $2; wdirect50 = ms($3); wdirect99 = ms($4) }
   $1 == "proxy_to_working_upstream" { wproxy = $2; wproxy50 = ms($3); wproxy99 = ms($4) }
+  $1 == "mcp_call_direct" { mcd = $2; mcd50 = ms($3); mcd99 = ms($4) }
+  $1 == "mcp_call_ceiling" { mcc = $2; mcc50 = ms($3) }
+  $1 == "mcp_call" { mc = $2; mc50 = ms($3); mc99 = ms($4) }
+  $1 == "mcp_list_direct" { mld = $2; mld50 = ms($3); mld99 = ms($4) }
+  $1 == "mcp_list_ceiling" { mlc = $2; mlc50 = ms($3) }
+  $1 == "mcp_list" { ml = $2; ml50 = ms($3); ml99 = ms($4) }
+  $1 == "mcp_call_direct_1c" { mcd1 = $2; mcd150 = ms($3); mcd199 = ms($4) }
+  $1 == "mcp_call_1c" { mc1 = $2; mc150 = ms($3); mc199 = ms($4) }
+  $1 == "mcp_list_direct_1c" { mld1 = $2; mld150 = ms($3); mld199 = ms($4) }
+  $1 == "mcp_list_1c" { ml1 = $2; ml150 = ms($3); ml199 = ms($4) }
+  $1 ~ /^mcp_call.*_1c$/ { if (mcd1) base = sprintf("%5.0f%% of mcp_call_direct_1c", 100 * $2 / mcd1) }
+  $1 ~ /^mcp_list.*_1c$/ { if (mld1) base = sprintf("%5.0f%% of mcp_list_direct_1c", 100 * $2 / mld1) }
+  $1 ~ /^mcp_call/ && base == "" { if (mcd) base = sprintf("%5.0f%% of mcp_call_direct", 100 * $2 / mcd) }
+  $1 ~ /^mcp_list/ && base == "" { if (mld) base = sprintf("%5.0f%% of mcp_list_direct", 100 * $2 / mld) }
   $1 == "working_upstream_direct" || $1 == "proxy_to_working_upstream" { if (wdirect) base = sprintf("%5.0f%% of working direct", 100 * $2 / wdirect) }
   $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" || $1 == "proxy_dpop" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
   base == "" && ceiling { base = sprintf("%5.0f%% of ceiling", 100 * $2 / ceiling) }
@@ -226,6 +332,27 @@ awk '
     if (proxy && dpop)
       printf "proxy_dpop vs proxy: throughput %.0f%% of proxy, p50 %+.2f ms, server cpu %+d µs/req (what DPoP adds)\n",
         100 * dpop / proxy, dpop50 - proxy50, dpopcpu - proxycpu
+    if (mcd && mc)
+      printf "mcp_call vs mcp_call_direct: throughput %.0f%% of direct, added p50 %.2f ms (target <= 0.5 ms), added p99 %.2f ms\n",
+        100 * mc / mcd, mc50 - mcd50, mc99 - mcd99
+    if (mcc && mc)
+      printf "mcp_call vs mcp_call_ceiling: throughput %.0f%% of YARP forwarding alone (target >= 60%%), p50 %+.2f ms; the ceiling adds %.2f ms p50 to direct\n",
+        100 * mc / mcc, mc50 - mcc50, mcc50 - mcd50
+    if (mld && ml)
+      printf "mcp_list vs mcp_list_direct: throughput %.0f%% of direct, added p50 %.2f ms, added p99 %.2f ms\n",
+        100 * ml / mld, ml50 - mld50, ml99 - mld99
+    if (mld && ml && mcd && mc)
+      printf "tools/list filtering (202 tools -> 2): p50 added by mcp_list minus p50 added by mcp_call = %.2f ms (target <= 0.3 ms)\n",
+        (ml50 - mld50) - (mc50 - mcd50)
+    if (mlc && ml)
+      printf "mcp_list vs mcp_list_ceiling: throughput %.0f%% of YARP forwarding alone, p50 %+.2f ms\n",
+        100 * ml / mlc, ml50 - mlc50
+    if (mcd1 && mc1)
+      printf "mcp_call_1c vs mcp_call_direct_1c (no load): added p50 %.2f ms (target <= 0.5 ms), added p99 %.2f ms\n",
+        mc150 - mcd150, mc199 - mcd199
+    if (mld1 && ml1)
+      printf "mcp_list_1c vs mcp_list_direct_1c (no load): added p50 %.2f ms, added p99 %.2f ms; filtering alone (minus the call'"'"'s) %.2f ms p50 (target <= 0.3 ms)\n",
+        ml150 - mld150, ml199 - mld199, (ml150 - mld150) - (mc150 - mcd150)
     if (dpopbad > 0)
       printf "WARNING: proxy_dpop had %d non-2xx responses (proofs ran out and were replayed, or went stale)\n", dpopbad
   }' "$RESULTS"
