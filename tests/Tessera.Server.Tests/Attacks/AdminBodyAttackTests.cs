@@ -1,8 +1,4 @@
-using System.Text;
-using System.Text.Json;
 using Tessera.Core.Audit;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 

@@ -1,15 +1,9 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Audit;
-using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 
