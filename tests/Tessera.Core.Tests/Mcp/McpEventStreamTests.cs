@@ -1,7 +1,4 @@
 using System.IO.Pipelines;
-using System.Text;
-using Tessera.Core.Mcp;
-using Tessera.Core.Tokens;
 
 namespace Tessera.Core.Tests.Mcp;
 

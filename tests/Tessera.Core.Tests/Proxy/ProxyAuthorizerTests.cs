@@ -1,8 +1,3 @@
-using Tessera.Core.Configuration;
-using Tessera.Core.Proxy;
-using Tessera.Core.Tokens;
-using Tessera.Core.Tools;
-
 namespace Tessera.Core.Tests.Proxy;
 
 public sealed class ProxyAuthorizerTests
