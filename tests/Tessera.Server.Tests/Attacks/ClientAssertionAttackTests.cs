@@ -104,6 +104,26 @@ public sealed class ClientAssertionAttackTests
         return new JsonWebTokenHandler().CreateToken(descriptor);
     }
 
+    /// <summary>
+    /// Sends a broker trusting a fresh key one assertion signed with that key and changed by
+    /// <paramref name="tweak"/> (given the broker's now); asserts <c>invalid_client</c> and, when
+    /// <paramref name="code"/> is given, the one audited refusal with that reason.
+    /// </summary>
+    private static async Task AssertInvalidClientAsync(Action<SecurityTokenDescriptor, DateTime> tweak, string? code = null)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var broker = await StartWithKeyAsync(key);
+        var now = broker.Time.GetUtcNow().UtcDateTime;
+
+        using var response = await PostAsync(broker, Assertion(broker, Credentials(key), d => tweak(d, now)));
+
+        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+        if (code is not null)
+        {
+            await AuditAssert.RefusedOnceAsync(broker, "token.denied", code);
+        }
+    }
+
     private static Task<HttpResponseMessage> PostAsync(TestBroker broker, string assertion, string? clientId = null, string assertionType = JwtBearer)
     {
         var form = new List<KeyValuePair<string, string>>
@@ -356,21 +376,13 @@ public sealed class ClientAssertionAttackTests
     }
 
     [Fact]
-    public async Task Assertion_expired_more_than_the_clock_skew_ago_is_invalid_client()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await using var broker = await StartWithKeyAsync(key);
-        var now = broker.Time.GetUtcNow().UtcDateTime;
-
-        using var response = await PostAsync(broker, Assertion(broker, Credentials(key), d =>
+    public async Task Assertion_expired_more_than_the_clock_skew_ago_is_invalid_client() =>
+        await AssertInvalidClientAsync((d, now) =>
         {
             d.IssuedAt = now.AddMinutes(-3);
             d.NotBefore = now.AddMinutes(-3);
             d.Expires = now.AddSeconds(-61);
-        }));
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
-    }
+        });
 
     [Fact]
     public async Task Assertion_presented_after_the_clock_moved_past_expiry_and_skew_is_invalid_client()
@@ -402,33 +414,19 @@ public sealed class ClientAssertionAttackTests
     }
 
     [Fact]
-    public async Task Assertion_not_valid_yet_is_invalid_client()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await using var broker = await StartWithKeyAsync(key);
-        var now = broker.Time.GetUtcNow().UtcDateTime;
-
-        using var response = await PostAsync(broker, Assertion(broker, Credentials(key), d =>
+    public async Task Assertion_not_valid_yet_is_invalid_client() =>
+        await AssertInvalidClientAsync((d, now) =>
         {
             d.IssuedAt = now.AddMinutes(2);
             d.NotBefore = now.AddMinutes(2);
             d.Expires = now.AddMinutes(3);
-        }));
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
-    }
+        });
 
     [Fact]
     public async Task Assertion_whose_subject_is_not_its_issuer_is_invalid_client()
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await using var broker = await StartWithKeyAsync(key);
-
-        using var otherAgent = await PostAsync(broker, Assertion(broker, Credentials(key), d => d.Claims["sub"] = "support-agent"));
-        using var noSubject = await PostAsync(broker, Assertion(broker, Credentials(key), d => d.Claims.Remove("sub")));
-
-        await OAuthAssert.ErrorAsync(otherAgent, HttpStatusCode.Unauthorized, "invalid_client");
-        await OAuthAssert.ErrorAsync(noSubject, HttpStatusCode.Unauthorized, "invalid_client");
+        await AssertInvalidClientAsync((d, _) => d.Claims["sub"] = "support-agent");
+        await AssertInvalidClientAsync((d, _) => d.Claims.Remove("sub"));
     }
 
     [Theory]
@@ -440,15 +438,8 @@ public sealed class ClientAssertionAttackTests
     [InlineData("http://tessera.test/oauth/token/")]
     [InlineData("http://tessera.test/")]
     [InlineData("tessera")]
-    public async Task Assertion_for_another_audience_is_invalid_client(string audience)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await using var broker = await StartWithKeyAsync(key);
-
-        using var response = await PostAsync(broker, Assertion(broker, Credentials(key), d => d.Audience = audience));
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
-    }
+    public async Task Assertion_for_another_audience_is_invalid_client(string audience) =>
+        await AssertInvalidClientAsync((d, _) => d.Audience = audience);
 
     [Fact]
     public async Task Client_id_parameter_naming_another_client_than_the_assertion_issuer_is_invalid_client()
@@ -463,31 +454,16 @@ public sealed class ClientAssertionAttackTests
     }
 
     [Fact]
-    public async Task Assertion_claiming_an_agent_that_has_no_keys_is_invalid_client()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await using var broker = await StartWithKeyAsync(key);
-
-        using var response = await PostAsync(broker, Assertion(broker, Credentials(key), d =>
+    public async Task Assertion_claiming_an_agent_that_has_no_keys_is_invalid_client() =>
+        await AssertInvalidClientAsync((d, _) =>
         {
             d.Issuer = "support-agent";
             d.Claims["sub"] = "support-agent";
-        }));
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.AssertionNoKeys);
-    }
+        }, RefusalCodes.AssertionNoKeys);
 
     [Fact]
-    public async Task Assertion_without_a_jti_is_invalid_client()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await using var broker = await StartWithKeyAsync(key);
-
-        using var response = await PostAsync(broker, Assertion(broker, Credentials(key), d => d.Claims.Remove("jti")));
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
-    }
+    public async Task Assertion_without_a_jti_is_invalid_client() =>
+        await AssertInvalidClientAsync((d, _) => d.Claims.Remove("jti"));
 
     [Theory]
     [InlineData("urn:ietf:params:oauth:client-assertion-type:saml2-bearer")]
@@ -539,16 +515,8 @@ public sealed class ClientAssertionAttackTests
     }
 
     [Fact]
-    public async Task Oversized_assertion_is_refused_without_a_server_error()
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await using var broker = await StartWithKeyAsync(key);
-        var bloated = Assertion(broker, Credentials(key), d => d.Claims["pad"] = new string('x', 9_000));
-
-        using var response = await PostAsync(broker, bloated);
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
-    }
+    public async Task Oversized_assertion_is_refused_without_a_server_error() =>
+        await AssertInvalidClientAsync((d, _) => d.Claims["pad"] = new string('x', 9_000));
 
     [Fact]
     public async Task Refused_assertions_get_the_same_body_as_an_unknown_client()
