@@ -113,7 +113,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [Fact]
     public async Task A_federated_agent_with_no_stored_secret_obtains_a_token_with_its_platforms_assertion()
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster));
 
         var jwt = new JsonWebToken(await OAuthAssert.TokenAsync(response));
@@ -130,7 +129,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [InlineData(TestBroker.Issuer)]
     public async Task An_assertion_addressed_to_the_issuer_or_the_token_endpoint_is_accepted(string audience)
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster, audience: audience));
 
         await OAuthAssert.TokenAsync(response);
@@ -139,7 +137,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [Fact]
     public async Task A_client_id_naming_the_federated_agent_itself_is_accepted()
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster), clientId: AgentId);
 
         Assert.Equal(AgentId, new JsonWebToken(await OAuthAssert.TokenAsync(response)).GetClaim("client_id").Value);
@@ -148,7 +145,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [Fact]
     public async Task The_subject_picks_the_agent_among_several_federated_with_one_provider()
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster, sub: OtherSub));
 
         Assert.Equal(OtherAgentId, new JsonWebToken(await OAuthAssert.TokenAsync(response)).GetClaim("client_id").Value);
@@ -167,7 +163,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [Fact]
     public async Task An_assertion_from_another_trusted_provider_with_the_same_subject_is_invalid_client()
     {
-
         using var withoutClientId = await PostAsync(_broker, Assertion(_broker, _ci, issuer: CiIssuer));
         using var withClientId = await PostAsync(_broker, Assertion(_broker, _ci, issuer: CiIssuer), clientId: AgentId);
 
@@ -197,7 +192,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [InlineData("http://tessera.test.evil.example")]
     public async Task An_assertion_for_another_audience_is_invalid_client(string audience)
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster, audience: audience));
 
         await AssertRefusedAsync(_broker, response, "wrong audience");
@@ -220,7 +214,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [Fact]
     public async Task An_assertion_living_longer_than_ten_minutes_is_invalid_client()
     {
-
         using var tenMinutes = await PostAsync(_broker, Assertion(_broker, _cluster, lifetime: TimeSpan.FromMinutes(10)));
         using var elevenMinutes = await PostAsync(_broker, Assertion(_broker, _cluster, lifetime: TimeSpan.FromMinutes(11)));
         using var oneYear = await PostAsync(_broker, Assertion(_broker, _cluster, lifetime: TimeSpan.FromDays(365)));
@@ -261,7 +254,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [Fact]
     public async Task An_assertion_issued_in_the_future_is_invalid_client()
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster, issuedAt: _broker.Time.GetUtcNow() + TimeSpan.FromMinutes(3)));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
@@ -320,7 +312,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [InlineData(AgentId)]
     public async Task An_assertion_for_another_subject_is_invalid_client(string sub)
     {
-
         using var withoutClientId = await PostAsync(_broker, Assertion(_broker, _cluster, sub: sub));
         using var withClientId = await PostAsync(_broker, Assertion(_broker, _cluster, sub: sub), clientId: AgentId);
 
@@ -361,7 +352,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [InlineData("no-such-agent")]
     public async Task A_client_id_naming_another_agent_than_the_assertions_subject_is_invalid_client(string clientId)
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster), clientId: clientId);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
@@ -375,7 +365,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [InlineData("logout+jwt")]
     public async Task A_token_of_another_kind_from_the_trusted_provider_is_invalid_client(string typ)
     {
-
         using var response = await PostAsync(_broker, Assertion(_broker, _cluster, typ: typ));
 
         await AssertRefusedAsync(_broker, response, "not a client assertion");
@@ -384,7 +373,6 @@ public sealed class FederatedAssertionAttackTests : IAsyncLifetime
     [Fact]
     public async Task A_secret_for_a_federated_agent_is_refused_like_an_unknown_client()
     {
-
         using var response = await _broker.ClientCredentialsAsync(AgentId, "", ("scope", "crm:read"));
 
         await AssertRefusedAsync(_broker, response, "client has no secret registered");

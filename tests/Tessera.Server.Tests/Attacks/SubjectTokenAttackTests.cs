@@ -74,10 +74,7 @@ public sealed class SubjectTokenAttackTests : IAsyncLifetime
     {
         var mission = await _broker.ExchangeOkAsync("agent-a", _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read"));
         var tool = await _broker.ExchangeOkAsync("agent-a", mission, "urn:tessera:tool:crm");
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", tool, "urn:tessera:tool:crm")));
-        await AuditAssert.LastRefusalAsync(_broker, "token.denied", RefusalCodes.SubjectTokenToolToken);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-b", tool)));
-        await AuditAssert.LastRefusalAsync(_broker, "token.denied", RefusalCodes.SubjectTokenToolToken);
+        await AssertNoOneCanExchangeAsync(tool, RefusalCodes.SubjectTokenToolToken);
     }
 
     [Fact]
@@ -146,10 +143,7 @@ public sealed class SubjectTokenAttackTests : IAsyncLifetime
     {
         var mission = await _broker.ExchangeOkAsync("agent-a", _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read"));
         using var revoke = await _broker.PostFormAsync("/oauth/revoke", [new("token", mission)], TestBroker.Basic("agent-a", DelegationBroker.Secret));
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", mission, "urn:tessera:tool:crm")));
-        await AuditAssert.LastRefusalAsync(_broker, "token.denied", RefusalCodes.SubjectTokenRevoked);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-b", mission)));
-        await AuditAssert.LastRefusalAsync(_broker, "token.denied", RefusalCodes.SubjectTokenRevoked);
+        await AssertNoOneCanExchangeAsync(mission, RefusalCodes.SubjectTokenRevoked);
     }
 
     [Fact]
@@ -238,5 +232,17 @@ public sealed class SubjectTokenAttackTests : IAsyncLifetime
         var mission = await _broker.ExchangeOkAsync("agent-a", alice, purpose: purpose);
 
         Assert.Equal(purpose, DelegationBroker.Claims(mission).GetProperty("purpose").GetString());
+    }
+
+    /// <summary>
+    /// Neither agent-a (asking for the crm tool) nor agent-b (delegating further) can exchange
+    /// <paramref name="subject"/>: each gets <c>invalid_request</c>, audited with <paramref name="code"/>.
+    /// </summary>
+    private async Task AssertNoOneCanExchangeAsync(string subject, string code)
+    {
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", subject, "urn:tessera:tool:crm")));
+        await AuditAssert.LastRefusalAsync(_broker, "token.denied", code);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-b", subject)));
+        await AuditAssert.LastRefusalAsync(_broker, "token.denied", code);
     }
 }
