@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Tests.Tokens;
 
 namespace Tessera.Core.Tests;

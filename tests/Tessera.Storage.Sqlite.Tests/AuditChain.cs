@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using Tessera.Core.Audit;
-
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>Builds correctly chained events by hand, so the store is tested without the audit writer.</summary>

@@ -1,12 +1,9 @@
 using Tessera.Core.Approvals;
-using Tessera.Core.Audit;
 
 namespace Tessera.Storage.Sqlite.Tests;
 
 public sealed class SqliteApprovalStoreTests : SqliteStoreTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task An_approval_is_read_back_exactly_as_each_step_left_it()
     {

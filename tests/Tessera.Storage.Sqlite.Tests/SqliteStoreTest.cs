@@ -12,6 +12,9 @@ public abstract class SqliteStoreTest : IAsyncLifetime
 
     protected SqliteTesseraStore Store { get; set; } = null!;
 
+    /// <summary>The time the tests' events, approvals and revocations are stamped from.</summary>
+    protected static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public virtual async ValueTask InitializeAsync()

@@ -1,16 +1,11 @@
-using Microsoft.Data.Sqlite;
-using Tessera.Core.Audit;
 using Tessera.Core.Missions;
 using Tessera.Core.Revocation;
-using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
 
 namespace Tessera.Storage.Sqlite.Tests;
 
 public sealed class SqliteTesseraStoreTests : SqliteStoreTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task Migrating_twice_changes_nothing_and_keeps_the_data()
     {

@@ -1,4 +1,3 @@
-using Tessera.Core.Audit;
 using Tessera.Core.Vault;
 
 namespace Tessera.Storage.Sqlite.Tests;
@@ -6,8 +5,6 @@ namespace Tessera.Storage.Sqlite.Tests;
 /// <summary>The vault's and the use counters' persistence in SQLite: what is committed is what is loaded.</summary>
 public sealed class SqliteVaultStoreTests : SqliteStoreTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
-
     private static AuditRecord Record() => new() { Type = AuditTypes.SecretPut, Outcome = AuditOutcomes.Allowed };
 
     private static SealedSecretVersion Version(string name, int version, string key, DateTimeOffset at) =>

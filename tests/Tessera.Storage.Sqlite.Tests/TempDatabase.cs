@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>A fresh SQLite file in its own temporary directory, removed afterwards.</summary>

@@ -1,7 +1,3 @@
-using Tessera.Core.Approvals;
-using Tessera.Core.Protocol;
-using Tessera.Core.Tools;
-
 namespace Tessera.Core.Tests.Approvals;
 
 /// <summary>

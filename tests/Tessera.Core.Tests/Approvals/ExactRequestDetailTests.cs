@@ -1,6 +1,3 @@
-using Tessera.Core.Approvals;
-using Tessera.Core.Tools;
-
 namespace Tessera.Core.Tests.Approvals;
 
 public sealed class ExactRequestDetailTests

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Tessera.Core.Tests.Audit;
 

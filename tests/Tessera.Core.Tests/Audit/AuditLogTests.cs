@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace Tessera.Core.Tests.Audit;
 
 public sealed class AuditLogTests

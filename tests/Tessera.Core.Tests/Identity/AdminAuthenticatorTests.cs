@@ -1,10 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Configuration;
-using Tessera.Core.Identity;
-using Tessera.Core.Protocol;
-
 namespace Tessera.Core.Tests.Identity;
 
 public sealed class AdminAuthenticatorTests : IDisposable

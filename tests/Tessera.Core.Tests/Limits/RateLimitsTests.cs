@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.Logging.Abstractions;
 using Tessera.Core.Limits;
 
 namespace Tessera.Core.Tests.Limits;

@@ -1,10 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using Tessera.Core.Configuration;
-using Tessera.Core.Mcp;
-using Tessera.Core.Tokens;
-using Tessera.Core.Tools;
-
 namespace Tessera.Core.Tests.Mcp;
 
 public sealed class McpCallDetailTests

@@ -1,7 +1,4 @@
 using System.IO.Pipelines;
-using System.Text;
-using Tessera.Core.Mcp;
-using Tessera.Core.Tokens;
 
 namespace Tessera.Core.Tests.Mcp;
 
@@ -69,23 +66,20 @@ public sealed class McpEventStreamTests
         Assert.Equal($"event: message\ndata: {Filtered}\n\n", output);
     }
 
-    [Fact]
-    public async Task A_stream_without_a_list_answer_passes_unchanged()
+    /// <summary>Streams that carry no list answer to filter, each with how its source hands out bytes.</summary>
+    public static TheoryData<string, int> StreamsWithoutAListAnswer => new()
     {
-        var input = $"data: {Progress}\n\n: ping\n\ndata: {{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{\"content\":[]}}}}\r\n\r\n";
+        // A notification, a comment and another call's answer.
+        { $"data: {Progress}\n\n: ping\n\ndata: {{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{\"content\":[]}}}}\r\n\r\n", 1 },
+        // A field that only starts like data (or names it with a space before the colon) is not data.
+        { $"database: {ListAnswer}\ndata : {ListAnswer}\n\n", 0 },
+    };
 
-        var (outcome, output) = await Copy(input, 1);
-
-        Assert.Equal(McpFilterOutcome.Unchanged, outcome);
-        Assert.Equal(input, output);
-    }
-
-    [Fact]
-    public async Task A_field_that_only_starts_like_data_is_not_data()
+    [Theory]
+    [MemberData(nameof(StreamsWithoutAListAnswer))]
+    public async Task A_stream_without_a_list_answer_passes_unchanged(string input, int chunk)
     {
-        var input = $"database: {ListAnswer}\ndata : {ListAnswer}\n\n";
-
-        var (outcome, output) = await Copy(input, 0);
+        var (outcome, output) = await Copy(input, chunk);
 
         Assert.Equal(McpFilterOutcome.Unchanged, outcome);
         Assert.Equal(input, output);

@@ -1,9 +1,4 @@
 using System.Buffers;
-using System.Text;
-using System.Text.Json;
-using Tessera.Core.Mcp;
-using Tessera.Core.Tokens;
-using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tests.Mcp;
 

@@ -1,8 +1,3 @@
-using Tessera.Core.Protocol;
-using System.Text;
-using System.Text.Json;
-using Tessera.Core.Mcp;
-
 namespace Tessera.Core.Tests.Mcp;
 
 public sealed class McpMessageTests

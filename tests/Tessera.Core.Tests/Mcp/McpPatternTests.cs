@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using CsCheck;
-using Tessera.Core.Mcp;
 
 namespace Tessera.Core.Tests.Mcp;
 

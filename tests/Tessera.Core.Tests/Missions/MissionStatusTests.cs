@@ -1,5 +1,3 @@
-using Tessera.Core.Missions;
-
 namespace Tessera.Core.Tests.Missions;
 
 public sealed class MissionStatusTests

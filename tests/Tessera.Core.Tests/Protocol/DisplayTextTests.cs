@@ -1,6 +1,5 @@
 using System.Globalization;
 using CsCheck;
-using Tessera.Core.Protocol;
 
 namespace Tessera.Core.Tests.Protocol;
 

@@ -1,11 +1,7 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
-using Tessera.Core.Protocol;
 
 namespace Tessera.Core.Tests.Protocol;
 

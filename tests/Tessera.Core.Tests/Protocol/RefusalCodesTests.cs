@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Tessera.Core.Protocol;
 
 namespace Tessera.Core.Tests.Protocol;
 

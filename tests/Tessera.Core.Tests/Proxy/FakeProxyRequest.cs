@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using Tessera.Core.Proxy;
-
 namespace Tessera.Core.Tests.Proxy;
 
 /// <summary>A request to the proxy as the server would hand it over, written field by field.</summary>

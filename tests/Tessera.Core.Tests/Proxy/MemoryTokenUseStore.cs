@@ -1,5 +1,3 @@
-using Tessera.Core.Storage;
-
 namespace Tessera.Core.Tests.Proxy;
 
 /// <summary>Use counters in memory, counted under one lock as the shared store counts them in one conditional write.</summary>

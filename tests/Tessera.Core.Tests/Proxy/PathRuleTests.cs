@@ -1,5 +1,4 @@
 using CsCheck;
-using Tessera.Core.Proxy;
 
 namespace Tessera.Core.Tests.Proxy;
 

@@ -1,5 +1,3 @@
-using Tessera.Core.Proxy;
-
 namespace Tessera.Core.Tests.Proxy;
 
 public sealed class ProxyHeadersTests

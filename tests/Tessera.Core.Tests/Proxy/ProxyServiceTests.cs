@@ -1,21 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
-using Tessera.Core.Approvals;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
-using Tessera.Core.Identity;
-using Tessera.Core.Protocol;
-using Tessera.Core.Proxy;
-using Tessera.Core.Revocation;
-using Tessera.Core.Storage;
-using Tessera.Core.Tests.Audit;
 using Tessera.Core.Tests.Dpop;
 using Tessera.Core.Tests.Vault;
-using Tessera.Core.Tokens;
-using Tessera.Core.Tools;
-using Tessera.Core.Vault;
 
 namespace Tessera.Core.Tests.Proxy;
 

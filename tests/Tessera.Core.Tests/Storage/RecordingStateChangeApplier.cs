@@ -1,6 +1,3 @@
-using Tessera.Core.Approvals;
-using Tessera.Core.Missions;
-
 namespace Tessera.Core.Tests.Storage;
 
 /// <summary>An applier that writes nothing: it adds every change it is handed, with the method that took it, to the list it is given as its transaction.</summary>

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Tessera.Core.Approvals;
 
 namespace Tessera.Core.Tests.Storage;
 

@@ -1,6 +1,3 @@
-using Tessera.Core.Missions;
-using Tessera.Core.Protocol;
-
 namespace Tessera.Core.Tests.Tokens;
 
 /// <summary>Sign, record, answer: the one path every issued token takes, over the in-memory audit store.</summary>

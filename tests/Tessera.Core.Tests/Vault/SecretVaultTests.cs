@@ -1,12 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
-using Tessera.Core.Configuration;
-using Tessera.Core.Protocol;
-using Tessera.Core.Storage;
-using Tessera.Core.Tests.Audit;
-using Tessera.Core.Vault;
-
 namespace Tessera.Core.Tests.Vault;
 
 public sealed class SecretVaultTests : IAsyncDisposable

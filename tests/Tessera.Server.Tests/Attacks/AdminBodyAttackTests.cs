@@ -1,8 +1,4 @@
-using System.Text;
-using System.Text.Json;
 using Tessera.Core.Audit;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 
@@ -13,8 +9,15 @@ namespace Tessera.Server.Tests.Attacks;
 /// a real Kestrel connection — never a 5xx — is on record as <c>admin.denied</c> with the code of the
 /// rule that refused it, and changes nothing else: no other audit event, no state.
 /// </summary>
-public sealed class AdminBodyAttackTests
+public sealed class AdminBodyAttackTests : IAsyncLifetime
 {
+    private TestBroker _broker = null!;
+    private TestIdp _idp = null!;
+
+    public async ValueTask InitializeAsync() => (_broker, _idp) = await ApprovalBroker.StartAsync(realHttp: true);
+
+    public async ValueTask DisposeAsync() => await _broker.DisposeAsync();
+
     private const string Json = "Content-Type: application/json";
 
     /// <summary>One route: how to reach it, who may, a body it accepts, and the route's own wrong shapes.</summary>
@@ -86,22 +89,20 @@ public sealed class AdminBodyAttackTests
     public async Task Every_hostile_body_is_a_4xx_problem_and_changes_nothing(string name)
     {
         var route = Routes.Single(r => r.Name == name);
-        var (broker, idp) = await ApprovalBroker.StartAsync(realHttp: true);
-        await using var _ = broker;
-        var (path, bearer) = await PrepareAsync(broker, idp, route);
-        var before = await AuditAsync(broker);
+        var (path, bearer) = await PrepareAsync(_broker, _idp, route);
+        var before = await AuditAsync(_broker);
         var failures = new List<string>();
 
         foreach (var (what, headers, body, status) in HostileRequests(route))
         {
-            var response = await RawHttp.SendAsync(broker.Address!, route.Method, path, [$"Authorization: Bearer {bearer}", .. headers], body);
+            var response = await RawHttp.SendAsync(_broker.Address!, route.Method, path, [$"Authorization: Bearer {bearer}", .. headers], body);
             if (response.Status != status || response.ContentType?.StartsWith("application/problem+json", StringComparison.Ordinal) != true || !IsProblem(response.Body, status))
             {
                 failures.Add($"{what}: expected {status} problem details, got {response.Status} {response.ContentType}: {Clip(response.Body)}");
             }
 
             var code = ExpectedCode(route, what, status);
-            var last = (await broker.AuditEventsAsync())[^1].Record;
+            var last = (await _broker.AuditEventsAsync())[^1].Record;
             if (last.Type != AuditTypes.AdminDenied || last.ReasonCode != code)
             {
                 failures.Add($"{what}: expected admin.denied {code}, got {last.Type} {last.ReasonCode ?? "without a code"}: {last.Reason}");
@@ -109,11 +110,11 @@ public sealed class AdminBodyAttackTests
         }
 
         Assert.True(failures.Count == 0, string.Join('\n', failures));
-        Assert.Equal(before, await AuditAsync(broker));
+        Assert.Equal(before, await AuditAsync(_broker));
 
         // Nothing was half-done: the route still takes a proper body.
         var valid = Encoding.UTF8.GetBytes(route.Valid);
-        var ok = await RawHttp.SendAsync(broker.Address!, route.Method, path, [$"Authorization: Bearer {bearer}", Json, $"Content-Length: {valid.Length}"], valid);
+        var ok = await RawHttp.SendAsync(_broker.Address!, route.Method, path, [$"Authorization: Bearer {bearer}", Json, $"Content-Length: {valid.Length}"], valid);
         Assert.True(ok.Status is >= 200 and < 300, $"{ok.Status}: {ok.Body}");
     }
 
@@ -122,12 +123,10 @@ public sealed class AdminBodyAttackTests
     public async Task An_unauthenticated_oversized_body_is_refused_without_a_5xx(string name)
     {
         var route = Routes.Single(r => r.Name == name);
-        var (broker, idp) = await ApprovalBroker.StartAsync(realHttp: true);
-        await using var _ = broker;
-        var (path, _) = await PrepareAsync(broker, idp, route);
+        var (path, _) = await PrepareAsync(_broker, _idp, route);
         var huge = new byte[3 * 1024 * 1024];
 
-        var response = await RawHttp.SendAsync(broker.Address!, route.Method, path, [Json, $"Content-Length: {huge.Length}"], huge);
+        var response = await RawHttp.SendAsync(_broker.Address!, route.Method, path, [Json, $"Content-Length: {huge.Length}"], huge);
 
         Assert.True(response.Status is 401 or 413, $"{response.Status}: {Clip(response.Body)}");
         Assert.StartsWith("application/problem+json", response.ContentType, StringComparison.Ordinal);
@@ -136,26 +135,20 @@ public sealed class AdminBodyAttackTests
     [Fact]
     public async Task A_body_with_malformed_chunks_is_a_400_problem_on_record_as_unreadable()
     {
-        var (broker, _) = await ApprovalBroker.StartAsync(realHttp: true);
-        await using var __ = broker;
-
-        var response = await RawHttp.SendAsync(broker.Address!, "POST", "/admin/v1/revocations",
-            [$"Authorization: Bearer {broker.AdminToken}", Json, "Transfer-Encoding: chunked"], "zz\r\n{}\r\n0\r\n\r\n"u8.ToArray());
+        var response = await RawHttp.SendAsync(_broker.Address!, "POST", "/admin/v1/revocations",
+            [$"Authorization: Bearer {_broker.AdminToken}", Json, "Transfer-Encoding: chunked"], "zz\r\n{}\r\n0\r\n\r\n"u8.ToArray());
 
         Assert.True(response.Status == 400, $"{response.Status}: {Clip(response.Body)}");
-        var refusal = await AuditAssert.LastRefusalAsync(broker, AuditTypes.AdminDenied, RefusalCodes.AdminBodyUnreadable);
+        var refusal = await AuditAssert.LastRefusalAsync(_broker, AuditTypes.AdminDenied, RefusalCodes.AdminBodyUnreadable);
         Assert.Equal("bootstrap-admin", refusal.Record.Principal);
     }
 
     [Fact]
     public async Task The_routes_that_take_no_body_still_accept_none_and_the_clis_empty_object()
     {
-        var (broker, _) = await ApprovalBroker.StartAsync(realHttp: true);
-        await using var __ = broker;
-
-        var none = await RawHttp.SendAsync(broker.Address!, "POST", "/admin/v1/agents/support-agent/suspend", [$"Authorization: Bearer {broker.AdminToken}", "Content-Length: 0"]);
-        var empty = await RawHttp.SendAsync(broker.Address!, "POST", "/admin/v1/agents/support-agent/resume",
-            [$"Authorization: Bearer {broker.AdminToken}", "Content-Type: application/json; charset=utf-8", "Transfer-Encoding: chunked"], RawHttp.Chunked("{}"u8.ToArray(), 2));
+        var none = await RawHttp.SendAsync(_broker.Address!, "POST", "/admin/v1/agents/support-agent/suspend", [$"Authorization: Bearer {_broker.AdminToken}", "Content-Length: 0"]);
+        var empty = await RawHttp.SendAsync(_broker.Address!, "POST", "/admin/v1/agents/support-agent/resume",
+            [$"Authorization: Bearer {_broker.AdminToken}", "Content-Type: application/json; charset=utf-8", "Transfer-Encoding: chunked"], RawHttp.Chunked("{}"u8.ToArray(), 2));
 
         Assert.True(none.Status == 200, none.Body);
         Assert.True(empty.Status == 200, empty.Body);

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Attacks;
 
 /// <summary>
@@ -12,41 +6,46 @@ namespace Tessera.Server.Tests.Attacks;
 /// approving the agent's export; carol's listing agents, planting a secret, suspending agents) and
 /// its variants.
 /// </summary>
-public sealed class AdminSeparationAttackTests
+public sealed class AdminSeparationAttackTests : IAsyncLifetime
 {
+    private TestBroker _broker = null!;
+    private TestIdp _idp = null!;
+
+    public async ValueTask InitializeAsync() => (_broker, _idp) = await ApprovalBroker.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _broker.DisposeAsync();
+
     private static Dictionary<string, object> MayAct(string sub) => new() { ["may_act"] = new Dictionary<string, object> { ["sub"] = sub } };
 
     [Fact]
     public async Task An_approvers_delegation_token_handed_to_the_agent_cannot_approve_its_request()
     {
-        var (broker, idp) = await ApprovalBroker.StartAsync();
-        await using var _ = broker;
-        var id = await broker.RequestApprovalAsync(idp);
-        var now = broker.Time.GetUtcNow();
+        var id = await _broker.RequestApprovalAsync(_idp);
+        var now = _broker.Time.GetUtcNow();
 
         // bob mints a token for the agent to act with (aud = the delegation audience, may_act = the agent).
-        var handedToAgent = idp.Mint("bob", now, extraClaims: MayAct(ApprovalBroker.Agent));
-        using (var approve = await broker.DecideAsync(id, "approve", handedToAgent))
+        var handedToAgent = _idp.Mint("bob", now, extraClaims: MayAct(ApprovalBroker.Agent));
+        using (var approve = await _broker.DecideAsync(id, "approve", handedToAgent))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
         }
 
         // Even addressed to the admin audience, a token naming an actor was made to be handed to an agent.
-        var withMayAct = idp.Mint("bob", now, audience: TestIdp.AdminAudience, extraClaims: MayAct(ApprovalBroker.Agent));
-        using (var approve = await broker.DecideAsync(id, "approve", withMayAct))
+        var withMayAct = _idp.Mint("bob", now, audience: TestIdp.AdminAudience, extraClaims: MayAct(ApprovalBroker.Agent));
+        using (var approve = await _broker.DecideAsync(id, "approve", withMayAct))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
         }
 
-        var withAct = idp.Mint("bob", now, audience: TestIdp.AdminAudience, extraClaims: new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "someone" } });
-        using (var approve = await broker.DecideAsync(id, "approve", withAct))
+        var withAct = _idp.Mint("bob", now, audience: TestIdp.AdminAudience, extraClaims: new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "someone" } });
+        using (var approve = await _broker.DecideAsync(id, "approve", withAct))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
         }
 
-        var pending = await broker.ListApprovalsAsync(idp.As(broker, "bob"), "?status=pending");
+        var pending = await _broker.ListApprovalsAsync(_idp.As(_broker, "bob"), "?status=pending");
         Assert.Equal(id, Assert.Single(pending.EnumerateArray()).GetProperty("id").GetString());
-        var denials = (await broker.AuditEventsAsync()).Where(e => e.Record.Type == "admin.denied").ToList();
+        var denials = (await _broker.AuditEventsAsync()).Where(e => e.Record.Type == "admin.denied").ToList();
         Assert.Equal(3, denials.Count);
         Assert.All(denials, e => Assert.Equal(RefusalCodes.AdminTokenInvalid, e.Record.ReasonCode));
         Assert.Contains(denials, e => e.Record.Reason!.Contains("wrong audience", StringComparison.Ordinal));
@@ -57,30 +56,26 @@ public sealed class AdminSeparationAttackTests
     [Fact]
     public async Task A_token_for_both_audiences_works_neither_as_admin_credential_nor_as_subject_token()
     {
-        var (broker, idp) = await ApprovalBroker.StartAsync();
-        await using var _ = broker;
-        var id = await broker.RequestApprovalAsync(idp);
-        var now = broker.Time.GetUtcNow();
+        var id = await _broker.RequestApprovalAsync(_idp);
+        var now = _broker.Time.GetUtcNow();
 
-        var both = MintForAudiences(idp, "bob", now, TestIdp.Audience, TestIdp.AdminAudience);
-        using (var approve = await broker.DecideAsync(id, "approve", both))
+        var both = MintForAudiences(_idp, "bob", now, TestIdp.Audience, TestIdp.AdminAudience);
+        using (var approve = await _broker.DecideAsync(id, "approve", both))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, approve.StatusCode);
         }
 
-        using var exchange = await ExchangeAsync(broker, MintForAudiences(idp, "alice", now, TestIdp.Audience, TestIdp.AdminAudience));
+        using var exchange = await ExchangeAsync(_broker, MintForAudiences(_idp, "alice", now, TestIdp.Audience, TestIdp.AdminAudience));
         await OAuthAssert.ErrorAsync(exchange, HttpStatusCode.BadRequest, "invalid_request");
     }
 
     [Fact]
     public async Task An_admins_token_is_not_a_subject_token_and_an_admins_delegation_token_is_not_an_admin_credential()
     {
-        var (broker, idp) = await ApprovalBroker.StartAsync();
-        await using var _ = broker;
-        var now = broker.Time.GetUtcNow();
+        var now = _broker.Time.GetUtcNow();
 
         // carol's token handed to the agent (the review: list agents, plant a secret, suspend and resume agents).
-        var handedToAgent = idp.Mint("carol", now, extraClaims: MayAct(ApprovalBroker.Agent));
+        var handedToAgent = _idp.Mint("carol", now, extraClaims: MayAct(ApprovalBroker.Agent));
         foreach (var (method, path, body) in new (HttpMethod, string, string?)[]
         {
             (HttpMethod.Get, "/admin/v1/agents", null),
@@ -97,56 +92,54 @@ public sealed class AdminSeparationAttackTests
                 request.Content = new StringContent(body, Encoding.UTF8, "application/json");
             }
 
-            using var response = await broker.Client.SendAsync(request);
+            using var response = await _broker.Client.SendAsync(request);
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path}: {response.StatusCode}");
         }
 
-        Assert.Empty(await broker.Store.Secrets.LoadVersionsAsync(CancellationToken.None));
-        Assert.Empty(await broker.Store.AgentStates.LoadSuspendedAsync(CancellationToken.None));
+        Assert.Empty(await _broker.Store.Secrets.LoadVersionsAsync(CancellationToken.None));
+        Assert.Empty(await _broker.Store.AgentStates.LoadSuspendedAsync(CancellationToken.None));
 
         // Introspection with an admin bearer takes only admin credentials too.
-        using var issued = await broker.AskAsync(idp, "crm:read");
+        using var issued = await _broker.AskAsync(_idp, "crm:read");
         var token = (await TestBroker.ReadJsonAsync(issued)).RootElement.GetProperty("access_token").GetString()!;
-        using (var introspect = await IntrospectAsBearerAsync(broker, token, handedToAgent))
+        using (var introspect = await IntrospectAsBearerAsync(_broker, token, handedToAgent))
         {
             await OAuthAssert.ErrorAsync(introspect, HttpStatusCode.Unauthorized, "invalid_client");
         }
 
-        using (var introspect = await IntrospectAsBearerAsync(broker, token, idp.MintAdmin("carol", now)))
+        using (var introspect = await IntrospectAsBearerAsync(_broker, token, _idp.MintAdmin("carol", now)))
         {
             Assert.Equal(HttpStatusCode.OK, introspect.StatusCode);
         }
 
         // And the other way round: carol's admin token is no subject token.
-        using var exchange = await ExchangeAsync(broker, idp.MintAdmin("alice", now));
+        using var exchange = await ExchangeAsync(_broker, _idp.MintAdmin("alice", now));
         await OAuthAssert.ErrorAsync(exchange, HttpStatusCode.BadRequest, "invalid_request");
     }
 
     [Fact]
     public async Task An_approver_who_is_an_agent_in_the_requests_chain_cannot_decide_it()
     {
-        var (broker, idp) = await ApprovalBroker.StartAsync();
-        await using var _ = broker;
-        var id = await broker.RequestApprovalAsync(idp);
+        var id = await _broker.RequestApprovalAsync(_idp);
 
         // corp:support-agent is a member of security-oncall, and its name is the asking agent's.
-        using (var approve = await broker.DecideAsync(id, "approve", idp.As(broker, ApprovalBroker.Agent)))
+        using (var approve = await _broker.DecideAsync(id, "approve", _idp.As(_broker, ApprovalBroker.Agent)))
         {
             Assert.Equal(HttpStatusCode.Forbidden, approve.StatusCode);
             Assert.Contains("actor chain", await approve.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-            await AuditAssert.LastRefusalAsync(broker, "admin.denied", RefusalCodes.ApprovalApproverInChain);
+            await AuditAssert.LastRefusalAsync(_broker, "admin.denied", RefusalCodes.ApprovalApproverInChain);
         }
 
-        using (var deny = await broker.DecideAsync(id, "deny", idp.As(broker, ApprovalBroker.Agent)))
+        using (var deny = await _broker.DecideAsync(id, "deny", _idp.As(_broker, ApprovalBroker.Agent)))
         {
             Assert.Equal(HttpStatusCode.Forbidden, deny.StatusCode);
         }
 
-        Assert.Single((await broker.ListApprovalsAsync(idp.As(broker, "bob"), "?status=pending")).EnumerateArray());
-        Assert.Contains(await broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied" && e.Record.Reason!.Contains("ApproverInChain", StringComparison.Ordinal));
+        Assert.Single((await _broker.ListApprovalsAsync(_idp.As(_broker, "bob"), "?status=pending")).EnumerateArray());
+        Assert.Contains(await _broker.AuditEventsAsync(), e => e.Record.Type == "admin.denied" && e.Record.Reason!.Contains("ApproverInChain", StringComparison.Ordinal));
 
         // Another member still decides it.
-        using var bob = await broker.DecideAsync(id, "approve", idp.As(broker, "bob"));
+        using var bob = await _broker.DecideAsync(id, "approve", _idp.As(_broker, "bob"));
         Assert.Equal(HttpStatusCode.OK, bob.StatusCode);
     }
 

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Attacks;
 
 /// <summary>
@@ -118,47 +112,33 @@ public sealed class ClientAuthenticationAttackTests
     }
 
     [Fact]
-    public async Task Basic_header_and_form_secret_together_are_invalid_request_even_when_both_are_correct()
-    {
-        await using var broker = await TestBroker.StartAsync();
-
-        using var response = await broker.PostFormAsync("/oauth/token",
-            [new("grant_type", "client_credentials"), new("scope", "crm:read"), new("client_id", "support-agent"), new("client_secret", TestBroker.SupportSecret)],
-            TestBroker.Basic("support-agent", TestBroker.SupportSecret));
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientSeveralMethods);
-    }
+    public async Task Basic_header_and_form_secret_together_are_invalid_request_even_when_both_are_correct() =>
+        await AssertBasicWithFormRefusedAsync(RefusalCodes.ClientSeveralMethods, ("client_id", "support-agent"), ("client_secret", TestBroker.SupportSecret));
 
     [Fact]
-    public async Task Basic_header_and_client_assertion_together_are_invalid_request()
-    {
-        await using var broker = await TestBroker.StartAsync();
-
-        using var response = await broker.PostFormAsync("/oauth/token",
-            [
-                new("grant_type", "client_credentials"),
-                new("scope", "crm:read"),
-                new("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-                new("client_assertion", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"),
-            ],
-            TestBroker.Basic("support-agent", TestBroker.SupportSecret));
-
-        await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientSeveralMethods);
-    }
+    public async Task Basic_header_and_client_assertion_together_are_invalid_request() =>
+        await AssertBasicWithFormRefusedAsync(RefusalCodes.ClientSeveralMethods,
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"));
 
     [Fact]
-    public async Task Basic_header_naming_another_client_than_the_form_client_id_is_invalid_request()
+    public async Task Basic_header_naming_another_client_than_the_form_client_id_is_invalid_request() =>
+        await AssertBasicWithFormRefusedAsync(RefusalCodes.ClientIdMismatch, ("client_id", "expired-agent"));
+
+    /// <summary>
+    /// Asks for a crm:read token with support-agent's correct Basic header and <paramref name="form"/> besides;
+    /// asserts <c>invalid_request</c> and the one audited refusal with <paramref name="code"/>.
+    /// </summary>
+    private static async Task AssertBasicWithFormRefusedAsync(string code, params (string Name, string Value)[] form)
     {
         await using var broker = await TestBroker.StartAsync();
 
         using var response = await broker.PostFormAsync("/oauth/token",
-            [new("grant_type", "client_credentials"), new("scope", "crm:read"), new("client_id", "expired-agent")],
+            [new("grant_type", "client_credentials"), new("scope", "crm:read"), .. form.Select(p => KeyValuePair.Create(p.Name, p.Value))],
             TestBroker.Basic("support-agent", TestBroker.SupportSecret));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request");
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ClientIdMismatch);
+        await AuditAssert.RefusedOnceAsync(broker, "token.denied", code);
     }
 
     public static TheoryData<string> MalformedBasicHeaders()

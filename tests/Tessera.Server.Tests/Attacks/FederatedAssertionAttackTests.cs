@@ -1,9 +1,5 @@
-using System.Net;
-using System.Security.Cryptography;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 
@@ -13,7 +9,7 @@ namespace Tessera.Server.Tests.Attacks;
 /// first tests show it works; the rest attack issuer, key, algorithm, audience, lifetime, subject,
 /// client id and replay.
 /// </summary>
-public sealed class FederatedAssertionAttackTests
+public sealed class FederatedAssertionAttackTests : IAsyncLifetime
 {
     private const string AgentId = "k8s-agent";
     private const string Sub = "system:serviceaccount:agents:support";
@@ -59,6 +55,14 @@ public sealed class FederatedAssertionAttackTests
             """);
         return (await TestBroker.StartAsync(yaml, directory), cluster, ci);
     }
+
+    private TestBroker _broker = null!;
+    private TestIdp _cluster = null!;
+    private TestIdp _ci = null!;
+
+    public async ValueTask InitializeAsync() => (_broker, _cluster, _ci) = await StartAsync();
+
+    public async ValueTask DisposeAsync() => await _broker.DisposeAsync();
 
     /// <summary>A well-formed cluster token for k8s-agent, stamped with the broker's clock.</summary>
     private static string Assertion(TestBroker broker, TestIdp idp, string sub = Sub, string issuer = ClusterIssuer, string audience = TokenEndpoint,
@@ -109,17 +113,14 @@ public sealed class FederatedAssertionAttackTests
     [Fact]
     public async Task A_federated_agent_with_no_stored_secret_obtains_a_token_with_its_platforms_assertion()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-
-        using var response = await PostAsync(broker, Assertion(broker, cluster));
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster));
 
         var jwt = new JsonWebToken(await OAuthAssert.TokenAsync(response));
         Assert.Equal(AgentId, jwt.GetClaim("client_id").Value);
         Assert.Equal(AgentId, jwt.Subject);
-        Assert.Empty(broker.Config.Agents.Single(a => a.Id == AgentId).Auth.ClientSecrets);
-        Assert.Null(broker.Config.Agents.Single(a => a.Id == AgentId).Auth.ClientSecretSha256);
-        var issued = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == "token.issued");
+        Assert.Empty(_broker.Config.Agents.Single(a => a.Id == AgentId).Auth.ClientSecrets);
+        Assert.Null(_broker.Config.Agents.Single(a => a.Id == AgentId).Auth.ClientSecretSha256);
+        var issued = Assert.Single(await _broker.AuditEventsAsync(), e => e.Record.Type == "token.issued");
         Assert.Equal(AgentId, issued.Record.Agent);
     }
 
@@ -128,10 +129,7 @@ public sealed class FederatedAssertionAttackTests
     [InlineData(TestBroker.Issuer)]
     public async Task An_assertion_addressed_to_the_issuer_or_the_token_endpoint_is_accepted(string audience)
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-
-        using var response = await PostAsync(broker, Assertion(broker, cluster, audience: audience));
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster, audience: audience));
 
         await OAuthAssert.TokenAsync(response);
     }
@@ -139,10 +137,7 @@ public sealed class FederatedAssertionAttackTests
     [Fact]
     public async Task A_client_id_naming_the_federated_agent_itself_is_accepted()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-
-        using var response = await PostAsync(broker, Assertion(broker, cluster), clientId: AgentId);
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster), clientId: AgentId);
 
         Assert.Equal(AgentId, new JsonWebToken(await OAuthAssert.TokenAsync(response)).GetClaim("client_id").Value);
     }
@@ -150,10 +145,7 @@ public sealed class FederatedAssertionAttackTests
     [Fact]
     public async Task The_subject_picks_the_agent_among_several_federated_with_one_provider()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-
-        using var response = await PostAsync(broker, Assertion(broker, cluster, sub: OtherSub));
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster, sub: OtherSub));
 
         Assert.Equal(OtherAgentId, new JsonWebToken(await OAuthAssert.TokenAsync(response)).GetClaim("client_id").Value);
     }
@@ -161,41 +153,34 @@ public sealed class FederatedAssertionAttackTests
     [Fact]
     public async Task An_assertion_from_an_untrusted_issuer_is_invalid_client()
     {
-        var (broker, _, _) = await StartAsync();
-        await using var owner = broker;
         var stranger = new TestIdp("cluster-key-1");
 
-        using var response = await PostAsync(broker, Assertion(broker, stranger, issuer: "https://k8s.evil.test"));
+        using var response = await PostAsync(_broker, Assertion(_broker, stranger, issuer: "https://k8s.evil.test"));
 
-        await AssertRefusedAsync(broker, response, "unknown client");
+        await AssertRefusedAsync(_broker, response, "unknown client");
     }
 
     [Fact]
     public async Task An_assertion_from_another_trusted_provider_with_the_same_subject_is_invalid_client()
     {
-        var (broker, _, ci) = await StartAsync();
-        await using var owner = broker;
+        using var withoutClientId = await PostAsync(_broker, Assertion(_broker, _ci, issuer: CiIssuer));
+        using var withClientId = await PostAsync(_broker, Assertion(_broker, _ci, issuer: CiIssuer), clientId: AgentId);
 
-        using var withoutClientId = await PostAsync(broker, Assertion(broker, ci, issuer: CiIssuer));
-        using var withClientId = await PostAsync(broker, Assertion(broker, ci, issuer: CiIssuer), clientId: AgentId);
-
-        await AssertRefusedAsync(broker, withoutClientId, "no agent is federated with identity provider 'ci'");
-        await AssertRefusedAsync(broker, withClientId, "not federated with identity provider 'ci'");
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.FederatedUnknownSubject);
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.FederatedNotFederated);
+        await AssertRefusedAsync(_broker, withoutClientId, "no agent is federated with identity provider 'ci'");
+        await AssertRefusedAsync(_broker, withClientId, "not federated with identity provider 'ci'");
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.FederatedUnknownSubject);
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.FederatedNotFederated);
     }
 
     [Fact]
     public async Task An_assertion_signed_by_a_key_not_in_the_providers_jwks_is_invalid_client_even_with_its_kid()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
         var forger = new TestIdp("cluster-key-1");
 
-        using var response = await PostAsync(broker, Assertion(broker, forger));
+        using var response = await PostAsync(_broker, Assertion(_broker, forger));
 
-        await AssertRefusedAsync(broker, response, "federated assertion from 'cluster' rejected");
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.FederatedInvalid);
+        await AssertRefusedAsync(_broker, response, "federated assertion from 'cluster' rejected");
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.FederatedInvalid);
     }
 
     [Theory]
@@ -207,84 +192,69 @@ public sealed class FederatedAssertionAttackTests
     [InlineData("http://tessera.test.evil.example")]
     public async Task An_assertion_for_another_audience_is_invalid_client(string audience)
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster, audience: audience));
 
-        using var response = await PostAsync(broker, Assertion(broker, cluster, audience: audience));
-
-        await AssertRefusedAsync(broker, response, "wrong audience");
+        await AssertRefusedAsync(_broker, response, "wrong audience");
     }
 
     [Fact]
     public async Task An_expired_assertion_is_invalid_client()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-        var now = broker.Time.GetUtcNow();
+        var now = _broker.Time.GetUtcNow();
 
-        using var stale = await PostAsync(broker, Assertion(broker, cluster, issuedAt: now - TimeSpan.FromMinutes(7), lifetime: TimeSpan.FromMinutes(5)));
-        var kept = Assertion(broker, cluster);
-        broker.Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(61));
-        using var presentedLate = await PostAsync(broker, kept);
+        using var stale = await PostAsync(_broker, Assertion(_broker, _cluster, issuedAt: now - TimeSpan.FromMinutes(7), lifetime: TimeSpan.FromMinutes(5)));
+        var kept = Assertion(_broker, _cluster);
+        _broker.Time.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(61));
+        using var presentedLate = await PostAsync(_broker, kept);
 
-        await AssertRefusedAsync(broker, stale, "federated assertion expired");
-        await AssertRefusedAsync(broker, presentedLate, "federated assertion expired");
+        await AssertRefusedAsync(_broker, stale, "federated assertion expired");
+        await AssertRefusedAsync(_broker, presentedLate, "federated assertion expired");
     }
 
     [Fact]
     public async Task An_assertion_living_longer_than_ten_minutes_is_invalid_client()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-
-        using var tenMinutes = await PostAsync(broker, Assertion(broker, cluster, lifetime: TimeSpan.FromMinutes(10)));
-        using var elevenMinutes = await PostAsync(broker, Assertion(broker, cluster, lifetime: TimeSpan.FromMinutes(11)));
-        using var oneYear = await PostAsync(broker, Assertion(broker, cluster, lifetime: TimeSpan.FromDays(365)));
+        using var tenMinutes = await PostAsync(_broker, Assertion(_broker, _cluster, lifetime: TimeSpan.FromMinutes(10)));
+        using var elevenMinutes = await PostAsync(_broker, Assertion(_broker, _cluster, lifetime: TimeSpan.FromMinutes(11)));
+        using var oneYear = await PostAsync(_broker, Assertion(_broker, _cluster, lifetime: TimeSpan.FromDays(365)));
 
         await OAuthAssert.TokenAsync(tenMinutes);
-        await AssertRefusedAsync(broker, elevenMinutes, "lifetime too long");
-        await AssertRefusedAsync(broker, oneYear, "lifetime too long");
+        await AssertRefusedAsync(_broker, elevenMinutes, "lifetime too long");
+        await AssertRefusedAsync(_broker, oneYear, "lifetime too long");
     }
 
     [Fact]
     public async Task A_long_lived_assertion_is_refused_even_when_presented_near_its_end()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-        var now = broker.Time.GetUtcNow();
+        var now = _broker.Time.GetUtcNow();
 
         // Issued an hour ago for an hour and a minute: one minute left, but a token worth stealing all along.
-        using var response = await PostAsync(broker, Assertion(broker, cluster, issuedAt: now - TimeSpan.FromHours(1), lifetime: TimeSpan.FromMinutes(61)));
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster, issuedAt: now - TimeSpan.FromHours(1), lifetime: TimeSpan.FromMinutes(61)));
 
-        await AssertRefusedAsync(broker, response, "exp - iat over 10m");
+        await AssertRefusedAsync(_broker, response, "exp - iat over 10m");
     }
 
     [Fact]
     public async Task An_assertion_without_iat_is_bounded_by_its_time_left()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-        var key = ((ECDsaSecurityKey)cluster.Key).ECDsa;
-        var now = broker.Time.GetUtcNow().ToUnixTimeSeconds();
+        var key = ((ECDsaSecurityKey)_cluster.Key).ECDsa;
+        var now = _broker.Time.GetUtcNow().ToUnixTimeSeconds();
         object Claims(long exp) => new { iss = ClusterIssuer, sub = Sub, aud = TokenEndpoint, exp, jti = Guid.NewGuid().ToString("N") };
 
-        using var shortOne = await PostAsync(broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = "cluster-key-1" }, Claims(now + 300)));
-        using var longOne = await PostAsync(broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = "cluster-key-1" }, Claims(now + 3600)));
-        using var noExp = await PostAsync(broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = "cluster-key-1" },
+        using var shortOne = await PostAsync(_broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = "cluster-key-1" }, Claims(now + 300)));
+        using var longOne = await PostAsync(_broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = "cluster-key-1" }, Claims(now + 3600)));
+        using var noExp = await PostAsync(_broker, HandSignedJwt.Es256(key, new { alg = "ES256", kid = "cluster-key-1" },
             new { iss = ClusterIssuer, sub = Sub, aud = TokenEndpoint, jti = Guid.NewGuid().ToString("N") }));
 
         await OAuthAssert.TokenAsync(shortOne);
-        await AssertRefusedAsync(broker, longOne, "max 10m left");
-        await AssertRefusedAsync(broker, noExp, "federated assertion has no exp");
+        await AssertRefusedAsync(_broker, longOne, "max 10m left");
+        await AssertRefusedAsync(_broker, noExp, "federated assertion has no exp");
     }
 
     [Fact]
     public async Task An_assertion_issued_in_the_future_is_invalid_client()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-
-        using var response = await PostAsync(broker, Assertion(broker, cluster, issuedAt: broker.Time.GetUtcNow() + TimeSpan.FromMinutes(3)));
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster, issuedAt: _broker.Time.GetUtcNow() + TimeSpan.FromMinutes(3)));
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
     }
@@ -292,55 +262,47 @@ public sealed class FederatedAssertionAttackTests
     [Fact]
     public async Task A_replayed_assertion_is_refused_the_second_time()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-        var assertion = Assertion(broker, cluster);
+        var assertion = Assertion(_broker, _cluster);
 
-        using var first = await PostAsync(broker, assertion);
-        using var second = await PostAsync(broker, assertion);
-        using var sameJtiFreshlySigned = await PostAsync(broker, Assertion(broker, cluster, sub: OtherSub, jti: new JsonWebToken(assertion).Id));
+        using var first = await PostAsync(_broker, assertion);
+        using var second = await PostAsync(_broker, assertion);
+        using var sameJtiFreshlySigned = await PostAsync(_broker, Assertion(_broker, _cluster, sub: OtherSub, jti: new JsonWebToken(assertion).Id));
 
         await OAuthAssert.TokenAsync(first);
-        await AssertRefusedAsync(broker, second, "federated assertion jti replayed");
-        await AssertRefusedAsync(broker, sameJtiFreshlySigned, "federated assertion jti replayed");
+        await AssertRefusedAsync(_broker, second, "federated assertion jti replayed");
+        await AssertRefusedAsync(_broker, sameJtiFreshlySigned, "federated assertion jti replayed");
     }
 
     [Fact]
     public async Task An_assertion_spent_before_a_restart_is_still_refused_after_it()
     {
-        var (broker, cluster, _) = await StartAsync();
-        var assertion = Assertion(broker, cluster);
-        using (var first = await PostAsync(broker, assertion))
+        var assertion = Assertion(_broker, _cluster);
+        using (var first = await PostAsync(_broker, assertion))
         {
             await OAuthAssert.TokenAsync(first);
         }
 
-        broker = await broker.RestartAsync();
-        await using (broker)
-        {
-            using var replayed = await PostAsync(broker, assertion);
-            await AssertRefusedAsync(broker, replayed, "federated assertion jti replayed");
+        _broker = await _broker.RestartAsync();
 
-            using var fresh = await PostAsync(broker, Assertion(broker, cluster));
-            await OAuthAssert.TokenAsync(fresh);
-        }
+        using var replayed = await PostAsync(_broker, assertion);
+        await AssertRefusedAsync(_broker, replayed, "federated assertion jti replayed");
+        using var fresh = await PostAsync(_broker, Assertion(_broker, _cluster));
+        await OAuthAssert.TokenAsync(fresh);
     }
 
     [Fact]
     public async Task An_assertion_without_a_jti_is_reusable_only_within_its_short_lifetime()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-        var assertion = Assertion(broker, cluster, jti: null, lifetime: TimeSpan.FromMinutes(2));
+        var assertion = Assertion(_broker, _cluster, jti: null, lifetime: TimeSpan.FromMinutes(2));
 
-        using var first = await PostAsync(broker, assertion);
-        using var second = await PostAsync(broker, assertion);
-        broker.Time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(61));
-        using var afterExpiry = await PostAsync(broker, assertion);
+        using var first = await PostAsync(_broker, assertion);
+        using var second = await PostAsync(_broker, assertion);
+        _broker.Time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(61));
+        using var afterExpiry = await PostAsync(_broker, assertion);
 
         await OAuthAssert.TokenAsync(first);
         await OAuthAssert.TokenAsync(second);
-        await AssertRefusedAsync(broker, afterExpiry, "federated assertion expired");
+        await AssertRefusedAsync(_broker, afterExpiry, "federated assertion expired");
     }
 
     [Theory]
@@ -350,27 +312,22 @@ public sealed class FederatedAssertionAttackTests
     [InlineData(AgentId)]
     public async Task An_assertion_for_another_subject_is_invalid_client(string sub)
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
+        using var withoutClientId = await PostAsync(_broker, Assertion(_broker, _cluster, sub: sub));
+        using var withClientId = await PostAsync(_broker, Assertion(_broker, _cluster, sub: sub), clientId: AgentId);
 
-        using var withoutClientId = await PostAsync(broker, Assertion(broker, cluster, sub: sub));
-        using var withClientId = await PostAsync(broker, Assertion(broker, cluster, sub: sub), clientId: AgentId);
-
-        await AssertRefusedAsync(broker, withoutClientId, "no agent is federated with identity provider 'cluster'");
-        await AssertRefusedAsync(broker, withClientId, "is not the subject configured for the agent");
+        await AssertRefusedAsync(_broker, withoutClientId, "no agent is federated with identity provider 'cluster'");
+        await AssertRefusedAsync(_broker, withClientId, "is not the subject configured for the agent");
     }
 
     [Fact]
     public async Task An_unsigned_assertion_with_alg_none_is_invalid_client()
     {
-        var (broker, _, _) = await StartAsync();
-        await using var owner = broker;
-        var now = broker.Time.GetUtcNow().ToUnixTimeSeconds();
+        var now = _broker.Time.GetUtcNow().ToUnixTimeSeconds();
         var payload = HandSignedJwt.Encode(new { iss = ClusterIssuer, sub = Sub, aud = TokenEndpoint, jti = Guid.NewGuid().ToString("N"), iat = now, exp = now + 60 });
 
         foreach (var header in new object[] { new { alg = "none" }, new { alg = "none", typ = "JWT", kid = "cluster-key-1" }, new { alg = "None" } })
         {
-            using var response = await PostAsync(broker, HandSignedJwt.Encode(header) + "." + payload + ".");
+            using var response = await PostAsync(_broker, HandSignedJwt.Encode(header) + "." + payload + ".");
             await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
         }
     }
@@ -378,16 +335,14 @@ public sealed class FederatedAssertionAttackTests
     [Fact]
     public async Task An_assertion_signed_with_hs256_is_invalid_client_whatever_the_symmetric_key()
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
         // Algorithm confusion: the "secret" is the provider's public key, which everyone knows.
-        var publicKey = ((ECDsaSecurityKey)cluster.Key).ECDsa.ExportSubjectPublicKeyInfo();
+        var publicKey = ((ECDsaSecurityKey)_cluster.Key).ECDsa.ExportSubjectPublicKeyInfo();
 
         foreach (var secret in new[] { RandomNumberGenerator.GetBytes(32), publicKey })
         {
             var hmac = new SymmetricSecurityKey(secret) { KeyId = "cluster-key-1" };
-            using var response = await PostAsync(broker, Assertion(broker, cluster, key: hmac, algorithm: SecurityAlgorithms.HmacSha256));
-            await AssertRefusedAsync(broker, response, "federated assertion from 'cluster' rejected");
+            using var response = await PostAsync(_broker, Assertion(_broker, _cluster, key: hmac, algorithm: SecurityAlgorithms.HmacSha256));
+            await AssertRefusedAsync(_broker, response, "federated assertion from 'cluster' rejected");
         }
     }
 
@@ -397,14 +352,11 @@ public sealed class FederatedAssertionAttackTests
     [InlineData("no-such-agent")]
     public async Task A_client_id_naming_another_agent_than_the_assertions_subject_is_invalid_client(string clientId)
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
-
-        using var response = await PostAsync(broker, Assertion(broker, cluster), clientId: clientId);
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster), clientId: clientId);
 
         await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
-        Assert.Equal(await UnknownClientBodyAsync(broker), await response.Content.ReadAsStringAsync());
-        Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type == "token.issued");
+        Assert.Equal(await UnknownClientBodyAsync(_broker), await response.Content.ReadAsStringAsync());
+        Assert.DoesNotContain(await _broker.AuditEventsAsync(), e => e.Record.Type == "token.issued");
     }
 
     [Theory]
@@ -413,22 +365,16 @@ public sealed class FederatedAssertionAttackTests
     [InlineData("logout+jwt")]
     public async Task A_token_of_another_kind_from_the_trusted_provider_is_invalid_client(string typ)
     {
-        var (broker, cluster, _) = await StartAsync();
-        await using var owner = broker;
+        using var response = await PostAsync(_broker, Assertion(_broker, _cluster, typ: typ));
 
-        using var response = await PostAsync(broker, Assertion(broker, cluster, typ: typ));
-
-        await AssertRefusedAsync(broker, response, "not a client assertion");
+        await AssertRefusedAsync(_broker, response, "not a client assertion");
     }
 
     [Fact]
     public async Task A_secret_for_a_federated_agent_is_refused_like_an_unknown_client()
     {
-        var (broker, _, _) = await StartAsync();
-        await using var owner = broker;
+        using var response = await _broker.ClientCredentialsAsync(AgentId, "", ("scope", "crm:read"));
 
-        using var response = await broker.ClientCredentialsAsync(AgentId, "", ("scope", "crm:read"));
-
-        await AssertRefusedAsync(broker, response, "client has no secret registered");
+        await AssertRefusedAsync(_broker, response, "client has no secret registered");
     }
 }

@@ -1,11 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 
@@ -648,22 +641,13 @@ public sealed class MalformedRequestTests
     [Fact]
     public async Task Agent_introspecting_a_token_issued_to_another_agent_gets_exactly_active_false()
     {
-        const string otherSecret = "other-secret-0123456789abcdef";
-        await using var broker = await TestBroker.StartAsync(TestBroker.DefaultYaml($$"""
-              - id: other-agent
-                owner: other@corp.example
-                purpose: A neighbour that must not read support-agent's tokens
-                expires: 2027-06-30
-                auth:
-                  client_secret_sha256: {{TestBroker.Sha256Hex(otherSecret)}}
-                allowed_scopes: [ "crm:read" ]
-            """));
+        await using var broker = await StartWithNeighbourAsync();
         var token = await broker.IssueAsync();
-        using var otherToken = await broker.ClientCredentialsAsync("other-agent", otherSecret, ("scope", "crm:read"));
+        using var otherToken = await broker.ClientCredentialsAsync("other-agent", NeighbourSecret, ("scope", "crm:read"));
         await OAuthAssert.TokenAsync(otherToken);
 
         using var byOwner = await IntrospectAsync(broker, token);
-        using var byOther = await IntrospectAsync(broker, token, TestBroker.Basic("other-agent", otherSecret));
+        using var byOther = await IntrospectAsync(broker, token, TestBroker.Basic("other-agent", NeighbourSecret));
 
         using var ownerJson = await TestBroker.ReadJsonAsync(byOwner);
         Assert.True(ownerJson.RootElement.GetProperty("active").GetBoolean());
@@ -687,19 +671,10 @@ public sealed class MalformedRequestTests
     [Fact]
     public async Task Agent_cannot_revoke_a_token_issued_to_another_agent()
     {
-        const string otherSecret = "other-secret-0123456789abcdef";
-        await using var broker = await TestBroker.StartAsync(TestBroker.DefaultYaml($$"""
-              - id: other-agent
-                owner: other@corp.example
-                purpose: A neighbour that must not revoke support-agent's tokens
-                expires: 2027-06-30
-                auth:
-                  client_secret_sha256: {{TestBroker.Sha256Hex(otherSecret)}}
-                allowed_scopes: [ "crm:read" ]
-            """));
+        await using var broker = await StartWithNeighbourAsync();
         var token = await broker.IssueAsync();
 
-        using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", token)], TestBroker.Basic("other-agent", otherSecret));
+        using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", token)], TestBroker.Basic("other-agent", NeighbourSecret));
 
         await OAuthAssert.ErrorAsync(revoke, HttpStatusCode.BadRequest, "unauthorized_client");
         var refusal = await AuditAssert.RefusedOnceAsync(broker, "revocation.denied", RefusalCodes.RevocationNotYours);
@@ -708,4 +683,17 @@ public sealed class MalformedRequestTests
         using var json = await TestBroker.ReadJsonAsync(introspection);
         Assert.True(json.RootElement.GetProperty("active").GetBoolean());
     }
+
+    private const string NeighbourSecret = "other-secret-0123456789abcdef";
+
+    /// <summary>A broker with a second agent, other-agent, that must not read or revoke support-agent's tokens.</summary>
+    private static Task<TestBroker> StartWithNeighbourAsync() => TestBroker.StartAsync(TestBroker.DefaultYaml($$"""
+          - id: other-agent
+            owner: other@corp.example
+            purpose: A neighbour that must not read or revoke support-agent's tokens
+            expires: 2027-06-30
+            auth:
+              client_secret_sha256: {{TestBroker.Sha256Hex(NeighbourSecret)}}
+            allowed_scopes: [ "crm:read" ]
+        """));
 }

@@ -1,71 +1,62 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 
 /// <summary>Hostile subject tokens and delegation tricks at the token exchange; each gets the documented OAuth error.</summary>
-public sealed class SubjectTokenAttackTests
+public sealed class SubjectTokenAttackTests : IAsyncLifetime
 {
+    private TestBroker _broker = null!;
+    private TestIdp _idp = null!;
+
+    public async ValueTask InitializeAsync() => (_broker, _idp) = await DelegationBroker.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _broker.DisposeAsync();
+
     [Fact]
     public async Task An_expired_principal_token_is_invalid_request()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var alice = idp.Mint("alice", broker.Time.GetUtcNow() - TimeSpan.FromMinutes(10), scope: "crm:read", lifetime: TimeSpan.FromMinutes(5));
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", alice)));
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.SubjectTokenRejected);
+        var alice = _idp.Mint("alice", _broker.Time.GetUtcNow() - TimeSpan.FromMinutes(10), scope: "crm:read", lifetime: TimeSpan.FromMinutes(5));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", alice)));
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.SubjectTokenRejected);
     }
 
     [Fact]
     public async Task A_token_from_a_foreign_issuer_is_invalid_request()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var forged = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", issuer: "https://evil.example");
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged)));
+        var forged = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read", issuer: "https://evil.example");
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", forged)));
     }
 
     [Fact]
     public async Task A_token_signed_by_a_foreign_key_under_the_trusted_issuer_is_invalid_request()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
         var foreignKey = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "idp-key-1" };
-        var forged = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", signingKey: foreignKey);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged)));
+        var forged = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read", signingKey: foreignKey);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", forged)));
     }
 
     [Fact]
     public async Task An_unsigned_alg_none_token_is_invalid_request()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var genuine = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+        var genuine = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read");
         var payload = genuine.Split('.')[1];
         var header = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes("""{"alg":"none","typ":"JWT"}"""));
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", $"{header}.{payload}.")));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", $"{header}.{payload}.")));
     }
 
     [Fact]
     public async Task An_hmac_token_keyed_with_public_material_is_invalid_request()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
         var hmacKey = new SymmetricSecurityKey(SHA256.HashData(Encoding.UTF8.GetBytes("the idp's public key, as an attacker would try"))) { KeyId = "idp-key-1" };
-        var forged = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", signingKey: hmacKey, algorithm: SecurityAlgorithms.HmacSha256);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged)));
+        var forged = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read", signingKey: hmacKey, algorithm: SecurityAlgorithms.HmacSha256);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", forged)));
     }
 
     [Fact]
     public async Task A_principal_token_for_another_audience_is_invalid_request()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var elsewhere = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", audience: "payroll");
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", elsewhere)));
+        var elsewhere = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read", audience: "payroll");
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", elsewhere)));
     }
 
     [Theory]
@@ -74,23 +65,16 @@ public sealed class SubjectTokenAttackTests
     [InlineData("secevent+jwt")]
     public async Task A_trusted_issuers_jwt_of_another_type_is_invalid_request(string typ)
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var wrongType = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", typ: typ);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", wrongType)));
+        var wrongType = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read", typ: typ);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", wrongType)));
     }
 
     [Fact]
     public async Task A_tool_token_is_not_a_subject_token()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
-        var tool = await broker.ExchangeOkAsync("agent-a", mission, "urn:tessera:tool:crm");
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", tool, "urn:tessera:tool:crm")));
-        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenToolToken);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", tool)));
-        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenToolToken);
+        var mission = await _broker.ExchangeOkAsync("agent-a", _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read"));
+        var tool = await _broker.ExchangeOkAsync("agent-a", mission, "urn:tessera:tool:crm");
+        await AssertNoOneCanExchangeAsync(tool, RefusalCodes.SubjectTokenToolToken);
     }
 
     [Fact]
@@ -110,101 +94,84 @@ public sealed class SubjectTokenAttackTests
     [Fact]
     public async Task May_act_naming_another_actor_is_invalid_request_and_naming_this_one_is_honoured()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var now = broker.Time.GetUtcNow();
-        var forB = idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = new Dictionary<string, object> { ["sub"] = "agent-b" } });
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forB)));
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.DelegationMayActMismatch);
-        Assert.NotNull(await broker.ExchangeOkAsync("agent-b", forB));
+        var now = _broker.Time.GetUtcNow();
+        var forB = _idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = new Dictionary<string, object> { ["sub"] = "agent-b" } });
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", forB)));
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.DelegationMayActMismatch);
+        Assert.NotNull(await _broker.ExchangeOkAsync("agent-b", forB));
 
-        var malformed = idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = "agent-a" });
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", malformed)));
+        var malformed = _idp.Mint("alice", now, scope: "crm:read", extraClaims: new Dictionary<string, object> { ["may_act"] = "agent-a" });
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", malformed)));
     }
 
     [Fact]
     public async Task A_principal_token_that_already_carries_an_actor_chain_is_invalid_request()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var delegated = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read", extraClaims: new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "someone" } });
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", delegated)));
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.SubjectTokenForeignActors);
+        var delegated = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read", extraClaims: new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "someone" } });
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", delegated)));
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.SubjectTokenForeignActors);
     }
 
     [Fact]
     public async Task Widening_the_audience_to_a_tool_outside_the_mission_is_refused()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read github:repo.read"), scope: "crm:read");
+        var mission = await _broker.ExchangeOkAsync("agent-a", _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read github:repo.read"), scope: "crm:read");
 
         // The mission holds no github scope: a github token would be a wider audience.
-        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", mission, "https://api.github.com")));
+        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", mission, "https://api.github.com")));
         // agent-b may not reach github at all.
-        var missionB = await broker.ExchangeOkAsync("agent-b", mission);
-        Assert.Equal("invalid_target", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", missionB, "https://api.github.com")));
+        var missionB = await _broker.ExchangeOkAsync("agent-b", mission);
+        Assert.Equal("invalid_target", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-b", missionB, "https://api.github.com")));
         // Two audiences at once are never granted.
-        Assert.Equal("invalid_target", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", mission, "urn:tessera:tool:crm", extra: ("audience", "https://api.github.com"))));
+        Assert.Equal("invalid_target", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", mission, "urn:tessera:tool:crm", extra: ("audience", "https://api.github.com"))));
     }
 
     [Fact]
     public async Task Re_exchanging_a_derived_token_cannot_win_back_scope()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var missionA = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read crm:export"));
-        var narrowA = await broker.ExchangeOkAsync("agent-a", missionA, scope: "crm:read");
-        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", narrowA, scope: "crm:export")));
-        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", narrowA, "urn:tessera:tool:crm", "crm:export")));
+        var missionA = await _broker.ExchangeOkAsync("agent-a", _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read crm:export"));
+        var narrowA = await _broker.ExchangeOkAsync("agent-a", missionA, scope: "crm:read");
+        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", narrowA, scope: "crm:export")));
+        Assert.Equal("invalid_scope", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", narrowA, "urn:tessera:tool:crm", "crm:export")));
 
-        var narrowB = await broker.ExchangeOkAsync("agent-b", narrowA);
-        Assert.Equal("crm:read", DelegationBroker.Claims(await broker.ExchangeOkAsync("agent-b", narrowB, "urn:tessera:tool:crm")).GetProperty("scope").GetString());
+        var narrowB = await _broker.ExchangeOkAsync("agent-b", narrowA);
+        Assert.Equal("crm:read", DelegationBroker.Claims(await _broker.ExchangeOkAsync("agent-b", narrowB, "urn:tessera:tool:crm")).GetProperty("scope").GetString());
     }
 
     [Fact]
     public async Task A_revoked_mission_token_cannot_be_exchanged()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
-        using var revoke = await broker.PostFormAsync("/oauth/revoke", [new("token", mission)], TestBroker.Basic("agent-a", DelegationBroker.Secret));
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", mission, "urn:tessera:tool:crm")));
-        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenRevoked);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", mission)));
-        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenRevoked);
+        var mission = await _broker.ExchangeOkAsync("agent-a", _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read"));
+        using var revoke = await _broker.PostFormAsync("/oauth/revoke", [new("token", mission)], TestBroker.Basic("agent-a", DelegationBroker.Secret));
+        await AssertNoOneCanExchangeAsync(mission, RefusalCodes.SubjectTokenRevoked);
     }
 
     [Fact]
     public async Task A_mission_token_living_longer_than_max_ttl_cannot_be_exchanged()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var mission = await broker.ExchangeOkAsync("agent-a", idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read"));
+        var mission = await _broker.ExchangeOkAsync("agent-a", _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read"));
 
         // The same mission token, signed by our own key with a 30-day lifetime (max_ttl is 1h).
         var claims = Core.Tokens.AccessTokenClaims.FromPayload(System.Buffers.Text.Base64Url.DecodeFromChars(mission.Split('.')[1]))!;
-        var forged = Core.Tokens.JwtSigner.Sign(broker.Service<Core.Tokens.SigningKeyService>().Current(),
+        var forged = Core.Tokens.JwtSigner.Sign(_broker.Service<Core.Tokens.SigningKeyService>().Current(),
             claims with { Jti = Guid.NewGuid().ToString("N"), ExpiresAt = claims.IssuedAt + (long)TimeSpan.FromDays(30).TotalSeconds });
 
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-b", forged)));
-        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenLifetimeExceeded);
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", forged, "urn:tessera:tool:crm")));
-        await AuditAssert.LastRefusalAsync(broker, "token.denied", RefusalCodes.SubjectTokenLifetimeExceeded);
-        Assert.False((await broker.IntrospectAsync(forged)).GetProperty("active").GetBoolean());
-        var denied = await broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "token.denied" }, CancellationToken.None);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-b", forged)));
+        await AuditAssert.LastRefusalAsync(_broker, "token.denied", RefusalCodes.SubjectTokenLifetimeExceeded);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", forged, "urn:tessera:tool:crm")));
+        await AuditAssert.LastRefusalAsync(_broker, "token.denied", RefusalCodes.SubjectTokenLifetimeExceeded);
+        Assert.False((await _broker.IntrospectAsync(forged)).GetProperty("active").GetBoolean());
+        var denied = await _broker.Store.Audit.QueryAsync(new Core.Audit.AuditQuery { Type = "token.denied" }, CancellationToken.None);
         Assert.Contains(denied, e => e.Record.Reason!.Contains("max_ttl", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task An_actor_token_cannot_name_a_different_actor()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
-        using var response = await broker.ExchangeAsync("agent-x", alice, extra: [("actor_token", alice), ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt")]);
+        var alice = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read");
+        using var response = await _broker.ExchangeAsync("agent-x", alice, extra: [("actor_token", alice), ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt")]);
         Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(response));
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.ActorTokenNotAccepted);
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.ActorTokenNotAccepted);
     }
 
     [Theory]
@@ -212,11 +179,9 @@ public sealed class SubjectTokenAttackTests
     [InlineData("urn:ietf:params:oauth:token-type:refresh_token")]
     public async Task Unsupported_subject_token_types_are_invalid_request(string type)
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", alice, subjectTokenType: type)));
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.SubjectTokenTypeUnsupported);
+        var alice = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read");
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", alice, subjectTokenType: type)));
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.SubjectTokenTypeUnsupported);
     }
 
     [Theory]
@@ -225,9 +190,7 @@ public sealed class SubjectTokenAttackTests
     [InlineData("eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwOi8vdGVzc2VyYS50ZXN0In0.AAAA")]
     public async Task Garbage_subject_tokens_are_invalid_request(string garbage)
     {
-        var (broker, _) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await broker.ExchangeAsync("agent-a", garbage)));
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", garbage)));
     }
 
     public static TheoryData<string> HostilePurposes() => new()
@@ -247,31 +210,39 @@ public sealed class SubjectTokenAttackTests
     [MemberData(nameof(HostilePurposes))]
     public async Task A_purpose_with_control_or_format_characters_or_over_256_characters_is_invalid_request(string purpose)
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+        var alice = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read");
 
-        using var response = await broker.ExchangeAsync("agent-a", alice, purpose: purpose);
+        using var response = await _broker.ExchangeAsync("agent-a", alice, purpose: purpose);
 
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == System.Net.HttpStatusCode.BadRequest, body);
         using var json = System.Text.Json.JsonDocument.Parse(body);
         Assert.Equal("invalid_request", json.RootElement.GetProperty("error").GetString());
         Assert.Contains("'purpose'", json.RootElement.GetProperty("error_description").GetString(), StringComparison.Ordinal);
-        Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type == "token.exchanged");
-        await AuditAssert.RefusedOnceAsync(broker, "token.denied", RefusalCodes.PurposeInvalid);
+        Assert.DoesNotContain(await _broker.AuditEventsAsync(), e => e.Record.Type == "token.exchanged");
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.PurposeInvalid);
     }
 
     [Fact]
     public async Task A_purpose_of_visible_text_up_to_256_characters_starts_the_mission_with_it()
     {
-        var (broker, idp) = await DelegationBroker.StartAsync();
-        await using var owner = broker;
-        var alice = idp.Mint("alice", broker.Time.GetUtcNow(), scope: "crm:read");
+        var alice = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read");
         var purpose = "Résumé of Q3 churn, 日本 😀 " + new string('p', 200);
 
-        var mission = await broker.ExchangeOkAsync("agent-a", alice, purpose: purpose);
+        var mission = await _broker.ExchangeOkAsync("agent-a", alice, purpose: purpose);
 
         Assert.Equal(purpose, DelegationBroker.Claims(mission).GetProperty("purpose").GetString());
+    }
+
+    /// <summary>
+    /// Neither agent-a (asking for the crm tool) nor agent-b (delegating further) can exchange
+    /// <paramref name="subject"/>: each gets <c>invalid_request</c>, audited with <paramref name="code"/>.
+    /// </summary>
+    private async Task AssertNoOneCanExchangeAsync(string subject, string code)
+    {
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-a", subject, "urn:tessera:tool:crm")));
+        await AuditAssert.LastRefusalAsync(_broker, "token.denied", code);
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(await _broker.ExchangeAsync("agent-b", subject)));
+        await AuditAssert.LastRefusalAsync(_broker, "token.denied", code);
     }
 }

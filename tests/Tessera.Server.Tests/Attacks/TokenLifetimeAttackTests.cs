@@ -1,10 +1,7 @@
-using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Tessera.Core.Revocation;
 using Tessera.Core.Tokens;
 using Tessera.Server.Tests.Hosting;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Attacks;
 
