@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Audit;
+using Tessera.Storage.Contract;
 
 namespace Tessera.Storage.Sqlite.Tests;
 
