@@ -8,8 +8,8 @@ namespace Tessera.Storage.Postgres.Tests;
 /// <summary>
 /// A throwaway PostgreSQL cluster for the tests: initdb into a temporary directory, started with
 /// <c>pg_ctl -w</c> on 127.0.0.1 and a free port (its Unix socket inside that directory), and
-/// stopped and deleted at the end. Each test asks for a fresh database, so tests never see each
-/// other's rows. PostgreSQL refuses to run as root: when the tests run as root (as in CI), the
+/// stopped and deleted at the end. Each test class gets a fresh database and each test a fresh
+/// schema in it (<see cref="CreateSchemaAsync"/>), so tests never see each other's rows. PostgreSQL refuses to run as root: when the tests run as root (as in CI), the
 /// cluster is initialized and run as the <c>postgres</c> system user, which owns the directory.
 /// No mock and no silent skip: when the binaries are missing or the cluster cannot start, starting
 /// the fixture fails, and with it every test that uses it, saying why and what to install.
@@ -19,7 +19,9 @@ public sealed class PostgresCluster : IAsyncLifetime
     private const string SystemUser = "postgres";
     private const string Superuser = "tessera";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<string>>> _classDatabases = new(StringComparer.Ordinal);
     private int _databases;
+    private int _schemas;
     private string? _root;
     private string? _pgCtl;
 
@@ -95,6 +97,28 @@ public sealed class PostgresCluster : IAsyncLifetime
         }
 
         return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ConnectionString;
+    }
+
+    /// <summary>
+    /// An empty schema for one test, in the database of its test class (created with the class's
+    /// first test): a connection string whose search path is that schema, so every table the store
+    /// creates and reads is the test's own. A schema costs a fraction of a database, and the
+    /// migrations still run on an empty schema in every test.
+    /// </summary>
+    public async Task<string> CreateSchemaAsync(CancellationToken cancellationToken)
+    {
+        var testClass = TestContext.Current.TestClass?.TestClassName ?? "";
+        var database = await _classDatabases.GetOrAdd(testClass, _ => new Lazy<Task<string>>(() => CreateDatabaseAsync(CancellationToken.None))).Value;
+        var schema = $"s{Interlocked.Increment(ref _schemas)}";
+        await using (var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Pooling = false }.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var create = connection.CreateCommand();
+            create.CommandText = $"CREATE SCHEMA {schema}";
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return new NpgsqlConnectionStringBuilder(database) { SearchPath = schema }.ConnectionString;
     }
 
     public async ValueTask DisposeAsync()

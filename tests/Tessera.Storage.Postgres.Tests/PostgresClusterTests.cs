@@ -21,6 +21,17 @@ public sealed class PostgresClusterTests(PostgresCluster cluster)
     }
 
     [Fact]
+    public async Task Each_schema_of_a_test_class_is_apart_from_the_others()
+    {
+        var first = await cluster.CreateSchemaAsync(Ct);
+        var second = await cluster.CreateSchemaAsync(Ct);
+        await ExecuteAsync(first, "CREATE TABLE marker (id int)");
+
+        Assert.Equal(0L, await ScalarAsync(first, "SELECT COUNT(*) FROM marker"));
+        await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync(second, "SELECT COUNT(*) FROM marker"));
+    }
+
+    [Fact]
     public async Task The_cluster_runs_with_fsync_on_and_listens_on_loopback_only()
     {
         var db = await cluster.CreateDatabaseAsync(Ct);

@@ -4,7 +4,7 @@ using Tessera.Storage.Contract;
 
 namespace Tessera.Storage.Postgres.Tests;
 
-/// <summary>The storage contract's database for the PostgreSQL store: a fresh database in the shared test cluster.</summary>
+/// <summary>The storage contract's database for the PostgreSQL store: a fresh schema in its test class's database of the shared test cluster.</summary>
 public sealed class PostgresStoreDatabase(PostgresCluster cluster, string nodeId = "node-a") : IStoreDatabase
 {
     public string ConnectionString { get; private set; } = "";
@@ -12,7 +12,7 @@ public sealed class PostgresStoreDatabase(PostgresCluster cluster, string nodeId
     public Type WriteFailure => typeof(PostgresException);
 
     public async ValueTask CreateAsync(CancellationToken cancellationToken) =>
-        ConnectionString = await cluster.CreateDatabaseAsync(cancellationToken);
+        ConnectionString = await cluster.CreateSchemaAsync(cancellationToken);
 
     public ITesseraStore OpenStore() => new PostgresTesseraStore(ConnectionString, nodeId);
 
@@ -24,6 +24,6 @@ public sealed class PostgresStoreDatabase(PostgresCluster cluster, string nodeId
         return await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    /// <summary>The database stays until the cluster is deleted at the end of the run.</summary>
+    /// <summary>The schema stays until the cluster is deleted at the end of the run.</summary>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
