@@ -72,6 +72,42 @@ public abstract class ApprovalStoreContract(IStoreDatabase database) : StoreCont
         Assert.Equal(["approved", "open", "recent"], (await Store.Approvals.LoadAsync(T0, Ct)).Select(a => a.Id).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Two_instances_deciding_one_approval_at_once_commit_exactly_one_decision()
+    {
+        // Two nodes of one installation take the same step at the same moment: the conditional
+        // update lets one through, and the other's whole commit (its event included) fails.
+        var pending = Approval("a3");
+        await AppendAsync(new ApprovalRequested(pending));
+        await using var other = await OpenMigratedAsync();
+        var head = await Store.Audit.GetHeadAsync(Ct);
+        var approve = Chain.Next(new AuditRecord { Type = AuditTypes.ApprovalApproved, Outcome = AuditOutcomes.Allowed }, T0);
+        var deny = Chain.Next(new AuditRecord { Type = AuditTypes.ApprovalDenied, Outcome = AuditOutcomes.Denied }, T0);
+
+        var attempts = await Task.WhenAll(
+            Attempt(Store, approve, new ApprovalDecided(pending with { Status = ApprovalStatus.Approved, DecidedBy = "corp:bob" }, ApprovalStatus.Pending)),
+            Attempt(other, deny, new ApprovalDecided(pending with { Status = ApprovalStatus.Denied, DecidedBy = "corp:dave" }, ApprovalStatus.Pending)));
+
+        var winner = Assert.Single(attempts, a => a.Committed);
+        var loaded = Assert.Single(await Store.Approvals.LoadAsync(T0, Ct));
+        Assert.Equal(winner.Status, loaded.Status);
+        Assert.Equal(1, await Store.Audit.CountAsync(new AuditQuery { AfterSeq = head.Seq }, Ct));
+
+        static async Task<(bool Committed, string Status)> Attempt(Tessera.Core.Storage.ITesseraStore store, AuditEvent e, ApprovalDecided change)
+        {
+            await Task.Yield();
+            try
+            {
+                await store.Audit.AppendAsync([e], [change], Ct);
+                return (true, change.Approval.Status);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.Data.Common.DbException)
+            {
+                return (false, change.Approval.Status);
+            }
+        }
+    }
+
     private Task AppendAsync(ApprovalChange change) =>
         Store.Audit.AppendAsync([Chain.Next(new AuditRecord { Type = AuditTypes.ApprovalRequested, Outcome = AuditOutcomes.Allowed }, T0)], [change], Ct);
 
