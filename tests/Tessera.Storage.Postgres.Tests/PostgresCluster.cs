@@ -39,7 +39,7 @@ public sealed class PostgresCluster : IAsyncLifetime
         var watch = Stopwatch.StartNew();
         var bin = FindBinaries()
             ?? throw new InvalidOperationException(
-                "PostgreSQL's initdb and pg_ctl were found neither on PATH nor in /usr/lib/postgresql/*/bin; " +
+                "PostgreSQL's initdb and pg_ctl were found neither in TESSERA_TEST_PG_BIN (when set), on PATH nor in /usr/lib/postgresql/*/bin; " +
                 "the PostgreSQL storage tests need them: install PostgreSQL's server binaries (Debian: apt-get install -y postgresql).");
         var initdb = Path.Combine(bin, "initdb");
         _pgCtl = Path.Combine(bin, "pg_ctl");
@@ -142,9 +142,17 @@ public sealed class PostgresCluster : IAsyncLifetime
         }
     }
 
-    /// <summary>The directory holding initdb and pg_ctl: on PATH, or else the highest version under /usr/lib/postgresql.</summary>
+    /// <summary>
+    /// The directory holding initdb and pg_ctl: the one <c>TESSERA_TEST_PG_BIN</c> names (and only
+    /// it), else the first on PATH, else the highest version under /usr/lib/postgresql.
+    /// </summary>
     private static string? FindBinaries()
     {
+        if (Environment.GetEnvironmentVariable("TESSERA_TEST_PG_BIN") is { Length: > 0 } chosen)
+        {
+            return File.Exists(Path.Combine(chosen, "initdb")) && File.Exists(Path.Combine(chosen, "pg_ctl")) ? chosen : null;
+        }
+
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             if (File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")))
