@@ -12,13 +12,13 @@ internal static class ConfiguredStore
     public static bool IsShared(TesseraConfig config) => !config.Storage.StartsWith("sqlite:", StringComparison.Ordinal);
 
     /// <summary>
-    /// The store for <paramref name="config"/>: SQLite for <c>sqlite:PATH</c> (opened read-only when
-    /// asked), otherwise PostgreSQL (a <c>postgres://</c> URL or a keyword string, already checked by
+    /// The store for <paramref name="config"/> (opened read-only when asked): SQLite for
+    /// <c>sqlite:PATH</c>, otherwise PostgreSQL (a <c>postgres://</c> URL or a keyword string, already checked by
     /// the configuration loader; the password may come from <see cref="PostgresTesseraStore.PasswordVariable"/>),
     /// writing this node's audit chain as <see cref="ClusterOptions.NodeId"/>.
     /// </summary>
     public static ITesseraStore Open(TesseraConfig config, bool readOnly = false) =>
         IsShared(config)
-            ? PostgresTesseraStore.FromLocation(config.Storage, config.Cluster.NodeId)
+            ? PostgresTesseraStore.FromLocation(config.Storage, config.Cluster.NodeId, readOnly)
             : SqliteTesseraStore.FromLocation(config.Storage, readOnly);
 }

@@ -21,7 +21,10 @@ public sealed class PostgresTesseraStore : ITesseraStore
 
     private readonly NpgsqlDataSource _dataSource;
 
-    public PostgresTesseraStore(string connectionString, string nodeId)
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    /// <param name="nodeId">This node's name: the key of its audit chain.</param>
+    /// <param name="readOnly">Every transaction read-only (the server refuses any write), for offline verification.</param>
+    public PostgresTesseraStore(string connectionString, string nodeId, bool readOnly = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
         NodeId = nodeId;
@@ -31,6 +34,11 @@ public sealed class PostgresTesseraStore : ITesseraStore
         if (string.IsNullOrEmpty(builder.ConnectionStringBuilder.ApplicationName))
         {
             builder.ConnectionStringBuilder.ApplicationName = "tessera " + nodeId;
+        }
+
+        if (readOnly)
+        {
+            builder.ConnectionStringBuilder.Options = $"{builder.ConnectionStringBuilder.Options} -c default_transaction_read_only=on".Trim();
         }
 
         _dataSource = builder.Build();
@@ -49,8 +57,8 @@ public sealed class PostgresTesseraStore : ITesseraStore
     /// Creates the store for a configuration value: a <c>postgres://</c> URL or an Npgsql keyword
     /// string. A password missing from it is read from <see cref="PasswordVariable"/>.
     /// </summary>
-    public static PostgresTesseraStore FromLocation(string location, string nodeId) =>
-        new(PostgresLocation.ToConnectionString(location, Environment.GetEnvironmentVariable(PasswordVariable)), nodeId);
+    public static PostgresTesseraStore FromLocation(string location, string nodeId, bool readOnly = false) =>
+        new(PostgresLocation.ToConnectionString(location, Environment.GetEnvironmentVariable(PasswordVariable)), nodeId, readOnly);
 
     /// <summary>This node's name: the key of its audit chain.</summary>
     public string NodeId { get; }

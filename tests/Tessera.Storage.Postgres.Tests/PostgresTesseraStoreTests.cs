@@ -115,5 +115,21 @@ public sealed class PostgresTesseraStoreTests(PostgresCluster cluster) : IAsyncL
         Assert.Equal(new Dictionary<string, int> { ["crm-key"] = 2 }, await a.Secrets.LoadRecordedVersionsAsync(Ct));
     }
 
+    [Fact]
+    public async Task A_read_only_store_reads_and_verifies_but_the_server_refuses_its_writes()
+    {
+        await using (var writer = new PostgresTesseraStore(_db.ConnectionString, "node-a"))
+        {
+            await writer.MigrateAsync(Ct);
+            await writer.Audit.AppendAsync([new AuditChain().Next(Record("agent-a"), T0)], [], Ct);
+        }
+
+        await using var reader = new PostgresTesseraStore(_db.ConnectionString, "node-a", readOnly: true);
+
+        Assert.True((await AuditVerifier.VerifyAsync(reader.Audit, Ct)).IsIntact);
+        var ex = await Assert.ThrowsAsync<PostgresException>(() => reader.TokenUses.TryConsumeAsync("jti-1", 1, T0, Ct));
+        Assert.Equal(PostgresErrorCodes.ReadOnlySqlTransaction, ex.SqlState);
+    }
+
     private static AuditRecord Record(string agent) => new() { Type = AuditTypes.TokenIssued, Outcome = AuditOutcomes.Allowed, Agent = agent };
 }

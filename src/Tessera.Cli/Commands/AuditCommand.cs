@@ -118,7 +118,7 @@ internal static class AuditCommand
                 }
             }
 
-            // On PostgreSQL this verifies this node's chain (cluster.node_id); the schema is not touched.
+            // On PostgreSQL this verifies this node's chain (cluster.node_id) in read-only transactions.
             await using var store = ConfiguredStore.Open(loaded, readOnly: true);
             var watch = Stopwatch.StartNew();
             AuditVerification result;
