@@ -57,19 +57,33 @@ public sealed class PostgresCluster : IAsyncLifetime
         // the server below runs with fsync on, since committed data surviving is what the store promises.
         await RunAsync(initdb, ["-D", data, "-A", "trust", "-U", Superuser, "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"], Environment.IsPrivilegedProcess,
             "initdb could not create the test cluster");
-        Port = FreePort();
-        string[] settings =
-        [
-            "listen_addresses=127.0.0.1", $"port={Port}", $"unix_socket_directories={socket}",
-            "fsync=on", "synchronous_commit=on",
+        // The free port is found by binding and releasing it, so another process may take it before the
+        // server binds: then the start fails, and a second or third port is tried.
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreePort();
+            string[] settings =
+            [
+                "listen_addresses=127.0.0.1", $"port={Port}", $"unix_socket_directories={socket}",
+                "fsync=on", "synchronous_commit=on",
 
-            // Torn pages after an OS crash are not what these tests exercise; skipping full-page images keeps WAL small.
-            "full_page_writes=off",
-            "max_connections=300", "shared_buffers=32MB", "max_wal_size=256MB", "log_min_messages=warning",
-        ];
-        var options = string.Join(' ', settings.Select(s => "-c " + s));
-        await RunAsync(_pgCtl, ["-D", data, "-w", "-t", "60", "-l", Path.Combine(_root, "server.log"), "-o", options, "start"], Environment.IsPrivilegedProcess,
-            "pg_ctl could not start the test cluster", Path.Combine(_root, "server.log"));
+                // Torn pages after an OS crash are not what these tests exercise; skipping full-page images keeps WAL small.
+                "full_page_writes=off",
+                "max_connections=300", "shared_buffers=32MB", "max_wal_size=256MB", "log_min_messages=warning",
+            ];
+            var options = string.Join(' ', settings.Select(s => "-c " + s));
+            try
+            {
+                await RunAsync(_pgCtl, ["-D", data, "-w", "-t", "60", "-l", Path.Combine(_root, "server.log"), "-o", options, "start"], Environment.IsPrivilegedProcess,
+                    "pg_ctl could not start the test cluster", Path.Combine(_root, "server.log"));
+                break;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && !File.Exists(Path.Combine(data, "postmaster.pid")))
+            {
+                // Try another port.
+            }
+        }
+
         AdminConnectionString = new NpgsqlConnectionStringBuilder
         {
             Host = "127.0.0.1",
