@@ -1,6 +1,9 @@
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Audit;
+using Tessera.Storage.Contract;
 
 namespace Tessera.Storage.Sqlite.Tests;
 
@@ -74,7 +77,12 @@ public sealed class AuditVerificationTests : IAsyncLifetime
         Execute("UPDATE audit_events SET json = $json, agent = 'support-agent' WHERE seq = 7",
             ("$json", Encoding.UTF8.GetBytes(json.Replace("\"agent\":\"summarizer-agent\"", "\"agent\":\"support-agent\"", StringComparison.Ordinal))));
 
-        await AssertBrokenAtAsync(7, verified: 6, problem: "modified");
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(7, result.BrokenAtSeq);
+        Assert.Equal(6, result.VerifiedCount);
+        Assert.Contains("modified", result.Problem, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,7 +92,11 @@ public sealed class AuditVerificationTests : IAsyncLifetime
         Execute("UPDATE audit_events SET json = $json, hash = $hash WHERE seq = 7",
             ("$json", json), ("$hash", Convert.ToHexStringLower(SHA256.HashData(json))));
 
-        await AssertBrokenAtAsync(8, problem: "prev_hash");
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(8, result.BrokenAtSeq);
+        Assert.Contains("prev_hash", result.Problem, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -92,7 +104,12 @@ public sealed class AuditVerificationTests : IAsyncLifetime
     {
         Execute("DELETE FROM audit_events WHERE seq = 12");
 
-        await AssertBrokenAtAsync(12, verified: 11, problem: "missing");
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(12, result.BrokenAtSeq);
+        Assert.Equal(11, result.VerifiedCount);
+        Assert.Contains("missing", result.Problem, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -100,7 +117,7 @@ public sealed class AuditVerificationTests : IAsyncLifetime
     {
         Execute("DELETE FROM audit_events WHERE seq = 1");
 
-        await AssertBrokenAtAsync(1);
+        Assert.Equal(1, (await VerifyAsync()).BrokenAtSeq);
     }
 
     [Fact]
@@ -111,7 +128,11 @@ public sealed class AuditVerificationTests : IAsyncLifetime
         Execute("UPDATE audit_events SET json = $json, hash = $hash WHERE seq = 5", ("$json", json9), ("$hash", hash9));
         Execute("UPDATE audit_events SET json = $json, hash = $hash WHERE seq = 9", ("$json", json5), ("$hash", hash5));
 
-        await AssertBrokenAtAsync(5, verified: 4);
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(5, result.BrokenAtSeq);
+        Assert.Equal(4, result.VerifiedCount);
     }
 
     [Fact]
@@ -119,7 +140,10 @@ public sealed class AuditVerificationTests : IAsyncLifetime
     {
         Execute("UPDATE audit_events SET json = 42 WHERE seq = 3");
 
-        await AssertBrokenAtAsync(3);
+        var result = await VerifyAsync();
+
+        Assert.False(result.IsIntact);
+        Assert.Equal(3, result.BrokenAtSeq);
     }
 
     [Fact]
@@ -191,27 +215,6 @@ public sealed class AuditVerificationTests : IAsyncLifetime
     }
 
     private Task<AuditVerification> VerifyAsync() => AuditVerifier.VerifyAsync(_store.Audit, Ct);
-
-    /// <summary>
-    /// Verifies the log and asserts it broken at <paramref name="seq"/>; where given, with
-    /// <paramref name="verified"/> events counted before it and <paramref name="problem"/> named.
-    /// </summary>
-    private async Task AssertBrokenAtAsync(long seq, long? verified = null, string? problem = null)
-    {
-        var result = await VerifyAsync();
-
-        Assert.False(result.IsIntact);
-        Assert.Equal(seq, result.BrokenAtSeq);
-        if (verified is not null)
-        {
-            Assert.Equal(verified, result.VerifiedCount);
-        }
-
-        if (problem is not null)
-        {
-            Assert.Contains(problem, result.Problem, StringComparison.Ordinal);
-        }
-    }
 
     private byte[] ReadJson(long seq)
     {

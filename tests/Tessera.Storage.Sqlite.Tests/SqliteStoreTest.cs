@@ -1,3 +1,5 @@
+using Tessera.Storage.Contract;
+
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>

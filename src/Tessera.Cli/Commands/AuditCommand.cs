@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
-using Tessera.Storage.Sqlite;
 
 namespace Tessera.Cli.Commands;
 
@@ -109,22 +108,30 @@ internal static class AuditCommand
                 return ExitCodes.For(ex);
             }
 
-            if (!loaded.Storage.StartsWith("sqlite:", StringComparison.Ordinal))
+            if (!ConfiguredStore.IsShared(loaded))
             {
-                await Terminal.WriteErrorLineAsync("Only sqlite: storage can be verified by this build.");
-                return ExitCodes.Failed;
+                var path = loaded.Storage["sqlite:".Length..];
+                if (!File.Exists(path))
+                {
+                    await Terminal.WriteErrorLineAsync($"No audit database at {path}.");
+                    return ExitCodes.Failed;
+                }
             }
 
-            var path = loaded.Storage["sqlite:".Length..];
-            if (!File.Exists(path))
-            {
-                await Terminal.WriteErrorLineAsync($"No audit database at {path}.");
-                return ExitCodes.Failed;
-            }
-
-            await using var store = new SqliteTesseraStore(path, readOnly: true);
+            // On PostgreSQL this verifies this node's chain (cluster.node_id) in read-only transactions.
+            await using var store = ConfiguredStore.Open(loaded, readOnly: true);
             var watch = Stopwatch.StartNew();
-            var result = await AuditVerifier.VerifyAsync(store.Audit, ct);
+            AuditVerification result;
+            try
+            {
+                result = await AuditVerifier.VerifyAsync(store.Audit, ct);
+            }
+            catch (System.Data.Common.DbException ex) when (ConfiguredStore.IsShared(loaded))
+            {
+                await Terminal.WriteErrorLineAsync($"Cannot read the audit log: {ex.Message}");
+                return ExitCodes.Failed;
+            }
+
             if (!result.IsIntact)
             {
                 await Terminal.WriteErrorLineAsync($"audit chain broken at seq {result.BrokenAtSeq}: {result.Problem}");

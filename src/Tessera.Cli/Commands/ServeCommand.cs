@@ -3,7 +3,6 @@ using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Vault;
 using Tessera.Server.Hosting;
-using Tessera.Storage.Sqlite;
 
 namespace Tessera.Cli.Commands;
 
@@ -12,7 +11,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var config = CliOptions.Config();
-        var command = new Command("serve", "Run the broker (embedded SQLite by default)") { config };
+        var command = new Command("serve", "Run the broker (embedded SQLite by default, or one node of an installation on PostgreSQL)") { config };
         command.SetAction(parse => RunAsync(parse.GetValue(config)!));
         return command;
     }
@@ -34,12 +33,6 @@ internal static class ServeCommand
         {
             Console.Error.WriteLine($"Configuration refused: {ex.Message}");
             return ExitCodes.For(ex);
-        }
-
-        if (!config.Storage.StartsWith("sqlite:", StringComparison.Ordinal))
-        {
-            Console.Error.WriteLine("Only sqlite: storage is available in this build; PostgreSQL support is planned.");
-            return ExitCodes.Failed;
         }
 
         var now = TimeProvider.System.GetUtcNow();
@@ -84,7 +77,23 @@ internal static class ServeCommand
         }
 
         using var ownedKey = masterKey;
-        await using var store = SqliteTesseraStore.FromLocation(config.Storage);
+        await using var store = ConfiguredStore.Open(config);
+        if (ConfiguredStore.IsShared(config))
+        {
+            // Reach the database (and bring its schema up to date) before hosting starts, so a database
+            // that is down or refuses us is one line, not a hosting failure; the start-up checks migrate again, finding nothing to do.
+            try
+            {
+                await store.MigrateAsync(CancellationToken.None);
+            }
+            catch (System.Data.Common.DbException ex)
+            {
+                // Npgsql's messages name the host, never the password.
+                Console.Error.WriteLine($"Storage unavailable: {ex.Message}");
+                return ExitCodes.Failed;
+            }
+        }
+
         var app = TesseraHost.Build(config, store, masterKey, TimeProvider.System);
         Console.Error.WriteLine($"Tessera listening on {config.Server.Listen} (issuer {config.Server.Issuer}); master key from {masterKey.Source}.");
         if (config.Server.BootstrapAdminToken)

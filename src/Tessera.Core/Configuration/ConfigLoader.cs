@@ -118,13 +118,14 @@ public static partial class ConfigLoader
 
         public TesseraConfig Bind(YamlCursor root)
         {
-            root.OnlyKeys("server", "storage", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
+            root.OnlyKeys("server", "storage", "cluster", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
                 "approver_groups", "principals", "tools", "agents");
 
             var server = BindServer(root.Child("server"));
             _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
             var dataDir = ResolvePath(root.Child("data_dir").OptionalString() ?? "data");
             var storage = BindStorage(root.Child("storage"));
+            var cluster = BindCluster(root.Child("cluster"));
             var tokens = BindTokens(root.Child("tokens"));
             var signing = BindSigningKeys(root.Child("signing_keys"));
             var vault = BindVault(root.Child("vault"));
@@ -177,6 +178,7 @@ public static partial class ConfigLoader
                 SourcePath = sourcePath,
                 Server = server,
                 Storage = storage,
+                Cluster = cluster,
                 DataDir = dataDir,
                 Tokens = tokens,
                 SigningKeys = signing,
@@ -244,12 +246,61 @@ public static partial class ConfigLoader
                 return "sqlite:" + ResolvePath(path);
             }
 
+            // Error messages never repeat the value: a PostgreSQL location may hold a password.
             if (text.StartsWith("postgres://", StringComparison.Ordinal) || text.StartsWith("postgresql://", StringComparison.Ordinal))
             {
+                if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Host.Length == 0 || url.AbsolutePath.Trim('/').Length == 0)
+                {
+                    throw c.Error("a PostgreSQL URL needs a host and a database: postgres://USER@HOST:PORT/DATABASE (the password is best left to TESSERA_DB_PASSWORD)");
+                }
+
                 return text;
             }
 
-            throw c.Error("must start with sqlite: or postgres://");
+            if (text.Contains('=', StringComparison.Ordinal))
+            {
+                var keywords = new System.Data.Common.DbConnectionStringBuilder();
+                try
+                {
+                    keywords.ConnectionString = text;
+                }
+                catch (ArgumentException)
+                {
+                    throw c.Error("is not a PostgreSQL keyword string (Host=HOST;Database=DATABASE;Username=USER)");
+                }
+
+                if (!keywords.TryGetValue("host", out var host) && !keywords.TryGetValue("server", out host) || string.IsNullOrEmpty(host as string))
+                {
+                    throw c.Error("a PostgreSQL keyword string needs Host=...");
+                }
+
+                return text;
+            }
+
+            throw c.Error("must be sqlite:PATH, a postgres:// URL or a PostgreSQL keyword string (Host=...;Database=...)");
+        }
+
+        private static ClusterOptions BindCluster(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return ClusterOptions.Default;
+            }
+
+            c.OnlyKeys("node_id", "max_staleness");
+            var nodeId = c.Child("node_id").OptionalString() ?? ClusterOptions.DefaultNodeId;
+            if (nodeId.Length is 0 or > 63 || !nodeId.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.'))
+            {
+                throw c.Child("node_id").Error("must be 1 to 63 ASCII letters, digits, '-', '_' or '.'");
+            }
+
+            var staleness = c.Child("max_staleness").OptionalDuration(ClusterOptions.DefaultMaxStaleness);
+            if (staleness <= TimeSpan.Zero || staleness > TimeSpan.FromMinutes(1))
+            {
+                throw c.Child("max_staleness").Error("must be between 1s and 1m");
+            }
+
+            return new ClusterOptions(nodeId, staleness);
         }
 
         private static TokenOptions BindTokens(YamlCursor c)

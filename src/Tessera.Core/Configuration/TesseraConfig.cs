@@ -10,8 +10,14 @@ public sealed record TesseraConfig
 
     public required ServerOptions Server { get; init; }
 
-    /// <summary>Storage location, for example <c>sqlite:/abs/path/tessera.db</c>.</summary>
+    /// <summary>
+    /// Storage location: <c>sqlite:/abs/path/tessera.db</c>, a <c>postgres://</c> URL or an Npgsql
+    /// keyword string (as written; it may hold a password, so it is never logged).
+    /// </summary>
     public required string Storage { get; init; }
+
+    /// <summary>This process as a node of an installation (several nodes share one PostgreSQL database).</summary>
+    public ClusterOptions Cluster { get; init; } = ClusterOptions.Default;
 
     /// <summary>Absolute directory for the master key file and the bootstrap admin token.</summary>
     public required string DataDir { get; init; }

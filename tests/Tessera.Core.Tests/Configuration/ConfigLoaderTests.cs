@@ -778,6 +778,56 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.StartsWith($"tessera.yaml:{ex.Line}: ", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("postgres://tessera@db.internal:5432/tessera")]
+    [InlineData("postgresql://tessera@db.internal/tessera?sslmode=require")]
+    [InlineData("Host=db.internal;Port=5432;Database=tessera;Username=tessera")]
+    [InlineData("\"Server=db.internal;Database=tessera\"")]
+    public void A_postgres_url_or_keyword_string_is_accepted_as_written(string storage)
+    {
+        var config = Load(Replace("storage: sqlite:db/tessera.db", $"storage: {storage}"));
+
+        Assert.Equal(storage.Trim('"'), config.Storage);
+    }
+
+    [Theory]
+    [InlineData("postgres://tessera:hunter2@/tessera", "needs a host and a database")]
+    [InlineData("postgres://tessera:hunter2@db.internal", "needs a host and a database")]
+    [InlineData("Database=tessera;Password=hunter2", "needs Host=")]
+    [InlineData("\"Host=db;Password='hunter2\"", "not a PostgreSQL keyword string")]
+    [InlineData("mysql://tessera:hunter2@db/tessera", "must be sqlite:PATH, a postgres:// URL")]
+    public void A_storage_location_that_is_not_usable_is_refused_without_repeating_it(string storage, string problem)
+    {
+        var ex = Refused(Replace("storage: sqlite:db/tessera.db", $"storage: {storage}"));
+
+        AssertNames(ex, "storage", problem);
+        Assert.DoesNotContain("hunter2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_node_id_defaults_to_the_host_name_and_max_staleness_to_one_second()
+    {
+        var config = Load(ValidYaml);
+
+        Assert.Equal(new ClusterOptions(Environment.MachineName, TimeSpan.FromSeconds(1)), config.Cluster);
+    }
+
+    [Fact]
+    public void Cluster_node_id_and_max_staleness_are_read()
+    {
+        var config = Load(Replace("storage: sqlite:db/tessera.db", "storage: postgres://tessera@db.internal/tessera\ncluster: { node_id: a, max_staleness: 3s }"));
+
+        Assert.Equal(new ClusterOptions("a", TimeSpan.FromSeconds(3)), config.Cluster);
+    }
+
+    [Theory]
+    [InlineData("{ node_id: \"a b\" }", "cluster.node_id", "ASCII letters")]
+    [InlineData("{ node_id: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa }", "cluster.node_id", "1 to 63")]
+    [InlineData("{ max_staleness: 2m }", "cluster.max_staleness", "between 1s and 1m")]
+    [InlineData("{ nodes: 3 }", "cluster.nodes", "unknown key")]
+    public void A_cluster_setting_out_of_range_is_refused(string cluster, string path, string problem) =>
+        AssertNames(Refused(Replace("storage: sqlite:db/tessera.db", $"storage: sqlite:db/tessera.db\ncluster: {cluster}")), path, problem);
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir, time: new FakeTimeProvider(Now));

@@ -1,4 +1,7 @@
-namespace Tessera.Storage.Sqlite.Tests;
+using System.Security.Cryptography;
+using Tessera.Core.Audit;
+
+namespace Tessera.Storage.Contract;
 
 /// <summary>Builds correctly chained events by hand, so the store is tested without the audit writer.</summary>
 internal sealed class AuditChain

@@ -1,0 +1,141 @@
+using Npgsql;
+using Tessera.Core.Storage;
+
+namespace Tessera.Storage.Postgres;
+
+/// <summary>
+/// The store for several nodes: one PostgreSQL database that any number of <c>tessera serve</c>
+/// processes share. Connections come from one pooled <see cref="NpgsqlDataSource"/>; statements run
+/// often (the audit insert, the state changes, the use counter) are prepared automatically by Npgsql
+/// after their second use. Every commit is durable when it returns (the server's
+/// <c>synchronous_commit</c>, on by default). This node's audit events go into its own hash chain,
+/// keyed by <see cref="NodeId"/>.
+/// </summary>
+public sealed class PostgresTesseraStore : ITesseraStore
+{
+    /// <summary>Where a password missing from the connection string is taken from, so it need not be in the configuration file.</summary>
+    public const string PasswordVariable = "TESSERA_DB_PASSWORD";
+
+    /// <summary>Serializes migrations of several nodes starting at once (any constant; "tessera" in ASCII).</summary>
+    private const long MigrationLock = 0x74657373657261;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    /// <param name="nodeId">This node's name: the key of its audit chain.</param>
+    /// <param name="readOnly">Every transaction read-only (the server refuses any write), for offline verification.</param>
+    public PostgresTesseraStore(string connectionString, string nodeId, bool readOnly = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        NodeId = nodeId;
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.MaxAutoPrepare = Math.Max(builder.ConnectionStringBuilder.MaxAutoPrepare, 64);
+        builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        if (string.IsNullOrEmpty(builder.ConnectionStringBuilder.ApplicationName))
+        {
+            builder.ConnectionStringBuilder.ApplicationName = "tessera " + nodeId;
+        }
+
+        if (readOnly)
+        {
+            builder.ConnectionStringBuilder.Options = $"{builder.ConnectionStringBuilder.Options} -c default_transaction_read_only=on".Trim();
+        }
+
+        _dataSource = builder.Build();
+        Audit = new PostgresAuditStore(this, new PostgresStateChanges());
+        Revocations = new PostgresRevocationStore(this);
+        SigningKeys = new PostgresSigningKeyStore(this);
+        Missions = new PostgresMissionStore(this);
+        AgentStates = new PostgresAgentStateStore(this);
+        Replays = new PostgresReplayStore(this);
+        Secrets = new PostgresSecretStore(this);
+        TokenUses = new PostgresTokenUseStore(this);
+        Approvals = new PostgresApprovalStore(this);
+    }
+
+    /// <summary>
+    /// Creates the store for a configuration value: a <c>postgres://</c> URL or an Npgsql keyword
+    /// string. A password missing from it is read from <see cref="PasswordVariable"/>.
+    /// </summary>
+    public static PostgresTesseraStore FromLocation(string location, string nodeId, bool readOnly = false) =>
+        new(PostgresLocation.ToConnectionString(location, Environment.GetEnvironmentVariable(PasswordVariable)), nodeId, readOnly);
+
+    /// <summary>This node's name: the key of its audit chain.</summary>
+    public string NodeId { get; }
+
+    public IAuditStore Audit { get; }
+
+    public IRevocationStore Revocations { get; }
+
+    public ISigningKeyStore SigningKeys { get; }
+
+    public IMissionStore Missions { get; }
+
+    public IAgentStateStore AgentStates { get; }
+
+    public IReplayStore Replays { get; }
+
+    public ISecretStore Secrets { get; }
+
+    public ITokenUseStore TokenUses { get; }
+
+    public IApprovalStore Approvals { get; }
+
+    /// <summary>
+    /// Applies the missing migrations, each in its own transaction under a transaction-scoped
+    /// advisory lock, so nodes starting together apply each step exactly once (the others wait,
+    /// then find it applied).
+    /// </summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        for (var applied = false; !applied;)
+        {
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, tx, $"SELECT pg_advisory_xact_lock({MigrationLock})", cancellationToken);
+            await ExecuteAsync(connection, tx,
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cancellationToken);
+            await using var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", connection, tx);
+            var current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            if (current > PostgresMigrations.Steps.Length)
+            {
+                throw new InvalidOperationException($"the database has schema version {current}, newer than this build understands ({PostgresMigrations.Steps.Length}); upgrade Tessera");
+            }
+
+            if (current == PostgresMigrations.Steps.Length)
+            {
+                await tx.CommitAsync(cancellationToken);
+                applied = true;
+                continue;
+            }
+
+            var version = current + 1;
+            await ExecuteAsync(connection, tx, PostgresMigrations.Steps[version - 1], cancellationToken);
+            await ExecuteAsync(connection, tx, $"INSERT INTO schema_migrations (version) VALUES ({version})", cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>A pooled connection, open.</summary>
+    internal ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => _dataSource.OpenConnectionAsync(cancellationToken);
+
+    /// <summary>A command on a pooled connection that runs once, outside any transaction.</summary>
+    internal NpgsqlCommand Command(string sql) => _dataSource.CreateCommand(sql);
+
+    /// <summary>Deletes the rows of <paramref name="table"/> whose <c>expires_at</c> has passed; returns how many.</summary>
+    internal async Task<int> DeleteExpiredAsync(string table, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // The table name is one of ours, never caller input.
+        await using var command = Command($"DELETE FROM {table} WHERE expires_at < @now");
+        command.Parameters.Add(Sql.Long("now", now.ToUnixTimeMilliseconds()));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, tx);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

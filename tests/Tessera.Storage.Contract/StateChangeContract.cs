@@ -1,0 +1,192 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tessera.Core.Audit;
+using Tessera.Core.Identity;
+using Tessera.Core.Missions;
+using Tessera.Core.Revocation;
+using Tessera.Core.Storage;
+using Tessera.Core.Tokens;
+
+namespace Tessera.Storage.Contract;
+
+/// <summary>Each kind of state change is stored with the audit event that records it and read back through its port.</summary>
+public abstract class StateChangeContract(IStoreDatabase database) : StoreContract(database)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task A_revocation_is_stored_with_its_event_and_loaded_and_pruned_by_expiry()
+    {
+        var mission = new RevocationEntry(RevocationKind.Mission, "m-1", T0, T0.AddMinutes(10));
+        var agent = new RevocationEntry(RevocationKind.Agent, "agent-a", T0, T0.AddHours(1));
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [mission, agent], Ct);
+
+        Assert.Equal([mission, agent], (await Store.Revocations.LoadActiveAsync(T0, Ct)).OrderBy(e => e.Kind));
+        Assert.Equal([mission, agent], (await Store.Revocations.LoadActiveAsync(T0.AddMinutes(10), Ct)).OrderBy(e => e.Kind));
+        Assert.Equal([agent], await Store.Revocations.LoadActiveAsync(T0.AddMinutes(10).AddMilliseconds(1), Ct));
+
+        Assert.Equal(0, await Store.Revocations.PruneAsync(T0.AddMinutes(10), Ct));
+        Assert.Equal(1, await Store.Revocations.PruneAsync(T0.AddMinutes(11), Ct));
+        Assert.Equal([agent], await Store.Revocations.LoadActiveAsync(T0, Ct));
+    }
+
+    [Fact]
+    public async Task Revoking_the_same_agent_again_keeps_the_latest_cut_and_expiry()
+    {
+        var first = new RevocationEntry(RevocationKind.Agent, "agent-a", T0.AddMinutes(5), T0.AddHours(2));
+        var earlier = new RevocationEntry(RevocationKind.Agent, "agent-a", T0, T0.AddHours(1));
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [first], Ct);
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [earlier], Ct);
+
+        Assert.Equal([first], await Store.Revocations.LoadActiveAsync(T0, Ct));
+    }
+
+    [Fact]
+    public async Task Revocations_survive_reopening_the_file()
+    {
+        var entry = new RevocationEntry(RevocationKind.Token, "jti-1", T0, T0.AddMinutes(10));
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [entry], Ct);
+
+        await ReopenAsync();
+
+        Assert.Equal([entry], await Store.Revocations.LoadActiveAsync(T0, Ct));
+    }
+
+    [Fact]
+    public async Task A_signing_key_is_added_with_its_event_and_deleted()
+    {
+        var key = new StoredSigningKey("kid-1", "ES256", [1, 2, 3, 4], T0, T0.AddMinutes(1));
+        var other = new StoredSigningKey("kid-2", "ES256", [5, 6], T0.AddHours(1), T0.AddHours(1).AddMinutes(1));
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin", type: AuditTypes.KeyCreated), T0)], [new SigningKeyAdded(key)], Ct);
+        await Store.SigningKeys.AddAsync(other, Ct);
+
+        var loaded = await Store.SigningKeys.LoadAsync(Ct);
+        Assert.Equal(["kid-1", "kid-2"], loaded.Select(k => k.Kid));
+        Assert.Equal(key.SealedPrivateKey, loaded[0].SealedPrivateKey);
+        Assert.Equal((key.Algorithm, key.CreatedAt, key.ActivatesAt), (loaded[0].Algorithm, loaded[0].CreatedAt, loaded[0].ActivatesAt));
+
+        await Store.SigningKeys.DeleteAsync("kid-1", Ct);
+
+        Assert.Equal(["kid-2"], (await Store.SigningKeys.LoadAsync(Ct)).Select(k => k.Kid));
+    }
+
+    [Fact]
+    public async Task A_retired_signing_key_is_deleted_with_its_event()
+    {
+        var key = new StoredSigningKey("kid-1", "ES256", [1, 2, 3, 4], T0, T0.AddMinutes(1));
+        var other = new StoredSigningKey("kid-2", "ES256", [5, 6], T0.AddHours(1), T0.AddHours(1).AddMinutes(1));
+        await Store.SigningKeys.AddAsync(key, Ct);
+        await Store.SigningKeys.AddAsync(other, Ct);
+
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin", type: AuditTypes.KeyRetired), T0.AddHours(3))], [new SigningKeyRetired("kid-1")], Ct);
+
+        Assert.Equal(["kid-2"], (await Store.SigningKeys.LoadAsync(Ct)).Select(k => k.Kid));
+        Assert.Single(await Store.Audit.QueryAsync(new AuditQuery { Type = AuditTypes.KeyRetired }, Ct));
+    }
+
+    [Fact]
+    public async Task A_mission_is_stored_with_its_event_and_found()
+    {
+        var mission = new MissionRecord("m-1", "alice", "corp", ["support-agent"], "Answer ticket 42", T0, T0.AddMinutes(10));
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "support-agent", mission: "m-1"), T0)], [new MissionStarted(mission)], Ct);
+
+        var found = await Store.Missions.FindAsync("m-1", Ct);
+
+        Assert.NotNull(found);
+        Assert.Equal(mission with { ActorChain = [] }, found with { ActorChain = [] });
+        Assert.Equal(mission.ActorChain, found.ActorChain);
+        Assert.Null(await Store.Missions.FindAsync("m-2", Ct));
+        Assert.Equal(["m-1"], (await Store.Missions.ListAsync(T0, 10, Ct)).Select(m => m.Id));
+        Assert.Empty(await Store.Missions.ListAsync(T0.AddSeconds(1), 10, Ct));
+    }
+
+    [Fact]
+    public async Task A_duplicate_signing_key_fails_the_batch_and_its_event()
+    {
+        var key = new StoredSigningKey("kid-1", "ES256", [1], T0, T0);
+        await Store.SigningKeys.AddAsync(key, Ct);
+
+        await AssertWriteRefusedAsync(() => Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [new SigningKeyAdded(key)], Ct));
+
+        Assert.Equal(0, (await Store.Audit.GetHeadAsync(Ct)).Seq);
+        Assert.Single(await Store.SigningKeys.LoadAsync(Ct));
+    }
+
+    [Fact]
+    public async Task An_agent_suspension_is_stored_with_its_event_kept_from_the_first_and_lifted()
+    {
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [new AgentSuspension("agent-a", true, T0)], Ct);
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0.AddMinutes(1))],
+            [new AgentSuspension("agent-a", true, T0.AddMinutes(1)), new AgentSuspension("agent-b", true, T0.AddMinutes(1))], Ct);
+
+        Assert.Equal([("agent-a", T0), ("agent-b", T0.AddMinutes(1))], (await Store.AgentStates.LoadSuspendedAsync(Ct)).OrderBy(s => s.AgentId, StringComparer.Ordinal));
+
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0.AddMinutes(2))], [new AgentSuspension("agent-a", false, T0.AddMinutes(2))], Ct);
+
+        Assert.Equal([("agent-b", T0.AddMinutes(1))], await Store.AgentStates.LoadSuspendedAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_used_assertion_is_kept_as_first_stored_loaded_until_it_expires_and_pruned()
+    {
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "a"), T0)], [new AssertionUsed("assertion\na\njti-1", T0.AddMinutes(5))], Ct);
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "a"), T0)],
+            [new AssertionUsed("assertion\na\njti-1", T0.AddMinutes(9)), new AssertionUsed("assertion\na\njti-2", T0.AddMinutes(1))], Ct);
+
+        Assert.Equal([("assertion\na\njti-1", T0.AddMinutes(5)), ("assertion\na\njti-2", T0.AddMinutes(1))],
+            (await Store.Replays.LoadActiveAsync(T0, Ct)).OrderBy(k => k.Key, StringComparer.Ordinal));
+        Assert.Equal(["assertion\na\njti-1"], (await Store.Replays.LoadActiveAsync(T0.AddMinutes(2), Ct)).Select(k => k.Key));
+
+        Assert.Equal(1, await Store.Replays.PruneAsync(T0.AddMinutes(2), Ct));
+        Assert.Equal(2, (await Store.Audit.GetHeadAsync(Ct)).Seq);
+    }
+
+    [Fact]
+    public async Task An_assertion_used_through_one_instance_is_refused_by_a_replay_cache_loaded_from_another()
+    {
+        // What a node loads into its replay cache when it starts: an assertion spent through another
+        // instance on the same database is refused there too.
+        await using var other = await OpenMigratedAsync();
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "a"), T0)], [new AssertionUsed("assertion\na\njti-1", T0.AddMinutes(5))], Ct);
+
+        var active = await other.Replays.LoadActiveAsync(T0, Ct);
+        Assert.Equal([("assertion\na\njti-1", T0.AddMinutes(5))], active);
+        var cache = new MemoryReplayCache(new FakeTimeProvider(T0));
+        foreach (var (key, expires) in active)
+        {
+            Assert.True(await cache.TryUseAsync(key, expires, Ct));
+        }
+
+        Assert.False(await cache.TryUseAsync("assertion\na\njti-1", T0.AddMinutes(5), Ct));
+        Assert.True(await cache.TryUseAsync("assertion\na\njti-2", T0.AddMinutes(5), Ct));
+    }
+
+    private async Task AssertSeqs(AuditQuery query, params long[] expected)
+    {
+        var events = await Store.Audit.QueryAsync(query, Ct);
+        Assert.Equal(expected, events.Select(e => e.Seq));
+    }
+
+    private static AuditRecord Record(string agent, string? principal = null, string? mission = null, string? tool = null, string type = AuditTypes.TokenIssued) => new()
+    {
+        Type = type,
+        Outcome = type == AuditTypes.TokenDenied ? AuditOutcomes.Denied : AuditOutcomes.Allowed,
+        Agent = agent,
+        Principal = principal,
+        Mission = mission,
+        Tool = tool,
+    };
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items)
+        {
+            list.Add(item);
+        }
+
+        return list;
+    }
+
+    private sealed record UnknownChange : StateChange;
+}
