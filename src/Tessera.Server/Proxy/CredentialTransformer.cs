@@ -53,6 +53,13 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
             }
         }
 
+        // An answer Tessera filters is read as it comes: ask for it uncompressed (McpAnswerWriter
+        // refuses a compressed one), whatever encodings the agent accepts.
+        if (filter is not null)
+        {
+            proxyRequest.Headers.Remove("Accept-Encoding");
+        }
+
         if (header is not null && value is not null)
         {
             proxyRequest.Headers.Remove(header);

@@ -372,6 +372,64 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         await AssertNothingForwardedAsync(401, null, null, tool: null);
     }
 
+    [Theory]
+    [InlineData(McpResponseMode.Sse)]
+    [InlineData(McpResponseMode.Json)]
+    public async Task An_agent_accepting_gzip_still_gets_the_filtered_list(McpResponseMode mode)
+    {
+        await using var mcp = await McpBroker.StartAsync(new() { ResponseMode = mode, Compression = McpCompression.WhenAccepted });
+
+        var (status, body) = await ListToolsAcceptingGzipAsync(mcp);
+
+        Assert.Equal(200, status);
+        Assert.Contains("\"get_issue\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("delete_repo", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("create_issue", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(McpResponseMode.Sse)]
+    [InlineData(McpResponseMode.Json)]
+    public async Task A_list_answer_compressed_unasked_is_never_passed_on_unfiltered(McpResponseMode mode)
+    {
+        await using var mcp = await McpBroker.StartAsync(new() { ResponseMode = mode, Compression = McpCompression.Always });
+
+        var (status, body) = await ListToolsAcceptingGzipAsync(mcp);
+
+        Assert.True(status == 502, $"{status}: {body}");
+        Assert.DoesNotContain("delete_repo", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("get_issue", body, StringComparison.Ordinal);
+    }
+
+    /// <summary>A 2026-07-28 tools/list from a client that accepts gzip and decompresses what it gets.</summary>
+    private static async Task<(int Status, string Body)> ListToolsAcceptingGzipAsync(McpBroker mcp)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.All });
+        using var request = new HttpRequestMessage(HttpMethod.Post, mcp.Endpoint)
+        {
+            Content = new StringContent(
+                """{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}""",
+                new MediaTypeHeaderValue("application/json")),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await mcp.TokenAsync());
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        request.Headers.Add("Mcp-Method", "tools/list");
+        request.Headers.Add("MCP-Protocol-Version", McpTestClient.StatelessProtocol);
+        using var response = await client.SendAsync(request, Cancel);
+        string body;
+        try
+        {
+            body = await response.Content.ReadAsStringAsync(Cancel);
+        }
+        catch (HttpRequestException)
+        {
+            // The stream was cut off: what arrived is not an answer.
+            body = "(cut off)";
+        }
+
+        return ((int)response.StatusCode, body);
+    }
+
     private static int ErrorCode(RawResponse response)
     {
         Assert.StartsWith("application/json", response.ContentType, StringComparison.Ordinal);
