@@ -401,6 +401,26 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         Assert.DoesNotContain("get_issue", body, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(McpTestClient.SessionProtocol)]
+    [InlineData(McpTestClient.StatelessProtocol)]
+    public async Task An_upstreams_own_challenge_never_steers_the_agent_to_its_authorization_server(string protocol)
+    {
+        // The upstream refuses the vault's credential and names its own authorization server: an MCP
+        // client follows resource_metadata by itself (RFC 9728) and would take its user there.
+        const string challenge = "Bearer resource_metadata=\"https://upstream.example/.well-known/oauth-protected-resource/mcp\", scope=\"repo:admin\"";
+        await using var mcp = await McpBroker.StartAsync(new() { RequiredAuthorization = "Bearer rotated-elsewhere", Challenge = challenge });
+        var seen = new List<string>();
+        var token = await mcp.TokenAsync();
+
+        var failure = await Assert.ThrowsAsync<HttpRequestException>(() => McpTestClient.ConnectAsync(mcp.Endpoint, token, Cancel, protocol,
+            response => seen.AddRange(response.Headers.WwwAuthenticate.Select(h => h.ToString()))));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, failure.StatusCode);
+        Assert.Equal(McpTestServer.Credential, Assert.Single(mcp.Upstream.Received).Headers["Authorization"]);
+        Assert.DoesNotContain(seen, c => c.Contains("upstream.example", StringComparison.Ordinal) || c.Contains("repo:admin", StringComparison.Ordinal));
+    }
+
     /// <summary>A 2026-07-28 tools/list from a client that accepts gzip and decompresses what it gets.</summary>
     private static async Task<(int Status, string Body)> ListToolsAcceptingGzipAsync(McpBroker mcp)
     {
