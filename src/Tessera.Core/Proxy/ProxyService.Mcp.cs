@@ -12,7 +12,7 @@ namespace Tessera.Core.Proxy;
 /// <summary>
 /// The proxy's decisions for an MCP tool (docs/mcp.md), after the token, the tool and the DPoP
 /// binding are settled: the endpoint (the tool's URL itself, no path, no query), the HTTP method
-/// (POST a message, GET the server's stream, DELETE the session), for a POST the body read once and
+/// (POST a message, GET the server's stream, DELETE the session; the last two without a body), for a POST the body read once and
 /// bounded, the one JSON-RPC message in it read strictly, the <c>Mcp-Method</c> and <c>Mcp-Name</c>
 /// headers against it, an approved exact call, and the rules; then the upstream, the credential, the
 /// audit log's health, <c>max_uses</c> (spent only by messages a rule governs) and the durable
@@ -85,6 +85,12 @@ public sealed partial class ProxyService
                 break;
 
             case "GET" or "DELETE":
+                // Reject a body: a message in it would reach the server read by no rule.
+                if (request.ContentLength > 0 || request.Has("Transfer-Encoding"))
+                {
+                    return await RefuseMcpAsync(request, 400, RefusalCodes.McpBodyNotAllowed, $"an MCP {request.Method} carries no body; a message is POSTed", claims, tool, null, null);
+                }
+
                 // The server's event stream and the end of a session: the session's lifecycle, a valid token is enough.
                 decision = McpDecision.Lifecycle;
                 break;

@@ -450,6 +450,40 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         return ((int)response.StatusCode, body);
     }
 
+    [Theory]
+    [InlineData("GET", false)]
+    [InlineData("DELETE", false)]
+    [InlineData("GET", true)]
+    [InlineData("DELETE", true)]
+    public async Task A_get_or_delete_carrying_a_message_is_400(string method, bool chunked)
+    {
+        // A GET (the server's stream) or DELETE (the session's end) needs no rule: a message in its
+        // body would reach the server unread by any rule.
+        var body = Encoding.UTF8.GetBytes(DeleteRepo);
+        var response = await RawHttp.SendAsync(_mcp.Broker.Address!, method, "/proxy/issues",
+        [
+            $"Authorization: Bearer {await _mcp.TokenAsync()}", "Accept: text/event-stream", "Content-Type: application/json", "Mcp-Session-Id: abc",
+            chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {body.Length}",
+        ], chunked ? RawHttp.Chunked(body, 16) : body);
+
+        Assert.Equal(400, response.Status);
+        await AssertNothingForwardedAsync(400, null, null);
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("DELETE")]
+    public async Task A_get_or_delete_with_an_empty_body_is_forwarded(string method)
+    {
+        var response = await RawHttp.SendAsync(_mcp.Broker.Address!, method, "/proxy/issues",
+            [$"Authorization: Bearer {await _mcp.TokenAsync()}", "Accept: text/event-stream", "Mcp-Session-Id: abc", "Content-Length: 0"]);
+
+        Assert.InRange(response.Status, 200, 499);
+        var received = Assert.Single(_mcp.Upstream.Received);
+        Assert.Equal(method, received.Method);
+        Assert.Empty(received.Body);
+    }
+
     private static int ErrorCode(RawResponse response)
     {
         Assert.StartsWith("application/json", response.ContentType, StringComparison.Ordinal);
