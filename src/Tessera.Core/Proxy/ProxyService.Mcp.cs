@@ -216,6 +216,12 @@ public sealed partial class ProxyService
             return (null, await RefuseMcpAsync(request, 400, RefusalCodes.McpHeaderMismatch, mismatch, claims, tool, message, null, HeaderMismatchCode));
         }
 
+        // Reject a resource URI a server could read as another resource than the one the rules match.
+        if (message.Target is { } target && McpMethods.TargetOf(message.Method!) == McpTarget.Uri && McpResourceUri.Ambiguity(target) is { } ambiguity)
+        {
+            return (null, await RefuseMcpAsync(request, 400, RefusalCodes.McpAmbiguousUri, $"ambiguous resource URI: {ambiguity}", claims, tool, message, null, InvalidParams));
+        }
+
         return (message, null);
     }
 

@@ -231,6 +231,35 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         await AssertNothingForwardedAsync(400, null, null);
     }
 
+    /// <summary>URIs under the read rule's <c>repo://acme/widgets/**</c> as text that a server resolving dot segments or decoding before it splits reads outside it.</summary>
+    public static TheoryData<string> AmbiguousUris() => new()
+    {
+        "repo://acme/widgets/../secret/keys",
+        "repo://acme/widgets/./../secret/keys",
+        "repo://acme/widgets/..",
+        "repo://acme/widgets/%2e%2e/secret/keys",
+        "repo://acme/widgets/%2E%2E/secret/keys",
+        "repo://acme/widgets/.%2e/secret/keys",
+        "repo://acme/widgets/..%2fsecret%2fkeys",
+        "repo://acme/widgets/..%2Fsecret/keys",
+        "repo://acme/widgets/..\\secret\\keys",
+        "repo://acme/widgets/..%5csecret/keys",
+        "repo://acme/widgets/%252e%252e/secret/keys",
+    };
+
+    [Theory]
+    [MemberData(nameof(AmbiguousUris))]
+    public async Task A_resource_uri_with_dot_segments_or_encoded_separators_is_400(string uri)
+    {
+        var body = JsonSerializer.Serialize(new { jsonrpc = "2.0", id = 3, method = "resources/read", @params = new { uri } });
+
+        var response = await _mcp.PostAsync(await _mcp.TokenAsync(), body, "Mcp-Method: resources/read");
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal(-32602, ErrorCode(response));
+        await AssertNothingForwardedAsync(400, "resources/read", uri);
+    }
+
     [Fact]
     [Trait("Speed", "Slow")] // a real SDK session
     public async Task A_token_revoked_mid_session_is_401_on_its_next_message_and_nothing_more_is_forwarded()
