@@ -125,6 +125,24 @@ public sealed class McpGatewayTests
 
     [Theory]
     [MemberData(nameof(Modes))]
+    public async Task A_templated_resource_is_read_where_the_rule_reaches_and_listing_templates_needs_its_own_rule(McpResponseMode mode, string protocol)
+    {
+        await using var mcp = await McpBroker.StartAsync(new() { ResponseMode = mode });
+        await using var agent = await McpTestClient.ConnectAsync(mcp.Endpoint, await mcp.TokenAsync(), Cancel, protocol);
+
+        var issue = await agent.ReadResourceAsync("repo://acme/widgets/issues/7", cancellationToken: Cancel);
+        var outside = await Assert.ThrowsAsync<HttpRequestException>(() => agent.ReadResourceAsync("repo://acme/secret/issues/1", cancellationToken: Cancel).AsTask());
+        var templates = await Assert.ThrowsAsync<HttpRequestException>(() => agent.ListResourceTemplatesAsync(cancellationToken: Cancel).AsTask());
+
+        Assert.Equal("issue acme/widgets#7", Assert.IsType<TextResourceContents>(Assert.Single(issue.Contents)).Text);
+        Assert.Equal(HttpStatusCode.Forbidden, outside.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, templates.StatusCode);
+        Assert.DoesNotContain(mcp.Upstream.Received, r => Encoding.UTF8.GetString(r.Body).Contains("repo://acme/secret", StringComparison.Ordinal));
+        Assert.DoesNotContain("resources/templates/list", mcp.Upstream.ReceivedMethods());
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
     public async Task The_upstream_gets_the_vaults_credential_and_never_the_agents_token(McpResponseMode mode, string protocol)
     {
         await using var mcp = await McpBroker.StartAsync(new() { ResponseMode = mode });
@@ -251,6 +269,18 @@ public sealed class McpGatewayTests
         var auditJson = await audit.Content.ReadAsStringAsync(Cancel);
         Assert.Contains("\"mcp_method\":\"tools/call\"", auditJson, StringComparison.Ordinal);
         Assert.DoesNotContain(marker, auditJson, StringComparison.Ordinal);
+        var recorded = false;
+        foreach (var file in Directory.EnumerateFiles(mcp.Broker.Config.DataDir, "*", SearchOption.AllDirectories))
+        {
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy, Cancel);
+            Assert.True(copy.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(marker)) < 0, $"the arguments' marker is in {Path.GetFileName(file)}");
+            recorded |= copy.ToArray().AsSpan().IndexOf("\"mcp_name\":\"search_issues\""u8) >= 0;
+        }
+
+        // The files searched are the ones holding the events.
+        Assert.True(recorded);
     }
 
     [Fact]
