@@ -261,7 +261,6 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
     }
 
     [Fact]
-    [Trait("Speed", "Slow")] // a real SDK session
     public async Task A_token_revoked_mid_session_is_401_on_its_next_message_and_nothing_more_is_forwarded()
     {
         var token = await _mcp.TokenAsync();
@@ -284,7 +283,6 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
     }
 
     [Fact]
-    [Trait("Speed", "Slow")] // a real SDK session
     public async Task A_token_revoked_through_the_admin_api_mid_session_is_401_and_its_session_goes_no_further()
     {
         var token = await _mcp.TokenAsync();

@@ -163,7 +163,6 @@ public sealed class McpGatewayTests
     }
 
     [Fact]
-    [Trait("Speed", "Slow")] // the SDK client's background GET stream and DELETE on dispose
     public async Task A_session_opens_its_get_stream_and_its_delete_ends_it_through_the_gateway()
     {
         await using var mcp = await McpBroker.StartAsync();
