@@ -182,7 +182,14 @@ public sealed partial class ProxyService
     {
         if (!IsJson(request.ContentType))
         {
-            return (null, await RefuseMcpAsync(request, 415, RefusalCodes.McpNotJsonContentType, "an MCP message is sent as application/json", claims, tool, null, null));
+            return (null, await RefuseMcpAsync(request, 415, RefusalCodes.McpNotJsonContentType, "an MCP message is sent as application/json in UTF-8", claims, tool, null, null));
+        }
+
+        // Reject a coded body: the bytes read are the bytes forwarded, and a server that decoded them would read another message.
+        var codings = request.Header("Content-Encoding", out var coding);
+        if (codings > 1 || (codings == 1 && !string.Equals(coding?.Trim(), "identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            return (null, await RefuseMcpAsync(request, 415, RefusalCodes.McpNotJsonContentType, "an MCP message is sent without a Content-Encoding", claims, tool, null, null));
         }
 
         if (request.ContentLength > request.MaxBodySize)
@@ -247,8 +254,16 @@ public sealed partial class ProxyService
         }
 
         var semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
-        var media = (semicolon >= 0 ? contentType.AsSpan(0, semicolon) : contentType.AsSpan()).Trim();
-        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        if (semicolon < 0)
+        {
+            return contentType.AsSpan().Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        }
+
+        // Parameters (rare: MCP clients send none): the message is read as UTF-8, so a server told
+        // another charset would read other text from the same bytes.
+        return System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+            && string.Equals(parsed.MediaType, "application/json", StringComparison.OrdinalIgnoreCase)
+            && (parsed.CharSet is null || string.Equals(parsed.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>RFC 6750 §3.1: the scopes that would allow the message, so the agent can ask for them.</summary>

@@ -365,16 +365,54 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("gzip")]
+    [InlineData("br")]
+    [InlineData("deflate")]
+    [InlineData("identity, gzip")]
+    public async Task A_message_with_a_content_encoding_is_415(string coding)
+    {
+        // The bytes read are the bytes forwarded: a server that decodes them would read another message.
+        var response = await _mcp.PostAsync(await _mcp.TokenAsync(), GetIssue, "Mcp-Method: tools/call", "Mcp-Name: get_issue", $"Content-Encoding: {coding}");
+
+        Assert.Equal(415, response.Status);
+        await AssertNothingForwardedAsync(415, null, null);
+    }
+
+    [Fact]
+    public async Task A_message_marked_identity_is_forwarded()
+    {
+        var response = await _mcp.PostAsync(await _mcp.TokenAsync(), GetIssue, "Mcp-Method: tools/call", "Mcp-Name: get_issue", "Content-Encoding: identity");
+
+        Assert.NotEqual(415, response.Status);
+        Assert.Single(_mcp.Upstream.Received);
+    }
+
+    [Theory]
     [InlineData("text/plain")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/json; charset=iso-8859-1")]
     [InlineData("application/x-www-form-urlencoded")]
     [InlineData("application/jsonx")]
     [InlineData("multipart/form-data; boundary=x")]
-    public async Task A_body_not_sent_as_application_json_is_415(string contentType)
+    public async Task A_body_not_sent_as_application_json_in_utf8_is_415(string contentType)
     {
         var response = await _mcp.PostBytesAsync(await _mcp.TokenAsync(), Encoding.UTF8.GetBytes(GetIssue), ["Mcp-Method: tools/call", "Mcp-Name: get_issue"], contentType: contentType);
 
         Assert.Equal(415, response.Status);
         await AssertNothingForwardedAsync(415, null, null);
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json;charset=\"UTF-8\"")]
+    [InlineData("Application/JSON")]
+    public async Task A_body_sent_as_application_json_in_utf8_is_forwarded(string contentType)
+    {
+        var response = await _mcp.PostBytesAsync(await _mcp.TokenAsync(), Encoding.UTF8.GetBytes(GetIssue), ["Mcp-Method: tools/call", "Mcp-Name: get_issue"], contentType: contentType);
+
+        Assert.NotEqual(415, response.Status);
+        Assert.Single(_mcp.Upstream.Received);
     }
 
     [Fact]
