@@ -208,6 +208,33 @@ public sealed class McpGatewayTests
     }
 
     [Theory]
+    [InlineData("/.well-known/oauth-protected-resource/proxy/nope")]
+    [InlineData("/.well-known/oauth-protected-resource/proxy/issues/extra")]
+    [InlineData("/.well-known/oauth-protected-resource/proxy/ISSUES")]
+    public async Task No_metadata_is_published_for_a_tool_that_is_not_configured(string path)
+    {
+        await using var mcp = await McpBroker.StartAsync();
+
+        using var response = await mcp.Broker.Client.GetAsync(path, Cancel);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_invalid_token_gets_401_invalid_token_naming_the_resource_metadata_too()
+    {
+        await using var mcp = await McpBroker.StartAsync();
+
+        var response = await mcp.PostAsync(mcp.Proxy.SignToken(c => c with { ExpiresAt = c.IssuedAt - 1 }, "issues:read", "urn:tessera:tool:issues"),
+            """{"jsonrpc":"2.0","id":1,"method":"tools/list"}""", "Mcp-Method: tools/list");
+
+        Assert.Equal(401, response.Status);
+        Assert.Contains("error=\"invalid_token\"", response.Headers["WWW-Authenticate"], StringComparison.Ordinal);
+        Assert.Contains("resource_metadata=\"" + TestBroker.Issuer + "/.well-known/oauth-protected-resource/proxy/issues\"", response.Headers["WWW-Authenticate"], StringComparison.Ordinal);
+        Assert.Empty(mcp.Upstream.Received);
+    }
+
+    [Theory]
     [InlineData(McpTestClient.SessionProtocol)]
     [InlineData(McpTestClient.StatelessProtocol)]
     public async Task A_client_without_a_token_gets_401_naming_the_resource_metadata(string protocol)
