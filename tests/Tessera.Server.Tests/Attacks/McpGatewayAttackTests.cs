@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Tessera.Core.Audit;
+using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
 using Tessera.Server.Tests.Infrastructure;
 using Tessera.Server.Tests.Mcp;
@@ -42,7 +43,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         Assert.Equal("2.0", body.RootElement.GetProperty("jsonrpc").GetString());
         Assert.Equal("call-42", body.RootElement.GetProperty("id").GetString());
         Assert.Equal(-32001, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
-        await AssertNothingForwardedAsync(403, "tools/call", "delete_repo");
+        await AssertNothingForwardedAsync(403, RefusalCodes.McpNotAllowed, "tools/call", "delete_repo");
     }
 
     [Fact]
@@ -53,7 +54,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         Assert.Equal(403, response.Status);
         using var body = JsonDocument.Parse(response.Body);
         Assert.Equal(42, body.RootElement.GetProperty("id").GetInt32());
-        await AssertNothingForwardedAsync(403, "tools/call", "delete_repo");
+        await AssertNothingForwardedAsync(403, RefusalCodes.McpNotAllowed, "tools/call", "delete_repo");
     }
 
     [Fact]
@@ -63,7 +64,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32020, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, "tools/call", "delete_repo");
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpHeaderMismatch, "tools/call", "delete_repo");
     }
 
     [Theory]
@@ -77,7 +78,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32020, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, "tools/call", "get_issue");
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpHeaderMismatch, "tools/call", "get_issue");
     }
 
     [Fact]
@@ -87,7 +88,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32020, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, "tools/call", "get_issue");
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpHeaderMismatch, "tools/call", "get_issue");
     }
 
     [Theory]
@@ -100,7 +101,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32600, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpBatch, null, null);
     }
 
     [Fact]
@@ -112,7 +113,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostAsync(await _mcp.TokenAsync(), body, "Mcp-Method: tools/call", "Mcp-Name: get_issue");
 
         Assert.Equal(413, response.Status);
-        await AssertNothingForwardedAsync(413, null, null);
+        await AssertNothingForwardedAsync(413, RefusalCodes.ProxyBodyTooLarge, null, null);
     }
 
     [Fact]
@@ -128,7 +129,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         ], RawHttp.Chunked(body, 64 * 1024));
 
         Assert.Equal(413, response.Status);
-        await AssertNothingForwardedAsync(413, null, null);
+        await AssertNothingForwardedAsync(413, RefusalCodes.ProxyBodyTooLarge, null, null);
     }
 
     [Theory]
@@ -143,7 +144,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32700, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpDuplicateMember, null, null);
     }
 
     [Theory]
@@ -154,7 +155,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostAsync(await _mcp.TokenAsync(), body, "Mcp-Method: tools/call", "Mcp-Name: get_issue");
 
         Assert.Equal(400, response.Status);
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpDuplicateMember, null, null);
     }
 
     [Fact]
@@ -166,7 +167,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32700, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpInvalidJson, null, null);
     }
 
     [Fact]
@@ -179,7 +180,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32602, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpParamsInvalid, null, null);
     }
 
     [Fact]
@@ -190,7 +191,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostAsync(await _mcp.TokenAsync(), body, "Mcp-Method: tools/call", "Mcp-Name: delete_repo");
 
         Assert.Equal(403, response.Status);
-        await AssertNothingForwardedAsync(403, "tools/call", "delete_repo");
+        await AssertNothingForwardedAsync(403, RefusalCodes.McpNotAllowed, "tools/call", "delete_repo");
     }
 
     [Theory]
@@ -212,7 +213,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostBytesAsync(await _mcp.TokenAsync(), body, ["Mcp-Method: tools/call", "Mcp-Name: get_issue"]);
 
         Assert.Equal(400, response.Status);
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpInvalidJson, null, null);
     }
 
     [Theory]
@@ -228,7 +229,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostAsync(await _mcp.TokenAsync(), body);
 
         Assert.Equal(400, response.Status);
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpInvalidJson, null, null);
     }
 
     /// <summary>URIs under the read rule's <c>repo://acme/widgets/**</c> as text that a server resolving dot segments or decoding before it splits reads outside it.</summary>
@@ -257,7 +258,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
 
         Assert.Equal(400, response.Status);
         Assert.Equal(-32602, ErrorCode(response));
-        await AssertNothingForwardedAsync(400, "resources/read", uri);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpAmbiguousUri, "resources/read", uri);
     }
 
     [Fact]
@@ -314,7 +315,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostAsync(await _mcp.TokenAsync("crm:read"), GetIssue, "Mcp-Method: tools/call", "Mcp-Name: get_issue");
 
         Assert.Equal(403, response.Status);
-        var denied = await AssertNothingForwardedAsync(403, null, null);
+        var denied = await AssertNothingForwardedAsync(403, RefusalCodes.ProxyWrongAudience, null, null);
         Assert.Equal("the token is not for tool 'issues'", denied.Record.Reason);
     }
 
@@ -326,7 +327,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostAsync(token, GetIssue, "Mcp-Method: tools/call", "Mcp-Name: get_issue");
 
         Assert.Equal(403, response.Status);
-        var denied = await AssertNothingForwardedAsync(403, null, null);
+        var denied = await AssertNothingForwardedAsync(403, RefusalCodes.ProxyMissionToken, null, null);
         Assert.Equal(ProxyAuthorizer.MissionTokenRefused, denied.Record.Reason);
         Assert.Equal("m_1", denied.Record.Mission);
     }
@@ -343,7 +344,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostBytesAsync(await _mcp.TokenAsync(), Encoding.UTF8.GetBytes(GetIssue), ["Mcp-Method: tools/call", "Mcp-Name: get_issue"], target);
 
         Assert.Equal(status, response.Status);
-        await AssertNothingForwardedAsync(status, null, null);
+        await AssertNothingForwardedAsync(status, status == 404 ? RefusalCodes.McpWrongEndpoint : RefusalCodes.McpQueryNotAllowed, null, null);
     }
 
     [Theory]
@@ -361,7 +362,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         ], method == "HEAD" ? null : body);
 
         Assert.Equal(405, response.Status);
-        await AssertNothingForwardedAsync(405, null, null);
+        await AssertNothingForwardedAsync(405, RefusalCodes.McpHttpMethodNotAllowed, null, null);
     }
 
     [Theory]
@@ -375,7 +376,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostAsync(await _mcp.TokenAsync(), GetIssue, "Mcp-Method: tools/call", "Mcp-Name: get_issue", $"Content-Encoding: {coding}");
 
         Assert.Equal(415, response.Status);
-        await AssertNothingForwardedAsync(415, null, null);
+        await AssertNothingForwardedAsync(415, RefusalCodes.McpNotJsonContentType, null, null);
     }
 
     [Fact]
@@ -399,7 +400,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var response = await _mcp.PostBytesAsync(await _mcp.TokenAsync(), Encoding.UTF8.GetBytes(GetIssue), ["Mcp-Method: tools/call", "Mcp-Name: get_issue"], contentType: contentType);
 
         Assert.Equal(415, response.Status);
-        await AssertNothingForwardedAsync(415, null, null);
+        await AssertNothingForwardedAsync(415, RefusalCodes.McpNotJsonContentType, null, null);
     }
 
     [Theory]
@@ -434,7 +435,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
             ["Authorization: Bearer not-a-token", "Accept: text/event-stream", "Mcp-Session-Id: abc"]);
 
         Assert.Equal(401, response.Status);
-        await AssertNothingForwardedAsync(401, null, null, tool: null);
+        await AssertNothingForwardedAsync(401, RefusalCodes.ProxyTokenMalformed, null, null, tool: null);
     }
 
     [Theory]
@@ -532,7 +533,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         ], chunked ? RawHttp.Chunked(body, 16) : body);
 
         Assert.Equal(400, response.Status);
-        await AssertNothingForwardedAsync(400, null, null);
+        await AssertNothingForwardedAsync(400, RefusalCodes.McpBodyNotAllowed, null, null);
     }
 
     [Theory]
@@ -556,8 +557,8 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         return body.RootElement.GetProperty("error").GetProperty("code").GetInt32();
     }
 
-    /// <summary>The upstream saw nothing, and exactly one refusal is on record with this status and, where known, the message's method and name.</summary>
-    private async Task<AuditEvent> AssertNothingForwardedAsync(int status, string? mcpMethod, string? mcpName, string? tool = McpBroker.ToolId)
+    /// <summary>The upstream saw nothing, and exactly one refusal is on record with this status, its reason code and, where known, the message's method and name.</summary>
+    private async Task<AuditEvent> AssertNothingForwardedAsync(int status, string code, string? mcpMethod, string? mcpName, string? tool = McpBroker.ToolId)
     {
         Assert.Empty(_mcp.Upstream.Received);
         var events = await _mcp.Broker.AuditEventsAsync();
@@ -565,6 +566,7 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
         var denied = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyDenied);
         Assert.Equal(AuditOutcomes.Denied, denied.Record.Outcome);
         Assert.Equal(status, denied.Record.Status);
+        Assert.Equal(code, denied.Record.ReasonCode);
         Assert.Equal(tool, denied.Record.Tool);
         Assert.Equal(mcpMethod, denied.Record.McpMethod);
         Assert.Equal(mcpName, denied.Record.McpName);
