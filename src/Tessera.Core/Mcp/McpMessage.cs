@@ -30,6 +30,7 @@ public sealed class McpMessage
     private static readonly string[] ParamsMembers = ["name", "uri", "arguments"];
 
     private static readonly McpProblem InvalidJson = new(RefusalCodes.McpInvalidJson, $"the body is not valid UTF-8 JSON nested at most {MaxDepth} deep");
+    private static readonly McpProblem HalfSurrogate = new(RefusalCodes.McpInvalidJson, "a string of the body escapes half of a surrogate pair");
 
     private McpMessage(McpMessageKind kind, string? method, string? id, string? target, JsonElement? arguments)
     {
@@ -82,6 +83,13 @@ public sealed class McpMessage
             problem = Classify(body);
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // The duplicate check reads every member name: one escaping half a surrogate pair throws
+            // here (not JsonException), and would otherwise fail the request with a 5xx.
+            problem = HalfSurrogate;
+            return null;
+        }
 
         using (document)
         {
@@ -93,7 +101,7 @@ public sealed class McpMessage
             {
                 // A string Tessera reads (method, name, uri) escapes half a surrogate pair: it is no
                 // text, and Tessera and the upstream could read it differently.
-                problem = new(RefusalCodes.McpInvalidJson, "a string of the body escapes half of a surrogate pair");
+                problem = HalfSurrogate;
                 return null;
             }
         }

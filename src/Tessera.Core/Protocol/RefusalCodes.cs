@@ -190,6 +190,8 @@ public static class RefusalCodes
     public const string McpNotJsonRpc = "mcp.not_jsonrpc";
     public const string McpParamsInvalid = "mcp.params_invalid";
     public const string McpHeaderMismatch = "mcp.header_mismatch";
+    public const string McpAmbiguousUri = "mcp.ambiguous_uri";
+    public const string McpBodyNotAllowed = "mcp.body_not_allowed";
     public const string McpNotAllowed = "mcp.not_allowed";
     public const string McpNotTheApprovedCall = "mcp.not_the_approved_call";
     public const string McpWrongEndpoint = "mcp.wrong_endpoint";

@@ -12,7 +12,7 @@ namespace Tessera.Core.Proxy;
 /// <summary>
 /// The proxy's decisions for an MCP tool (docs/mcp.md), after the token, the tool and the DPoP
 /// binding are settled: the endpoint (the tool's URL itself, no path, no query), the HTTP method
-/// (POST a message, GET the server's stream, DELETE the session), for a POST the body read once and
+/// (POST a message, GET the server's stream, DELETE the session; the last two without a body), for a POST the body read once and
 /// bounded, the one JSON-RPC message in it read strictly, the <c>Mcp-Method</c> and <c>Mcp-Name</c>
 /// headers against it, an approved exact call, and the rules; then the upstream, the credential, the
 /// audit log's health, <c>max_uses</c> (spent only by messages a rule governs) and the durable
@@ -85,6 +85,12 @@ public sealed partial class ProxyService
                 break;
 
             case "GET" or "DELETE":
+                // Reject a body: a message in it would reach the server read by no rule.
+                if (request.ContentLength > 0 || request.Has("Transfer-Encoding"))
+                {
+                    return await RefuseMcpAsync(request, 400, RefusalCodes.McpBodyNotAllowed, $"an MCP {request.Method} carries no body; a message is POSTed", claims, tool, null, null);
+                }
+
                 // The server's event stream and the end of a session: the session's lifecycle, a valid token is enough.
                 decision = McpDecision.Lifecycle;
                 break;
@@ -176,7 +182,14 @@ public sealed partial class ProxyService
     {
         if (!IsJson(request.ContentType))
         {
-            return (null, await RefuseMcpAsync(request, 415, RefusalCodes.McpNotJsonContentType, "an MCP message is sent as application/json", claims, tool, null, null));
+            return (null, await RefuseMcpAsync(request, 415, RefusalCodes.McpNotJsonContentType, "an MCP message is sent as application/json in UTF-8", claims, tool, null, null));
+        }
+
+        // Reject a coded body: the bytes read are the bytes forwarded, and a server that decoded them would read another message.
+        var codings = request.Header("Content-Encoding", out var coding);
+        if (codings > 1 || (codings == 1 && !string.Equals(coding?.Trim(), "identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            return (null, await RefuseMcpAsync(request, 415, RefusalCodes.McpNotJsonContentType, "an MCP message is sent without a Content-Encoding", claims, tool, null, null));
         }
 
         if (request.ContentLength > request.MaxBodySize)
@@ -210,6 +223,12 @@ public sealed partial class ProxyService
             return (null, await RefuseMcpAsync(request, 400, RefusalCodes.McpHeaderMismatch, mismatch, claims, tool, message, null, HeaderMismatchCode));
         }
 
+        // Reject a resource URI a server could read as another resource than the one the rules match.
+        if (message.Target is { } target && McpMethods.TargetOf(message.Method!) == McpTarget.Uri && McpResourceUri.Ambiguity(target) is { } ambiguity)
+        {
+            return (null, await RefuseMcpAsync(request, 400, RefusalCodes.McpAmbiguousUri, $"ambiguous resource URI: {ambiguity}", claims, tool, message, null, InvalidParams));
+        }
+
         return (message, null);
     }
 
@@ -235,8 +254,16 @@ public sealed partial class ProxyService
         }
 
         var semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
-        var media = (semicolon >= 0 ? contentType.AsSpan(0, semicolon) : contentType.AsSpan()).Trim();
-        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        if (semicolon < 0)
+        {
+            return contentType.AsSpan().Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        }
+
+        // Parameters (rare: MCP clients send none): the message is read as UTF-8, so a server told
+        // another charset would read other text from the same bytes.
+        return System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+            && string.Equals(parsed.MediaType, "application/json", StringComparison.OrdinalIgnoreCase)
+            && (parsed.CharSet is null || string.Equals(parsed.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>RFC 6750 §3.1: the scopes that would allow the message, so the agent can ask for them.</summary>

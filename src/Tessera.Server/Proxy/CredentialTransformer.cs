@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using Tessera.Core.Mcp;
 using Tessera.Core.Proxy;
 using Yarp.ReverseProxy.Forwarder;
@@ -10,13 +11,14 @@ namespace Tessera.Server.Proxy;
 /// Shapes the upstream request: the normalized path that was authorized (never the caller's raw
 /// one), none of the caller's credentials, hop-by-hop or client-address headers, and the tool's
 /// credential from the vault. Shapes the
-/// response: no header that carries that credential reaches the agent.
+/// response: no header that carries that credential reaches the agent, and no challenge of an MCP
+/// server (its WWW-Authenticate).
 /// </summary>
 /// <remarks>
 /// For an MCP tool's answer to a list request (a <paramref name="filter"/> is given), the body is
 /// written here through <see cref="McpAnswerWriter"/> instead of copied by the forwarder.
 /// </remarks>
-internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format, McpListFilter? filter = null, McpListKind list = McpListKind.None)
+internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format, McpListFilter? filter = null, McpListKind list = McpListKind.None, bool mcp = false)
     : HttpTransformer
 {
     private static readonly UriCreationOptions Exact = new() { DangerousDisablePathAndQueryCanonicalization = true };
@@ -53,6 +55,13 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
             }
         }
 
+        // An answer Tessera filters is read as it comes: ask for it uncompressed (McpAnswerWriter
+        // refuses a compressed one), whatever encodings the agent accepts.
+        if (filter is not null)
+        {
+            proxyRequest.Headers.Remove("Accept-Encoding");
+        }
+
         if (header is not null && value is not null)
         {
             proxyRequest.Headers.Remove(header);
@@ -64,6 +73,13 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         Scrub(httpContext.Response.Headers);
+        if (mcp)
+        {
+            // An MCP server's challenge is about the vault's credential and names its own authorization
+            // server; an MCP client follows resource_metadata by itself (RFC 9728) and would take its
+            // user there. The agent's challenges are Tessera's alone.
+            httpContext.Response.Headers.Remove(HeaderNames.WWWAuthenticate);
+        }
         if (!proceed || filter is null || proxyResponse is null || !proxyResponse.IsSuccessStatusCode || proxyResponse.StatusCode == System.Net.HttpStatusCode.Accepted)
         {
             return proceed;

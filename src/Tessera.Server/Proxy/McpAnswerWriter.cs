@@ -9,13 +9,25 @@ namespace Tessera.Server.Proxy;
 /// Writes an MCP server's answer to a list request through <see cref="McpListFilter"/> (the decision
 /// of what a token may see is Core's): a JSON answer read whole (bounded) and written filtered with
 /// its new length, an event stream filtered event by event as it arrives. Any other successful
-/// answer to a list request is refused (502): Tessera does not pass on what it cannot filter.
+/// answer to a list request (another media type, or compressed) is refused (502): Tessera does not
+/// pass on what it cannot filter.
 /// </summary>
 internal static class McpAnswerWriter
 {
     /// <summary>Writes the answer; the response's status and headers are already copied. Returns what the filter did.</summary>
     public static async Task<McpFilterOutcome> WriteAsync(HttpContext context, HttpResponseMessage answer, McpListFilter filter, McpListKind kind, CancellationToken cancellationToken)
     {
+        // A compressed answer is bytes the filter cannot read; passed on, the agent would unpack the
+        // whole list. Requests for lists ask for none (CredentialTransformer), so this is an upstream
+        // compressing unasked.
+        foreach (var coding in answer.Content.Headers.ContentEncoding)
+        {
+            if (!string.Equals(coding, "identity", StringComparison.OrdinalIgnoreCase))
+            {
+                return McpFilterOutcome.Refused;
+            }
+        }
+
         var media = answer.Content.Headers.ContentType?.MediaType;
         await using var upstream = await answer.Content.ReadAsStreamAsync(cancellationToken);
         if (string.Equals(media, "text/event-stream", StringComparison.OrdinalIgnoreCase))

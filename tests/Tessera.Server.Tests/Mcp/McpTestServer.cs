@@ -88,18 +88,45 @@ public sealed class McpTestServer : IAsyncDisposable
                 return;
             }
 
-            if (options.ResponseMode == McpResponseMode.Json && HttpMethods.IsPost(context.Request.Method))
+            if (options.Compression == McpCompression.Always
+                || (options.Compression == McpCompression.WhenAccepted && context.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase)))
             {
-                await AnswerAsJsonAsync(context, next);
+                await CompressedAsync(context, c => Answer(options, c, next));
                 return;
             }
 
-            await next(context);
+            await Answer(options, context, next);
         });
         app.MapMcp("/mcp");
         await app.StartAsync();
         server = new McpTestServer(app);
         return server;
+    }
+
+    private static Task Answer(McpTestServerOptions options, HttpContext context, RequestDelegate next) =>
+        options.ResponseMode == McpResponseMode.Json && HttpMethods.IsPost(context.Request.Method) ? AnswerAsJsonAsync(context, next) : next(context);
+
+    /// <summary>The answer through gzip, flushed as the SDK flushes (an event stream stays a stream), with Content-Encoding: gzip.</summary>
+    private static async Task CompressedAsync(HttpContext context, RequestDelegate answer)
+    {
+        var original = context.Response.Body;
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers.ContentEncoding = "gzip";
+            context.Response.ContentLength = null;
+            return Task.CompletedTask;
+        });
+        var gzip = new System.IO.Compression.GZipStream(original, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true);
+        context.Response.Body = gzip;
+        try
+        {
+            await answer(context);
+        }
+        finally
+        {
+            await gzip.DisposeAsync();
+            context.Response.Body = original;
+        }
     }
 
     /// <summary>

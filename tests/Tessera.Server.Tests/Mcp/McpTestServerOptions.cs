@@ -19,6 +19,9 @@ public sealed record McpTestServerOptions
     /// <summary>The Authorization header value every request must carry; anything else is answered 401.</summary>
     public string RequiredAuthorization { get; init; } = McpTestServer.Credential;
 
+    /// <summary>Whether answers are compressed with gzip.</summary>
+    public McpCompression Compression { get; init; }
+
     /// <summary>The WWW-Authenticate header of that 401 (e.g. with resource_metadata, to see it never reaches the agent).</summary>
     public string Challenge { get; init; } = "Bearer";
 }

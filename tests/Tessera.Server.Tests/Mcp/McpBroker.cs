@@ -1,0 +1,89 @@
+using System.Text;
+using Tessera.Server.Tests.Infrastructure;
+
+namespace Tessera.Server.Tests.Mcp;
+
+/// <summary>
+/// A broker on a real loopback port (a <see cref="ProxyBroker"/>, so its HTTP tools are there too) with
+/// an MCP tool <c>issues</c> in front of a running <see cref="McpTestServer"/>, its vault secret the
+/// credential that server requires, and support-agent allowed the tool's three scopes.
+/// </summary>
+public sealed class McpBroker : IAsyncDisposable
+{
+    public const string ToolId = "issues";
+
+    /// <summary>The vault secret; formatted as <c>Bearer {secret}</c> it is <see cref="McpTestServer.Credential"/>.</summary>
+    public const string UpstreamSecret = "upstream-secret";
+
+    private McpBroker(McpTestServer upstream, ProxyBroker proxy)
+    {
+        Upstream = upstream;
+        Proxy = proxy;
+    }
+
+    public McpTestServer Upstream { get; }
+
+    public ProxyBroker Proxy { get; }
+
+    public TestBroker Broker => Proxy.Broker;
+
+    /// <summary>The tool's proxy URL on the broker's real port, where an agent's MCP client connects.</summary>
+    public Uri Endpoint => new(Broker.Address!, "/proxy/" + ToolId);
+
+    public static string ToolYaml(Uri upstream) => $$"""
+          - id: {{ToolId}}
+            protocol: mcp
+            upstream: {{upstream}}
+            credential: { secret: issues-key, header: Authorization, format: "Bearer {secret}" }
+            scopes:
+              read:  { rules: [ "MCP tools/list", "MCP tools/call search_*", "MCP tools/call get_issue", "MCP resources/list", "MCP resources/read repo://acme/widgets/**", "MCP prompts/list", "MCP prompts/get summarize" ] }
+              write: { rules: [ "MCP tools/call create_issue" ] }
+              admin: { rules: [ "MCP tools/call delete_*" ] }
+        """;
+
+    public static async Task<McpBroker> StartAsync(McpTestServerOptions? options = null)
+    {
+        var upstream = await McpTestServer.StartAsync(options);
+        ProxyBroker? proxy = null;
+        try
+        {
+            proxy = await ProxyBroker.StartAsync(extraTools: ToolYaml(upstream.Endpoint), agentScopes: ["issues:read", "issues:write", "issues:admin"]);
+            await proxy.PutSecretAsync("issues-key", UpstreamSecret);
+            return new McpBroker(upstream, proxy);
+        }
+        catch
+        {
+            if (proxy is not null)
+            {
+                await proxy.DisposeAsync();
+            }
+
+            await upstream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A token for support-agent by client_credentials.</summary>
+    public Task<string> TokenAsync(string scope = "issues:read") => Proxy.TokenAsync(scope);
+
+    /// <summary>One raw POST to <paramref name="target"/> (default: the tool's endpoint) with a JSON-RPC body, as an MCP client sends it.</summary>
+    public Task<RawResponse> PostAsync(string? token, string body, params string[] headers) =>
+        PostBytesAsync(token, Encoding.UTF8.GetBytes(body), headers);
+
+    /// <inheritdoc cref="PostAsync"/>
+    public Task<RawResponse> PostBytesAsync(string? token, byte[] body, string[] headers, string target = "/proxy/" + ToolId, string contentType = "application/json") =>
+        RawHttp.SendAsync(Broker.Address!, "POST", target,
+        [
+            .. token is null ? Array.Empty<string>() : [$"Authorization: Bearer {token}"],
+            $"Content-Type: {contentType}",
+            "Accept: application/json, text/event-stream",
+            $"Content-Length: {body.Length}",
+            .. headers,
+        ], body);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Proxy.DisposeAsync();
+        await Upstream.DisposeAsync();
+    }
+}
