@@ -195,5 +195,6 @@ public static class RefusalCodes
     public const string McpWrongEndpoint = "mcp.wrong_endpoint";
     public const string McpQueryNotAllowed = "mcp.query_not_allowed";
     public const string McpHttpMethodNotAllowed = "mcp.http_method_not_allowed";
+    public const string McpBodyNotAllowed = "mcp.body_not_allowed";
     public const string McpAnswerUnfiltered = "mcp.answer_unfiltered";
 }

@@ -85,6 +85,13 @@ public sealed partial class ProxyService
                 break;
 
             case "GET" or "DELETE":
+                // Reject a body: these take no rule and no approved-call check, so a JSON-RPC call in it
+                // would reach the server unread, and a server reading messages from any request would run it.
+                if (request.HasBody)
+                {
+                    return await RefuseMcpAsync(request, 400, RefusalCodes.McpBodyNotAllowed, $"an MCP {request.Method} carries no body", claims, tool, null, null);
+                }
+
                 // The server's event stream and the end of a session: the session's lifecycle, a valid token is enough.
                 decision = McpDecision.Lifecycle;
                 break;

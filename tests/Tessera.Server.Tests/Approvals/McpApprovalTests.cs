@@ -228,6 +228,31 @@ public sealed class McpApprovalTests
         await AssertArgumentsNowhereAsync(mcp);
     }
 
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("DELETE")]
+    public async Task A_GET_or_DELETE_carrying_a_call_in_its_body_is_refused_and_the_call_reaches_nobody(string method)
+    {
+        // GET and DELETE are the session's lifecycle: Tessera checks no rule and no binding for them, so
+        // a body they carried would reach the server unread, and a server reading JSON-RPC from any
+        // request would run the call no rule allowed.
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var token = await mcp.ApprovedTokenAsync("issues:admin", McpApprovalBroker.Call("delete_issue", Canonical, Submitted));
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/proxy/issues")
+        {
+            Content = new StringContent(ToolsCall("delete_repo", "{\"repo\":\"widgets\"}"), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+
+        using var response = await mcp.Broker.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancel);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty(mcp.Upstream.Received);
+        var refused = await AuditAssert.RefusedOnceAsync(mcp.Broker, AuditTypes.ProxyDenied, "mcp.body_not_allowed");
+        Assert.Equal(method, refused.Record.Method);
+    }
+
     public static TheoryData<string, string, string> RefusedDetails => new()
     {
         {
