@@ -168,6 +168,104 @@ public sealed class McpApprovalTests
         await AssertArgumentsNowhereAsync(mcp);
     }
 
+    [Fact]
+    public async Task Racing_copies_of_the_approved_call_pass_once()
+    {
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var token = await mcp.ApprovedTokenAsync("issues:admin", McpApprovalBroker.Call("delete_issue", Canonical, Submitted));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            using var response = await mcp.PostAsync(token, ToolsCall("delete_issue", Submitted));
+            return response.StatusCode;
+        }));
+
+        Assert.Equal(7, answers.Count(a => a == HttpStatusCode.Forbidden));
+        Assert.Single(mcp.Upstream.ReceivedMethods(), m => m == "tools/call");
+        var events = await mcp.Broker.AuditEventsAsync();
+        Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyForwarded);
+        Assert.Equal(7, events.Count(e => e.Record.ReasonCode == "proxy.uses_spent"));
+    }
+
+    [Fact]
+    public async Task A_call_approved_by_its_hash_alone_shows_no_arguments_and_binds_all_the_same()
+    {
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var id = await mcp.RequestAsync("issues:admin", McpApprovalBroker.Call("delete_issue", Canonical, arguments: null));
+
+        var approval = Assert.Single((await mcp.Broker.ListApprovalsAsync(mcp.Idp.As(mcp.Broker, "bob"))).EnumerateArray());
+        Assert.False(approval.TryGetProperty("arguments", out _));
+        Assert.Equal(McpApprovalBroker.Sha256(Canonical), approval.GetProperty("authorization_details")[0].GetProperty("arguments_sha256").GetString());
+        var token = await mcp.ApproveAndRedeemAsync(id);
+        await using var client = await McpTestClient.ConnectAsync(mcp.Endpoint, token, Cancel);
+
+        await RefusedAsync(mcp, "delete_issue", () => client.CallToolAsync("delete_issue", Arguments(number: 8), cancellationToken: Cancel).AsTask());
+        var result = await client.CallToolAsync("delete_issue", Arguments(), cancellationToken: Cancel);
+
+        Assert.NotEqual(true, result.IsError);
+        Assert.Single(mcp.Upstream.ReceivedMethods(), m => m == "tools/call");
+    }
+
+    [Fact]
+    public async Task A_call_approved_without_arguments_passes_without_any_or_with_none_and_not_with_some()
+    {
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var token = await mcp.ApprovedTokenAsync("issues:admin", McpApprovalBroker.Call("delete_repo", "{}", "{}"));
+
+        using (var some = await mcp.PostAsync(token, ToolsCall("delete_repo", "{\"repo\":\"widgets\"}")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, some.StatusCode);
+        }
+
+        using (var without = await mcp.PostAsync(token, ToolsCall("delete_repo", null)))
+        {
+            Assert.NotEqual(HttpStatusCode.Forbidden, without.StatusCode);
+        }
+
+        var call = Assert.Single(mcp.Upstream.Received);
+        Assert.Equal(ToolsCall("delete_repo", null), Encoding.UTF8.GetString(call.Body));
+        await AuditAssert.RefusedOnceAsync(mcp.Broker, AuditTypes.ProxyDenied, "mcp.not_the_approved_call");
+    }
+
+    [Fact]
+    public async Task The_submitted_arguments_are_still_shown_after_a_restart()
+    {
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var id = await mcp.RequestAsync("issues:admin", McpApprovalBroker.Call("delete_issue", Canonical, Submitted));
+
+        await mcp.RestartAsync();
+
+        var approval = Assert.Single((await mcp.Broker.ListApprovalsAsync(mcp.Broker.AdminToken)).EnumerateArray());
+        Assert.Equal(id, approval.GetProperty("id").GetString());
+        Assert.Equal(Canonical, approval.GetProperty("arguments").GetRawText());
+        await AssertArgumentsNowhereAsync(mcp);
+    }
+
+    [Fact]
+    public async Task Revoking_the_approval_mid_session_stops_the_approved_call_and_the_session_alike()
+    {
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var id = await mcp.RequestAsync("issues:admin", McpApprovalBroker.Call("delete_issue", Canonical, Submitted));
+        var token = await mcp.ApproveAndRedeemAsync(id);
+        await using var client = await McpTestClient.ConnectAsync(mcp.Endpoint, token, Cancel);
+        await client.PingAsync(cancellationToken: Cancel);
+        var before = mcp.Upstream.Received.Count;
+
+        using (var revoked = await mcp.Broker.SendAsync(HttpMethod.Post, "/admin/v1/revocations", mcp.Broker.AdminToken, new { kind = "approval", id }))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        var call = await Assert.ThrowsAsync<HttpRequestException>(() => client.CallToolAsync("delete_issue", Arguments(), cancellationToken: Cancel).AsTask());
+        var ping = await Assert.ThrowsAsync<HttpRequestException>(() => client.PingAsync(cancellationToken: Cancel).AsTask());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, call.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, ping.StatusCode);
+        Assert.Equal(before, mcp.Upstream.Received.Count);
+        Assert.Contains("ping", mcp.Upstream.ReceivedMethods());
+        Assert.DoesNotContain("tools/call", mcp.Upstream.ReceivedMethods());
+    }
+
     public static TheoryData<string, string> HostileCalls => new()
     {
         // One member more, one less, none at all, or the same value as another type: other arguments.

@@ -29,7 +29,7 @@ public sealed class McpApprovalBroker : IAsyncDisposable
 
     public McpTestServer Upstream { get; }
 
-    public TestBroker Broker { get; }
+    public TestBroker Broker { get; private set; }
 
     public TestIdp Idp { get; }
 
@@ -128,6 +128,9 @@ public sealed class McpApprovalBroker : IAsyncDisposable
 
         return await Broker.Client.SendAsync(request);
     }
+
+    /// <summary>Stops the broker and starts another on the same data (a restart); the MCP server keeps running.</summary>
+    public async Task RestartAsync() => Broker = await Broker.RestartAsync();
 
     public async ValueTask DisposeAsync()
     {
