@@ -228,6 +228,34 @@ public sealed class McpApprovalTests
     }
 
     [Fact]
+    public async Task Arguments_too_deep_for_the_approval_list_are_refused_and_the_deepest_shown_ones_break_nothing()
+    {
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var deepest = Nested(61);
+        var tooDeep = Nested(62);
+
+        // One agent's deep arguments must not take the list away from every approver (it was a 500).
+        using (var refused = await mcp.AskAsync("issues:admin", McpApprovalBroker.Call("delete_issue", tooDeep, tooDeep)))
+        {
+            await OAuthAssert.ErrorAsync(refused, HttpStatusCode.BadRequest, "invalid_authorization_details");
+        }
+
+        var deepId = await mcp.RequestAsync("issues:admin", McpApprovalBroker.Call("delete_issue", deepest, deepest));
+        var hashedId = await mcp.RequestAsync("issues:admin", McpApprovalBroker.Call("delete_issue", tooDeep, arguments: null));
+        var approvals = (await mcp.Broker.ListApprovalsAsync(mcp.Idp.As(mcp.Broker, "bob"))).EnumerateArray().ToDictionary(a => a.GetProperty("id").GetString()!);
+
+        Assert.Equal(deepest, approvals[deepId].GetProperty("arguments").GetRawText());
+        Assert.False(approvals[hashedId].TryGetProperty("arguments", out _));
+        var token = await mcp.ApproveAndRedeemAsync(hashedId);
+        using var call = await mcp.PostAsync(token, ToolsCall("delete_issue", tooDeep));
+        Assert.NotEqual(HttpStatusCode.Forbidden, call.StatusCode);
+        Assert.Single(mcp.Upstream.ReceivedMethods(), m => m == "tools/call");
+    }
+
+    /// <summary><c>{"a":{"a":...1...}}</c>, <paramref name="depth"/> objects deep (canonical as written).</summary>
+    private static string Nested(int depth) => string.Concat(Enumerable.Repeat("{\"a\":", depth - 1)) + "{\"a\":1}" + new string('}', depth - 1);
+
+    [Fact]
     public async Task The_submitted_arguments_are_still_shown_after_a_restart()
     {
         await using var mcp = await McpApprovalBroker.StartAsync();
