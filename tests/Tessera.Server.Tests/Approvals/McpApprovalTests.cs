@@ -379,6 +379,42 @@ public sealed class McpApprovalTests
         Assert.Equal(method, refused.Record.Method);
     }
 
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("DELETE")]
+    public async Task A_GET_or_DELETE_with_an_empty_body_is_still_the_session_lifecycle(string method)
+    {
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        var token = await mcp.ApprovedTokenAsync("issues:admin", McpApprovalBroker.Call("delete_issue", Canonical, Submitted));
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/proxy/issues") { Content = new ByteArrayContent([]) };
+        request.Content.Headers.ContentLength = 0;
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+
+        using var response = await mcp.Broker.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancel);
+
+        Assert.Equal(method, Assert.Single(mcp.Upstream.Received).Method);
+        Assert.Single(await mcp.Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ProxyForwarded && e.Record.Method == method);
+    }
+
+    [Fact]
+    public async Task An_agent_naming_the_tool_by_its_url_binds_a_call_as_well()
+    {
+        // MCP clients name a server by its URL (RFC 8707 resource), not by Tessera's scope names alone.
+        await using var mcp = await McpApprovalBroker.StartAsync();
+        using var asked = await mcp.Broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("resource", $"{TestBroker.Issuer}/proxy/issues"),
+            ("scope", "issues:admin"), ("authorization_details", McpApprovalBroker.Call("delete_issue", Canonical, Submitted)));
+        using var answer = JsonDocument.Parse(await OAuthAssert.ErrorAsync(asked, HttpStatusCode.BadRequest, "approval_required"));
+        var token = await mcp.ApproveAndRedeemAsync(answer.RootElement.GetProperty("auth_req_id").GetString()!);
+        await using var client = await McpTestClient.ConnectAsync(mcp.Endpoint, token, Cancel);
+
+        await RefusedAsync(mcp, "delete_repo", () => client.CallToolAsync("delete_repo", new Dictionary<string, object?> { ["repo"] = "widgets" }, cancellationToken: Cancel).AsTask());
+        var result = await client.CallToolAsync("delete_issue", Arguments(), cancellationToken: Cancel);
+
+        Assert.NotEqual(true, result.IsError);
+        Assert.Single(mcp.Upstream.ReceivedMethods(), m => m == "tools/call");
+    }
+
     public static TheoryData<string, string, string> RefusedDetails => new()
     {
         {
