@@ -117,6 +117,45 @@ public sealed class ApprovalCommandTests : IDisposable
         Assert.DoesNotContain(bob["TESSERA_TOKEN"], server.Output + list.Output + approved.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_list_shows_an_mcp_call_with_the_arguments_the_agent_submitted_or_only_their_hash()
+    {
+        var port = TesseraProcess.FreePort();
+        var address = $"http://127.0.0.1:{port}";
+        await WriteConfigAsync(port);
+        await using var server = TesseraProcess.Start(_directory, null, "serve");
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        await server.WaitUntilReadyAsync(http);
+
+        // The agent sends the arguments in its own order and spacing; the approver reads them canonical.
+        const string canonical = """{"number":7,"repo":"widgets"}""";
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+        var shown = await AskForCallAsync(http, $$"""[{"type":"tessera_mcp_call","tool":"issues","name":"delete_issue","arguments_sha256":"{{hash}}","arguments":{ "repo": "widgets", "number": 7 } }]""");
+        var hashed = await AskForCallAsync(http, $$"""[{"type":"tessera_mcp_call","tool":"issues","name":"delete_issue","arguments_sha256":"{{hash}}"}]""");
+
+        var list = await TesseraProcess.RunAsync(_directory, Approver(address, "bob"), "approval", "list", "--status", "pending");
+
+        Assert.True(list.ExitCode == 0, list.Output);
+        var shownLine = Assert.Single(Lines(list.Output), l => l.StartsWith(shown, StringComparison.Ordinal));
+        Assert.Contains("pending  support-agent  issues:admin  group security-oncall", shownLine, StringComparison.Ordinal);
+        Assert.Contains($"  only tools/call delete_issue with arguments {canonical}  reason: issue 7 is a duplicate", shownLine, StringComparison.Ordinal);
+        var hashedLine = Assert.Single(Lines(list.Output), l => l.StartsWith(hashed, StringComparison.Ordinal));
+        Assert.Contains($"  only tools/call delete_issue with arguments hashing to {hash} (not shown by the agent)", hashedLine, StringComparison.Ordinal);
+        Assert.Equal(0, await server.TerminateAsync());
+    }
+
+    /// <summary>support-agent asks by client_credentials for issues:admin bound to <paramref name="details"/>: approval_required, the auth_req_id.</summary>
+    private static async Task<string> AskForCallAsync(HttpClient http, string details)
+    {
+        using var response = await PostAsync(http, "/oauth/token",
+            ("grant_type", "client_credentials"), ("scope", "issues:admin"), ("reason", "issue 7 is a duplicate"), ("authorization_details", details));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, body);
+        var json = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("approval_required", json.GetProperty("error").GetString());
+        return json.GetProperty("auth_req_id").GetString()!;
+    }
+
     private async Task WriteConfigAsync(int port)
     {
         var p = _idpKey.ExportParameters(includePrivateParameters: false);
@@ -144,6 +183,11 @@ public sealed class ApprovalCommandTests : IDisposable
                 scopes:
                   read: { rules: [ "GET /contacts/**" ] }
                   export: { rules: [ "POST /exports" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
+              - id: issues
+                protocol: mcp
+                upstream: http://127.0.0.1:9/mcp
+                scopes:
+                  admin: { rules: [ "MCP tools/call delete_*" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
             agents:
               - id: support-agent
                 owner: support-platform@corp.example
@@ -151,7 +195,7 @@ public sealed class ApprovalCommandTests : IDisposable
                 expires: {{TesseraProcess.AgentExpiry}}
                 auth:
                   client_secret_sha256: {{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AgentSecret)))}}
-                allowed_scopes: [ "crm:read", "crm:export" ]
+                allowed_scopes: [ "crm:read", "crm:export", "issues:admin" ]
             """);
     }
 

@@ -22,6 +22,13 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
     /// <summary>The largest canonical arguments kept for the approver (the token request's form is at most 64 KiB).</summary>
     public const int MaxArgumentsBytes = 32 * 1024;
 
+    /// <summary>
+    /// The deepest arguments kept for the approver: the approval list holds them 3 levels down, and a
+    /// reader allowing the common 64 levels (System.Text.Json's default, the admin API's writer) must
+    /// read the whole list; one agent's deeper arguments made it a 500 for every approver.
+    /// </summary>
+    public const int MaxArgumentsDepth = 61;
+
     /// <summary>SHA-256 of <c>{}</c>: the hash of a call without arguments.</summary>
     public const string NoArgumentsSha256 = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 
@@ -150,6 +157,12 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
                     return null;
                 }
 
+                if (Depth(given) > MaxArgumentsDepth)
+                {
+                    problem = $"authorization_details arguments must nest at most {MaxArgumentsDepth} levels to be shown to the approver (bind deeper ones by arguments_sha256 alone)";
+                    return null;
+                }
+
                 if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(canonical)) != hash)
                 {
                     problem = "authorization_details arguments_sha256 is not the SHA-256 of the canonical JSON (RFC 8785) of arguments";
@@ -190,4 +203,12 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
 
         return string.Equals(hash, ArgumentsSha256, StringComparison.Ordinal) ? null : "the call's arguments are not the approved ones";
     }
+
+    /// <summary>How many objects and arrays deep <paramref name="value"/> nests (a scalar is 0); bounded by the parser's depth.</summary>
+    private static int Depth(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => 1 + value.EnumerateObject().Select(m => Depth(m.Value)).DefaultIfEmpty(0).Max(),
+        JsonValueKind.Array => 1 + value.EnumerateArray().Select(Depth).DefaultIfEmpty(0).Max(),
+        _ => 0,
+    };
 }

@@ -20,6 +20,9 @@ public interface IProxyRequest
     /// <summary>The announced body length (<c>Content-Length</c>), if any.</summary>
     long? ContentLength { get; }
 
+    /// <summary>Whether the request carries a body at all (a <c>Content-Length</c> above 0, chunked framing, an HTTP/2 stream with data), read or not.</summary>
+    bool HasBody { get; }
+
     /// <summary>The most the server reads of a request body, if limited.</summary>
     long? MaxBodySize { get; }
 

@@ -85,10 +85,11 @@ public sealed partial class ProxyService
                 break;
 
             case "GET" or "DELETE":
-                // Reject a body: a message in it would reach the server read by no rule.
-                if (request.ContentLength > 0 || request.Has("Transfer-Encoding"))
+                // Reject a body: these take no rule and no approved-call check, so a JSON-RPC call in it
+                // would reach the server unread, and a server reading messages from any request would run it.
+                if (request.HasBody)
                 {
-                    return await RefuseMcpAsync(request, 400, RefusalCodes.McpBodyNotAllowed, $"an MCP {request.Method} carries no body; a message is POSTed", claims, tool, null, null);
+                    return await RefuseMcpAsync(request, 400, RefusalCodes.McpBodyNotAllowed, $"an MCP {request.Method} carries no body", claims, tool, null, null);
                 }
 
                 // The server's event stream and the end of a session: the session's lifecycle, a valid token is enough.

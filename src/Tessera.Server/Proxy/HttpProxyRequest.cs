@@ -25,6 +25,8 @@ internal readonly struct HttpProxyRequest(HttpContext context) : IProxyRequest
 
     public long? ContentLength => context.Request.ContentLength;
 
+    public bool HasBody => context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;
+
     public long? MaxBodySize => context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
 
     public CancellationToken Aborted => context.RequestAborted;

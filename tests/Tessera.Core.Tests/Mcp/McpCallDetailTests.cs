@@ -67,6 +67,29 @@ public sealed class McpCallDetailTests
     }
 
     [Fact]
+    public void Arguments_nested_deeper_than_an_approval_list_can_hold_are_refused_and_may_be_bound_by_their_hash_alone()
+    {
+        // The approval list holds the arguments 3 levels down; a reader allowing the common 64 levels
+        // (System.Text.Json's default, the admin API's own writer) must be able to read all of it.
+        var shallowEnough = Nested(61);
+        var tooDeep = Nested(62);
+
+        Assert.NotNull(Parse($$""","name":"delete_issue","arguments_sha256":"{{Hex(shallowEnough)}}","arguments":{{shallowEnough}}""", out var kept, out var accepted));
+        Assert.Null(Parse($$""","name":"delete_issue","arguments_sha256":"{{Hex(tooDeep)}}","arguments":{{tooDeep}}""", out _, out var refused));
+        var hashOnly = Parse($$""","name":"delete_issue","arguments_sha256":"{{Hex(tooDeep)}}" """, out var none, out _);
+
+        Assert.Null(accepted);
+        Assert.Equal(shallowEnough, kept);
+        Assert.Equal("authorization_details arguments must nest at most 61 levels to be shown to the approver (bind deeper ones by arguments_sha256 alone)", refused);
+        Assert.NotNull(hashOnly);
+        Assert.Null(none);
+        Assert.Null(hashOnly!.Mismatch(Call("delete_issue", tooDeep)));
+    }
+
+    /// <summary><c>{"a":{"a":...1...}}</c>, <paramref name="depth"/> objects deep (canonical as written).</summary>
+    private static string Nested(int depth) => string.Concat(Enumerable.Repeat("{\"a\":", depth - 1)) + "{\"a\":1}" + new string('}', depth - 1);
+
+    [Fact]
     public void A_detail_for_another_type_or_tool_is_refused()
     {
         Assert.Null(McpCallDetail.Parse($$"""[{"type":"tessera_request","tool":"issues","name":"delete_issue","arguments_sha256":"{{ArgumentsSha}}"}]""", Issues, Admin, out _, out var type));

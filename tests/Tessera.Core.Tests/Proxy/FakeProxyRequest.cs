@@ -19,6 +19,9 @@ internal sealed class FakeProxyRequest : IProxyRequest
 
     public long? ContentLength { get; set; }
 
+    /// <summary>As a server tells it from the framing: a length above 0 or chunked.</summary>
+    public bool HasBody => ContentLength > 0 || Has("Transfer-Encoding");
+
     public long? MaxBodySize { get; set; } = 1024 * 1024;
 
     public CancellationToken Aborted => TestContext.Current.CancellationToken;

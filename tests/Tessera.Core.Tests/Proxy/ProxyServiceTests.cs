@@ -37,6 +37,11 @@ public sealed class ProxyServiceTests : IAsyncDisposable
           - id: notes
             scopes:
               read: { rules: [ "GET /notes/*" ] }
+          - id: issues
+            protocol: mcp
+            upstream: http://127.0.0.1:9104/mcp
+            scopes:
+              read: { rules: [ "MCP tools/list" ] }
         agents:
           - id: support-agent
             owner: support-platform@corp.example
@@ -44,7 +49,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
             expires: 2027-06-30
             auth:
               client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-            allowed_scopes: [ "crm:read", "crm:export", "ledger:read" ]
+            allowed_scopes: [ "crm:read", "crm:export", "ledger:read", "issues:read" ]
         """, "tessera.yaml", Path.GetTempPath());
 
     private readonly RevocationIndex _revocations = new();
@@ -720,6 +725,50 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         Assert.True(allowed.IsAllowed);
         Assert.Equal([RefusalCodes.ProxyPathAmbiguous, RefusalCodes.ProxyRuleNotMatched, RefusalCodes.ProxyUsesSpent], [ambiguous.Code, forbidden.Code, spent.Code]);
         Assert.Equal([ambiguous.Code, forbidden.Code, spent.Code], Events(AuditTypes.ProxyDenied).Select(e => e.Record.ReasonCode));
+    }
+
+    [Theory]
+    [InlineData("GET", "Content-Length")]
+    [InlineData("DELETE", "Content-Length")]
+    [InlineData("GET", "Transfer-Encoding")]
+    [InlineData("DELETE", "Transfer-Encoding")]
+    public async Task A_GET_or_DELETE_to_an_MCP_tool_carrying_a_body_is_400_and_the_body_is_never_read(string method, string framing)
+    {
+        // GET and DELETE need no rule, so a JSON-RPC call in their body would reach the server unchecked.
+        var proxy = await StartAsync();
+        var request = new FakeProxyRequest(method, "/proxy/issues").With("Authorization", "Bearer " + Token("issues:read", audience: "urn:tessera:tool:issues"));
+        request.Body = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_repo"}}"""u8.ToArray();
+        if (framing == "Content-Length")
+        {
+            request.ContentLength = request.Body.Length;
+        }
+        else
+        {
+            request.With("Transfer-Encoding", "chunked");
+        }
+
+        var refusal = Refused(await proxy.AuthorizeAsync(request));
+
+        Assert.Equal(400, refusal.Status);
+        var denied = AssertDenied(refusal, "mcp.body_not_allowed");
+        Assert.Equal(method, denied.Method);
+        Assert.Equal(0, request.BodyReads);
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("DELETE")]
+    public async Task A_GET_or_DELETE_to_an_MCP_tool_without_a_body_or_with_an_empty_one_is_the_session_lifecycle(string method)
+    {
+        var proxy = await StartAsync();
+        var token = Token("issues:read", audience: "urn:tessera:tool:issues");
+
+        var bare = await proxy.AuthorizeAsync(new FakeProxyRequest(method, "/proxy/issues").With("Authorization", "Bearer " + token));
+        var empty = await proxy.AuthorizeAsync(new FakeProxyRequest(method, "/proxy/issues") { ContentLength = 0 }.With("Authorization", "Bearer " + token));
+
+        Assert.True(bare.IsAllowed);
+        Assert.True(empty.IsAllowed);
+        Assert.Equal(2, Events(AuditTypes.ProxyForwarded).Count);
     }
 
     private static string Base64Url(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
