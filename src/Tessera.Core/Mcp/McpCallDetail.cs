@@ -145,7 +145,7 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
                     return null;
                 }
 
-                if (!JsonCanonical.TryCanonicalize(given, out var canonical, out var refusal))
+                if (!JsonCanonical.TryCanonicalize(given, out var canonical, out var refusal, exactNumbers: true))
                 {
                     problem = $"authorization_details arguments have no single canonical form ({refusal})";
                     return null;
@@ -196,7 +196,7 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
         {
             hash = NoArgumentsSha256;
         }
-        else if (!JsonCanonical.TrySha256Hex(args, out hash, out _))
+        else if (!JsonCanonical.TrySha256Hex(args, out hash, out _, exactNumbers: true))
         {
             return "the call's arguments have no single canonical form";
         }

@@ -52,29 +52,29 @@ public static class JsonCanonical
     /// Writes the canonical form of <paramref name="value"/> to <paramref name="output"/>. On a
     /// refusal returns false, and whatever was written so far is not a canonical form of anything.
     /// </summary>
-    public static bool TryWrite(JsonElement value, IBufferWriter<byte> output, out JsonCanonicalRefusal refusal)
+    public static bool TryWrite(JsonElement value, IBufferWriter<byte> output, out JsonCanonicalRefusal refusal, bool exactNumbers = false)
     {
         ArgumentNullException.ThrowIfNull(output);
-        refusal = WriteValue(value, output, depth: 0);
+        refusal = WriteValue(value, output, depth: 0, exactNumbers);
         return refusal == JsonCanonicalRefusal.None;
     }
 
     /// <summary>The canonical form of <paramref name="value"/> as UTF-8, or a refusal.</summary>
-    public static bool TryCanonicalize(JsonElement value, [NotNullWhen(true)] out byte[]? canonical, out JsonCanonicalRefusal refusal)
+    public static bool TryCanonicalize(JsonElement value, [NotNullWhen(true)] out byte[]? canonical, out JsonCanonicalRefusal refusal, bool exactNumbers = false)
     {
         var output = new ArrayBufferWriter<byte>(256);
-        canonical = TryWrite(value, output, out refusal) ? output.WrittenSpan.ToArray() : null;
+        canonical = TryWrite(value, output, out refusal, exactNumbers) ? output.WrittenSpan.ToArray() : null;
         return canonical is not null;
     }
 
     /// <summary>The SHA-256 of the canonical form of <paramref name="value"/> in lower-case hex, or a refusal.</summary>
-    public static bool TrySha256Hex(JsonElement value, [NotNullWhen(true)] out string? hex, out JsonCanonicalRefusal refusal)
+    public static bool TrySha256Hex(JsonElement value, [NotNullWhen(true)] out string? hex, out JsonCanonicalRefusal refusal, bool exactNumbers = false)
     {
         // Once per approved call: the canonical form goes into this thread's buffer, not a new one.
         var output = t_buffer ??= new ArrayBufferWriter<byte>(1024);
         try
         {
-            if (!TryWrite(value, output, out refusal))
+            if (!TryWrite(value, output, out refusal, exactNumbers))
             {
                 hex = null;
                 return false;
@@ -104,19 +104,19 @@ public static class JsonCanonical
     public static string Sha256Hex(JsonElement value) =>
         TrySha256Hex(value, out var hex, out var refusal) ? hex : throw new JsonCanonicalException(refusal);
 
-    private static JsonCanonicalRefusal WriteValue(JsonElement value, IBufferWriter<byte> output, int depth)
+    private static JsonCanonicalRefusal WriteValue(JsonElement value, IBufferWriter<byte> output, int depth, bool exactNumbers)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.Object:
-                return WriteObject(value, output, depth + 1);
+                return WriteObject(value, output, depth + 1, exactNumbers);
             case JsonValueKind.Array:
-                return WriteArray(value, output, depth + 1);
+                return WriteArray(value, output, depth + 1, exactNumbers);
             case JsonValueKind.String:
                 var quoted = JsonMarshal.GetRawUtf8Value(value);
                 return WriteString(quoted[1..^1], output);
             case JsonValueKind.Number:
-                return WriteNumber(JsonMarshal.GetRawUtf8Value(value), output);
+                return WriteNumber(JsonMarshal.GetRawUtf8Value(value), output, exactNumbers);
             case JsonValueKind.True:
                 output.Write("true"u8);
                 return JsonCanonicalRefusal.None;
@@ -131,7 +131,7 @@ public static class JsonCanonical
         }
     }
 
-    private static JsonCanonicalRefusal WriteArray(JsonElement array, IBufferWriter<byte> output, int depth)
+    private static JsonCanonicalRefusal WriteArray(JsonElement array, IBufferWriter<byte> output, int depth, bool exactNumbers)
     {
         // Recursion is bounded here, not only by the parser: a document parsed with a larger MaxDepth is refused.
         if (depth > MaxDepth)
@@ -149,7 +149,7 @@ public static class JsonCanonical
             }
 
             first = false;
-            var refusal = WriteValue(item, output, depth);
+            var refusal = WriteValue(item, output, depth, exactNumbers);
             if (refusal != JsonCanonicalRefusal.None)
             {
                 return refusal;
@@ -160,7 +160,7 @@ public static class JsonCanonical
         return JsonCanonicalRefusal.None;
     }
 
-    private static JsonCanonicalRefusal WriteObject(JsonElement obj, IBufferWriter<byte> output, int depth)
+    private static JsonCanonicalRefusal WriteObject(JsonElement obj, IBufferWriter<byte> output, int depth, bool exactNumbers)
     {
         if (depth > MaxDepth)
         {
@@ -242,7 +242,7 @@ public static class JsonCanonical
 
                 WriteEscaped(name, output);
                 output.Write(":"u8);
-                var refusal = WriteValue(sorted[i].Value, output, depth);
+                var refusal = WriteValue(sorted[i].Value, output, depth, exactNumbers);
                 if (refusal != JsonCanonicalRefusal.None)
                 {
                     return refusal;
@@ -462,7 +462,7 @@ public static class JsonCanonical
     /// §3.2.2.3). The shortest round-trip digits come from .NET's "R" format (shortest since .NET Core
     /// 3.0, nearest and ties to even as ECMAScript recommends); only the layout is ECMAScript's here.
     /// </summary>
-    private static JsonCanonicalRefusal WriteNumber(ReadOnlySpan<byte> token, IBufferWriter<byte> output)
+    private static JsonCanonicalRefusal WriteNumber(ReadOnlySpan<byte> token, IBufferWriter<byte> output, bool exactNumbers)
     {
         // double.TryParse answers overflow with an infinity; JCS has no form for it.
         if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
@@ -491,6 +491,11 @@ public static class JsonCanonical
         if (token.IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0 && !IsSameInteger(token, digits, n))
         {
             return JsonCanonicalRefusal.IntegerNotExact;
+        }
+
+        if (exactNumbers && !IsSameDecimal(token, digits, n))
+        {
+            return JsonCanonicalRefusal.NumberNotExact;
         }
 
         Span<byte> text = stackalloc byte[40];
@@ -616,6 +621,61 @@ public static class JsonCanonical
         }
 
         return token.Length == n && token.TrimEnd((byte)'0').SequenceEqual(digits);
+    }
+
+    /// <summary>
+    /// Whether the number as written has exactly the decimal value of its canonical form
+    /// (<paramref name="digits"/> × 10^(<paramref name="n"/> − digits)): <c>1E30</c> and <c>4.50</c> do,
+    /// <c>333333333.33333329</c> and <c>9007199254740993.0</c> do not (a double rounds them).
+    /// </summary>
+    private static bool IsSameDecimal(ReadOnlySpan<byte> token, ReadOnlySpan<byte> digits, int n)
+    {
+        if (token[0] == (byte)'-')
+        {
+            token = token[1..];
+        }
+
+        var e = token.IndexOfAny((byte)'e', (byte)'E');
+        var mantissa = e >= 0 ? token[..e] : token;
+        long exponent = 0;
+        if (e >= 0)
+        {
+            var text = token[(e + 1)..];
+            var negative = text[0] == (byte)'-';
+            text = text[0] is (byte)'-' or (byte)'+' ? text[1..] : text;
+            foreach (var c in text)
+            {
+                // A finite double's exponent is small; a longer one was refused as not finite, or is zero's.
+                exponent = Math.Min((exponent * 10) + (c - '0'), 100_000);
+            }
+
+            exponent = negative ? -exponent : exponent;
+        }
+
+        // The significant digits as written (without the point, leading or trailing zeros) and the
+        // power of ten of the last of them.
+        Span<byte> written = stackalloc byte[mantissa.Length];
+        var count = 0;
+        var point = mantissa.IndexOf((byte)'.');
+        var fraction = point >= 0 ? mantissa.Length - point - 1 : 0;
+        foreach (var c in mantissa)
+        {
+            if (c != (byte)'.' && (count > 0 || c != (byte)'0'))
+            {
+                written[count++] = c;
+            }
+        }
+
+        if (count == 0)
+        {
+            // Zero in any spelling is zero.
+            return digits.Length == 0 || digits.TrimStart((byte)'0').IsEmpty;
+        }
+
+        var trailing = count - written[..count].TrimEnd((byte)'0').Length;
+        var significant = written[..(count - trailing)];
+        var scale = exponent - fraction + trailing;
+        return significant.SequenceEqual(digits) && scale == n - digits.Length;
     }
 
     /// <summary>One member of an object being canonicalized: where its unescaped name lies in the names buffer, and its value.</summary>

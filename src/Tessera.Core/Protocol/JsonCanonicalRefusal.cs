@@ -16,6 +16,13 @@ public enum JsonCanonicalRefusal
     /// </summary>
     IntegerNotExact,
 
+    /// <summary>
+    /// With exact numbers asked for (an approved call's arguments): a number whose decimal value is
+    /// not that of its canonical form (<c>333333333.33333329</c>, <c>9007199254740993.0</c>), so a
+    /// tool reading decimals exactly would act on another value than the one the hash binds.
+    /// </summary>
+    NumberNotExact,
+
     /// <summary>A string or member name that is not Unicode text: a lone surrogate escape or invalid UTF-8.</summary>
     InvalidUnicode,
 

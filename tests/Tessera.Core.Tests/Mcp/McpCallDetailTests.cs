@@ -111,6 +111,17 @@ public sealed class McpCallDetailTests
     }
 
     [Fact]
+    public void A_call_whose_numbers_a_double_rounds_never_matches_so_a_tool_reading_decimals_exactly_cannot_act_on_another_value()
+    {
+        var detail = new McpCallDetail("issues", "delete_issue", Hex("""{"number":9007199254740992}"""));
+
+        Assert.Null(detail.Mismatch(Call("delete_issue", """{"number":9007199254740992.0}""")));
+        Assert.Equal("the call's arguments have no single canonical form", detail.Mismatch(Call("delete_issue", """{"number":9007199254740993.0}""")));
+        Assert.Null(Parse($$""","name":"delete_issue","arguments_sha256":"{{ArgumentsSha}}","arguments":{"repo":"widgets","number":7.000000000000000001}""", out _, out var problem));
+        Assert.Contains("no single canonical form", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_call_without_arguments_matches_the_hash_of_an_empty_object()
     {
         Assert.Equal(McpCallDetail.NoArgumentsSha256, Hex("{}"));

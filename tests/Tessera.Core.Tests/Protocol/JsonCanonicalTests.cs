@@ -127,6 +127,38 @@ public sealed class JsonCanonicalTests
         Assert.Equal(JsonCanonicalRefusal.IntegerNotExact, Refusal(json));
 
     [Theory]
+    [InlineData("333333333.33333329")]
+    [InlineData("9007199254740993.0")]
+    [InlineData("{\"a\":[1, 0.10000000000000000001]}")]
+    [InlineData("1.00000000000000000000001e10")]
+    public void With_exact_numbers_a_number_whose_decimal_value_a_double_rounds_is_refused(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        Assert.True(JsonCanonical.TryCanonicalize(document.RootElement, out _, out _));
+        Assert.False(JsonCanonical.TryCanonicalize(document.RootElement, out var canonical, out var refusal, exactNumbers: true));
+        Assert.Null(canonical);
+        Assert.Equal(JsonCanonicalRefusal.NumberNotExact, refusal);
+    }
+
+    [Theory]
+    [InlineData("1E30", "1e+30")]
+    [InlineData("4.50", "4.5")]
+    [InlineData("2e-3", "0.002")]
+    [InlineData("0.000000000000000000000000001", "1e-27")]
+    [InlineData("-0.0", "0")]
+    [InlineData("0e10", "0")]
+    [InlineData("0.30000000000000004", "0.30000000000000004")]
+    [InlineData("1.7976931348623157e308", "1.7976931348623157e+308")]
+    [InlineData("5e-324", "5e-324")]
+    [InlineData("120E-1", "12")]
+    public void With_exact_numbers_any_spelling_of_the_canonical_value_is_kept(string json, string expected)
+    {
+        using var document = JsonDocument.Parse(json);
+        Assert.True(JsonCanonical.TryCanonicalize(document.RootElement, out var canonical, out _, exactNumbers: true));
+        Assert.Equal(expected, Encoding.UTF8.GetString(canonical));
+    }
+
+    [Theory]
     [InlineData("9007199254740992", "9007199254740992")]
     [InlineData("-999999999999999", "-999999999999999")]
     [InlineData("295147905179352830000", "295147905179352830000")]
