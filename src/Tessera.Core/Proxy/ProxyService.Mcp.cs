@@ -304,7 +304,8 @@ public sealed partial class ProxyService
     private static string JsonRpcErrorBody(string? id, int code, string message)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        // Read as JSON by MCP clients, never embedded in HTML: quotes and apostrophes need no \u escape.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("jsonrpc", "2.0");
