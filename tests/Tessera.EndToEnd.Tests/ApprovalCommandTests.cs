@@ -1,9 +1,4 @@
 using System.Buffers.Text;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 
 namespace Tessera.EndToEnd.Tests;
 

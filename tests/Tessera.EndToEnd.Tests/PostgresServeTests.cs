@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using Npgsql;
 using Tessera.Storage.Postgres.Tests;
 

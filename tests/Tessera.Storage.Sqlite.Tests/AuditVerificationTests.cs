@@ -1,8 +1,6 @@
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Tessera.Core.Audit;
 using Tessera.Storage.Contract;
 
 namespace Tessera.Storage.Sqlite.Tests;

@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-using Tessera.Core.Storage;
 using Tessera.Storage.Contract;
 
 namespace Tessera.Storage.Sqlite.Tests;

@@ -1,5 +1,3 @@
-using Tessera.Core.Mcp;
-
 namespace Tessera.Core.Tests.Mcp;
 
 public sealed class McpResourceUriTests

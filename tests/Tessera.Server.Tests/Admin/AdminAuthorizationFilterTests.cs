@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Admin;
 
 /// <summary>

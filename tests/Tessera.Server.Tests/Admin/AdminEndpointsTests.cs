@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Admin;
 
 public sealed class AdminEndpointsTests

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Tessera.Server.Tests.Approvals;
 
 /// <summary>The approval flow of docs/approvals.md through HTTP: ask, poll, decide, redeem once.</summary>

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Tessera.Server.Tests.Approvals;
 
 /// <summary>An approved token at the proxy, over real HTTP to a real upstream: its <c>max_uses</c> and exact request hold.</summary>

@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using Tessera.Core.Audit;
 using Tessera.Core.Vault;
 using Tessera.Server.Approvals;
 

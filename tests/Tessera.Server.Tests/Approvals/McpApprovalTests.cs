@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
-using Tessera.Core.Audit;
 using Tessera.Server.Tests.Mcp;
 
 namespace Tessera.Server.Tests.Approvals;

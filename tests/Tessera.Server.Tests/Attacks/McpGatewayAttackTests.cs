@@ -1,11 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
-using Tessera.Core.Audit;
-using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
-using Tessera.Server.Tests.Infrastructure;
 using Tessera.Server.Tests.Mcp;
 
 namespace Tessera.Server.Tests.Attacks;

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Tessera.Core.Audit;
 using Tessera.Core.Proxy;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>

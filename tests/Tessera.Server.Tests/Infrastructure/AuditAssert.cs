@@ -1,5 +1,3 @@
-using Tessera.Core.Audit;
-
 namespace Tessera.Server.Tests.Infrastructure;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using Tessera.Core.Audit;
 using Tessera.Core.Storage;
 
 namespace Tessera.Server.Tests.Infrastructure;

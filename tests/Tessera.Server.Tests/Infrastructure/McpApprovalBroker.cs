@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Tessera.Core.Vault;
 using Tessera.Server.Tests.Mcp;
 

@@ -1,6 +1,3 @@
-using System.Text;
-using Tessera.Server.Tests.Infrastructure;
-
 namespace Tessera.Server.Tests.Mcp;
 
 /// <summary>

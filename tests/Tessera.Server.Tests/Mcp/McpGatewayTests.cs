@@ -1,11 +1,5 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
-using Tessera.Core.Audit;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Mcp;
 

@@ -1,6 +1,5 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Tessera.Core.Protocol;
 
 namespace Tessera.Server.Tests.OAuth;
 

@@ -1,10 +1,4 @@
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using Tessera.Core.Audit;
-using Tessera.Core.Protocol;
 using Tessera.Server.Proxy;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Proxy;
 

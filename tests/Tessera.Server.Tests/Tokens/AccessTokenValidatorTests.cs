@@ -1,6 +1,4 @@
-using System.Text;
 using Tessera.Core.Tokens;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Tokens;
 

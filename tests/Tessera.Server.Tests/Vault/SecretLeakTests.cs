@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using Microsoft.AspNetCore.Http;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Vault;
 

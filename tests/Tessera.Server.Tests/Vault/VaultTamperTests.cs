@@ -1,8 +1,4 @@
-using System.Net;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Tessera.Core.Protocol;
-using Tessera.Server.Tests.Infrastructure;
 
 namespace Tessera.Server.Tests.Vault;
 
