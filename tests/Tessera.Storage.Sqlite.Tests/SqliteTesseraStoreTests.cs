@@ -6,8 +6,6 @@ namespace Tessera.Storage.Sqlite.Tests;
 /// <summary>What the SQLite store does beyond the storage contract (its schema versions, its files).</summary>
 public sealed class SqliteTesseraStoreTests : SqliteStoreTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task Migrating_twice_changes_nothing_and_keeps_the_data()
     {
