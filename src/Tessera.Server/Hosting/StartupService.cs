@@ -28,11 +28,15 @@ internal sealed partial class StartupService(
     SecretVault vault,
     ITokenUseStore uses,
     Core.Approvals.ApprovalService approvals,
+    Core.Cluster.ClusterChangeApplier changes,
+    Core.Cluster.ClusterFreshness freshness,
     TesseraConfig config,
     TimeProvider time,
     ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
 {
     private ITimer? _pruneTimer;
+    private readonly CancellationTokenSource _stopSync = new();
+    private Task _sync = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -44,6 +48,15 @@ internal sealed partial class StartupService(
 
         await store.MigrateAsync(cancellationToken);
         await audit.StartAsync(cancellationToken);
+
+        // One node of several: note the change log's head before loading, so whatever another node
+        // commits while this one loads is applied after (ClusterSync).
+        var sync = store.Changes is { } feed ? new Core.Cluster.ClusterSync(feed, changes, freshness, time) : null;
+        if (sync is not null)
+        {
+            await sync.StartAsync(cancellationToken);
+        }
+
         await keys.InitializeAsync(cancellationToken);
         await revocations.LoadAsync(cancellationToken);
         await suspended.LoadAsync(cancellationToken);
@@ -76,6 +89,14 @@ internal sealed partial class StartupService(
             Outcome = AuditOutcomes.Allowed,
             Reason = $"issuer {config.Server.Issuer}, {config.Agents.Count} agents, {config.Tools.Count} tools",
         }, cancellationToken: cancellationToken);
+        if (sync is not null)
+        {
+            // Current before ready: the first read of the log, then follow it in the background.
+            await sync.CatchUpAsync(cancellationToken);
+            sync.Failed += ex => Log.ClusterSyncFailed(logger, ex);
+            _sync = Task.Run(() => sync.RunAsync(_stopSync.Token), CancellationToken.None);
+        }
+
         _pruneTimer = time.CreateTimer(_ => _ = PruneAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         readiness.MarkReady();
         Log.Ready(logger, config.Server.Issuer, audit.LastSeq);
@@ -99,6 +120,8 @@ internal sealed partial class StartupService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopSync.CancelAsync();
+        await _sync;
         if (_pruneTimer is not null)
         {
             await _pruneTimer.DisposeAsync();
@@ -110,6 +133,9 @@ internal sealed partial class StartupService(
 
     public async ValueTask DisposeAsync()
     {
+        await _stopSync.CancelAsync();
+        await _sync;
+        _stopSync.Dispose();
         if (_pruneTimer is not null)
         {
             await _pruneTimer.DisposeAsync();
@@ -135,5 +161,8 @@ internal sealed partial class StartupService(
 
         [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Secret {Name} was rolled back: the newest stored version is v{Stored}, the audit log records v{Recorded}; tools using it are refused until it is rotated")]
         public static partial void SecretRolledBack(ILogger logger, string name, int stored, int recorded);
+
+        [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Reading the change log of the other nodes failed; retrying (this node answers 503 once it is max_staleness behind)")]
+        public static partial void ClusterSyncFailed(ILogger logger, Exception exception);
     }
 }
