@@ -13,18 +13,19 @@ public sealed class ClusterChangeApplierTests : IAsyncDisposable
     private readonly CoreHarness _core = new();
     private readonly TesseraConfig _config = ConfigLoader.Load("tools: []\n", "tessera.yaml", Path.GetTempPath());
     private readonly List<IDisposable> _owned = [];
+    private readonly StoredApprovals _approvals = new();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>One node's in-memory state on the shared audit store, and the applier that updates it.</summary>
-    private (ClusterChangeApplier Applier, RevocationIndex Revocations, SuspendedAgents Suspended, SecretVault Vault) Node()
+    private (ClusterChangeApplier Applier, RevocationIndex Revocations, SuspendedAgents Suspended, SecretVault Vault, ApprovalService Approvals) Node()
     {
         var revocations = new RevocationIndex();
         var suspended = new SuspendedAgents(new MemoryAgentStateStore(_core.AuditStore), _core.Log, _core.Time);
         var vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, _config, _core.Time);
         _owned.Add(vault);
-        var approvals = new ApprovalService(new NoApprovals(), _core.Log, _core.Keys, revocations, NoApprovalNotifier.Instance, _config, _core.Time);
-        return (new ClusterChangeApplier(revocations, suspended, _core.Keys, vault, approvals), revocations, suspended, vault);
+        var approvals = new ApprovalService(_approvals, _core.Log, _core.Keys, revocations, NoApprovalNotifier.Instance, _config, _core.Time);
+        return (new ClusterChangeApplier(revocations, suspended, _core.Keys, vault, approvals), revocations, suspended, vault, approvals);
     }
 
     [Fact]
@@ -71,6 +72,29 @@ public sealed class ClusterChangeApplierTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task An_approval_requested_and_then_decided_on_another_node_is_read_back_with_its_stored_status()
+    {
+        await _core.StartAsync(_config, initializeKeys: false, Ct);
+        var reader = Node();
+        var admin = new Approver("admin", null, null);
+        var now = _core.Time.GetUtcNow();
+        var pending = new ApprovalRequest
+        {
+            Id = "ap-1", Status = ApprovalStatus.Pending, ClientId = "agent-1", Tool = "crm", Audience = "https://crm.test", Scopes = ["crm:export"],
+            GatedScopes = ["crm:export"], Group = "oncall", CreatedAt = now, ExpiresAt = now.AddMinutes(10), Interval = 5,
+            Ttl = TimeSpan.FromMinutes(5), MaxUses = 1, TokenLifetime = TimeSpan.FromMinutes(5),
+        };
+
+        _approvals.Rows = [pending];
+        await reader.Applier.ApplyAsync(new ClusterChange(1, ClusterChangeKind.Approval, "ap-1"), Ct);
+        Assert.Equal(ApprovalStatus.Pending, Assert.Single(reader.Approvals.List(null, admin, isAdmin: true)).Status);
+
+        _approvals.Rows = [pending with { Status = ApprovalStatus.Approved, DecidedBy = "bob", DecidedAt = now }];
+        await reader.Applier.ApplyAsync(new ClusterChange(2, ClusterChangeKind.Approval, "ap-1"), Ct);
+        Assert.Equal(ApprovalStatus.Approved, Assert.Single(reader.Approvals.List(null, admin, isAdmin: true)).Status);
+    }
+
+    [Fact]
     public async Task An_entry_of_a_kind_this_build_does_not_know_throws_rather_than_being_skipped()
     {
         await _core.StartAsync(_config, initializeKeys: false, Ct);
@@ -84,9 +108,12 @@ public sealed class ClusterChangeApplierTests : IAsyncDisposable
         await _core.DisposeAsync();
     }
 
-    private sealed class NoApprovals : IApprovalStore
+    /// <summary>The approvals "in the database": what the other node committed last.</summary>
+    private sealed class StoredApprovals : IApprovalStore
     {
-        public Task<IReadOnlyList<ApprovalRequest>> LoadAsync(DateTimeOffset since, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ApprovalRequest>>([]);
+        public IReadOnlyList<ApprovalRequest> Rows { get; set; } = [];
+
+        public Task<IReadOnlyList<ApprovalRequest>> LoadAsync(DateTimeOffset since, CancellationToken cancellationToken) => Task.FromResult(Rows);
 
         public Task<int> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken) => Task.FromResult(0);
     }
