@@ -29,7 +29,8 @@ internal sealed class PostgresChangeFeed(PostgresTesseraStore store, NpgsqlDataS
 
     public async Task<long> GetHeadAsync(CancellationToken cancellationToken)
     {
-        await using var command = store.Command("SELECT COALESCE(MAX(id), 0) FROM changes");
+        // After a prune that emptied the log, the head is the last id pruned.
+        await using var command = store.Command("SELECT GREATEST((SELECT COALESCE(MAX(id), 0) FROM changes), (SELECT through FROM changes_pruned))");
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -44,7 +45,28 @@ internal sealed class PostgresChangeFeed(PostgresTesseraStore store, NpgsqlDataS
             changes.Add(new ClusterChange(reader.GetInt64(0), (ClusterChangeKind)reader.GetInt32(1), reader.GetString(2)));
         }
 
+        // Checked after the read: a prune before it shows here; one after it removed nothing the read missed.
+        await using var pruned = store.Command("SELECT through FROM changes_pruned");
+        var through = (long)(await pruned.ExecuteScalarAsync(cancellationToken))!;
+        if (through > afterId)
+        {
+            throw new InvalidOperationException(
+                $"change log entries after {afterId} up to {through} were pruned before this node applied them; restart this node to load its state again");
+        }
+
         return changes;
+    }
+
+    public async Task<int> PruneAsync(TimeSpan age, CancellationToken cancellationToken)
+    {
+        // One statement: the entries go and the watermark moves together.
+        await using var command = store.Command("""
+            WITH gone AS (DELETE FROM changes WHERE created_at < now() - make_interval(secs => @age) RETURNING id),
+                 moved AS (UPDATE changes_pruned SET through = GREATEST(through, (SELECT MAX(id) FROM gone)) WHERE EXISTS (SELECT 1 FROM gone))
+            SELECT COUNT(*) FROM gone
+            """);
+        command.Parameters.Add(new NpgsqlParameter<double>("age", NpgsqlTypes.NpgsqlDbType.Double) { TypedValue = age.TotalSeconds });
+        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)

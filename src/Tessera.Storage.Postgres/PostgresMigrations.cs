@@ -131,6 +131,13 @@ internal static class PostgresMigrations
             key         text NOT NULL,
             created_at  timestamptz NOT NULL DEFAULT now()
         );
+
+        -- The highest id ever pruned: a node whose last applied id is below it missed entries.
+        CREATE TABLE changes_pruned (
+            one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+            through  bigint NOT NULL
+        );
+        INSERT INTO changes_pruned (through) VALUES (0);
         """,
     ];
 }

@@ -172,6 +172,30 @@ public sealed class PostgresChangeFeedTests(PostgresCluster cluster) : IAsyncLif
         Assert.Equal(0L, await _db.ScalarAsync("SELECT COUNT(*) FROM revocations", Ct));
     }
 
+    [Fact]
+    public async Task Pruning_removes_old_entries_and_a_node_that_had_not_applied_them_stays_stale_until_restarted()
+    {
+        await using var a = await StartAsync("node-a");
+        await using var current = await StartAsync("node-current", follow: false);
+        await using var behind = await StartAsync("node-behind", follow: false);
+        await a.Revoker.RevokeAsync(RevocationKind.Mission, "m-1", "admin", null, Ct);
+        await current.Sync.CatchUpAsync(Ct);
+
+        Assert.Equal(0, await a.Store.Changes.PruneAsync(TimeSpan.FromDays(1), Ct)); // nothing that old
+        Assert.True(await a.Store.Changes.PruneAsync(TimeSpan.Zero, Ct) > 0);
+
+        await current.Sync.CatchUpAsync(Ct); // it had applied everything pruned: unaffected
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => behind.Sync.CatchUpAsync(Ct));
+        Assert.Contains("restart this node", ex.Message, StringComparison.Ordinal);
+        _time.Advance(MaxStaleness + TimeSpan.FromMilliseconds(1));
+        Assert.False(behind.Freshness.IsCurrent);
+        Assert.False(behind.Revocations.IsIdRevoked("m-1"));
+
+        await using var restarted = await StartAsync("node-behind-restarted", follow: false);
+        Assert.True(restarted.Revocations.IsIdRevoked("m-1"));
+        Assert.True(restarted.Freshness.IsCurrent);
+    }
+
     private async Task TerminateAsync(int processId) =>
         Assert.Equal(true, await _db.ScalarAsync($"SELECT pg_terminate_backend({processId})", Ct));
 

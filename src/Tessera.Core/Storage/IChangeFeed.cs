@@ -11,8 +11,15 @@ public interface IChangeFeed : IAsyncDisposable
     /// <summary>The id of the newest committed entry (0 when the log is empty).</summary>
     Task<long> GetHeadAsync(CancellationToken cancellationToken);
 
-    /// <summary>Every committed entry after <paramref name="afterId"/>, oldest first, up to the log's head at the time of the read.</summary>
+    /// <summary>
+    /// Every committed entry after <paramref name="afterId"/>, oldest first, up to the log's head at
+    /// the time of the read. Throws when entries after <paramref name="afterId"/> were pruned (the
+    /// reader cannot know what it missed; it must load its state again, that is restart).
+    /// </summary>
     Task<IReadOnlyList<ClusterChange>> ReadAfterAsync(long afterId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the entries committed more than <paramref name="age"/> ago (by the database's clock); returns how many.</summary>
+    Task<int> PruneAsync(TimeSpan age, CancellationToken cancellationToken);
 
     /// <summary>
     /// Returns when an entry may have been committed since the last call (a notification, or a

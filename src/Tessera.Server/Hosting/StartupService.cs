@@ -34,6 +34,13 @@ internal sealed partial class StartupService(
     TimeProvider time,
     ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
 {
+    /// <summary>
+    /// How long change log entries are kept: far beyond max_staleness (at most a minute), since a node
+    /// that is current has read them within a second; a node cut off longer is stale and, finding
+    /// entries it never applied pruned, stays stale until restarted.
+    /// </summary>
+    internal static readonly TimeSpan ChangeLogRetention = TimeSpan.FromDays(1);
+
     private ITimer? _pruneTimer;
     private readonly CancellationTokenSource _stopSync = new();
     private Task _sync = Task.CompletedTask;
@@ -111,6 +118,10 @@ internal sealed partial class StartupService(
             await uses.PruneAsync(time.GetUtcNow(), CancellationToken.None);
             await vault.DestroyExpiredAsync(CancellationToken.None);
             await approvals.ExpireDueAsync(CancellationToken.None);
+            if (store.Changes is { } log)
+            {
+                await log.PruneAsync(ChangeLogRetention, CancellationToken.None);
+            }
         }
         catch (Exception ex)
         {

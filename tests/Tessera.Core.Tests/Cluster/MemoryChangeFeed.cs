@@ -36,6 +36,8 @@ internal sealed class MemoryChangeFeed : IChangeFeed
         }
     }
 
+    public Task<int> PruneAsync(TimeSpan age, CancellationToken cancellationToken) => Task.FromResult(0);
+
     public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

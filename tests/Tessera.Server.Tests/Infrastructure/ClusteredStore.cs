@@ -54,6 +54,8 @@ public sealed class ClusteredStore(ITesseraStore inner) : ITesseraStore, IChange
 
     public Task<IReadOnlyList<ClusterChange>> ReadAfterAsync(long afterId, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ClusterChange>>([]);
 
+    public Task<int> PruneAsync(TimeSpan age, CancellationToken cancellationToken) => Task.FromResult(0);
+
     /// <summary>Ignores the heartbeat: returns only when notified, so the node's freshness is the test's to decide.</summary>
     public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
