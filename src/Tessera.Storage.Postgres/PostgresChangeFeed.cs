@@ -36,7 +36,9 @@ internal sealed class PostgresChangeFeed(PostgresTesseraStore store, NpgsqlDataS
 
     public async Task<IReadOnlyList<ClusterChange>> ReadAfterAsync(long afterId, CancellationToken cancellationToken)
     {
-        await using var command = store.Command("SELECT id, kind, key FROM changes WHERE id > @after ORDER BY id");
+        // One round trip. The watermark is read by the second statement, after the entries: a prune
+        // before the read shows there; one after it removed nothing the read missed.
+        await using var command = store.Command("SELECT id, kind, key FROM changes WHERE id > @after ORDER BY id; SELECT through FROM changes_pruned");
         command.Parameters.Add(Sql.Long("after", afterId));
         var changes = new List<ClusterChange>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -45,9 +47,12 @@ internal sealed class PostgresChangeFeed(PostgresTesseraStore store, NpgsqlDataS
             changes.Add(new ClusterChange(reader.GetInt64(0), (ClusterChangeKind)reader.GetInt32(1), reader.GetString(2)));
         }
 
-        // Checked after the read: a prune before it shows here; one after it removed nothing the read missed.
-        await using var pruned = store.Command("SELECT through FROM changes_pruned");
-        var through = (long)(await pruned.ExecuteScalarAsync(cancellationToken))!;
+        if (!await reader.NextResultAsync(cancellationToken) || !await reader.ReadAsync(cancellationToken))
+        {
+            throw new InvalidOperationException("the change log's watermark (changes_pruned) is missing");
+        }
+
+        var through = reader.GetInt64(0);
         if (through > afterId)
         {
             throw new InvalidOperationException(
