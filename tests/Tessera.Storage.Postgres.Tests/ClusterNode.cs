@@ -74,7 +74,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         await node.Vault.LoadAsync(cancellationToken);
         await node.Approvals.LoadAsync(cancellationToken);
         await node.Sync.CatchUpAsync(cancellationToken);
-        node.Sync.Failed += ex =>
+        node.Sync.Failed += (ex, _) =>
         {
             lock (node.Failures)
             {

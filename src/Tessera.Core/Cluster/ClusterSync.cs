@@ -27,8 +27,11 @@ public sealed class ClusterSync(IChangeFeed feed, ClusterChangeApplier applier, 
     /// <summary>Raised after each entry is applied to memory (for metrics and for tests that wait for a change).</summary>
     public event Action<ClusterChange>? ChangeApplied;
 
-    /// <summary>Raised with the failure when a read or an apply failed (the loop retries after a heartbeat).</summary>
-    public event Action<Exception>? Failed;
+    /// <summary>
+    /// Raised with the failure and how many failed in a row (1 for the first) when a read, an apply
+    /// or the listener failed; the loop retries.
+    /// </summary>
+    public event Action<Exception, int>? Failed;
 
     /// <summary>
     /// Remembers the log's head before the node loads its state from the store, so every change
@@ -64,14 +67,14 @@ public sealed class ClusterSync(IChangeFeed feed, ClusterChangeApplier applier, 
     /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        var failedBefore = false;
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
                 await CatchUpAsync(cancellationToken);
                 await feed.WaitAsync(Heartbeat, cancellationToken);
-                failedBefore = false;
+                failures = 0;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -79,8 +82,8 @@ public sealed class ClusterSync(IChangeFeed feed, ClusterChangeApplier applier, 
             }
             catch (Exception ex)
             {
-                Failed?.Invoke(ex);
-                if (failedBefore)
+                Failed?.Invoke(ex, ++failures);
+                if (failures > 1)
                 {
                     try
                     {
@@ -91,8 +94,6 @@ public sealed class ClusterSync(IChangeFeed feed, ClusterChangeApplier applier, 
                         return;
                     }
                 }
-
-                failedBefore = true;
             }
         }
     }

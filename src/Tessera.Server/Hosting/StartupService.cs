@@ -100,7 +100,14 @@ internal sealed partial class StartupService(
         {
             // Current before ready: the first read of the log, then follow it in the background.
             await sync.CatchUpAsync(cancellationToken);
-            sync.Failed += ex => Log.ClusterSyncFailed(logger, ex);
+            sync.Failed += (ex, inARow) =>
+            {
+                // A database that is down fails every heartbeat: the 1st, 10th, 100th... in a row are logged.
+                if (inARow is 1 or 10 or 100 or 1_000 or 10_000 or 100_000)
+                {
+                    Log.ClusterSyncFailed(logger, inARow, ex);
+                }
+            };
             _sync = Task.Run(() => sync.RunAsync(_stopSync.Token), CancellationToken.None);
         }
 
@@ -173,7 +180,7 @@ internal sealed partial class StartupService(
         [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Secret {Name} was rolled back: the newest stored version is v{Stored}, the audit log records v{Recorded}; tools using it are refused until it is rotated")]
         public static partial void SecretRolledBack(ILogger logger, string name, int stored, int recorded);
 
-        [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Reading the change log of the other nodes failed; retrying (this node answers 503 once it is max_staleness behind)")]
-        public static partial void ClusterSyncFailed(ILogger logger, Exception exception);
+        [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Following the other nodes' change log failed ({InARow} in a row); retrying (this node answers 503 once it is max_staleness behind)")]
+        public static partial void ClusterSyncFailed(ILogger logger, int inARow, Exception exception);
     }
 }
