@@ -67,6 +67,7 @@ public sealed class PostgresClusterServeTests(PostgresCluster cluster) : IDispos
 
         using var ready = await httpB.GetAsync("/readyz", ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("tessera_cluster_changes_applied_total{kind=\"revocation\"}", await httpB.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
         Assert.Equal(0, await nodeB.TerminateAsync());
         Assert.Equal(0, await nodeA.TerminateAsync());
     }

@@ -100,8 +100,10 @@ internal sealed partial class StartupService(
         {
             // Current before ready: the first read of the log, then follow it in the background.
             await sync.CatchUpAsync(cancellationToken);
+            sync.ChangeApplied += change => TesseraMetrics.ClusterChangesApplied.WithLabels(KindLabel(change.Kind)).Inc();
             sync.Failed += (ex, inARow) =>
             {
+                TesseraMetrics.ClusterSyncFailures.Inc();
                 // A database that is down fails every heartbeat: the 1st, 10th, 100th... in a row are logged.
                 if (inARow is 1 or 10 or 100 or 1_000 or 10_000 or 100_000)
                 {
@@ -115,6 +117,16 @@ internal sealed partial class StartupService(
         readiness.MarkReady();
         Log.Ready(logger, config.Server.Issuer, audit.LastSeq);
     }
+
+    private static string KindLabel(Core.Storage.ClusterChangeKind kind) => kind switch
+    {
+        Core.Storage.ClusterChangeKind.Revocation => "revocation",
+        Core.Storage.ClusterChangeKind.Suspension => "suspension",
+        Core.Storage.ClusterChangeKind.SigningKey => "signing_key",
+        Core.Storage.ClusterChangeKind.Vault => "vault",
+        Core.Storage.ClusterChangeKind.Approval => "approval",
+        _ => "other",
+    };
 
     private async Task PruneAsync()
     {
