@@ -65,13 +65,56 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        List<ClusterChange>? announced = null;
         foreach (var change in changes)
         {
             await change.ApplyAsync(stateChanges, tx, cancellationToken);
+            if (ClusterChange.Announcing(change) is { } entry)
+            {
+                (announced ??= []).Add(entry);
+            }
+        }
+
+        if (announced is not null)
+        {
+            await AnnounceAsync(tx, announced, cancellationToken);
         }
 
         // Disposing the transaction without this commit rolls the whole batch back.
         await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="announced"/> to the change log and notifies the listening nodes, in
+    /// the transaction of the changes: the entries and the notification exist if and only if the
+    /// changes commit (PostgreSQL delivers a NOTIFY at commit, never after a rollback).
+    /// </summary>
+    /// <remarks>
+    /// The advisory lock (held to commit) makes log ids visible in ascending order, which is what lets
+    /// a reader keep one number, the last id applied. Taken last, after the events and the changes
+    /// are written, so it is held only for these inserts and the commit; only transactions that
+    /// change in-memory state (revocations, keys, suspensions, vault, approvals, all rare next to
+    /// token issuance) take it.
+    /// </remarks>
+    private static async Task AnnounceAsync(NpgsqlTransaction tx, List<ClusterChange> announced, CancellationToken cancellationToken)
+    {
+        var kinds = new int[announced.Count];
+        var keys = new string[announced.Count];
+        for (var i = 0; i < announced.Count; i++)
+        {
+            kinds[i] = (int)announced[i].Kind;
+            keys[i] = announced[i].Key;
+        }
+
+        await using var command = new NpgsqlCommand($"""
+            SELECT pg_advisory_xact_lock({PostgresChangeFeed.LogLock});
+            WITH added AS (
+                INSERT INTO changes (kind, key) SELECT kind, key FROM unnest(@kinds, @keys) WITH ORDINALITY AS c(kind, key, n) ORDER BY n RETURNING id)
+            SELECT pg_notify('{PostgresChangeFeed.Channel}', MAX(id)::text) FROM added;
+            """, tx.Connection, tx);
+        command.Parameters.Add(new NpgsqlParameter<int[]>("kinds", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer) { TypedValue = kinds });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = keys });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)

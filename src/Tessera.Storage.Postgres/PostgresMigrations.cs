@@ -118,5 +118,26 @@ internal static class PostgresMigrations
         );
         CREATE INDEX approvals_status ON approvals (status, created_at);
         """,
+
+        // 2: the change log that nodes read to apply each other's state changes (ClusterSync). An
+        // entry is inserted in the transaction of the state change it announces, under a
+        // transaction-scoped advisory lock, so ids become visible in ascending order: a reader that
+        // saw id n never later finds a smaller id committed (a bigserial alone does not promise
+        // that: two transactions may commit in the other order than they drew their ids).
+        """
+        CREATE TABLE changes (
+            id          bigserial PRIMARY KEY,
+            kind        integer NOT NULL,
+            key         text NOT NULL,
+            created_at  timestamptz NOT NULL DEFAULT now()
+        );
+
+        -- The highest id ever pruned: a node whose last applied id is below it missed entries.
+        CREATE TABLE changes_pruned (
+            one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+            through  bigint NOT NULL
+        );
+        INSERT INTO changes_pruned (through) VALUES (0);
+        """,
     ];
 }

@@ -20,6 +20,7 @@ public sealed class PostgresTesseraStore : ITesseraStore
     private const long MigrationLock = 0x74657373657261;
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresChangeFeed _changes;
 
     /// <param name="connectionString">An Npgsql connection string.</param>
     /// <param name="nodeId">This node's name: the key of its audit chain.</param>
@@ -42,6 +43,14 @@ public sealed class PostgresTesseraStore : ITesseraStore
         }
 
         _dataSource = builder.Build();
+
+        // The listener: its own connection, never pooled, so a LISTEN is never handed to a query.
+        var listener = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            Pooling = false,
+            ApplicationName = "tessera " + nodeId + " listener",
+        };
+        _changes = new PostgresChangeFeed(this, NpgsqlDataSource.Create(listener));
         Audit = new PostgresAuditStore(this, new PostgresStateChanges());
         Revocations = new PostgresRevocationStore(this);
         SigningKeys = new PostgresSigningKeyStore(this);
@@ -80,6 +89,15 @@ public sealed class PostgresTesseraStore : ITesseraStore
     public ITokenUseStore TokenUses { get; }
 
     public IApprovalStore Approvals { get; }
+
+    /// <summary>The change log the nodes on this database write and read (<see cref="Core.Cluster.ClusterSync"/>).</summary>
+    public IChangeFeed Changes => _changes;
+
+    /// <summary>The server process of this store's listener connection (0 when none is open), for tests that cut it.</summary>
+    internal int ListenerProcessId => _changes.ListenerProcessId;
+
+    /// <summary>Completes once this store's listener is connected and listening, for tests that cut it.</summary>
+    internal Task Listening => _changes.Listening;
 
     /// <summary>
     /// Applies the missing migrations, each in its own transaction under a transaction-scoped
@@ -137,5 +155,9 @@ public sealed class PostgresTesseraStore : ITesseraStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _changes.DisposeAsync();
+        await _dataSource.DisposeAsync();
+    }
 }

@@ -1,10 +1,10 @@
+using Tessera.Core.Audit;
+
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>What the vault's storage does in SQLite beyond the storage contract (VaultStoreContract).</summary>
 public sealed class SqliteSecretStoreTests : SqliteStoreTest
 {
-    private static new readonly DateTimeOffset T0 = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task Recorded_versions_are_read_through_their_partial_index_not_by_scanning_the_audit_log()
     {

@@ -1,9 +1,11 @@
+using Microsoft.Data.Sqlite;
+using Tessera.Core.Audit;
+
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>What the SQLite store does beyond the storage contract (its schema versions, its files).</summary>
 public sealed class SqliteTesseraStoreTests : SqliteStoreTest
 {
-
     [Fact]
     public async Task Migrating_twice_changes_nothing_and_keeps_the_data()
     {

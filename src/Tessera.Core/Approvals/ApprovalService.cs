@@ -75,6 +75,43 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     }
 
     /// <summary>
+    /// Re-reads approval <paramref name="id"/> after another node requested or stepped it, so this node
+    /// answers polls and decisions from the stored status. Read under the approval's gate: a local step
+    /// (which holds the gate across its commit) is never overwritten by an older read. The requesting
+    /// node announced it to approvers; this one does not announce it again.
+    /// </summary>
+    public async Task RefreshAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!_entries.TryGetValue(id, out var entry))
+        {
+            var found = await FindStoredAsync(id, cancellationToken);
+            if (found is not null)
+            {
+                _entries.TryAdd(id, new Entry(found));
+            }
+
+            return;
+        }
+
+        await entry.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (await FindStoredAsync(id, cancellationToken) is { } stored)
+            {
+                entry.Current = stored;
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
+
+    // Approvals change at human pace: reading the recent ones and picking one is cheap enough.
+    private async Task<ApprovalRequest?> FindStoredAsync(string id, CancellationToken cancellationToken) =>
+        (await store.LoadAsync(time.GetUtcNow() - History, cancellationToken)).FirstOrDefault(a => string.Equals(a.Id, id, StringComparison.Ordinal));
+
+    /// <summary>
     /// Approvals newest first, optionally only those with <paramref name="status"/>. An admin sees
     /// all; an approver only those of their own groups, which are all they may decide.
     /// </summary>

@@ -23,6 +23,26 @@ public sealed class SuspendedAgents(IAgentStateStore store, AuditLog audit, Time
         }
     }
 
+    /// <summary>Replaces the set with what the store holds, after another node suspended or resumed an agent.</summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        var stored = await store.LoadSuspendedAsync(cancellationToken);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (agent, at) in stored)
+        {
+            _suspended[agent] = at;
+            ids.Add(agent);
+        }
+
+        foreach (var agent in _suspended.Keys)
+        {
+            if (!ids.Contains(agent))
+            {
+                _suspended.TryRemove(agent, out _);
+            }
+        }
+    }
+
     public async Task SetAsync(string agentId, bool suspended, string by, string? requestId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();

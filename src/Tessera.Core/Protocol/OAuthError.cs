@@ -30,5 +30,9 @@ public sealed record OAuthError(string Code, string Description, int StatusCode 
     public static readonly OAuthError InvalidClient = new(OAuthErrorCodes.InvalidClient, "Client authentication failed.", 401);
 
     /// <summary>The storage or audit pipeline failed; the action did not happen (fail closed).</summary>
+    /// <summary>This node is not current with the other nodes on its database (<see cref="RefusalCodes.ClusterStale"/>): retry, here or at another node.</summary>
+    public static readonly OAuthError ClusterStale = new(OAuthErrorCodes.TemporarilyUnavailable,
+        "This node has not caught up with the other nodes of this installation; retry shortly or at another node.", 503);
+
     public static readonly OAuthError ServerError = new("server_error", "The request could not be recorded durably and was not carried out; retry later.", 503);
 }

@@ -14,6 +14,9 @@ public static class OAuthErrorCodes
     public const string UseDpopNonce = "use_dpop_nonce";
     public const string InvalidAuthorizationDetails = "invalid_authorization_details";
 
+    /// <summary>RFC 6749 §4.1.2.1's code for a server that cannot answer now (sent with 503): a node that is not current.</summary>
+    public const string TemporarilyUnavailable = "temporarily_unavailable";
+
     /// <summary>Tessera's answer to a request that needs a person's approval first (docs/approvals.md).</summary>
     public const string ApprovalRequired = "approval_required";
 

@@ -108,6 +108,10 @@ public static class RefusalCodes
     public const string TokenMissing = "token.missing";
     public const string RevocationNotYours = "revocation.not_yours";
 
+    // A node of several on one database that cannot vouch it has applied every other node's changes
+    // (ClusterFreshness): the token endpoint, introspection and the proxy answer 503.
+    public const string ClusterStale = "cluster.stale";
+
     // The proxy (/proxy/{tool}/...): recorded as proxy.denied, before anything is forwarded.
     public const string ProxyTargetNotOriginForm = "proxy.target_not_origin_form";
     public const string ProxyTokenMissing = "proxy.token_missing";

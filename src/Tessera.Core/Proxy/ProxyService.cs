@@ -49,6 +49,12 @@ public sealed partial class ProxyService(
     public async ValueTask<ProxyVerdict> AuthorizeAsync<TRequest>(TRequest request)
         where TRequest : IProxyRequest
     {
+        // A node that may have missed another node's revocation forwards nothing (fail closed).
+        if (!validator.IsCurrent)
+        {
+            return await RefuseAsync(request, 503, RefusalCodes.ClusterStale, "this node is not current with the other nodes of its installation", null, null, null);
+        }
+
         var raw = request.RawTarget;
 
         // Reject absolute-form ("GET http://host/...") and asterisk-form targets: the decision is

@@ -26,4 +26,7 @@ public interface ITesseraStore : IAsyncDisposable
     ITokenUseStore TokenUses { get; }
 
     IApprovalStore Approvals { get; }
+
+    /// <summary>The change log other nodes on the same database write, or null for a store that is one node by construction.</summary>
+    IChangeFeed? Changes => null;
 }

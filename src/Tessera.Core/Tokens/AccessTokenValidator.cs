@@ -23,6 +23,7 @@ public sealed class AccessTokenValidator
     internal const int MaxTokenLength = 8 * 1024;
 
     private readonly SigningKeyService _keys;
+    private readonly Cluster.ClusterFreshness _freshness;
     private readonly RevocationIndex _revocations;
     private readonly AgentRegistry _agents;
     private readonly TimeProvider _time;
@@ -32,14 +33,26 @@ public sealed class AccessTokenValidator
     private readonly long _maxLifetime;
     private long _nextPrune;
 
+    /// <summary>
+    /// False while this node cannot vouch that its revocations, suspensions and keys include every
+    /// other node's changes up to <c>cluster.max_staleness</c> ago (always true on a single-node
+    /// store). The token endpoint, introspection and the proxy check it first and answer 503
+    /// (<see cref="Protocol.RefusalCodes.ClusterStale"/>): a validation here is only as good as the
+    /// revocations it sees. One volatile read and a clock read.
+    /// </summary>
+    public bool IsCurrent => _freshness.IsCurrent;
+
     /// <summary>Clock skew allowed between <c>iat</c> and our clock, and on top of <c>max_ttl</c>.</summary>
     internal const long SkewSeconds = 60;
 
     /// <summary>Beyond this many remembered tokens, new ones are verified every time instead.</summary>
     internal const int MaxVerified = 200_000;
 
-    public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, AgentRegistry agents, TesseraConfig config, TimeProvider time)
+    // freshness: whether this node has every other node's revocations (null: a node alone, always current).
+    public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, AgentRegistry agents, TesseraConfig config, TimeProvider time,
+        Cluster.ClusterFreshness? freshness = null)
     {
+        _freshness = freshness ?? Cluster.ClusterFreshness.Alone(time);
         _keys = keys;
         _agents = agents;
         _revocations = revocations;

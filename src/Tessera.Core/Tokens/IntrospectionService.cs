@@ -1,3 +1,4 @@
+using Tessera.Core.Protocol;
 using Tessera.Core.Audit;
 using Tessera.Core.Tools;
 
@@ -9,6 +10,15 @@ namespace Tessera.Core.Tokens;
 /// </summary>
 public sealed class IntrospectionService(AccessTokenValidator validator, ToolCatalog tools, AuditLog audit)
 {
+    /// <summary>
+    /// The refusal of a node that is not current with the others on its database (503), or null when
+    /// it may answer: checked before <see cref="IntrospectAsync"/>, since "inactive" from a node that
+    /// missed a revocation elsewhere would be no better an answer than "active".
+    /// </summary>
+    public Refusal? RefuseIfStale() => validator.IsCurrent
+        ? null
+        : new Refusal(RefusalCodes.ClusterStale, OAuthError.ClusterStale, "this node is not current with the other nodes of its installation");
+
     /// <summary>Returns the claims of an active token the caller may see, or null for <c>{"active":false}</c>.</summary>
     public async Task<AccessTokenClaims?> IntrospectAsync(OAuthCaller caller, string token, string? requestId, CancellationToken cancellationToken)
     {

@@ -44,6 +44,23 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
         await RetireAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Re-reads the keys after another node added or retired one: keys already in memory are kept as
+    /// they are, new ones are unsealed, and keys no longer stored leave the ring.
+    /// </summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        var stored = await store.LoadAsync(cancellationToken);
+        var known = Ring.Keys.ToDictionary(k => k.Kid, StringComparer.Ordinal);
+        var keys = new List<SigningKey>(stored.Count);
+        foreach (var s in stored)
+        {
+            keys.Add(known.TryGetValue(s.Kid, out var key) ? key : Unseal(s));
+        }
+
+        ImmutableInterlockedUpdate(_ => new SigningKeyRing(keys));
+    }
+
     /// <summary>Creates the next key; it is published now and signs from now + publish_ahead.</summary>
     public async Task<SigningKey> RotateAsync(string? actor, string? requestId, CancellationToken cancellationToken)
     {

@@ -47,6 +47,13 @@ public sealed partial class TokenService(
             return await DenyAsync(request, client.ClaimedClientId, client.Refusal!, cancellationToken);
         }
 
+        // A node that may have missed another node's revocation or suspension issues nothing.
+        if (!validator.IsCurrent)
+        {
+            return await DenyAsync(request, client.Agent!.Id,
+                new(RefusalCodes.ClusterStale, OAuthError.ClusterStale, "this node is not current with the other nodes of its installation"), cancellationToken);
+        }
+
         // Reject token requests missing the mandatory grant_type parameter.
         var grantType = request.Get("grant_type");
         if (string.IsNullOrEmpty(grantType))

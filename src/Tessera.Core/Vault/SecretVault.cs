@@ -38,6 +38,41 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
 
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
+        var loaded = await ReadStateAsync(cancellationToken);
+        Volatile.Write(ref _state, loaded);
+        foreach (var rollback in loaded.RolledBack.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            await audit.AppendAsync(new AuditRecord
+            {
+                Type = AuditTypes.SecretRolledBack,
+                Outcome = AuditOutcomes.Error,
+                Secret = rollback.Name,
+                Reason = $"the newest stored version is v{rollback.Stored} but v{rollback.Recorded} existed (audit log): a newer version was removed from storage; "
+                    + "the secret is not injected until it is rotated",
+            }, cancellationToken: cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Re-reads the vault after another node changed it (a version added, rotated or destroyed, or the
+    /// key-encryption key changed). Under the write lock, so a local change is never overwritten by an
+    /// older read; a rollback found here was already recorded by the node that loaded it at start.
+    /// </summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        await _writes.WaitAsync(cancellationToken);
+        try
+        {
+            Volatile.Write(ref _state, await ReadStateAsync(cancellationToken));
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    private async Task<VaultState> ReadStateAsync(CancellationToken cancellationToken)
+    {
         var keys = await store.LoadKeysAsync(cancellationToken);
         var versions = await store.LoadVersionsAsync(cancellationToken);
         var recorded = await store.LoadRecordedVersionsAsync(cancellationToken);
@@ -77,18 +112,7 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
             }
         }
 
-        Volatile.Write(ref _state, new VaultState(secrets, material, current?.Id) { Highest = highest, RolledBack = rolledBack.ToImmutable() });
-        foreach (var rollback in rolledBack.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
-        {
-            await audit.AppendAsync(new AuditRecord
-            {
-                Type = AuditTypes.SecretRolledBack,
-                Outcome = AuditOutcomes.Error,
-                Secret = rollback.Name,
-                Reason = $"the newest stored version is v{rollback.Stored} but v{rollback.Recorded} existed (audit log): a newer version was removed from storage; "
-                    + "the secret is not injected until it is rotated",
-            }, cancellationToken: cancellationToken);
-        }
+        return new VaultState(secrets, material, current?.Id) { Highest = highest, RolledBack = rolledBack.ToImmutable() };
     }
 
     /// <summary>Secrets found rolled back at start (see <see cref="SecretRollback"/>); refused until rotated.</summary>

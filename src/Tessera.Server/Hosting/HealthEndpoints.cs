@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Audit;
+using Tessera.Core.Cluster;
 
 namespace Tessera.Server.Hosting;
 
@@ -12,9 +13,10 @@ internal static class HealthEndpoints
         app.MapGet("/healthz", () => Results.Text("ok\n"));
 
         // Ready only when start-up finished and the audit log can commit: without it every action fails closed.
-        app.MapGet("/readyz", (Readiness readiness, AuditLog audit) =>
-            readiness.IsReady && audit.IsHealthy
+        // And, one node of several, only while it is current with the others (ClusterFreshness).
+        app.MapGet("/readyz", (Readiness readiness, AuditLog audit, ClusterFreshness freshness) =>
+            readiness.IsReady && audit.IsHealthy && freshness.IsCurrent
                 ? Results.Text("ready\n")
-                : Results.Text(readiness.IsReady ? "audit log failing\n" : "starting\n", statusCode: 503));
+                : Results.Text(!readiness.IsReady ? "starting\n" : !audit.IsHealthy ? "audit log failing\n" : "not current with the other nodes\n", statusCode: 503));
     }
 }

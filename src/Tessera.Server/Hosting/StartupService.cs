@@ -28,11 +28,22 @@ internal sealed partial class StartupService(
     SecretVault vault,
     ITokenUseStore uses,
     Core.Approvals.ApprovalService approvals,
+    Core.Cluster.ClusterChangeApplier changes,
+    Core.Cluster.ClusterFreshness freshness,
     TesseraConfig config,
     TimeProvider time,
     ILogger<StartupService> logger) : IHostedService, IAsyncDisposable
 {
+    /// <summary>
+    /// How long change log entries are kept: far beyond max_staleness (at most a minute), since a node
+    /// that is current has read them within a second; a node cut off longer is stale and, finding
+    /// entries it never applied pruned, stays stale until restarted.
+    /// </summary>
+    internal static readonly TimeSpan ChangeLogRetention = TimeSpan.FromDays(1);
+
     private ITimer? _pruneTimer;
+    private readonly CancellationTokenSource _stopSync = new();
+    private Task _sync = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -44,6 +55,15 @@ internal sealed partial class StartupService(
 
         await store.MigrateAsync(cancellationToken);
         await audit.StartAsync(cancellationToken);
+
+        // One node of several: note the change log's head before loading, so whatever another node
+        // commits while this one loads is applied after (ClusterSync).
+        var sync = store.Changes is { } feed ? new Core.Cluster.ClusterSync(feed, changes, freshness, time) : null;
+        if (sync is not null)
+        {
+            await sync.StartAsync(cancellationToken);
+        }
+
         await keys.InitializeAsync(cancellationToken);
         await revocations.LoadAsync(cancellationToken);
         await suspended.LoadAsync(cancellationToken);
@@ -76,10 +96,37 @@ internal sealed partial class StartupService(
             Outcome = AuditOutcomes.Allowed,
             Reason = $"issuer {config.Server.Issuer}, {config.Agents.Count} agents, {config.Tools.Count} tools",
         }, cancellationToken: cancellationToken);
+        if (sync is not null)
+        {
+            // Current before ready: the first read of the log, then follow it in the background.
+            await sync.CatchUpAsync(cancellationToken);
+            sync.ChangeApplied += change => TesseraMetrics.ClusterChangesApplied.WithLabels(KindLabel(change.Kind)).Inc();
+            sync.Failed += (ex, inARow) =>
+            {
+                TesseraMetrics.ClusterSyncFailures.Inc();
+                // A database that is down fails every heartbeat: the 1st, 10th, 100th... in a row are logged.
+                if (inARow is 1 or 10 or 100 or 1_000 or 10_000 or 100_000)
+                {
+                    Log.ClusterSyncFailed(logger, inARow, ex);
+                }
+            };
+            _sync = Task.Run(() => sync.RunAsync(_stopSync.Token), CancellationToken.None);
+        }
+
         _pruneTimer = time.CreateTimer(_ => _ = PruneAsync(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         readiness.MarkReady();
         Log.Ready(logger, config.Server.Issuer, audit.LastSeq);
     }
+
+    private static string KindLabel(Core.Storage.ClusterChangeKind kind) => kind switch
+    {
+        Core.Storage.ClusterChangeKind.Revocation => "revocation",
+        Core.Storage.ClusterChangeKind.Suspension => "suspension",
+        Core.Storage.ClusterChangeKind.SigningKey => "signing_key",
+        Core.Storage.ClusterChangeKind.Vault => "vault",
+        Core.Storage.ClusterChangeKind.Approval => "approval",
+        _ => "other",
+    };
 
     private async Task PruneAsync()
     {
@@ -90,6 +137,10 @@ internal sealed partial class StartupService(
             await uses.PruneAsync(time.GetUtcNow(), CancellationToken.None);
             await vault.DestroyExpiredAsync(CancellationToken.None);
             await approvals.ExpireDueAsync(CancellationToken.None);
+            if (store.Changes is { } log)
+            {
+                await log.PruneAsync(ChangeLogRetention, CancellationToken.None);
+            }
         }
         catch (Exception ex)
         {
@@ -99,6 +150,8 @@ internal sealed partial class StartupService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopSync.CancelAsync();
+        await _sync;
         if (_pruneTimer is not null)
         {
             await _pruneTimer.DisposeAsync();
@@ -110,6 +163,9 @@ internal sealed partial class StartupService(
 
     public async ValueTask DisposeAsync()
     {
+        await _stopSync.CancelAsync();
+        await _sync;
+        _stopSync.Dispose();
         if (_pruneTimer is not null)
         {
             await _pruneTimer.DisposeAsync();
@@ -135,5 +191,8 @@ internal sealed partial class StartupService(
 
         [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Secret {Name} was rolled back: the newest stored version is v{Stored}, the audit log records v{Recorded}; tools using it are refused until it is rotated")]
         public static partial void SecretRolledBack(ILogger logger, string name, int stored, int recorded);
+
+        [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Following the other nodes' change log failed ({InARow} in a row); retrying (this node answers 503 once it is max_staleness behind)")]
+        public static partial void ClusterSyncFailed(ILogger logger, int inARow, Exception exception);
     }
 }

@@ -128,6 +128,10 @@ public static class TesseraHost
 
         services.AddSingleton<AdminAudit>();
         services.AddSingleton<Readiness>();
+
+        // One node of several on PostgreSQL: current only while it follows the change log; alone, always current.
+        services.AddSingleton(new Core.Cluster.ClusterFreshness(time, config.Cluster.MaxStaleness, shared: store.Changes is not null));
+        services.AddSingleton<Core.Cluster.ClusterChangeApplier>();
         services.AddHostedService<StartupService>();
         services.AddHostedService<SigningKeyRetirement>();
         services.AddProblemDetails();

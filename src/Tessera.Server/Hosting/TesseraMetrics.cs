@@ -13,5 +13,9 @@ internal static class TesseraMetrics
     public static readonly Counter McpMessages = Metrics.CreateCounter("tessera_mcp_messages_total",
         "Requests to MCP tools, by tool, MCP method (methods MCP defines; 'other' for the rest, 'GET' and 'DELETE' for the stream and the session's end) and outcome (forwarded, refused, failed).",
         "tool", "mcp_method", "outcome");
+    public static readonly Counter ClusterChangesApplied = Metrics.CreateCounter("tessera_cluster_changes_applied_total",
+        "Entries of the other nodes' change log applied to this node's memory (PostgreSQL), by kind.", "kind");
+    public static readonly Counter ClusterSyncFailures = Metrics.CreateCounter("tessera_cluster_sync_failures_total",
+        "Failed reads of the change log or of its notifications (PostgreSQL); this node answers 503 once max_staleness passes without a read.");
     public static readonly Counter AdminRequests = Metrics.CreateCounter("tessera_admin_requests_total", "Admin API requests, by outcome.", "outcome");
 }

@@ -106,6 +106,12 @@ internal static class OAuthEndpoints
             return;
         }
 
+        if (introspection.RefuseIfStale() is { } stale)
+        {
+            await refusals.RefuseAsync(context, AuditTypes.IntrospectionDenied, stale, unauthenticated: false, caller.Agent?.Id);
+            return;
+        }
+
         var claims = await introspection.IntrospectAsync(caller, token, context.TraceIdentifier, context.RequestAborted);
 
         TesseraMetrics.Introspections.WithLabels(claims is null ? "inactive" : "active").Inc();

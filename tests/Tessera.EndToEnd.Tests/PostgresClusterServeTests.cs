@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using Tessera.Storage.Postgres.Tests;
+
+namespace Tessera.EndToEnd.Tests;
+
+/// <summary>
+/// Two <c>tessera serve</c> processes on one PostgreSQL database, each with its own data directory
+/// and the same master key: a token issued by one is verified by the other, and once revoked through
+/// one, the other's introspection says inactive and its proxy refuses it.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[Trait("Speed", "Slow")] // real processes; a developer's fast set leaves them out (README.md)
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresClusterServeTests(PostgresCluster cluster) : IDisposable
+{
+    private const string Secret = "foo"; // its SHA-256 is in the configuration below
+    private readonly string _a = Directory.CreateTempSubdirectory("tessera-e2e-node-a-").FullName;
+    private readonly string _b = Directory.CreateTempSubdirectory("tessera-e2e-node-b-").FullName;
+
+    [Fact]
+    public async Task A_token_revoked_through_one_node_is_inactive_and_refused_at_the_other()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = new NpgsqlConnectionStringBuilder(await cluster.CreateDatabaseAsync(ct)).Database!;
+        var environment = new Dictionary<string, string> { ["TESSERA_MASTER_KEY"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) };
+        var (portA, portB) = (TesseraProcess.FreePort(), TesseraProcess.FreePort());
+        await WriteConfigAsync(_a, portA, "node-a", database, ct);
+        await WriteConfigAsync(_b, portB, "node-b", database, ct);
+
+        // The first node alone creates the first signing key; the second finds it.
+        await using var nodeA = TesseraProcess.Start(_a, environment, "serve");
+        using var httpA = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{portA}") };
+        await nodeA.WaitUntilReadyAsync(httpA);
+        await using var nodeB = TesseraProcess.Start(_b, environment, "serve");
+        using var httpB = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{portB}") };
+        await nodeB.WaitUntilReadyAsync(httpB);
+        var basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"support-agent:{Secret}")));
+
+        using var tokenResponse = await PostAsync(httpA, "/oauth/token", basic, ("grant_type", "client_credentials"), ("scope", "crm:read"));
+        Assert.Equal(HttpStatusCode.OK, tokenResponse.StatusCode);
+        using var tokenJson = JsonDocument.Parse(await tokenResponse.Content.ReadAsStringAsync(ct));
+        var token = tokenJson.RootElement.GetProperty("access_token").GetString()!;
+        Assert.True(await IsActiveAsync(httpB, basic, token));
+
+        using var revoke = await PostAsync(httpA, "/oauth/revoke", basic, ("token", token));
+        Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+
+        // Propagation is asynchronous (milliseconds): ask node B until it answers inactive, within a
+        // bound far above max_staleness, each question a real round trip.
+        var clock = Stopwatch.StartNew();
+        while (await IsActiveAsync(httpB, basic, token))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "node-b still says active 10 s after node-a revoked the token");
+        }
+
+        using var proxied = new HttpRequestMessage(HttpMethod.Get, "/proxy/crm/contacts/1");
+        proxied.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var refused = await httpB.SendAsync(proxied, ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("revoked", await refused.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+
+        using var ready = await httpB.GetAsync("/readyz", ct);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("tessera_cluster_changes_applied_total{kind=\"revocation\"}", await httpB.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
+        Assert.Equal(0, await nodeB.TerminateAsync());
+        Assert.Equal(0, await nodeA.TerminateAsync());
+    }
+
+    private Task WriteConfigAsync(string directory, int port, string nodeId, string database, CancellationToken ct) =>
+        File.WriteAllTextAsync(Path.Combine(directory, "tessera.yaml"), $$"""
+            server:
+              listen: http://127.0.0.1:{{port}}
+              issuer: https://tessera.example  # one installation: one issuer, whichever node signs
+            storage: postgres://tessera@127.0.0.1:{{cluster.Port}}/{{database}}
+            cluster: { node_id: {{nodeId}} }
+            tools:
+              - id: crm
+                upstream: http://127.0.0.1:9102
+                scopes: { read: { rules: [ "GET /contacts/**" ] } }
+            agents:
+              - id: support-agent
+                owner: support-platform@corp.example
+                purpose: Answer customer tickets
+                expires: {{TesseraProcess.AgentExpiry}}
+                auth: { client_secret_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae }
+                allowed_scopes: [ "crm:read" ]
+            """, ct);
+
+    private static async Task<bool> IsActiveAsync(HttpClient http, AuthenticationHeaderValue auth, string token)
+    {
+        using var response = await PostAsync(http, "/oauth/introspect", auth, ("token", token));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("active").GetBoolean();
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string path, AuthenticationHeaderValue auth, params (string, string)[] form)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new FormUrlEncodedContent(form.Select(f => KeyValuePair.Create(f.Item1, f.Item2))),
+        };
+        request.Headers.Authorization = auth;
+        return await http.SendAsync(request);
+    }
+
+    public void Dispose()
+    {
+        Directory.Delete(_a, recursive: true);
+        Directory.Delete(_b, recursive: true);
+    }
+}
