@@ -29,6 +29,9 @@ public sealed partial class ProxyService
     /// <summary>MCP's code for <c>Mcp-Method</c> / <c>Mcp-Name</c> headers that disagree with the body.</summary>
     private const int HeaderMismatchCode = -32020;
 
+    /// <summary>MCP's headers that carry a tool parameter beside the body (<c>Mcp-Param-{Name}</c>).</summary>
+    private const string McpParamHeaderPrefix = "Mcp-Param-";
+
     private async ValueTask<ProxyVerdict> AuthorizeMcpAsync<TRequest>(TRequest request, AccessTokenClaims claims, Tool tool, string rawPath, string query)
         where TRequest : IProxyRequest
     {
@@ -61,6 +64,15 @@ public sealed partial class ProxyService
                 }
 
                 message = read.Message!;
+                // Reject Mcp-Param-* headers on a token bound to one approved call: a server reading a
+                // parameter from such a header could act on a value other than the approved arguments.
+                // (Other tokens' rules never read arguments, so for them the headers pass.)
+                if (claims.AuthorizationDetails is not null && request.HasHeaderStartingWith(McpParamHeaderPrefix))
+                {
+                    return await RefuseMcpAsync(request, 400, RefusalCodes.McpParamHeaderWithApproval,
+                        "a token bound to one approved call takes no Mcp-Param-* header: the approved arguments are in the body", claims, tool, message, null, InvalidParams);
+                }
+
                 // A token bound to one approved call lets through that call (and the session around it), nothing else.
                 if (claims.AuthorizationDetails is not null && !message.IsLifecycle)
                 {
