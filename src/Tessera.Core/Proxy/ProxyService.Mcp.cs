@@ -32,6 +32,9 @@ public sealed partial class ProxyService
     /// <summary>MCP's headers that carry a tool parameter beside the body (<c>Mcp-Param-{Name}</c>).</summary>
     private const string McpParamHeaderPrefix = "Mcp-Param-";
 
+    /// <summary>The header naming the MCP session; the agent holds it tagged (<see cref="McpSessionBinding"/>).</summary>
+    public const string McpSessionHeader = "Mcp-Session-Id";
+
     private async ValueTask<ProxyVerdict> AuthorizeMcpAsync<TRequest>(TRequest request, AccessTokenClaims claims, Tool tool, string rawPath, string query)
         where TRequest : IProxyRequest
     {
@@ -111,6 +114,20 @@ public sealed partial class ProxyService
                 return await RefuseMcpAsync(request, 405, RefusalCodes.McpHttpMethodNotAllowed, $"an MCP endpoint takes POST, GET and DELETE, not {DisplayText.Clip(request.Method, 16)}", claims, tool, null, null);
         }
 
+        // Reject a session id not issued to this token's agent and principal for this tool: a session
+        // id that leaked would otherwise let anyone holding a token for the tool act in that session.
+        // 404 is MCP's answer for an unknown session; the client starts a new one.
+        string? sessionId = null;
+        var sessionHeaders = request.Header(McpSessionHeader, out var presented);
+        if (sessionHeaders > 0)
+        {
+            sessionId = sessionHeaders == 1 && presented is not null ? mcpSessions.Untag(tool.Id, claims.ClientId, claims.Subject, presented) : null;
+            if (sessionId is null)
+            {
+                return await RefuseMcpAsync(request, 404, RefusalCodes.McpSessionNotYours, "the Mcp-Session-Id was not issued through Tessera to this token's agent and principal for this tool", claims, tool, message, null);
+            }
+        }
+
         if (tool.Options.Upstream is not { } upstream)
         {
             return await RefuseMcpAsync(request, 502, RefusalCodes.ProxyUpstreamMissing, $"tool '{tool.Id}' has no upstream configured", claims, tool, message, null);
@@ -170,6 +187,7 @@ public sealed partial class ProxyService
             Forwarded = forwarded,
             McpList = list,
             McpFilter = list == McpListKind.None ? null : new McpListFilter(tool, claims.Scope),
+            Mcp = new McpConnection(mcpSessions, tool.Id, claims, sessionId),
         });
     }
 

@@ -3,6 +3,7 @@ using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
+using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -29,6 +30,7 @@ public sealed partial class ProxyService(
     AuditLog audit,
     DpopProofValidator dpop,
     TesseraConfig config,
+    McpSessionBinding mcpSessions,
     ILogger<ProxyService> logger)
 {
     public const string Prefix = "/proxy/";

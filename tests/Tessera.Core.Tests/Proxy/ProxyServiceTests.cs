@@ -65,7 +65,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time);
         var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
-        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, NullLogger<ProxyService>.Instance);
+        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, new McpSessionBinding(_core.MasterKey), NullLogger<ProxyService>.Instance);
     }
 
     private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)
