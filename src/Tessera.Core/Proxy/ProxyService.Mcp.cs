@@ -187,7 +187,7 @@ public sealed partial class ProxyService
             Forwarded = forwarded,
             McpList = list,
             McpFilter = list == McpListKind.None ? null : new McpListFilter(tool, claims.Scope),
-            Mcp = new McpConnection(mcpSessions, tool.Id, claims, sessionId),
+            Mcp = new McpConnection(mcpSessions, tool.Id, claims, sessionId, revocations, time),
         });
     }
 

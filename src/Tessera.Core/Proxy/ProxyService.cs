@@ -5,6 +5,7 @@ using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
 using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
+using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
@@ -31,6 +32,8 @@ public sealed partial class ProxyService(
     DpopProofValidator dpop,
     TesseraConfig config,
     McpSessionBinding mcpSessions,
+    RevocationIndex revocations,
+    TimeProvider time,
     ILogger<ProxyService> logger)
 {
     public const string Prefix = "/proxy/";

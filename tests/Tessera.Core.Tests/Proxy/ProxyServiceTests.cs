@@ -65,7 +65,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time);
         var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
-        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, new McpSessionBinding(_core.MasterKey), NullLogger<ProxyService>.Instance);
+        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, new McpSessionBinding(_core.MasterKey), _revocations, _core.Time, NullLogger<ProxyService>.Instance);
     }
 
     private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)
@@ -632,6 +632,34 @@ public sealed class ProxyServiceTests : IAsyncDisposable
         var getIssue = DeleteIssue.Replace("delete_issue", "get_issue", StringComparison.Ordinal);
 
         Assert.True((await proxy.AuthorizeAsync(McpPost(token, getIssue, ("Mcp-Param-Number", "8")))).IsAllowed);
+    }
+
+    [Fact]
+    public async Task A_granted_mcp_request_knows_when_its_token_is_revoked_for_a_stream_that_outlives_the_grant()
+    {
+        var proxy = await StartAsync(withCredential: false, config: McpConfig);
+        var token = Token("issues:read", audience: "urn:tessera:tool:issues");
+        var grant = (await proxy.AuthorizeAsync(McpPost(token, DeleteIssue.Replace("delete_issue", "get_issue", StringComparison.Ordinal)))).Grant;
+
+        Assert.Equal(McpTokenEnd.StillValid, grant.Mcp!.TokenEnded());
+        _revocations.Apply(new RevocationEntry(RevocationKind.Agent, "support-agent", _core.Time.GetUtcNow(), _core.Time.GetUtcNow().AddMinutes(5)));
+
+        Assert.Equal(McpTokenEnd.Revoked, grant.Mcp.TokenEnded());
+    }
+
+    [Fact]
+    public async Task A_granted_mcp_request_knows_when_its_token_expires()
+    {
+        var proxy = await StartAsync(withCredential: false, config: McpConfig);
+        var token = Token("issues:read", audience: "urn:tessera:tool:issues", lifetime: 60);
+        var grant = (await proxy.AuthorizeAsync(McpPost(token, DeleteIssue.Replace("delete_issue", "get_issue", StringComparison.Ordinal)))).Grant;
+
+        Assert.Equal(_core.Time.GetUtcNow().AddSeconds(60).ToUnixTimeSeconds(), grant.Mcp!.ExpiresAt.ToUnixTimeSeconds());
+        _core.Time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(McpTokenEnd.StillValid, grant.Mcp.TokenEnded());
+        _core.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(McpTokenEnd.Expired, grant.Mcp.TokenEnded());
     }
 
     private static FakeProxyRequest Ledger(string token, string? proof)
