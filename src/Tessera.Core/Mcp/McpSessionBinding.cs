@@ -62,18 +62,20 @@ public sealed class McpSessionBinding
             return null;
         }
 
-        Span<byte> presented = stackalloc byte[TagBytes + 2];
-        if (!Base64Url.TryDecodeFromChars(tagged.AsSpan(dot + 1), presented, out var written) || written != TagBytes)
-        {
-            return null;
-        }
-
         var sessionId = tagged[..dot];
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
         Compute(tool, clientId, subject, sessionId, mac);
+        Span<byte> expected = stackalloc byte[TagChars];
+        Base64Url.EncodeToUtf8(mac[..TagBytes], expected);
+        Span<byte> presented = stackalloc byte[TagChars];
+        for (var i = 0; i < TagChars; i++)
+        {
+            presented[i] = (byte)tagged[dot + 1 + i]; // visible ASCII, checked above
+        }
 
-        // The tag is a secret-keyed MAC: compared in constant time, so timing reveals no prefix of it.
-        return CryptographicOperations.FixedTimeEquals(mac[..TagBytes], presented[..TagBytes]) ? sessionId : null;
+        // Compared as text, in constant time: timing reveals no prefix of the tag, and of the four
+        // spellings of its last character (two bits carry no data) only the canonical one is accepted.
+        return CryptographicOperations.FixedTimeEquals(expected, presented) ? sessionId : null;
     }
 
     private void Compute(string tool, string clientId, string subject, string sessionId, Span<byte> mac)

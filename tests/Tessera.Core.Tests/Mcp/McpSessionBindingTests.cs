@@ -55,13 +55,16 @@ public sealed class McpSessionBindingTests : IDisposable
     public void A_missing_truncated_or_altered_tag_is_refused()
     {
         var tagged = _binding.Tag("issues", "support-agent", "alice", "sess-1")!;
-        var flipped = tagged[..^1] + (tagged[^1] == 'A' ? 'B' : 'A');
+        var flipped = tagged[..^2] + (tagged[^2] == 'A' ? 'B' : 'A') + tagged[^1];
+        // The last character carries two bits of the tag; its other spellings (same bits, other padding bits) are not the tag.
+        var respelled = tagged[..^1] + (char)(tagged[^1] + 1);
         var otherSession = "sess-2" + tagged["sess-1".Length..];
 
         Assert.Null(_binding.Untag("issues", "support-agent", "alice", "sess-1"));
         Assert.Null(_binding.Untag("issues", "support-agent", "alice", tagged[..^1]));
         Assert.Null(_binding.Untag("issues", "support-agent", "alice", tagged + "A"));
         Assert.Null(_binding.Untag("issues", "support-agent", "alice", flipped));
+        Assert.Null(_binding.Untag("issues", "support-agent", "alice", respelled));
         Assert.Null(_binding.Untag("issues", "support-agent", "alice", otherSession));
         Assert.Null(_binding.Untag("issues", "support-agent", "alice", "." + tagged[(tagged.LastIndexOf('.') + 1)..]));
         Assert.Null(_binding.Untag("issues", "support-agent", "alice", ""));
