@@ -198,6 +198,8 @@ public static class RefusalCodes
     public const string McpBodyNotAllowed = "mcp.body_not_allowed";
     public const string McpNotAllowed = "mcp.not_allowed";
     public const string McpNotTheApprovedCall = "mcp.not_the_approved_call";
+    public const string McpParamHeaderWithApproval = "mcp.param_header_with_approval";
+    public const string McpSessionNotYours = "mcp.session_not_yours";
     public const string McpWrongEndpoint = "mcp.wrong_endpoint";
     public const string McpQueryNotAllowed = "mcp.query_not_allowed";
     public const string McpHttpMethodNotAllowed = "mcp.http_method_not_allowed";

@@ -35,6 +35,9 @@ public interface IProxyRequest
     /// <summary>Whether a header of that name is present at all.</summary>
     bool Has(string name);
 
+    /// <summary>Whether any header's name starts with <paramref name="prefix"/> (compared without case, as HTTP names are).</summary>
+    bool HasHeaderStartingWith(string prefix);
+
     /// <summary>The values of the <c>Connection</c> header (read only when it has some).</summary>
     IEnumerable<string?> Connection { get; }
 

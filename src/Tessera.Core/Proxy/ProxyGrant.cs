@@ -37,6 +37,9 @@ public readonly struct ProxyGrant
     /// <summary>The filter of the token's rules for <see cref="McpList"/>; null when the answer passes unchanged.</summary>
     public Mcp.McpListFilter? McpFilter { get; init; }
 
+    /// <summary>For an MCP tool: the session id to forward and how to tag the server's; null for an HTTP tool.</summary>
+    public Mcp.McpConnection? Mcp { get; init; }
+
     /// <summary>Whether the tool is an MCP server: forwarded to its upstream URL exactly, with no path appended.</summary>
     public bool IsMcp => Tool.Protocol == ToolProtocol.Mcp;
 

@@ -29,6 +29,12 @@ public sealed partial class ProxyService
     /// <summary>MCP's code for <c>Mcp-Method</c> / <c>Mcp-Name</c> headers that disagree with the body.</summary>
     private const int HeaderMismatchCode = -32020;
 
+    /// <summary>MCP's headers that carry a tool parameter beside the body (<c>Mcp-Param-{Name}</c>).</summary>
+    private const string McpParamHeaderPrefix = "Mcp-Param-";
+
+    /// <summary>The header naming the MCP session; the agent holds it tagged (<see cref="McpSessionBinding"/>).</summary>
+    public const string McpSessionHeader = "Mcp-Session-Id";
+
     private async ValueTask<ProxyVerdict> AuthorizeMcpAsync<TRequest>(TRequest request, AccessTokenClaims claims, Tool tool, string rawPath, string query)
         where TRequest : IProxyRequest
     {
@@ -61,6 +67,15 @@ public sealed partial class ProxyService
                 }
 
                 message = read.Message!;
+                // Reject Mcp-Param-* headers on a token bound to one approved call: a server reading a
+                // parameter from such a header could act on a value other than the approved arguments.
+                // (Other tokens' rules never read arguments, so for them the headers pass.)
+                if (claims.AuthorizationDetails is not null && request.HasHeaderStartingWith(McpParamHeaderPrefix))
+                {
+                    return await RefuseMcpAsync(request, 400, RefusalCodes.McpParamHeaderWithApproval,
+                        "a token bound to one approved call takes no Mcp-Param-* header: the approved arguments are in the body", claims, tool, message, null, InvalidParams);
+                }
+
                 // A token bound to one approved call lets through that call (and the session around it), nothing else.
                 if (claims.AuthorizationDetails is not null && !message.IsLifecycle)
                 {
@@ -98,6 +113,20 @@ public sealed partial class ProxyService
 
             default:
                 return await RefuseMcpAsync(request, 405, RefusalCodes.McpHttpMethodNotAllowed, $"an MCP endpoint takes POST, GET and DELETE, not {DisplayText.Clip(request.Method, 16)}", claims, tool, null, null);
+        }
+
+        // Reject a session id not issued to this token's agent and principal for this tool: a session
+        // id that leaked would otherwise let anyone holding a token for the tool act in that session.
+        // 404 is MCP's answer for an unknown session; the client starts a new one.
+        string? sessionId = null;
+        var sessionHeaders = request.Header(McpSessionHeader, out var presented);
+        if (sessionHeaders > 0)
+        {
+            sessionId = sessionHeaders == 1 && presented is not null ? mcpSessions.Untag(tool.Id, claims.ClientId, claims.Subject, presented) : null;
+            if (sessionId is null)
+            {
+                return await RefuseMcpAsync(request, 404, RefusalCodes.McpSessionNotYours, "the Mcp-Session-Id was not issued through Tessera to this token's agent and principal for this tool", claims, tool, message, null);
+            }
         }
 
         if (tool.Options.Upstream is not { } upstream)
@@ -159,6 +188,7 @@ public sealed partial class ProxyService
             Forwarded = forwarded,
             McpList = list,
             McpFilter = list == McpListKind.None ? null : new McpListFilter(tool, claims.Scope),
+            Mcp = new McpConnection(mcpSessions, tool.Id, claims, sessionId, revocations, time),
         });
     }
 

@@ -3,7 +3,9 @@ using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Dpop;
+using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
+using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
@@ -29,6 +31,9 @@ public sealed partial class ProxyService(
     AuditLog audit,
     DpopProofValidator dpop,
     TesseraConfig config,
+    McpSessionBinding mcpSessions,
+    RevocationIndex revocations,
+    TimeProvider time,
     ILogger<ProxyService> logger)
 {
     public const string Prefix = "/proxy/";

@@ -109,6 +109,7 @@ public static class TesseraHost
         services.AddSingleton(store.TokenUses);
         services.AddSingleton<SecretVault>();
         services.AddHttpForwarder();
+        services.AddSingleton<Core.Mcp.McpSessionBinding>();
         services.AddSingleton<Core.Proxy.ProxyService>();
         services.AddSingleton<ToolProxy>();
         services.AddSingleton<ProxyEntry>();

@@ -18,7 +18,7 @@ namespace Tessera.Server.Proxy;
 /// For an MCP tool's answer to a list request (a <paramref name="filter"/> is given), the body is
 /// written here through <see cref="McpAnswerWriter"/> instead of copied by the forwarder.
 /// </remarks>
-internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format, McpListFilter? filter = null, McpListKind list = McpListKind.None, bool mcp = false)
+internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format, McpListFilter? filter = null, McpListKind list = McpListKind.None, McpConnection? mcp = null)
     : HttpTransformer
 {
     private static readonly UriCreationOptions Exact = new() { DangerousDisablePathAndQueryCanonicalization = true };
@@ -62,6 +62,16 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
             proxyRequest.Headers.Remove("Accept-Encoding");
         }
 
+        // The agent holds the session id tagged for its token; the server gets its own id back, checked.
+        if (mcp is not null)
+        {
+            proxyRequest.Headers.Remove(ProxyService.McpSessionHeader);
+            if (mcp.SessionId is { } sessionId)
+            {
+                proxyRequest.Headers.TryAddWithoutValidation(ProxyService.McpSessionHeader, sessionId);
+            }
+        }
+
         if (header is not null && value is not null)
         {
             proxyRequest.Headers.Remove(header);
@@ -73,8 +83,21 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
     {
         var proceed = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         Scrub(httpContext.Response.Headers);
-        if (mcp)
+        if (mcp is not null)
         {
+            // The session the server opens is handed to the agent bound to its token (McpSessionBinding);
+            // an id that cannot be bound (two of them, not visible ASCII) is not passed on.
+            var sessions = httpContext.Response.Headers[ProxyService.McpSessionHeader];
+            if (sessions.Count > 0)
+            {
+                var tagged = sessions.Count == 1 && sessions[0] is { } id ? mcp.TagSession(id) : null;
+                httpContext.Response.Headers.Remove(ProxyService.McpSessionHeader);
+                if (tagged is not null)
+                {
+                    httpContext.Response.Headers[ProxyService.McpSessionHeader] = tagged;
+                }
+            }
+
             // An MCP server's challenge is about the vault's credential and names its own authorization
             // server; an MCP client follows resource_metadata by itself (RFC 9728) and would take its
             // user there. The agent's challenges are Tessera's alone.

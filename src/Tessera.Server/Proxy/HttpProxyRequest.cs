@@ -42,6 +42,19 @@ internal readonly struct HttpProxyRequest(HttpContext context) : IProxyRequest
 
     public bool Has(string name) => context.Request.Headers.ContainsKey(name);
 
+    public bool HasHeaderStartingWith(string prefix)
+    {
+        foreach (var name in context.Request.Headers.Keys)
+        {
+            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// The body is buffered to hash it and rewound for forwarding. Kept in memory up to the body
     /// limit: an approved request's body (customer data, say) is never spooled to a temporary file,

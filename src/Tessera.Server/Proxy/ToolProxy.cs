@@ -76,7 +76,7 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         var grant = verdict.Grant;
         var tool = grant.Tool;
         var started = time.GetTimestamp();
-        var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat, grant.McpFilter, grant.McpList, grant.IsMcp);
+        var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat, grant.McpFilter, grant.McpList, grant.Mcp);
         var error = await forwarder.SendAsync(
             context,
             grant.IsMcp ? grant.Upstream.GetLeftPart(UriPartial.Path) : grant.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),

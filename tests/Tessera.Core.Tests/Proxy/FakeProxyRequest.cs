@@ -55,6 +55,8 @@ internal sealed class FakeProxyRequest : IProxyRequest
 
     public bool Has(string name) => Headers.ContainsKey(name);
 
+    public bool HasHeaderStartingWith(string prefix) => Headers.Keys.Any(k => k.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
+
     public ValueTask<BodyDigest> HashBodyAsync()
     {
         BodyReads++;

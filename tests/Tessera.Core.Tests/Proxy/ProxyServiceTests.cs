@@ -70,7 +70,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time);
         var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
-        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, NullLogger<ProxyService>.Instance);
+        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, new McpSessionBinding(_core.MasterKey), _revocations, _core.Time, NullLogger<ProxyService>.Instance);
     }
 
     private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)
@@ -561,6 +561,110 @@ public sealed class ProxyServiceTests : IAsyncDisposable
 
         Assert.Equal((403, "the token's authorization_details do not name a request to this tool"), (refusal.Status, refusal.Detail));
         AssertDenied(refusal, RefusalCodes.ProxyExactRequestUnbound);
+    }
+
+    private static readonly TesseraConfig McpConfig = ConfigLoader.Load("""
+        server:
+          listen: http://127.0.0.1:8080
+          issuer: https://tessera.example
+          bootstrap_admin_token: false
+        tools:
+          - id: issues
+            protocol: mcp
+            upstream: http://127.0.0.1:9104/mcp
+            scopes:
+              read:  { rules: [ "MCP tools/call get_issue" ] }
+              admin: { rules: [ "MCP tools/call delete_issue" ] }
+        agents:
+          - id: support-agent
+            owner: support-platform@corp.example
+            purpose: Answer customer tickets
+            expires: 2027-06-30
+            auth:
+              client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+            allowed_scopes: [ "issues:read", "issues:admin" ]
+        """, "tessera.yaml", Path.GetTempPath());
+
+    private const string DeleteIssue = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_issue","arguments":{"number":7}}}""";
+
+    private static FakeProxyRequest McpPost(string token, string body, params (string Name, string Value)[] headers)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var request = new FakeProxyRequest("POST", "/proxy/issues") { ContentType = "application/json", Body = bytes, ContentLength = bytes.Length }.With("Authorization", "Bearer " + token);
+        foreach (var (name, value) in headers)
+        {
+            request.With(name, value);
+        }
+
+        return request;
+    }
+
+    private string ApprovedCallToken() =>
+        Token("issues:admin", audience: "urn:tessera:tool:issues", maxUses: 1,
+            details: new McpCallDetail("issues", "delete_issue", Convert.ToHexStringLower(SHA256.HashData("{\"number\":7}"u8))).ToJson());
+
+    [Fact]
+    public async Task A_token_for_one_approved_mcp_call_lets_that_call_through()
+    {
+        var proxy = await StartAsync(withCredential: false, config: McpConfig);
+
+        Assert.True((await proxy.AuthorizeAsync(McpPost(ApprovedCallToken(), DeleteIssue))).IsAllowed);
+    }
+
+    [Theory]
+    [InlineData("Mcp-Param-Number")]
+    [InlineData("mcp-param-repo")]
+    [InlineData("MCP-PARAM-")]
+    public async Task A_token_for_one_approved_mcp_call_refuses_any_mcp_param_header_and_spends_no_use(string header)
+    {
+        var proxy = await StartAsync(withCredential: false, config: McpConfig);
+        var token = ApprovedCallToken();
+
+        // A server reading a parameter from the header could act on a value the approver never saw.
+        var refusal = Refused(await proxy.AuthorizeAsync(McpPost(token, DeleteIssue, (header, "8"))));
+
+        Assert.Equal(400, refusal.Status);
+        Assert.NotNull(refusal.JsonRpcError);
+        AssertDenied(refusal, RefusalCodes.McpParamHeaderWithApproval);
+        Assert.True((await proxy.AuthorizeAsync(McpPost(token, DeleteIssue))).IsAllowed);
+    }
+
+    [Fact]
+    public async Task An_mcp_param_header_is_forwarded_for_a_token_without_an_approved_call()
+    {
+        var proxy = await StartAsync(withCredential: false, config: McpConfig);
+        var token = Token("issues:read", audience: "urn:tessera:tool:issues");
+        var getIssue = DeleteIssue.Replace("delete_issue", "get_issue", StringComparison.Ordinal);
+
+        Assert.True((await proxy.AuthorizeAsync(McpPost(token, getIssue, ("Mcp-Param-Number", "8")))).IsAllowed);
+    }
+
+    [Fact]
+    public async Task A_granted_mcp_request_knows_when_its_token_is_revoked_for_a_stream_that_outlives_the_grant()
+    {
+        var proxy = await StartAsync(withCredential: false, config: McpConfig);
+        var token = Token("issues:read", audience: "urn:tessera:tool:issues");
+        var grant = (await proxy.AuthorizeAsync(McpPost(token, DeleteIssue.Replace("delete_issue", "get_issue", StringComparison.Ordinal)))).Grant;
+
+        Assert.Equal(McpTokenEnd.StillValid, grant.Mcp!.TokenEnded());
+        _revocations.Apply(new RevocationEntry(RevocationKind.Agent, "support-agent", _core.Time.GetUtcNow(), _core.Time.GetUtcNow().AddMinutes(5)));
+
+        Assert.Equal(McpTokenEnd.Revoked, grant.Mcp.TokenEnded());
+    }
+
+    [Fact]
+    public async Task A_granted_mcp_request_knows_when_its_token_expires()
+    {
+        var proxy = await StartAsync(withCredential: false, config: McpConfig);
+        var token = Token("issues:read", audience: "urn:tessera:tool:issues", lifetime: 60);
+        var grant = (await proxy.AuthorizeAsync(McpPost(token, DeleteIssue.Replace("delete_issue", "get_issue", StringComparison.Ordinal)))).Grant;
+
+        Assert.Equal(_core.Time.GetUtcNow().AddSeconds(60).ToUnixTimeSeconds(), grant.Mcp!.ExpiresAt.ToUnixTimeSeconds());
+        _core.Time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(McpTokenEnd.StillValid, grant.Mcp.TokenEnded());
+        _core.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(McpTokenEnd.Expired, grant.Mcp.TokenEnded());
     }
 
     private static FakeProxyRequest Ledger(string token, string? proof)

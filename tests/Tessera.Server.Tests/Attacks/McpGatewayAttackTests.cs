@@ -535,12 +535,93 @@ public sealed class McpGatewayAttackTests : IAsyncLifetime
     public async Task A_get_or_delete_with_an_empty_body_is_forwarded(string method)
     {
         var response = await RawHttp.SendAsync(_mcp.Broker.Address!, method, "/proxy/issues",
-            [$"Authorization: Bearer {await _mcp.TokenAsync()}", "Accept: text/event-stream", "Mcp-Session-Id: abc", "Content-Length: 0"]);
+            [$"Authorization: Bearer {await _mcp.TokenAsync()}", "Accept: text/event-stream", "Content-Length: 0"]);
 
         Assert.InRange(response.Status, 200, 499);
         var received = Assert.Single(_mcp.Upstream.Received);
         Assert.Equal(method, received.Method);
         Assert.Empty(received.Body);
+    }
+
+    private const string ListTools = """{"jsonrpc":"2.0","id":2,"method":"tools/list"}""";
+
+    /// <summary>Opens a session as support-agent (a raw initialize) and returns the Mcp-Session-Id it was handed.</summary>
+    private async Task<string> OpenSessionAsync()
+    {
+        var response = await _mcp.PostAsync(await _mcp.TokenAsync(),
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"PROTOCOL","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""".Replace("PROTOCOL", McpTestClient.SessionProtocol, StringComparison.Ordinal),
+            "Mcp-Method: initialize");
+        Assert.Equal(200, response.Status);
+        var session = response.Headers["Mcp-Session-Id"];
+        Assert.Single(_mcp.Upstream.Received);
+        while (_mcp.Upstream.Received.TryDequeue(out _))
+        {
+        }
+
+        var events = await _mcp.Broker.AuditEventsAsync();
+        Assert.DoesNotContain(events, e => e.Record.Type == AuditTypes.ProxyDenied);
+        return session;
+    }
+
+    private Task<RawResponse> ListInSessionAsync(string token, string session) =>
+        _mcp.PostAsync(token, ListTools, "Mcp-Method: tools/list", $"Mcp-Session-Id: {session}", $"MCP-Protocol-Version: {McpTestClient.SessionProtocol}");
+
+    private async Task AssertSessionRefusedAsync(RawResponse response)
+    {
+        Assert.Equal(404, response.Status);
+        Assert.Empty(_mcp.Upstream.Received);
+        var events = await _mcp.Broker.AuditEventsAsync();
+        var denied = Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyDenied);
+        Assert.Equal(RefusalCodes.McpSessionNotYours, denied.Record.ReasonCode);
+        Assert.Equal(404, denied.Record.Status);
+        Assert.Single(events, e => e.Record.Type == AuditTypes.ProxyForwarded);
+    }
+
+    [Fact]
+    public async Task Another_agents_token_with_a_session_id_handed_to_support_agent_is_404_and_nothing_reaches_the_server()
+    {
+        var session = await OpenSessionAsync();
+        var other = _mcp.SignToken(c => c with { ClientId = McpBroker.OtherAgent, Subject = McpBroker.OtherAgent });
+
+        await AssertSessionRefusedAsync(await ListInSessionAsync(other, session));
+    }
+
+    [Fact]
+    public async Task The_same_agent_acting_for_a_principal_cannot_use_its_own_sessions_id_and_is_404()
+    {
+        var session = await OpenSessionAsync();
+        var delegated = _mcp.SignToken(c => c with { Subject = "alice@corp.example", ActorChain = ["support-agent"] });
+
+        await AssertSessionRefusedAsync(await ListInSessionAsync(delegated, session));
+    }
+
+    [Theory]
+    [InlineData("server")]
+    [InlineData("truncated")]
+    [InlineData("two")]
+    public async Task The_servers_own_session_id_a_truncated_tag_or_two_session_headers_are_404(string form)
+    {
+        var session = await OpenSessionAsync();
+        var serverId = session[..session.LastIndexOf('.')];
+        var token = await _mcp.TokenAsync();
+
+        var response = form == "two"
+            ? await _mcp.PostAsync(token, ListTools, "Mcp-Method: tools/list", $"Mcp-Session-Id: {session}", $"Mcp-Session-Id: {session}")
+            : await ListInSessionAsync(token, form == "server" ? serverId : session[..^1]);
+
+        await AssertSessionRefusedAsync(response);
+    }
+
+    [Fact]
+    public async Task The_agent_that_opened_the_session_uses_it_and_the_server_sees_its_own_id()
+    {
+        var session = await OpenSessionAsync();
+
+        var response = await ListInSessionAsync(await _mcp.TokenAsync(), session);
+
+        Assert.Equal(200, response.Status);
+        var received = Assert.Single(_mcp.Upstream.Received);
+        Assert.Equal(session[..session.LastIndexOf('.')], received.Headers["Mcp-Session-Id"]);
     }
 
     private static int ErrorCode(RawResponse response)

@@ -12,6 +12,19 @@ public sealed class McpBroker : IAsyncDisposable
     /// <summary>The vault secret; formatted as <c>Bearer {secret}</c> it is <see cref="McpTestServer.Credential"/>.</summary>
     public const string UpstreamSecret = "upstream-secret";
 
+    /// <summary>A second agent allowed to read the tool: the one that must not use support-agent's session.</summary>
+    public const string OtherAgent = "other-agent";
+
+    private const string OtherAgentYaml = """
+          - id: other-agent
+            owner: other-platform@corp.example
+            purpose: Triage issues
+            expires: 2027-06-30
+            auth:
+              client_secret_sha256: {{STRICT}}
+            allowed_scopes: [ "issues:read" ]
+        """;
+
     private McpBroker(McpTestServer upstream, ProxyBroker proxy)
     {
         Upstream = upstream;
@@ -44,7 +57,7 @@ public sealed class McpBroker : IAsyncDisposable
         ProxyBroker? proxy = null;
         try
         {
-            proxy = await ProxyBroker.StartAsync(extraTools: ToolYaml(upstream.Endpoint), agentScopes: ["issues:read", "issues:write", "issues:admin"]);
+            proxy = await ProxyBroker.StartAsync(extraTools: ToolYaml(upstream.Endpoint), agentScopes: ["issues:read", "issues:write", "issues:admin"], extraAgents: OtherAgentYaml);
             await proxy.PutSecretAsync("issues-key", UpstreamSecret);
             return new McpBroker(upstream, proxy);
         }
@@ -62,6 +75,10 @@ public sealed class McpBroker : IAsyncDisposable
 
     /// <summary>A token for support-agent by client_credentials.</summary>
     public Task<string> TokenAsync(string scope = "issues:read") => Proxy.TokenAsync(scope);
+
+    /// <summary>A token for the tool signed with its claims changed (another agent, a principal).</summary>
+    public string SignToken(Func<Tessera.Core.Tokens.AccessTokenClaims, Tessera.Core.Tokens.AccessTokenClaims> change, string scope = "issues:read") =>
+        Proxy.SignToken(change, scope, "urn:tessera:tool:" + ToolId);
 
     /// <summary>One raw POST to <paramref name="target"/> (default: the tool's endpoint) with a JSON-RPC body, as an MCP client sends it.</summary>
     public Task<RawResponse> PostAsync(string? token, string body, params string[] headers) =>

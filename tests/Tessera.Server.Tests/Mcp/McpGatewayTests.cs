@@ -169,9 +169,12 @@ public sealed class McpGatewayTests
         await agent.DisposeAsync();
         var delete = await WaitForAsync(mcp.Upstream, r => r.Method == "DELETE");
 
+        // The agent holds the server's session id tagged for its token (server id, '.', 22 characters); the server sees its own.
         Assert.False(string.IsNullOrEmpty(session));
-        Assert.Equal(session, get.Headers["Mcp-Session-Id"]);
-        Assert.Equal(session, delete.Headers["Mcp-Session-Id"]);
+        var serverSession = session[..session.LastIndexOf('.')];
+        Assert.Equal(serverSession.Length + 23, session.Length);
+        Assert.Equal(serverSession, get.Headers["Mcp-Session-Id"]);
+        Assert.Equal(serverSession, delete.Headers["Mcp-Session-Id"]);
         Assert.Equal(McpTestServer.Credential, get.Headers["Authorization"]);
         Assert.Equal(McpTestServer.Credential, delete.Headers["Authorization"]);
         var forwarded = (await mcp.Broker.AuditEventsAsync()).Where(e => e.Record.Type == AuditTypes.ProxyForwarded).Select(e => e.Record.Method).ToList();
