@@ -31,7 +31,13 @@ public static class McpEventStream
     /// cannot be read unambiguously; nothing of that event has been written, and the caller must end
     /// the answer rather than let the rest through.
     /// </summary>
-    public static async Task<McpFilterOutcome> CopyAsync(Stream source, Stream destination, McpListFilter filter, McpListKind kind, CancellationToken cancellationToken)
+    /// <param name="source">The upstream's event stream.</param>
+    /// <param name="destination">The agent's response.</param>
+    /// <param name="filter">The token's filter.</param>
+    /// <param name="kind">Which list an answer carries (<see cref="McpListKind.Any"/> on a stream not tied to one request).</param>
+    /// <param name="mayContinue">Asked before each event is passed on: false ends the copy there (the token ended); null when nothing ends it.</param>
+    /// <param name="cancellationToken">Ends the copy (the agent left, the upstream fell silent, the token ended).</param>
+    public static async Task<McpFilterOutcome> CopyAsync(Stream source, Stream destination, McpListFilter filter, McpListKind kind, Func<bool>? mayContinue, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBuffer);
         var rewritten = new ArrayBufferWriter<byte>();
@@ -89,6 +95,12 @@ public static class McpEventStream
 
                     length += read;
                     continue;
+                }
+
+                // A token that ended while the stream was open lets nothing more through.
+                if (mayContinue is not null && !mayContinue())
+                {
+                    return outcome;
                 }
 
                 var result = Pass(buffer.AsMemory(0, end), first, filter, kind, rewritten);

@@ -204,4 +204,6 @@ public static class RefusalCodes
     public const string McpQueryNotAllowed = "mcp.query_not_allowed";
     public const string McpHttpMethodNotAllowed = "mcp.http_method_not_allowed";
     public const string McpAnswerUnfiltered = "mcp.answer_unfiltered";
+    public const string McpStreamTokenRevoked = "mcp.stream_token_revoked";
+    public const string McpStreamTokenExpired = "mcp.stream_token_expired";
 }

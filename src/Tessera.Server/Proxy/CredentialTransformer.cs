@@ -18,7 +18,8 @@ namespace Tessera.Server.Proxy;
 /// For an MCP tool's answer to a list request (a <paramref name="filter"/> is given), the body is
 /// written here through <see cref="McpAnswerWriter"/> instead of copied by the forwarder.
 /// </remarks>
-internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format, McpListFilter? filter = null, McpListKind list = McpListKind.None, McpConnection? mcp = null)
+internal sealed class CredentialTransformer(string pathAndQuery, string? header, string? value, string? format, McpListFilter? filter = null, McpListKind list = McpListKind.None, McpConnection? mcp = null,
+    TimeSpan silence = default, TimeProvider? time = null)
     : HttpTransformer
 {
     private static readonly UriCreationOptions Exact = new() { DangerousDisablePathAndQueryCanonicalization = true };
@@ -27,7 +28,10 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
     public List<string>? Removed { get; private set; }
 
     /// <summary>What filtering did to an MCP list answer; <see cref="McpFilterOutcome.Refused"/> means the answer was not passed on.</summary>
-    public McpFilterOutcome? Filtered { get; private set; }
+    public McpFilterOutcome? Filtered => Answer?.Filtered;
+
+    /// <summary>What became of an MCP answer written here (filtered, ended with its token, cut for silence); null when the forwarder copied it.</summary>
+    public McpAnswerWriter.McpAnswer? Answer { get; private set; }
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -109,7 +113,7 @@ internal sealed class CredentialTransformer(string pathAndQuery, string? header,
         }
 
         // The body is this transformer's to write (filtered); the forwarder copies nothing more.
-        Filtered = await McpAnswerWriter.WriteAsync(httpContext, proxyResponse, filter, list, cancellationToken);
+        Answer = await McpAnswerWriter.WriteAsync(httpContext, proxyResponse, filter, list, mcp, silence, time ?? TimeProvider.System);
         if (Filtered == McpFilterOutcome.Refused && !httpContext.Response.HasStarted)
         {
             httpContext.Response.Clear();

@@ -76,7 +76,8 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         var grant = verdict.Grant;
         var tool = grant.Tool;
         var started = time.GetTimestamp();
-        var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat, grant.McpFilter, grant.McpList, grant.Mcp);
+        var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat, grant.McpFilter, grant.McpList, grant.Mcp,
+            silence: HttpMethods.IsGet(context.Request.Method) ? TimeSpan.Zero : tool.Options.Timeout, time);
         var error = await forwarder.SendAsync(
             context,
             grant.IsMcp ? grant.Upstream.GetLeftPart(UriPartial.Path) : grant.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
@@ -100,7 +101,16 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
             }
         }
 
-        var outcome = error == ForwarderError.None && !unfiltered ? "forwarded" : "failed";
+        // A stream that its token outlived, or that its upstream left silent too long, was cut.
+        var (cutShort, cutCode) = transformer.Answer switch
+        {
+            { Ended: McpTokenEnd.Revoked } => ("the token was revoked while its answer was streaming; the stream was ended", RefusalCodes.McpStreamTokenRevoked),
+            { Ended: McpTokenEnd.Expired } => ("the token expired while its answer was streaming; the stream was ended", RefusalCodes.McpStreamTokenExpired),
+            { Silent: true } => ($"tool '{tool.Id}' sent nothing for {tool.Options.Timeout.TotalSeconds:0.###} s; the answer was ended", RefusalCodes.ProxyUpstreamTimeout),
+            _ => ((string?)null, (string?)null),
+        };
+
+        var outcome = error == ForwarderError.None && !unfiltered && cutShort is null ? "forwarded" : "failed";
         TesseraMetrics.ProxyRequests.WithLabels(tool.Id, outcome).Inc();
         if (grant.IsMcp)
         {
@@ -138,8 +148,8 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
 
         // 5. The outcome needs the upstream's status and latency, so it follows the upstream's answer.
         proxy.RecordOutcome(in grant, context.Response.StatusCode, latency,
-            error != ForwarderError.None ? error.ToString() : unfiltered ? "the list answer could not be filtered" : null, transformer.Removed,
-            unfiltered && error == ForwarderError.None ? RefusalCodes.McpAnswerUnfiltered : failureCode);
+            error != ForwarderError.None ? error.ToString() : unfiltered ? "the list answer could not be filtered" : cutShort,
+            transformer.Removed, error != ForwarderError.None ? failureCode : unfiltered ? RefusalCodes.McpAnswerUnfiltered : cutCode);
     }
 
     private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)

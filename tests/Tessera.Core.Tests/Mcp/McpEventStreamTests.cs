@@ -190,13 +190,28 @@ public sealed class McpEventStreamTests
     }
 
     [Fact]
+    public async Task Once_the_token_has_ended_no_further_event_is_passed_on()
+    {
+        var input = Encoding.UTF8.GetBytes("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/one\"}\n\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/two\"}\n\n");
+        var asked = 0;
+
+        var destination = new MemoryStream();
+        await McpEventStream.CopyAsync(new MemoryStream(input), destination, Filter(), McpListKind.Any, () => ++asked == 1, TestContext.Current.CancellationToken);
+
+        var written = Encoding.UTF8.GetString(destination.ToArray());
+        Assert.Contains("notifications/one", written, StringComparison.Ordinal);
+        Assert.DoesNotContain("notifications/two", written, StringComparison.Ordinal);
+        Assert.Equal(2, asked);
+    }
+
+    [Fact]
     public async Task A_leading_byte_order_mark_does_not_hide_a_list_answer()
     {
         // A client drops a byte order mark at the start of the stream and reads the first line as data.
         byte[] input = [0xef, 0xbb, 0xbf, .. Encoding.UTF8.GetBytes($"data: {ListAnswer}\n\n")];
 
         var destination = new MemoryStream();
-        var outcome = await McpEventStream.CopyAsync(new MemoryStream(input), destination, Filter(), McpListKind.Tools, TestContext.Current.CancellationToken);
+        var outcome = await McpEventStream.CopyAsync(new MemoryStream(input), destination, Filter(), McpListKind.Tools, null, TestContext.Current.CancellationToken);
 
         Assert.Equal(McpFilterOutcome.Rewritten, outcome);
         Assert.Equal($"data: {Filtered}\n\n", Encoding.UTF8.GetString(destination.ToArray()).TrimStart('\uFEFF'));
@@ -211,7 +226,7 @@ public sealed class McpEventStreamTests
         var cancellation = TestContext.Current.CancellationToken;
         var pipe = new Pipe();
         var destination = new SignallingStream();
-        var copy = McpEventStream.CopyAsync(pipe.Reader.AsStream(), destination, Filter(), McpListKind.Tools, cancellation);
+        var copy = McpEventStream.CopyAsync(pipe.Reader.AsStream(), destination, Filter(), McpListKind.Tools, null, cancellation);
 
         await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes($"data: {Progress}{eol}{eol}"), cancellation);
         // The guard only ends a hang; the event must arrive while the upstream still holds the stream open.
@@ -230,7 +245,7 @@ public sealed class McpEventStreamTests
         Stream source = chunk == 0 ? new MemoryStream(bytes) : new TrickleStream(bytes, chunk);
         var destination = new MemoryStream();
 
-        var outcome = await McpEventStream.CopyAsync(source, destination, Filter(), kind, TestContext.Current.CancellationToken);
+        var outcome = await McpEventStream.CopyAsync(source, destination, Filter(), kind, null, TestContext.Current.CancellationToken);
 
         return (outcome, Encoding.UTF8.GetString(destination.ToArray()));
     }
