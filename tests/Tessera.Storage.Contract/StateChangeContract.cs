@@ -160,33 +160,4 @@ public abstract class StateChangeContract(IStoreDatabase database) : StoreContra
         Assert.False(await cache.TryUseAsync("assertion\na\njti-1", T0.AddMinutes(5), Ct));
         Assert.True(await cache.TryUseAsync("assertion\na\njti-2", T0.AddMinutes(5), Ct));
     }
-
-    private async Task AssertSeqs(AuditQuery query, params long[] expected)
-    {
-        var events = await Store.Audit.QueryAsync(query, Ct);
-        Assert.Equal(expected, events.Select(e => e.Seq));
-    }
-
-    private static AuditRecord Record(string agent, string? principal = null, string? mission = null, string? tool = null, string type = AuditTypes.TokenIssued) => new()
-    {
-        Type = type,
-        Outcome = type == AuditTypes.TokenDenied ? AuditOutcomes.Denied : AuditOutcomes.Allowed,
-        Agent = agent,
-        Principal = principal,
-        Mission = mission,
-        Tool = tool,
-    };
-
-    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
-    {
-        var list = new List<T>();
-        await foreach (var item in items)
-        {
-            list.Add(item);
-        }
-
-        return list;
-    }
-
-    private sealed record UnknownChange : StateChange;
 }

@@ -1,3 +1,4 @@
+using Tessera.Core.Audit;
 using Tessera.Core.Storage;
 
 namespace Tessera.Storage.Contract;
@@ -51,4 +52,36 @@ public abstract class StoreContract(IStoreDatabase database) : IAsyncLifetime
         await Database.DisposeAsync();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Asserts which events (by sequence number) <paramref name="query"/> finds.</summary>
+    protected async Task AssertSeqs(AuditQuery query, params long[] expected)
+    {
+        var events = await Store.Audit.QueryAsync(query, Ct);
+        Assert.Equal(expected, events.Select(e => e.Seq));
+    }
+
+    /// <summary>An audit record with the fields queries filter on.</summary>
+    protected static AuditRecord Record(string agent, string? principal = null, string? mission = null, string? tool = null, string type = AuditTypes.TokenIssued) => new()
+    {
+        Type = type,
+        Outcome = type == AuditTypes.TokenDenied ? AuditOutcomes.Denied : AuditOutcomes.Allowed,
+        Agent = agent,
+        Principal = principal,
+        Mission = mission,
+        Tool = tool,
+    };
+
+    protected static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items)
+        {
+            list.Add(item);
+        }
+
+        return list;
+    }
+
+    /// <summary>A kind of state change no store knows: applying it must fail, not be skipped.</summary>
+    protected sealed record UnknownChange : StateChange;
 }
