@@ -79,17 +79,7 @@ public sealed class PostgresClusterServeTests(PostgresCluster cluster) : IDispos
               issuer: https://tessera.example  # one installation: one issuer, whichever node signs
             storage: postgres://tessera@127.0.0.1:{{cluster.Port}}/{{database}}
             cluster: { node_id: {{nodeId}} }
-            tools:
-              - id: crm
-                upstream: http://127.0.0.1:9102
-                scopes: { read: { rules: [ "GET /contacts/**" ] } }
-            agents:
-              - id: support-agent
-                owner: support-platform@corp.example
-                purpose: Answer customer tickets
-                expires: {{TesseraProcess.AgentExpiry}}
-                auth: { client_secret_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae }
-                allowed_scopes: [ "crm:read" ]
+            {{TesseraProcess.CrmAndSupportAgent}}
             """, ct);
 
     private static async Task<bool> IsActiveAsync(HttpClient http, AuthenticationHeaderValue auth, string token)

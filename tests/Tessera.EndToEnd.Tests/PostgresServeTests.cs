@@ -28,17 +28,7 @@ public sealed class PostgresServeTests(PostgresCluster cluster) : IDisposable
               listen: http://127.0.0.1:{{port}}
             storage: postgres://tessera@127.0.0.1:{{cluster.Port}}/{{database.Database}}
             cluster: { node_id: e2e-node }
-            tools:
-              - id: crm
-                upstream: http://127.0.0.1:9102
-                scopes: { read: { rules: [ "GET /contacts/**" ] } }
-            agents:
-              - id: support-agent
-                owner: support-platform@corp.example
-                purpose: Answer customer tickets
-                expires: {{TesseraProcess.AgentExpiry}}
-                auth: { client_secret_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae }
-                allowed_scopes: [ "crm:read" ]
+            {{TesseraProcess.CrmAndSupportAgent}}
             """, ct);
         var environment = new Dictionary<string, string> { ["TESSERA_DB_PASSWORD"] = Password };
 

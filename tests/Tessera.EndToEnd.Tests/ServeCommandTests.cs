@@ -24,17 +24,7 @@ public sealed class ServeCommandTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(_directory, "tessera.yaml"), $$"""
             server:
               listen: http://127.0.0.1:{{port}}
-            tools:
-              - id: crm
-                upstream: http://127.0.0.1:9102
-                scopes: { read: { rules: [ "GET /contacts/**" ] } }
-            agents:
-              - id: support-agent
-                owner: support-platform@corp.example
-                purpose: Answer customer tickets
-                expires: {{TesseraProcess.AgentExpiry}}
-                auth: { client_secret_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae }
-                allowed_scopes: [ "crm:read" ]
+            {{TesseraProcess.CrmAndSupportAgent}}
             """);
 
     [Fact]

@@ -96,6 +96,24 @@ internal sealed class TesseraProcess : IAsyncDisposable
     /// An agent <c>expires</c> date for configurations the real process loads: six months from today
     /// by the system clock, inside <c>registry.max_agent_lifetime</c> (a year) and far from expiring.
     /// </summary>
+    /// <summary>
+    /// The crm tool and <c>support-agent</c> (secret <c>foo</c>, may read the crm) that most end-to-end
+    /// configurations list after their own <c>server</c> and <c>storage</c> lines.
+    /// </summary>
+    public static string CrmAndSupportAgent => $$"""
+        tools:
+          - id: crm
+            upstream: http://127.0.0.1:9102
+            scopes: { read: { rules: [ "GET /contacts/**" ] } }
+        agents:
+          - id: support-agent
+            owner: support-platform@corp.example
+            purpose: Answer customer tickets
+            expires: {{AgentExpiry}}
+            auth: { client_secret_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae }
+            allowed_scopes: [ "crm:read" ]
+        """;
+
     public static string AgentExpiry => TimeProvider.System.GetUtcNow().AddMonths(6).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string DotNet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
