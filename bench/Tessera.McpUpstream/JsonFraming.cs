@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using System.Net.ServerSentEvents;
 using System.Text;
 

@@ -100,7 +100,7 @@ public sealed class McpTestServer : IAsyncDisposable
     }
 
     private static Task Answer(McpTestServerOptions options, HttpContext context, RequestDelegate next) =>
-        options.ResponseMode == McpResponseMode.Json && HttpMethods.IsPost(context.Request.Method) ? AnswerAsJsonAsync(context, next) : next(context);
+        options.ResponseMode == McpResponseMode.Json && HttpMethods.IsPost(context.Request.Method) ? JsonFraming.AnswerAsync(context, next) : next(context);
 
     /// <summary>The answer through gzip, flushed as the SDK flushes (an event stream stays a stream), with Content-Encoding: gzip.</summary>
     private static async Task CompressedAsync(HttpContext context, RequestDelegate answer)
@@ -211,49 +211,6 @@ public sealed class McpTestServer : IAsyncDisposable
         }
 
         return _arrivals[n - 1];
-    }
-
-    /// <summary>
-    /// The SDK (2.4.0) always answers a POST with an event stream and has no option for a JSON body, so
-    /// the JSON mode lets the SDK write its stream into a buffer and sends the JSON-RPC response it
-    /// carries (the last message event) as the whole application/json body. Only the framing changes.
-    /// </summary>
-    private static async Task AnswerAsJsonAsync(HttpContext context, RequestDelegate next)
-    {
-        var original = context.Response.Body;
-        using var buffer = new MemoryStream();
-        context.Response.Body = buffer;
-        try
-        {
-            await next(context);
-        }
-        finally
-        {
-            context.Response.Body = original;
-        }
-
-        buffer.Position = 0;
-        if (context.Response.ContentType != "text/event-stream")
-        {
-            await buffer.CopyToAsync(original, context.RequestAborted);
-            return;
-        }
-
-        string? last = null;
-        await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(buffer).EnumerateAsync(context.RequestAborted))
-        {
-            if (item.EventType == "message" && item.Data.Length > 0)
-            {
-                last = item.Data;
-            }
-        }
-
-        context.Response.Headers.Remove("Content-Encoding");
-        context.Response.Headers.Remove("X-Accel-Buffering");
-        context.Response.ContentType = "application/json";
-        var json = Encoding.UTF8.GetBytes(last ?? "");
-        context.Response.ContentLength = json.Length;
-        await original.WriteAsync(json, context.RequestAborted);
     }
 
     private static string? JsonRpcMethod(byte[] body)
