@@ -1,5 +1,3 @@
-using Tessera.Core.Audit;
-
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>What the vault's storage does in SQLite beyond the storage contract (VaultStoreContract).</summary>

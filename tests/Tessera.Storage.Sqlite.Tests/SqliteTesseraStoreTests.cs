@@ -1,6 +1,3 @@
-using Microsoft.Data.Sqlite;
-using Tessera.Core.Audit;
-
 namespace Tessera.Storage.Sqlite.Tests;
 
 /// <summary>What the SQLite store does beyond the storage contract (its schema versions, its files).</summary>

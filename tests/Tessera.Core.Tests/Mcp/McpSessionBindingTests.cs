@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Tessera.Core.Tests.Mcp;
 
 public sealed class McpSessionBindingTests : IDisposable

@@ -1,5 +1,3 @@
-using Tessera.Core.Protocol;
-
 namespace Tessera.Server.Tests.Hosting;
 
 /// <summary>

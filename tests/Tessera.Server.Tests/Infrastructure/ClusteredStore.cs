@@ -7,7 +7,7 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// and the node reads it at start and then only when the test signals a notification, so a test
 /// decides when the node last confirmed it is current.
 /// </summary>
-public sealed class ClusteredStore(ITesseraStore inner) : ITesseraStore, IChangeFeed
+public sealed class ClusteredStore(ITesseraStore inner) : DelegatingStore(inner), IChangeFeed
 {
     private readonly Lock _lock = new();
     private TaskCompletionSource _notified = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,19 +36,7 @@ public sealed class ClusteredStore(ITesseraStore inner) : ITesseraStore, IChange
         }
     }
 
-    public IChangeFeed Changes => this;
-
-    public IAuditStore Audit => inner.Audit;
-    public IRevocationStore Revocations => inner.Revocations;
-    public ISigningKeyStore SigningKeys => inner.SigningKeys;
-    public IMissionStore Missions => inner.Missions;
-    public IAgentStateStore AgentStates => inner.AgentStates;
-    public IReplayStore Replays => inner.Replays;
-    public ISecretStore Secrets => inner.Secrets;
-    public ITokenUseStore TokenUses => inner.TokenUses;
-    public IApprovalStore Approvals => inner.Approvals;
-
-    public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
+    public override IChangeFeed Changes => this;
 
     public Task<long> GetHeadAsync(CancellationToken cancellationToken) => Task.FromResult(0L);
 
@@ -73,5 +61,4 @@ public sealed class ClusteredStore(ITesseraStore inner) : ITesseraStore, IChange
         }
     }
 
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

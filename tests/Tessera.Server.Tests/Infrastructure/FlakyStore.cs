@@ -7,7 +7,7 @@ namespace Tessera.Server.Tests.Infrastructure;
 /// database another process holds locked does; and that tells a test when an event of a given type
 /// has been committed (background work, awaited without sleeping).
 /// </summary>
-public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
+public sealed class FlakyStore(ITesseraStore inner) : DelegatingStore(inner), IAuditStore
 {
     private readonly Lock _lock = new();
     private readonly List<(string Type, TaskCompletionSource<AuditEvent> Committed)> _waiters = [];
@@ -37,20 +37,7 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
 
     public void ReleaseAppends() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
 
-    public IAuditStore Audit => this;
-    public IRevocationStore Revocations => inner.Revocations;
-    public ISigningKeyStore SigningKeys => inner.SigningKeys;
-    public IMissionStore Missions => inner.Missions;
-    public IAgentStateStore AgentStates => inner.AgentStates;
-    public IReplayStore Replays => inner.Replays;
-
-    public ISecretStore Secrets => inner.Secrets;
-
-    public ITokenUseStore TokenUses => inner.TokenUses;
-
-    public IApprovalStore Approvals => inner.Approvals;
-
-    public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
+    public override IAuditStore Audit => this;
 
     public async Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
     {
@@ -65,7 +52,7 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
             throw new IOException("disk full (simulated)");
         }
 
-        await inner.Audit.AppendAsync(events, changes, cancellationToken);
+        await Inner.Audit.AppendAsync(events, changes, cancellationToken);
         lock (_lock)
         {
             foreach (var e in events)
@@ -75,13 +62,12 @@ public sealed class FlakyStore(ITesseraStore inner) : ITesseraStore, IAuditStore
         }
     }
 
-    public Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken) => inner.Audit.GetHeadAsync(cancellationToken);
+    public Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken) => Inner.Audit.GetHeadAsync(cancellationToken);
 
-    public IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken) => inner.Audit.ReadRowsAsync(fromSeq, cancellationToken);
+    public IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken) => Inner.Audit.ReadRowsAsync(fromSeq, cancellationToken);
 
-    public Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken) => inner.Audit.QueryAsync(query, cancellationToken);
+    public Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken) => Inner.Audit.QueryAsync(query, cancellationToken);
 
-    public Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken) => inner.Audit.CountAsync(query, cancellationToken);
+    public Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken) => Inner.Audit.CountAsync(query, cancellationToken);
 
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
