@@ -77,124 +77,108 @@ public sealed record ExactRequestDetail(string Tool, string Method, string Path,
             return null;
         }
 
-        JsonDocument doc;
-        try
+        // Reject anything but one object: an approval binds exactly one request.
+        if (AuthorizationDetail.ParseOne(text, new JsonDocumentOptions { MaxDepth = 4 }, "authorization_details is not JSON", out problem) is not { } detail)
         {
-            doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 4 });
-        }
-        catch (JsonException)
-        {
-            problem = "authorization_details is not JSON";
             return null;
         }
 
-        using (doc)
+        string? type = null, toolId = null, method = null, path = null, body = null, query = null, contentType = null;
+        bool hasQuery = false, hasContentType = false;
+        foreach (var member in detail.EnumerateObject())
         {
-            // Reject anything but one object: an approval binds exactly one request.
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() != 1 || root[0].ValueKind != JsonValueKind.Object)
+            // Reject names and values that are not text: an escaped lone surrogate ("\ud800") is
+            // valid JSON that no string can hold, and reading it throws.
+            if (AuthorizationDetail.Text(member) is not { } name)
             {
-                problem = "authorization_details must be an array of exactly one object";
+                problem = "authorization_details has a member name that is not text";
                 return null;
             }
 
-            string? type = null, toolId = null, method = null, path = null, body = null, query = null, contentType = null;
-            bool hasQuery = false, hasContentType = false;
-            foreach (var member in root[0].EnumerateObject())
+            // Reject members we do not know and values that are not strings: nothing is ignored silently.
+            if (member.Value.ValueKind != JsonValueKind.String)
             {
-                // Reject names and values that are not text: an escaped lone surrogate ("\ud800") is
-                // valid JSON that no string can hold, and reading it throws.
-                if (AuthorizationDetail.Text(member) is not { } name)
-                {
-                    problem = "authorization_details has a member name that is not text";
+                problem = $"authorization_details member '{DisplayText.Clip(name)}' must be a string";
+                return null;
+            }
+
+            if (AuthorizationDetail.Text(member.Value) is not { } value)
+            {
+                problem = $"authorization_details member '{DisplayText.Clip(name)}' is not text";
+                return null;
+            }
+
+            switch (name)
+            {
+                case "type" when type is null: type = value; break;
+                case "tool" when toolId is null: toolId = value; break;
+                case "method" when method is null: method = value; break;
+                case "path" when path is null: path = value; break;
+                case "body_sha256" when body is null: body = value; break;
+                case "query" when !hasQuery: query = value; hasQuery = true; break;
+                case "content_type" when !hasContentType: contentType = value; hasContentType = true; break;
+                default:
+                    problem = $"authorization_details has an unknown or repeated member '{DisplayText.Clip(name)}'";
                     return null;
-                }
-
-                // Reject members we do not know and values that are not strings: nothing is ignored silently.
-                if (member.Value.ValueKind != JsonValueKind.String)
-                {
-                    problem = $"authorization_details member '{DisplayText.Clip(name)}' must be a string";
-                    return null;
-                }
-
-                if (AuthorizationDetail.Text(member.Value) is not { } value)
-                {
-                    problem = $"authorization_details member '{DisplayText.Clip(name)}' is not text";
-                    return null;
-                }
-
-                switch (name)
-                {
-                    case "type" when type is null: type = value; break;
-                    case "tool" when toolId is null: toolId = value; break;
-                    case "method" when method is null: method = value; break;
-                    case "path" when path is null: path = value; break;
-                    case "body_sha256" when body is null: body = value; break;
-                    case "query" when !hasQuery: query = value; hasQuery = true; break;
-                    case "content_type" when !hasContentType: contentType = value; hasContentType = true; break;
-                    default:
-                        problem = $"authorization_details has an unknown or repeated member '{DisplayText.Clip(name)}'";
-                        return null;
-                }
             }
-
-            if (type != Type)
-            {
-                problem = $"authorization_details type must be '{Type}'";
-                return null;
-            }
-
-            if (toolId != tool.Id)
-            {
-                problem = $"authorization_details tool must be '{tool.Id}', the tool of this request";
-                return null;
-            }
-
-            if (method is null || method.Length is 0 or > 16 || !method.All(char.IsAsciiLetterUpper))
-            {
-                problem = "authorization_details method must be an upper-case HTTP method";
-                return null;
-            }
-
-            // Reject paths that are not already normalized: the approver must see exactly what the proxy will match.
-            if (path is null || path.Length > 2048 || ProxyPath.Normalize(path, out _) is not { } normalized || normalized.Path != path)
-            {
-                problem = "authorization_details path must be a normalized absolute path";
-                return null;
-            }
-
-            if (body is null || body.Length != 64 || body.AsSpan().ContainsAnyExcept(Hex))
-            {
-                problem = "authorization_details body_sha256 must be 64 lower-case hex digits";
-                return null;
-            }
-
-            // Reject a query the proxy would refuse, or one written with its '?': the approver sees the
-            // exact query string the request must carry (an empty one is "none": leave it out).
-            if (query is not null && (query.Length is 0 or > 2048 || query[0] == '?' || ProxyQuery.Check(query) is not null))
-            {
-                problem = "authorization_details query must be a well-formed, non-empty query string without '?' (omit it for none)";
-                return null;
-            }
-
-            // Reject anything but a bare media type in its canonical lower-case form: one spelling for
-            // the approver to read; the request's parameters (charset) are not compared.
-            if (contentType is not null && !IsMediaType(contentType))
-            {
-                problem = "authorization_details content_type must be a lower-case media type without parameters, like application/json";
-                return null;
-            }
-
-            // Reject requests none of the scopes would let through at the proxy.
-            var allowed = scopes.Any(s => tool.Rules.TryGetValue(s, out var rules) && rules.Any(r => r.Matches(method, path)));
-            if (!allowed)
-            {
-                problem = $"no requested scope allows {method} {DisplayText.Clip(path)}";
-                return null;
-            }
-
-            return new ExactRequestDetail(toolId, method, path, body, query, contentType);
         }
+
+        if (type != Type)
+        {
+            problem = $"authorization_details type must be '{Type}'";
+            return null;
+        }
+
+        if (toolId != tool.Id)
+        {
+            problem = $"authorization_details tool must be '{tool.Id}', the tool of this request";
+            return null;
+        }
+
+        if (method is null || method.Length is 0 or > 16 || !method.All(char.IsAsciiLetterUpper))
+        {
+            problem = "authorization_details method must be an upper-case HTTP method";
+            return null;
+        }
+
+        // Reject paths that are not already normalized: the approver must see exactly what the proxy will match.
+        if (path is null || path.Length > 2048 || ProxyPath.Normalize(path, out _) is not { } normalized || normalized.Path != path)
+        {
+            problem = "authorization_details path must be a normalized absolute path";
+            return null;
+        }
+
+        if (body is null || body.Length != 64 || body.AsSpan().ContainsAnyExcept(Hex))
+        {
+            problem = "authorization_details body_sha256 must be 64 lower-case hex digits";
+            return null;
+        }
+
+        // Reject a query the proxy would refuse, or one written with its '?': the approver sees the
+        // exact query string the request must carry (an empty one is "none": leave it out).
+        if (query is not null && (query.Length is 0 or > 2048 || query[0] == '?' || ProxyQuery.Check(query) is not null))
+        {
+            problem = "authorization_details query must be a well-formed, non-empty query string without '?' (omit it for none)";
+            return null;
+        }
+
+        // Reject anything but a bare media type in its canonical lower-case form: one spelling for
+        // the approver to read; the request's parameters (charset) are not compared.
+        if (contentType is not null && !IsMediaType(contentType))
+        {
+            problem = "authorization_details content_type must be a lower-case media type without parameters, like application/json";
+            return null;
+        }
+
+        // Reject requests none of the scopes would let through at the proxy.
+        var allowed = scopes.Any(s => tool.Rules.TryGetValue(s, out var rules) && rules.Any(r => r.Matches(method, path)));
+        if (!allowed)
+        {
+            problem = $"no requested scope allows {method} {DisplayText.Clip(path)}";
+            return null;
+        }
+
+        return new ExactRequestDetail(toolId, method, path, body, query, contentType);
     }
 
     /// <summary>

@@ -63,124 +63,108 @@ public sealed record McpCallDetail(string Tool, string Name, string ArgumentsSha
             return null;
         }
 
-        JsonDocument doc;
-        try
+        if (AuthorizationDetail.ParseOne(text, Strict, "authorization_details is not JSON (or names a member twice)", out problem) is not { } detail)
         {
-            doc = JsonDocument.Parse(text, Strict);
-        }
-        catch (JsonException)
-        {
-            problem = "authorization_details is not JSON (or names a member twice)";
             return null;
         }
 
-        using (doc)
+        string? type = null, toolId = null, name = null, hash = null;
+        JsonElement? args = null;
+        foreach (var member in detail.EnumerateObject())
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() != 1 || root[0].ValueKind != JsonValueKind.Object)
+            switch (AuthorizationDetail.Text(member))
             {
-                problem = "authorization_details must be an array of exactly one object";
-                return null;
-            }
+                case "arguments":
+                    args = member.Value;
+                    continue;
+                case "type" or "tool" or "name" or "arguments_sha256" when member.Value.ValueKind == JsonValueKind.String && AuthorizationDetail.Text(member.Value) is { } value:
+                    switch (member.Name)
+                    {
+                        case "type": type = value; break;
+                        case "tool": toolId = value; break;
+                        case "name": name = value; break;
+                        default: hash = value; break;
+                    }
 
-            string? type = null, toolId = null, name = null, hash = null;
-            JsonElement? args = null;
-            foreach (var member in root[0].EnumerateObject())
-            {
-                switch (AuthorizationDetail.Text(member))
-                {
-                    case "arguments":
-                        args = member.Value;
-                        continue;
-                    case "type" or "tool" or "name" or "arguments_sha256" when member.Value.ValueKind == JsonValueKind.String && AuthorizationDetail.Text(member.Value) is { } value:
-                        switch (member.Name)
-                        {
-                            case "type": type = value; break;
-                            case "tool": toolId = value; break;
-                            case "name": name = value; break;
-                            default: hash = value; break;
-                        }
-
-                        continue;
-                    case "type" or "tool" or "name" or "arguments_sha256":
-                        problem = $"authorization_details member '{member.Name}' must be a string";
-                        return null;
-                    default:
-                        // Reject members we do not know: nothing is ignored silently.
-                        problem = "authorization_details has an unknown member";
-                        return null;
-                }
-            }
-
-            if (type != Type)
-            {
-                problem = $"authorization_details type must be '{Type}' for an MCP tool";
-                return null;
-            }
-
-            if (toolId != tool.Id)
-            {
-                problem = $"authorization_details tool must be '{tool.Id}', the tool of this request";
-                return null;
-            }
-
-            if (name is null || name.Length is 0 or > McpMessage.MaxTargetLength)
-            {
-                problem = $"authorization_details name must be 1 to {McpMessage.MaxTargetLength} characters";
-                return null;
-            }
-
-            if (hash is null || hash.Length != 64 || !hash.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
-            {
-                problem = "authorization_details arguments_sha256 must be 64 lower-case hex digits";
-                return null;
-            }
-
-            if (args is { } given)
-            {
-                // The approver must see exactly the call that will be let through: the arguments shown hash to the bound value.
-                if (given.ValueKind != JsonValueKind.Object)
-                {
-                    problem = "authorization_details arguments must be an object, as an MCP tool call's arguments are";
+                    continue;
+                case "type" or "tool" or "name" or "arguments_sha256":
+                    problem = $"authorization_details member '{member.Name}' must be a string";
                     return null;
-                }
-
-                if (!JsonCanonical.TryCanonicalize(given, out var canonical, out var refusal, exactNumbers: true))
-                {
-                    problem = $"authorization_details arguments have no single canonical form ({refusal})";
+                default:
+                    // Reject members we do not know: nothing is ignored silently.
+                    problem = "authorization_details has an unknown member";
                     return null;
-                }
-
-                if (canonical.Length > MaxArgumentsBytes)
-                {
-                    problem = $"authorization_details arguments must be at most {MaxArgumentsBytes} bytes in canonical form";
-                    return null;
-                }
-
-                if (Depth(given) > MaxArgumentsDepth)
-                {
-                    problem = $"authorization_details arguments must nest at most {MaxArgumentsDepth} levels to be shown to the approver (bind deeper ones by arguments_sha256 alone)";
-                    return null;
-                }
-
-                if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(canonical)) != hash)
-                {
-                    problem = "authorization_details arguments_sha256 is not the SHA-256 of the canonical JSON (RFC 8785) of arguments";
-                    return null;
-                }
-
-                arguments = Encoding.UTF8.GetString(canonical);
             }
-
-            // Reject calls none of the requested scopes would let through: an approver never sees a call the token could not make.
-            if (!scopes.Any(s => tool.McpRules.TryGetValue(s, out var rules) && rules.Any(r => r.Matches(McpMethods.ToolsCall, name))))
-            {
-                problem = $"no requested scope allows tools/call {DisplayText.Clip(name)}";
-                return null;
-            }
-
-            return new McpCallDetail(toolId, name, hash);
         }
+
+        if (type != Type)
+        {
+            problem = $"authorization_details type must be '{Type}' for an MCP tool";
+            return null;
+        }
+
+        if (toolId != tool.Id)
+        {
+            problem = $"authorization_details tool must be '{tool.Id}', the tool of this request";
+            return null;
+        }
+
+        if (name is null || name.Length is 0 or > McpMessage.MaxTargetLength)
+        {
+            problem = $"authorization_details name must be 1 to {McpMessage.MaxTargetLength} characters";
+            return null;
+        }
+
+        if (hash is null || hash.Length != 64 || !hash.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
+        {
+            problem = "authorization_details arguments_sha256 must be 64 lower-case hex digits";
+            return null;
+        }
+
+        if (args is { } given)
+        {
+            // The approver must see exactly the call that will be let through: the arguments shown hash to the bound value.
+            if (given.ValueKind != JsonValueKind.Object)
+            {
+                problem = "authorization_details arguments must be an object, as an MCP tool call's arguments are";
+                return null;
+            }
+
+            if (!JsonCanonical.TryCanonicalize(given, out var canonical, out var refusal, exactNumbers: true))
+            {
+                problem = $"authorization_details arguments have no single canonical form ({refusal})";
+                return null;
+            }
+
+            if (canonical.Length > MaxArgumentsBytes)
+            {
+                problem = $"authorization_details arguments must be at most {MaxArgumentsBytes} bytes in canonical form";
+                return null;
+            }
+
+            if (Depth(given) > MaxArgumentsDepth)
+            {
+                problem = $"authorization_details arguments must nest at most {MaxArgumentsDepth} levels to be shown to the approver (bind deeper ones by arguments_sha256 alone)";
+                return null;
+            }
+
+            if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(canonical)) != hash)
+            {
+                problem = "authorization_details arguments_sha256 is not the SHA-256 of the canonical JSON (RFC 8785) of arguments";
+                return null;
+            }
+
+            arguments = Encoding.UTF8.GetString(canonical);
+        }
+
+        // Reject calls none of the requested scopes would let through: an approver never sees a call the token could not make.
+        if (!scopes.Any(s => tool.McpRules.TryGetValue(s, out var rules) && rules.Any(r => r.Matches(McpMethods.ToolsCall, name))))
+        {
+            problem = $"no requested scope allows tools/call {DisplayText.Clip(name)}";
+            return null;
+        }
+
+        return new McpCallDetail(toolId, name, hash);
     }
 
     /// <summary>Why <paramref name="message"/> is not the approved call, or null when it is: a <c>tools/call</c> of that name with arguments of that hash.</summary>

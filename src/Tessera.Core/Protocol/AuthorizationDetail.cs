@@ -50,6 +50,32 @@ public static class AuthorizationDetail
         }
     }
 
+    /// <summary>
+    /// Reads a token request's <c>authorization_details</c>: an array of exactly one object, returned
+    /// detached; or null with the problem (<paramref name="notJson"/> when it does not parse).
+    /// </summary>
+    public static JsonElement? ParseOne(string text, JsonDocumentOptions options, string notJson, out string? problem)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text, options);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Array || root.GetArrayLength() != 1 || root[0].ValueKind != JsonValueKind.Object)
+            {
+                problem = "authorization_details must be an array of exactly one object";
+                return null;
+            }
+
+            problem = null;
+            return root[0].Clone();
+        }
+        catch (JsonException)
+        {
+            problem = notJson;
+            return null;
+        }
+    }
+
     /// <summary>A string member's value, or null when it is absent or not a string.</summary>
     public static string? String(JsonElement detail, string name) =>
         detail.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
