@@ -21,15 +21,34 @@ public sealed class ApprovalCommandTests : IDisposable
 
     public ApprovalCommandTests() => Directory.CreateDirectory(_directory);
 
-    [Fact]
-    public async Task An_approver_lists_approves_and_denies_with_the_cli_and_the_agent_gets_a_token_or_access_denied()
+    /// <summary>Writes the configuration and starts <c>tessera serve</c> on a free port, ready.</summary>
+    private async Task<(TesseraProcess Server, HttpClient Http, string Address)> StartAsync()
     {
         var port = TesseraProcess.FreePort();
         var address = $"http://127.0.0.1:{port}";
         await WriteConfigAsync(port);
-        await using var server = TesseraProcess.Start(_directory, null, "serve");
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        await server.WaitUntilReadyAsync(http);
+        var server = TesseraProcess.Start(_directory, null, "serve");
+        var http = new HttpClient { BaseAddress = new Uri(address) };
+        try
+        {
+            await server.WaitUntilReadyAsync(http);
+        }
+        catch
+        {
+            http.Dispose();
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return (server, http, address);
+    }
+
+    [Fact]
+    public async Task An_approver_lists_approves_and_denies_with_the_cli_and_the_agent_gets_a_token_or_access_denied()
+    {
+        var (server, http, address) = await StartAsync();
+        await using var _ = server;
+        using var __ = http;
 
         // support-agent, acting for alice, asks twice for the gated export scope.
         var export = await AskAsync(http, "customer 4711 asked for their data");
@@ -115,12 +134,9 @@ public sealed class ApprovalCommandTests : IDisposable
     [Fact]
     public async Task The_list_shows_an_mcp_call_with_the_arguments_the_agent_submitted_or_only_their_hash()
     {
-        var port = TesseraProcess.FreePort();
-        var address = $"http://127.0.0.1:{port}";
-        await WriteConfigAsync(port);
-        await using var server = TesseraProcess.Start(_directory, null, "serve");
-        using var http = new HttpClient { BaseAddress = new Uri(address) };
-        await server.WaitUntilReadyAsync(http);
+        var (server, http, address) = await StartAsync();
+        await using var _ = server;
+        using var __ = http;
 
         // The agent sends the arguments in its own order and spacing; the approver reads them canonical.
         const string canonical = """{"number":7,"repo":"widgets"}""";
