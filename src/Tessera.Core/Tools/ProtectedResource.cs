@@ -23,13 +23,16 @@ public static class ProtectedResource
     /// <summary>The tool a resource URI names, when it is <c>&lt;issuer&gt;/proxy/{tool}</c> (a trailing <c>/</c> ignored); else null.</summary>
     public static string? ToolIdOf(string issuer, string resource)
     {
-        var prefix = issuer.TrimEnd('/') + "/proxy/";
-        if (!resource.StartsWith(prefix, StringComparison.Ordinal))
+        // On every token request that names a tool by a target the audience map does not know:
+        // compared in place, nothing allocated unless it is a proxy URL.
+        var root = issuer.AsSpan().TrimEnd('/');
+        var target = resource.AsSpan();
+        if (!target.StartsWith(root, StringComparison.Ordinal) || !target[root.Length..].StartsWith("/proxy/", StringComparison.Ordinal))
         {
             return null;
         }
 
-        var id = resource.AsSpan(prefix.Length).TrimEnd('/');
+        var id = target[(root.Length + "/proxy/".Length)..].TrimEnd('/');
         return id.IsEmpty || id.Contains('/') ? null : id.ToString();
     }
 }
