@@ -5,12 +5,11 @@ namespace Tessera.Core.Configuration;
 /// PostgreSQL database form one installation.
 /// </summary>
 /// <param name="NodeId">
-/// The node's name, unique in the installation: the key of its own audit hash chain (and, later, the
-/// <c>node</c> of its audit events). Defaults to the host name.
+/// The node's name, unique in the installation: the key of its own audit hash chain. Defaults to the host name.
 /// </param>
 /// <param name="MaxStaleness">
-/// How long a change made on another node may take to be seen here. Read and kept; not yet enforced
-/// (changes do not propagate between nodes yet).
+/// How long this node may go without confirming that it has applied every change made on other nodes;
+/// past it, it refuses to validate tokens (503 <c>cluster.stale</c>) and fails <c>/readyz</c> until it has caught up.
 /// </param>
 public sealed record ClusterOptions(string NodeId, TimeSpan MaxStaleness)
 {

@@ -1,0 +1,25 @@
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Tools;
+using Tessera.Core.Vault;
+
+namespace Tessera.Core.Posture;
+
+/// <summary>Everything the posture report is computed from, read at one moment.</summary>
+/// <param name="Agents">Every registered agent.</param>
+/// <param name="IsSuspended">Whether an agent's issuance is stopped.</param>
+/// <param name="Tools">Every configured tool.</param>
+/// <param name="Secrets">The vault's secrets (metadata only; a value is never read).</param>
+/// <param name="Usage">The usage counters.</param>
+/// <param name="Tokens">The server's token lifetimes (an agent without <c>max_ttl</c> is bounded by the server's).</param>
+/// <param name="Options">The report's thresholds.</param>
+/// <param name="Now">The moment the report is for.</param>
+public sealed record PostureInput(
+    IReadOnlyCollection<Agent> Agents,
+    Func<string, bool> IsSuspended,
+    IReadOnlyCollection<Tool> Tools,
+    IReadOnlyList<SecretInfo> Secrets,
+    PostureUsage Usage,
+    TokenOptions Tokens,
+    PostureOptions Options,
+    DateTimeOffset Now);
