@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Tessera.Core.Mcp;
+using Tessera.Core.Posture;
 using Tessera.Core.Tools;
 using Microsoft.IdentityModel.Tokens;
 using YamlDotNet.Core;
@@ -119,7 +120,7 @@ public static partial class ConfigLoader
         public TesseraConfig Bind(YamlCursor root)
         {
             root.OnlyKeys("server", "storage", "cluster", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
-                "approver_groups", "principals", "tools", "agents");
+                "approver_groups", "principals", "tools", "agents", "posture");
 
             var server = BindServer(root.Child("server"));
             _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
@@ -132,6 +133,7 @@ public static partial class ConfigLoader
             var dpop = BindDpop(root.Child("dpop"));
             var registry = BindRegistry(root.Child("registry"));
             var rateLimits = BindRateLimits(root.Child("rate_limits"));
+            var posture = BindPosture(root.Child("posture"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             // Warn while a credential that never expires stays accepted beside admins who sign in with short-lived tokens.
@@ -186,6 +188,7 @@ public static partial class ConfigLoader
                 Dpop = dpop,
                 Registry = registry,
                 RateLimits = rateLimits,
+                Posture = posture,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -301,6 +304,30 @@ public static partial class ConfigLoader
             }
 
             return new ClusterOptions(nodeId, staleness);
+        }
+
+        private static PostureOptions BindPosture(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return PostureOptions.Default;
+            }
+
+            c.OnlyKeys("window", "stale_after", "max_ttl", "rotate_secrets_after");
+            var defaults = PostureOptions.Default;
+            TimeSpan Positive(string key, TimeSpan fallback, TimeSpan ceiling)
+            {
+                var value = c.Child(key).OptionalDuration(fallback);
+                return value > TimeSpan.Zero && value <= ceiling ? value : throw c.Child(key).Error($"must be more than 0 and at most {ceiling.TotalDays:0}d");
+            }
+
+            // The window is bounded: usage counters answer "when last", so any window is as cheap as another, but a
+            // window over a year would call scopes used that no one has needed for a year.
+            return new PostureOptions(
+                Positive("window", defaults.Window, TimeSpan.FromDays(366)),
+                Positive("stale_after", defaults.StaleAfter, TimeSpan.FromDays(366)),
+                Positive("max_ttl", defaults.MaxTtl, TokenOptions.MaxTtlCeiling),
+                Positive("rotate_secrets_after", defaults.RotateSecretsAfter, TimeSpan.FromDays(3650)));
         }
 
         private static TokenOptions BindTokens(YamlCursor c)

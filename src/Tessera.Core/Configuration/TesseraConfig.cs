@@ -32,6 +32,9 @@ public sealed record TesseraConfig
 
     public RateLimitOptions RateLimits { get; init; } = RateLimitOptions.Default;
 
+    /// <summary>The thresholds of the posture report (<c>posture:</c>).</summary>
+    public Posture.PostureOptions Posture { get; init; } = Core.Posture.PostureOptions.Default;
+
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 
     public IReadOnlyList<PrincipalRef> Admins { get; init; } = [];

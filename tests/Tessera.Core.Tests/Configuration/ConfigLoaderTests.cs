@@ -828,6 +828,24 @@ public sealed class ConfigLoaderTests : IDisposable
     public void A_cluster_setting_out_of_range_is_refused(string cluster, string path, string problem) =>
         AssertNames(Refused(Replace("storage: sqlite:db/tessera.db", $"storage: sqlite:db/tessera.db\ncluster: {cluster}")), path, problem);
 
+    [Fact]
+    public void Posture_thresholds_default_to_30d_30d_1h_and_90d_and_are_read()
+    {
+        Assert.Equal(new PostureOptions(TimeSpan.FromDays(30), TimeSpan.FromDays(30), TimeSpan.FromHours(1), TimeSpan.FromDays(90)), Load(ValidYaml).Posture);
+
+        var config = Load(Replace("storage: sqlite:db/tessera.db", "storage: sqlite:db/tessera.db\nposture: { window: 7d, stale_after: 14d, max_ttl: 15m, rotate_secrets_after: 30d }"));
+
+        Assert.Equal(new PostureOptions(TimeSpan.FromDays(7), TimeSpan.FromDays(14), TimeSpan.FromMinutes(15), TimeSpan.FromDays(30)), config.Posture);
+    }
+
+    [Theory]
+    [InlineData("{ window: 0s }", "posture.window", "is not a duration")]
+    [InlineData("{ window: 400d }", "posture.window", "at most 366d")]
+    [InlineData("{ max_ttl: 2d }", "posture.max_ttl", "at most 1d")]
+    [InlineData("{ stale: 3d }", "posture.stale", "unknown key")]
+    public void A_posture_threshold_out_of_range_is_refused(string posture, string path, string problem) =>
+        AssertNames(Refused(Replace("storage: sqlite:db/tessera.db", $"storage: sqlite:db/tessera.db\nposture: {posture}")), path, problem);
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir, time: new FakeTimeProvider(Now));
