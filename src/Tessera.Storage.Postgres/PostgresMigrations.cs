@@ -139,5 +139,25 @@ internal static class PostgresMigrations
         );
         INSERT INTO changes_pruned (through) VALUES (0);
         """,
+
+        // 3: the posture report's usage counters, written with the audit events they count. One row
+        // per node, so nodes never wait on each other's row locks; a report takes the latest. scope ''
+        // is the agent's last token of any scope (a real scope is never empty).
+        """
+        CREATE TABLE agent_usage (
+            agent    text NOT NULL,
+            scope    text NOT NULL,
+            node     text NOT NULL,
+            last_at  bigint NOT NULL,
+            PRIMARY KEY (agent, scope, node)
+        );
+        CREATE TABLE rule_usage (
+            scope    text NOT NULL,
+            rule     text NOT NULL,
+            node     text NOT NULL,
+            last_at  bigint NOT NULL,
+            PRIMARY KEY (scope, rule, node)
+        );
+        """,
     ];
 }

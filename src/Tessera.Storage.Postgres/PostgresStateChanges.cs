@@ -2,6 +2,7 @@ using Npgsql;
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
+using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -14,7 +15,7 @@ namespace Tessera.Storage.Postgres;
 /// <see cref="PostgresAuditStore"/> appends the audit events that record them. The same SQL text
 /// every time, so Npgsql's automatic preparation serves the frequent ones from a prepared statement.
 /// </summary>
-internal sealed class PostgresStateChanges : IStateChangeApplier<NpgsqlTransaction>
+internal sealed class PostgresStateChanges(string nodeId) : IStateChangeApplier<NpgsqlTransaction>
 {
     public Task RevokeAsync(RevocationEntry change, NpgsqlTransaction tx, CancellationToken cancellationToken) =>
         ExecuteAsync(tx, """
@@ -131,6 +132,46 @@ internal sealed class PostgresStateChanges : IStateChangeApplier<NpgsqlTransacti
         if (updated != 1)
         {
             throw new InvalidOperationException($"approval step to '{approval.Status}' from '{change.PreviousStatus}' does not match the stored state");
+        }
+    }
+
+    /// <summary>Each counter table in one statement (arrays unnested), this node's rows only.</summary>
+    public async Task ObserveUsageAsync(UsageObserved change, NpgsqlTransaction tx, CancellationToken cancellationToken)
+    {
+        var count = change.Tokens.Count + change.Scopes.Count;
+        if (count > 0)
+        {
+            var (agents, scopes, times) = (new string[count], new string[count], new long[count]);
+            var i = 0;
+            foreach (var (agent, at) in change.Tokens)
+            {
+                (agents[i], scopes[i], times[i++]) = (agent, "", at.ToUnixTimeMilliseconds());
+            }
+
+            foreach (var (key, at) in change.Scopes)
+            {
+                (agents[i], scopes[i], times[i++]) = (key.Agent, key.Scope, at.ToUnixTimeMilliseconds());
+            }
+
+            await ExecuteAsync(tx, """
+                INSERT INTO agent_usage (agent, scope, node, last_at) SELECT a, s, @node, t FROM unnest(@first, @second, @times) AS u(a, s, t)
+                ON CONFLICT (agent, scope, node) DO UPDATE SET last_at = GREATEST(agent_usage.last_at, excluded.last_at)
+                """, cancellationToken, Sql.Text("node", nodeId), Sql.TextArray("first", agents), Sql.TextArray("second", scopes), Sql.LongArray("times", times));
+        }
+
+        if (change.Rules.Count > 0)
+        {
+            var (ruleScopes, rules, times) = (new string[change.Rules.Count], new string[change.Rules.Count], new long[change.Rules.Count]);
+            var i = 0;
+            foreach (var (key, at) in change.Rules)
+            {
+                (ruleScopes[i], rules[i], times[i++]) = (key.Scope, key.Rule, at.ToUnixTimeMilliseconds());
+            }
+
+            await ExecuteAsync(tx, """
+                INSERT INTO rule_usage (scope, rule, node, last_at) SELECT s, r, @node, t FROM unnest(@first, @second, @times) AS u(s, r, t)
+                ON CONFLICT (scope, rule, node) DO UPDATE SET last_at = GREATEST(rule_usage.last_at, excluded.last_at)
+                """, cancellationToken, Sql.Text("node", nodeId), Sql.TextArray("first", ruleScopes), Sql.TextArray("second", rules), Sql.LongArray("times", times));
         }
     }
 

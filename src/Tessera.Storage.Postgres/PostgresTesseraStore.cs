@@ -51,7 +51,7 @@ public sealed class PostgresTesseraStore : ITesseraStore
             ApplicationName = "tessera " + nodeId + " listener",
         };
         _changes = new PostgresChangeFeed(this, NpgsqlDataSource.Create(listener));
-        Audit = new PostgresAuditStore(this, new PostgresStateChanges());
+        Audit = new PostgresAuditStore(this, new PostgresStateChanges(nodeId));
         Revocations = new PostgresRevocationStore(this);
         SigningKeys = new PostgresSigningKeyStore(this);
         Missions = new PostgresMissionStore(this);
@@ -60,6 +60,7 @@ public sealed class PostgresTesseraStore : ITesseraStore
         Secrets = new PostgresSecretStore(this);
         TokenUses = new PostgresTokenUseStore(this);
         Approvals = new PostgresApprovalStore(this);
+        Usage = new PostgresUsageStore(this);
     }
 
     /// <summary>
@@ -89,6 +90,8 @@ public sealed class PostgresTesseraStore : ITesseraStore
     public ITokenUseStore TokenUses { get; }
 
     public IApprovalStore Approvals { get; }
+
+    public IUsageStore Usage { get; }
 
     /// <summary>The change log the nodes on this database write and read (<see cref="Core.Cluster.ClusterSync"/>).</summary>
     public IChangeFeed Changes => _changes;

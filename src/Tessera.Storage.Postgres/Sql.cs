@@ -15,6 +15,12 @@ internal static class Sql
 
     public static NpgsqlParameter Bytes(string name, byte[] value) => new NpgsqlParameter<byte[]>(name, NpgsqlDbType.Bytea) { TypedValue = value };
 
+    public static NpgsqlParameter TextArray(string name, string[] value) =>
+        new NpgsqlParameter<string[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = value };
+
+    public static NpgsqlParameter LongArray(string name, long[] value) =>
+        new NpgsqlParameter<long[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = value };
+
     public static NpgsqlParameter Ms(string name, DateTimeOffset value) => Long(name, value.ToUnixTimeMilliseconds());
 
     public static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);

@@ -121,5 +121,22 @@ internal static class SqliteMigrations
         """
         CREATE INDEX audit_events_secret_versions ON audit_events(seq) WHERE type IN ('secret.put', 'secret.rotated');
         """,
+
+        // 8: the posture report's usage counters, written with the audit events they count. scope ''
+        // is the agent's last token of any scope (a real scope is never empty).
+        """
+        CREATE TABLE agent_usage (
+            agent    TEXT NOT NULL,
+            scope    TEXT NOT NULL,
+            last_at  INTEGER NOT NULL,
+            PRIMARY KEY (agent, scope)
+        ) WITHOUT ROWID;
+        CREATE TABLE rule_usage (
+            scope    TEXT NOT NULL,
+            rule     TEXT NOT NULL,
+            last_at  INTEGER NOT NULL,
+            PRIMARY KEY (scope, rule)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

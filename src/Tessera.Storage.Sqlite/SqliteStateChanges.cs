@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
+using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -195,6 +196,35 @@ internal sealed class SqliteStateChanges(SqliteTesseraStore store) : IStateChang
         {
             throw new InvalidOperationException($"approval step to '{approval.Status}' from '{change.PreviousStatus}' does not match the stored state");
         }
+    }
+
+    public async Task ObserveUsageAsync(UsageObserved change, SqliteTransaction tx, CancellationToken cancellationToken)
+    {
+        const string Agent = "INSERT INTO agent_usage (agent, scope, last_at) VALUES ($agent, $scope, $at) ON CONFLICT (agent, scope) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)";
+        foreach (var (agent, at) in change.Tokens)
+        {
+            await UpsertAsync(tx, Agent, agent, "", at, cancellationToken);
+        }
+
+        foreach (var (key, at) in change.Scopes)
+        {
+            await UpsertAsync(tx, Agent, key.Agent, key.Scope, at, cancellationToken);
+        }
+
+        foreach (var (key, at) in change.Rules)
+        {
+            await UpsertAsync(tx, "INSERT INTO rule_usage (scope, rule, last_at) VALUES ($agent, $scope, $at) ON CONFLICT (scope, rule) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)",
+                key.Scope, key.Rule, at, cancellationToken);
+        }
+    }
+
+    private Task<int> UpsertAsync(SqliteTransaction tx, string sql, string first, string second, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var command = Command(tx, sql);
+        command.Parameters.AddWithValue("$agent", first);
+        command.Parameters.AddWithValue("$scope", second);
+        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+        return command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The writer's prepared command for <paramref name="sql"/>, enlisted in <paramref name="tx"/>, its parameters cleared for this change.</summary>

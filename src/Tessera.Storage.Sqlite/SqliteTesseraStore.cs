@@ -38,6 +38,7 @@ public sealed class SqliteTesseraStore : ITesseraStore
         Secrets = new SqliteSecretStore(this);
         TokenUses = new SqliteTokenUseStore(this);
         Approvals = new SqliteApprovalStore(this);
+        Usage = new SqliteUsageStore(this);
     }
 
     /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
@@ -65,6 +66,8 @@ public sealed class SqliteTesseraStore : ITesseraStore
     public ITokenUseStore TokenUses { get; }
 
     public IApprovalStore Approvals { get; }
+
+    public IUsageStore Usage { get; }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
+using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -39,6 +40,33 @@ public abstract class StateChangeContract(IStoreDatabase database) : StoreContra
         await Store.Audit.AppendAsync([Chain.Next(Record(agent: "admin"), T0)], [earlier], Ct);
 
         Assert.Equal([first], await Store.Revocations.LoadActiveAsync(T0, Ct));
+    }
+
+    [Fact]
+    public async Task Usage_counters_keep_the_latest_time_of_each_agent_scope_and_rule_and_survive_reopening()
+    {
+        static UsageObserved Usage(DateTimeOffset at) => new(
+            new Dictionary<string, DateTimeOffset> { ["crm-bot"] = at },
+            new Dictionary<AgentScope, DateTimeOffset> { [new("crm-bot", "crm:read")] = at, [new("crm-bot", "crm:write")] = at },
+            new Dictionary<RuleUse, DateTimeOffset> { [new("crm:read", "GET /contacts/**")] = at });
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "crm-bot"), T0)], [Usage(T0.AddMinutes(5))], Ct);
+
+        // An update from an earlier time (another node's older batch) moves nothing back.
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "crm-bot"), T0)], [Usage(T0)], Ct);
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "other-bot"), T0)], [new UsageObserved(
+            new Dictionary<string, DateTimeOffset> { ["other-bot"] = T0 },
+            new Dictionary<AgentScope, DateTimeOffset> { [new("crm-bot", "crm:write")] = T0.AddMinutes(9) },
+            new Dictionary<RuleUse, DateTimeOffset>())], Ct);
+        await ReopenAsync();
+
+        var usage = await Store.Usage.ReadAsync(Ct);
+        var crm = usage.Of("crm-bot");
+        Assert.Equal(T0.AddMinutes(5), crm.LastTokenAt);
+        Assert.Equal(new Dictionary<string, DateTimeOffset> { ["crm:read"] = T0.AddMinutes(5), ["crm:write"] = T0.AddMinutes(9) }, crm.ScopesLastGranted);
+        Assert.Equal(T0, usage.Of("other-bot").LastTokenAt);
+        Assert.Empty(usage.Of("other-bot").ScopesLastGranted);
+        Assert.Equal(new Dictionary<RuleUse, DateTimeOffset> { [new("crm:read", "GET /contacts/**")] = T0.AddMinutes(5) }, usage.RulesLastMatched);
+        Assert.Null(usage.Of("never-bot").LastTokenAt);
     }
 
     [Fact]

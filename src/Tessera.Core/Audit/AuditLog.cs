@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Tessera.Core.Posture;
 using Tessera.Core.Storage;
 
 namespace Tessera.Core.Audit;
@@ -147,6 +148,12 @@ public sealed partial class AuditLog : IAsyncDisposable
                 changes.AddRange(p.Changes);
 
                 head = new AuditHead(seq, hash);
+            }
+
+            // The usage counters ride with the events they count (one update per batch, not per event).
+            if (UsageObserved.From(events) is { } usage)
+            {
+                changes.Add(usage);
             }
 
             try

@@ -32,7 +32,7 @@ public sealed record ClusterChange(long Id, ClusterChangeKind Kind, string Key)
         SecretVersionsDestroyed => new(0, ClusterChangeKind.Vault, ""),
         ApprovalChange a => new(0, ClusterChangeKind.Approval, a.Approval.Id),
 
-        // Missions and used assertions are read from the database where they are checked.
+        // Missions and used assertions are read from the database where they are checked, usage counters where a report reads them.
         _ => null,
     };
 

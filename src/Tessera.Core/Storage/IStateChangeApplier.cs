@@ -1,6 +1,7 @@
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
+using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
 using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
@@ -55,4 +56,7 @@ public interface IStateChangeApplier<in TContext>
     /// <see cref="ApprovalChange.PreviousStatus"/>; otherwise fails the batch (a step is taken once).
     /// </summary>
     Task StepApprovalAsync(ApprovalChange change, TContext context, CancellationToken cancellationToken);
+
+    /// <summary>Moves each usage counter named to the later of its stored time and the observed one.</summary>
+    Task ObserveUsageAsync(UsageObserved change, TContext context, CancellationToken cancellationToken);
 }

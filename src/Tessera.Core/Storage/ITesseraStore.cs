@@ -27,6 +27,9 @@ public interface ITesseraStore : IAsyncDisposable
 
     IApprovalStore Approvals { get; }
 
+    /// <summary>The usage counters of the posture report.</summary>
+    IUsageStore Usage { get; }
+
     /// <summary>The change log other nodes on the same database write, or null for a store that is one node by construction.</summary>
     IChangeFeed? Changes => null;
 }

@@ -1,6 +1,7 @@
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
+using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
 using Tessera.Core.Tokens;
 using Tessera.Core.Vault;
@@ -38,6 +39,7 @@ public abstract record StateChange
         VaultKeyChanged change => applier.ChangeVaultKeyAsync(change, context, cancellationToken),
         SecretVersionsDestroyed change => applier.DestroySecretVersionsAsync(change, context, cancellationToken),
         ApprovalRequested change => applier.RequestApprovalAsync(change, context, cancellationToken),
+        UsageObserved change => applier.ObserveUsageAsync(change, context, cancellationToken),
 
         // Every later step (decided, redeemed, and any step added later) is the same guarded update.
         ApprovalChange change => applier.StepApprovalAsync(change, context, cancellationToken),

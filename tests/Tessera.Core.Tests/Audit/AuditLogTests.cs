@@ -1,3 +1,5 @@
+using Tessera.Core.Posture;
+
 namespace Tessera.Core.Tests.Audit;
 
 public sealed class AuditLogTests
@@ -41,7 +43,21 @@ public sealed class AuditLogTests
 
         await log.AppendAsync(Record("r1"), entry, TestContext.Current.CancellationToken);
 
-        Assert.Equal([entry], _store.Changes);
+        // The batch also carries the usage counters' update for its token event (the next test).
+        Assert.Equal([entry], _store.Changes.Where(c => c is not UsageObserved));
+    }
+
+    [Fact]
+    public async Task A_batch_carries_the_usage_counters_update_of_its_events_and_a_batch_without_usage_carries_none()
+    {
+        await using var log = await StartAsync();
+
+        await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+        await log.AppendAsync(new AuditRecord { Type = AuditTypes.KeyCreated, Outcome = AuditOutcomes.Allowed }, cancellationToken: TestContext.Current.CancellationToken);
+
+        var usage = Assert.IsType<UsageObserved>(Assert.Single(_store.Changes));
+        Assert.Equal(_time.GetUtcNow(), usage.Tokens["support-agent"]);
+        Assert.Equal(_time.GetUtcNow(), usage.Scopes[new AgentScope("support-agent", "crm:read")]);
     }
 
     [Fact]

@@ -25,6 +25,8 @@ internal sealed class RecordingStateChangeApplier : IStateChangeApplier<List<(st
 
     public Task StepApprovalAsync(ApprovalChange change, List<(string, StateChange)> applied, CancellationToken cancellationToken) => Record(applied, nameof(StepApprovalAsync), change);
 
+    public Task ObserveUsageAsync(UsageObserved change, List<(string, StateChange)> applied, CancellationToken cancellationToken) => Record(applied, nameof(ObserveUsageAsync), change);
+
     private static Task Record(List<(string, StateChange)> applied, string method, StateChange change)
     {
         applied.Add((method, change));

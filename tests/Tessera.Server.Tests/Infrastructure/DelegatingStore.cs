@@ -25,6 +25,8 @@ public abstract class DelegatingStore(ITesseraStore inner) : ITesseraStore
 
     public IApprovalStore Approvals => Inner.Approvals;
 
+    public IUsageStore Usage => Inner.Usage;
+
     public virtual IChangeFeed? Changes => Inner.Changes;
 
     public Task MigrateAsync(CancellationToken cancellationToken) => Inner.MigrateAsync(cancellationToken);
