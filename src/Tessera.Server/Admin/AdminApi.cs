@@ -23,5 +23,6 @@ internal static class AdminApi
         RevocationEndpoints.Map(admin);
         SecretEndpoints.Map(admin);
         ApprovalEndpoints.Map(admin);
+        PostureEndpoints.Map(admin);
     }
 }

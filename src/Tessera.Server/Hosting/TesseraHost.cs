@@ -108,6 +108,8 @@ public static class TesseraHost
         services.AddSingleton(store.Secrets);
         services.AddSingleton(store.TokenUses);
         services.AddSingleton<SecretVault>();
+        services.AddSingleton(store.Usage);
+        services.AddSingleton<Core.Posture.PostureService>();
         services.AddHttpForwarder();
         services.AddSingleton<Core.Mcp.McpSessionBinding>();
         services.AddSingleton<Core.Proxy.ProxyService>();
@@ -135,6 +137,7 @@ public static class TesseraHost
         services.AddSingleton<Core.Cluster.ClusterChangeApplier>();
         services.AddHostedService<StartupService>();
         services.AddHostedService<SigningKeyRetirement>();
+        services.AddHostedService<PostureRefresh>();
         services.AddProblemDetails();
         configureBuilder?.Invoke(builder);
 

@@ -18,4 +18,18 @@ internal static class TesseraMetrics
     public static readonly Counter ClusterSyncFailures = Metrics.CreateCounter("tessera_cluster_sync_failures_total",
         "Failed reads of the change log or of its notifications (PostgreSQL); this node answers 503 once max_staleness passes without a read.");
     public static readonly Counter AdminRequests = Metrics.CreateCounter("tessera_admin_requests_total", "Admin API requests, by outcome.", "outcome");
+    public static readonly Gauge PostureFindings = Metrics.CreateGauge("tessera_posture_findings",
+        "Findings of the latest posture report (docs/posture.md), by type and severity; recomputed every few minutes and on every report.", "type", "severity");
+
+    /// <summary>Sets every type and severity to its count in <paramref name="findings"/> (zero when none), so an alert sees a finding go away.</summary>
+    public static void SetPostureFindings(IReadOnlyList<Core.Posture.PostureFinding> findings)
+    {
+        foreach (var type in Core.Posture.PostureFindingTypes.All)
+        {
+            foreach (var severity in Enum.GetValues<Core.Posture.PostureSeverity>())
+            {
+                PostureFindings.WithLabels(type, Core.Posture.PostureSeverities.Name(severity)).Set(findings.Count(f => f.Type == type && f.Severity == severity));
+            }
+        }
+    }
 }

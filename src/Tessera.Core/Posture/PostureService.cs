@@ -1,0 +1,23 @@
+using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Storage;
+using Tessera.Core.Tools;
+using Tessera.Core.Vault;
+
+namespace Tessera.Core.Posture;
+
+/// <summary>
+/// Gathers what the posture report is computed from at one moment (the registry, suspensions, the
+/// tools, the vault's metadata, the usage counters) and hands it to <see cref="PostureAnalyzer"/>.
+/// Reads counters, never the audit log, so a report over millions of events answers at once.
+/// </summary>
+public sealed class PostureService(AgentRegistry agents, SuspendedAgents suspended, ToolCatalog tools, SecretVault vault, IUsageStore usage, TesseraConfig config,
+    TimeProvider time)
+{
+    public async Task<PostureReport> ReportAsync(CancellationToken cancellationToken)
+    {
+        var counters = await usage.ReadAsync(cancellationToken);
+        return PostureAnalyzer.Analyze(new PostureInput([.. agents.All], suspended.IsSuspended, [.. tools.All], vault.List(), counters, config.Tokens, config.Posture,
+            time.GetUtcNow()));
+    }
+}
