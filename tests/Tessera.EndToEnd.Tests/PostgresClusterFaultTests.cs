@@ -137,6 +137,7 @@ public sealed class PostgresClusterFaultTests(PostgresCluster cluster) : IDispos
         var (unaudited, unrevoked) = (issuedByA.Keys.Except(issuedEvents).ToList(), revokedByA.Keys.Except(revokedEvents).ToList());
         Assert.True(unaudited.Count == 0, $"{unaudited.Count} of {issuedByA.Count} tokens node-a acknowledged have no token.issued event");
         Assert.True(unrevoked.Count == 0, $"{unrevoked.Count} of {revokedByA.Count} revocations node-a acknowledged have no token.revoked event");
+        Assert.Equal(0, await RowsHoldingAsync(connectionString, issuedByA.Values.First().Split('.')[2], ct)); // a jti, never the token
         var (verifyCode, verifyOutput) = await TesseraProcess.RunAsync(_a, _environment, "audit", "verify", "--config", Path.Combine(_a, "tessera.yaml"));
         Assert.True(verifyCode == 0, verifyOutput);
         Assert.Contains("audit chain intact", verifyOutput, StringComparison.Ordinal);
@@ -391,6 +392,17 @@ public sealed class PostgresClusterFaultTests(PostgresCluster cluster) : IDispos
         }
 
         return jtis;
+    }
+
+    /// <summary>How many audit rows, of any node, hold <paramref name="text"/> anywhere in their event.</summary>
+    private static async Task<long> RowsHoldingAsync(string connectionString, string text, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var query = connection.CreateCommand();
+        query.CommandText = "SELECT count(*) FROM audit_events WHERE position(convert_to($1, 'UTF8') IN json) > 0";
+        query.Parameters.Add(new NpgsqlParameter { Value = text });
+        return (long)(await query.ExecuteScalarAsync(ct))!;
     }
 
     private static async Task<long> LastSeqAsync(string connectionString, string node, CancellationToken ct)
