@@ -28,6 +28,9 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>Batches are capped so one commit stays short and latency stays bounded.</summary>
     internal const int MaxBatch = 2048;
 
+    /// <summary>How often a log whose last commit failed tries the store again while no action comes.</summary>
+    internal static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+
     private readonly IAuditStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -125,7 +128,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         var buffer = new ArrayBufferWriter<byte>(1024);
         using var json = new Utf8JsonWriter(buffer);
         var digest = new byte[SHA256.HashSizeInBytes];
-        while (await reader.WaitToReadAsync())
+        while (_healthy ? await reader.WaitToReadAsync() : await WaitForWorkWhileUnhealthyAsync(reader))
         {
             batch.Clear();
             events.Clear();
@@ -189,6 +192,52 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits for the next batch while the last commit failed, trying the store every
+    /// <see cref="RetryInterval"/> meanwhile (<see cref="TryStoreAsync"/>). Why: only a commit makes
+    /// the log healthy, and a node that is not ready gets no actions from a load balancer that follows
+    /// <c>/readyz</c>; waiting for one, it would never be ready again once the database is back.
+    /// </summary>
+    private async Task<bool> WaitForWorkWhileUnhealthyAsync(ChannelReader<Pending> reader)
+    {
+        var work = reader.WaitToReadAsync().AsTask();
+        while (!_healthy && !work.IsCompleted)
+        {
+            using var retry = new CancellationTokenSource();
+            var due = Task.Delay(RetryInterval, _time, retry.Token);
+            if (await Task.WhenAny(work, due) == work)
+            {
+                await retry.CancelAsync();
+                break;
+            }
+
+            await TryStoreAsync();
+        }
+
+        return await work;
+    }
+
+    /// <summary>
+    /// Commits an empty transaction (a real write transaction: on SQLite it takes the write lock) and
+    /// re-reads the head; when both succeed the log is healthy again and continues from that head.
+    /// A failure changes nothing: the log stays unhealthy and tries again after the next interval.
+    /// </summary>
+    private async Task TryStoreAsync()
+    {
+        try
+        {
+            await _store.AppendAsync([], [], CancellationToken.None);
+            var head = await _store.GetHeadAsync(CancellationToken.None);
+            Volatile.Write(ref _head, head);
+            _healthy = true;
+            Log.CommitsAgain(_logger, head.Seq);
+        }
+        catch (Exception ex)
+        {
+            Log.StillFailing(_logger, ex);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
@@ -208,5 +257,12 @@ public sealed partial class AuditLog : IAsyncDisposable
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Audit commit of {Count} events failed; the actions were refused")]
         public static partial void CommitFailed(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "The audit log commits again (chain at seq {Seq}); actions are accepted")]
+        public static partial void CommitsAgain(ILogger logger, long seq);
+
+        // Debug: while the store is down this repeats every RetryInterval, and CommitFailed already said why.
+        [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "The audit log's store still fails")]
+        public static partial void StillFailing(ILogger logger, Exception exception);
     }
 }
