@@ -27,6 +27,12 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>Batches are capped so one commit stays short and latency stays bounded.</summary>
     internal const int MaxBatch = 2048;
 
+    /// <summary>
+    /// How often, while the last commit failed and nothing is queued, the writer tries an empty
+    /// transaction to learn whether storage accepts commits again.
+    /// </summary>
+    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
+
     private readonly IAuditStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -124,7 +130,7 @@ public sealed partial class AuditLog : IAsyncDisposable
         var buffer = new ArrayBufferWriter<byte>(1024);
         using var json = new Utf8JsonWriter(buffer);
         var digest = new byte[SHA256.HashSizeInBytes];
-        while (await reader.WaitToReadAsync())
+        while (await WaitForWorkAsync(reader))
         {
             batch.Clear();
             events.Clear();
@@ -153,7 +159,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             {
                 await _store.AppendAsync(events, changes, CancellationToken.None);
                 Volatile.Write(ref _head, head);
-                _healthy = true;
+                MarkHealthy();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(events[i]);
@@ -182,6 +188,53 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until something is queued (false once the log is shut down). While the last commit
+    /// failed, it also tries an empty transaction every <see cref="ProbeInterval"/>, so the log, and
+    /// with it <c>/readyz</c>, recovers once storage does, without waiting for a request: behind a
+    /// load balancer that follows <c>/readyz</c> an unready node receives no request that would commit.
+    /// </summary>
+    private async ValueTask<bool> WaitForWorkAsync(ChannelReader<Pending> reader)
+    {
+        while (!_healthy)
+        {
+            using (var probe = new CancellationTokenSource(ProbeInterval, _time))
+            {
+                try
+                {
+                    return await reader.WaitToReadAsync(probe.Token);
+                }
+                catch (OperationCanceledException) when (probe.IsCancellationRequested)
+                {
+                }
+            }
+
+            try
+            {
+                await _store.AppendAsync([], [], CancellationToken.None);
+
+                // The chain continues from what is really stored: a commit whose acknowledgement was lost may have landed.
+                Volatile.Write(ref _head, await _store.GetHeadAsync(CancellationToken.None));
+                MarkHealthy();
+            }
+            catch (Exception ex)
+            {
+                Log.ProbeFailed(_logger, ex);
+            }
+        }
+
+        return await reader.WaitToReadAsync();
+    }
+
+    private void MarkHealthy()
+    {
+        if (!_healthy)
+        {
+            _healthy = true;
+            Log.Recovered(_logger);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
@@ -201,5 +254,11 @@ public sealed partial class AuditLog : IAsyncDisposable
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Error, Message = "Audit commit of {Count} events failed; the actions were refused")]
         public static partial void CommitFailed(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Audit storage still refuses commits")]
+        public static partial void ProbeFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Audit commits succeed again")]
+        public static partial void Recovered(ILogger logger);
     }
 }

@@ -91,6 +91,30 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task A_failed_log_becomes_healthy_again_without_a_request_once_storage_accepts_commits()
+    {
+        // Behind a load balancer that follows /readyz, an unhealthy node gets no request whose commit
+        // would make it healthy again: the log has to find out by itself.
+        await using var log = await StartAsync();
+        _store.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+        await Assert.ThrowsAsync<AuditWriteException>(() => log.AppendAsync(Record("lost"), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.False(log.IsHealthy);
+
+        // The writer arms its probe after completing the failed append; advance until it has fired.
+        for (var i = 0; i < 100_000 && !log.IsHealthy; i++)
+        {
+            _time.Advance(AuditLog.ProbeInterval);
+            await Task.Yield();
+        }
+
+        Assert.True(log.IsHealthy);
+        Assert.Equal(0, log.LastSeq);
+        var next = await log.AppendAsync(Record("ok"), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(1, next.Seq);
+        Assert.True((await AuditVerifier.VerifyAsync(_store, TestContext.Current.CancellationToken)).IsIntact);
+    }
+
+    [Fact]
     public async Task After_a_failure_that_did_write_the_chain_continues_from_the_stores_real_head()
     {
         await using var log = await StartAsync();
