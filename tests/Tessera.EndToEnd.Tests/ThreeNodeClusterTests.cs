@@ -24,6 +24,64 @@ public sealed class ThreeNodeClusterTests(ThreeNodes nodes) : IClassFixture<Thre
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task A_dpop_proof_accepted_by_one_node_is_refused_when_replayed_at_the_others()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var proof = Proof(key, "POST", TokenEndpoint);
+        using (var accepted = await TokenRequestAsync(nodes.A, Basic("support-agent"), proof, ("grant_type", "client_credentials"), ("scope", "crm:read")))
+        {
+            var body = await accepted.Content.ReadAsStringAsync(Ct);
+            Assert.True(accepted.StatusCode == HttpStatusCode.OK, body);
+            Assert.Equal("DPoP", JsonDocument.Parse(body).RootElement.GetProperty("token_type").GetString());
+        }
+
+        foreach (var node in new[] { nodes.B, nodes.C })
+        {
+            using var replayed = await TokenRequestAsync(node, Basic("support-agent"), proof, ("grant_type", "client_credentials"), ("scope", "crm:read"));
+            var body = await replayed.Content.ReadAsStringAsync(Ct);
+            Assert.True(replayed.StatusCode == HttpStatusCode.BadRequest, $"{node.Id}: {(int)replayed.StatusCode} {body}");
+            Assert.Equal("invalid_dpop_proof", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+            await AuditedAsync(node, "token.denied", "dpop.invalid_proof", "already used");
+        }
+
+        // At the proxy too: a proof for one request, forwarded by A, is refused by B and C.
+        var token = await DpopTokenAsync(nodes.A, key);
+        var uri = ThreeNodes.Issuer + "/proxy/crm/contacts/1";
+        var proxyProof = Proof(key, "GET", uri, token);
+        using (var forwarded = await ProxyAsync(nodes.A, "/proxy/crm/contacts/1", "DPoP", token, proxyProof))
+        {
+            Assert.Equal(HttpStatusCode.OK, forwarded.StatusCode);
+        }
+
+        foreach (var node in new[] { nodes.B, nodes.C })
+        {
+            using var replayed = await ProxyAsync(node, "/proxy/crm/contacts/1", "DPoP", token, proxyProof);
+            Assert.True(replayed.StatusCode == HttpStatusCode.Unauthorized, $"{node.Id}: {(int)replayed.StatusCode}");
+            Assert.Contains("invalid_dpop_proof", string.Join(' ', replayed.Headers.WwwAuthenticate), StringComparison.Ordinal);
+            await AuditedAsync(node, "proxy.denied", "proxy.dpop_invalid_proof", "already used");
+        }
+    }
+
+    [Fact]
+    public async Task A_client_assertion_used_at_one_node_is_refused_at_the_others()
+    {
+        var assertion = nodes.ClientAssertion();
+        using (var accepted = await AssertionRequestAsync(nodes.A, assertion))
+        {
+            Assert.True(accepted.StatusCode == HttpStatusCode.OK, await accepted.Content.ReadAsStringAsync(Ct));
+        }
+
+        foreach (var node in new[] { nodes.B, nodes.C })
+        {
+            using var replayed = await AssertionRequestAsync(node, assertion);
+            var body = await replayed.Content.ReadAsStringAsync(Ct);
+            Assert.True(replayed.StatusCode == HttpStatusCode.Unauthorized, $"{node.Id}: {(int)replayed.StatusCode} {body}");
+            Assert.Equal("invalid_client", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+            await AuditedAsync(node, "token.denied", "client_assertion.replayed", "replayed");
+        }
+    }
+
+    [Fact]
     public async Task Max_uses_count_across_nodes()
     {
         // An approval-issued token for crm:export carries max_uses 3 (the scope's approval).
