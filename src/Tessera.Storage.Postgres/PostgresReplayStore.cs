@@ -18,6 +18,24 @@ internal sealed class PostgresReplayStore(PostgresTesseraStore store) : IReplayS
         return result;
     }
 
+    /// <summary>
+    /// One statement, atomic across nodes: a new key inserts; a key whose record expired (not yet
+    /// pruned) takes the new expiry; a live record makes the conditional update do nothing, no row.
+    /// </summary>
+    private const string Use = """
+        INSERT INTO used_assertions (key, expires_at) VALUES (@key, @exp)
+        ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE used_assertions.expires_at < @now
+        """;
+
+    public async Task<bool> TryUseAsync(string key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = store.Command(Use);
+        command.Parameters.Add(Sql.Text("key", key));
+        command.Parameters.Add(Sql.Ms("exp", expiresAt));
+        command.Parameters.Add(Sql.Ms("now", now));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     public Task<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         store.DeleteExpiredAsync("used_assertions", now, cancellationToken);
 }

@@ -170,6 +170,24 @@ public abstract class StateChangeContract(IStoreDatabase database) : StoreContra
     }
 
     [Fact]
+    public async Task A_key_used_through_one_instance_is_refused_through_another_until_it_expires()
+    {
+        // What nodes sharing a database check before accepting a DPoP proof or client assertion.
+        await using var other = await OpenMigratedAsync();
+        Assert.True(await Store.Replays.TryUseAsync("dpop:k:jti-1", T0.AddMinutes(2), T0, Ct));
+        Assert.False(await other.Replays.TryUseAsync("dpop:k:jti-1", T0.AddMinutes(2), T0.AddMinutes(1), Ct));
+        Assert.False(await Store.Replays.TryUseAsync("dpop:k:jti-1", T0.AddMinutes(9), T0.AddMinutes(2), Ct)); // live at its expiry, as LoadActiveAsync says
+
+        // Expired but not yet pruned: usable again, with the new expiry.
+        Assert.True(await other.Replays.TryUseAsync("dpop:k:jti-1", T0.AddMinutes(9), T0.AddMinutes(3), Ct));
+        Assert.Equal([("dpop:k:jti-1", T0.AddMinutes(9))], await Store.Replays.LoadActiveAsync(T0.AddMinutes(3), Ct));
+
+        // An assertion stored with its audit event is used too.
+        await Store.Audit.AppendAsync([Chain.Next(Record(agent: "a"), T0)], [new AssertionUsed("assertion\na\njti-2", T0.AddMinutes(5))], Ct);
+        Assert.False(await other.Replays.TryUseAsync("assertion\na\njti-2", T0.AddMinutes(5), T0, Ct));
+    }
+
+    [Fact]
     public async Task An_assertion_used_through_one_instance_is_refused_by_a_replay_cache_loaded_from_another()
     {
         // What a node loads into its replay cache when it starts: an assertion spent through another

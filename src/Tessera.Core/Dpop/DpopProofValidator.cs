@@ -12,7 +12,7 @@ namespace Tessera.Core.Dpop;
 /// Checks a DPoP proof (RFC 9449 §4.3) for one HTTP request: its shape and signature (through
 /// Microsoft.IdentityModel, with the proof's own public key), the method and URI it names, its age,
 /// the access-token hash when one is presented, an optional server nonce, and that its <c>jti</c> is
-/// used once (through the <see cref="IReplayCache"/> port that several nodes will share). Returns the
+/// used once (through the <see cref="IReplayCache"/> port, shared by nodes on one database). Returns the
 /// RFC 7638 thumbprint of the proof key, which binds tokens (<c>cnf.jkt</c>).
 /// </summary>
 public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, TesseraConfig config, TimeProvider time)

@@ -75,7 +75,11 @@ public static class TesseraHost
         services.AddSingleton(new ToolCatalog(config.Tools, config.Server.Issuer));
         services.AddSingleton(store.Replays);
         services.AddSingleton(new MemoryReplayCache(time));
-        services.AddSingleton<IReplayCache>(sp => sp.GetRequiredService<MemoryReplayCache>());
+        // Nodes sharing a database (a change feed) also share spent jtis, so a DPoP proof or client
+        // assertion accepted by one is refused by the others; one node alone needs no I/O for it.
+        services.AddSingleton<IReplayCache>(sp => store.Changes is null
+            ? sp.GetRequiredService<MemoryReplayCache>()
+            : new SharedReplayCache(sp.GetRequiredService<MemoryReplayCache>(), store.Replays, time));
         services.AddSingleton(sp => new FederatedAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IdentityProviderRegistry>(),
             sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
         services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer,
