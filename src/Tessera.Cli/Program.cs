@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(ApprovalCommand.Create());
         root.Subcommands.Add(SecretCommand.Create());
         root.Subcommands.Add(VaultCommand.Create());
+        root.Subcommands.Add(StorageCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

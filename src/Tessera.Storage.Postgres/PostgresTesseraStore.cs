@@ -107,9 +107,10 @@ public sealed class PostgresTesseraStore : ITesseraStore
     /// advisory lock, so nodes starting together apply each step exactly once (the others wait,
     /// then find it applied).
     /// </summary>
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    public async Task<SchemaMigration> MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        int? found = null;
         for (var applied = false; !applied;)
         {
             await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -118,6 +119,7 @@ public sealed class PostgresTesseraStore : ITesseraStore
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cancellationToken);
             await using var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", connection, tx);
             var current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            found ??= current;
             if (current > PostgresMigrations.Steps.Length)
             {
                 throw new InvalidOperationException($"the database has schema version {current}, newer than this build understands ({PostgresMigrations.Steps.Length}); upgrade Tessera");
@@ -135,7 +137,18 @@ public sealed class PostgresTesseraStore : ITesseraStore
             await ExecuteAsync(connection, tx, $"INSERT INTO schema_migrations (version) VALUES ({version})", cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
+
+        // Another node may have applied some of the steps meanwhile: from is the version first found.
+        return new SchemaMigration(found!.Value, PostgresMigrations.Steps.Length);
     }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> (an embedded installation) into this database, which must be
+    /// migrated and empty, in one transaction; its audit chain becomes this node's chain and must end
+    /// at <paramref name="expectedHead"/> (the head the source verified to). See <see cref="PostgresImport"/>.
+    /// </summary>
+    public Task<StoreCopyResult> ImportAsync(ITableSnapshot source, AuditHead expectedHead, DateTimeOffset now, CancellationToken cancellationToken) =>
+        new PostgresImport(this).RunAsync(source, expectedHead, now, cancellationToken);
 
     /// <summary>A pooled connection, open.</summary>
     internal ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => _dataSource.OpenConnectionAsync(cancellationToken);

@@ -69,14 +69,17 @@ public sealed class SqliteTesseraStore : ITesseraStore
 
     public IUsageStore Usage { get; }
 
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    /// <summary>The schema version this build writes.</summary>
+    public static int SchemaVersion => SqliteMigrations.Steps.Length;
+
+    public async Task<SchemaMigration> MigrateAsync(CancellationToken cancellationToken)
     {
         if (!_readOnly)
         {
             MakePrivate();
         }
 
-        await WithWriterAsync(async connection =>
+        var found = await WithWriterAsync(async connection =>
         {
             await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken);
             await using var read = connection.CreateCommand();
@@ -97,12 +100,33 @@ public sealed class SqliteTesseraStore : ITesseraStore
                 await tx.CommitAsync(cancellationToken);
             }
 
-            return 0;
+            return current;
         }, cancellationToken);
 
         if (!_readOnly)
         {
             _checkpointer ??= Task.Run(() => CheckpointLoopAsync(_stopping.Token), CancellationToken.None);
+        }
+
+        return new SchemaMigration(found, SqliteMigrations.Steps.Length);
+    }
+
+    /// <summary>
+    /// A consistent read of every table, for <c>tessera storage copy</c>: one read transaction on its
+    /// own connection, so a writer committing meanwhile is not seen. Refuses a schema other than this
+    /// build's (an older one is migrated by starting Tessera on it, or <c>tessera storage migrate</c>).
+    /// </summary>
+    public async Task<ITableSnapshot> OpenSnapshotAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenReaderAsync(cancellationToken);
+        try
+        {
+            return await SqliteSnapshot.OpenAsync(connection, Path, cancellationToken);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
         }
     }
 

@@ -9,6 +9,9 @@ internal sealed class AuditChain
     private long _seq;
     private string _hash = AuditEvent.GenesisHash;
 
+    /// <summary>The last event built (seq 0 and the genesis hash before the first).</summary>
+    public Tessera.Core.Storage.AuditHead Head => new(_seq, _hash);
+
     public AuditEvent Next(AuditRecord record, DateTimeOffset time)
     {
         var seq = _seq + 1;

@@ -6,8 +6,8 @@ namespace Tessera.Core.Storage;
 /// </summary>
 public interface ITesseraStore : IAsyncDisposable
 {
-    /// <summary>Creates or upgrades the schema to the version this build expects.</summary>
-    Task MigrateAsync(CancellationToken cancellationToken);
+    /// <summary>Creates or upgrades the schema to the version this build expects; refuses a schema newer than that.</summary>
+    Task<SchemaMigration> MigrateAsync(CancellationToken cancellationToken);
 
     IAuditStore Audit { get; }
 

@@ -29,7 +29,7 @@ public abstract class DelegatingStore(ITesseraStore inner) : ITesseraStore
 
     public virtual IChangeFeed? Changes => Inner.Changes;
 
-    public Task MigrateAsync(CancellationToken cancellationToken) => Inner.MigrateAsync(cancellationToken);
+    public Task<SchemaMigration> MigrateAsync(CancellationToken cancellationToken) => Inner.MigrateAsync(cancellationToken);
 
     public ValueTask DisposeAsync()
     {
