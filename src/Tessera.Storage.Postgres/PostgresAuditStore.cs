@@ -222,10 +222,13 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
     /// The WHERE clause of a query on every node's chain, with its parameters added to
     /// <paramref name="command"/>; <paramref name="node"/> is the expression naming the row's node.
     /// </summary>
-    private static string Filter(NpgsqlCommand command, AuditQuery query, string node)
+    private string Filter(NpgsqlCommand command, AuditQuery query, string node)
     {
         var where = new List<string> { "TRUE" };
-        if (query.AfterByNode is { Count: > 0 } after)
+
+        // A single sequence number is a place in this node's chain, as on a store of one chain.
+        var after = query.AfterByNode ?? (query.AfterSeq > 0 ? new Dictionary<string, long> { [store.NodeId] = query.AfterSeq } : null);
+        if (after is { Count: > 0 })
         {
             where.Add($"seq > COALESCE((SELECT c.seq FROM unnest(@after_nodes, @after_seqs) AS c(node, seq) WHERE c.node = {node}), 0)");
             command.Parameters.Add(new NpgsqlParameter<string[]>("after_nodes", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = [.. after.Keys] });

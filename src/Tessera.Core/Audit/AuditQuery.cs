@@ -10,7 +10,10 @@ public sealed record AuditQuery
     public string? Type { get; init; }
     public DateTimeOffset? Since { get; init; }
 
-    /// <summary>Only events with a larger sequence number (for paging a store of one chain).</summary>
+    /// <summary>
+    /// Only events with a larger sequence number (for paging a store of one chain); on a store of one
+    /// chain per node, when <see cref="AfterByNode"/> is not given, a place in this node's chain.
+    /// </summary>
     public long AfterSeq { get; init; }
 
     /// <summary>
