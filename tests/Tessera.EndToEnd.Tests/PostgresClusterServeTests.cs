@@ -98,6 +98,28 @@ public sealed class PostgresClusterServeTests(PostgresCluster cluster) : IDispos
             var nodes = queryOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("node").GetString()).Order(StringComparer.Ordinal);
             Assert.Equal(["node-a", "node-b"], nodes);
+
+            // Through node B, a page at a time: the cursor is a token of every node's place.
+            var adminToken = (await File.ReadAllTextAsync(Path.Combine(_b, "data", "admin.token"), ct)).Trim();
+            var paged = new List<string>();
+            for (var after = "0"; ;)
+            {
+                using var page = new HttpRequestMessage(HttpMethod.Get, $"/admin/v1/audit?type=token.issued&limit=1&after={Uri.EscapeDataString(after)}");
+                page.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+                using var response = await httpB.SendAsync(page, ct);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+                paged.AddRange(json.RootElement.GetProperty("events").EnumerateArray().Select(e => $"{e.GetProperty("node").GetString()}:{e.GetProperty("seq").GetInt64()}"));
+                if (!json.RootElement.TryGetProperty("next_after", out var next))
+                {
+                    break;
+                }
+
+                after = next.GetString()!;
+            }
+
+            Assert.Equal(2, paged.Distinct().Count());
+            Assert.Equal(["node-a", "node-b"], paged.Select(p => p.Split(':')[0]).Order(StringComparer.Ordinal));
             Assert.Equal(0, await nodeB.TerminateAsync());
             Assert.Equal(0, await nodeA.TerminateAsync());
         }
