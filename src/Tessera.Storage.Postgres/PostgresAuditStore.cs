@@ -7,22 +7,56 @@ using Tessera.Core.Storage;
 namespace Tessera.Storage.Postgres;
 
 /// <summary>
-/// This node's audit chain: appends events (with the state changes they record, written by
-/// <see cref="PostgresStateChanges"/> in the same transaction, so one group commit of the
-/// <see cref="AuditLog"/> is one transaction and one WAL flush), and reads rows back for queries and
-/// verification. Every row carries the node; reads and the head are this node's chain only.
+/// The audit chains of every node: appends events to this node's chain (with the state changes they
+/// record, written by <see cref="PostgresStateChanges"/> in the same transaction, so one group commit
+/// of the <see cref="AuditLog"/> is one transaction and one WAL flush), and reads rows back for
+/// queries and verification. Every row carries the node, and every event this store appends names it
+/// (<see cref="AuditEvent.Node"/>). The head is this node's chain; queries, counts and verification
+/// see every node's chain.
 /// </summary>
 /// <remarks>
-/// Queries and counts are this node's chain too: a sequence number (and so <see cref="AuditQuery.AfterSeq"/>)
-/// means something only within one chain. Reading the events of every node in one order is for the
-/// phase that propagates changes between nodes.
+/// A query pages with one sequence number per chain (<see cref="AuditCursor"/>), not with a global
+/// ordering column: a column assigned at insert (an identity) becomes visible out of order when
+/// transactions of several nodes commit in another order than they inserted, so a reader past one
+/// number could miss a smaller one committed later; ordering commits instead would take a lock per
+/// commit across the nodes. Each chain is committed in sequence order by its one writer, so the last
+/// number read of a chain is a position nothing is ever committed before.
 /// </remarks>
 internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChangeApplier<NpgsqlTransaction> stateChanges) : IAuditStore
 {
+    /// <summary>
+    /// The nodes with a chain, one index probe each (a loose index scan of the primary key), rather
+    /// than a scan of every event.
+    /// </summary>
+    private const string Nodes = """
+        WITH RECURSIVE nodes(node) AS (
+            SELECT min(node) FROM audit_events
+            UNION ALL
+            SELECT (SELECT min(node) FROM audit_events WHERE node > nodes.node) FROM nodes WHERE nodes.node IS NOT NULL)
+        """;
+
     private const string InsertEvent = """
         INSERT INTO audit_events (node, seq, time_ms, type, agent, principal, mission, tool, json, hash)
         VALUES (@node, @seq, @time, @type, @agent, @principal, @mission, @tool, @json, @hash)
         """;
+
+    public string? Node => store.NodeId;
+
+    public async Task<IReadOnlyList<string>> ListNodesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = store.Command($"{Nodes} SELECT node FROM nodes WHERE node IS NOT NULL");
+        var nodes = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                nodes.Add(reader.GetString(0));
+            }
+        }
+
+        nodes.Sort(StringComparer.Ordinal);
+        return nodes;
+    }
 
     public async Task<AuditHead> GetHeadAsync(CancellationToken cancellationToken)
     {
@@ -117,11 +151,14 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken) =>
+        ReadRowsAsync(store.NodeId, fromSeq, cancellationToken);
+
+    public async IAsyncEnumerable<AuditRow> ReadRowsAsync(string node, long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var command = store.Command(
-            "SELECT seq, json, hash, time_ms, type, agent, principal, mission, tool FROM audit_events WHERE node = @node AND seq >= @from ORDER BY seq");
-        command.Parameters.Add(Sql.Text("node", store.NodeId));
+            "SELECT seq, json, hash, time_ms, type, agent, principal, mission, tool, node FROM audit_events WHERE node = @node AND seq >= @from ORDER BY seq");
+        command.Parameters.Add(Sql.Text("node", node));
         command.Parameters.Add(Sql.Long("from", fromSeq));
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -130,7 +167,7 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
             var json = reader.GetFieldValue<byte[]>(1);
             var hash = reader.GetString(2);
             var columns = new AuditColumns(reader.GetInt64(3), reader.GetString(4), TextOrNull(reader, 5), TextOrNull(reader, 6), TextOrNull(reader, 7), TextOrNull(reader, 8));
-            yield return new AuditRow(seq, json, hash, columns);
+            yield return new AuditRow(seq, json, hash, columns, reader.GetString(9));
         }
     }
 
@@ -139,31 +176,65 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
     public async Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken)
     {
         await using var command = store.Command("");
-        command.CommandText = $"SELECT COUNT(*) FROM audit_events WHERE {Filter(command, query)}";
+        command.CommandText = $"SELECT COUNT(*) FROM audit_events WHERE {Filter(command, query, "audit_events.node")}";
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>
+    /// Every node's chain after the query's cursor: of each, the first events that match (at most the
+    /// limit, in sequence order, one index range per node), merged by time (<see cref="AuditCursor.Merge"/>).
+    /// </summary>
     public async Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
     {
+        var limit = Math.Clamp(query.Limit, 1, 10_000);
         await using var command = store.Command("");
-        command.CommandText = $"SELECT json, hash FROM audit_events WHERE {Filter(command, query)} ORDER BY seq LIMIT @limit";
-        command.Parameters.Add(Sql.Int("limit", Math.Clamp(query.Limit, 1, 10_000)));
-        var events = new List<AuditEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        command.CommandText = $"""
+            {Nodes}
+            SELECT e.node, e.json, e.hash FROM nodes CROSS JOIN LATERAL (
+                SELECT node, seq, json, hash FROM audit_events
+                WHERE node = nodes.node AND {Filter(command, query, "nodes.node")}
+                ORDER BY seq LIMIT @limit) e
+            WHERE nodes.node IS NOT NULL
+            ORDER BY e.node, e.seq
+            """;
+        command.Parameters.Add(Sql.Int("limit", limit));
+        var chains = new List<IReadOnlyList<AuditEvent>>();
+        List<AuditEvent>? chain = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
-            events.Add(AuditEvent.Parse(reader.GetFieldValue<byte[]>(0), reader.GetString(1)));
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var node = reader.GetString(0);
+                if (chain is null || !string.Equals(chain[0].Node, node, StringComparison.Ordinal))
+                {
+                    chains.Add(chain = []);
+                }
+
+                // The node is the chain the event is stored in, also for an event that names none.
+                chain.Add(AuditEvent.Parse(reader.GetFieldValue<byte[]>(1), reader.GetString(2)) with { Node = node });
+            }
         }
 
-        return events;
+        return AuditCursor.Merge(chains, limit);
     }
 
-    /// <summary>The WHERE clause of a query on this node's chain, with its parameters added to <paramref name="command"/>.</summary>
-    private string Filter(NpgsqlCommand command, AuditQuery query)
+    /// <summary>
+    /// The WHERE clause of a query on every node's chain, with its parameters added to
+    /// <paramref name="command"/>; <paramref name="node"/> is the expression naming the row's node.
+    /// </summary>
+    private string Filter(NpgsqlCommand command, AuditQuery query, string node)
     {
-        var where = new List<string> { "node = @node", "seq > @after" };
-        command.Parameters.Add(Sql.Text("node", store.NodeId));
-        command.Parameters.Add(Sql.Long("after", query.AfterSeq));
+        var where = new List<string> { "TRUE" };
+
+        // A single sequence number is a place in this node's chain, as on a store of one chain.
+        var after = query.AfterByNode ?? (query.AfterSeq > 0 ? new Dictionary<string, long> { [store.NodeId] = query.AfterSeq } : null);
+        if (after is { Count: > 0 })
+        {
+            where.Add($"seq > COALESCE((SELECT c.seq FROM unnest(@after_nodes, @after_seqs) AS c(node, seq) WHERE c.node = {node}), 0)");
+            command.Parameters.Add(new NpgsqlParameter<string[]>("after_nodes", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = [.. after.Keys] });
+            command.Parameters.Add(new NpgsqlParameter<long[]>("after_seqs", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint) { TypedValue = [.. after.Values] });
+        }
+
         Add("agent", query.Agent);
         Add("principal", query.Principal);
         Add("mission", query.Mission);

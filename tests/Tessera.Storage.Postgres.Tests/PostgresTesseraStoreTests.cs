@@ -81,7 +81,10 @@ public sealed class PostgresTesseraStoreTests(PostgresCluster cluster) : IAsyncL
         Assert.True(verifiedB.IsIntact, verifiedB.Problem);
         Assert.Equal((21, 20), (verifiedA.VerifiedCount, verifiedB.VerifiedCount));
         Assert.Equal(21L, await _db.ScalarAsync("SELECT COUNT(*) FROM audit_events WHERE node = 'node-a' AND agent = 'agent-a'", Ct));
-        Assert.Equal(0L, await a.Audit.CountAsync(new AuditQuery { Agent = "agent-b" }, Ct));
+        Assert.Equal(0L, await _db.ScalarAsync("SELECT COUNT(*) FROM audit_events WHERE node = 'node-a' AND agent = 'agent-b'", Ct));
+
+        // Counts (and queries) see every node's chain: node-b's events, counted through node-a.
+        Assert.Equal(20L, await a.Audit.CountAsync(new AuditQuery { Agent = "agent-b" }, Ct));
     }
 
     [Fact]

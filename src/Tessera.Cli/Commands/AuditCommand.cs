@@ -31,10 +31,11 @@ internal static class AuditCommand
             Add("tool", parse.GetValue(tool));
             Add("type", parse.GetValue(type));
             Add("since", parse.GetValue(since));
-            var after = 0L;
+            // The cursor is passed back as the server wrote it: a number on SQLite, a token on PostgreSQL.
+            var after = "0";
             while (true)
             {
-                using var page = await client.GetAsync($"/admin/v1/audit?after={after}&limit=1000{query}", ct);
+                using var page = await client.GetAsync($"/admin/v1/audit?after={Uri.EscapeDataString(after)}&limit=1000{query}", ct);
                 foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
                 {
                     if (parse.GetValue(json))
@@ -52,7 +53,7 @@ internal static class AuditCommand
                     return ExitCodes.Success;
                 }
 
-                after = next.GetInt64();
+                after = next.ValueKind == JsonValueKind.Number ? next.GetRawText() : next.GetString()!;
             }
 
             void Add(string name, string? value)
@@ -72,7 +73,7 @@ internal static class AuditCommand
         var line = new StringBuilder();
         line.Append(e.GetProperty("seq").GetInt64()).Append("  ").Append(e.GetProperty("time").GetString())
             .Append("  ").Append(e.GetProperty("type").GetString()).Append(' ').Append(e.GetProperty("outcome").GetString());
-        foreach (var field in new[] { "agent", "principal", "mission", "purpose", "tool", "secret", "method", "path", "rule", "status", "latency_ms", "mcp_method", "mcp_name", "jti", "reason_code", "reason" })
+        foreach (var field in new[] { "node", "agent", "principal", "mission", "purpose", "tool", "secret", "method", "path", "rule", "status", "latency_ms", "mcp_method", "mcp_name", "jti", "reason_code", "reason" })
         {
             if (e.TryGetProperty(field, out var v))
             {
@@ -94,7 +95,7 @@ internal static class AuditCommand
     private static Command CreateVerify()
     {
         var config = CliOptions.Config();
-        var command = new Command("verify", "Verify the audit hash chain offline; exit 1 naming the first bad sequence number") { config };
+        var command = new Command("verify", "Verify the audit hash chain (on PostgreSQL every node's) offline; exit 1 naming the first bad event") { config };
         command.SetAction(async (parse, ct) =>
         {
             TesseraConfig loaded;
@@ -118,13 +119,13 @@ internal static class AuditCommand
                 }
             }
 
-            // On PostgreSQL this verifies this node's chain (cluster.node_id) in read-only transactions.
+            // On PostgreSQL this verifies every node's chain, each on its own, in read-only transactions.
             await using var store = ConfiguredStore.Open(loaded, readOnly: true);
             var watch = Stopwatch.StartNew();
-            AuditVerification result;
+            IReadOnlyList<ChainVerification> results;
             try
             {
-                result = await AuditVerifier.VerifyAsync(store.Audit, ct);
+                results = await AuditVerifier.VerifyAllAsync(store.Audit, ct);
             }
             catch (System.Data.Common.DbException ex) when (ConfiguredStore.IsShared(loaded))
             {
@@ -132,13 +133,39 @@ internal static class AuditCommand
                 return ExitCodes.Failed;
             }
 
-            if (!result.IsIntact)
+            if (results is [{ Node: null, Result: var result }])
             {
-                await Terminal.WriteErrorLineAsync($"audit chain broken at seq {result.BrokenAtSeq}: {result.Problem}");
+                if (!result.IsIntact)
+                {
+                    await Terminal.WriteErrorLineAsync($"audit chain broken at seq {result.BrokenAtSeq}: {result.Problem}");
+                    return ExitCodes.Failed;
+                }
+
+                Terminal.WriteLine($"audit chain intact: {result.VerifiedCount} events verified in {watch.Elapsed.TotalSeconds:F2}s; head hash {result.HeadHash}");
+                return ExitCodes.Success;
+            }
+
+            // One chain per node: each node's count and head (to compare with copies kept elsewhere), each break by node.
+            var intact = true;
+            foreach (var (node, chain) in results)
+            {
+                if (chain.IsIntact)
+                {
+                    Terminal.WriteLine($"node {node}: {chain.VerifiedCount} events verified; head hash {chain.HeadHash}");
+                }
+                else
+                {
+                    intact = false;
+                    await Terminal.WriteErrorLineAsync($"audit chain broken at node {node} seq {chain.BrokenAtSeq}: {chain.Problem}");
+                }
+            }
+
+            if (!intact)
+            {
                 return ExitCodes.Failed;
             }
 
-            Terminal.WriteLine($"audit chain intact: {result.VerifiedCount} events verified in {watch.Elapsed.TotalSeconds:F2}s; head hash {result.HeadHash}");
+            Terminal.WriteLine($"audit chain intact: {results.Sum(r => r.Result.VerifiedCount)} events of {results.Count} nodes verified in {watch.Elapsed.TotalSeconds:F2}s");
             return ExitCodes.Success;
         });
         return command;

@@ -21,6 +21,14 @@ public sealed record AuditEvent
     public required string Hash { get; init; }
     public required byte[] Json { get; init; }
 
+    /// <summary>
+    /// The node whose chain holds the event (<c>cluster.node_id</c>) on a store of one chain per node
+    /// (PostgreSQL), hashed as <c>node</c> so that an event moved to another node's chain fails
+    /// verification; null on a store of one chain (SQLite), whose events name no node and so hash as
+    /// they always did. A query on several chains sets it from the chain an event was read from.
+    /// </summary>
+    public string? Node { get; init; }
+
     /// <summary>The length of <see cref="FormatTime(DateTimeOffset)"/>'s output: <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>
     internal const int TimeLength = 24;
 
@@ -62,12 +70,12 @@ public sealed record AuditEvent
     }
 
     /// <summary>Serialises the hashed form of an event (every field but <c>hash</c>), in a fixed field order.</summary>
-    public static byte[] Serialize(long seq, DateTimeOffset time, AuditRecord r, string prevHash)
+    public static byte[] Serialize(long seq, DateTimeOffset time, AuditRecord r, string prevHash, string? node = null)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var w = new Utf8JsonWriter(buffer))
         {
-            WriteHashed(w, seq, time, r, prevHash);
+            WriteHashed(w, seq, time, r, prevHash, node);
         }
 
         return buffer.WrittenSpan.ToArray();
@@ -77,10 +85,10 @@ public sealed record AuditEvent
     /// Writes the hashed form (the bytes <see cref="Serialize"/> returns) to <paramref name="w"/> and
     /// flushes it, so the audit writer can reuse one writer and buffer for every event.
     /// </summary>
-    internal static void WriteHashed(Utf8JsonWriter w, long seq, DateTimeOffset time, AuditRecord r, string prevHash)
+    internal static void WriteHashed(Utf8JsonWriter w, long seq, DateTimeOffset time, AuditRecord r, string prevHash, string? node = null)
     {
         w.WriteStartObject();
-        WriteBody(w, seq, time, r);
+        WriteBody(w, seq, node, time, r);
         w.WriteString("prev_hash", prevHash);
         w.WriteEndObject();
         w.Flush();
@@ -90,15 +98,18 @@ public sealed record AuditEvent
     public void WriteTo(Utf8JsonWriter w)
     {
         w.WriteStartObject();
-        WriteBody(w, Seq, Time, Record);
+        WriteBody(w, Seq, Node, Time, Record);
         w.WriteString("prev_hash", PrevHash);
         w.WriteString("hash", Hash);
         w.WriteEndObject();
     }
 
-    private static void WriteBody(Utf8JsonWriter w, long seq, DateTimeOffset time, AuditRecord r)
+    private static void WriteBody(Utf8JsonWriter w, long seq, string? node, DateTimeOffset time, AuditRecord r)
     {
         w.WriteNumber("seq", seq);
+
+        // Only on a store of one chain per node, so events of a single chain hash as they always did.
+        Optional(w, "node", node);
         Span<byte> formatted = stackalloc byte[TimeLength];
         FormatTime(time, formatted);
         w.WriteString("time"u8, formatted);
@@ -171,6 +182,7 @@ public sealed record AuditEvent
             PrevHash = root.GetProperty("prev_hash").GetString()!,
             Hash = hash,
             Json = json,
+            Node = Get(root, "node"),
         };
     }
 

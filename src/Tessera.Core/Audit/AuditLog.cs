@@ -32,6 +32,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     internal static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
 
     private readonly IAuditStore _store;
+    private readonly string? _node;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(65_536)
@@ -47,6 +48,7 @@ public sealed partial class AuditLog : IAsyncDisposable
     public AuditLog(IAuditStore store, TimeProvider time, ILogger<AuditLog> logger)
     {
         _store = store;
+        _node = store.Node;
         _time = time;
         _logger = logger;
     }
@@ -144,10 +146,10 @@ public sealed partial class AuditLog : IAsyncDisposable
                 var seq = head.Seq + 1;
                 buffer.ResetWrittenCount();
                 json.Reset(buffer);
-                AuditEvent.WriteHashed(json, seq, p.Time, p.Record, head.Hash);
+                AuditEvent.WriteHashed(json, seq, p.Time, p.Record, head.Hash, _node);
                 SHA256.HashData(buffer.WrittenSpan, digest);
                 var hash = Convert.ToHexStringLower(digest);
-                events.Add(new AuditEvent { Seq = seq, Time = p.Time, Record = p.Record, PrevHash = head.Hash, Hash = hash, Json = buffer.WrittenSpan.ToArray() });
+                events.Add(new AuditEvent { Seq = seq, Time = p.Time, Record = p.Record, PrevHash = head.Hash, Hash = hash, Json = buffer.WrittenSpan.ToArray(), Node = _node });
                 changes.AddRange(p.Changes);
 
                 head = new AuditHead(seq, hash);

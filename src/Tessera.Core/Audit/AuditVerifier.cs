@@ -9,17 +9,46 @@ namespace Tessera.Core.Audit;
 /// hashing to its hash, each <c>prev_hash</c> naming the previous event's hash, and each queryable
 /// column (<see cref="AuditColumns"/>) agreeing with the hashed JSON, so that no event can be hidden
 /// from a filtered query. Reports the first sequence number at which the log stops being what was
-/// written. Rows are read in chunks; the per-row work (hashing, one pass over the JSON for the link
+/// written. On a store of one chain per node each event also names its node, and the name must be
+/// the row's node column, so that an event (or a whole chain) moved to another node's chain is
+/// found; only events at the start of a chain may name no node (copied from a log of one chain,
+/// which names none). Rows are read in chunks; the per-row work (hashing, one pass over the JSON for the link
 /// and the columns) runs on every core while the next chunk is read, the chain walk stays sequential.
 /// </summary>
 public static class AuditVerifier
 {
     private const int ChunkSize = 8192;
 
-    public static async Task<AuditVerification> VerifyAsync(IAuditStore store, CancellationToken cancellationToken)
+    /// <summary>Verifies the chain the store appends to (on a store of one chain per node, this node's).</summary>
+    public static Task<AuditVerification> VerifyAsync(IAuditStore store, CancellationToken cancellationToken) =>
+        VerifyRowsAsync(store.ReadRowsAsync(1, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Verifies every chain in the store, each on its own: the one chain of a store of one chain (node
+    /// null), or every node's chain in node order.
+    /// </summary>
+    public static async Task<IReadOnlyList<ChainVerification>> VerifyAllAsync(IAuditStore store, CancellationToken cancellationToken)
+    {
+        if (store.Node is null)
+        {
+            return [new ChainVerification(null, await VerifyAsync(store, cancellationToken))];
+        }
+
+        var results = new List<ChainVerification>();
+        foreach (var node in await store.ListNodesAsync(cancellationToken))
+        {
+            results.Add(new ChainVerification(node, await VerifyRowsAsync(store.ReadRowsAsync(node, 1, cancellationToken), cancellationToken)));
+        }
+
+        return results;
+    }
+
+    /// <summary>Verifies one chain's rows, read in sequence order from its start.</summary>
+    public static async Task<AuditVerification> VerifyRowsAsync(IAsyncEnumerable<AuditRow> chain, CancellationToken cancellationToken)
     {
         var expectedSeq = 1L;
         var prevHash = AuditEvent.GenesisHash;
+        var nodeNamed = false;
 
         // Two chunks in turn: one is checked on the other cores while the next is read, so reading
         // (sequential) and checking overlap. Walking a checked chunk is cheap and stays in order.
@@ -28,13 +57,13 @@ public static class AuditVerifier
         var checkedRows = new List<AuditRow>(ChunkSize);
         var checks = new RowCheck[ChunkSize];
         var checking = Task.CompletedTask;
-        await foreach (var row in store.ReadRowsAsync(1, cancellationToken))
+        await foreach (var row in chain.WithCancellation(cancellationToken))
         {
             reading.Add(row);
             if (reading.Count == ChunkSize)
             {
                 await checking;
-                var broken = Walk(checkedRows, checks, ref expectedSeq, ref prevHash);
+                var broken = Walk(checkedRows, checks, ref expectedSeq, ref prevHash, ref nodeNamed);
                 if (broken is not null)
                 {
                     return broken;
@@ -49,19 +78,19 @@ public static class AuditVerifier
         }
 
         await checking;
-        var last = Walk(checkedRows, checks, ref expectedSeq, ref prevHash);
+        var last = Walk(checkedRows, checks, ref expectedSeq, ref prevHash, ref nodeNamed);
         if (last is not null)
         {
             return last;
         }
 
         CheckAll(reading, readingChecks);
-        return Walk(reading, readingChecks, ref expectedSeq, ref prevHash) ?? AuditVerification.Intact(expectedSeq - 1, prevHash);
+        return Walk(reading, readingChecks, ref expectedSeq, ref prevHash, ref nodeNamed) ?? AuditVerification.Intact(expectedSeq - 1, prevHash);
     }
 
     private static void CheckAll(List<AuditRow> rows, RowCheck[] checks) => Parallel.For(0, rows.Count, i => checks[i] = Check(rows[i]));
 
-    private static AuditVerification? Walk(List<AuditRow> chunk, RowCheck[] checks, ref long expectedSeq, ref string prevHash)
+    private static AuditVerification? Walk(List<AuditRow> chunk, RowCheck[] checks, ref long expectedSeq, ref string prevHash, ref bool nodeNamed)
     {
         for (var i = 0; i < chunk.Count; i++)
         {
@@ -99,6 +128,17 @@ public static class AuditVerifier
                 return AuditVerification.Broken(row.Seq, $"column {column} disagrees with the event", expectedSeq - 1);
             }
 
+            switch (check.Node)
+            {
+                case NodeMember.Agrees:
+                    nodeNamed = true;
+                    break;
+                case NodeMember.Disagrees:
+                    return AuditVerification.Broken(row.Seq, "column node disagrees with the event (recorded on another node)", expectedSeq - 1);
+                case NodeMember.Absent when row.Node is not null && nodeNamed:
+                    return AuditVerification.Broken(row.Seq, "event names no node after events that name theirs (moved from another chain)", expectedSeq - 1);
+            }
+
             prevHash = row.Hash;
             expectedSeq++;
         }
@@ -115,11 +155,11 @@ public static class AuditVerifier
         var matches = hex.SequenceEqual(row.Hash);
         try
         {
-            return Read(row.Json, row.Columns, matches);
+            return Read(row.Json, row.Columns, row.Node, matches);
         }
         catch (JsonException)
         {
-            return new RowCheck(matches, null, null, null);
+            return new RowCheck(matches, null, null, null, NodeMember.Absent);
         }
     }
 
@@ -127,11 +167,12 @@ public static class AuditVerifier
     /// One pass over the event's top-level members: its link (<c>seq</c>, <c>prev_hash</c>) and the
     /// first queryable column that disagrees with it (a member the event lacks must be a null column).
     /// </summary>
-    private static RowCheck Read(byte[] json, AuditColumns columns, bool hashMatches)
+    private static RowCheck Read(byte[] json, AuditColumns columns, string? nodeColumn, bool hashMatches)
     {
         var reader = new Utf8JsonReader(json);
         long seq = -1;
         string? prev = null;
+        var node = NodeMember.Absent;
         Seen seen = default;
         Seen disagrees = default;
         while (reader.Read())
@@ -150,6 +191,12 @@ public static class AuditVerifier
             {
                 reader.Read();
                 prev = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("node"u8))
+            {
+                // Compared in place, and a node named twice must agree both times.
+                reader.Read();
+                node = node != NodeMember.Disagrees && TextEquals(ref reader, nodeColumn) ? NodeMember.Agrees : NodeMember.Disagrees;
             }
             else if (reader.ValueTextEquals("time"u8))
             {
@@ -177,7 +224,7 @@ public static class AuditVerifier
             : disagrees.HasFlag(Seen.Mission) ? "mission"
             : disagrees.HasFlag(Seen.Tool) ? "tool"
             : null;
-        return new RowCheck(hashMatches, seq, prev, column);
+        return new RowCheck(hashMatches, seq, prev, column, node);
     }
 
     /// <summary>Records that the event has <paramref name="member"/>; one that appears twice must agree both times.</summary>
@@ -225,7 +272,15 @@ public static class AuditVerifier
         Tool = 32,
     }
 
-    private readonly record struct RowCheck(bool HashMatches, long? SeqInJson, string? PrevHash, string? DisagreeingColumn);
+    /// <summary>What the event says of its node, next to the row's node column.</summary>
+    private enum NodeMember
+    {
+        Absent,
+        Agrees,
+        Disagrees,
+    }
+
+    private readonly record struct RowCheck(bool HashMatches, long? SeqInJson, string? PrevHash, string? DisagreeingColumn, NodeMember Node);
 }
 
 /// <summary>The result of verifying the chain.</summary>

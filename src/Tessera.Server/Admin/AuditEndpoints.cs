@@ -11,7 +11,11 @@ using Tessera.Core.Storage;
 
 namespace Tessera.Server.Admin;
 
-/// <summary>The audit log under <c>/admin/v1/audit</c>: events by filter, in pages of <c>limit</c> after a sequence number.</summary>
+/// <summary>
+/// The audit log under <c>/admin/v1/audit</c>: events by filter, in pages of <c>limit</c> after a
+/// cursor (<see cref="AuditCursor"/>): a sequence number on a store of one chain, a token of every
+/// node's sequence number on a store of one chain per node.
+/// </summary>
 internal static class AuditEndpoints
 {
     public static void Map(RouteGroupBuilder admin) => admin.MapGet("/audit", QueryAsync);
@@ -38,10 +42,23 @@ internal static class AuditEndpoints
             since = parsed;
         }
 
-        long after = 0;
-        if (q.TryGetValue("after", out var afterText) && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after))
+        var chainPerNode = store.Node is not null;
+        var after = AuditCursor.Start;
+        if (q.TryGetValue("after", out var afterText) && (!AuditCursor.TryParse(afterText.ToString(), out after) || (after.ByNode is not null && !chainPerNode)))
         {
-            return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'after' must be a sequence number.");
+            return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid,
+                chainPerNode ? "'after' must be the next_after of the previous page." : "'after' must be a sequence number.");
+        }
+
+        if (chainPerNode && after.ByNode is null)
+        {
+            // A sequence number names a place in one chain only; 0 (the first page) is every chain's start.
+            if (after.AfterSeq != 0)
+            {
+                return AdminProblem.BadRequest(context, RefusalCodes.AdminQueryInvalid, "'after' must be the next_after of the previous page.");
+            }
+
+            after = new AuditCursor(0, new Dictionary<string, long>(StringComparer.Ordinal));
         }
 
         var limit = 1000;
@@ -58,7 +75,8 @@ internal static class AuditEndpoints
             Tool = Value("tool"),
             Type = Value("type"),
             Since = since,
-            AfterSeq = after,
+            AfterSeq = after.AfterSeq,
+            AfterByNode = after.ByNode,
             Limit = limit,
         };
 
@@ -79,7 +97,15 @@ internal static class AuditEndpoints
         w.WriteEndArray();
         if (events.Count == limit)
         {
-            w.WriteNumber("next_after", events[^1].Seq);
+            var next = after.After(events);
+            if (next.ByNode is null)
+            {
+                w.WriteNumber("next_after", next.AfterSeq);
+            }
+            else
+            {
+                w.WriteString("next_after", next.Format());
+            }
         }
 
         w.WriteEndObject();

@@ -99,4 +99,34 @@ public sealed class AuditEventTests
             prev = e.Hash;
         }
     }
+
+    [Fact]
+    public void An_events_node_is_hashed_after_its_seq_and_read_back()
+    {
+        var record = new AuditRecord { Type = AuditTypes.TokenIssued, Outcome = AuditOutcomes.Allowed, Agent = "crm-agent" };
+        var time = new DateTimeOffset(2026, 11, 29, 4, 47, 1, 234, TimeSpan.Zero);
+
+        var bytes = AuditEvent.Serialize(9, time, record, AuditEvent.GenesisHash, "node-a");
+
+        Assert.Equal(
+            """{"seq":9,"node":"node-a","time":"2026-11-29T04:47:01.234Z","type":"token.issued","outcome":"allowed","agent":"crm-agent","prev_hash":"""
+            + "\"" + AuditEvent.GenesisHash + "\"}",
+            Encoding.UTF8.GetString(bytes));
+        Assert.Equal("node-a", AuditEvent.Parse(bytes, "hash").Node);
+        Assert.Null(AuditEvent.Parse(AuditEvent.Serialize(9, time, record, AuditEvent.GenesisHash), "hash").Node);
+    }
+
+    [Fact]
+    public async Task The_log_of_a_store_of_one_chain_per_node_names_the_node_in_every_event()
+    {
+        var store = new MemoryAuditStore { Node = "node-a" };
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        await using var log = new AuditLog(store, time, NullLogger<AuditLog>.Instance);
+        await log.StartAsync(TestContext.Current.CancellationToken);
+
+        var e = await log.AppendAsync(new AuditRecord { Type = AuditTypes.TokenIssued, Outcome = AuditOutcomes.Allowed }, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal("node-a", e.Node);
+        Assert.Equal(AuditEvent.Serialize(e.Seq, e.Time, e.Record, AuditEvent.GenesisHash, "node-a"), e.Json);
+    }
 }

@@ -81,11 +81,72 @@ public sealed class AuditVerifierTests
         Assert.Equal($"column {column} disagrees with the event", result.Problem);
     }
 
+    [Fact]
+    public async Task A_nodes_chain_whose_events_name_the_node_verifies()
+    {
+        var result = await VerifyAsync(Build(30, node: "node-a", namedFrom: 1));
+
+        Assert.True(result.IsIntact, result.Problem);
+        Assert.Equal(30, result.VerifiedCount);
+    }
+
+    [Fact]
+    public async Task A_chain_moved_whole_to_another_node_is_found_at_its_first_event()
+    {
+        var rows = Build(30, node: "node-a", namedFrom: 1).Select(r => r with { Node = "node-b" }).ToArray();
+
+        var result = await VerifyAsync(rows);
+
+        Assert.Equal(1, result.BrokenAtSeq);
+        Assert.Equal("column node disagrees with the event (recorded on another node)", result.Problem);
+    }
+
+    [Fact]
+    public async Task An_event_naming_a_node_in_a_store_of_one_chain_is_found()
+    {
+        var rows = Build(30, node: "node-a", namedFrom: 1).Select(r => r with { Node = null }).ToArray();
+
+        var result = await VerifyAsync(rows);
+
+        Assert.Equal(1, result.BrokenAtSeq);
+        Assert.Equal("column node disagrees with the event (recorded on another node)", result.Problem);
+    }
+
+    [Fact]
+    public async Task Events_naming_no_node_verify_at_the_start_of_a_nodes_chain_as_copied_from_a_chain_of_one()
+    {
+        var result = await VerifyAsync(Build(30, node: "node-a", namedFrom: 11));
+
+        Assert.True(result.IsIntact, result.Problem);
+        Assert.Equal(30, result.VerifiedCount);
+    }
+
+    [Fact]
+    public async Task An_event_naming_no_node_after_one_that_names_it_is_found_at_its_seq()
+    {
+        var rows = Build(30, node: "node-a", namedFrom: 1);
+        var other = Build(30, node: null, namedFrom: 1);
+
+        // Seq 20 names no node; the chain is relinked around it, so only the node rule can find it.
+        var spliced = Rechain([.. rows.Take(19), .. other.Skip(19).Take(1), .. rows.Skip(20)], node: "node-a");
+
+        var result = await VerifyAsync(spliced);
+
+        Assert.Equal(20, result.BrokenAtSeq);
+        Assert.Equal("event names no node after events that name theirs (moved from another chain)", result.Problem);
+    }
+
     private static Task<AuditVerification> VerifyAsync(IReadOnlyList<AuditRow> rows) =>
         AuditVerifier.VerifyAsync(new RowAuditStore(rows), TestContext.Current.CancellationToken);
 
     /// <summary>A chain as the audit writer builds it, with the columns a store keeps; every tenth event has no principal or mission.</summary>
-    private static AuditRow[] Build(int count)
+    private static AuditRow[] Build(int count) => Build(count, node: null, namedFrom: 1);
+
+    /// <summary>
+    /// A chain stored as <paramref name="node"/>'s, whose events from <paramref name="namedFrom"/> on
+    /// name the node (the ones before as copied from a chain of one).
+    /// </summary>
+    private static AuditRow[] Build(int count, string? node, long namedFrom)
     {
         var rows = new AuditRow[count];
         var prev = AuditEvent.GenesisHash;
@@ -102,13 +163,30 @@ public sealed class AuditVerifierTests
                 Jti = "jti-" + seq,
             };
             var time = Start.AddMilliseconds(seq * 1234.5);
-            var json = AuditEvent.Serialize(seq, time, record, prev);
+            var json = AuditEvent.Serialize(seq, time, record, prev, seq >= namedFrom ? node : null);
             var hash = Convert.ToHexStringLower(SHA256.HashData(json));
             var e = new AuditEvent { Seq = seq, Time = time, Record = record, PrevHash = prev, Hash = hash, Json = json };
-            rows[seq - 1] = new AuditRow(seq, json, hash, AuditColumns.Of(e));
+            rows[seq - 1] = new AuditRow(seq, json, hash, AuditColumns.Of(e), node);
             prev = hash;
         }
 
         return rows;
+    }
+
+    /// <summary>The events of <paramref name="rows"/>, node or not, rehashed into one correctly linked chain stored as <paramref name="node"/>'s.</summary>
+    private static AuditRow[] Rechain(IReadOnlyList<AuditRow> rows, string node)
+    {
+        var chained = new AuditRow[rows.Count];
+        var prev = AuditEvent.GenesisHash;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var e = AuditEvent.Parse(rows[i].Json, rows[i].Hash);
+            var json = AuditEvent.Serialize(e.Seq, e.Time, e.Record, prev, e.Node);
+            var hash = Convert.ToHexStringLower(SHA256.HashData(json));
+            chained[i] = new AuditRow(e.Seq, json, hash, rows[i].Columns, node);
+            prev = hash;
+        }
+
+        return chained;
     }
 }

@@ -25,6 +25,9 @@ internal sealed class MemoryAuditStore : IAuditStore
 
     public List<int> BatchSizes { get; } = [];
 
+    /// <summary>The node the store appends as, as a store of one chain per node has (null: one chain).</summary>
+    public string? Node { get; init; }
+
     public IReadOnlyList<AuditEvent> Events
     {
         get

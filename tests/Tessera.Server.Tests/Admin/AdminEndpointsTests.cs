@@ -112,6 +112,33 @@ public sealed class AdminEndpointsTests
     }
 
     [Fact]
+    public async Task Audit_pages_of_one_chain_keep_a_sequence_number_cursor_and_events_name_no_node()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        await broker.IssueAsync();
+        await broker.IssueAsync();
+
+        using var first = await broker.SendAsync(HttpMethod.Get, "/admin/v1/audit?type=token.issued&limit=1", broker.AdminToken);
+        using var firstJson = await TestBroker.ReadJsonAsync(first);
+        var e1 = Assert.Single(firstJson.RootElement.GetProperty("events").EnumerateArray());
+        var next = firstJson.RootElement.GetProperty("next_after");
+        Assert.Equal(JsonValueKind.Number, next.ValueKind);
+        Assert.Equal(e1.GetProperty("seq").GetInt64(), next.GetInt64());
+        Assert.False(e1.TryGetProperty("node", out _));
+        using var second = await broker.SendAsync(HttpMethod.Get, $"/admin/v1/audit?type=token.issued&limit=1&after={next.GetInt64()}", broker.AdminToken);
+        using var secondJson = await TestBroker.ReadJsonAsync(second);
+        Assert.True(Assert.Single(secondJson.RootElement.GetProperty("events").EnumerateArray()).GetProperty("seq").GetInt64() > next.GetInt64());
+
+        // A cursor of several nodes' chains means nothing on one chain; nor does text that is no cursor.
+        foreach (var after in new[] { "e30", "eyJhIjoxfQ", "-1", "not%20a%20cursor" })
+        {
+            using var refused = await broker.SendAsync(HttpMethod.Get, $"/admin/v1/audit?after={after}", broker.AdminToken);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("'after' must be a sequence number.", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Malformed_revocation_requests_get_400_problem_details()
     {
         await using var broker = await TestBroker.StartAsync();
