@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(SecretCommand.Create());
         root.Subcommands.Add(VaultCommand.Create());
         root.Subcommands.Add(StorageCommand.Create());
+        root.Subcommands.Add(PostureCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
