@@ -47,6 +47,58 @@ public sealed class PostureEndpointsTests
     }
 
     [Fact]
+    public async Task The_right_sized_scopes_pasted_into_the_configuration_allow_every_observed_use_and_nothing_else()
+    {
+        var broker = await TestBroker.StartAsync();
+        // vault:read needs a DPoP proof and crm:export is never asked for: only crm:read is used.
+        var observed = new[] { "crm:read" };
+        foreach (var scope in observed)
+        {
+            using var issued = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", scope));
+            Assert.Equal(HttpStatusCode.OK, issued.StatusCode);
+        }
+
+        List<string?> rightSized;
+        using (var report = await ReportAsync(broker))
+        {
+            rightSized = Strings(Agent(report, "support-agent").GetProperty("right_sized_scopes"));
+        }
+
+        Assert.Equal(["crm:read"], rightSized);
+
+        // Paste the fragment into tessera.yaml and restart on the same data.
+        await broker.StopForRestartAsync();
+        var yaml = TestBroker.DefaultYaml().Replace(
+            TestBroker.SupportAgentYaml("\"crm:read\", \"crm:export\", \"vault:read\""),
+            TestBroker.SupportAgentYaml(string.Join(", ", rightSized.Select(s => $"\"{s}\""))), StringComparison.Ordinal);
+        await using var resized = await TestBroker.StartAsync(yaml, broker.Directory, broker.Time);
+
+        // Every use observed is still allowed, with the same scopes granted...
+        foreach (var scope in observed)
+        {
+            using var replayed = await resized.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", scope));
+            Assert.Equal(HttpStatusCode.OK, replayed.StatusCode);
+            using var json = await TestBroker.ReadJsonAsync(replayed);
+            Assert.Equal(scope, json.RootElement.GetProperty("scope").GetString());
+        }
+
+        // ...and the scopes never used are no longer grantable.
+        foreach (var scope in new[] { "crm:export", "vault:read" })
+        {
+            using var unused = await resized.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", scope));
+            Assert.Equal(HttpStatusCode.BadRequest, unused.StatusCode);
+
+            // A scope of a tool the agent still reaches is invalid_scope; one of a tool it no longer reaches, invalid_target.
+            using var error = await TestBroker.ReadJsonAsync(unused);
+            Assert.Equal(scope == "crm:export" ? "invalid_scope" : "invalid_target", error.RootElement.GetProperty("error").GetString());
+        }
+
+        using var after = await ReportAsync(resized);
+        Assert.DoesNotContain(after.RootElement.GetProperty("findings").EnumerateArray(),
+            f => f.GetProperty("type").GetString() == "agent.unused_scope" && f.GetProperty("agent").GetString() == "support-agent");
+    }
+
+    [Fact]
     public async Task Only_an_admin_reads_the_report()
     {
         await using var broker = await TestBroker.StartAsync();
