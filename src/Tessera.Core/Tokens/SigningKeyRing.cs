@@ -13,11 +13,39 @@ public sealed class SigningKeyRing
     private readonly ImmutableArray<SigningKey> _keys;
     private readonly ImmutableDictionary<string, SigningKey> _byKid;
 
+    /// <summary>
+    /// Refuses two keys with one kid: a token names its key by kid alone, so such a ring could not say
+    /// which key verifies it. Rings are built only when the keys change (never per request), and the
+    /// service builds them through <see cref="With"/> and <see cref="Without"/>, which keep kids unique,
+    /// so this refusal marks a bug, not a race.
+    /// </summary>
     public SigningKeyRing(IEnumerable<SigningKey> keys)
     {
         _keys = [.. keys.OrderBy(k => k.ActivatesAt).ThenBy(k => k.CreatedAt)];
-        _byKid = _keys.ToImmutableDictionary(k => k.Kid, StringComparer.Ordinal);
+        var byKid = ImmutableDictionary.CreateBuilder<string, SigningKey>(StringComparer.Ordinal);
+        foreach (var key in _keys)
+        {
+            if (!byKid.TryAdd(key.Kid, key))
+            {
+                throw new ArgumentException($"two signing keys have the kid {key.Kid}", nameof(keys));
+            }
+        }
+
+        _byKid = byKid.ToImmutable();
     }
+
+    /// <summary>
+    /// This ring with <paramref name="key"/> in it, in place of any key with its kid. A node may already
+    /// hold the key under that kid (unsealed again from the store by a reload that ran between the
+    /// commit and this call); both instances are the same stored key, and the caller's instance wins so
+    /// the key it goes on using is the one in the ring.
+    /// </summary>
+    public SigningKeyRing With(SigningKey key) =>
+        new(_keys.Where(k => !string.Equals(k.Kid, key.Kid, StringComparison.Ordinal)).Append(key));
+
+    /// <summary>This ring without the keys named by <paramref name="kids"/> (by kid, whichever instance holds it).</summary>
+    public SigningKeyRing Without(IReadOnlySet<string> kids) =>
+        new(_keys.Where(k => !kids.Contains(k.Kid)));
 
     public ImmutableArray<SigningKey> Keys => _keys;
 

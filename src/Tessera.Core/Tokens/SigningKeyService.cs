@@ -45,20 +45,24 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
     }
 
     /// <summary>
-    /// Re-reads the keys after another node added or retired one: keys already in memory are kept as
-    /// they are, new ones are unsealed, and keys no longer stored leave the ring.
+    /// Re-reads the keys after another node (or this one: its own change-log entries come back) added
+    /// or retired one: the ring becomes the stored set. Keys already in memory are kept as they are
+    /// (the instance in the ring at the moment of the update, so an add that landed meanwhile keeps
+    /// its instance), new ones are unsealed, and keys no longer stored leave the ring. A reload that
+    /// read the store before a concurrent add or retire committed may undo that change in memory; the
+    /// change's own log entry is applied after its commit and brings the ring back to the store.
     /// </summary>
     public async Task ReloadAsync(CancellationToken cancellationToken)
     {
         var stored = await store.LoadAsync(cancellationToken);
-        var known = Ring.Keys.ToDictionary(k => k.Kid, StringComparer.Ordinal);
-        var keys = new List<SigningKey>(stored.Count);
+        var known = Ring;
+        var unsealed = new List<SigningKey>(stored.Count);
         foreach (var s in stored)
         {
-            keys.Add(known.TryGetValue(s.Kid, out var key) ? key : Unseal(s));
+            unsealed.Add(known.Find(s.Kid) ?? Unseal(s));
         }
 
-        ImmutableInterlockedUpdate(_ => new SigningKeyRing(keys));
+        ImmutableInterlockedUpdate(ring => new SigningKeyRing(unsealed.Select(k => ring.Find(k.Kid) ?? k)));
     }
 
     /// <summary>Creates the next key; it is published now and signs from now + publish_ahead.</summary>
@@ -101,8 +105,10 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
             RequestId = requestId,
         }, new SigningKeyAdded(stored), cancellationToken);
 
-        // Published only after it is durable, and it signs only from ActivatesAt.
-        ImmutableInterlockedUpdate(ring => new SigningKeyRing(ring.Keys.Add(key)));
+        // Published only after it is durable, and it signs only from ActivatesAt. On a cluster a reload
+        // (this commit's own change-log entry) may have put the key in the ring already: With replaces
+        // that instance rather than holding the kid twice.
+        ImmutableInterlockedUpdate(ring => ring.With(key));
     }
 
     /// <summary>
@@ -136,7 +142,9 @@ public sealed class SigningKeyService(ISigningKeyStore store, MasterKey masterKe
 
             if (retired.Count > 0)
             {
-                ImmutableInterlockedUpdate(r => new SigningKeyRing(r.Keys.Where(k => !retired.Contains(k))));
+                // By kid: a reload may have replaced (or already dropped) the instances seen above.
+                var kids = retired.Select(k => k.Kid).ToHashSet(StringComparer.Ordinal);
+                ImmutableInterlockedUpdate(r => r.Without(kids));
             }
 
             return [.. retired.Select(k => k.Kid)];

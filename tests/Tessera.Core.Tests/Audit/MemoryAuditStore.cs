@@ -69,6 +69,12 @@ internal sealed class MemoryAuditStore : IAuditStore
 
     public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
 
+    /// <summary>
+    /// Runs after a batch is written and before its append returns, as another task of the node may
+    /// react to a commit (a change-log entry read back) before the writer has gone on.
+    /// </summary>
+    public Func<IReadOnlyList<StateChange>, Task>? Committed { get; set; }
+
     public async Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _gate) is { } gate)
@@ -78,6 +84,10 @@ internal sealed class MemoryAuditStore : IAuditStore
         }
 
         Write(events, changes);
+        if (Committed is { } committed)
+        {
+            await committed(changes);
+        }
     }
 
     private void Write(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes)
