@@ -19,7 +19,10 @@ using Microsoft.IdentityModel.Tokens;
 //                                   (DIR/dpop-token.txt), and COUNT proofs for GET ADDR/proxy/crm/contacts/42
 //                                   (DIR/dpop-proofs.txt; WARM more in DIR/dpop-warm-proofs.txt), one per
 //                                   line, each with its own jti, iat now and ath of the token
-//   fill DIR EVENTS REVOCATIONS     append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db (server stopped)
+//   fill DIR EVENTS REVOCATIONS [AGENTS]
+//                                   append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db (server stopped);
+//                                   with AGENTS, the token events are spread over agent-0000.. and their scopes (posture)
+//   posture-config DIR PORT AGENTS  write DIR/tessera.yaml with AGENTS agents over 20 tools (bench/posture/run.sh)
 const string Secret = "load-secret-0123456789abcdefghijklmnopqrstuv";
 var dir = args.Length > 1 ? args[1] : ".";
 switch (args.FirstOrDefault())
@@ -128,9 +131,14 @@ switch (args.FirstOrDefault())
         await Dpop(dir, args[2].TrimEnd('/'), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture),
             args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0);
         break;
+    case "posture-config":
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "tessera.yaml"), PostureConfig(args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)));
+        break;
     case "fill":
         var events = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         var revocations = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+        var spread = args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0;
         await using (var store = new Tessera.Storage.Sqlite.SqliteTesseraStore(Path.Combine(dir, "data", "tessera.db")))
         {
             await store.MigrateAsync(CancellationToken.None);
@@ -140,13 +148,14 @@ switch (args.FirstOrDefault())
             var revokedAt = TimeProvider.System.GetUtcNow();
             for (long i = 0; i < events + revocations; i++)
             {
+                var (agent, tool) = spread > 0 ? ($"agent-{i % spread:D4}", $"tool{i % spread % 20:D2}") : ("bench-agent", "crm");
                 var record = new Tessera.Core.Audit.AuditRecord
                 {
                     Type = i < revocations ? "token.revoked" : "token.issued",
                     Outcome = "allowed",
-                    Agent = "bench-agent",
-                    Tool = "crm",
-                    Scopes = ["crm:read"],
+                    Agent = agent,
+                    Tool = tool,
+                    Scopes = [spread > 0 ? $"{tool}:read" : "crm:read"],
                     Jti = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
                     Reason = "load fill",
                 };
@@ -166,7 +175,7 @@ switch (args.FirstOrDefault())
 
         break;
     default:
-        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT | dpop DIR ADDR COUNT [WARM] | fill DIR EVENTS REVOCATIONS");
+        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT | dpop DIR ADDR COUNT [WARM] | fill DIR EVENTS REVOCATIONS [AGENTS] | posture-config DIR PORT AGENTS");
         return 2;
 }
 
@@ -237,6 +246,51 @@ static async Task Dpop(string dir, string addr, int count, int warm)
 
     Write("dpop-warm-proofs.txt", warm);
     Write("dpop-proofs.txt", count);
+}
+
+// AGENTS agents over 20 tools of three scopes each: agent i may use tool (i % 20) read and write and the
+// next tool's read, delegates to the next agent of its team of ten (a ring of ten), and authenticates
+// with a client secret; one agent in ten expires within a month. What `fill DIR EVENTS 0 AGENTS` records makes each agent use its first read scope.
+static string PostureConfig(string port, int agents)
+{
+    var yaml = new StringBuilder($$"""
+        server: { listen: "http://127.0.0.1:{{port}}" }
+        storage: sqlite:data/tessera.db
+        data_dir: data
+        tools:
+
+        """);
+    for (var t = 0; t < 20; t++)
+    {
+        yaml.Append(System.Globalization.CultureInfo.InvariantCulture, $$"""
+              - id: tool{{t:D2}}
+                scopes:
+                  read: { rules: [ "GET /items/**" ] }
+                  write: { rules: [ "POST /items/**", "PUT /items/*" ] }
+                  admin: { rules: [ "DELETE /items/*" ] }
+
+            """);
+    }
+
+    yaml.Append("agents:\n");
+    var now = TimeProvider.System.GetUtcNow();
+    var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Secret)));
+    for (var a = 0; a < agents; a++)
+    {
+        var (own, next) = ($"tool{a % 20:D2}", $"tool{(a + 1) % 20:D2}");
+        yaml.Append(System.Globalization.CultureInfo.InvariantCulture, $$"""
+              - id: agent-{{a:D4}}
+                owner: team-{{a % 37}}@example.com
+                purpose: posture benchmark
+                expires: {{now.AddDays(a % 10 == 0 ? 20 : 200):yyyy-MM-dd}}
+                auth: { client_secret_sha256: {{hash}} }
+                allowed_scopes: [ "{{own}}:read", "{{own}}:write", "{{next}}:read" ]
+                may_delegate_to: [ agent-{{Math.Min(a / 10 * 10 + (a + 1) % 10, agents - 1):D4}} ]
+
+            """);
+    }
+
+    return yaml.ToString();
 }
 
 static ECDsaSecurityKey NewKey(string dir, string name)

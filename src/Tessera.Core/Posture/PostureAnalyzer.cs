@@ -22,13 +22,17 @@ public static class PostureAnalyzer
         var findings = new List<PostureFinding>();
         var postures = new List<AgentPosture>();
 
+        // Each agent's tools once: the delegation walks below visit every agent many times.
+        var reachOf = input.Agents.ToDictionary(a => a.Id, a => ToolsOf(a, tools), StringComparer.Ordinal);
+
         foreach (var agent in input.Agents.OrderBy(a => a.Id, StringComparer.Ordinal))
         {
             var usage = input.Usage.Of(agent.Id);
             var used = agent.AllowedScopes.Where(s => usage.ScopesLastGranted.TryGetValue(s, out var at) && at >= since).ToList();
             var unused = agent.AllowedScopes.Where(s => !used.Contains(s, StringComparer.Ordinal)).ToList();
             var expired = agent.IsExpiredAt(now);
-            var reach = ReachOf(agent, agents, tools);
+            var delegates = Delegates(agent, agents);
+            var reach = ReachOf(reachOf[agent.Id], delegates, tools);
             var rightSized = unused.Count > 0 ? used : null;
             postures.Add(new AgentPosture(agent.Id, agent.Owner, agent.Purpose, agent.Expires, AgentStatus.Of(agent, input.IsSuspended(agent.Id), now), usage.LastTokenAt,
                 used, unused, reach, rightSized));
@@ -86,10 +90,11 @@ public static class PostureAnalyzer
                 { Agent = agent.Id });
             }
 
-            foreach (var (tool, path) in WidenedReach(agent, agents, tools))
+            foreach (var (tool, via) in WidenedReach(reachOf[agent.Id], delegates, reachOf))
             {
+                var path = PathTo(via, delegates);
                 findings.Add(new PostureFinding(PostureFindingTypes.DelegationWidensReach, PostureSeverity.High,
-                    $"through may_delegate_to {string.Join(" -> ", path)} it can hand work to an agent that reaches tool '{tool}', which its own allowed_scopes do not",
+                    $"through may_delegate_to {DisplayPath(path)} it can hand work to an agent that reaches tool '{tool}', which its own allowed_scopes do not",
                     $"remove '{path[0]}' from may_delegate_to of agent '{agent.Id}', or narrow the delegate's allowed_scopes to what this agent may reach")
                 { Agent = agent.Id, Tool = tool });
             }
@@ -134,58 +139,78 @@ public static class PostureAnalyzer
     }
 
     /// <summary>The tools the agent's scopes name (configured ones), their vault secrets, and the agents it may delegate to, transitively.</summary>
-    private static AgentReach ReachOf(Agent agent, Dictionary<string, Agent> agents, Dictionary<string, Tool> tools)
+    private static AgentReach ReachOf(List<string> reached, Dictionary<string, Delegate> delegates, Dictionary<string, Tool> tools)
     {
-        var reached = ToolsOf(agent, tools);
         var secrets = reached.Select(t => tools[t].Options.Credential?.Secret).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var delegates = Delegates(agent, agents).Keys.Order(StringComparer.Ordinal).ToList();
-        return new AgentReach(reached, secrets, delegates);
+        return new AgentReach(reached, secrets, [.. delegates.Keys.Order(StringComparer.Ordinal)]);
     }
 
     private static List<string> ToolsOf(Agent agent, Dictionary<string, Tool> tools) =>
         agent.AllowedScopes.Tools().Where(tools.ContainsKey).Order(StringComparer.Ordinal).ToList();
 
-    /// <summary>Every agent reachable through <c>may_delegate_to</c> (registered ones), each with the path to it, nearest first.</summary>
-    private static Dictionary<string, List<string>> Delegates(Agent agent, Dictionary<string, Agent> agents)
+    /// <summary>How an agent is reached through <c>may_delegate_to</c>: the agent that delegates to it on a shortest path (null: the agent itself does), and how many hops.</summary>
+    private readonly record struct Delegate(string? Parent, int Hops);
+
+    /// <summary>
+    /// Every agent reachable through <c>may_delegate_to</c> (registered ones), breadth first, each with
+    /// its parent on a shortest path: linear in the agents and edges (a path per agent would be
+    /// quadratic in a long delegation chain).
+    /// </summary>
+    private static Dictionary<string, Delegate> Delegates(Agent agent, Dictionary<string, Agent> agents)
     {
-        var paths = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var queue = new Queue<(Agent From, List<string> Path)>();
-        queue.Enqueue((agent, []));
+        var found = new Dictionary<string, Delegate>(StringComparer.Ordinal);
+        var queue = new Queue<(Agent Agent, int Hops)>();
+        queue.Enqueue((agent, 0));
         while (queue.Count > 0)
         {
-            var (from, path) = queue.Dequeue();
+            var (from, hops) = queue.Dequeue();
             foreach (var id in from.MayDelegateTo.Order(StringComparer.Ordinal))
             {
-                if (id == agent.Id || paths.ContainsKey(id) || !agents.TryGetValue(id, out var next))
+                if (id == agent.Id || found.ContainsKey(id) || !agents.TryGetValue(id, out var next))
                 {
                     continue;
                 }
 
-                List<string> to = [.. path, id];
-                paths[id] = to;
-                queue.Enqueue((next, to));
+                found[id] = new Delegate(hops == 0 ? null : from.Id, hops + 1);
+                queue.Enqueue((next, hops + 1));
             }
         }
 
-        return paths;
+        return found;
     }
 
-    /// <summary>Tools a delegate (at any depth) reaches that the agent itself does not, each with the nearest delegation path to it.</summary>
-    private static IEnumerable<(string Tool, List<string> Path)> WidenedReach(Agent agent, Dictionary<string, Agent> agents, Dictionary<string, Tool> tools)
+    /// <summary>Tools a delegate (at any depth) reaches that the agent itself does not, each with the nearest delegate that reaches it.</summary>
+    private static IEnumerable<(string Tool, string Via)> WidenedReach(List<string> own, Dictionary<string, Delegate> delegates, Dictionary<string, List<string>> reachOf)
     {
-        var own = ToolsOf(agent, tools).ToHashSet(StringComparer.Ordinal);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (id, path) in Delegates(agent, agents).OrderBy(d => d.Value.Count).ThenBy(d => d.Key, StringComparer.Ordinal))
+        var seen = new HashSet<string>(own, StringComparer.Ordinal);
+        foreach (var (id, _) in delegates.OrderBy(d => d.Value.Hops).ThenBy(d => d.Key, StringComparer.Ordinal))
         {
-            foreach (var tool in ToolsOf(agents[id], tools))
+            foreach (var tool in reachOf[id])
             {
-                if (!own.Contains(tool) && seen.Add(tool))
+                if (seen.Add(tool))
                 {
-                    yield return (tool, path);
+                    yield return (tool, id);
                 }
             }
         }
     }
+
+    /// <summary>The delegation path from the agent to <paramref name="to"/>, first hop first.</summary>
+    private static List<string> PathTo(string to, Dictionary<string, Delegate> delegates)
+    {
+        var path = new List<string>();
+        for (string? at = to; at is not null; at = delegates[at].Parent)
+        {
+            path.Add(at);
+        }
+
+        path.Reverse();
+        return path;
+    }
+
+    /// <summary>A path as evidence: whole up to four hops, else its ends and its length (a report must stay readable, and small).</summary>
+    private static string DisplayPath(List<string> path) =>
+        path.Count <= 4 ? string.Join(" -> ", path) : $"{path[0]} -> {path[1]} -> ... -> {path[^1]} ({path.Count} hops)";
 
     /// <summary>
     /// A rule that writes anywhere under a prefix: an HTTP rule for a method other than GET, HEAD or

@@ -237,6 +237,19 @@ public sealed class PostureAnalyzerTests
     }
 
     [Fact]
+    public void A_long_delegation_chain_is_named_by_its_ends_and_length()
+    {
+        var chain = Enumerable.Range(0, 7).Select(i => Clean($"a{i}", i == 6 ? "github:read" : "crm:read") with { MayDelegateTo = i < 6 ? [$"a{i + 1}"] : [] }).ToList();
+
+        var widened = Analyze(chain).Findings.Where(f => f.Type == PostureFindingTypes.DelegationWidensReach && f.Agent == "a0").ToList();
+
+        var finding = Assert.Single(widened);
+        Assert.Equal("github", finding.Tool);
+        Assert.Contains("through may_delegate_to a1 -> a2 -> ... -> a6 (6 hops)", finding.Evidence, StringComparison.Ordinal);
+        Assert.Contains("remove 'a1' from may_delegate_to of agent 'a0'", finding.Recommendation, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Reach_lists_the_configured_tools_of_the_agents_scopes_and_the_vault_secrets_they_inject()
     {
         var report = Analyze([Clean("crm-bot", "crm:read", "billing:read", "github:read", "gone:read")]);
