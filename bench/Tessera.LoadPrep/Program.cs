@@ -19,7 +19,10 @@ using Microsoft.IdentityModel.Tokens;
 //                                   (DIR/dpop-token.txt), and COUNT proofs for GET ADDR/proxy/crm/contacts/42
 //                                   (DIR/dpop-proofs.txt; WARM more in DIR/dpop-warm-proofs.txt), one per
 //                                   line, each with its own jti, iat now and ath of the token
-//   fill DIR EVENTS REVOCATIONS     append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db (server stopped)
+//   fill DIR EVENTS REVOCATIONS [CONNECTION NODE]
+//                                   append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db, or with
+//                                   CONNECTION (an Npgsql connection string) and NODE to that node's chain on PostgreSQL
+//                                   (server stopped)
 const string Secret = "load-secret-0123456789abcdefghijklmnopqrstuv";
 var dir = args.Length > 1 ? args[1] : ".";
 switch (args.FirstOrDefault())
@@ -131,7 +134,10 @@ switch (args.FirstOrDefault())
     case "fill":
         var events = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         var revocations = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
-        await using (var store = new Tessera.Storage.Sqlite.SqliteTesseraStore(Path.Combine(dir, "data", "tessera.db")))
+        // With a fifth and sixth argument the events go to that PostgreSQL database, into the chain of that node.
+        await using (Tessera.Core.Storage.ITesseraStore store = args.Length > 5
+            ? new Tessera.Storage.Postgres.PostgresTesseraStore(args[4], args[5])
+            : new Tessera.Storage.Sqlite.SqliteTesseraStore(Path.Combine(dir, "data", "tessera.db")))
         {
             await store.MigrateAsync(CancellationToken.None);
             await using var audit = new Tessera.Core.Audit.AuditLog(store.Audit, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Tessera.Core.Audit.AuditLog>.Instance);
@@ -166,7 +172,7 @@ switch (args.FirstOrDefault())
 
         break;
     default:
-        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT | dpop DIR ADDR COUNT [WARM] | fill DIR EVENTS REVOCATIONS");
+        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT | dpop DIR ADDR COUNT [WARM] | fill DIR EVENTS REVOCATIONS [CONNECTION NODE]");
         return 2;
 }
 
