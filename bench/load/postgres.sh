@@ -41,7 +41,7 @@ sed -i "s|^storage: .*|storage: \"postgres://tessera@127.0.0.1:$PG_PORT/tessera\
 wait_ready() { for _ in $(seq 1 400); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not ready: $1" >&2; exit 1; }
 ticks() { awk '{s += $14 + $15} END {print s}' "$@" 2>/dev/null; }
 pg_ticks() { ticks "/proc/$POSTMASTER/stat" $(for p in $(pgrep -P "$POSTMASTER"); do echo "/proc/$p/stat"; done); }
-pg_counters() { $PSQL -c "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = 'tessera'), (SELECT wal_sync FROM pg_stat_wal), (SELECT wal_records FROM pg_stat_wal), (SELECT wal_bytes FROM pg_stat_wal)" | tr '|' ' '; }
+pg_counters() { $PSQL -c "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = 'tessera'), (SELECT wal_sync FROM pg_stat_wal), (SELECT wal_records FROM pg_stat_wal), (SELECT wal_bytes FROM pg_stat_wal), (SELECT round(wal_sync_time * 1000) FROM pg_stat_wal)" | tr '|' ' '; }
 
 # measure NAME DIR PORT: starts the node, warms up, runs wrk, stops the node; prints one line.
 measure() {
@@ -67,12 +67,13 @@ measure() {
   echo "$name $rps" >> "$WORK/results"
   if [ "$name" = postgres ]; then
     pga=$(pg_ticks); c1=$(pg_counters)
-    read -r x0 s0 r0 b0 <<<"$c0"; read -r x1 s1 r1 b1 <<<"$c1"
+    read -r x0 s0 r0 b0 f0 <<<"$c0"; read -r x1 s1 r1 b1 f1 <<<"$c1"
     local statements
     statements=$($PSQL -c "SELECT COALESCE(SUM(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'")
-    awk -v n="$total" -v x=$((x1 - x0)) -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v st="$statements" -v t=$((pga - pgb)) -v hz="$hz" -v secs="$DURATION" 'BEGIN {
+    awk -v n="$total" -v x=$((x1 - x0)) -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v b=$((b1 - b0)) -v st="$statements" -v t=$((pga - pgb)) -v hz="$hz" -v secs="$DURATION" -v f=$((f1 - f0)) 'BEGIN {
       printf "         %d tokens: %d commits (%.1f tokens per commit, %.0f commits/s), %d WAL flushes (%.0f/s), %.2f statements, %.1f WAL records, %.0f WAL bytes and %.0f µs database CPU per token\n",
-        n, x, n / x, x / secs, s, s / secs, st / n, r / n, b / n, t / hz / n * 1e6 }'
+        n, x, n / x, x / secs, s, s / secs, st / n, r / n, b / n, t / hz / n * 1e6
+      printf "         a commit every %.2f ms of the writer'"'"'s time; a WAL flush (fdatasync) took %.2f ms on average\n", secs * 1000 / x, f / 1000 / s }'
     echo "         statements over the run (calls, rows, query):"
     $PSQL -F ' | ' -c "SELECT calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 8" | sed 's/^/           /'
   fi

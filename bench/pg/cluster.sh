@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for the benchmarks (as tests/Tessera.Storage.Postgres.Tests/PostgresCluster.cs
 # starts one): initdb into DIR, started on 127.0.0.1:PORT with the durability Tessera relies on
-# (fsync=on, synchronous_commit=on, full_page_writes=on, the defaults) and pg_stat_statements loaded,
+# (fsync=on, synchronous_commit=on, full_page_writes=on, the defaults), pg_stat_statements loaded and
+# track_wal_io_timing on (pg_stat_wal.wal_sync_time),
 # database "tessera" with the extension created. As root it runs as the postgres system user.
 #   bench/pg/cluster.sh start DIR PORT     prints the connection string
 #   bench/pg/cluster.sh stop DIR
@@ -18,7 +19,7 @@ case "$cmd" in
     as_pg "$BIN/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" -o "-c listen_addresses=127.0.0.1 -c port=$port \
       -c unix_socket_directories=$dir/socket -c fsync=on -c synchronous_commit=on -c full_page_writes=on \
       -c max_connections=300 -c shared_buffers=128MB -c max_wal_size=1GB -c log_min_messages=warning \
-      -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" start >/dev/null
+      -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_wal_io_timing=on" start >/dev/null
     "$BIN/psql" -q -h 127.0.0.1 -p "$port" -U tessera -d postgres -c "CREATE DATABASE tessera" >/dev/null
     "$BIN/psql" -q -h 127.0.0.1 -p "$port" -U tessera -d tessera -c "CREATE EXTENSION pg_stat_statements" >/dev/null
     echo "Host=127.0.0.1;Port=$port;Username=tessera;Database=tessera"
