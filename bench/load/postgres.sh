@@ -20,6 +20,7 @@ chmod 755 "$WORK"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; bench/pg/cluster.sh stop "$WORK/pg"; rm -rf "$WORK"; }
 trap cleanup EXIT
+trap 'echo "postgres.sh: failed at line $LINENO" >&2' ERR
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 echo "== building Release" >&2
@@ -52,11 +53,11 @@ measure() {
   local basic="Basic $(printf 'bench-agent:%s' "$(cat "$dir/secret")" | base64 -w0)"
   local args=(-t2 -c"$CONNECTIONS" --latency -s bench/load/fixed.lua "http://127.0.0.1:$port")
   local env=(LOAD_THREADS=2 LOAD_PATH=/oauth/token LOAD_AUTH="$basic" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread")
-  env "${env[@]}" wrk -d3s "${args[@]}" >/dev/null
+  env "${env[@]}" wrk -d3s "${args[@]}" >/dev/null || { echo "warm-up of the $name node failed; its log:" >&2; tail -n 20 "$dir/tessera.log" >&2; exit 1; }
   local before after pgb pga c0 c1 out
   [ "$name" = postgres ] && { $PSQL -c "SELECT pg_stat_statements_reset()" >/dev/null; c0=$(pg_counters); pgb=$(pg_ticks); }
   before=$(ticks "/proc/$pid/stat")
-  out=$(env "${env[@]}" wrk -d"${DURATION}s" "${args[@]}")
+  out=$(env "${env[@]}" wrk -d"${DURATION}s" "${args[@]}") || { echo "wrk against the $name node failed; its log:" >&2; tail -n 20 "$dir/tessera.log" >&2; exit 1; }
   after=$(ticks "/proc/$pid/stat")
   local rps p50 p99 total hz
   hz=$(getconf CLK_TCK)
