@@ -19,9 +19,11 @@ using Microsoft.IdentityModel.Tokens;
 //                                   (DIR/dpop-token.txt), and COUNT proofs for GET ADDR/proxy/crm/contacts/42
 //                                   (DIR/dpop-proofs.txt; WARM more in DIR/dpop-warm-proofs.txt), one per
 //                                   line, each with its own jti, iat now and ath of the token
-//   fill DIR EVENTS REVOCATIONS [AGENTS]
-//                                   append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db (server stopped);
-//                                   with AGENTS, the token events are spread over agent-0000.. and their scopes (posture)
+//   fill DIR EVENTS REVOCATIONS [AGENTS | CONNECTION NODE]
+//                                   append EVENTS audit events and REVOCATIONS revoked ids to DIR/data/tessera.db, or with
+//                                   CONNECTION (an Npgsql connection string) and NODE to that node's chain on PostgreSQL
+//                                   (server stopped); with AGENTS, the token events are spread over agent-0000.. and
+//                                   their scopes (posture)
 //   posture-config DIR PORT AGENTS  write DIR/tessera.yaml with AGENTS agents over 20 tools (bench/posture/run.sh)
 const string Secret = "load-secret-0123456789abcdefghijklmnopqrstuv";
 var dir = args.Length > 1 ? args[1] : ".";
@@ -138,8 +140,11 @@ switch (args.FirstOrDefault())
     case "fill":
         var events = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         var revocations = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
-        var spread = args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0;
-        await using (var store = new Tessera.Storage.Sqlite.SqliteTesseraStore(Path.Combine(dir, "data", "tessera.db")))
+        var spread = args.Length == 5 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        // With a fifth and sixth argument the events go to that PostgreSQL database, into the chain of that node.
+        await using (Tessera.Core.Storage.ITesseraStore store = args.Length > 5
+            ? new Tessera.Storage.Postgres.PostgresTesseraStore(args[4], args[5])
+            : new Tessera.Storage.Sqlite.SqliteTesseraStore(Path.Combine(dir, "data", "tessera.db")))
         {
             await store.MigrateAsync(CancellationToken.None);
             await using var audit = new Tessera.Core.Audit.AuditLog(store.Audit, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Tessera.Core.Audit.AuditLog>.Instance);
@@ -175,7 +180,7 @@ switch (args.FirstOrDefault())
 
         break;
     default:
-        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT | dpop DIR ADDR COUNT [WARM] | fill DIR EVENTS REVOCATIONS [AGENTS] | posture-config DIR PORT AGENTS");
+        Console.Error.WriteLine("usage: config DIR PORT [UPSTREAM] | assertions DIR ISSUER COUNT | principal DIR | tokens DIR ADDR COUNT | dpop DIR ADDR COUNT [WARM] | fill DIR EVENTS REVOCATIONS [AGENTS | CONNECTION NODE] | posture-config DIR PORT AGENTS");
         return 2;
 }
 

@@ -71,31 +71,26 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
     public async Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenAsync(cancellationToken);
+        if (changes.Count == 0)
+        {
+            // Events alone (every token issued): the batch without BEGIN and COMMIT is one round trip.
+            // Npgsql sends it with one Sync, so PostgreSQL runs it as one implicit transaction,
+            // committed (and, with synchronous_commit, flushed) before it answers, and rolled back
+            // whole if any insert fails: the same as the explicit transaction below, minus the
+            // COMMIT's round trip on the single writer's path.
+            if (events.Count > 0)
+            {
+                await using var alone = InsertBatch(connection, tx: null, events);
+                await alone.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            return;
+        }
+
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         if (events.Count > 0)
         {
-            // One round trip for the whole group: every insert in one batch.
-            await using var batch = new NpgsqlBatch(connection, tx);
-            foreach (var e in events)
-            {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(InsertEvent)
-                {
-                    Parameters =
-                    {
-                        Sql.Text("node", store.NodeId),
-                        Sql.Long("seq", e.Seq),
-                        Sql.Ms("time", e.Time),
-                        Sql.Text("type", e.Record.Type),
-                        Sql.Text("agent", e.Record.Agent),
-                        Sql.Text("principal", e.Record.Principal),
-                        Sql.Text("mission", e.Record.Mission),
-                        Sql.Text("tool", e.Record.Tool),
-                        Sql.Bytes("json", e.Json),
-                        Sql.Text("hash", e.Hash),
-                    },
-                });
-            }
-
+            await using var batch = InsertBatch(connection, tx, events);
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -116,6 +111,33 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
 
         // Disposing the transaction without this commit rolls the whole batch back.
         await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Every insert of the group in one batch: one round trip.</summary>
+    private NpgsqlBatch InsertBatch(NpgsqlConnection connection, NpgsqlTransaction? tx, IReadOnlyList<AuditEvent> events)
+    {
+        var batch = new NpgsqlBatch(connection, tx);
+        foreach (var e in events)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(InsertEvent)
+            {
+                Parameters =
+                {
+                    Sql.Text("node", store.NodeId),
+                    Sql.Long("seq", e.Seq),
+                    Sql.Ms("time", e.Time),
+                    Sql.Text("type", e.Record.Type),
+                    Sql.Text("agent", e.Record.Agent),
+                    Sql.Text("principal", e.Record.Principal),
+                    Sql.Text("mission", e.Record.Mission),
+                    Sql.Text("tool", e.Record.Tool),
+                    Sql.Bytes("json", e.Json),
+                    Sql.Text("hash", e.Hash),
+                },
+            });
+        }
+
+        return batch;
     }
 
     /// <summary>

@@ -131,6 +131,25 @@ public abstract class AuditStoreContract(IStoreDatabase database) : StoreContrac
     }
 
     [Fact]
+    public async Task A_batch_of_events_alone_that_fails_midway_leaves_nothing_of_itself_written()
+    {
+        var good = Chain.Next(Record(agent: "a"), T0);
+        await Store.Audit.AppendAsync([good], [], Ct);
+        var e2 = Chain.Next(Record(agent: "a"), T0.AddSeconds(1));
+        var e3 = Chain.Next(Record(agent: "a"), T0.AddSeconds(2));
+
+        // No state change (a group of issued tokens): the duplicate seq fails the third insert, after two rows.
+        await AssertWriteRefusedAsync(() => Store.Audit.AppendAsync([e2, e3, e2], [], Ct));
+
+        Assert.Equal(new AuditHead(1, good.Hash), await Store.Audit.GetHeadAsync(Ct));
+        Assert.Equal(1, await Store.Audit.CountAsync(new AuditQuery(), Ct));
+
+        // The writer is usable again, and the same events now commit.
+        await Store.Audit.AppendAsync([e2, e3], [], Ct);
+        Assert.Equal(new AuditHead(3, e3.Hash), await Store.Audit.GetHeadAsync(Ct));
+    }
+
+    [Fact]
     public async Task A_state_change_that_cannot_be_stored_rolls_back_its_events()
     {
         var e1 = Chain.Next(Record(agent: "a"), T0);
