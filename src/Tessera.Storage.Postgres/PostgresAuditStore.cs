@@ -2,6 +2,7 @@ using System.Data;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using Tessera.Core.Audit;
+using Tessera.Core.Posture;
 using Tessera.Core.Storage;
 
 namespace Tessera.Storage.Postgres;
@@ -22,7 +23,7 @@ namespace Tessera.Storage.Postgres;
 /// commit across the nodes. Each chain is committed in sequence order by its one writer, so the last
 /// number read of a chain is a position nothing is ever committed before.
 /// </remarks>
-internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChangeApplier<NpgsqlTransaction> stateChanges) : IAuditStore
+internal sealed class PostgresAuditStore(PostgresTesseraStore store, PostgresStateChanges stateChanges) : IAuditStore
 {
     /// <summary>
     /// The nodes with a chain, one index probe each (a loose index scan of the primary key), rather
@@ -71,16 +72,24 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, IStateChang
     public async Task AppendAsync(IReadOnlyList<AuditEvent> events, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenAsync(cancellationToken);
-        if (changes.Count == 0)
+        if (changes.All(c => c is UsageObserved))
         {
-            // Events alone (every token issued): the batch without BEGIN and COMMIT is one round trip.
-            // Npgsql sends it with one Sync, so PostgreSQL runs it as one implicit transaction,
-            // committed (and, with synchronous_commit, flushed) before it answers, and rolled back
-            // whole if any insert fails: the same as the explicit transaction below, minus the
-            // COMMIT's round trip on the single writer's path.
-            if (events.Count > 0)
+            // Events alone with their usage counters (every token issued): the batch without BEGIN and
+            // COMMIT is one round trip. Npgsql sends it with one Sync, so PostgreSQL runs it as one
+            // implicit transaction, committed (and, with synchronous_commit, flushed) before it
+            // answers, and rolled back whole if any statement fails: the same as the explicit
+            // transaction below, minus the BEGIN and COMMIT round trips on the single writer's path.
+            await using var alone = InsertBatch(connection, tx: null, events);
+            foreach (var usage in changes)
             {
-                await using var alone = InsertBatch(connection, tx: null, events);
+                foreach (var command in stateChanges.UsageCommands((UsageObserved)usage))
+                {
+                    alone.BatchCommands.Add(command);
+                }
+            }
+
+            if (alone.BatchCommands.Count > 0)
+            {
                 await alone.ExecuteNonQueryAsync(cancellationToken);
             }
 

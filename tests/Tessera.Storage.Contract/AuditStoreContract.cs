@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
 using Tessera.Core.Missions;
+using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
 using Tessera.Core.Tokens;
@@ -140,6 +141,11 @@ public abstract class AuditStoreContract(IStoreDatabase database) : StoreContrac
 
         // No state change (a group of issued tokens): the duplicate seq fails the third insert, after two rows.
         await AssertWriteRefusedAsync(() => Store.Audit.AppendAsync([e2, e3, e2], [], Ct));
+
+        // The same group with its usage counters (what every group of tokens carries): neither is written.
+        var usage = new UsageObserved(new Dictionary<string, DateTimeOffset> { ["a"] = T0 }, new Dictionary<AgentScope, DateTimeOffset>(), new Dictionary<RuleUse, DateTimeOffset>());
+        await AssertWriteRefusedAsync(() => Store.Audit.AppendAsync([e2, e3, e2], [usage], Ct));
+        Assert.Null((await Store.Usage.ReadAsync(Ct)).Of("a").LastTokenAt);
 
         Assert.Equal(new AuditHead(1, good.Hash), await Store.Audit.GetHeadAsync(Ct));
         Assert.Equal(1, await Store.Audit.CountAsync(new AuditQuery(), Ct));
