@@ -18,7 +18,7 @@ internal static class PostureEndpoints
     {
         await audit.RecordReadAsync(context);
         var report = await posture.ReportAsync(context.RequestAborted);
-        TesseraMetrics.SetPostureFindings(report.Findings);
+        TesseraMetrics.SetPostureFindings(report);
         return TypedResults.Json(PostureView.Of(report), AdminJson.Options);
     }
 }

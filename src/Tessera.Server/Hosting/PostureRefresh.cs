@@ -22,7 +22,7 @@ internal sealed partial class PostureRefresh(PostureService posture, TimeProvide
             {
                 try
                 {
-                    TesseraMetrics.SetPostureFindings((await posture.ReportAsync(stoppingToken)).Findings);
+                    TesseraMetrics.SetPostureFindings(await posture.ReportAsync(stoppingToken));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -21,15 +21,12 @@ internal static class TesseraMetrics
     public static readonly Gauge PostureFindings = Metrics.CreateGauge("tessera_posture_findings",
         "Findings of the latest posture report (docs/posture.md), by type and severity; recomputed every few minutes and on every report.", "type", "severity");
 
-    /// <summary>Sets every type and severity to its count in <paramref name="findings"/> (zero when none), so an alert sees a finding go away.</summary>
-    public static void SetPostureFindings(IReadOnlyList<Core.Posture.PostureFinding> findings)
+    /// <summary>Sets every type and severity to its count in <paramref name="report"/> (zero when none).</summary>
+    public static void SetPostureFindings(Core.Posture.PostureReport report)
     {
-        foreach (var type in Core.Posture.PostureFindingTypes.All)
+        foreach (var (type, severity, count) in report.Counts())
         {
-            foreach (var severity in Enum.GetValues<Core.Posture.PostureSeverity>())
-            {
-                PostureFindings.WithLabels(type, Core.Posture.PostureSeverities.Name(severity)).Set(findings.Count(f => f.Type == type && f.Severity == severity));
-            }
+            PostureFindings.WithLabels(type, Core.Posture.PostureSeverities.Name(severity)).Set(count);
         }
     }
 }

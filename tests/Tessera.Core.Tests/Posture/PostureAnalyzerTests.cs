@@ -274,6 +274,19 @@ public sealed class PostureAnalyzerTests
     }
 
     [Fact]
+    public void Counts_name_every_type_and_severity_zero_included()
+    {
+        var report = Analyze([Clean("old") with { Expires = Now.AddDays(-1) }, Clean("soon") with { Expires = Now.AddDays(5) }]);
+
+        var counts = report.Counts().ToList();
+        Assert.Equal(PostureFindingTypes.All.Count * 3, counts.Count);
+        Assert.Contains((PostureFindingTypes.AgentExpired, PostureSeverity.High, 1), counts);
+        Assert.Contains((PostureFindingTypes.AgentExpiringSoon, PostureSeverity.Low, 1), counts);
+        Assert.Contains((PostureFindingTypes.AgentStale, PostureSeverity.Medium, 0), counts);
+        Assert.Equal(report.Findings.Count, counts.Sum(c => c.Count));
+    }
+
+    [Fact]
     public void Fail_on_is_reached_by_a_finding_of_that_severity_or_higher()
     {
         var report = Analyze([Clean("soon") with { Expires = Now.AddDays(5) }]);

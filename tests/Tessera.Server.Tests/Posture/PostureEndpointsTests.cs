@@ -41,8 +41,10 @@ public sealed class PostureEndpointsTests
             Assert.DoesNotContain(TestBroker.Sha256Hex(TestBroker.SupportSecret), text, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain(token.Split('.')[2], text, StringComparison.Ordinal);
 
+            // The gauges are the process's (every broker of this test run sets them): that they are served, by type and severity.
             var metrics = await broker.Client.GetStringAsync("/metrics");
-            Assert.Contains("tessera_posture_findings{type=\"agent.expired\",severity=\"high\"} 1", metrics, StringComparison.Ordinal);
+            Assert.Contains("tessera_posture_findings{type=\"agent.expired\",severity=\"high\"} ", metrics, StringComparison.Ordinal);
+            Assert.Contains("tessera_posture_findings{type=\"delegation.widens_reach\",severity=\"low\"} ", metrics, StringComparison.Ordinal);
         }
     }
 
