@@ -29,6 +29,24 @@ public sealed class ServeCommandTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "data")));
     }
 
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("audit", "verify")]
+    [InlineData("storage", "migrate")]
+    public async Task A_storage_value_npgsql_refuses_exits_1_naming_storage_without_a_stack_trace_or_the_password(params string[] command)
+    {
+        var path = WriteConfig("storage: postgres://tessera:hunter2@127.0.0.1:1/tessera?sslmode=verify-full\n");
+
+        var (exit, _, stderr) = await TesseraCli.RunAsync([.. command, "--config", path]);
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith("Configuration refused: tessera.yaml: storage: the PostgreSQL storage location is neither", stderr, StringComparison.Ordinal);
+        Assert.Contains("sslmode=VerifyFull", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public async Task A_yaml_value_that_cannot_be_read_exits_1_naming_its_path_without_a_stack_trace()
     {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
+using Tessera.Core.Storage;
 
 namespace Tessera.Cli.Commands;
 
@@ -120,7 +121,18 @@ internal static class AuditCommand
             }
 
             // On PostgreSQL this verifies every node's chain, each on its own, in read-only transactions.
-            await using var store = ConfiguredStore.Open(loaded, readOnly: true);
+            ITesseraStore opened;
+            try
+            {
+                opened = ConfiguredStore.Open(loaded, readOnly: true);
+            }
+            catch (ConfigException ex)
+            {
+                await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
+                return ExitCodes.For(ex);
+            }
+
+            await using var store = opened;
             var watch = Stopwatch.StartNew();
             IReadOnlyList<ChainVerification> results;
             try

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tessera.Core.Configuration;
+using Tessera.Core.Storage;
 using Tessera.Core.Identity;
 using Tessera.Core.Vault;
 using Tessera.Server.Hosting;
@@ -77,7 +78,18 @@ internal static class ServeCommand
         }
 
         using var ownedKey = masterKey;
-        await using var store = ConfiguredStore.Open(config);
+        ITesseraStore opened;
+        try
+        {
+            opened = ConfiguredStore.Open(config);
+        }
+        catch (ConfigException ex)
+        {
+            Console.Error.WriteLine($"Configuration refused: {ex.Message}");
+            return ExitCodes.For(ex);
+        }
+
+        await using var store = opened;
         if (ConfiguredStore.IsShared(config))
         {
             // Reach the database (and bring its schema up to date) before hosting starts, so a database

@@ -44,6 +44,11 @@ internal static class StorageCommand
                     : $"{what} migrated from version {migration.FromVersion} to {migration.ToVersion} ({migration.ToVersion - migration.FromVersion} applied)");
                 return ExitCodes.Success;
             }
+            catch (ConfigException ex)
+            {
+                await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
+                return ExitCodes.For(ex);
+            }
             catch (Exception ex) when (ex is DbException or InvalidOperationException or ArgumentException or IOException or UnauthorizedAccessException)
             {
                 // Npgsql's and SQLite's messages name the host or file, never the password; a newer schema is an InvalidOperationException.
