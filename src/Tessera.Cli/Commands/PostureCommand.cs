@@ -49,8 +49,8 @@ internal static class PostureCommand
         var findings = root.GetProperty("findings").EnumerateArray().ToList();
         var agents = root.GetProperty("agents").EnumerateArray().ToList();
         string Count(string severity) => findings.Count(f => f.GetProperty("severity").GetString() == severity).ToString(CultureInfo.InvariantCulture);
-        Terminal.WriteLine($"Posture at {root.GetProperty("generated_at").GetString()} (window {root.GetProperty("window").GetString()}): {agents.Count} agents, "
-            + $"{findings.Count} findings ({Count("high")} high, {Count("medium")} medium, {Count("low")} low)");
+        Terminal.WriteLine($"Posture at {root.GetProperty("generated_at").GetString()} (window {root.GetProperty("window").GetString()}): {Plural(agents.Count, "agent")}, "
+            + $"{Plural(findings.Count, "finding")} ({Count("high")} high, {Count("medium")} medium, {Count("low")} low)");
 
         foreach (var a in agents)
         {
@@ -91,6 +91,8 @@ internal static class PostureCommand
             }
         }
     }
+
+    private static string Plural(int count, string noun) => count.ToString(CultureInfo.InvariantCulture) + " " + noun + (count == 1 ? "" : "s");
 
     private static string List(JsonElement array)
     {
