@@ -87,8 +87,10 @@ public sealed class McpListFilter
         {
             document = JsonDocument.Parse(message, Strict);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: the duplicate check reads every member name, and a name that
+            // escapes half a surrogate pair throws there; refused like any answer that cannot be read.
             return McpFilterOutcome.Refused;
         }
 

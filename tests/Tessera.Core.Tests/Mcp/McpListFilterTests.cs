@@ -249,6 +249,19 @@ public sealed class McpListFilterTests
     }
 
     [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"tools":[],"x":{"\ud800":1}}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search_code","a\udc00":1}]}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"a\ud800b":2,"result":{"tools":[]}}""")]
+    public void A_member_name_escaping_half_a_surrogate_pair_is_refused_not_thrown(string answer)
+    {
+        // A hostile upstream's list answer: refused (Tessera passes on nothing it cannot read), never an exception (a 5xx).
+        var output = new ArrayBufferWriter<byte>();
+
+        Assert.Equal(McpFilterOutcome.Refused, Filter(["github:search"], McpListKind.Tools, Encoding.UTF8.GetBytes(answer), output));
+        Assert.Equal(0, output.WrittenCount);
+    }
+
+    [Theory]
     [InlineData("tools/list", McpListKind.Tools)]
     [InlineData("prompts/list", McpListKind.Prompts)]
     [InlineData("resources/list", McpListKind.Resources)]
