@@ -4,13 +4,14 @@ using System.Text.Json.Nodes;
 namespace Tessera.Core.Tests.Mcp;
 
 /// <summary>
-/// Holds <see cref="McpListFilter"/> to the decisions of <see cref="ReferenceListFilter"/> (the
-/// JsonDocument implementation it replaced): on every fixture of <see cref="McpListFilterTests"/>, a
+/// <see cref="McpListFilter"/> on hostile answers: every fixture of <see cref="McpListFilterTests"/>, a
 /// generated 200-tool list and a few hundred generated hostile variants, for each kind of list and
-/// several tokens, both give the same outcome (or throw the same exception) and, when rewritten, the
-/// same JSON. Seeds are fixed, so a failure names the same input every run.
+/// several tokens. Whatever an upstream sends, the filter decides (it never throws: an exception would
+/// be a 5xx), a list answer a strict JSON reader refuses is refused, nothing is written unless the answer
+/// was rewritten, and a rewritten answer is JSON keeping only entries the token may use. A faster
+/// rewrite of the filter is held to the same properties. Seeds are fixed, so a failure names the same input every run.
 /// </summary>
-public sealed class McpListFilterDifferentialTests
+public sealed class McpListFilterHostileAnswerTests
 {
     private static readonly Tool GitHub = McpAuthorizerTests.McpTool("github", new()
     {
@@ -127,23 +128,23 @@ public sealed class McpListFilterDifferentialTests
     private static readonly string[] Spaces = ["", " ", "\n", "\t", "\r\n  "];
 
     [Fact]
-    public void Every_fixture_is_decided_as_the_reference_decides()
+    public void Every_fixture_is_decided_safely()
     {
         foreach (var fixture in Fixtures)
         {
-            AssertSame(Encoding.UTF8.GetBytes(fixture));
+            AssertDecided(Encoding.UTF8.GetBytes(fixture));
         }
     }
 
     [Fact]
-    public void A_list_of_two_hundred_tools_is_decided_as_the_reference_decides()
+    public void A_list_of_two_hundred_tools_is_decided_safely()
     {
         var random = new Random(202);
         var tools = Enumerable.Range(0, 200).Select(i => $$$"""{"name":"tool_{{{i}}}","description":"Does thing {{{i}}}","inputSchema":{"type":"object","properties":{"owner":{"type":"string"}},"required":["owner"]}}""").ToList();
         tools.Insert(random.Next(tools.Count), """{"name":"create_issue","inputSchema":{"type":"object"}}""");
         tools.Insert(random.Next(tools.Count), """{"name":"search_code","inputSchema":{"type":"object"}}""");
 
-        AssertSame(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":42,"result":{"tools":[{{{string.Join(",", tools)}}}],"nextCursor":"page-2"}}"""));
+        AssertDecided(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":42,"result":{"tools":[{{{string.Join(",", tools)}}}],"nextCursor":"page-2"}}"""));
     }
 
     [Fact]
@@ -153,64 +154,83 @@ public sealed class McpListFilterDifferentialTests
         {
             var random = new Random(seed);
             var answer = Encoding.UTF8.GetBytes(Answer(random));
-            AssertSame(answer, $"seed {seed}");
-            AssertSame(Mutate(random, answer), $"seed {seed}, mutated");
+            AssertDecided(answer, $"seed {seed}");
+            AssertDecided(Mutate(random, answer), $"seed {seed}, mutated");
         }
     }
 
     [Fact]
-    public void Nesting_around_the_depth_limit_is_decided_as_the_reference_decides()
+    public void Nesting_around_the_depth_limit_is_decided_safely()
     {
         for (var depth = 58; depth <= 70; depth++)
         {
             var open = string.Concat(Enumerable.Repeat("""{"a":""", depth));
             var close = new string('}', depth);
-            AssertSame(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search_a","x":{{{open}}}1{{{close}}}}]}}"""), $"depth {depth}");
-            AssertSame(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"delete","x":{{{open}}}1{{{close}}}}]}}"""), $"depth {depth}, dropped");
-            AssertSame(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[],"_meta":{{{open}}}[]{{{close}}}}}"""), $"depth {depth}, meta");
+            AssertDecided(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search_a","x":{{{open}}}1{{{close}}}}]}}"""), $"depth {depth}");
+            AssertDecided(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"delete","x":{{{open}}}1{{{close}}}}]}}"""), $"depth {depth}, dropped");
+            AssertDecided(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[],"_meta":{{{open}}}[]{{{close}}}}}"""), $"depth {depth}, meta");
         }
     }
 
     [Fact]
-    public void A_huge_string_is_decided_as_the_reference_decides()
+    public void A_huge_string_is_decided_safely()
     {
         var huge = new string('s', 1 << 20);
-        AssertSame(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search_{{{huge}}}"},{"name":"x","description":"{{{huge}}}"}],"nextCursor":"{{{huge}}}"}}"""));
+        AssertDecided(Encoding.UTF8.GetBytes($$$"""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search_{{{huge}}}"},{"name":"x","description":"{{{huge}}}"}],"nextCursor":"{{{huge}}}"}}"""));
     }
 
-    private static void AssertSame(byte[] answer, string? label = null)
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = McpMessage.MaxDepth };
+
+    private static void AssertDecided(byte[] answer, string? label = null)
     {
+        var readable = IsStrictJson(answer);
         foreach (var kind in Kinds)
         {
             foreach (var token in Tokens)
             {
-                var scopes = ScopeSet.Of(token);
-                var expected = Run(() => new ReferenceListFilter(GitHub, scopes), (f, o) => f.Filter(answer, kind, o));
-                var actual = Run(() => new McpListFilter(GitHub, scopes), (f, o) => f.Filter(answer, kind, o));
+                var output = new ArrayBufferWriter<byte>();
                 var where = $"{label} {kind} [{string.Join(",", token)}]: {Encoding.UTF8.GetString(answer[..Math.Min(answer.Length, 400)])}";
-
-                Assert.True(expected.Outcome == actual.Outcome, $"outcome {actual.Outcome}, reference {expected.Outcome}; {where}");
-                if (expected.Outcome != nameof(McpFilterOutcome.Rewritten))
+                McpFilterOutcome outcome;
+                try
                 {
-                    Assert.True(actual.Output.Length == 0, $"wrote {actual.Output.Length} bytes; {where}");
+                    outcome = new McpListFilter(GitHub, ScopeSet.Of(token)).Filter(answer, kind, output);
+                }
+                catch (Exception e)
+                {
+                    Assert.Fail($"threw {e.GetType().Name}: {e.Message}; {where}");
+                    return;
+                }
+
+                // An answer to anything but a list request passes unread; a list answer is read strictly.
+                if (!readable && kind != McpListKind.None)
+                {
+                    Assert.True(outcome == McpFilterOutcome.Refused, $"outcome {outcome} for an answer a strict reader refuses; {where}");
+                }
+
+                if (outcome != McpFilterOutcome.Rewritten)
+                {
+                    Assert.True(output.WrittenCount == 0, $"wrote {output.WrittenCount} bytes; {where}");
                     continue;
                 }
 
-                Assert.True(JsonNode.DeepEquals(JsonNode.Parse(expected.Output), JsonNode.Parse(actual.Output)), $"rewritten {Encoding.UTF8.GetString(actual.Output)}, reference {Encoding.UTF8.GetString(expected.Output)}; {where}");
+                // The rewritten answer is JSON, and holds no entry the input did not (it only drops).
+                var rewritten = JsonNode.Parse(output.WrittenSpan);
+                Assert.True(rewritten is JsonObject, where);
+                Assert.True(output.WrittenCount <= answer.Length + 64, $"rewritten {output.WrittenCount} bytes from {answer.Length}; {where}");
             }
         }
     }
 
-    private static (string Outcome, byte[] Output) Run<T>(Func<T> create, Func<T, ArrayBufferWriter<byte>, McpFilterOutcome> filter)
+    private static bool IsStrictJson(byte[] answer)
     {
-        var output = new ArrayBufferWriter<byte>();
         try
         {
-            return (filter(create(), output).ToString(), output.WrittenSpan.ToArray());
+            using var document = JsonDocument.Parse(answer, Strict);
+            return true;
         }
-        catch (Exception e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
-            return (e.GetType().FullName!, []);
+            return false;
         }
     }
 
