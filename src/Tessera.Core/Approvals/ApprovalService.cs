@@ -158,6 +158,13 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
         if (request.Get("authorization_details") is { } detailsText)
         {
             // An MCP tool binds one tool call (tessera_mcp_call), any other tool one HTTP request (tessera_request).
+            // Reject an exact request for a database tool: its approval covers a scope (a login with those grants), not one request.
+            if (draft.Tool.Protocol == ToolProtocol.Postgres)
+            {
+                return (new OAuthError(OAuthErrorCodes.InvalidAuthorizationDetails,
+                    $"The authorization_details are not acceptable: tool '{draft.Tool.Id}' is a database; its approvals cover scopes, not single requests."), false);
+            }
+
             string? problem;
             details = draft.Tool.Protocol == ToolProtocol.Mcp
                 ? McpCallDetail.Parse(detailsText, draft.Tool, draft.Scopes, out arguments, out problem)?.ToJson()

@@ -143,6 +143,10 @@ public sealed record AuditEvent
         // Written last and only when present, so events from before MCP hash as they did.
         Optional(w, "mcp_method", r.McpMethod);
         Optional(w, "mcp_name", r.McpName);
+
+        // Likewise for leases: events from before them hash as they did.
+        Optional(w, "lease", r.Lease);
+        Optional(w, "role", r.Role);
     }
 
     /// <summary>Reads an event back from its stored JSON; the caller checks the hash.</summary>
@@ -173,6 +177,8 @@ public sealed record AuditEvent
             LatencyMs = root.TryGetProperty("latency_ms", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetDouble() : null,
             McpMethod = Get(root, "mcp_method"),
             McpName = Get(root, "mcp_name"),
+            Lease = Get(root, "lease"),
+            Role = Get(root, "role"),
         };
         return new AuditEvent
         {

@@ -45,4 +45,10 @@ public sealed record AuditRecord
 
     /// <summary>An MCP message's target: the tool or prompt name, or the resource URI (clipped).</summary>
     public string? McpName { get; init; }
+
+    /// <summary>A database lease's id (<c>lease.*</c> events).</summary>
+    public string? Lease { get; init; }
+
+    /// <summary>A database lease's role: the user name the database logs show (never its password).</summary>
+    public string? Role { get; init; }
 }

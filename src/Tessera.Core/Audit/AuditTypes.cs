@@ -60,4 +60,16 @@ public static class AuditTypes
     /// last event, and, once a minute passed without any, that the limit was lifted (with the episode's total).
     /// </summary>
     public const string RateLimitSummary = "ratelimit.summary";
+
+    /// <summary>A database lease was handed out: its role exists with the grants of its scopes (<c>lease</c>, <c>role</c>, <c>tool</c>, <c>scopes</c>).</summary>
+    public const string LeaseIssued = "lease.issued";
+
+    /// <summary>A request for a lease was refused (outcome <c>denied</c>, or <c>error</c> when the database or the admin secret failed).</summary>
+    public const string LeaseDenied = "lease.denied";
+
+    /// <summary>A lease ended: its sessions were cut and its role dropped (or an operator forced its record closed: <c>reason_code</c> <c>lease.forced</c>).</summary>
+    public const string LeaseRevoked = "lease.revoked";
+
+    /// <summary>Ending a lease failed; it is retried with backoff and reported until it succeeds or is forced.</summary>
+    public const string LeaseRevokeFailed = "lease.revoke_failed";
 }

@@ -570,7 +570,8 @@ public static partial class ConfigLoader
 
         private ToolOptions BindTool(YamlCursor c)
         {
-            c.OnlyKeys("id", "audience", "protocol", "upstream", "allow_insecure", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout");
+            c.OnlyKeys("id", "audience", "protocol", "upstream", "allow_insecure", "credential", "require_dpop", "scopes", "client_id", "rotate_every", "timeout",
+                "connection", "admin_secret", "lease_ttl");
             var id = Id(c.Child("id"));
             if (_tools.ContainsKey(id))
             {
@@ -581,8 +582,11 @@ public static partial class ConfigLoader
             {
                 null or "http" => ToolProtocol.Http,
                 "mcp" => ToolProtocol.Mcp,
-                var other => throw c.Child("protocol").Error($"'{other}' is not a protocol: use http or mcp"),
+                "postgres" => ToolProtocol.Postgres,
+                var other => throw c.Child("protocol").Error($"'{other}' is not a protocol: use http, mcp or postgres"),
             };
+
+            var database = BindDatabase(c, protocol);
 
             var audience = c.Child("audience").OptionalString() ?? $"urn:tessera:tool:{id}";
             // Reject an audience that names something else: a token for this tool would pass there
@@ -658,7 +662,8 @@ public static partial class ConfigLoader
                     throw sc.Error("scope names use lower-case letters, digits and . _ -");
                 }
 
-                sc.OnlyKeys("rules", "approval");
+                sc.OnlyKeys("rules", "approval", "grants");
+                var grants = BindGrants(sc, protocol);
                 var rules = sc.Child("rules").StringList();
                 var ruleItems = sc.Child("rules").Items().ToList();
                 for (var i = 0; i < rules.Count; i++)
@@ -704,7 +709,7 @@ public static partial class ConfigLoader
                     approval = new ApprovalPolicyOptions(group, ap.Child("ttl").OptionalDuration(TimeSpan.FromMinutes(2)), ap.Child("max_uses").OptionalInt(1, 1, 1000));
                 }
 
-                scopes[name] = new ToolScopeOptions(rules, approval);
+                scopes[name] = new ToolScopeOptions(rules, approval, grants);
             }
 
             if (scopes.Count == 0)
@@ -725,9 +730,113 @@ public static partial class ConfigLoader
                 Timeout = c.Child("timeout").OptionalDuration(ToolOptions.DefaultTimeout),
                 ClientId = c.Child("client_id").OptionalString(),
                 Scopes = scopes,
+                Connection = database?.Connection,
+                AdminSecret = database?.AdminSecret,
+                LeaseTtl = database?.LeaseTtl ?? ToolOptions.DefaultLeaseTtl,
             };
             _tools[id] = tool;
             return tool;
+        }
+
+        /// <summary>
+        /// The database part of a <c>protocol: postgres</c> tool (where agents connect, the admin
+        /// secret, the lease lifetime), or null for any other tool, which may not carry it.
+        /// </summary>
+        private static (DatabaseConnectionOptions Connection, string AdminSecret, TimeSpan LeaseTtl)? BindDatabase(YamlCursor c, ToolProtocol protocol)
+        {
+            if (protocol != ToolProtocol.Postgres)
+            {
+                foreach (var key in new[] { "connection", "admin_secret", "lease_ttl" })
+                {
+                    if (!c.Child(key).IsMissing)
+                    {
+                        throw c.Child(key).Error("belongs to a database tool: give the tool protocol: postgres, or remove it");
+                    }
+                }
+
+                return null;
+            }
+
+            // Reject what a database tool never uses: nothing is proxied to it, and no credential is injected.
+            foreach (var key in new[] { "upstream", "credential", "allow_insecure", "timeout" })
+            {
+                if (!c.Child(key).IsMissing)
+                {
+                    throw c.Child(key).Error("does not apply to a tool with protocol: postgres: agents connect to the database themselves, with a lease");
+                }
+            }
+
+            var conn = c.Child("connection");
+            if (conn.IsMissing)
+            {
+                throw conn.Error("is required for a tool with protocol: postgres: write { host, port, database }, the address agents connect to");
+            }
+
+            conn.OnlyKeys("host", "port", "database");
+            var host = conn.Child("host").RequiredString();
+            if (host.Length > 255 || host.Any(ch => char.IsWhiteSpace(ch) || char.IsControl(ch)))
+            {
+                throw conn.Child("host").Error($"'{host}' is not a host name or address");
+            }
+
+            var port = conn.Child("port").OptionalInt(5432, 1, 65535);
+            var databaseName = conn.Child("database").RequiredString();
+            if (databaseName.Length > 63 || databaseName.Any(char.IsControl))
+            {
+                throw conn.Child("database").Error("must be a PostgreSQL database name (at most 63 bytes, no control characters)");
+            }
+
+            var adminSecret = c.Child("admin_secret").IsMissing
+                ? throw c.Child("admin_secret").Error("is required for a tool with protocol: postgres: the vault secret holding the connection string of a role that may CREATE ROLE")
+                : c.Child("admin_secret").RequiredString();
+            if (!Vault.SecretName.IsValid(adminSecret))
+            {
+                throw c.Child("admin_secret").Error($"'{adminSecret}' is not a secret name: use {Vault.SecretName.Rule}");
+            }
+
+            var ttl = c.Child("lease_ttl").OptionalDuration(ToolOptions.DefaultLeaseTtl);
+            if (ttl < TimeSpan.FromMinutes(1) || ttl > TimeSpan.FromDays(1))
+            {
+                throw c.Child("lease_ttl").Error("must be between 1m and 24h: a lease never outlives its token, and a token lives at most a day");
+            }
+
+            return (new DatabaseConnectionOptions(host, port, databaseName), adminSecret, ttl);
+        }
+
+        /// <summary>
+        /// The grants of one scope of a database tool: each one SQL statement naming the lease's role
+        /// as <c>{{role}}</c>, the only substitution Tessera makes (quoted as an identifier); empty for
+        /// any other tool, whose scopes may not carry grants.
+        /// </summary>
+        private static IReadOnlyList<string> BindGrants(YamlCursor sc, ToolProtocol protocol)
+        {
+            var cursor = sc.Child("grants");
+            if (protocol != ToolProtocol.Postgres)
+            {
+                return cursor.IsMissing ? [] : throw cursor.Error("belongs to a database tool (protocol: postgres); an HTTP or MCP scope takes rules");
+            }
+
+            if (!sc.Child("rules").IsMissing)
+            {
+                throw sc.Child("rules").Error("a database tool's scope takes grants, not rules: nothing is proxied to it");
+            }
+
+            var grants = cursor.StringList();
+            if (grants.Count == 0)
+            {
+                throw cursor.Error("is required: a database scope holds at least one grant, e.g. GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {{role}}");
+            }
+
+            var items = cursor.Items().ToList();
+            for (var i = 0; i < grants.Count; i++)
+            {
+                if (Leases.LeaseGrants.Check(grants[i]) is { } problem)
+                {
+                    throw items[i].Error(problem);
+                }
+            }
+
+            return grants;
         }
 
         private AgentOptions BindAgent(YamlCursor c, TokenOptions tokens, RegistryOptions registry, HashSet<string> agentIds)

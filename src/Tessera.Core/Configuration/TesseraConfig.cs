@@ -145,11 +145,31 @@ public sealed record ToolOptions
     /// <summary>The agent id the tool itself authenticates as, to introspect tokens addressed to it.</summary>
     public string? ClientId { get; init; }
     public required IReadOnlyDictionary<string, ToolScopeOptions> Scopes { get; init; }
+
+    /// <summary><c>connection</c> of a <c>protocol: postgres</c> tool: where the agent connects with its lease; null for any other tool.</summary>
+    public DatabaseConnectionOptions? Connection { get; init; }
+
+    /// <summary><c>admin_secret</c> of a <c>protocol: postgres</c> tool: the vault secret holding the connection string of a role that may create roles.</summary>
+    public string? AdminSecret { get; init; }
+
+    /// <summary><c>lease_ttl</c>: how long a lease lives at most (never past the token it was issued for).</summary>
+    public TimeSpan LeaseTtl { get; init; } = DefaultLeaseTtl;
+
+    public static readonly TimeSpan DefaultLeaseTtl = TimeSpan.FromMinutes(15);
 }
+
+/// <summary>The address an agent is given with its database lease (<c>connection: { host, port, database }</c>).</summary>
+public sealed record DatabaseConnectionOptions(string Host, int Port, string Database);
 
 public sealed record ToolCredentialOptions(string Secret, string Header, string? Format);
 
-public sealed record ToolScopeOptions(IReadOnlyList<string> Rules, ApprovalPolicyOptions? Approval);
+/// <param name="Rules">The proxy rules of an HTTP or MCP tool's scope; empty for a database tool.</param>
+/// <param name="Approval">Who must approve a token carrying this scope, or null.</param>
+/// <param name="Grants">The statements a database tool's lease runs for this scope, with <c>{{role}}</c> for the lease's role; empty for other tools.</param>
+public sealed record ToolScopeOptions(IReadOnlyList<string> Rules, ApprovalPolicyOptions? Approval, IReadOnlyList<string>? Grants = null)
+{
+    public IReadOnlyList<string> Grants { get; init; } = Grants ?? [];
+}
 
 public sealed record ApprovalPolicyOptions(string Group, TimeSpan Ttl, int MaxUses);
 

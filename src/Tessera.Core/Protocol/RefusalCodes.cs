@@ -153,6 +153,30 @@ public static class RefusalCodes
     public const string ProxyUpstreamTimeout = "proxy.upstream_timeout";
     public const string ProxyUpstreamFailed = "proxy.upstream_failed";
 
+    // The proxy, for a tool it does not forward to (a database: agents get leases instead).
+    public const string ProxyToolNotProxied = "proxy.tool_not_proxied";
+
+    // Database leases (POST /credentials/{tool}): recorded as lease.denied. The token and its DPoP
+    // proof are refused with the proxy's codes (proxy.token_*, proxy.dpop_*, proxy.mission_token,
+    // proxy.wrong_audience): the same rules, the same codes.
+    public const string LeaseToolUnknown = "lease.tool_unknown";
+    public const string LeaseToolNotDatabase = "lease.tool_not_database";
+    public const string LeaseNoScope = "lease.no_scope";
+    public const string LeaseExactRequestToken = "lease.exact_request_token";
+    public const string LeaseUsesSpent = "lease.uses_spent";
+    public const string LeaseAuditUnhealthy = "lease.audit_unhealthy";
+    public const string LeaseAdminSecretMissing = "lease.admin_secret_missing";
+    public const string LeaseAdminSecretTampered = "lease.admin_secret_tampered";
+    public const string LeaseAdminRejected = "lease.admin_rejected";
+    public const string LeaseGrantRefused = "lease.grant_refused";
+    public const string LeaseDatabaseUnavailable = "lease.database_unavailable";
+    public const string LeaseNotRecorded = "lease.not_recorded";
+
+    // Ending a lease: lease.revoke_failed carries the failure; lease.revoked of a forced end says so.
+    public const string LeaseRevokeFailed = "lease.revoke_failed";
+    public const string LeaseForced = "lease.forced";
+    public const string LeaseUnknown = "lease.unknown";
+
     // The admin API (/admin/v1): recorded as admin.denied (secret.denied for the vault's own rules).
     public const string AdminTokenMissing = "admin.token_missing";
     public const string AdminTokenInvalid = "admin.token_invalid";

@@ -1,5 +1,6 @@
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
+using Tessera.Core.Leases;
 using Tessera.Core.Missions;
 using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
@@ -59,4 +60,7 @@ public interface IStateChangeApplier<in TContext>
 
     /// <summary>Moves each usage counter named to the later of its stored time and the observed one.</summary>
     Task ObserveUsageAsync(UsageObserved change, TContext context, CancellationToken cancellationToken);
+
+    /// <summary>Moves a lease to its next status, unless it has already ended (then nothing changes and the batch goes on).</summary>
+    Task StepLeaseAsync(LeaseStep change, TContext context, CancellationToken cancellationToken);
 }

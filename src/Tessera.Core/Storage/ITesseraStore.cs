@@ -30,6 +30,9 @@ public interface ITesseraStore : IAsyncDisposable
     /// <summary>The usage counters of the posture report.</summary>
     IUsageStore Usage { get; }
 
+    /// <summary>The database leases handed out and being ended.</summary>
+    Leases.ILeaseStore Leases { get; }
+
     /// <summary>The change log other nodes on the same database write, or null for a store that is one node by construction.</summary>
     IChangeFeed? Changes => null;
 }

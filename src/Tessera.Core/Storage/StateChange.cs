@@ -1,5 +1,6 @@
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
+using Tessera.Core.Leases;
 using Tessera.Core.Missions;
 using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
@@ -40,6 +41,7 @@ public abstract record StateChange
         SecretVersionsDestroyed change => applier.DestroySecretVersionsAsync(change, context, cancellationToken),
         ApprovalRequested change => applier.RequestApprovalAsync(change, context, cancellationToken),
         UsageObserved change => applier.ObserveUsageAsync(change, context, cancellationToken),
+        LeaseStep change => applier.StepLeaseAsync(change, context, cancellationToken),
 
         // Every later step (decided, redeemed, and any step added later) is the same guarded update.
         ApprovalChange change => applier.StepApprovalAsync(change, context, cancellationToken),
