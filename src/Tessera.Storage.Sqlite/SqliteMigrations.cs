@@ -138,5 +138,37 @@ internal static class SqliteMigrations
             PRIMARY KEY (scope, rule)
         ) WITHOUT ROWID;
         """,
+
+        // 9: database leases. A lease is recorded (status 0, issuing) before its role exists; later
+        // steps ride with their audit events. The partial index holds only leases not ended (status 3).
+        """
+        CREATE TABLE leases (
+            id               TEXT PRIMARY KEY,
+            tool             TEXT NOT NULL,
+            username         TEXT NOT NULL,
+            status           INTEGER NOT NULL,
+            agent            TEXT NOT NULL,
+            principal        TEXT,
+            actor_chain      TEXT NOT NULL,
+            mission          TEXT,
+            purpose          TEXT,
+            jti              TEXT NOT NULL,
+            lineage          TEXT NOT NULL,
+            token_iat        INTEGER NOT NULL,
+            scopes           TEXT NOT NULL,
+            created_at       INTEGER NOT NULL,
+            expires_at       INTEGER NOT NULL,
+            ended_at         INTEGER,
+            end_reason       TEXT,
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  INTEGER,
+            last_error       TEXT,
+            node             TEXT,
+            claimed_by       TEXT,
+            claimed_until    INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX leases_live ON leases(created_at) WHERE status <> 3;
+        CREATE INDEX leases_ended ON leases(ended_at) WHERE status = 3;
+        """,
     ];
 }

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
+using Tessera.Core.Leases;
 using Tessera.Core.Missions;
 using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
@@ -216,6 +217,25 @@ internal sealed class SqliteStateChanges(SqliteTesseraStore store) : IStateChang
             await UpsertAsync(tx, "INSERT INTO rule_usage (scope, rule, last_at) VALUES ($agent, $scope, $at) ON CONFLICT (scope, rule) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)",
                 key.Scope, key.Rule, at, cancellationToken);
         }
+    }
+
+    public Task StepLeaseAsync(LeaseStep change, SqliteTransaction tx, CancellationToken cancellationToken)
+    {
+        // An ended lease stays ended (status 3): a late step from a slower node changes nothing. The claim is released with every step.
+        var command = Command(tx, """
+            UPDATE leases SET status = $status, attempts = $attempts, next_attempt_at = $next, last_error = $error,
+                end_reason = COALESCE($reason, end_reason), ended_at = CASE WHEN $status = 3 THEN $at ELSE ended_at END,
+                claimed_by = NULL, claimed_until = NULL
+            WHERE id = $id AND status <> 3
+            """);
+        command.Parameters.AddWithValue("$status", (int)change.Status);
+        command.Parameters.AddWithValue("$attempts", change.Attempts);
+        command.Parameters.AddWithValue("$next", change.NextAttemptAt is { } next ? next.ToUnixTimeMilliseconds() : DBNull.Value);
+        command.Parameters.AddWithValue("$error", (object?)change.LastError ?? DBNull.Value);
+        command.Parameters.AddWithValue("$reason", (object?)change.EndReason ?? DBNull.Value);
+        command.Parameters.AddWithValue("$at", change.At.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$id", change.LeaseId);
+        return command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private Task<int> UpsertAsync(SqliteTransaction tx, string sql, string first, string second, DateTimeOffset at, CancellationToken cancellationToken)

@@ -39,6 +39,7 @@ public sealed class SqliteTesseraStore : ITesseraStore
         TokenUses = new SqliteTokenUseStore(this);
         Approvals = new SqliteApprovalStore(this);
         Usage = new SqliteUsageStore(this);
+        Leases = new SqliteLeaseStore(this);
     }
 
     /// <summary>Creates the store for a configuration value <c>sqlite:/path/file.db</c>.</summary>
@@ -68,6 +69,8 @@ public sealed class SqliteTesseraStore : ITesseraStore
     public IApprovalStore Approvals { get; }
 
     public IUsageStore Usage { get; }
+
+    public Core.Leases.ILeaseStore Leases { get; }
 
     /// <summary>The schema version this build writes.</summary>
     public static int SchemaVersion => SqliteMigrations.Steps.Length;
