@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(RevokeCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(ApprovalCommand.Create());
+        root.Subcommands.Add(LeaseCommand.Create());
         root.Subcommands.Add(SecretCommand.Create());
         root.Subcommands.Add(VaultCommand.Create());
         root.Subcommands.Add(StorageCommand.Create());

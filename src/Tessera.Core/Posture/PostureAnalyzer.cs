@@ -111,6 +111,15 @@ public static class PostureAnalyzer
             }
         }
 
+        // A lease that should have ended and has not: its role still logs in, so it outranks any hygiene finding.
+        foreach (var lease in (input.FailingLeases ?? []).OrderBy(l => l.Id, StringComparer.Ordinal))
+        {
+            findings.Add(new PostureFinding(PostureFindingTypes.LeaseRevokeFailing, PostureSeverity.High,
+                $"lease {lease.Id} (role {lease.Username}) should have ended ({lease.EndReason ?? "due"}), but {lease.Attempts.ToString(CultureInfo.InvariantCulture)} attempt(s) failed; last: {lease.LastError}",
+                $"let Tessera reach the database of tool '{lease.Tool}' with its admin secret (it retries with backoff); if the database is gone, drop the role by hand and run: tessera lease revoke {lease.Id} --force")
+            { Agent = lease.Agent, Tool = lease.Tool });
+        }
+
         var unmatched = new List<RuleUse>();
         foreach (var tool in input.Tools.OrderBy(t => t.Id, StringComparer.Ordinal))
         {

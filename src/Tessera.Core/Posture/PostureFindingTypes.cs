@@ -10,6 +10,7 @@ public static class PostureFindingTypes
     public const string AgentLongTtl = "agent.long_ttl";
     public const string AgentSecretAuth = "agent.secret_auth";
     public const string SecretNotRotated = "secret.not_rotated";
+    public const string LeaseRevokeFailing = "lease.revoke_failing";
     public const string RuleWriteWildcard = "rule.write_wildcard";
     public const string DelegationWidensReach = "delegation.widens_reach";
 

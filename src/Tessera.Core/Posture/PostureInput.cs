@@ -14,6 +14,7 @@ namespace Tessera.Core.Posture;
 /// <param name="Tokens">The server's token lifetimes (an agent without <c>max_ttl</c> is bounded by the server's).</param>
 /// <param name="Options">The report's thresholds.</param>
 /// <param name="Now">The moment the report is for.</param>
+/// <param name="FailingLeases">Leases due to end whose last attempt to end failed (<c>lease.revoke_failing</c>).</param>
 public sealed record PostureInput(
     IReadOnlyCollection<Agent> Agents,
     Func<string, bool> IsSuspended,
@@ -22,4 +23,5 @@ public sealed record PostureInput(
     PostureUsage Usage,
     TokenOptions Tokens,
     PostureOptions Options,
-    DateTimeOffset Now);
+    DateTimeOffset Now,
+    IReadOnlyList<Leases.Lease>? FailingLeases = null);

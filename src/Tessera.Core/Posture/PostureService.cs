@@ -1,5 +1,6 @@
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
+using Tessera.Core.Leases;
 using Tessera.Core.Storage;
 using Tessera.Core.Tools;
 using Tessera.Core.Vault;
@@ -11,13 +12,14 @@ namespace Tessera.Core.Posture;
 /// tools, the vault's metadata, the usage counters) and hands it to <see cref="PostureAnalyzer"/>.
 /// Reads counters, never the audit log, so a report over millions of events answers at once.
 /// </summary>
-public sealed class PostureService(AgentRegistry agents, SuspendedAgents suspended, ToolCatalog tools, SecretVault vault, IUsageStore usage, TesseraConfig config,
-    TimeProvider time)
+public sealed class PostureService(AgentRegistry agents, SuspendedAgents suspended, ToolCatalog tools, SecretVault vault, IUsageStore usage, ILeaseStore leases,
+    TesseraConfig config, TimeProvider time)
 {
     public async Task<PostureReport> ReportAsync(CancellationToken cancellationToken)
     {
         var counters = await usage.ReadAsync(cancellationToken);
+        var failing = (await leases.LoadLiveAsync(cancellationToken)).Where(l => l.Status == LeaseStatus.Ending && l.Attempts > 0).ToList();
         return PostureAnalyzer.Analyze(new PostureInput([.. agents.All], suspended.IsSuspended, [.. tools.All], vault.List(), counters, config.Tokens, config.Posture,
-            time.GetUtcNow()));
+            time.GetUtcNow(), failing));
     }
 }

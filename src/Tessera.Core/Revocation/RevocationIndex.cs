@@ -19,6 +19,12 @@ public sealed class RevocationIndex
 
     public int Count => _revokedIds.Count + _agentsRevokedBefore.Count + _principalsRevokedBefore.Count;
 
+    /// <summary>
+    /// Raised after each entry is applied (this node's revocations and other nodes', as they arrive), so
+    /// what derives from a token outside memory (a database lease) can be ended at once. Handlers must be quick.
+    /// </summary>
+    public event Action? Applied;
+
     public void Apply(RevocationEntry entry)
     {
         var cut = new Cut(entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt.ToUnixTimeSeconds());
@@ -36,6 +42,8 @@ public sealed class RevocationIndex
             default:
                 throw new ArgumentOutOfRangeException(nameof(entry), entry.Kind, "unknown revocation kind");
         }
+
+        Applied?.Invoke();
     }
 
     /// <param name="jti">The token's own id.</param>

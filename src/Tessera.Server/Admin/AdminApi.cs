@@ -24,5 +24,6 @@ internal static class AdminApi
         SecretEndpoints.Map(admin);
         ApprovalEndpoints.Map(admin);
         PostureEndpoints.Map(admin);
+        LeaseEndpoints.Map(admin);
     }
 }

@@ -62,3 +62,11 @@ internal sealed record ApprovalView(string Id, string Status, string Agent, stri
 }
 
 internal sealed record ApprovalList(IReadOnlyList<ApprovalView> Approvals);
+
+internal sealed record LeaseView(string Id, string Tool, string Username, string Status, string Agent, string? Principal, IReadOnlyList<string> ActorChain,
+    string? Mission, string? Purpose, IReadOnlyList<string> Scopes, string CreatedAt, string ExpiresAt, string? EndedAt, string? EndReason, int Attempts,
+    string? NextAttemptAt, string? LastError, string? Node);
+
+internal sealed record LeaseList(IReadOnlyList<LeaseView> Leases);
+
+internal sealed record LeaseRevokeRequest(bool? Force);

@@ -119,6 +119,9 @@ public static class TesseraHost
         services.AddSingleton<Core.Proxy.ProxyService>();
         services.AddSingleton<ToolProxy>();
         services.AddSingleton<ProxyEntry>();
+        services.AddSingleton(store.Leases);
+        services.AddSingleton<Core.Leases.LeaseService>();
+        services.AddSingleton<Leases.CredentialEndpoint>();
         services.AddSingleton<RateLimits>();
         if (config.RateLimits.Enabled)
         {
@@ -142,6 +145,7 @@ public static class TesseraHost
         services.AddHostedService<StartupService>();
         services.AddHostedService<SigningKeyRetirement>();
         services.AddHostedService<PostureRefresh>();
+        services.AddHostedService<Leases.LeaseReaper>();
         services.AddProblemDetails();
         configureBuilder?.Invoke(builder);
 
@@ -167,6 +171,8 @@ public static class TesseraHost
             context => context.GetEndpoint()?.Metadata.GetMetadata<WritesOwnErrorBodies>() is null,
             branch => branch.UseStatusCodePages());
         app.MapOAuth();
+        app.MapPost("/credentials/{tool}", (HttpContext context, string tool) => context.RequestServices.GetRequiredService<Leases.CredentialEndpoint>().HandleAsync(context, tool))
+            .WithMetadata(WritesOwnErrorBodies.Instance);
         AdminApi.Map(app);
 
         // What serves no caller's request and writes no audit event is never refused: probes and

@@ -17,6 +17,9 @@ internal static class TesseraMetrics
         "Entries of the other nodes' change log applied to this node's memory (PostgreSQL), by kind.", "kind");
     public static readonly Counter ClusterSyncFailures = Metrics.CreateCounter("tessera_cluster_sync_failures_total",
         "Failed reads of the change log or of its notifications (PostgreSQL); this node answers 503 once max_staleness passes without a read.");
+    public static readonly Counter Leases = Metrics.CreateCounter("tessera_leases_total", "Requests for database leases, by tool and outcome (issued, refused).", "tool", "outcome");
+    public static readonly Counter LeaseRevokeFailures = Metrics.CreateCounter("tessera_lease_revoke_failures_total", "Attempts to end a database lease that failed (each is retried with backoff).");
+    public static readonly Gauge LeasesFailingToEnd = Metrics.CreateGauge("tessera_leases_failing_to_end", "Database leases due to end whose last attempt to end failed; alert when above zero.");
     public static readonly Counter AdminRequests = Metrics.CreateCounter("tessera_admin_requests_total", "Admin API requests, by outcome.", "outcome");
     public static readonly Gauge PostureFindings = Metrics.CreateGauge("tessera_posture_findings",
         "Findings of the latest posture report (docs/posture.md), by type and severity; recomputed every few minutes and on every report.", "type", "severity");
