@@ -45,6 +45,11 @@ internal sealed class PostgresImport(PostgresTesseraStore store)
         new("secret_versions", [Text("name"), Int("version"), Long("created_at"), Text("key_id"), Bytes("wrapped_key"), Bytes("ciphertext"), Long("retired_at"), Long("destroy_after"), Long("destroyed_at")], "name, version"),
         new("token_uses", [Text("jti"), Int("used"), Int("max_uses"), Long("expires_at")], "jti"),
         new("used_assertions", [Text("key"), Long("expires_at")], "key", LeaveExpired: true),
+        // Every lease, ended ones included (their history until pruned). Claims are not copied: they
+        // belong to the stopped source's node, and each lease is free for the first node to claim.
+        new("leases", [Text("id"), Text("tool"), Text("username"), Int("status"), Text("agent"), Text("principal"), Text("actor_chain"), Text("mission"),
+            Text("purpose"), Text("jti"), Text("lineage"), Long("token_iat"), Text("scopes"), Long("created_at"), Long("expires_at"), Long("ended_at"),
+            Text("end_reason"), Int("attempts"), Long("next_attempt_at"), Text("last_error"), Text("node")], "id"),
         new("agent_usage", [Text("agent"), Text("scope"), Long("last_at")], "agent, scope", PerNode: true),
         new("rule_usage", [Text("scope"), Text("rule"), Long("last_at")], "scope, rule", PerNode: true),
     ];

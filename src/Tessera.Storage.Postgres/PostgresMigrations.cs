@@ -159,5 +159,39 @@ internal static class PostgresMigrations
             PRIMARY KEY (scope, rule, node)
         );
         """,
+
+        // 4: database leases, as the SQLite store's migration 9: a lease is recorded (status 0,
+        // issuing) before its role exists; later steps ride with their audit events. The partial
+        // indexes hold the leases not ended (status 3) and the ended ones pruning looks for. A claim
+        // (claimed_by until claimed_until) is the node ending the lease, so one node ends each.
+        """
+        CREATE TABLE leases (
+            id               text PRIMARY KEY,
+            tool             text NOT NULL,
+            username         text NOT NULL,
+            status           integer NOT NULL,
+            agent            text NOT NULL,
+            principal        text,
+            actor_chain      text NOT NULL,
+            mission          text,
+            purpose          text,
+            jti              text NOT NULL,
+            lineage          text NOT NULL,
+            token_iat        bigint NOT NULL,
+            scopes           text NOT NULL,
+            created_at       bigint NOT NULL,
+            expires_at       bigint NOT NULL,
+            ended_at         bigint,
+            end_reason       text,
+            attempts         integer NOT NULL DEFAULT 0,
+            next_attempt_at  bigint,
+            last_error       text,
+            node             text,
+            claimed_by       text,
+            claimed_until    bigint
+        );
+        CREATE INDEX leases_live ON leases (created_at) WHERE status <> 3;
+        CREATE INDEX leases_ended ON leases (ended_at) WHERE status = 3;
+        """,
     ];
 }

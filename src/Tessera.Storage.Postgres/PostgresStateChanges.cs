@@ -1,6 +1,7 @@
 using Npgsql;
 using Tessera.Core.Approvals;
 using Tessera.Core.Identity;
+using Tessera.Core.Leases;
 using Tessera.Core.Missions;
 using Tessera.Core.Posture;
 using Tessera.Core.Revocation;
@@ -134,6 +135,22 @@ internal sealed class PostgresStateChanges(string nodeId) : IStateChangeApplier<
             throw new InvalidOperationException($"approval step to '{approval.Status}' from '{change.PreviousStatus}' does not match the stored state");
         }
     }
+
+    /// <summary>
+    /// An ended lease stays ended (status 3): a late step from a slower node matches no row and
+    /// changes nothing, without failing the batch. The claim is released with every step. Under
+    /// concurrent steps the row lock makes the second re-check the status the first left.
+    /// </summary>
+    public Task StepLeaseAsync(LeaseStep change, NpgsqlTransaction tx, CancellationToken cancellationToken) =>
+        ExecuteAsync(tx, """
+            UPDATE leases SET status = @status, attempts = @attempts, next_attempt_at = @next, last_error = @error,
+                end_reason = COALESCE(@reason, end_reason), ended_at = CASE WHEN @status = 3 THEN @at ELSE ended_at END,
+                claimed_by = NULL, claimed_until = NULL
+            WHERE id = @id AND status <> 3
+            """, cancellationToken,
+            Sql.Int("status", (int)change.Status), Sql.Int("attempts", change.Attempts),
+            change.NextAttemptAt is { } next ? Sql.Ms("next", next) : Sql.NullLong("next"),
+            Sql.Text("error", change.LastError), Sql.Text("reason", change.EndReason), Sql.Ms("at", change.At), Sql.Text("id", change.LeaseId));
 
     /// <summary>Each counter table in one statement (arrays unnested), this node's rows only.</summary>
     public async Task ObserveUsageAsync(UsageObserved change, NpgsqlTransaction tx, CancellationToken cancellationToken)

@@ -68,6 +68,7 @@ public sealed class PostgresTesseraStore : ITesseraStore
         TokenUses = new PostgresTokenUseStore(this);
         Approvals = new PostgresApprovalStore(this);
         Usage = new PostgresUsageStore(this);
+        Leases = new PostgresLeaseStore(this);
     }
 
     /// <summary>
@@ -99,6 +100,8 @@ public sealed class PostgresTesseraStore : ITesseraStore
     public IApprovalStore Approvals { get; }
 
     public IUsageStore Usage { get; }
+
+    public Core.Leases.ILeaseStore Leases { get; }
 
     /// <summary>The change log the nodes on this database write and read (<see cref="Core.Cluster.ClusterSync"/>).</summary>
     public IChangeFeed Changes => _changes;

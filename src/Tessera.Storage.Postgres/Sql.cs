@@ -11,6 +11,9 @@ internal static class Sql
 
     public static NpgsqlParameter Long(string name, long value) => new NpgsqlParameter<long>(name, NpgsqlDbType.Bigint) { TypedValue = value };
 
+    /// <summary>A bigint null (a time not set).</summary>
+    public static NpgsqlParameter NullLong(string name) => new(name, NpgsqlDbType.Bigint) { Value = DBNull.Value };
+
     public static NpgsqlParameter Int(string name, int value) => new NpgsqlParameter<int>(name, NpgsqlDbType.Integer) { TypedValue = value };
 
     public static NpgsqlParameter Bytes(string name, byte[] value) => new NpgsqlParameter<byte[]>(name, NpgsqlDbType.Bytea) { TypedValue = value };

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Npgsql;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
+using Tessera.Core.Leases;
 using Tessera.Core.Missions;
 using Tessera.Core.Storage;
 using Tessera.Storage.Postgres.Tests;
@@ -64,8 +65,8 @@ public sealed class StorageCommandTests(PostgresCluster cluster) : IDisposable
             Assert.Equal(0, await embedded.TerminateAsync());
         }
 
-        // A mission and an approval, through the store as the broker writes them, continuing the chain.
-        await AppendMissionAndApprovalAsync(Path.Combine(_directory, "data", "tessera.db"));
+        // A mission, an approval and a lease, through the store as the broker writes them, continuing the chain.
+        await AppendMissionApprovalAndLeaseAsync(Path.Combine(_directory, "data", "tessera.db"));
         var (sourceCode, sourceVerify) = await TesseraProcess.RunAsync(_directory, "audit", "verify");
         Assert.True(sourceCode == 0, sourceVerify);
         var sourceEvents = EventsVerified(sourceVerify);
@@ -83,6 +84,8 @@ public sealed class StorageCommandTests(PostgresCluster cluster) : IDisposable
             Assert.Equal(1L, await ScalarAsync(connection, "SELECT COUNT(*) FROM missions"));
             Assert.Equal(1L, await ScalarAsync(connection, "SELECT COUNT(*) FROM approvals"));
             Assert.Equal(1L, await ScalarAsync(connection, "SELECT COUNT(*) FROM agent_suspensions"));
+            Assert.Equal("lease-copied,orders-db,support-agent,alice,m-copied,3,expired",
+                await ScalarAsync(connection, "SELECT string_agg(concat_ws(',', id, tool, agent, principal, mission, status, end_reason), ';') FROM leases WHERE ended_at IS NOT NULL"));
             Assert.Equal("e2e-node", await ScalarAsync(connection, "SELECT string_agg(DISTINCT node, ',') FROM audit_events"));
         }
 
@@ -231,7 +234,7 @@ public sealed class StorageCommandTests(PostgresCluster cluster) : IDisposable
         return path;
     }
 
-    private static async Task AppendMissionAndApprovalAsync(string path)
+    private static async Task AppendMissionApprovalAndLeaseAsync(string path)
     {
         await using var store = new SqliteTesseraStore(path);
         await store.MigrateAsync(Ct);
@@ -260,6 +263,25 @@ public sealed class StorageCommandTests(PostgresCluster cluster) : IDisposable
             MaxUses = 1,
             TokenLifetime = TimeSpan.FromMinutes(5),
         })], Ct);
+
+        // A lease that was issued and has ended: its record is copied with the rest.
+        await store.Leases.OpenAsync(new Lease
+        {
+            Id = "lease-copied",
+            Tool = "orders-db",
+            Username = LeaseNames.RoleOf("lease-copied"),
+            Status = LeaseStatus.Issuing,
+            Agent = "support-agent",
+            Principal = "alice",
+            Mission = "m-copied",
+            Jti = "jti-leased",
+            TokenIssuedAt = now.ToUnixTimeSeconds(),
+            Scopes = ["db:read"],
+            CreatedAt = now,
+            ExpiresAt = now.AddMinutes(15),
+        }, Ct);
+        var ended = Next(new AuditHead(denied.Seq, denied.Hash), new AuditRecord { Type = AuditTypes.LeaseRevoked, Outcome = AuditOutcomes.Allowed, Agent = "support-agent", Tool = "orders-db" }, now);
+        await store.Audit.AppendAsync([ended], [new LeaseStep("lease-copied", LeaseStatus.Ended, now, EndReason: "expired")], Ct);
     }
 
     private static AuditEvent Next(AuditHead head, AuditRecord record, DateTimeOffset time)

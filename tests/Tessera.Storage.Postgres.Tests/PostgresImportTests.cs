@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Tessera.Core.Audit;
 using Tessera.Core.Identity;
+using Tessera.Core.Leases;
 using Tessera.Core.Missions;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
@@ -56,7 +57,19 @@ public sealed class PostgresImportTests(PostgresCluster cluster) : IAsyncLifetim
             new AgentSuspension("report-agent", true, T0),
             new AssertionUsed("spent-later", T0.AddHours(2)),
             new AssertionUsed("spent-earlier", T0.AddMinutes(1)));
-        await AppendAsync(Record("support-agent"));
+        var ending = Lease("lease-ending") with
+        {
+            Principal = "alice", ActorChain = ["support-agent"], Mission = "m-1", Purpose = "Answer ticket 42", Lineage = ["jti-root", "m-1"],
+            Scopes = ["db:read", "db:write"], Node = "node-old",
+        };
+        var ended = Lease("lease-ended");
+        await _source.Leases.OpenAsync(ending, Ct);
+        await _source.Leases.OpenAsync(ended, Ct);
+        await AppendAsync(Record("support-agent"),
+            new LeaseStep(ending.Id, LeaseStatus.Ending, T0.AddMinutes(1), 2, T0.AddMinutes(2).AddMilliseconds(5), "connection refused", "token revoked"),
+            new LeaseStep(ended.Id, LeaseStatus.Ended, T0.AddMinutes(1).AddMilliseconds(7), EndReason: "expired"));
+        Assert.Equal([ending.Id], await _source.Leases.ClaimAsync([ending.Id], "node-old", T0, T0.AddHours(1), Ct));
+        var sourceLeases = await _source.Leases.ListAsync(includeEnded: true, 10, Ct);
         Assert.Equal(1, await _source.TokenUses.TryConsumeAsync("jti-limited", 3, T0.AddHours(1), Ct));
         Assert.Equal(2, await _source.TokenUses.TryConsumeAsync("jti-limited", 3, T0.AddHours(1), Ct));
         var verified = await AuditVerifier.VerifyAsync(_source.Audit, Ct);
@@ -84,6 +97,13 @@ public sealed class PostgresImportTests(PostgresCluster cluster) : IAsyncLifetim
         Assert.Equal(["spent-later"], (await _target.Replays.LoadActiveAsync(T0, Ct)).Select(r => r.Key));
         Assert.Equal(3, await _target.TokenUses.TryConsumeAsync("jti-limited", 3, T0.AddHours(1), Ct));
         Assert.Null(await _target.TokenUses.TryConsumeAsync("jti-limited", 3, T0.AddHours(1), Ct));
+
+        // Every lease with every field as the source holds it; the source node's claim is left behind.
+        Assert.Equal(2L, result.Rows.Single(r => r.Key == "leases").Value);
+        var targetLeases = await _target.Leases.ListAsync(includeEnded: true, 10, Ct);
+        Assert.Equal(sourceLeases.Select(Fields), targetLeases.Select(Fields));
+        Assert.Equal([ending.Id], (await _target.Leases.LoadLiveAsync(Ct)).Select(l => l.Id));
+        Assert.Equal([ending.Id], await _target.Leases.ClaimAsync([ending.Id, ended.Id], "node-copied", T0, T0.AddMinutes(1), Ct));
     }
 
     [Fact]
@@ -141,6 +161,23 @@ public sealed class PostgresImportTests(PostgresCluster cluster) : IAsyncLifetim
 
     private static AuditRecord Record(string agent, string? mission = null) =>
         new() { Type = AuditTypes.TokenIssued, Outcome = AuditOutcomes.Allowed, Agent = agent, Mission = mission };
+
+    private static Lease Lease(string id) => new()
+    {
+        Id = id,
+        Tool = "orders-db",
+        Username = LeaseNames.RoleOf(id),
+        Status = LeaseStatus.Issuing,
+        Agent = "support-agent",
+        Jti = "jti-" + id,
+        TokenIssuedAt = T0.ToUnixTimeSeconds(),
+        Scopes = ["db:read"],
+        CreatedAt = T0.AddMilliseconds(id.Length),
+        ExpiresAt = T0.AddMinutes(15).AddMilliseconds(3),
+    };
+
+    /// <summary>A lease as a comparable string: every field, lists included.</summary>
+    private static string Fields(Lease lease) => System.Text.Json.JsonSerializer.Serialize(lease);
 
     private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
     {

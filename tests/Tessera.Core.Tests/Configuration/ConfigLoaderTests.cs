@@ -733,7 +733,7 @@ public sealed class ConfigLoaderTests : IDisposable
     {
         var ex = Refused(Replace("  - id: github\n", $"  - id: github\n    protocol: {protocol}\n"));
 
-        AssertNames(ex, "tools[1].protocol", $"'{protocol}' is not a protocol: use http or mcp");
+        AssertNames(ex, "tools[1].protocol", $"'{protocol}' is not a protocol: use http, mcp or postgres");
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Tessera.Core.Leases;
+
 namespace Tessera.Core.Tests.Storage;
 
 /// <summary>An applier that writes nothing: it adds every change it is handed, with the method that took it, to the list it is given as its transaction.</summary>
@@ -26,6 +28,8 @@ internal sealed class RecordingStateChangeApplier : IStateChangeApplier<List<(st
     public Task StepApprovalAsync(ApprovalChange change, List<(string, StateChange)> applied, CancellationToken cancellationToken) => Record(applied, nameof(StepApprovalAsync), change);
 
     public Task ObserveUsageAsync(UsageObserved change, List<(string, StateChange)> applied, CancellationToken cancellationToken) => Record(applied, nameof(ObserveUsageAsync), change);
+
+    public Task StepLeaseAsync(LeaseStep change, List<(string, StateChange)> applied, CancellationToken cancellationToken) => Record(applied, nameof(StepLeaseAsync), change);
 
     private static Task Record(List<(string, StateChange)> applied, string method, StateChange change)
     {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Tessera.Core.Leases;
 
 namespace Tessera.Core.Tests.Storage;
 
@@ -35,6 +36,17 @@ public sealed class StateChangeTests
         Assert.Equal(
             [nameof(RecordingStateChangeApplier.RequestApprovalAsync), nameof(RecordingStateChangeApplier.StepApprovalAsync), nameof(RecordingStateChangeApplier.StepApprovalAsync)],
             applied.Select(a => a.Method));
+    }
+
+    [Fact]
+    public async Task A_lease_step_reaches_the_stores_lease_step()
+    {
+        var applied = new List<(string Method, StateChange Change)>();
+        var step = new LeaseStep("l-1", LeaseStatus.Ended, DateTimeOffset.UnixEpoch, EndReason: "expired");
+
+        await step.ApplyAsync(new RecordingStateChangeApplier(), applied, TestContext.Current.CancellationToken);
+
+        Assert.Equal([(nameof(RecordingStateChangeApplier.StepLeaseAsync), (StateChange)step)], applied);
     }
 
     [Fact]

@@ -27,6 +27,8 @@ public abstract class DelegatingStore(ITesseraStore inner) : ITesseraStore
 
     public IUsageStore Usage => Inner.Usage;
 
+    public Core.Leases.ILeaseStore Leases => Inner.Leases;
+
     public virtual IChangeFeed? Changes => Inner.Changes;
 
     public Task<SchemaMigration> MigrateAsync(CancellationToken cancellationToken) => Inner.MigrateAsync(cancellationToken);
