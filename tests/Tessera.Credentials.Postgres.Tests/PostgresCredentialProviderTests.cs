@@ -61,6 +61,17 @@ public sealed class PostgresCredentialProviderTests(Warehouse warehouse) : IAsyn
     }
 
     [Fact]
+    public async Task The_password_never_reaches_the_server_so_its_statement_log_holds_only_the_verifier()
+    {
+        var credential = await _provider.IssueAsync(warehouse.Request(_expiry, ["read"]), Ct);
+
+        var log = await ReadSharedAsync(warehouse.ServerLog);
+        var statement = log.Split('\n').Single(l => l.Contains($"CREATE ROLE \"{credential.Username}\"", StringComparison.Ordinal));
+        Assert.Contains("PASSWORD 'SCRAM-SHA-256$4096:", statement, StringComparison.Ordinal);
+        Assert.DoesNotContain(credential.Password, log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_role_is_valid_until_the_requested_expiry_and_can_do_nothing_an_admin_can()
     {
         var credential = await _provider.IssueAsync(warehouse.Request(_expiry, ["read"]), Ct);
@@ -313,6 +324,14 @@ public sealed class PostgresCredentialProviderTests(Warehouse warehouse) : IAsyn
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"issue p50 {Median(issue):0.0} ms; end p50 {Median(end):0.0} ms; end with an open session p50 {Median(endWithSession):0.0} ms ({rounds} leases, two grants each)");
         Assert.Equal(rounds, issue.Count);
+    }
+
+    /// <summary>The server's log as it stands, read while the server keeps writing it.</summary>
+    private static async Task<string> ReadSharedAsync(string path)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync(Ct);
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);

@@ -35,18 +35,25 @@ public sealed class Warehouse : IAsyncLifetime
     /// <summary>The cluster's superuser in the warehouse database (trusted, no pool): what the tests inspect and arrange with.</summary>
     public string Superuser => new NpgsqlConnectionStringBuilder(_cluster.AdminConnectionString) { Database = Database }.ConnectionString;
 
+    /// <summary>The server's log (pg_ctl's <c>-l</c> file, next to the data directory).</summary>
+    public string ServerLog { get; private set; } = "";
+
     public async ValueTask InitializeAsync()
     {
         await _cluster.InitializeAsync();
         await ExecuteAsync(_cluster.AdminConnectionString,
             $"CREATE DATABASE {Database} TEMPLATE template0",
             $"CREATE ROLE {Admin} LOGIN CREATEROLE PASSWORD '{AdminPassword}'",
-            $"CREATE ROLE {WeakAdmin} LOGIN PASSWORD '{AdminPassword}'");
+            $"CREATE ROLE {WeakAdmin} LOGIN PASSWORD '{AdminPassword}'",
+
+            // As an operator auditing DDL would: every statement of the admin is in the server's log.
+            $"ALTER ROLE {Admin} SET log_statement = 'ddl'");
         await ExecuteAsync(Superuser,
             $"CREATE SCHEMA reporting AUTHORIZATION {Admin}",
             "CREATE TABLE reporting.orders (id int PRIMARY KEY, item text NOT NULL)",
             $"ALTER TABLE reporting.orders OWNER TO {Admin}",
             "INSERT INTO reporting.orders VALUES (1, 'first')");
+        ServerLog = Path.Combine(Path.GetDirectoryName((await ScalarAsync<string>("SHOW data_directory"))!)!, "server.log");
         await RequirePasswordsAsync();
     }
 
