@@ -184,9 +184,10 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
                 Log.SessionsEnded(logger, request.LeaseId, request.Username, signalled);
             }
 
-            // One implicit transaction: a session that started between NOLOGIN's commit and the signal is
-            // signalled too (it ends before the drop could matter), then what the role made passes to the
-            // admin, its privileges go, and the role.
+            // One implicit transaction: a session that logged in just before NOLOGIN's commit but was not
+            // yet listed for the signal is signalled now (should it still be ending as its objects are
+            // dropped, the server may report an internal error: Unavailable, and the next attempt finishes),
+            // then what the role made passes to the admin, its privileges go, and the role.
             await using (var batch = new NpgsqlBatch(connection))
             {
                 batch.BatchCommands.Add(SessionsOf(request.Username));
