@@ -129,6 +129,26 @@ public sealed class PostgresCredentialProviderTests(Warehouse warehouse) : IAsyn
     }
 
     [Fact]
+    public async Task Sessions_that_do_not_end_in_time_fail_the_attempt_leaving_the_role_unable_to_log_in_and_the_next_attempt_drops_it()
+    {
+        var request = warehouse.Request(_expiry, ["read"]);
+        var credential = await _provider.IssueAsync(request, Ct);
+        await using var session = Warehouse.Connect(credential);
+        await session.OpenAsync(Ct);
+        await Scalar<int>(session, "DO $$ BEGIN FOR i IN 1..1000 LOOP EXECUTE format('CREATE TEMP TABLE t%s (id int)', i); END LOOP; END $$; SELECT 1");
+
+        // The session takes a while to end (it drops its temporary tables), and this clock has passed the bound by the first look.
+        await using var impatient = new PostgresCredentialProvider(new LeapingClock(PostgresCredentialProvider.SessionsEndWithin), NullLogger<PostgresCredentialProvider>.Instance);
+        var ex = await Assert.ThrowsAsync<CredentialProviderException>(() => impatient.RevokeAsync(request, Ct));
+
+        Assert.Equal(CredentialFailure.Unavailable, ex.Failure);
+        Assert.Contains("did not end within 5 s", ex.Message, StringComparison.Ordinal);
+        Assert.False(await warehouse.ScalarAsync<bool>("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", credential.Username));
+        await _provider.RevokeAsync(request, Ct);
+        Assert.Equal(0L, await warehouse.ScalarAsync<long>("SELECT count(*) FROM pg_roles WHERE rolname = $1", credential.Username));
+    }
+
+    [Fact]
     public async Task Revoking_twice_or_revoking_a_role_never_created_succeeds()
     {
         var request = warehouse.Request(_expiry, ["read"]);
