@@ -25,7 +25,9 @@ namespace Tessera.Credentials.Postgres;
 /// (PostgreSQL 15 refuses both to a role that is not a member, even with <c>CREATEROLE</c>).</item>
 /// <item>For every grant of every scope, the right to make it: ownership of the objects (e.g.
 /// <c>CREATE SCHEMA reporting AUTHORIZATION tessera_admin</c> and tables owned by it), or the
-/// privileges <c>WITH GRANT OPTION</c>.</item>
+/// privileges <c>WITH GRANT OPTION</c>. Without the right, PostgreSQL refuses the grant (SQL state
+/// 42501) or, when the admin holds the privilege without its grant option, grants nothing and only
+/// warns (01007); either way the lease is refused and no role is left.</item>
 /// <item>A password login to the tool's database (<c>CONNECT</c>, which <c>PUBLIC</c> has by
 /// default), from where Tessera runs.</item>
 /// <item>Nothing else: no <c>pg_signal_backend</c> (membership of the lease role already lets it end
@@ -53,6 +55,9 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
 
     /// <summary>The characters of a VALID UNTIL timestamp as <see cref="Timestamp"/> writes it: nothing that can end an SQL string literal.</summary>
     private static readonly SearchValues<char> TimestampAlphabet = SearchValues.Create("0123456789-:.TZ");
+
+    /// <summary>SQL state <c>privilege_not_granted</c>: a warning, not an error.</summary>
+    private const string PrivilegeNotGranted = "01007";
 
     private const string CountSessions = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1";
 
@@ -94,6 +99,12 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
             batch.BatchCommands.Add(new NpgsqlBatchCommand(LeaseGrants.Render(grant, request.Username)));
         }
 
+        // A grant of a privilege the admin holds without its grant option grants nothing, and PostgreSQL
+        // only warns: the warning is caught here, and the lease refused as if the grant had failed.
+        PostgresNotice? grantedNothing = null;
+        NoticeEventHandler onNotice = (_, e) => grantedNothing ??= e.Notice.SqlState == PrivilegeNotGranted ? e.Notice : null;
+        connection.Notice += onNotice;
+
         // The failures below carry no inner exception: its batch command may be the CREATE ROLE statement, and with it the verifier.
         try
         {
@@ -125,9 +136,43 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
                 MayExist = true,
             };
         }
+        finally
+        {
+            connection.Notice -= onNotice;
+        }
+
+        if (grantedNothing is not null)
+        {
+            await UndoAsync(connection, request, role, grantedNothing, cancellationToken);
+        }
 
         Log.Issued(logger, request.LeaseId, request.Username);
         return new IssuedCredential(request.Username, password, target!.Host, target.Port, target.Database);
+    }
+
+    /// <summary>
+    /// Drops a role just made whose grants did not all take, and refuses the lease. Nobody holds its
+    /// password yet, so it has no session and owns nothing. Should the drop fail, the role may remain
+    /// and the lease service ends it later.
+    /// </summary>
+    private async Task UndoAsync(NpgsqlConnection connection, CredentialRequest request, string role, PostgresNotice notice, CancellationToken cancellationToken)
+    {
+        Log.IssueFailed(logger, request.LeaseId, request.Username, notice.SqlState);
+        var why = $"the database of tool '{request.Tool.Id}' granted nothing for a grant of role {request.Username} (SQL state {notice.SqlState}: {notice.MessageText}): " +
+            "the admin role holds that privilege without its grant option";
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"DROP OWNED BY {role}"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"DROP ROLE {role}"));
+        try
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (NpgsqlException)
+        {
+            throw new CredentialProviderException(CredentialFailure.Refused, why + "; dropping the role failed, so it may remain") { MayExist = true };
+        }
+
+        throw new CredentialProviderException(CredentialFailure.Refused, why + "; the role was dropped");
     }
 
     public async Task RenewAsync(CredentialRequest request, CancellationToken cancellationToken)

@@ -196,6 +196,33 @@ public sealed class PostgresCredentialProviderTests(Warehouse warehouse) : IAsyn
     }
 
     [Fact]
+    public async Task A_grant_on_a_table_the_admin_may_not_touch_is_refused_not_blamed_on_the_admin_login()
+    {
+        var request = warehouse.Request(_expiry, ["read", "not-the-admins"]);
+
+        var ex = await Assert.ThrowsAsync<CredentialProviderException>(() => _provider.IssueAsync(request, Ct));
+
+        Assert.Equal((CredentialFailure.Refused, false), (ex.Failure, ex.MayExist));
+        Assert.Contains("grant 3 of 3 ('GRANT SELECT ON restricted.payroll TO {{role}}')", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(PostgresErrorCodes.InsufficientPrivilege, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await warehouse.ScalarAsync<long>("SELECT count(*) FROM pg_roles WHERE rolname = $1", request.Username));
+    }
+
+    [Fact]
+    public async Task A_grant_that_grants_nothing_because_the_admin_lacks_the_grant_option_is_refused_and_leaves_no_role()
+    {
+        // PostgreSQL only warns ("no privileges were granted") when the admin holds the privilege without its grant option.
+        var request = warehouse.Request(_expiry, ["no-grant-option"]);
+
+        var ex = await Assert.ThrowsAsync<CredentialProviderException>(() => _provider.IssueAsync(request, Ct));
+
+        Assert.Equal((CredentialFailure.Refused, false), (ex.Failure, ex.MayExist));
+        Assert.Contains("no privileges were granted for \"ledger\"", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("SQL state 01007", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await warehouse.ScalarAsync<long>("SELECT count(*) FROM pg_roles WHERE rolname = $1", request.Username));
+    }
+
+    [Fact]
     public async Task A_wrong_admin_password_is_rejected_without_repeating_it()
     {
         var secret = warehouse.AdminSecret.Replace(Warehouse.AdminPassword, "not-the-Adm1n-password", StringComparison.Ordinal);

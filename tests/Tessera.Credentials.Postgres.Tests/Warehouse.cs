@@ -52,7 +52,14 @@ public sealed class Warehouse : IAsyncLifetime
             $"CREATE SCHEMA reporting AUTHORIZATION {Admin}",
             "CREATE TABLE reporting.orders (id int PRIMARY KEY, item text NOT NULL)",
             $"ALTER TABLE reporting.orders OWNER TO {Admin}",
-            "INSERT INTO reporting.orders VALUES (1, 'first')");
+            "INSERT INTO reporting.orders VALUES (1, 'first')",
+
+            // A schema the admin does not own, with a table it may read but not pass on and one it may not touch.
+            "CREATE SCHEMA restricted",
+            $"GRANT USAGE ON SCHEMA restricted TO {Admin}",
+            "CREATE TABLE restricted.ledger (id int)",
+            $"GRANT SELECT ON restricted.ledger TO {Admin}",
+            "CREATE TABLE restricted.payroll (id int)");
         ServerLog = Path.Combine(Path.GetDirectoryName((await ScalarAsync<string>("SHOW data_directory"))!)!, "server.log");
         await RequirePasswordsAsync();
     }
@@ -73,6 +80,9 @@ public sealed class Warehouse : IAsyncLifetime
             ["write"] = new([], null, ["GRANT INSERT ON reporting.orders TO {{role}}"]),
             ["create"] = new([], null, ["GRANT USAGE, CREATE ON SCHEMA reporting TO {{role}}"]),
             ["broken"] = new([], null, ["GRANT USAGE ON SCHEMA reporting TO {{role}}", "GRANT SELECT ON reporting.missing TO {{role}};"]),
+
+            ["no-grant-option"] = new([], null, ["GRANT USAGE ON SCHEMA reporting TO {{role}}", "GRANT SELECT ON restricted.ledger TO {{role}}"]),
+            ["not-the-admins"] = new([], null, ["GRANT SELECT ON restricted.payroll TO {{role}}"]),
 
             // Not a grant, but a statement that waits for the table's lock: lets a test cut the admin's session mid-issue.
             ["blocking"] = new([], null, ["ALTER TABLE reporting.orders OWNER TO {{role}}"]),
