@@ -39,6 +39,12 @@ namespace Tessera.Credentials.Postgres;
 /// <c>ALTER TABLE ... OWNER TO tessera_admin</c>, or <c>GRANT SELECT ... TO tessera_admin WITH GRANT OPTION</c>).
 /// </para>
 /// <para>
+/// <b>What the server needs</b>: the agents' logins must be password logins in <c>pg_hba.conf</c>
+/// (<c>scram-sha-256</c>). A role's password and its <c>VALID UNTIL</c> apply to password logins
+/// only: a <c>trust</c>, <c>peer</c> or <c>cert</c> line reaching the lease roles would let a login
+/// ignore both.
+/// </para>
+/// <para>
 /// The lease's password is sent only as its SCRAM-SHA-256 verifier (<see cref="ScramVerifier"/>), so
 /// it appears in no server log. Issuing is one round trip (the role and its grants in one implicit
 /// transaction: all or nothing); ending is two when the role has no session (<c>NOLOGIN</c> and the
