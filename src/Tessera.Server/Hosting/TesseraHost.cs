@@ -120,6 +120,9 @@ public static class TesseraHost
         services.AddSingleton<ToolProxy>();
         services.AddSingleton<ProxyEntry>();
         services.AddSingleton(store.Leases);
+        // One provider per kind of credential a tool hands out (docs/architecture.md, "Credential providers").
+        services.AddSingleton<Core.Leases.ICredentialProvider>(sp => new Credentials.Postgres.PostgresCredentialProvider(time,
+            sp.GetRequiredService<ILogger<Credentials.Postgres.PostgresCredentialProvider>>()));
         services.AddSingleton<Core.Leases.LeaseService>();
         services.AddSingleton<Leases.CredentialEndpoint>();
         services.AddSingleton<RateLimits>();
