@@ -465,9 +465,10 @@ public sealed partial class LeaseService
 
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(ProviderTimeout);
-            await provider.RevokeAsync(new CredentialRequest(lease.Id, tool, lease.Username, [], lease.ExpiresAt, adminSecret!), timeout.Token);
+            // The timeout runs on the service's clock, as the does (CancelAfter would use the wall clock).
+            using var timeout = new CancellationTokenSource(ProviderTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            await provider.RevokeAsync(new CredentialRequest(lease.Id, tool, lease.Username, [], lease.ExpiresAt, adminSecret!), linked.Token);
             return null;
         }
         catch (CredentialProviderException ex)

@@ -606,6 +606,27 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         Assert.Equal(0, leases.Failing);
     }
 
+    [Fact]
+    public async Task A_database_that_does_not_answer_a_revoke_is_cut_at_the_provider_timeout_and_retried()
+    {
+        var leases = await StartAsync();
+        var lease = await IssueAsync(leases);
+        _revocations.Apply(new RevocationEntry(RevocationKind.Token, lease.Jti, _core.Time.GetUtcNow(), _core.Time.GetUtcNow().AddHours(2)));
+        _provider.HangRevokes = true;
+
+        var ending = leases.EndDueAsync(Ct);
+        await _provider.RevokeStarted;
+        Assert.False(_provider.LastRevokeToken.IsCancellationRequested);
+        _core.Time.Advance(LeaseService.ProviderTimeout);
+
+        // The timeout is the service's clock's, as every time is: cut when that clock says so, not by the wall clock.
+        Assert.True(_provider.LastRevokeToken.IsCancellationRequested);
+        await ending.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        var failed = Assert.Single(Events(AuditTypes.LeaseRevokeFailed));
+        Assert.Contains("the database did not answer within 15 s", failed.Reason, StringComparison.Ordinal);
+        Assert.Equal((LeaseStatus.Ending, 1), (_store[lease.Id]!.Status, _store[lease.Id]!.Attempts));
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(2, 2)]
