@@ -471,6 +471,29 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         Assert.Empty(await _store.LoadLiveAsync(Ct));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_credential_whose_lease_issued_is_not_durable_is_ended_at_once_and_never_handed_out(bool beforeWrite)
+    {
+        var failure = beforeWrite ? MemoryAuditStore.Failure.BeforeWrite : MemoryAuditStore.Failure.AfterWrite;
+        var leases = await StartAsync();
+        _provider.OnIssue = _ =>
+        {
+            _core.AuditStore.FailNext = failure;
+            return Task.CompletedTask;
+        };
+
+        var verdict = await leases.IssueAsync(Post(Token()), "warehouse");
+
+        Assert.Null(verdict.Credential);
+        Assert.Equal((503, RefusalCodes.LeaseNotRecorded), (verdict.Refusal!.Status, verdict.Refusal.Code));
+        var request = Assert.Single(_provider.Issues);
+        Assert.Equal(request.LeaseId, Assert.Single(_provider.Revokes).LeaseId);
+        Assert.Equal(LeaseStatus.Ended, _store[request.LeaseId]!.Status);
+        Assert.Equal(request.LeaseId, Assert.Single(Events(AuditTypes.LeaseRevoked)).Lease);
+    }
+
     // ---- Ending ----
 
     public static TheoryData<string> Revocations => ["token", "mission", "agent", "principal"];
