@@ -94,11 +94,11 @@ public sealed class LeaseServiceTests : IAsyncDisposable
     }
 
     /// <summary>A lease service over the shared store, clock, audit log and revocations: another process or node when built again.</summary>
-    private LeaseService Service(TesseraConfig? config = null, IEnumerable<AgentOptions>? agents = null)
+    private LeaseService Service(TesseraConfig? config = null, IEnumerable<AgentOptions>? agents = null, Tessera.Core.Cluster.ClusterFreshness? freshness = null)
     {
         config ??= _config;
         var registry = new AgentRegistry(agents ?? config.Agents);
-        var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time);
+        var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time, freshness);
         var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
         return new LeaseService(validator, new ToolCatalog(config.Tools), _vault, _store, _uses, _core.Log, dpop, _revocations, registry, [_provider], config,
             _core.Time, NullLogger<LeaseService>.Instance);
@@ -258,6 +258,16 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         Assert.Null(denied.Agent);
         Assert.Equal(0, _store.Opened);
         Assert.Empty(_provider.Issues);
+    }
+
+    [Fact]
+    public async Task A_node_not_current_with_its_cluster_hands_out_nothing()
+    {
+        await StartAsync();
+        var stale = new Tessera.Core.Cluster.ClusterFreshness(_core.Time, TimeSpan.FromSeconds(5), shared: true);
+
+        AssertRefused(await Service(freshness: stale).IssueAsync(Post(Token()), "warehouse"), 503, RefusalCodes.ClusterStale);
+        Assert.Equal(0, _store.Opened);
     }
 
     [Fact]
