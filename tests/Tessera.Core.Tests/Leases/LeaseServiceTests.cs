@@ -504,6 +504,24 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         Assert.Equal(request.LeaseId, Assert.Single(Events(AuditTypes.LeaseRevoked)).Lease);
     }
 
+    [Fact]
+    public async Task A_provider_that_throws_unexpectedly_is_503_on_record_and_its_credential_is_ended_by_the_sweep()
+    {
+        var leases = await StartAsync();
+        _provider.ThrowOnIssue = new InvalidOperationException("connection Host=db.internal;Password=admin-pw-0123456789 broke");
+
+        var verdict = await leases.IssueAsync(Post(Token()), "warehouse");
+
+        var denied = AssertRefused(verdict, 503, RefusalCodes.LeaseDatabaseUnavailable);
+        Assert.DoesNotContain("admin-pw", denied.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("admin-pw", verdict.Refusal!.Detail, StringComparison.Ordinal);
+        var lease = Assert.Single(await _store.LoadLiveAsync(Ct));
+        Assert.Equal(LeaseStatus.Ending, lease.Status);
+        await leases.EndDueAsync(Ct);
+        Assert.Equal(lease.Id, Assert.Single(_provider.Revokes).LeaseId);
+        Assert.Empty(await _store.LoadLiveAsync(Ct));
+    }
+
     // ---- Ending ----
 
     public static TheoryData<string> Revocations => ["token", "mission", "agent", "principal"];
@@ -658,6 +676,27 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         var failed = Assert.Single(Events(AuditTypes.LeaseRevokeFailed));
         Assert.Contains("the database did not answer within 15 s", failed.Reason, StringComparison.Ordinal);
         Assert.Equal((LeaseStatus.Ending, 1), (_store[lease.Id]!.Status, _store[lease.Id]!.Attempts));
+    }
+
+    [Fact]
+    public async Task A_provider_that_throws_unexpectedly_while_ending_one_lease_does_not_stop_the_others_from_ending()
+    {
+        var leases = await StartAsync();
+        var first = await IssueAsync(leases);
+        var second = await IssueAsync(leases);
+        _revocations.Apply(new RevocationEntry(RevocationKind.Agent, "support-agent", _core.Time.GetUtcNow(), _core.Time.GetUtcNow().AddHours(2)));
+        _provider.ThrowOnRevoke = new InvalidOperationException("connection Host=db.internal;Password=admin-pw-0123456789 broke");
+
+        await leases.EndDueAsync(Ct);
+
+        Assert.Equal(2, _provider.Revokes.Count);
+        var statuses = new[] { _store[first.Id]!, _store[second.Id]! };
+        Assert.Single(statuses, l => l.Status == LeaseStatus.Ended);
+        var failing = Assert.Single(statuses, l => l.Status == LeaseStatus.Ending);
+        Assert.Equal(1, failing.Attempts);
+        Assert.DoesNotContain("admin-pw", failing.LastError, StringComparison.Ordinal);
+        Assert.Equal(failing.Id, Assert.Single(Events(AuditTypes.LeaseRevokeFailed)).Lease);
+        Assert.Equal(1, leases.RevokeFailures);
     }
 
     [Theory]

@@ -18,6 +18,8 @@ internal sealed class ScriptedCredentialProvider : ICredentialProvider
     private readonly TaskCompletionSource _issueStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _revokeStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _revokeGate;
+    private Exception? _throwOnIssue;
+    private Exception? _throwOnRevoke;
 
     public ToolProtocol Protocol => ToolProtocol.Postgres;
 
@@ -64,6 +66,12 @@ internal sealed class ScriptedCredentialProvider : ICredentialProvider
     /// <summary>The cancellation token the last revoke was given (a test tells whether the provider's timeout has fired).</summary>
     public CancellationToken LastRevokeToken { get; private set; }
 
+    /// <summary>The next issue throws this instead of a <see cref="CredentialProviderException"/> (a provider's bug).</summary>
+    public Exception? ThrowOnIssue { get => _throwOnIssue; set => _throwOnIssue = value; }
+
+    /// <summary>The next revoke throws this instead of a <see cref="CredentialProviderException"/> (a provider's bug).</summary>
+    public Exception? ThrowOnRevoke { get => _throwOnRevoke; set => _throwOnRevoke = value; }
+
     public void FailIssues(int count, CredentialFailure failure, bool mayExist = false) => _failIssues = (count, failure, mayExist);
 
     public void FailRevokes(int count, CredentialFailure failure = CredentialFailure.Unavailable) => _failRevokes = (count, failure);
@@ -90,6 +98,11 @@ internal sealed class ScriptedCredentialProvider : ICredentialProvider
         if (HangIssues)
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        if (Interlocked.Exchange(ref _throwOnIssue, null) is { } unexpected)
+        {
+            throw unexpected;
         }
 
         if (_failIssues.Count > 0)
@@ -127,6 +140,11 @@ internal sealed class ScriptedCredentialProvider : ICredentialProvider
         if (HangRevokes)
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        if (Interlocked.Exchange(ref _throwOnRevoke, null) is { } unexpected)
+        {
+            throw unexpected;
         }
 
         if (_failRevokes.Count > 0)
