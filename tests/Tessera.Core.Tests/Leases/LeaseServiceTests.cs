@@ -417,6 +417,16 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         Assert.Single(_provider.Issues);
     }
 
+    [Fact]
+    public async Task A_lease_that_cannot_be_recorded_is_503_and_no_credential_is_made()
+    {
+        var leases = await StartAsync();
+        _store.FailNextOpen = true;
+
+        AssertRefused(await leases.IssueAsync(Post(Token()), "warehouse"), 503, RefusalCodes.LeaseNotRecorded);
+        Assert.Empty(_provider.Issues);
+    }
+
     // ---- Provider failures ----
 
     [Fact]
@@ -613,6 +623,45 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         var leases = await StartAsync();
 
         Assert.Equal(_core.Time.GetUtcNow() + LeaseService.SweepEvery, await leases.EndDueAsync(Ct));
+    }
+
+    [Fact]
+    public async Task An_end_that_cannot_be_recorded_leaves_the_lease_for_the_next_sweep()
+    {
+        var leases = await StartAsync();
+        var lease = await IssueAsync(leases);
+        _core.Time.Advance(TimeSpan.FromMinutes(10));
+        _core.AuditStore.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+
+        await leases.EndDueAsync(Ct);
+
+        Assert.Single(_provider.Revokes);
+        Assert.Equal(LeaseStatus.Active, _store[lease.Id]!.Status);
+        Assert.Empty(Events(AuditTypes.LeaseRevoked));
+
+        await leases.EndDueAsync(Ct);
+        Assert.Equal(2, _provider.Revokes.Count);
+        Assert.Equal(LeaseStatus.Ended, _store[lease.Id]!.Status);
+        Assert.Single(Events(AuditTypes.LeaseRevoked));
+    }
+
+    [Fact]
+    public async Task Ended_leases_are_listed_only_when_asked_and_pruned_after_their_retention()
+    {
+        var leases = await StartAsync();
+        var ended = await IssueAsync(leases);
+        await leases.RevokeAsync(ended.Id, "carol", force: false, null, Ct);
+        _core.Time.Advance(TimeSpan.FromMinutes(1));
+        var live = await IssueAsync(leases);
+
+        Assert.Equal([live.Id], (await leases.ListAsync(includeEnded: false, 10, Ct)).Select(l => l.Id));
+        Assert.Equal([live.Id, ended.Id], (await leases.ListAsync(includeEnded: true, 10, Ct)).Select(l => l.Id));
+
+        Assert.Equal(0, await leases.PruneAsync(TimeSpan.FromMinutes(1), Ct));
+        _core.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await leases.PruneAsync(TimeSpan.FromMinutes(1), Ct));
+        Assert.Null(_store[ended.Id]);
+        Assert.NotNull(_store[live.Id]);
     }
 
     // ---- Retries ----
@@ -839,16 +888,34 @@ public sealed class LeaseServiceTests : IAsyncDisposable
     public async Task A_lease_being_issued_in_this_process_is_not_swept_as_left_behind()
     {
         var leases = await StartAsync();
-        _provider.HangIssues = true;
+        _provider.HoldIssues();
         var issuing = leases.IssueAsync(Post(Token()), "warehouse");
         await _provider.IssueStarted;
 
-        // Even long enough to look stale, it is this process's own: the issue's timeout ends it, not the sweep.
-        _core.Time.Advance(LeaseService.ProviderTimeout - TimeSpan.FromSeconds(1));
+        // Older than a stale issue, but this process's own, still in the provider's hands: the sweep leaves it alone.
+        _core.Time.Advance(LeaseService.StaleIssuing + TimeSpan.FromSeconds(1));
         await leases.EndDueAsync(Ct);
 
         Assert.Empty(_provider.Revokes);
         Assert.Equal(LeaseStatus.Issuing, Assert.Single(await _store.LoadLiveAsync(Ct)).Status);
+        _provider.ReleaseIssues();
+        var lease = Issued(await issuing.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Equal(LeaseStatus.Active, _store[lease.Id]!.Status);
+        Assert.Empty(_provider.Revokes);
+    }
+
+    [Fact]
+    public async Task A_provider_that_does_not_answer_an_issue_is_cut_at_its_timeout_not_swept_before()
+    {
+        var leases = await StartAsync();
+        _provider.HangIssues = true;
+        var issuing = leases.IssueAsync(Post(Token()), "warehouse");
+        await _provider.IssueStarted;
+
+        _core.Time.Advance(LeaseService.ProviderTimeout - TimeSpan.FromSeconds(1));
+        await leases.EndDueAsync(Ct);
+
+        Assert.Empty(_provider.Revokes);
         Assert.False(issuing.IsCompleted);
         _core.Time.Advance(TimeSpan.FromSeconds(1));
         AssertRefused(await issuing.WaitAsync(TimeSpan.FromSeconds(30), Ct), 503, RefusalCodes.LeaseDatabaseUnavailable);

@@ -16,10 +16,19 @@ internal sealed class MemoryLeaseStore(MemoryAuditStore audit) : ILeaseStore
     /// <summary>How many leases were opened (a test can tell nothing was recorded).</summary>
     public int Opened { get; private set; }
 
+    /// <summary>Set to make the next open fail, as a full disk does.</summary>
+    public bool FailNextOpen { get; set; }
+
     public Task OpenAsync(Lease lease, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
+            if (FailNextOpen)
+            {
+                FailNextOpen = false;
+                throw new IOException("disk full (simulated)");
+            }
+
             Fold();
             if (lease.Status != LeaseStatus.Issuing || !_leases.TryAdd(lease.Id, new Entry(lease)))
             {

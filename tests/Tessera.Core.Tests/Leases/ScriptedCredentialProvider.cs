@@ -18,6 +18,7 @@ internal sealed class ScriptedCredentialProvider : ICredentialProvider
     private readonly TaskCompletionSource _issueStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _revokeStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _revokeGate;
+    private TaskCompletionSource? _issueGate;
     private Exception? _throwOnIssue;
     private Exception? _throwOnRevoke;
 
@@ -76,6 +77,11 @@ internal sealed class ScriptedCredentialProvider : ICredentialProvider
 
     public void FailRevokes(int count, CredentialFailure failure = CredentialFailure.Unavailable) => _failRevokes = (count, failure);
 
+    /// <summary>Issues wait until <see cref="ReleaseIssues"/>, deaf to cancellation (a provider stuck in a call that ignores its token).</summary>
+    public void HoldIssues() => _issueGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseIssues() => Interlocked.Exchange(ref _issueGate, null)?.TrySetResult();
+
     /// <summary>Revokes wait (recorded, not yet done) until <see cref="ReleaseRevokes"/>.</summary>
     public void HoldRevokes() => _revokeGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -93,6 +99,11 @@ internal sealed class ScriptedCredentialProvider : ICredentialProvider
         if (OnIssue is { } onIssue)
         {
             await onIssue(request);
+        }
+
+        if (_issueGate is { } gate)
+        {
+            await gate.Task;
         }
 
         if (HangIssues)
