@@ -232,8 +232,9 @@ public sealed partial class LeaseService
             using var timeout = new CancellationTokenSource(ProviderTimeout, _time);
             credential = await provider.IssueAsync(credentialRequest, timeout.Token);
         }
-        catch (Exception ex) when (ex is CredentialProviderException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Any other exception is a provider's bug: treated as a lost answer (the credential may exist), never let out to the agent.
             var failure = ex as CredentialProviderException;
             var (status, code) = failure?.Failure switch
             {
@@ -241,7 +242,7 @@ public sealed partial class LeaseService
                 CredentialFailure.Refused => (424, RefusalCodes.LeaseGrantRefused),
                 _ => (503, RefusalCodes.LeaseDatabaseUnavailable),
             };
-            var why = failure?.Message ?? $"the database did not answer within {ProviderTimeout.TotalSeconds:0} s";
+            var why = failure?.Message ?? Unanswered(ex, lease);
 
             // A credential that may exist (the database's answer was lost) is ended by the sweep; one that cannot is closed now.
             var mayExist = failure is null || failure.MayExist;
@@ -465,19 +466,33 @@ public sealed partial class LeaseService
 
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(ProviderTimeout);
-            await provider.RevokeAsync(new CredentialRequest(lease.Id, tool, lease.Username, [], lease.ExpiresAt, adminSecret!), timeout.Token);
+            // The timeout runs on the service's clock, as the issue's does (CancelAfter would use the wall clock).
+            using var timeout = new CancellationTokenSource(ProviderTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            await provider.RevokeAsync(new CredentialRequest(lease.Id, tool, lease.Username, [], lease.ExpiresAt, adminSecret!), linked.Token);
             return null;
         }
         catch (CredentialProviderException ex)
         {
             return ex.Message;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A timeout, or a provider's bug: one lease's failure never stops the others from ending.
+            return Unanswered(ex, lease);
+        }
+    }
+
+    /// <summary>Why a provider gave no answer: its timeout, or an unexpected exception, named by its type only (its message may hold a connection string).</summary>
+    private string Unanswered(Exception ex, Lease lease)
+    {
+        if (ex is OperationCanceledException)
         {
             return $"the database did not answer within {ProviderTimeout.TotalSeconds:0} s";
         }
+
+        Log.ProviderFailed(_logger, lease.Id, lease.Tool, ex.GetType().FullName);
+        return $"the credential provider failed unexpectedly ({ex.GetType().Name})";
     }
 
     /// <summary>1 s, doubling with each failed attempt, at most <see cref="MaxBackoff"/>.</summary>
@@ -553,5 +568,8 @@ public sealed partial class LeaseService
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Ending lease {LeaseId} of tool {Tool} failed (attempt {Attempts}): {Error}")]
         public static partial void RevokeFailed(ILogger logger, string leaseId, string tool, int attempts, string error);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "The credential provider of tool {Tool} threw {ExceptionType} for lease {LeaseId}, not a CredentialProviderException")]
+        public static partial void ProviderFailed(ILogger logger, string leaseId, string tool, string? exceptionType);
     }
 }

@@ -18,6 +18,12 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
           - id: crm
             scopes:
               export: { rules: [ "POST /exports" ], approval: { group: oncall } }
+          - id: warehouse
+            protocol: postgres
+            connection: { host: db.internal, database: analytics }
+            admin_secret: warehouse-admin
+            scopes:
+              write: { grants: [ "GRANT INSERT ON reporting.orders TO {{role}}" ], approval: { group: oncall } }
         """, "tessera.yaml", Path.GetTempPath());
 
 
@@ -43,8 +49,15 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
         NotAfter = notAfter,
     };
 
-    private static TokenRequest Request() =>
-        new(new Dictionary<string, string>(), [], [], new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "support-agent", "s", null), "req-1");
+    private ApprovalDraft DatabaseDraft() => Draft(null) with
+    {
+        Tool = new ToolCatalog(_config.Tools).FindById("warehouse")!,
+        Scopes = ScopeSet.Of(["warehouse:write"]),
+        Gated = ScopeSet.Of(["warehouse:write"]),
+    };
+
+    private static TokenRequest Request(Dictionary<string, string>? form = null) =>
+        new(form ?? new Dictionary<string, string>(), [], [], new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "support-agent", "s", null), "req-1");
 
     private int Requested() => _core.AuditStore.Events.Count(e => e.Record.Type == AuditTypes.ApprovalRequested);
 
@@ -147,6 +160,31 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
         // Refusals Core does not record: the admin API records them, with the code.
         Assert.Equal((ApprovalDecisionOutcome.NotFound, RefusalCodes.ApprovalNotFound, false), (unknown.Outcome, unknown.Code, unknown.Audited));
         Assert.Equal((ApprovalDecisionOutcome.AlreadyDecided, RefusalCodes.ApprovalNothingToRevoke, false), (revoke.Outcome, revoke.Code, revoke.Audited));
+    }
+
+    [Fact]
+    public async Task Authorization_details_for_a_database_tool_are_refused_and_create_no_approval()
+    {
+        var approvals = await StartAsync();
+        var details = """[{"type":"tessera_request","tool":"warehouse","method":"POST","path":"/orders"}]""";
+
+        var (error, created) = await approvals.RequestAsync(DatabaseDraft(), Request(new() { ["authorization_details"] = details }), Ct);
+
+        Assert.False(created);
+        Assert.Equal(OAuthErrorCodes.InvalidAuthorizationDetails, error.Code);
+        Assert.Contains("tool 'warehouse' is a database", error.Description, StringComparison.Ordinal);
+        Assert.Equal(0, Requested());
+    }
+
+    [Fact]
+    public async Task A_gated_scope_of_a_database_tool_is_approved_by_scope()
+    {
+        var approvals = await StartAsync();
+
+        var (_, created) = await approvals.RequestAsync(DatabaseDraft(), Request(), Ct);
+
+        Assert.True(created);
+        Assert.Equal(1, Requested());
     }
 
     public ValueTask DisposeAsync() => _core.DisposeAsync();

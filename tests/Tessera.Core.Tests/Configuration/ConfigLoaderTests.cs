@@ -846,6 +846,101 @@ public sealed class ConfigLoaderTests : IDisposable
     public void A_posture_threshold_out_of_range_is_refused(string posture, string path, string problem) =>
         AssertNames(Refused(Replace("storage: sqlite:db/tessera.db", $"storage: sqlite:db/tessera.db\nposture: {posture}")), path, problem);
 
+    private const string DatabaseToolYaml = """
+          - id: warehouse
+            protocol: postgres
+            connection: { host: db.internal, port: 6432, database: analytics }
+            admin_secret: warehouse-admin
+            lease_ttl: 30m
+            scopes:
+              read:  { grants: [ "GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {{role}}" ] }
+              write: { grants: [ "GRANT INSERT ON reporting.orders TO {{role}}", "GRANT UPDATE ON reporting.orders TO {{role}};" ], approval: { group: security-oncall } }
+
+        """;
+
+    /// <summary>The valid config with a database tool (tools[1]) whose text has <paramref name="oldText"/> replaced by <paramref name="newText"/>.</summary>
+    private static string WithDatabaseTool(string oldText = "", string newText = "")
+    {
+        var tool = DatabaseToolYaml.Replace("\n\n", "\n", StringComparison.Ordinal);
+        if (oldText.Length > 0)
+        {
+            Assert.Contains(oldText, tool, StringComparison.Ordinal);
+            tool = tool.Replace(oldText, newText, StringComparison.Ordinal);
+        }
+
+        return Replace("  - id: github\n", tool + "  - id: github\n");
+    }
+
+    [Fact]
+    public void A_database_tool_binds_its_connection_admin_secret_lease_ttl_and_grants()
+    {
+        var tool = Load(WithDatabaseTool()).Tools.Single(t => t.Id == "warehouse");
+
+        Assert.Equal(Tessera.Core.Tools.ToolProtocol.Postgres, tool.Protocol);
+        Assert.Equal(new DatabaseConnectionOptions("db.internal", 6432, "analytics"), tool.Connection);
+        Assert.Equal("warehouse-admin", tool.AdminSecret);
+        Assert.Equal(TimeSpan.FromMinutes(30), tool.LeaseTtl);
+        Assert.Equal(["GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {{role}}"], tool.Scopes["read"].Grants);
+        Assert.Equal(["GRANT INSERT ON reporting.orders TO {{role}}", "GRANT UPDATE ON reporting.orders TO {{role}};"], tool.Scopes["write"].Grants);
+        Assert.Empty(tool.Scopes["read"].Rules);
+        Assert.Equal("security-oncall", tool.Scopes["write"].Approval!.Group);
+        Assert.Null(tool.Upstream);
+        Assert.Null(tool.Credential);
+        Assert.Equal("urn:tessera:tool:warehouse", tool.Audience);
+    }
+
+    [Fact]
+    public void A_database_tool_defaults_its_port_and_lease_ttl()
+    {
+        var tool = Load(WithDatabaseTool("port: 6432, ", "").Replace("    lease_ttl: 30m\n", "", StringComparison.Ordinal)).Tools.Single(t => t.Id == "warehouse");
+
+        Assert.Equal(5432, tool.Connection!.Port);
+        Assert.Equal(ToolOptions.DefaultLeaseTtl, tool.LeaseTtl);
+    }
+
+    [Fact]
+    public void An_http_tool_has_no_database_part_and_no_grants()
+    {
+        var crm = Load(ValidYaml).Tools.Single(t => t.Id == "crm");
+
+        Assert.Null(crm.Connection);
+        Assert.Null(crm.AdminSecret);
+        Assert.All(crm.Scopes.Values, s => Assert.Empty(s.Grants));
+    }
+
+    [Theory]
+    [InlineData("    connection: { host: db.internal, port: 6432, database: analytics }\n", "", "tools[1].connection", "is required for a tool with protocol: postgres")]
+    [InlineData("    admin_secret: warehouse-admin\n", "", "tools[1].admin_secret", "is required for a tool with protocol: postgres")]
+    [InlineData("admin_secret: warehouse-admin", "admin_secret: \"not a name\"", "tools[1].admin_secret", "is not a secret name")]
+    [InlineData("    protocol: postgres\n", "    protocol: postgres\n    upstream: https://db.example\n", "tools[1].upstream", "does not apply to a tool with protocol: postgres")]
+    [InlineData("    protocol: postgres\n", "    protocol: postgres\n    credential: { secret: db-key, header: X-Api-Key }\n", "tools[1].credential", "does not apply to a tool with protocol: postgres")]
+    [InlineData("    protocol: postgres\n", "    protocol: postgres\n    timeout: 5s\n", "tools[1].timeout", "does not apply to a tool with protocol: postgres")]
+    [InlineData("read:  { grants:", "read:  { rules: [ \"GET /x\" ], grants:", "tools[1].scopes.read.rules", "takes grants, not rules")]
+    [InlineData("{ grants: [ \"GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {{role}}\" ] }", "{ grants: [] }", "tools[1].scopes.read.grants", "is required: a database scope holds at least one grant")]
+    [InlineData("TO {{role}}\" ] }", "TO reporter\" ] }", "tools[1].scopes.read.grants[0]", "does not name the lease's role")]
+    [InlineData("TO {{role}}\" ] }", "TO {{role}} WITH GRANT OPTION {{schema}}\" ] }", "tools[1].scopes.read.grants[0]", "has a placeholder other than {{role}}")]
+    [InlineData("TO {{role}}\" ] }", "TO {{role}}; DROP TABLE reporting.orders\" ] }", "tools[1].scopes.read.grants[0]", "holds more than one statement")]
+    [InlineData("TO {{role}};\" ]", "TO {{role}}; GRANT ALL ON ALL TABLES IN SCHEMA public TO {{role}}\" ]", "tools[1].scopes.write.grants[1]", "holds more than one statement")]
+    [InlineData("lease_ttl: 30m", "lease_ttl: 30s", "tools[1].lease_ttl", "must be between 1m and 24h")]
+    [InlineData("lease_ttl: 30m", "lease_ttl: 25h", "tools[1].lease_ttl", "must be between 1m and 24h")]
+    [InlineData("port: 6432", "port: 70000", "tools[1].connection.port", "must be a whole number from 1 to 65535")]
+    [InlineData("host: db.internal", "host: \"db internal\"", "tools[1].connection.host", "is not a host name or address")]
+    [InlineData("database: analytics }", "database: analytics, user: admin }", "tools[1].connection.user", "unknown key")]
+    public void A_database_tool_with_a_wrong_part_is_refused_naming_it(string oldText, string newText, string path, string problem) =>
+        AssertNames(Refused(WithDatabaseTool(oldText, newText)), path, problem);
+
+    [Theory]
+    [InlineData("connection: { host: db.internal, database: analytics }")]
+    [InlineData("admin_secret: crm-admin")]
+    [InlineData("lease_ttl: 10m")]
+    public void A_database_key_on_an_http_tool_is_refused(string key) =>
+        AssertNames(Refused(Replace("  - id: crm\n", $"  - id: crm\n    {key}\n")), $"tools[0].{key[..key.IndexOf(':', StringComparison.Ordinal)]}", "belongs to a database tool");
+
+    [Fact]
+    public void Grants_on_an_http_scope_are_refused() =>
+        AssertNames(Refused(Replace("read:   { rules: [ \"GET /contacts/**\", \"GET /accounts/*\" ] }", "read:   { rules: [ \"GET /contacts/**\" ], grants: [ \"GRANT SELECT ON t TO {{role}}\" ] }")),
+            "tools[0].scopes.read.grants", "belongs to a database tool");
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir, time: new FakeTimeProvider(Now));

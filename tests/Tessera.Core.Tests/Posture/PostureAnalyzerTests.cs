@@ -48,12 +48,13 @@ public sealed class PostureAnalyzerTests
         new(Now.AddHours(-1), scopes.ToDictionary(s => s, _ => Now.AddHours(-1), StringComparer.Ordinal));
 
     private static PostureReport Analyze(IEnumerable<AgentOptions> agents, Dictionary<string, AgentUsage>? usage = null, IEnumerable<Tool>? tools = null,
-        IReadOnlyList<SecretInfo>? secrets = null, TokenOptions? tokens = null, Dictionary<RuleUse, DateTimeOffset>? rules = null)
+        IReadOnlyList<SecretInfo>? secrets = null, TokenOptions? tokens = null, Dictionary<RuleUse, DateTimeOffset>? rules = null,
+        IReadOnlyList<Tessera.Core.Leases.Lease>? failingLeases = null)
     {
         var registered = agents.Select(a => new Agent(a)).ToList();
         usage ??= registered.ToDictionary(a => a.Id, a => UsedToday([.. a.AllowedScopes]), StringComparer.Ordinal);
         return PostureAnalyzer.Analyze(new PostureInput(registered, _ => false, [.. tools ?? [Crm, Billing, Github]], secrets ?? [],
-            new PostureUsage(usage, rules ?? []), tokens ?? Tokens, PostureOptions.Default, Now));
+            new PostureUsage(usage, rules ?? []), tokens ?? Tokens, PostureOptions.Default, Now, failingLeases));
     }
 
     private static IEnumerable<PostureFinding> AgentFindings(PostureReport report) => report.Findings.Where(f => f.Type.StartsWith("agent.", StringComparison.Ordinal) || f.Type.StartsWith("delegation.", StringComparison.Ordinal));
@@ -296,5 +297,55 @@ public sealed class PostureAnalyzerTests
         Assert.Equal(PostureSeverity.Medium, PostureSeverities.Parse("medium"));
         Assert.Null(PostureSeverities.Parse("critical"));
         Assert.Equal("high", PostureSeverities.Name(PostureSeverity.High));
+    }
+
+    private static Tessera.Core.Leases.Lease FailingLease(string id) => new()
+    {
+        Id = id,
+        Tool = "warehouse",
+        Username = "tessera_" + id,
+        Status = Tessera.Core.Leases.LeaseStatus.Ending,
+        Agent = "report-bot",
+        Jti = "jti-1",
+        TokenIssuedAt = Now.AddMinutes(-30).ToUnixTimeSeconds(),
+        Scopes = ["warehouse:read"],
+        CreatedAt = Now.AddMinutes(-30),
+        ExpiresAt = Now.AddMinutes(-20),
+        EndReason = "it expired",
+        Attempts = 4,
+        NextAttemptAt = Now.AddSeconds(8),
+        LastError = "the database did not answer within 15 s",
+    };
+
+    [Fact]
+    public void A_lease_failing_to_end_is_a_high_finding_naming_the_lease_role_tool_and_agent()
+    {
+        const string id = "ls_0123456789abcdef0123456789abcdef";
+
+        var report = Analyze([Clean("crm-bot")], failingLeases: [FailingLease(id)]);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal((PostureFindingTypes.LeaseRevokeFailing, PostureSeverity.High), (finding.Type, finding.Severity));
+        Assert.Equal(("warehouse", "report-bot"), (finding.Tool, finding.Agent));
+        Assert.Contains($"lease {id} (role tessera_{id})", finding.Evidence, StringComparison.Ordinal);
+        Assert.Contains("(it expired), but 4 attempt(s) failed; last: the database did not answer within 15 s", finding.Evidence, StringComparison.Ordinal);
+        Assert.Contains($"tessera lease revoke {id} --force", finding.Recommendation, StringComparison.Ordinal);
+        Assert.Contains("tool 'warehouse'", finding.Recommendation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Each_failing_lease_is_one_finding_in_id_order()
+    {
+        var report = Analyze([Clean("crm-bot")], failingLeases: [FailingLease("ls_ffffffffffffffffffffffffffffffff"), FailingLease("ls_00000000000000000000000000000000")]);
+
+        Assert.Equal(["ls_00000000000000000000000000000000", "ls_ffffffffffffffffffffffffffffffff"],
+            report.Findings.Where(f => f.Type == PostureFindingTypes.LeaseRevokeFailing).Select(f => f.Evidence.Split(' ')[1]));
+    }
+
+    [Fact]
+    public void Without_failing_leases_there_is_no_lease_finding()
+    {
+        Assert.DoesNotContain(Analyze([Clean("crm-bot")]).Findings, f => f.Type == PostureFindingTypes.LeaseRevokeFailing);
+        Assert.DoesNotContain(Analyze([Clean("crm-bot")], failingLeases: []).Findings, f => f.Type == PostureFindingTypes.LeaseRevokeFailing);
     }
 }

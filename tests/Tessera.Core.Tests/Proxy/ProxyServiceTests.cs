@@ -306,6 +306,38 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_database_tool_is_400_not_proxied_and_on_record()
+    {
+        var config = ConfigLoader.Load("""
+            server:
+              listen: http://127.0.0.1:8080
+              issuer: https://tessera.example
+              bootstrap_admin_token: false
+            tools:
+              - id: warehouse
+                protocol: postgres
+                connection: { host: db.internal, database: analytics }
+                admin_secret: warehouse-admin
+                scopes:
+                  read: { grants: [ "GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {{role}}" ] }
+            agents:
+              - id: support-agent
+                owner: support-platform@corp.example
+                purpose: Answer customer tickets
+                expires: 2027-06-30
+                auth:
+                  client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+                allowed_scopes: [ "warehouse:read" ]
+            """, "tessera.yaml", Path.GetTempPath());
+        var proxy = await StartAsync(withCredential: false, config: config);
+
+        var refusal = Refused(await proxy.AuthorizeAsync(Get("/proxy/warehouse/anything", Token("warehouse:read", audience: "urn:tessera:tool:warehouse"))));
+
+        Assert.Equal((400, "tool 'warehouse' is a database: request a lease at /credentials/warehouse"), (refusal.Status, refusal.Detail));
+        Assert.Equal("warehouse", AssertDenied(refusal, RefusalCodes.ProxyToolNotProxied).Tool);
+    }
+
+    [Fact]
     public async Task A_mission_token_is_refused_whatever_it_asks()
     {
         var proxy = await StartAsync();
