@@ -67,6 +67,9 @@ public sealed partial class LeaseService
 
     // Leases this process is issuing right now: never swept as left behind.
     private readonly ConcurrentDictionary<string, byte> _issuing = new(StringComparer.Ordinal);
+
+    // Leases this process is ending right now, and when that is done.
+    private readonly ConcurrentDictionary<string, Task> _ending = new(StringComparer.Ordinal);
     private long _revokeFailures;
     private int _failing;
 
@@ -337,13 +340,24 @@ public sealed partial class LeaseService
             return next;
         }
 
-        var claimed = await _store.ClaimAsync([.. due.Keys], Node, now, now + ClaimFor, cancellationToken);
+        // A lease this process is already ending (the reaper's pass, an operator's revoke) is waited for, never ended twice.
+        var running = new List<Task>();
+        foreach (var id in due.Keys.ToList())
+        {
+            if (_ending.TryGetValue(id, out var end))
+            {
+                running.Add(end);
+                due.Remove(id);
+            }
+        }
+
+        var claimed = due.Count == 0 ? [] : await _store.ClaimAsync([.. due.Keys], Node, now, now + ClaimFor, cancellationToken);
         await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (id, ct) =>
         {
             var (lease, reason) = due[id];
             try
             {
-                await EndAsync(lease, reason, null, force: false, ct);
+                await EndOnceAsync(lease, reason, null, force: false, ct);
             }
             catch (AuditWriteException ex)
             {
@@ -351,7 +365,36 @@ public sealed partial class LeaseService
                 Log.NotRecorded(_logger, lease.Id, ex);
             }
         });
+        await Task.WhenAll(running);
         return next;
+    }
+
+    /// <summary>
+    /// Ends <paramref name="lease"/> unless this process is already ending it; then waits for that
+    /// end instead and returns null (the caller reads the lease again if it needs the outcome).
+    /// </summary>
+    private async Task<LeaseEnd?> EndOnceAsync(Lease lease, string reason, string? requestId, bool force, CancellationToken cancellationToken)
+    {
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_ending.TryAdd(lease.Id, mine.Task))
+        {
+            if (_ending.TryGetValue(lease.Id, out var theirs))
+            {
+                await theirs;
+            }
+
+            return null;
+        }
+
+        try
+        {
+            return await EndAsync(lease, reason, requestId, force, cancellationToken);
+        }
+        finally
+        {
+            _ending.TryRemove(lease.Id, out _);
+            mine.SetResult();
+        }
     }
 
     /// <summary>
@@ -366,12 +409,23 @@ public sealed partial class LeaseService
             return null;
         }
 
-        if (lease.Status == LeaseStatus.Ended)
+        // Ended while this process was already ending it (the reaper): the operator sees how that ended, then may force.
+        for (var attempt = 0; attempt < 2; attempt++)
         {
-            return new LeaseEnd(lease, null);
+            if (lease.Status == LeaseStatus.Ended)
+            {
+                return new LeaseEnd(lease, null);
+            }
+
+            if (await EndOnceAsync(lease, $"revoked by {revokedBy}", requestId, force, cancellationToken) is { } end)
+            {
+                return end;
+            }
+
+            lease = await _store.FindAsync(id, cancellationToken) ?? lease;
         }
 
-        return await EndAsync(lease, $"revoked by {revokedBy}", requestId, force, cancellationToken);
+        return new LeaseEnd(lease, lease.LastError);
     }
 
     /// <summary>The leases for <c>tessera lease list</c>: live ones, or the most recent of all.</summary>

@@ -921,6 +921,48 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         AssertRefused(await issuing.WaitAsync(TimeSpan.FromSeconds(30), Ct), 503, RefusalCodes.LeaseDatabaseUnavailable);
     }
 
+    [Fact]
+    public async Task A_second_pass_on_the_same_node_waits_for_the_end_in_flight_instead_of_ending_the_lease_twice()
+    {
+        var leases = await StartAsync();
+        var lease = await IssueAsync(leases);
+        _revocations.Apply(new RevocationEntry(RevocationKind.Token, lease.Jti, _core.Time.GetUtcNow(), _core.Time.GetUtcNow().AddHours(2)));
+        _provider.HoldRevokes();
+
+        // The reaper's pass is ending it; a second pass (a test, an operator's sweep) on this node sees it due too.
+        var first = leases.EndDueAsync(Ct);
+        await _provider.RevokeStarted;
+        var second = leases.EndDueAsync(Ct);
+        Assert.False(second.IsCompleted);
+        _provider.ReleaseRevokes();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        // Once the second pass returns, the lease has ended: once.
+        Assert.Single(_provider.Revokes);
+        Assert.Single(Events(AuditTypes.LeaseRevoked));
+        Assert.Equal(LeaseStatus.Ended, _store[lease.Id]!.Status);
+    }
+
+    [Fact]
+    public async Task An_operators_revoke_during_the_reapers_end_answers_with_that_end()
+    {
+        var leases = await StartAsync();
+        var lease = await IssueAsync(leases);
+        _revocations.Apply(new RevocationEntry(RevocationKind.Token, lease.Jti, _core.Time.GetUtcNow(), _core.Time.GetUtcNow().AddHours(2)));
+        _provider.HoldRevokes();
+        var reaping = leases.EndDueAsync(Ct);
+        await _provider.RevokeStarted;
+
+        var revoking = leases.RevokeAsync(lease.Id, "carol", force: false, null, Ct);
+        _provider.ReleaseRevokes();
+        var end = await revoking.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await reaping;
+
+        Assert.True(end!.Ended);
+        Assert.Single(_provider.Revokes);
+        Assert.Single(Events(AuditTypes.LeaseRevoked));
+    }
+
     // ---- Several nodes ----
 
     [Fact]
