@@ -49,6 +49,8 @@ namespace Tessera.Credentials.Postgres;
 /// it appears in no server log. Issuing is one round trip (the role and its grants in one implicit
 /// transaction: all or nothing); ending is two when the role has no session (<c>NOLOGIN</c> and the
 /// sessions signalled, then the role dropped), plus a short wait for the sessions to end when it has.
+/// The transactions that grant or drop privileges wait for each other (<see cref="SerializePrivileges"/>):
+/// PostgreSQL fails concurrent changes of one object's privileges.
 /// </para>
 /// </summary>
 public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogger<PostgresCredentialProvider> logger) : ICredentialProvider, IAsyncDisposable
@@ -66,6 +68,16 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
     private const string PrivilegeNotGranted = "01007";
 
     private const string CountSessions = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1";
+
+    /// <summary>
+    /// PostgreSQL rewrites an object's privileges (a GRANT, or the REVOKE of DROP OWNED) in place
+    /// without locking the object: two transactions changing the same schema's or table's privileges at
+    /// once fail one of them with "tuple concurrently updated" (XX000). Every transaction of Tessera's
+    /// that grants or drops privileges takes this transaction-level advisory lock of the database first,
+    /// so leases issued and ended at once (a mission's leases ended together; several nodes) wait for
+    /// each other for the millisecond or two such a transaction takes instead of failing.
+    /// </summary>
+    private const string SerializePrivileges = "SELECT pg_advisory_xact_lock(32762643830108769)"; // "tessera" in ASCII
 
     // One data source (and so one pool) per admin connection, keyed by the SHA-256 of its connection string so the string itself (a password) is no key.
     private readonly ConcurrentDictionary<string, NpgsqlDataSource> _dataSources = new(StringComparer.Ordinal);
@@ -99,6 +111,7 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
         // One batch without an explicit transaction is one implicit transaction (committed at its Sync):
         // one round trip, and a grant that fails takes the role with it.
         await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(SerializePrivileges));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(createRole));
         foreach (var grant in request.Grants)
         {
@@ -119,7 +132,8 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
         catch (PostgresException ex) when (!RetryMaySucceed(ex))
         {
             // The server answered with an error: the implicit transaction rolled back, so no role exists.
-            var index = ex.BatchCommand is { } failed ? batch.BatchCommands.IndexOf(failed) : -1;
+            // Commands: the lock, CREATE ROLE, then the grants (grant i at index i + 1).
+            var index = ex.BatchCommand is { } failed ? batch.BatchCommands.IndexOf(failed) - 1 : -1;
             Log.IssueFailed(logger, request.LeaseId, request.Username, ex.SqlState);
             if (index <= 0)
             {
@@ -167,6 +181,7 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
         var why = $"the database of tool '{request.Tool.Id}' granted nothing for a grant of role {request.Username} (SQL state {notice.SqlState}: {notice.MessageText}): " +
             "the admin role holds that privilege without its grant option";
         await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(SerializePrivileges));
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"DROP OWNED BY {role}"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"DROP ROLE {role}"));
         try
@@ -241,6 +256,7 @@ public sealed partial class PostgresCredentialProvider(TimeProvider time, ILogge
             // then what the role made passes to the admin, its privileges go, and the role.
             await using (var batch = new NpgsqlBatch(connection))
             {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(SerializePrivileges));
                 batch.BatchCommands.Add(SessionsOf(request.Username));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand($"REASSIGN OWNED BY {role} TO CURRENT_USER"));
                 batch.BatchCommands.Add(new NpgsqlBatchCommand($"DROP OWNED BY {role}"));

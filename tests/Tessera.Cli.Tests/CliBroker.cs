@@ -37,6 +37,9 @@ internal sealed class CliBroker : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The broker's store, for arranging state no request can make here (a database lease without a database).</summary>
+    public ITesseraStore Store => _store;
+
     /// <summary>The configuration to pass to client commands with <c>--config</c>.</summary>
     public string ConfigPath { get; }
 

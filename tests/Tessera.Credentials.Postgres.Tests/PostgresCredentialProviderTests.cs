@@ -83,6 +83,19 @@ public sealed class PostgresCredentialProviderTests(Warehouse warehouse) : IAsyn
     }
 
     [Fact]
+    public async Task Many_leases_of_the_same_scope_issued_at_once_and_ended_at_once_all_succeed()
+    {
+        // Their grants and revokes all rewrite the same schema's and table's privileges, which PostgreSQL does without a lock.
+        var requests = Enumerable.Range(0, 24).Select(_ => warehouse.Request(_expiry, ["read"])).ToList();
+
+        var issued = await Task.WhenAll(requests.Select(r => Task.Run(() => _provider.IssueAsync(r, Ct), Ct)));
+        await Task.WhenAll(requests.Select(r => Task.Run(() => _provider.RevokeAsync(r, Ct), Ct)));
+
+        Assert.Equal(requests.Select(r => r.Username), issued.Select(c => c.Username));
+        Assert.Equal(0L, await warehouse.ScalarAsync<long>("SELECT count(*) FROM pg_roles WHERE rolname = ANY($1)", (object)requests.Select(r => r.Username).ToArray()));
+    }
+
+    [Fact]
     public async Task Renewing_moves_valid_until()
     {
         var request = warehouse.Request(_expiry, ["read"]);

@@ -31,6 +31,7 @@ namespace Tessera.Core.Leases;
 /// </list>
 /// On several nodes any node may end any lease; <see cref="ILeaseStore.ClaimAsync"/> makes one do it.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The pass gate is a SemaphoreSlim whose wait handle is never asked for: it holds no unmanaged resource.")]
 public sealed partial class LeaseService
 {
     public const string Prefix = "/credentials/";
@@ -68,8 +69,11 @@ public sealed partial class LeaseService
     // Leases this process is issuing right now: never swept as left behind.
     private readonly ConcurrentDictionary<string, byte> _issuing = new(StringComparer.Ordinal);
 
-    // Leases this process is ending right now, and when that is done.
+    // Leases this process is ending right now, and when that is done (an operator's revoke during a pass waits for it).
     private readonly ConcurrentDictionary<string, Task> _ending = new(StringComparer.Ordinal);
+
+    // One pass at a time: a second one (a revocation's wake during a sweep) runs after it, and finds nothing left to end twice.
+    private readonly SemaphoreSlim _pass = new(1, 1);
     private long _revokeFailures;
     private int _failing;
 
@@ -282,6 +286,21 @@ public sealed partial class LeaseService
     /// Returns when the next one falls due (at most <see cref="SweepEvery"/> from now).
     /// </summary>
     public async Task<DateTimeOffset> EndDueAsync(CancellationToken cancellationToken)
+    {
+        // One pass at a time in this process: this node claims its own claims again (ClaimAsync), so two
+        // passes at once (a woken reaper and another caller) would both end a lease and record it twice.
+        await _pass.WaitAsync(cancellationToken);
+        try
+        {
+            return await EndDuePassAsync(cancellationToken);
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    private async Task<DateTimeOffset> EndDuePassAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var next = now + SweepEvery;

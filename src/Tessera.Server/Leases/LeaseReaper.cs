@@ -28,8 +28,11 @@ internal sealed partial class LeaseReaper(LeaseService leases, RevocationIndex r
             var pruneAt = time.GetUtcNow();
             while (!stoppingToken.IsCancellationRequested)
             {
-                // Taken before the pass: a revocation applied during it wakes the next one.
-                var woken = Interlocked.Exchange(ref _woken, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                // Installed before the pass: a revocation applied during it completes this one, so the next pass follows at once.
+                // (Wake completes whichever is installed, so the wait must be on the one installed now, not on the one it replaced.)
+                var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _woken, fresh);
+                var woken = fresh.Task;
                 DateTimeOffset next;
                 try
                 {

@@ -166,6 +166,28 @@ public sealed class CredentialEndpointTests(Warehouse warehouse)
     }
 
     [Fact]
+    public async Task A_lease_survives_a_restart_and_still_ends_with_its_token()
+    {
+        var (broker, _) = await LeaseBroker.StartAsync(warehouse);
+        var token = await broker.AgentTokenAsync("warehouse:read");
+        var lease = await broker.LeaseAsync(token);
+        var role = lease.GetProperty("username").GetString()!;
+        var restarted = await broker.RestartAsync();
+        await using var _b = restarted;
+
+        var listed = await restarted.AdminAsync(HttpMethod.Get, "/admin/v1/leases");
+        Assert.Contains(JsonDocument.Parse(await listed.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("leases").EnumerateArray(),
+            l => l.GetProperty("username").GetString() == role && l.GetProperty("status").GetString() == "active");
+        using (var revoked = await restarted.AdminAsync(HttpMethod.Post, "/admin/v1/revocations", new { kind = "token", token }))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        await restarted.Service<LeaseService>().EndDueAsync(Ct);
+        Assert.False(await warehouse.RoleExistsAsync(role));
+    }
+
+    [Fact]
     public async Task A_wrong_admin_secret_is_a_clear_424_not_a_5xx_and_leaves_no_role()
     {
         var wrong = warehouse.AdminSecret.Replace(Warehouse.AdminPassword, "not-the-password", StringComparison.Ordinal);
@@ -191,7 +213,8 @@ public sealed class CredentialEndpointTests(Warehouse warehouse)
     [Fact]
     public async Task An_operator_sees_a_lease_that_fails_to_end_and_can_force_it_closed()
     {
-        var (broker, _) = await LeaseBroker.StartAsync(warehouse);
+        var logs = new CapturingLoggerProvider();
+        var (broker, _) = await LeaseBroker.StartAsync(warehouse, configure: logs.AddTo);
         await using var _b = broker;
         var lease = await broker.LeaseAsync(await broker.AgentTokenAsync("warehouse:read"));
         var id = lease.GetProperty("lease_id").GetString()!;
@@ -228,6 +251,12 @@ public sealed class CredentialEndpointTests(Warehouse warehouse)
         }
 
         Assert.Contains(await broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.LeaseRevoked && e.Record.ReasonCode == RefusalCodes.LeaseForced);
+        // The failures were logged, and neither the lease's password nor the admin's is in any line.
+        Assert.Contains(logs.Lines, l => l.Contains(id, StringComparison.Ordinal));
+        Assert.DoesNotContain(lease.GetProperty("password").GetString()!, logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(Warehouse.AdminPassword, logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain("rotated-badly", logs.All, StringComparison.Ordinal);
+
         // What the operator then does by hand (the force's recommendation).
         await warehouse.ScalarAsync<int>($"DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\"");
         Assert.False(await warehouse.RoleExistsAsync(role));
