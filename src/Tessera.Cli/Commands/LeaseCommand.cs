@@ -53,7 +53,7 @@ internal static class LeaseCommand
         command.SetAction((parse, ct) => ClientCommand.RunAsync(parse.GetValue(config)!, async client =>
         {
             using var result = await client.PostAsync($"/admin/v1/leases/{Uri.EscapeDataString(parse.GetValue(id)!)}/revoke",
-                parse.GetValue(force) ? new { force = true } : null, ct);
+                new { force = parse.GetValue(force) }, ct);
             var l = result.RootElement;
             Terminal.WriteLine(l.TryGetProperty("last_error", out var error)
                 ? $"lease {l.GetProperty("id").GetString()} is ended (forced: role {l.GetProperty("username").GetString()} may remain: {error.GetString()})"

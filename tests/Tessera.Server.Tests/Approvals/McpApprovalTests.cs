@@ -148,14 +148,15 @@ public sealed class McpApprovalTests
         // issues:read allows tools/list and get_issue, issues:admin every delete_*: the binding narrows all of it to one call.
         var token = await mcp.ApprovedTokenAsync("issues:read issues:admin", McpApprovalBroker.Call("delete_issue", Canonical, Submitted));
         await using var client = await McpTestClient.ConnectAsync(mcp.Endpoint, token, Cancel);
-        var before = mcp.Upstream.Received.Count;
+        // Messages only: the SDK's client opens its GET stream in the background, whenever it gets to it.
+        var before = mcp.Upstream.Received.Count(r => r.Method == "POST");
 
         await RefusedAsync(mcp, "delete_issue", () => client.CallToolAsync("delete_issue", Arguments(number: 8), cancellationToken: Cancel).AsTask());
         await RefusedAsync(mcp, "delete_repo", () => client.CallToolAsync("delete_repo", new Dictionary<string, object?> { ["repo"] = "widgets" }, cancellationToken: Cancel).AsTask());
         await RefusedAsync(mcp, "get_issue", () => client.CallToolAsync("get_issue", new Dictionary<string, object?> { ["number"] = 7 }, cancellationToken: Cancel).AsTask());
         await RefusedAsync(mcp, null, () => client.ListToolsAsync(cancellationToken: Cancel).AsTask(), "tools/list");
 
-        Assert.Equal(before, mcp.Upstream.Received.Count);
+        Assert.Equal(before, mcp.Upstream.Received.Count(r => r.Method == "POST"));
         var refusals = (await mcp.Broker.AuditEventsAsync()).Where(e => e.Record.Type == AuditTypes.ProxyDenied).ToList();
         Assert.Equal(4, refusals.Count);
         Assert.All(refusals, r => Assert.Equal("mcp.not_the_approved_call", r.Record.ReasonCode));
@@ -276,7 +277,7 @@ public sealed class McpApprovalTests
         var token = await mcp.ApproveAndRedeemAsync(id);
         await using var client = await McpTestClient.ConnectAsync(mcp.Endpoint, token, Cancel);
         await client.PingAsync(cancellationToken: Cancel);
-        var before = mcp.Upstream.Received.Count;
+        var before = mcp.Upstream.Received.Count(r => r.Method == "POST");
 
         using (var revoked = await mcp.Broker.SendAsync(HttpMethod.Post, "/admin/v1/revocations", mcp.Broker.AdminToken, new { kind = "approval", id }))
         {
@@ -288,7 +289,7 @@ public sealed class McpApprovalTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, call.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, ping.StatusCode);
-        Assert.Equal(before, mcp.Upstream.Received.Count);
+        Assert.Equal(before, mcp.Upstream.Received.Count(r => r.Method == "POST"));
         Assert.Contains("ping", mcp.Upstream.ReceivedMethods());
         Assert.DoesNotContain("tools/call", mcp.Upstream.ReceivedMethods());
     }
