@@ -98,6 +98,16 @@ tools:
       write: { rules: [ "MCP tools/call create_issue" ] }
       admin: { rules: [ "MCP tools/call delete_*" ] }
 
+  # A PostgreSQL database: agents get a login of their own per token, dropped when it ends (docs/leases.md).
+  # - id: warehouse
+  #   protocol: postgres              # POST /credentials/warehouse hands out a lease; nothing is proxied
+  #   connection: { host: 127.0.0.1, port: 5432, database: warehouse }
+  #   admin_secret: warehouse-admin   # vault secret: connection string of a role that may CREATE ROLE
+  #   lease_ttl: 15m                  # never past the token's own expiry
+  #   scopes:
+  #     read: { grants: [ "GRANT USAGE ON SCHEMA reporting TO {{role}}",
+  #                       "GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {{role}}" ] }
+
 agents:
   - id: support-agent                 # the OAuth client_id
     owner: support-platform@corp.example
