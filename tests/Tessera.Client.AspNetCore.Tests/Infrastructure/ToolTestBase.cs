@@ -15,7 +15,7 @@ public abstract class ToolTestBase : IAsyncLifetime
         _tool = await TestTool.StartAsync(_broker);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         if (_tool is not null)
         {
