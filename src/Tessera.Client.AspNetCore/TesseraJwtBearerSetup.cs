@@ -39,8 +39,21 @@ internal static class TesseraJwtBearerSetup
         var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Tessera.Client.AspNetCore");
 
+        if (options.RequireHttpsMetadata && authority.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new InvalidOperationException($"Tessera token scheme '{scheme}': Authority must be HTTPS (set RequireHttpsMetadata = false only for a local broker).");
+        }
+
         bearer.MetadataAddress = issuer + "/.well-known/oauth-authorization-server";
         bearer.RequireHttpsMetadata = options.RequireHttpsMetadata;
+        // JwtBearer makes its backchannel only along with its own configuration manager; made here on first
+        // use instead, so a BackchannelHttpHandler or Backchannel set on the JwtBearer options still applies.
+        var backchannel = new Lazy<HttpClient>(() => bearer.Backchannel ??= new HttpClient(bearer.BackchannelHttpHandler ?? new HttpClientHandler())
+        {
+            Timeout = bearer.BackchannelTimeout,
+            MaxResponseContentBufferSize = 1024 * 1024,
+        });
+        bearer.ConfigurationManager = new TesseraMetadata(issuer, bearer.MetadataAddress, options.RequireHttpsMetadata, () => backchannel.Value, time, logger);
         bearer.MapInboundClaims = false;
         bearer.SaveToken = false;
         bearer.TimeProvider = time;
@@ -70,7 +83,7 @@ internal static class TesseraJwtBearerSetup
         };
 
         var introspection = options.Introspection is { } client
-            ? new TokenIntrospection(client, options.IntrospectionCacheDuration, time, logger)
+            ? new TokenIntrospection(client, options.IntrospectionCacheDuration, () => backchannel.Value, time, logger)
             : null;
         bearer.Events = new TesseraTokenEvents(options, new DpopProof(new ProofReplayCache(time), time), introspection);
     }

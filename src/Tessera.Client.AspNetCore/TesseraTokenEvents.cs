@@ -20,22 +20,25 @@ internal sealed class TesseraTokenEvents(TesseraTokenOptions options, DpopProof 
     private const string Bearer = "Bearer";
     private const string DPoP = "DPoP";
     private const int MaxActorDepth = 32;
+
+    /// <summary>No token of Tessera's is this long (its own validator's bound); longer input is refused before parsing.</summary>
+    private const int MaxTokenLength = 8 * 1024;
     private static readonly object PresentedAs = new();
     private static readonly string DpopChallenge = $"{DPoP} algs=\"{string.Join(' ', DpopProof.Algorithms)}\"";
 
-    public override Task MessageReceived(MessageReceivedContext context)
+    public override async Task MessageReceived(MessageReceivedContext context)
     {
         var headers = context.Request.Headers.Authorization;
         if (headers.Count == 0)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         // Reject two Authorization headers: which one would be checked is a guess.
         if (headers.Count > 1)
         {
             Refuse(context, 400, Bearer, "invalid_request", "more than one Authorization header");
-            return Task.CompletedTask;
+            return;
         }
 
         var value = headers[0] ?? "";
@@ -54,19 +57,65 @@ internal sealed class TesseraTokenEvents(TesseraTokenOptions options, DpopProof 
         {
             // Another scheme (Basic, ...) is not ours to judge.
             context.NoResult();
-            return Task.CompletedTask;
+            return;
         }
 
         var token = space < 0 ? "" : value[(space + 1)..].Trim();
         if (token.Length == 0 || token.Contains(' ', StringComparison.Ordinal))
         {
             Refuse(context, 400, presented, "invalid_request", "the Authorization header is malformed");
-            return Task.CompletedTask;
+            return;
+        }
+
+        // Reject what cannot be one of Tessera's tokens before any parsing.
+        if (token.Length > MaxTokenLength)
+        {
+            Refuse(context, 401, presented, "invalid_token", "the token is not a JWT");
+            return;
         }
 
         context.HttpContext.Items[PresentedAs] = presented;
         context.Token = token;
-        return Task.CompletedTask;
+        await RefreshKeysIfUnknownAsync(context, token);
+    }
+
+    /// <summary>
+    /// Fetches the metadata and JWKS again before validation when the token names a key id the tool has not
+    /// seen: Tessera publishes a rotated key only <c>signing_keys.publish_ahead</c> (1 minute) before it signs,
+    /// while JwtBearer asks for a refresh on an unknown key only after refusing the request at hand. Refreshes are at most one per <see cref="TesseraMetadata.RefreshInterval"/>,
+    /// so made-up key ids cannot make the tool hammer Tessera.
+    /// </summary>
+    private static async Task RefreshKeysIfUnknownAsync(MessageReceivedContext context, string token)
+    {
+        if (context.Options.ConfigurationManager is not { } manager)
+        {
+            return;
+        }
+
+        string? kid;
+        try
+        {
+            kid = new JsonWebToken(token).Kid;
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException)
+        {
+            // Not a JWT: JwtBearer refuses it.
+            return;
+        }
+
+        try
+        {
+            var configuration = await manager.GetConfigurationAsync(context.HttpContext.RequestAborted);
+            if (!string.IsNullOrEmpty(kid) && !configuration.SigningKeys.Any(k => string.Equals(k.KeyId, kid, StringComparison.Ordinal)))
+            {
+                manager.RequestRefresh();
+                await manager.GetConfigurationAsync(context.HttpContext.RequestAborted);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            Refuse(context, 503, Presented(context.HttpContext), "temporarily_unavailable", "Tessera's metadata or signing keys could not be fetched");
+        }
     }
 
     public override Task AuthenticationFailed(AuthenticationFailedContext context)
@@ -164,7 +213,7 @@ internal sealed class TesseraTokenEvents(TesseraTokenOptions options, DpopProof 
                 && await manager.GetConfigurationAsync(context.HttpContext.RequestAborted) is OpenIdConnectConfiguration { IntrospectionEndpoint: { Length: > 0 } endpoint }
                 && Uri.TryCreate(endpoint, UriKind.Absolute, out var endpointUri))
             {
-                outcome = await introspection.CheckAsync(jwt.EncodedToken, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), endpointUri, context.Options.Backchannel, context.HttpContext.RequestAborted);
+                outcome = await introspection.CheckAsync(jwt.EncodedToken, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), endpointUri, context.HttpContext.RequestAborted);
             }
 
             if (outcome == IntrospectionOutcome.Unavailable)

@@ -13,7 +13,7 @@ namespace Tessera.Client.AspNetCore;
 /// <see cref="IntrospectionOutcome.Unavailable"/> and the token is refused (fail closed): a tool that
 /// asked for revocation checks does not accept a token it could not check.
 /// </summary>
-internal sealed partial class TokenIntrospection(TesseraIntrospectionClient client, TimeSpan cacheDuration, TimeProvider time, ILogger logger)
+internal sealed partial class TokenIntrospection(TesseraIntrospectionClient client, TimeSpan cacheDuration, Func<HttpClient> backchannel, TimeProvider time, ILogger logger)
 {
     /// <summary>At most this many answers are remembered; beyond, the cache is emptied (a miss only costs a request).</summary>
     internal const int Capacity = 100_000;
@@ -22,7 +22,7 @@ internal sealed partial class TokenIntrospection(TesseraIntrospectionClient clie
     private readonly string _authorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(
         $"{Uri.EscapeDataString(client.ClientId)}:{Uri.EscapeDataString(client.ClientSecret)}"));
 
-    public async Task<IntrospectionOutcome> CheckAsync(string token, string jti, DateTimeOffset expires, Uri endpoint, HttpClient backchannel, CancellationToken cancellationToken)
+    public async Task<IntrospectionOutcome> CheckAsync(string token, string jti, DateTimeOffset expires, Uri endpoint, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_answers.TryGetValue(jti, out var cached) && cached.Until > now.UtcTicks)
@@ -39,7 +39,7 @@ internal sealed partial class TokenIntrospection(TesseraIntrospectionClient clie
             };
             request.Headers.Authorization = AuthenticationHeaderValue.Parse(_authorization);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            using var response = await backchannel.SendAsync(request, cancellationToken);
+            using var response = await backchannel().SendAsync(request, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 Log.Refused(logger, (int)response.StatusCode, jti);

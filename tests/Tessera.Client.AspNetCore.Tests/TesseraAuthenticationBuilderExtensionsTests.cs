@@ -156,4 +156,87 @@ public sealed class TesseraAuthenticationBuilderExtensionsTests : ToolTestBase
         Assert.Equal(["at+jwt"], bearer.TokenValidationParameters.ValidTypes);
         Assert.Equal(["ES256"], bearer.TokenValidationParameters.ValidAlgorithms);
     }
+
+    [Fact]
+    public async Task A_token_signed_by_a_rotated_in_key_passes()
+    {
+        var before = await Broker.TokenAsync("crm:read");
+        using (var first = await Tool.GetBearerAsync("/contacts/1", before))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        using (var rotate = await Broker.Broker.AdminAsync(HttpMethod.Post, "/admin/v1/keys/rotate"))
+        {
+            Assert.True(rotate.IsSuccessStatusCode, await rotate.Content.ReadAsStringAsync());
+        }
+
+        Broker.Time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        var after = await Broker.TokenAsync("crm:read");
+        Assert.NotEqual(Header(before), Header(after));
+
+        using var response = await Tool.GetBearerAsync("/contacts/1", after);
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, TestTool.Challenge(response));
+    }
+
+    private static string Header(string token) => token.Split('.')[0];
+
+    [Fact]
+    public async Task An_unreachable_issuer_is_503_not_a_verdict_on_the_token()
+    {
+        var token = await Broker.TokenAsync("crm:read");
+        await using var orphan = await TestTool.StartAsync(Broker, o => o.Authority = new Uri("http://127.0.0.1:1"));
+
+        using var response = await orphan.GetBearerAsync("/contacts/1", token);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Empty(TestTool.Challenge(response));
+        Assert.Contains(orphan.Logs.Lines, l => l.Contains("metadata could not be fetched", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Metadata_that_names_another_issuer_is_not_used()
+    {
+        // The same broker reached by another name: its metadata says 127.0.0.1, not localhost (RFC 8414 §3.3).
+        var token = await Broker.TokenAsync("crm:read");
+        await using var misled = await TestTool.StartAsync(Broker, o => o.Authority = new Uri($"http://localhost:{Broker.Issuer.Port}"));
+
+        using var response = await misled.GetBearerAsync("/contacts/1", token);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains(misled.Logs.Lines, l => l.Contains("names another issuer", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Tokens_of_made_up_key_ids_fetch_the_keys_again_at_most_once_per_30_seconds()
+    {
+        var token = await Broker.TokenAsync("crm:read");
+        using (var first = await Tool.GetBearerAsync("/contacts/1", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        var fetches = Broker.JwksFetches;
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        // Within 30 s of the last fetch: none.
+        await SendForgedAsync(attacker, token, "early", 5);
+        Assert.Equal(fetches, Broker.JwksFetches);
+
+        // Later: one, however many arrive.
+        Broker.Time.Advance(TimeSpan.FromSeconds(31));
+        await SendForgedAsync(attacker, token, "later", 5);
+        Assert.Equal(fetches + 1, Broker.JwksFetches);
+    }
+
+    private async Task SendForgedAsync(ECDsa attacker, string token, string prefix, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var forged = HandSignedJwt.Es256(attacker, new { alg = "ES256", typ = "at+jwt", kid = $"{prefix}-{i}" }, Claims(token));
+            using var refused = await Tool.GetBearerAsync("/contacts/1", forged);
+            AssertUnauthorized(refused, "Bearer", "invalid_token");
+        }
+    }
 }

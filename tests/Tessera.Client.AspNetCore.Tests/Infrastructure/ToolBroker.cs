@@ -32,6 +32,9 @@ public sealed class ToolBroker : IAsyncDisposable
     public Uri Issuer => Broker.Address!;
     public string IssuerText => Broker.Config.Server.Issuer;
 
+    /// <summary>How many times the JWKS has been fetched (by any tool).</summary>
+    public int JwksFetches => _outage.JwksFetches;
+
     public bool IntrospectionDown
     {
         get => _outage.Down;
@@ -153,15 +156,24 @@ public sealed class ToolBroker : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Broker.DisposeAsync();
 
-    /// <summary>Drops the connection of every introspection request while <see cref="Down"/> is set.</summary>
+    /// <summary>Drops the connection of every introspection request while <see cref="Down"/> is set; counts JWKS fetches.</summary>
     private sealed class Outage : IStartupFilter
     {
+        private int _jwksFetches;
+
         public volatile bool Down;
+
+        public int JwksFetches => Volatile.Read(ref _jwksFetches);
 
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             app.Use((context, nextMiddleware) =>
             {
+                if (context.Request.Path.StartsWithSegments("/.well-known/jwks.json"))
+                {
+                    Interlocked.Increment(ref _jwksFetches);
+                }
+
                 if (Down && context.Request.Path.StartsWithSegments("/oauth/introspect"))
                 {
                     context.Abort();
