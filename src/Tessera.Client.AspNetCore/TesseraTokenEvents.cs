@@ -211,7 +211,9 @@ internal sealed class TesseraTokenEvents(TesseraTokenOptions options, DpopProof 
             var outcome = IntrospectionOutcome.Unavailable;
             if (context.Options.ConfigurationManager is { } manager
                 && await manager.GetConfigurationAsync(context.HttpContext.RequestAborted) is OpenIdConnectConfiguration { IntrospectionEndpoint: { Length: > 0 } endpoint }
-                && Uri.TryCreate(endpoint, UriKind.Absolute, out var endpointUri))
+                && Uri.TryCreate(endpoint, UriKind.Absolute, out var endpointUri)
+                // The client secret goes there: never in clear text unless the whole metadata may be.
+                && (endpointUri.Scheme == Uri.UriSchemeHttps || (!options.RequireHttpsMetadata && endpointUri.Scheme == Uri.UriSchemeHttp)))
             {
                 outcome = await introspection.CheckAsync(jwt.EncodedToken, jti, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), endpointUri, context.HttpContext.RequestAborted);
             }
