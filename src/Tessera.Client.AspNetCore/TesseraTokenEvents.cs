@@ -154,6 +154,15 @@ internal sealed class TesseraTokenEvents(TesseraTokenOptions options, DpopProof 
         var presented = Presented(context.HttpContext);
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
         var claims = payload.RootElement;
+        // Reject a token limited to a number of uses or to one exact request (an approval's max_uses and
+        // authorization_details): Tessera's proxy counts uses durably and compares the request byte for byte;
+        // a tool validating alone can do neither, so accepting the token would lift the approval's limits.
+        if (claims.TryGetProperty("max_uses", out _) || claims.TryGetProperty("authorization_details", out _))
+        {
+            Refuse(context, 401, presented, "invalid_token", "the token is limited to uses or one exact request that only Tessera's proxy enforces; send it through the proxy");
+            return;
+        }
+
         var jkt = claims.TryGetProperty("cnf", out var cnf) && cnf.ValueKind == JsonValueKind.Object
             && cnf.TryGetProperty("jkt", out var jktValue) && jktValue.ValueKind == JsonValueKind.String ? jktValue.GetString() : null;
 

@@ -225,4 +225,30 @@ public sealed class TesseraTokenAttackTests : ToolTestBase
         using var two = await Tool.Client.SendAsync(twoProofs);
         AssertUnauthorized(two, "DPoP", "invalid_dpop_proof");
     }
+
+    [Fact]
+    public async Task An_approved_token_limited_to_a_number_of_uses_is_refused_as_only_the_proxy_can_count_them()
+    {
+        var token = await Broker.ApprovedTokenAsync(("reason", "customer asked to be forgotten"));
+        Assert.Equal(1, Claims(token).GetProperty("max_uses").GetInt32());
+
+        using var response = await Tool.SendAsync(HttpMethod.Delete, "/contacts/1", "Bearer", token);
+
+        Assert.Contains("proxy", AssertUnauthorized(response, "Bearer", "invalid_token"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_approved_token_bound_to_one_exact_request_is_refused_as_only_the_proxy_can_compare_it()
+    {
+        var details = JsonSerializer.Serialize(new[]
+        {
+            new { type = "tessera_request", tool = "crm", method = "DELETE", path = "/contacts/1", body_sha256 = Convert.ToHexStringLower(SHA256.HashData([])) },
+        });
+        var token = await Broker.ApprovedTokenAsync(("authorization_details", details));
+        Assert.True(Claims(token).TryGetProperty("authorization_details", out _));
+
+        using var response = await Tool.SendAsync(HttpMethod.Delete, "/contacts/1", "Bearer", token);
+
+        Assert.Contains("proxy", AssertUnauthorized(response, "Bearer", "invalid_token"), StringComparison.Ordinal);
+    }
 }

@@ -10,7 +10,7 @@ namespace Tessera.Client.AspNetCore.Tests.Infrastructure;
 /// <summary>
 /// A tool that validates Tessera tokens itself, as its author would write it: Kestrel on a loopback
 /// port, <c>AddTesseraToken</c> against the broker, <c>GET /contacts/{id}</c> requiring <c>crm:read</c>
-/// (it answers the claims it saw) and <c>POST /exports</c> requiring <c>crm:export</c>. Shares the
+/// (it answers the claims it saw), <c>POST /exports</c> requiring <c>crm:export</c> and <c>DELETE /contacts/{id}</c> requiring the approval-gated <c>crm:delete</c>. Shares the
 /// broker's clock. Every log line is captured.
 /// </summary>
 public sealed class TestTool : IAsyncDisposable
@@ -54,6 +54,8 @@ public sealed class TestTool : IAsyncDisposable
             .RequireAuthorization(p => p.RequireScope("crm:read"));
         app.MapPost("/exports", () => Results.Ok())
             .RequireAuthorization(p => p.RequireScope("crm:export"));
+        app.MapDelete("/contacts/{id}", () => Results.NoContent())
+            .RequireAuthorization(p => p.RequireScope("crm:delete"));
         await app.StartAsync();
         return new TestTool(app, logs);
     }

@@ -54,19 +54,22 @@ public sealed class ToolBroker : IAsyncDisposable
             data_dir: data
             tokens: { default_ttl: 5m, max_ttl: 1h }
             {{TestIdp.Yaml}}
+            approver_groups:
+              - { id: approvers, members: [ { idp: corp, sub: bob } ] }
             principals:
-              - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export" ] }
+              - { idp: corp, sub: alice, scopes: [ "crm:read", "crm:export", "crm:delete" ] }
             tools:
               - id: crm
                 client_id: crm-service
                 scopes:
                   read: { rules: [ "GET /contacts/**" ] }
                   export: { rules: [ "POST /exports" ] }
+                  delete: { rules: [ "DELETE /contacts/*" ], approval: { group: approvers, ttl: 2m, max_uses: 1 } }
               - id: billing
                 scopes:
                   read: { rules: [ "GET /**" ] }
             agents:
-            {{Agent("support-agent", "[ \"crm:read\", \"crm:export\", \"billing:read\" ]", "[ helper-agent ]")}}
+            {{Agent("support-agent", "[ \"crm:read\", \"crm:export\", \"crm:delete\", \"billing:read\" ]", "[ helper-agent ]")}}
             {{Agent("helper-agent", "[ \"crm:read\" ]", "[ ]")}}
             {{Agent("crm-service", "[ ]", "[ ]")}}
             """;
@@ -145,6 +148,27 @@ public sealed class ToolBroker : IAsyncDisposable
 
         using var response = await Broker.PostFormAsync("/oauth/token", form, TestBroker.Basic(agent, Secret));
         return await OAuthAssert.TokenAsync(response);
+    }
+
+    /// <summary>
+    /// support-agent asks for the approval-gated <c>crm:delete</c> (with <paramref name="parameters"/>), bob
+    /// approves, and the agent redeems the token after one polling interval.
+    /// </summary>
+    public async Task<string> ApprovedTokenAsync(params (string Name, string Value)[] parameters)
+    {
+        using var ask = await Broker.ClientCredentialsAsync("support-agent", Secret, [("scope", "crm:delete"), .. parameters]);
+        using var asked = JsonDocument.Parse(await OAuthAssert.ErrorAsync(ask, HttpStatusCode.BadRequest, "approval_required"));
+        var authReqId = asked.RootElement.GetProperty("auth_req_id").GetString()!;
+
+        using (var approve = await Broker.SendAsync(HttpMethod.Post, $"/admin/v1/approvals/{authReqId}/approve", Idp.MintAdmin("bob", Time.GetUtcNow())))
+        {
+            Assert.True(approve.IsSuccessStatusCode, await approve.Content.ReadAsStringAsync());
+        }
+
+        Time.Advance(TimeSpan.FromSeconds(5));
+        using var poll = await Broker.PostFormAsync("/oauth/token",
+            [new("grant_type", "urn:openid:params:grant-type:ciba"), new("auth_req_id", authReqId)], TestBroker.Basic("support-agent", Secret));
+        return await OAuthAssert.TokenAsync(poll);
     }
 
     /// <summary>Revokes <paramref name="token"/> through the admin API, as an operator would.</summary>
