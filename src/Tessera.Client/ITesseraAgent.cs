@@ -28,7 +28,7 @@ public interface ITesseraAgent
     /// </summary>
     /// <param name="purpose">Why, recorded with the mission (at most 256 printable characters).</param>
     /// <param name="onBehalfOf">The principal's JWT from an identity provider Tessera trusts.</param>
-    /// <param name="ttl">Unused by the protocol today: the mission lives as long as Tessera grants (the agent's <c>max_ttl</c> and the principal token's life).</param>
+    /// <param name="ttl">A shorter life for <see cref="TesseraMission.ExpiresAt"/>, for the agent's own bookkeeping; Tessera itself grants the mission token's life (the agent's <c>max_ttl</c>, at most the principal token's), and the token's expiry is what every tool enforces.</param>
     /// <param name="cancellationToken">Cancels the exchange.</param>
     Task<TesseraMission> BeginMissionAsync(string purpose, string onBehalfOf, TimeSpan? ttl = null, CancellationToken cancellationToken = default);
 

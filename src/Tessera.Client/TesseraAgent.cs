@@ -15,7 +15,8 @@ internal sealed class TesseraAgent : ITesseraAgent, IDisposable
     internal const string JwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
     internal const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
 
-    private static readonly AsyncLocal<MissionScope?> CurrentScope = new();
+    /// <summary>The mission scope of the current async flow, per agent (two agents in one process have missions of their own).</summary>
+    private readonly AsyncLocal<MissionScope?> _currentScope = new();
 
     private readonly IOptions<TesseraAgentOptions> _options;
     private readonly IHttpClientFactory _httpClients;
@@ -59,7 +60,7 @@ internal sealed class TesseraAgent : ITesseraAgent, IDisposable
         }
     }
 
-    public TesseraMission? CurrentMission => CurrentScope.Value?.Current;
+    public TesseraMission? CurrentMission => _currentScope.Value?.Current;
 
     public ValueTask<TesseraToken> GetTokenAsync(string tool, IReadOnlyCollection<string> scopes, CancellationToken cancellationToken = default)
     {
@@ -183,8 +184,8 @@ internal sealed class TesseraAgent : ITesseraAgent, IDisposable
     private Task<TesseraMission> Enter(List<KeyValuePair<string, string>> parameters, string? purpose, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var endpoint = Endpoint;
-        var scope = new MissionScope(CurrentScope.Value);
-        CurrentScope.Value = scope;
+        var scope = new MissionScope(_currentScope.Value);
+        _currentScope.Value = scope;
         return ExchangeAsync(endpoint, scope, parameters, purpose, ttl, cancellationToken);
     }
 
@@ -208,11 +209,11 @@ internal sealed class TesseraAgent : ITesseraAgent, IDisposable
     }
 
     /// <summary>Makes the scope before <paramref name="scope"/> current again, when <paramref name="scope"/> is the current one of this flow.</summary>
-    internal static void Leave(MissionScope scope)
+    internal void Leave(MissionScope scope)
     {
-        if (ReferenceEquals(CurrentScope.Value, scope))
+        if (ReferenceEquals(_currentScope.Value, scope))
         {
-            CurrentScope.Value = scope.Previous;
+            _currentScope.Value = scope.Previous;
         }
     }
 

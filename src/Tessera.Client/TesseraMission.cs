@@ -49,7 +49,7 @@ public sealed class TesseraMission : IAsyncDisposable
 
         // Synchronously, in the caller's flow: an AsyncLocal set inside an async method would be undone on return.
         _scope.Ended = true;
-        TesseraAgent.Leave(_scope);
+        _agent.Leave(_scope);
         return new ValueTask(_agent.EndMissionAsync(this));
     }
 
