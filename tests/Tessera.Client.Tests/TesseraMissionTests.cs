@@ -154,6 +154,22 @@ public sealed class TesseraMissionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delegate_ending_its_part_revokes_its_own_tokens_and_leaves_the_mission_running()
+    {
+        await using var b = Host("agent-b");
+        await using var mission = await _a.Agent.BeginMissionAsync("Answer ticket 4711", Alice(), cancellationToken: Ct);
+        var joined = await b.Agent.JoinMissionAsync(mission.Token, Ct);
+        var delegated = await b.Agent.GetTokenAsync("crm", ["crm:read"], Ct);
+
+        await joined.DisposeAsync();
+
+        Assert.False((await _broker.IntrospectAsync(joined.Token)).GetProperty("active").GetBoolean());
+        Assert.False((await _broker.IntrospectAsync(delegated.AccessToken)).GetProperty("active").GetBoolean());
+        Assert.True((await _broker.IntrospectAsync(mission.Token)).GetProperty("active").GetBoolean());
+        Assert.Null(b.Agent.CurrentMission);
+    }
+
+    [Fact]
     public async Task Joining_without_may_delegate_to_is_refused_and_leaves_no_mission_current()
     {
         await using var x = Host("agent-x");

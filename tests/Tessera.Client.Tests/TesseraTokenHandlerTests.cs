@@ -164,6 +164,35 @@ public sealed class TesseraTokenHandlerTests
         Assert.Equal(4, host.TokenRequests); // a new token, whose request is itself answered use_dpop_nonce once
     }
 
+    [Fact]
+    public async Task A_resource_that_answers_use_dpop_nonce_with_its_nonce_gets_one_retry_proven_with_it()
+    {
+        await using var broker = await TestBroker.StartAsync(realHttp: true);
+        var proofs = new List<string>();
+        var fake = new AnsweringHandler(request =>
+        {
+            proofs.Add(request.Headers.GetValues("DPoP").Single());
+            if (proofs.Count > 1)
+            {
+                return new HttpResponseMessage(HttpStatusCode.OK);
+            }
+
+            var challenge = Unauthorized("DPoP", "error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce in DPoP proof\"");
+            challenge.Headers.Add("DPoP-Nonce", "resource-nonce-1");
+            return challenge;
+        });
+        await using var host = Agent(broker, dpop: true, fake: fake);
+
+        using var response = await Client(host, "fake").GetAsync("contacts/1", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, proofs.Count);
+        Assert.Equal(1, host.TokenRequests);
+        Assert.False(DelegationBroker.Claims(proofs[0]).TryGetProperty("nonce", out _));
+        Assert.Equal("resource-nonce-1", DelegationBroker.Claims(proofs[1]).GetProperty("nonce").GetString());
+        Assert.NotEqual(DelegationBroker.Claims(proofs[0]).GetProperty("jti").GetString(), DelegationBroker.Claims(proofs[1]).GetProperty("jti").GetString());
+    }
+
     private static HttpResponseMessage Unauthorized(string scheme, string parameter)
     {
         var response = new HttpResponseMessage(HttpStatusCode.Unauthorized);
