@@ -1,0 +1,159 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Tessera.Client.Mcp;
+
+namespace Tessera.Client.AI;
+
+/// <summary>
+/// Sits outside <see cref="FunctionInvokingChatClient"/>. When a response asks for approval of calls
+/// to <see cref="TesseraGatedMcpTool"/>s (wrapped in an <see cref="ApprovalRequiredAIFunction"/>), it asks Tessera for an approval bound to each exact
+/// call, waits for the approvers, and answers the function-invoking client: approved calls run (each
+/// with the token issued for exactly it, and only it), the others are rejected with the reason. A
+/// response that also asks about other functions is returned as it is: the application decides those,
+/// and Tessera's own (it answers nothing it cannot answer whole).
+/// </summary>
+internal sealed class TesseraApprovalChatClient(IChatClient inner, McpCallApprover approver, TesseraApprovalOptions options) : DelegatingChatClient(inner)
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
+    {
+        var history = messages as List<ChatMessage> ?? [.. messages];
+        var owned = !ReferenceEquals(history, messages);
+        IDisposable? approved = null;
+        try
+        {
+            for (var round = 0; ; round++)
+            {
+                var response = await base.GetResponseAsync(history, chatOptions, cancellationToken).ConfigureAwait(false);
+                approved?.Dispose();
+                approved = null;
+                var requests = response.Messages.SelectMany(m => m.Contents).OfType<ToolApprovalRequestContent>().ToList();
+                if (requests.Count == 0 || round >= options.MaximumRounds || Gated(requests, chatOptions) is not { } gated)
+                {
+                    return response;
+                }
+
+                var (answers, calls) = await DecideAsync(gated, cancellationToken).ConfigureAwait(false);
+                if (!owned)
+                {
+                    history = [.. history];
+                    owned = true;
+                }
+
+                history.AddRange(response.Messages);
+                history.Add(new ChatMessage(ChatRole.User, answers));
+                approved = ApprovedMcpCalls.Enter(calls);
+            }
+        }
+        finally
+        {
+            approved?.Dispose();
+        }
+    }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        List<ChatMessage> history = [.. messages];
+        IDisposable? approved = null;
+        try
+        {
+            for (var round = 0; ; round++)
+            {
+                // Tessera's approval requests are held back (the caller cannot answer them); everything else streams as it comes.
+                var held = new List<ToolApprovalRequestContent>();
+                var others = false;
+                var updates = new List<ChatResponseUpdate>();
+                await foreach (var update in base.GetStreamingResponseAsync(history, chatOptions, cancellationToken).ConfigureAwait(false))
+                {
+                    updates.Add(update);
+                    var mine = update.Contents.OfType<ToolApprovalRequestContent>().Where(r => FunctionOf(r, chatOptions) is not null).ToList();
+                    others |= update.Contents.OfType<ToolApprovalRequestContent>().Count() > mine.Count;
+                    if (mine.Count == 0)
+                    {
+                        yield return update;
+                        continue;
+                    }
+
+                    held.AddRange(mine);
+                    var rest = update.Contents.Where(c => !mine.Contains(c)).ToList();
+                    if (rest.Count > 0)
+                    {
+                        yield return new ChatResponseUpdate(update.Role, rest) { MessageId = update.MessageId, ResponseId = update.ResponseId, ConversationId = update.ConversationId };
+                    }
+                }
+
+                approved?.Dispose();
+                approved = null;
+                if (held.Count == 0)
+                {
+                    yield break;
+                }
+
+                if (others || round >= options.MaximumRounds)
+                {
+                    // Not answered here: handed to the caller with the rest.
+                    yield return new ChatResponseUpdate(ChatRole.Assistant, [.. held]);
+                    yield break;
+                }
+
+                var (answers, calls) = await DecideAsync([.. held.Select(r => (r, FunctionOf(r, chatOptions)!))], cancellationToken).ConfigureAwait(false);
+                history.AddRange(updates.ToChatResponse().Messages);
+                history.Add(new ChatMessage(ChatRole.User, answers));
+                approved = ApprovedMcpCalls.Enter(calls);
+            }
+        }
+        finally
+        {
+            approved?.Dispose();
+        }
+    }
+
+    /// <summary>Each request with its Tessera function, or null when any request is for another function.</summary>
+    private static List<(ToolApprovalRequestContent Request, TesseraGatedMcpTool Function)>? Gated(List<ToolApprovalRequestContent> requests, ChatOptions? chatOptions)
+    {
+        var gated = new List<(ToolApprovalRequestContent, TesseraGatedMcpTool)>(requests.Count);
+        foreach (var request in requests)
+        {
+            if (FunctionOf(request, chatOptions) is not { } function)
+            {
+                return null;
+            }
+
+            gated.Add((request, function));
+        }
+
+        return gated;
+    }
+
+    private static TesseraGatedMcpTool? FunctionOf(ToolApprovalRequestContent request, ChatOptions? chatOptions) =>
+        request.ToolCall is FunctionCallContent call
+            ? chatOptions?.Tools?.OfType<AIFunction>()
+                .Where(f => f.Name == call.Name && f.GetService<ApprovalRequiredAIFunction>() is not null)
+                .Select(f => f.GetService<TesseraGatedMcpTool>())
+                .FirstOrDefault(f => f is not null)
+            : null;
+
+    /// <summary>Asks for every approval at once (each waits for a person) and answers each request.</summary>
+    private async Task<(List<AIContent> Answers, List<ApprovedMcpCall> Calls)> DecideAsync(
+        List<(ToolApprovalRequestContent Request, TesseraGatedMcpTool Function)> gated, CancellationToken cancellationToken)
+    {
+        var decisions = await Task.WhenAll(gated.Select(g => approver.ApproveAsync(g.Function, (FunctionCallContent)g.Request.ToolCall, cancellationToken))).ConfigureAwait(false);
+        var answers = new List<AIContent>(gated.Count);
+        var calls = new List<ApprovedMcpCall>(gated.Count);
+        for (var i = 0; i < gated.Count; i++)
+        {
+            var (call, reason) = decisions[i];
+            if (call is not null)
+            {
+                calls.Add(call);
+                answers.Add(gated[i].Request.CreateResponse(approved: true, reason: "approved in Tessera"));
+            }
+            else
+            {
+                answers.Add(gated[i].Request.CreateResponse(approved: false, reason: "Tessera: " + reason));
+            }
+        }
+
+        return (answers, calls);
+    }
+}
