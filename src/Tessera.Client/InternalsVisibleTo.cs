@@ -4,3 +4,4 @@ using System.Runtime.CompilerServices;
 // tokens through the agent's own handler, cache and DPoP key rather than a second copy of them.
 [assembly: InternalsVisibleTo("Tessera.Client.Mcp")]
 [assembly: InternalsVisibleTo("Tessera.Client.AI")]
+[assembly: InternalsVisibleTo("Tessera.Client.Mcp.Tests")]
