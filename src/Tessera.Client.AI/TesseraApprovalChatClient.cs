@@ -54,20 +54,36 @@ internal sealed class TesseraApprovalChatClient(IChatClient inner, McpCallApprov
         IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         List<ChatMessage> history = [.. messages];
-        IDisposable? approved = null;
-        try
+        ApprovedMcpCalls? approved = null;
+        for (var round = 0; ; round++)
         {
-            for (var round = 0; ; round++)
+            // Tessera's approval requests are held back (the caller cannot answer them); everything else streams as it comes.
+            var held = new List<ToolApprovalRequestContent>();
+            var others = false;
+            var updates = new List<ChatResponseUpdate>();
+            var inner = base.GetStreamingResponseAsync(history, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            try
             {
-                // Tessera's approval requests are held back (the caller cannot answer them); everything else streams as it comes.
-                var held = new List<ToolApprovalRequestContent>();
-                var others = false;
-                var updates = new List<ChatResponseUpdate>();
-                await foreach (var update in base.GetStreamingResponseAsync(history, chatOptions, cancellationToken).ConfigureAwait(false))
+                while (true)
                 {
+                    // Entered for each step: an AsyncLocal set in an async iterator does not outlive a yield,
+                    // and the approved call is made inside some step of the inner enumerator.
+                    bool more;
+                    using (approved is null ? null : ApprovedMcpCalls.Enter(approved))
+                    {
+                        more = await inner.MoveNextAsync().ConfigureAwait(false);
+                    }
+
+                    if (!more)
+                    {
+                        break;
+                    }
+
+                    var update = inner.Current;
                     updates.Add(update);
-                    var mine = update.Contents.OfType<ToolApprovalRequestContent>().Where(r => FunctionOf(r, chatOptions) is not null).ToList();
-                    others |= update.Contents.OfType<ToolApprovalRequestContent>().Count() > mine.Count;
+                    var requests = update.Contents.OfType<ToolApprovalRequestContent>().ToList();
+                    var mine = requests.Where(r => FunctionOf(r, chatOptions) is not null).ToList();
+                    others |= requests.Count > mine.Count;
                     if (mine.Count == 0)
                     {
                         yield return update;
@@ -81,30 +97,29 @@ internal sealed class TesseraApprovalChatClient(IChatClient inner, McpCallApprov
                         yield return new ChatResponseUpdate(update.Role, rest) { MessageId = update.MessageId, ResponseId = update.ResponseId, ConversationId = update.ConversationId };
                     }
                 }
-
-                approved?.Dispose();
-                approved = null;
-                if (held.Count == 0)
-                {
-                    yield break;
-                }
-
-                if (others || round >= options.MaximumRounds)
-                {
-                    // Not answered here: handed to the caller with the rest.
-                    yield return new ChatResponseUpdate(ChatRole.Assistant, [.. held]);
-                    yield break;
-                }
-
-                var (answers, calls) = await DecideAsync([.. held.Select(r => (r, FunctionOf(r, chatOptions)!))], cancellationToken).ConfigureAwait(false);
-                history.AddRange(updates.ToChatResponse().Messages);
-                history.Add(new ChatMessage(ChatRole.User, answers));
-                approved = ApprovedMcpCalls.Enter(calls);
             }
-        }
-        finally
-        {
-            approved?.Dispose();
+            finally
+            {
+                await inner.DisposeAsync().ConfigureAwait(false);
+            }
+
+            approved = null;
+            if (held.Count == 0)
+            {
+                yield break;
+            }
+
+            if (others || round >= options.MaximumRounds)
+            {
+                // Not answered here: handed to the caller with the rest.
+                yield return new ChatResponseUpdate(ChatRole.Assistant, [.. held]);
+                yield break;
+            }
+
+            var (answers, calls) = await DecideAsync([.. held.Select(r => (r, FunctionOf(r, chatOptions)!))], cancellationToken).ConfigureAwait(false);
+            history.AddRange(updates.ToChatResponse().Messages);
+            history.Add(new ChatMessage(ChatRole.User, answers));
+            approved = ApprovedMcpCalls.Create(calls);
         }
     }
 

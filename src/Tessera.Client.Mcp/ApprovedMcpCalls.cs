@@ -20,12 +20,17 @@ internal sealed class ApprovedMcpCalls
     public static ApprovedMcpCalls? Current => CurrentCalls.Value;
 
     /// <summary>Makes <paramref name="calls"/> current in the caller's flow until the result is disposed.</summary>
-    public static IDisposable Enter(IEnumerable<ApprovedMcpCall> calls)
+    public static IDisposable Enter(IEnumerable<ApprovedMcpCall> calls) => Enter(Create(calls));
+
+    /// <summary>A set not yet current: to enter again and again where an AsyncLocal does not last (across the yields of an async iterator).</summary>
+    public static ApprovedMcpCalls Create(IEnumerable<ApprovedMcpCall> calls) => new(calls);
+
+    /// <summary>Makes <paramref name="calls"/> current in the caller's flow until the result is disposed; what was taken from it stays taken.</summary>
+    public static IDisposable Enter(ApprovedMcpCalls calls)
     {
         var previous = CurrentCalls.Value;
-        var entered = new ApprovedMcpCalls(calls);
-        CurrentCalls.Value = entered;
-        return new Scope(entered, previous);
+        CurrentCalls.Value = calls;
+        return new Scope(calls, previous);
     }
 
     /// <summary>The token approved for this call, taken so it is used once; null when none matches.</summary>

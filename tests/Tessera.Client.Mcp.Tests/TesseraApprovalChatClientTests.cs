@@ -76,7 +76,7 @@ public sealed class TesseraApprovalChatClientTests
     /// made), and awaits <paramref name="answer"/>. Only once: the gateway's own waits (an audit event made
     /// durable within 5 s) are on the same clock and must not be hurried.
     /// </summary>
-    private static Task<ChatResponse> AfterOnePollAsync(McpApprovalBroker mcp, Task<ChatResponse> answer)
+    private static Task<T> AfterOnePollAsync<T>(McpApprovalBroker mcp, Task<T> answer)
     {
         var moved = 0;
         return ((TestClock)mcp.Broker.Time).StepUntilAsync(answer, due => due == ApprovalBroker.Interval && Interlocked.Exchange(ref moved, 1) == 0, Patience);
@@ -149,5 +149,64 @@ public sealed class TesseraApprovalChatClientTests
         var result = setup.Model.Seen[^1].SelectMany(m => m.Contents).OfType<FunctionResultContent>().Single();
         Assert.Contains("denied", result.Result?.ToString(), StringComparison.Ordinal);
         Assert.StartsWith("done: ", response.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_approval_nobody_decides_expires_and_the_call_is_rejected_without_reaching_the_server()
+    {
+        await using var setup = await StartAsync(dpop: false);
+        var mcp = setup.Mcp;
+
+        var answer = setup.Chat.GetResponseAsync(Ask(), setup.Options, Ct);
+        await setup.Requested.Task.WaitAsync(Patience, Ct);
+
+        // Poll after poll at the server's interval, until the pending approval lapses (10 minutes).
+        var response = await ((TestClock)mcp.Broker.Time).StepUntilAsync(answer, due => due == ApprovalBroker.Interval, Patience);
+
+        Assert.Empty(ToolCalls(mcp));
+        var result = setup.Model.Seen[^1].SelectMany(m => m.Contents).OfType<FunctionResultContent>().Single();
+        Assert.Contains("expired", result.Result?.ToString(), StringComparison.Ordinal);
+        Assert.StartsWith("done: ", response.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cancelling_while_waiting_for_the_approver_ends_the_chat_call_and_calls_nothing()
+    {
+        await using var setup = await StartAsync(dpop: false);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+
+        var answer = setup.Chat.GetResponseAsync(Ask(), setup.Options, cancel.Token);
+        await setup.Requested.Task.WaitAsync(Patience, Ct);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answer);
+        Assert.Empty(ToolCalls(setup.Mcp));
+    }
+
+    [Fact]
+    public async Task Streaming_holds_the_approval_request_back_and_streams_the_approved_calls_outcome()
+    {
+        await using var setup = await StartAsync(dpop: true);
+        var mcp = setup.Mcp;
+
+        var streamed = CollectAsync(setup.Chat.GetStreamingResponseAsync(Ask(), setup.Options, Ct));
+        var request = await setup.Requested.Task.WaitAsync(Patience, Ct);
+        await mcp.Broker.ApproveAsync(mcp.Idp, request.AuthReqId);
+        var updates = await AfterOnePollAsync(mcp, streamed);
+
+        Assert.Single(ToolCalls(mcp));
+        Assert.DoesNotContain(updates, u => u.Contents.OfType<ToolApprovalRequestContent>().Any());
+        Assert.StartsWith("done: ", updates.ToChatResponse().Text, StringComparison.Ordinal);
+    }
+
+    private static async Task<List<ChatResponseUpdate>> CollectAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
+    {
+        var all = new List<ChatResponseUpdate>();
+        await foreach (var update in updates)
+        {
+            all.Add(update);
+        }
+
+        return all;
     }
 }
