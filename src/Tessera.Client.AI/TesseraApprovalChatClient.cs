@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using ModelContextProtocol.Client;
 using Tessera.Client.Mcp;
 
 namespace Tessera.Client.AI;
 
 /// <summary>
 /// Sits outside <see cref="FunctionInvokingChatClient"/>. When a response asks for approval of calls
-/// to <see cref="TesseraGatedMcpTool"/>s (wrapped in an <see cref="ApprovalRequiredAIFunction"/>), it asks Tessera for an approval bound to each exact
+/// to <see cref="TesseraGatedMcpTool"/>s (wrapped in an <see cref="ApprovalRequiredAIFunction"/>, or named by <see cref="TesseraApprovalOptions.Gate"/>), it asks Tessera for an approval bound to each exact
 /// call, waits for the approvers, and answers the function-invoking client: approved calls run (each
 /// with the token issued for exactly it, and only it), the others are rejected with the reason. A
 /// response that also asks about other functions is returned as it is: the application decides those,
@@ -124,7 +125,7 @@ internal sealed class TesseraApprovalChatClient(IChatClient inner, McpCallApprov
     }
 
     /// <summary>Each request with its Tessera function, or null when any request is for another function.</summary>
-    private static List<(ToolApprovalRequestContent Request, TesseraGatedMcpTool Function)>? Gated(List<ToolApprovalRequestContent> requests, ChatOptions? chatOptions)
+    private List<(ToolApprovalRequestContent Request, TesseraGatedMcpTool Function)>? Gated(List<ToolApprovalRequestContent> requests, ChatOptions? chatOptions)
     {
         var gated = new List<(ToolApprovalRequestContent, TesseraGatedMcpTool)>(requests.Count);
         foreach (var request in requests)
@@ -140,13 +141,38 @@ internal sealed class TesseraApprovalChatClient(IChatClient inner, McpCallApprov
         return gated;
     }
 
-    private static TesseraGatedMcpTool? FunctionOf(ToolApprovalRequestContent request, ChatOptions? chatOptions) =>
-        request.ToolCall is FunctionCallContent call
-            ? chatOptions?.Tools?.OfType<AIFunction>()
-                .Where(f => f.Name == call.Name && f.GetService<ApprovalRequiredAIFunction>() is not null)
-                .Select(f => f.GetService<TesseraGatedMcpTool>())
-                .FirstOrDefault(f => f is not null)
-            : null;
+    /// <summary>
+    /// The Tessera gate of the function a request is for: a <see cref="TesseraGatedMcpTool"/> in its chain, or
+    /// what <see cref="TesseraApprovalOptions.Gate"/> makes of the <see cref="McpClientTool"/> in it; null when
+    /// the function is not Tessera's to approve.
+    /// </summary>
+    private TesseraGatedMcpTool? FunctionOf(ToolApprovalRequestContent request, ChatOptions? chatOptions)
+    {
+        if (request.ToolCall is not FunctionCallContent call || chatOptions?.Tools is not { } tools)
+        {
+            return null;
+        }
+
+        foreach (var function in tools.OfType<AIFunction>())
+        {
+            if (function.Name != call.Name || function.GetService<ApprovalRequiredAIFunction>() is null)
+            {
+                continue;
+            }
+
+            if (function.GetService<TesseraGatedMcpTool>() is { } gated)
+            {
+                return gated;
+            }
+
+            if (options.Gate is { } gate && function.GetService<McpClientTool>() is { } mcpTool)
+            {
+                return gate(mcpTool);
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Asks for every approval at once (each waits for a person) and answers each request.</summary>
     private async Task<(List<AIContent> Answers, List<ApprovedMcpCall> Calls)> DecideAsync(

@@ -49,7 +49,8 @@ public sealed class TesseraApprovalChatClientTests
         }
     }
 
-    private static async Task<Setup> StartAsync(bool dpop)
+    /// <param name="byGate">Mark delete_issue as a plain ApprovalRequiredAIFunction and name its Tessera scope with the Gate option, rather than RequireTesseraApproval.</param>
+    private static async Task<Setup> StartAsync(bool dpop, bool byGate = false)
     {
         var mcp = await McpApprovalBroker.StartAsync();
         var host = Agent(mcp.Broker, dpop);
@@ -64,10 +65,15 @@ public sealed class TesseraApprovalChatClientTests
             {
                 o.Reason = call => $"the user asked to delete issue {call.Arguments!["number"]}";
                 o.ApprovalRequested = (request, _) => requested.TrySetResult(request);
+                if (byGate)
+                {
+                    o.Gate = tool => tool.Name.StartsWith("delete_", StringComparison.Ordinal) ? new TesseraGatedMcpTool(tool, "issues", "admin") : null;
+                }
             })
             .UseFunctionInvocation()
             .Build();
-        var options = new ChatOptions { Tools = [.. listed, deleteIssue.RequireTesseraApproval("issues", "issues:admin")] };
+        AIFunction gated = byGate ? new ApprovalRequiredAIFunction(deleteIssue) : deleteIssue.RequireTesseraApproval("issues", "issues:admin");
+        var options = new ChatOptions { Tools = [.. listed, gated] };
         return new Setup(mcp, host, client, chat, model, options, requested);
     }
 
@@ -88,11 +94,12 @@ public sealed class TesseraApprovalChatClientTests
         mcp.Upstream.Received.Where(r => r.Method == "POST" && Encoding.UTF8.GetString(r.Body).Contains("\"tools/call\"", StringComparison.Ordinal));
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task An_approved_call_is_bound_to_its_exact_arguments_and_reaches_the_server_once(bool dpop)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task An_approved_call_is_bound_to_its_exact_arguments_and_reaches_the_server_once(bool dpop, bool byGate)
     {
-        await using var setup = await StartAsync(dpop);
+        await using var setup = await StartAsync(dpop, byGate);
         var mcp = setup.Mcp;
 
         var answer = setup.Chat.GetResponseAsync(Ask(), setup.Options, Ct);
@@ -197,6 +204,21 @@ public sealed class TesseraApprovalChatClientTests
         Assert.Single(ToolCalls(mcp));
         Assert.DoesNotContain(updates, u => u.Contents.OfType<ToolApprovalRequestContent>().Any());
         Assert.StartsWith("done: ", updates.ToChatResponse().Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_approval_request_for_a_function_tessera_does_not_gate_is_left_to_the_application()
+    {
+        await using var setup = await StartAsync(dpop: false);
+        var plain = new ApprovalRequiredAIFunction(AIFunctionFactory.Create(() => "archived", "delete_issue"));
+        var options = new ChatOptions { Tools = [plain] };
+
+        var response = await setup.Chat.GetResponseAsync(Ask(), options, Ct);
+
+        var request = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<ToolApprovalRequestContent>());
+        Assert.Equal("delete_issue", ((FunctionCallContent)request.ToolCall).Name);
+        Assert.False(setup.Requested.Task.IsCompleted);
+        Assert.Empty((await setup.Mcp.Broker.ListApprovalsAsync(setup.Mcp.Broker.AdminToken)).EnumerateArray());
     }
 
     private static async Task<List<ChatResponseUpdate>> CollectAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
