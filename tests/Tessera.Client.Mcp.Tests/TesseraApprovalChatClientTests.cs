@@ -132,6 +132,12 @@ public sealed class TesseraApprovalChatClientTests
         Assert.Equal(McpTestServer.Credential, call.Headers["Authorization"]);
         Assert.StartsWith("done: ", response.Text, StringComparison.Ordinal);
         Assert.Contains("delete_issue", response.Text, StringComparison.Ordinal);
+
+        // The response carries the call and its result, for the caller's history, and no approval left open.
+        var contents = response.Messages.SelectMany(m => m.Contents).ToList();
+        Assert.Equal("delete_issue", Assert.Single(contents.OfType<FunctionCallContent>()).Name);
+        Assert.Single(contents.OfType<FunctionResultContent>());
+        Assert.Empty(contents.OfType<ToolApprovalRequestContent>());
         var events = await mcp.Broker.AuditEventsAsync();
         var forwarded = Assert.Single(events, e => e.Record.Type == Tessera.Core.Audit.AuditTypes.ProxyForwarded && e.Record.McpMethod == "tools/call");
         Assert.Equal("MCP tools/call delete_*", forwarded.Record.Rule);
