@@ -23,7 +23,7 @@ internal sealed class McpCallApprover(TesseraAgent agent, TesseraApprovalOptions
     {
         var name = function.McpTool.ProtocolTool.Name;
         using var arguments = ArgumentsAsSent(call, function.McpTool.JsonSerializerOptions);
-        var canonical = JsonCanonicalForm.TryCanonicalize(arguments.RootElement, out var refusal);
+        var canonical = Jcs.TryCanonicalize(arguments.RootElement, out var refusal);
         if (canonical is null)
         {
             return (null, $"the call's arguments cannot be bound to an approval: {refusal}");

@@ -12,7 +12,7 @@ namespace Tessera.Client.Mcp;
 /// </summary>
 internal sealed class ApprovedCallHandler(TesseraAgent agent, string tool) : DelegatingHandler
 {
-    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = JsonCanonicalForm.MaxDepth };
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = Jcs.MaxDepth };
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         ApprovedMcpCalls.Current is { } calls && request.Method == HttpMethod.Post && request.Content is not null
@@ -59,7 +59,7 @@ internal sealed class ApprovedCallHandler(TesseraAgent agent, string tool) : Del
             }
             else
             {
-                hash = JsonCanonicalForm.TrySha256Hex(arguments, out _);
+                hash = Jcs.TrySha256Hex(arguments, out _);
             }
 
             return hash is null ? null : (name.GetString()!, hash);

@@ -16,5 +16,5 @@ public static class McpArguments
     /// <param name="arguments">The arguments object.</param>
     /// <exception cref="ArgumentException">They have no single canonical form (a number a double rounds, a lone surrogate, a duplicate member, over 64 levels): Tessera would refuse the call.</exception>
     public static string Sha256(JsonElement arguments) =>
-        JsonCanonicalForm.TrySha256Hex(arguments, out var refusal) ?? throw new ArgumentException($"The arguments have no single canonical form: {refusal}.", nameof(arguments));
+        Jcs.TrySha256Hex(arguments, out var refusal) ?? throw new ArgumentException($"The arguments have no single canonical form: {refusal}.", nameof(arguments));
 }

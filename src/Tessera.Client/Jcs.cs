@@ -19,6 +19,28 @@ internal static class Jcs
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>
+    /// The canonical UTF-8 of <paramref name="value"/> with exact numbers (as <c>arguments_sha256</c>
+    /// needs), or null with the reason it has none.
+    /// </summary>
+    public static byte[]? TryCanonicalize(JsonElement value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? refusal)
+    {
+        try
+        {
+            refusal = null;
+            return Canonicalize(value, exactNumbers: true);
+        }
+        catch (ArgumentException ex)
+        {
+            refusal = ex.Message.Split(" (Parameter", 2)[0];
+            return null;
+        }
+    }
+
+    /// <summary>The lower-case hex SHA-256 of the canonical form (exact numbers), or null with the reason there is none.</summary>
+    public static string? TrySha256Hex(JsonElement value, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? refusal) =>
+        TryCanonicalize(value, out refusal) is { } canonical ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(canonical)) : null;
+
     /// <summary>The canonical UTF-8 bytes of <paramref name="value"/>.</summary>
     /// <exception cref="ArgumentException">The value has no canonical form (see the class summary).</exception>
     public static byte[] Canonicalize(JsonElement value, bool exactNumbers)

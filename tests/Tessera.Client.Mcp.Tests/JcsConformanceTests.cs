@@ -10,7 +10,7 @@ namespace Tessera.Client.Mcp.Tests;
 /// the server's <see cref="JsonCanonical"/> (with exact numbers, as the gateway hashes a call) on
 /// generated documents, so an approval the agent asks for is bound to the hash the gateway computes.
 /// </summary>
-public sealed class JsonCanonicalFormTests
+public sealed class JcsConformanceTests
 {
     [Theory]
     [InlineData(0x0000000000000000UL, "0")]
@@ -84,7 +84,7 @@ public sealed class JsonCanonicalFormTests
     {
         using var document = JsonDocument.Parse(json);
 
-        Assert.Null(JsonCanonicalForm.TryCanonicalize(document.RootElement, out var refusal));
+        Assert.Null(Jcs.TryCanonicalize(document.RootElement, out var refusal));
         Assert.NotNull(refusal);
         Assert.False(JsonCanonical.TryCanonicalize(document.RootElement, out _, out _, exactNumbers: true));
         Assert.Throws<ArgumentException>(() => McpArguments.Sha256(document.RootElement));
@@ -96,7 +96,7 @@ public sealed class JsonCanonicalFormTests
         var json = string.Concat(Enumerable.Repeat("[", 65)) + string.Concat(Enumerable.Repeat("]", 65));
         using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 100 });
 
-        Assert.Null(JsonCanonicalForm.TryCanonicalize(document.RootElement, out _));
+        Assert.Null(Jcs.TryCanonicalize(document.RootElement, out _));
         Assert.False(JsonCanonical.TryCanonicalize(document.RootElement, out _, out _, exactNumbers: true));
     }
 
@@ -115,7 +115,7 @@ public sealed class JsonCanonicalFormTests
             var json = spaced ? node?.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) ?? "null" : node?.ToJsonString() ?? "null";
             using var document = JsonDocument.Parse(json);
 
-            var client = JsonCanonicalForm.TryCanonicalize(document.RootElement, out _);
+            var client = Jcs.TryCanonicalize(document.RootElement, out _);
             var server = JsonCanonical.TryCanonicalize(document.RootElement, out var canonical, out _, exactNumbers: true) ? canonical : null;
 
             Assert.Equal(server, client);
@@ -131,7 +131,7 @@ public sealed class JsonCanonicalFormTests
         {
             using var document = JsonDocument.Parse(number);
 
-            var client = JsonCanonicalForm.TryCanonicalize(document.RootElement, out _);
+            var client = Jcs.TryCanonicalize(document.RootElement, out _);
             var server = JsonCanonical.TryCanonicalize(document.RootElement, out var canonical, out _, exactNumbers: true) ? canonical : null;
 
             Assert.Equal(server, client);
@@ -140,7 +140,7 @@ public sealed class JsonCanonicalFormTests
     private static string Canonical(string json)
     {
         using var document = JsonDocument.Parse(json);
-        var canonical = JsonCanonicalForm.TryCanonicalize(document.RootElement, out var refusal);
+        var canonical = Jcs.TryCanonicalize(document.RootElement, out var refusal);
         Assert.True(canonical is not null, refusal);
         return Encoding.UTF8.GetString(canonical);
     }
