@@ -156,7 +156,7 @@ public sealed class ApprovalRequestTests
         var listed = await broker.ListApprovalsAsync(idp.As(broker, "bob"));
         var detail = Assert.Single(listed.EnumerateArray()).GetProperty("authorization_details")[0];
         Assert.Equal("tessera_request", detail.GetProperty("type").GetString());
-        Assert.Equal(ExactRequest.BodySha256(Body), detail.GetProperty("body_sha256").GetString());
+        Assert.Equal(ExactRequest.BodySha256(Encoding.UTF8.GetBytes(Body)), detail.GetProperty("body_sha256").GetString());
 
         var wait = approval.WaitAsync(Ct);
         await broker.ApproveAsync(idp, approval.AuthReqId);
