@@ -4,12 +4,16 @@ using System.Text.Json;
 namespace Tessera.Client;
 
 /// <summary>
-/// The one request an approval is bound to (RFC 9396 <c>authorization_details</c> of type
-/// <c>tessera_request</c>): the approved token then passes Tessera's proxy only for that method, path,
-/// query string, media type and body, so the approver decides on exactly what will be sent.
+/// The one request an approval is bound to (RFC 9396 <c>authorization_details</c>): an HTTP request
+/// (<c>tessera_request</c>, <see cref="Http(HttpMethod, string, ReadOnlySpan{byte}, string?, string?)"/>),
+/// which the approved token then passes Tessera's proxy for only with that method, path, query string,
+/// media type and body; or an MCP tool call (<c>tessera_mcp_call</c>, <see cref="McpCall"/>), only
+/// that tool with those arguments. The approver decides on exactly what will be sent.
 /// </summary>
 public sealed class TesseraExactRequest
 {
+    private readonly JsonElement? _arguments;
+
     private TesseraExactRequest(string method, string path, string bodySha256, string? query, string? contentType)
     {
         Method = method;
@@ -19,7 +23,23 @@ public sealed class TesseraExactRequest
         ContentType = contentType;
     }
 
-    /// <summary>The HTTP method, upper case.</summary>
+    private TesseraExactRequest(string toolName, string argumentsSha256, JsonElement? arguments)
+    {
+        Method = "";
+        Path = "";
+        BodySha256 = "";
+        ToolName = toolName;
+        ArgumentsSha256 = argumentsSha256;
+        _arguments = arguments;
+    }
+
+    /// <summary>The MCP tool called (<c>params.name</c>), for an MCP call; null for an HTTP request.</summary>
+    public string? ToolName { get; }
+
+    /// <summary>The SHA-256 of the RFC 8785 canonical form of the call's arguments (<see cref="ExactRequest.McpArgumentsSha256"/>), for an MCP call; null for an HTTP request.</summary>
+    public string? ArgumentsSha256 { get; }
+
+    /// <summary>The HTTP method, upper case (empty for an MCP call).</summary>
     public string Method { get; }
 
     /// <summary>The path at the tool (what follows <c>/proxy/{tool}</c>), already normalized: <c>/exports</c>, <c>/billing/4711</c>.</summary>
@@ -66,27 +86,62 @@ public sealed class TesseraExactRequest
         return Http(method, path, Encoding.UTF8.GetBytes(body), query, contentType);
     }
 
+    /// <summary>
+    /// Binds an approval to one MCP <c>tools/call</c> through Tessera's gateway: <paramref name="name"/>
+    /// with <paramref name="arguments"/> (in any member order or spacing when called).
+    /// </summary>
+    /// <param name="name">The MCP tool's name (<c>params.name</c>).</param>
+    /// <param name="arguments">The call's <c>params.arguments</c>, an object (<c>{}</c> for none).</param>
+    /// <param name="showArguments">Send the arguments with the request so the approver reads them (kept by Tessera with the pending approval only, never in the token or the audit log); false binds them by their hash alone.</param>
+    /// <exception cref="ArgumentException">The arguments are not an object, or have no single canonical form (Tessera would refuse them).</exception>
+    public static TesseraExactRequest McpCall(string name, JsonElement arguments, bool showArguments = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (arguments.ValueKind != JsonValueKind.Object)
+        {
+            throw new ArgumentException("An MCP tool call's arguments are an object.", nameof(arguments));
+        }
+
+        return new TesseraExactRequest(name, ExactRequest.McpArgumentsSha256(arguments), showArguments ? arguments.Clone() : null);
+    }
+
     /// <summary>The <c>authorization_details</c> parameter for <paramref name="tool"/>.</summary>
     internal string ToAuthorizationDetails(string tool)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: this is a form parameter, never HTML, and the approver's list reads better unescaped.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartArray();
             w.WriteStartObject();
-            w.WriteString("type", "tessera_request");
-            w.WriteString("tool", tool);
-            w.WriteString("method", Method);
-            w.WriteString("path", Path);
-            w.WriteString("body_sha256", BodySha256);
-            if (Query is not null)
+            if (ToolName is not null)
             {
-                w.WriteString("query", Query);
+                w.WriteString("type", "tessera_mcp_call");
+                w.WriteString("tool", tool);
+                w.WriteString("name", ToolName);
+                w.WriteString("arguments_sha256", ArgumentsSha256);
+                if (_arguments is { } arguments)
+                {
+                    w.WritePropertyName("arguments");
+                    arguments.WriteTo(w);
+                }
             }
-
-            if (ContentType is not null)
+            else
             {
-                w.WriteString("content_type", ContentType);
+                w.WriteString("type", "tessera_request");
+                w.WriteString("tool", tool);
+                w.WriteString("method", Method);
+                w.WriteString("path", Path);
+                w.WriteString("body_sha256", BodySha256);
+                if (Query is not null)
+                {
+                    w.WriteString("query", Query);
+                }
+
+                if (ContentType is not null)
+                {
+                    w.WriteString("content_type", ContentType);
+                }
             }
 
             w.WriteEndObject();
@@ -96,6 +151,6 @@ public sealed class TesseraExactRequest
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    /// <summary>Describes the request without its body.</summary>
-    public override string ToString() => $"{Method} {Path}{(Query is null ? "" : "?" + Query)} ({ContentType ?? "application/json"}, body_sha256 {BodySha256})";
+    /// <summary>Describes the request without its body or arguments.</summary>
+    public override string ToString() => ToolName is not null ? $"tools/call {ToolName} (arguments_sha256 {ArgumentsSha256})" : $"{Method} {Path}{(Query is null ? "" : "?" + Query)} ({ContentType ?? "application/json"}, body_sha256 {BodySha256})";
 }

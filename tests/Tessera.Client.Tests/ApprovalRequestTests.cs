@@ -195,6 +195,51 @@ public sealed class ApprovalRequestTests
         Assert.Equal("invalid_authorization_details", refused.Error);
     }
 
+    [Fact]
+    public async Task An_exact_mcp_call_approval_shows_the_arguments_to_the_approver_and_binds_their_hash_in_the_token()
+    {
+        var idp = new TestIdp();
+        var yaml = $$"""
+            server: { listen: "{{TestBroker.Issuer}}" }
+            tokens: { default_ttl: 5m, max_ttl: 1h }
+            {{TestIdp.Yaml}}
+            approver_groups:
+              - { id: security-oncall, members: [ { idp: corp, sub: bob } ] }
+            tools:
+              - id: issues
+                protocol: mcp
+                upstream: http://127.0.0.1:9/mcp
+                scopes:
+                  admin: { rules: [ "MCP tools/call delete_*" ], approval: { group: security-oncall, ttl: 2m, max_uses: 1 } }
+            agents:
+              - id: support-agent
+                owner: support-platform@corp.example
+                purpose: Answer customer tickets
+                expires: 2027-06-30
+                auth: { client_secret_sha256: {{TestBroker.Sha256Hex(TestBroker.SupportSecret)}} }
+                allowed_scopes: [ "issues:admin" ]
+            """;
+        await using var broker = await TestBroker.StartAsync(yaml, idp.NewBrokerDirectory());
+        await using var host = AgentHost.Create(broker, o => { o.AgentId = "support-agent"; o.UseClientSecret(TestBroker.SupportSecret); });
+        using var arguments = JsonDocument.Parse("""{ "repo": "widgets", "number": 7 }""");
+        var hash = ExactRequest.McpArgumentsSha256(arguments.RootElement);
+
+        var approval = await host.Agent.RequestApprovalAsync("issues", ["admin"], TesseraExactRequest.McpCall("delete_issue", arguments.RootElement), "issue 7 is a duplicate", Ct);
+        var listed = Assert.Single((await broker.ListApprovalsAsync(idp.As(broker, "bob"))).EnumerateArray());
+        Assert.Contains("""{"number":7,"repo":"widgets"}""", listed.GetRawText(), StringComparison.Ordinal);
+        var wait = approval.WaitAsync(Ct);
+        await broker.ApproveAsync(idp, approval.AuthReqId);
+        var outcome = await ((TestClock)broker.Time).StepUntilAsync(wait, due => due == approval.Interval, Patience);
+
+        Assert.Equal(ApprovalStatus.Approved, outcome.Status);
+        using var payload = JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(outcome.Token!.AccessToken.Split('.')[1]));
+        var detail = Assert.Single(payload.RootElement.GetProperty("authorization_details").EnumerateArray());
+        Assert.Equal("tessera_mcp_call", detail.GetProperty("type").GetString());
+        Assert.Equal("delete_issue", detail.GetProperty("name").GetString());
+        Assert.Equal(hash, detail.GetProperty("arguments_sha256").GetString());
+        Assert.False(detail.TryGetProperty("arguments", out _));
+    }
+
     /// <summary>The token endpoint's answers to CIBA polls, with the agent's clock time of each.</summary>
     private sealed class AnswerLog(TimeProvider time)
     {
