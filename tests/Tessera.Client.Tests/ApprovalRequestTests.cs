@@ -182,6 +182,31 @@ public sealed class ApprovalRequestTests
     }
 
     [Fact]
+    public async Task A_call_through_the_handler_surfaces_the_approval_and_once_approved_its_retry_sends_the_approved_token()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        var (broker, idp) = await ApprovalProxyBroker.StartAsync(upstream);
+        await using var _broker = broker;
+        await using var host = AgentHost.Create(broker, o => { o.AgentId = "support-agent"; o.UseClientSecret(TestBroker.SupportSecret); }, (services, primary) =>
+            services.AddHttpClient("billing", c => c.BaseAddress = new Uri(TestBroker.Issuer + "/proxy/billing/"))
+                .ConfigurePrimaryHttpMessageHandler(primary).AddTesseraToken("billing", "change"));
+        var billing = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient("billing");
+
+        var pending = await Assert.ThrowsAsync<TesseraApprovalRequiredException>(() =>
+            billing.PutAsync("billing/4711", new StringContent("{}", Encoding.UTF8, "application/json"), Ct));
+        Assert.Empty(upstream.Received);
+        var wait = pending.Approval.WaitAsync(Ct);
+        await broker.ApproveAsync(idp, pending.Approval.AuthReqId);
+        Assert.True((await ((TestClock)broker.Time).StepUntilAsync(wait, due => due == pending.Approval.Interval, Patience)).IsApproved);
+
+        using var retried = await billing.PutAsync("billing/4711", new StringContent("{}", Encoding.UTF8, "application/json"), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Single(upstream.Received);
+        Assert.Equal(2, host.TokenRequests); // the request that opened the approval, and the poll that redeemed it
+    }
+
+    [Fact]
     public async Task An_exact_request_no_requested_scope_allows_is_refused_at_asking()
     {
         await using var upstream = await TestUpstream.StartAsync();
