@@ -18,9 +18,9 @@ public sealed class ApprovalRequest
         TokenEndpointClient endpoint, TimeProvider time, DateTimeOffset answeredAt)
     {
         AuthReqId = authReqId;
-        Interval = interval;
-        ExpiresIn = expiresIn;
-        ExpiresAt = answeredAt + expiresIn;
+        Interval = Bounded(interval);
+        ExpiresIn = expiresIn > TimeSpan.Zero ? expiresIn : DefaultExpiresIn;
+        ExpiresAt = answeredAt + ExpiresIn;
         Tool = tool;
         Scopes = scopes;
         _endpoint = endpoint;
@@ -28,13 +28,22 @@ public sealed class ApprovalRequest
         _lastPoll = answeredAt;
     }
 
+    /// <summary>The poll interval when the answer names none, or one below a second (CIBA Core §7.3, RFC 8628 §3.2: 5 s).</summary>
+    private static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest poll interval kept: a server asking for more is polled this often rather than once a day.</summary>
+    private static readonly TimeSpan MaxInterval = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long an approval stays open when the answer names no <c>expires_in</c> (Tessera's own lifetime of a request).</summary>
+    private static readonly TimeSpan DefaultExpiresIn = TimeSpan.FromMinutes(10);
+
     /// <summary>The id to poll with (<c>grant_type=urn:openid:params:grant-type:ciba</c>), and the one an approver decides (<c>tessera approval approve ID</c>).</summary>
     public string AuthReqId { get; }
 
     /// <summary>How long to wait between polls: the server's interval, lengthened by every <c>slow_down</c>.</summary>
     public TimeSpan Interval { get; private set; }
 
-    /// <summary>How long the approval stays open, from when it was answered.</summary>
+    /// <summary>How long the approval stays open, from when it was answered (Tessera's 10 minutes when the answer names none).</summary>
     public TimeSpan ExpiresIn { get; }
 
     /// <summary>When the approval lapses unless someone decided (on the agent's clock).</summary>
@@ -102,7 +111,7 @@ public sealed class ApprovalRequest
                         break;
                     case "slow_down":
                         var longer = Interval + TimeSpan.FromSeconds(5);
-                        Interval = refused.Interval is { } server && server > longer ? server : longer;
+                        Interval = Bounded(refused.Interval is { } server && server > longer ? server : longer);
                         break;
                     case "access_denied":
                         return new ApprovalOutcome(ApprovalStatus.Denied, null, refused.ErrorDescription);
@@ -114,6 +123,13 @@ public sealed class ApprovalRequest
             }
         }
     }
+
+    /// <summary>
+    /// An interval from the wire kept sane: below a second (a broken or hostile answer would make the
+    /// agent poll in a tight loop) is the default, above <see cref="MaxInterval"/> is that.
+    /// </summary>
+    private static TimeSpan Bounded(TimeSpan interval) =>
+        interval < TimeSpan.FromSeconds(1) ? DefaultInterval : interval > MaxInterval ? MaxInterval : interval;
 
     /// <summary>Names the approval, never a token.</summary>
     public override string ToString() => $"ApprovalRequest {{ AuthReqId = {AuthReqId}, Tool = {Tool}, Scopes = {string.Join(' ', Scopes)}, ExpiresAt = {ExpiresAt:O} }}";

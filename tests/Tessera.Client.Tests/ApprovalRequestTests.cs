@@ -122,7 +122,7 @@ public sealed class ApprovalRequestTests
 
         // The agent is told a 1 s interval instead of the server's 5 s, so its first poll comes too soon.
         await using var host = SupportAgent(broker, (services, _) =>
-            services.AddHttpClient(TesseraAgentOptions.HttpClientName).AddHttpMessageHandler(() => new ShortIntervalHandler(answers)));
+            services.AddHttpClient(TesseraAgentOptions.HttpClientName).AddHttpMessageHandler(() => new ShortIntervalHandler(answers, "\"interval\":1")));
         var approval = await AskForExportAsync(host);
         Assert.Equal(TimeSpan.FromSeconds(1), approval.Interval);
         var asked = broker.Time.GetUtcNow();
@@ -137,6 +137,28 @@ public sealed class ApprovalRequestTests
         Assert.Equal(
             [("slow_down", TimeSpan.FromSeconds(1)), ("authorization_pending", TimeSpan.FromSeconds(11)), ("", TimeSpan.FromSeconds(21))],
             answers.Polls.Select(p => (p.Error, p.At - asked)));
+    }
+
+    [Theory]
+    [InlineData("\"interval\":0")]
+    [InlineData("\"interval\":-3")]
+    [InlineData("\"interval_was\":5")]
+    public async Task An_interval_that_is_missing_or_below_a_second_is_taken_as_five_seconds_not_a_tight_loop(string interval)
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _broker = broker;
+        var answers = new AnswerLog(broker.Time);
+        await using var host = SupportAgent(broker, (services, _) =>
+            services.AddHttpClient(TesseraAgentOptions.HttpClientName).AddHttpMessageHandler(() => new ShortIntervalHandler(answers, interval)));
+        var approval = await AskForExportAsync(host);
+        var asked = broker.Time.GetUtcNow();
+        await broker.ApproveAsync(idp, approval.AuthReqId);
+
+        var outcome = await StepPollsAsync(broker, approval.WaitAsync(Ct));
+
+        Assert.Equal(ApprovalStatus.Approved, outcome.Status);
+        Assert.Equal(ApprovalBroker.Interval, approval.Interval);
+        Assert.Equal([("", ApprovalBroker.Interval)], answers.Polls.Select(p => (p.Error, p.At - asked)));
     }
 
     [Fact]
@@ -286,8 +308,8 @@ public sealed class ApprovalRequestTests
         }
     }
 
-    /// <summary>Rewrites the approval_required answer's interval to 1 s and logs every poll's answer.</summary>
-    private sealed class ShortIntervalHandler(AnswerLog log) : DelegatingHandler
+    /// <summary>Rewrites the approval_required answer's interval (to <paramref name="interval"/>) and logs every poll's answer.</summary>
+    private sealed class ShortIntervalHandler(AnswerLog log, string interval) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -307,7 +329,7 @@ public sealed class ApprovalRequestTests
             }
             else if (error == "approval_required")
             {
-                body = body.Replace("\"interval\":5", "\"interval\":1", StringComparison.Ordinal);
+                body = body.Replace("\"interval\":5", interval, StringComparison.Ordinal);
             }
 
             var rewritten = new HttpResponseMessage(response.StatusCode) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
