@@ -58,8 +58,15 @@ internal sealed class McpCallApprover(TesseraAgent agent, TesseraApprovalOptions
         }
         catch (TesseraApprovalRequiredException pending)
         {
-            options.ApprovalRequested?.Invoke(pending.Request, call);
-            decision = await ApprovalPoller.WaitAsync(agent, pending.Request, scope, cancellationToken).ConfigureAwait(false);
+            options.ApprovalRequested?.Invoke(pending.Approval, call);
+            var outcome = await pending.Approval.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var described = outcome.ErrorDescription is { Length: > 0 } d ? ": " + d : "";
+            decision = new ApprovalDecision(outcome.Token, outcome.Status switch
+            {
+                ApprovalStatus.Approved => null,
+                ApprovalStatus.Denied => "the approver denied the call" + described,
+                _ => "the approval expired before anyone decided" + described,
+            });
         }
         catch (TesseraTokenException refused)
         {

@@ -39,4 +39,18 @@ public interface ITesseraAgent
     /// <param name="missionToken">The other agent's mission token (<see cref="TesseraMission.Token"/>).</param>
     /// <param name="cancellationToken">Cancels the exchange.</param>
     Task<TesseraMission> JoinMissionAsync(string missionToken, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Asks for an approval bound to one exact request (RFC 9396 <c>authorization_details</c> of type
+    /// <c>tessera_request</c> for an HTTP request, <c>tessera_mcp_call</c> for an MCP tool call): the
+    /// approver sees that request, and the approved token passes Tessera's proxy only for it. Await <see cref="ApprovalRequest.WaitAsync"/> for the decision; the approved
+    /// token is then what an <c>AddTesseraToken(tool, scopes)</c> client sends next.
+    /// </summary>
+    /// <param name="tool">The tool's id in Tessera.</param>
+    /// <param name="scopes">The scopes, at least one of them approval-gated, whose rules allow the request.</param>
+    /// <param name="request">The exact request (<see cref="TesseraExactRequest.Http(HttpMethod, string, ReadOnlySpan{byte}, string?, string?)"/> or <see cref="TesseraExactRequest.McpCall"/>).</param>
+    /// <param name="reason">Why, shown to the approver (at most 512 characters of text).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="TesseraTokenException">Tessera refused (<c>invalid_authorization_details</c> when no requested scope allows the request, for example).</exception>
+    Task<ApprovalRequest> RequestApprovalAsync(string tool, IReadOnlyCollection<string> scopes, TesseraExactRequest request, string? reason = null, CancellationToken cancellationToken = default);
 }

@@ -9,7 +9,7 @@ namespace Tessera.Client;
 /// The agent: a token cache with one request in flight per key, the mission of the current async flow,
 /// and the token endpoint client. Options are read (and validated) at first use.
 /// </summary>
-internal sealed class TesseraAgent : ITesseraAgent, IDisposable
+internal sealed partial class TesseraAgent : ITesseraAgent, IDisposable
 {
     internal const string TokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
     internal const string JwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
@@ -135,6 +135,12 @@ internal sealed class TesseraAgent : ITesseraAgent, IDisposable
             var token = await endpoint.RequestTokenAsync(parameters, key.Tool, key.Scope, CancellationToken.None).ConfigureAwait(false);
             slot.Token = token;
             return token;
+        }
+        catch (TesseraApprovalRequiredException pending)
+        {
+            // Once approved, the token serves this key's next call (the handler's retry of the refused one).
+            pending.Approval.Approved = approved => slot.Token = approved;
+            throw;
         }
         finally
         {

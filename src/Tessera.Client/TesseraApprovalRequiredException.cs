@@ -1,7 +1,7 @@
 namespace Tessera.Client;
 
 /// <summary>
-/// A requested scope needs a person's approval: Tessera opened one (<see cref="Request"/>) and issued
+/// A requested scope needs a person's approval: Tessera opened one (<see cref="Approval"/>) and issued
 /// nothing yet. The agent decides whether to wait for it; the SDK never waits silently.
 /// </summary>
 public sealed class TesseraApprovalRequiredException : TesseraTokenException
@@ -12,9 +12,9 @@ public sealed class TesseraApprovalRequiredException : TesseraTokenException
     public TesseraApprovalRequiredException(ApprovalRequest request, string? errorDescription)
         : base("approval_required", errorDescription, 400)
     {
-        Request = request;
+        Approval = request;
     }
 
-    /// <summary>The pending approval: its <c>auth_req_id</c>, poll interval and lifetime.</summary>
-    public ApprovalRequest Request { get; }
+    /// <summary>The pending approval: its <c>auth_req_id</c>, poll interval and lifetime; await <see cref="ApprovalRequest.WaitAsync"/> for the decision.</summary>
+    public ApprovalRequest Approval { get; }
 }

@@ -27,4 +27,7 @@ public class TesseraTokenException : Exception
 
     /// <summary>The HTTP status code of the answer (400, 401, 429, 503, ...).</summary>
     public int StatusCode { get; }
+
+    /// <summary>The <c>interval</c> a <c>slow_down</c> answer names (the poll interval to keep from now on), if any.</summary>
+    internal TimeSpan? Interval { get; init; }
 }

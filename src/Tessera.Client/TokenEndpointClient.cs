@@ -105,11 +105,14 @@ internal sealed class TokenEndpointClient(
                 var interval = root.TryGetProperty("interval", out var i) && i.TryGetInt32(out var seconds) ? seconds : 5;
                 var expiresIn = root.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var expires) ? expires : 0;
                 var request2 = new ApprovalRequest(authReqId, TimeSpan.FromSeconds(interval), TimeSpan.FromSeconds(expiresIn), tool,
-                    scope.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                    scope.Split(' ', StringSplitOptions.RemoveEmptyEntries), this, time, time.GetUtcNow());
                 throw new TesseraApprovalRequiredException(request2, description);
             }
 
-            throw new TesseraTokenException(error, description, (int)response.StatusCode);
+            throw new TesseraTokenException(error, description, (int)response.StatusCode)
+            {
+                Interval = root.TryGetProperty("interval", out var slower) && slower.TryGetInt32(out var slowerSeconds) && slowerSeconds > 0 ? TimeSpan.FromSeconds(slowerSeconds) : null,
+            };
         }
     }
 

@@ -93,7 +93,7 @@ public sealed class TesseraMcpClientExtensionsTests
 
         var approval = await Assert.ThrowsAsync<TesseraApprovalRequiredException>(() => ConnectAsync(host, mcp.Broker, "issues:read", "issues:admin"));
 
-        Assert.Equal(["issues:admin", "issues:read"], approval.Request.Scopes);
+        Assert.Equal(["issues:admin", "issues:read"], approval.Approval.Scopes);
         Assert.Empty(mcp.Upstream.Received);
     }
 }

@@ -15,10 +15,10 @@ public sealed class TesseraApprovalRequiredExceptionTests
             await host.Agent.GetTokenAsync("crm", ["crm:export"], TestContext.Current.CancellationToken));
 
         Assert.Equal("approval_required", pending.Error);
-        Assert.False(string.IsNullOrEmpty(pending.Request.AuthReqId));
-        Assert.Equal(ApprovalBroker.Interval, pending.Request.Interval);
-        Assert.True(pending.Request.ExpiresIn > TimeSpan.Zero);
-        Assert.Equal("crm", pending.Request.Tool);
-        Assert.Equal(["crm:export"], pending.Request.Scopes);
+        Assert.False(string.IsNullOrEmpty(pending.Approval.AuthReqId));
+        Assert.Equal(ApprovalBroker.Interval, pending.Approval.Interval);
+        Assert.True(pending.Approval.ExpiresIn > TimeSpan.Zero);
+        Assert.Equal("crm", pending.Approval.Tool);
+        Assert.Equal(["crm:export"], pending.Approval.Scopes);
     }
 }
