@@ -125,6 +125,22 @@ public sealed class JcsTests
             Assert.Equal(server is null ? null : Encoding.UTF8.GetString(server), client is null ? null : Encoding.UTF8.GetString(client));
         }, iter: 500);
 
+    [Fact]
+    public void Generated_numbers_canonicalize_to_the_servers_bytes_or_are_refused_by_both() =>
+        Gen.OneOf(
+            Gen.Long.Select(BitConverter.Int64BitsToDouble).Where(double.IsFinite).Select(d => d.ToString("R", CultureInfo.InvariantCulture)),
+            Gen.Long.Select(l => l.ToString(CultureInfo.InvariantCulture)),
+            Gen.Select(Gen.Long[0, 999_999_999_999], Gen.Int[0, 20], Gen.Int[-30, 30]).Select((m, f, e) =>
+                string.Create(CultureInfo.InvariantCulture, $"{m / 1000}.{m % 1000:000}{new string('0', f % 3)}e{e}"))).Sample(number =>
+        {
+            using var document = JsonDocument.Parse(number);
+
+            var client = Jcs.TryCanonicalize(document.RootElement, out _);
+            var server = JsonCanonical.TryCanonicalize(document.RootElement, out var canonical, out _, exactNumbers: true) ? canonical : null;
+
+            Assert.Equal(server, client);
+        }, iter: 20_000);
+
     private static string Canonical(string json, bool exactNumbers)
     {
         using var document = JsonDocument.Parse(json);
