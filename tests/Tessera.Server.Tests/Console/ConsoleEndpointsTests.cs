@@ -169,4 +169,166 @@ public sealed class ConsoleEndpointsTests
         Assert.False(browser.HasCookie(SessionCookie));
         await AuditAssert.RefusedOnceAsync(broker, AuditTypes.AdminDenied, RefusalCodes.ConsoleFormInvalid);
     }
+
+    [Fact]
+    public async Task An_approver_approves_with_a_comment_from_the_form_and_the_agent_gets_its_token()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var browser = new ConsoleBrowser(broker);
+        var (signIn, _) = await browser.SignInAsync(idp.As(broker, "bob"));
+        Assert.Equal("/console/approvals", signIn.Headers.Location!.OriginalString);
+
+        var (page, body) = await browser.GetAsync("/console/approvals");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains($"action=\"/console/approvals/{id}\"", body, StringComparison.Ordinal);
+        Assert.Contains(">Comment</label>", body, StringComparison.Ordinal);
+        Assert.Contains("value=\"approve\">Approve</button>", body, StringComparison.Ordinal);
+        Assert.Contains("value=\"deny\" class=\"deny\">Deny</button>", body, StringComparison.Ordinal);
+        Assert.Contains("corp:alice", body, StringComparison.Ordinal);
+
+        var (decided, _) = await browser.PostAsync($"/console/approvals/{id}", [new("decision", "approve"), new("comment", "checked with alice")]);
+        Assert.Equal(HttpStatusCode.SeeOther, decided.StatusCode);
+        await broker.RedeemAfterIntervalAsync(id);
+        var approval = Assert.Single((await broker.ListApprovalsAsync(broker.AdminToken)).EnumerateArray(), a => a.GetProperty("id").GetString() == id);
+        Assert.Equal("corp:bob", approval.GetProperty("decided_by").GetString());
+        Assert.Equal("checked with alice", approval.GetProperty("comment").GetString());
+    }
+
+    [Fact]
+    public async Task An_approver_denies_from_the_form_and_the_agents_poll_sees_the_denial()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(idp.As(broker, "bob"));
+        await browser.GetAsync("/console/approvals");
+        var (decided, _) = await browser.PostAsync($"/console/approvals/{id}", [new("decision", "deny"), new("comment", "not today")]);
+        Assert.Equal(HttpStatusCode.SeeOther, decided.StatusCode);
+        await broker.PollAfterIntervalRefusedAsync(id, "access_denied");
+    }
+
+    [Fact]
+    public async Task A_decision_posted_without_the_antiforgery_token_is_refused_and_changes_nothing()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(idp.As(broker, "bob"));
+        await browser.GetAsync("/console/approvals");
+        var (response, _) = await browser.PostAsync($"/console/approvals/{id}", [new("decision", "approve")], withFormToken: false);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var approval = Assert.Single((await broker.ListApprovalsAsync(broker.AdminToken)).EnumerateArray(), a => a.GetProperty("id").GetString() == id);
+        Assert.Equal("pending", approval.GetProperty("status").GetString());
+        await AuditAssert.RefusedOnceAsync(broker, AuditTypes.AdminDenied, RefusalCodes.ConsoleFormInvalid);
+    }
+
+    [Fact]
+    public async Task A_form_rendered_for_one_session_is_refused_in_another()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var bob = new ConsoleBrowser(broker);
+        await bob.SignInAsync(idp.As(broker, "bob"));
+        await bob.GetAsync("/console/approvals");
+        var dave = new ConsoleBrowser(broker);
+        await dave.SignInAsync(idp.As(broker, "dave"));
+        await dave.GetAsync("/console/approvals");
+        var (response, _) = await dave.PostAsync($"/console/approvals/{id}", [new("decision", "approve"), new("__form", bob.FormToken!)], withFormToken: false);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_approval_reason_carrying_markup_is_shown_as_text()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        await broker.RequestApprovalAsync(idp, "crm:export", ("reason", "<script>alert(1)</script> & <b>bold</b>"));
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(broker.AdminToken);
+        var (_, body) = await browser.GetAsync("/console/approvals");
+        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<b>", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_approver_sees_approvals_but_not_the_agents()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(idp.As(broker, "bob"));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/console/approvals")).Response.StatusCode);
+        var (agents, body) = await browser.GetAsync("/console/agents");
+        Assert.Equal(HttpStatusCode.Forbidden, agents.StatusCode);
+        Assert.Contains("admins only", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("support-platform@corp.example", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("href=\"/console/agents\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_approver_sees_only_the_approvals_of_their_groups()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var export = await broker.RequestApprovalAsync(idp, "crm:export");
+        var refund = await broker.RequestApprovalAsync(idp, "crm:refund");
+        var frank = new ConsoleBrowser(broker);
+        await frank.SignInAsync(idp.As(broker, "frank"));
+        var (_, body) = await frank.GetAsync("/console/approvals");
+        Assert.Contains(refund, body, StringComparison.Ordinal);
+        Assert.DoesNotContain(export, body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_identity_that_is_neither_admin_nor_approver_cannot_sign_in()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var browser = new ConsoleBrowser(broker);
+        var (response, body) = await browser.SignInAsync(idp.As(broker, "eve"));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("neither an admin nor a member of an approver group", body, StringComparison.Ordinal);
+        var denied = await AuditAssert.RefusedOnceAsync(broker, AuditTypes.ConsoleSignInDenied, RefusalCodes.AdminNotApprover);
+        Assert.Equal("corp:eve", denied.Record.Principal);
+    }
+
+    [Fact]
+    public async Task Self_approval_is_refused_with_cores_explanation_on_the_page()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var alice = new ConsoleBrowser(broker);
+        await alice.SignInAsync(idp.As(broker, "alice"));
+        await alice.GetAsync("/console/approvals");
+        var (response, body) = await alice.PostAsync($"/console/approvals/{id}", [new("decision", "approve")]);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("<p class=\"error\" role=\"alert\">The principal an agent acts for cannot approve its own request.</p>", body, StringComparison.Ordinal);
+        var refusal = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.ReasonCode == RefusalCodes.ApprovalSelfApproval);
+        Assert.Equal(AuditOutcomes.Denied, refusal.Record.Outcome);
+        var approval = Assert.Single((await broker.ListApprovalsAsync(broker.AdminToken)).EnumerateArray(), a => a.GetProperty("id").GetString() == id);
+        Assert.Equal("pending", approval.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_second_decision_is_refused_and_the_first_stands()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var id = await broker.RequestApprovalAsync(idp);
+        var bob = new ConsoleBrowser(broker);
+        await bob.SignInAsync(idp.As(broker, "bob"));
+        await bob.GetAsync("/console/approvals");
+        await bob.PostAsync($"/console/approvals/{id}", [new("decision", "approve")]);
+        var (response, body) = await bob.PostAsync($"/console/approvals/{id}", [new("decision", "deny")]);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Contains("role=\"alert\"", body, StringComparison.Ordinal);
+        await broker.RedeemAfterIntervalAsync(id);
+    }
 }
