@@ -331,4 +331,21 @@ public sealed class ConsoleEndpointsTests
         Assert.Contains("role=\"alert\"", body, StringComparison.Ordinal);
         await broker.RedeemAfterIntervalAsync(id);
     }
+
+    [Fact]
+    public async Task An_exact_request_binding_is_shown_field_by_field()
+    {
+        var (broker, idp) = await ApprovalBroker.StartAsync();
+        await using var _ = broker;
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("""{"contact":"4711"}"""u8));
+        var details = $$"""[{"type":"tessera_request","tool":"crm","method":"POST","path":"/exports","body_sha256":"{{hash}}"}]""";
+        await broker.RequestApprovalAsync(idp, "crm:export", ("authorization_details", details));
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(idp.As(broker, "bob"));
+        var (_, body) = await browser.GetAsync("/console/approvals");
+        Assert.Contains("<dt>Exact request</dt>", body, StringComparison.Ordinal);
+        Assert.Contains("<dt>method</dt><dd><code>POST</code></dd>", body, StringComparison.Ordinal);
+        Assert.Contains("<dt>path</dt><dd><code>/exports</code></dd>", body, StringComparison.Ordinal);
+        Assert.Contains($"<dt>body_sha256</dt><dd><code>{hash}</code></dd>", body, StringComparison.Ordinal);
+    }
 }
