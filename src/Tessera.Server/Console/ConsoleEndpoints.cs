@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -29,7 +28,7 @@ internal static class ConsoleEndpoints
     public static void Map(WebApplication app)
     {
         var console = app.MapGroup("/console").AddEndpointFilter<ConsoleHeaders>();
-        console.MapGet("/", (Delegate)HomeAsync);
+        console.MapGet("/", Home);
         console.MapGet("/console.css", Stylesheet);
         // A handler's return type names no page: the generated endpoint code cannot see Razor's generated types.
         console.MapGet("/sign-in", IResult (HttpContext c) => SignInForm(c, error: null, StatusCodes.Status200OK));
@@ -40,9 +39,9 @@ internal static class ConsoleEndpoints
         console.MapPost("/approvals/{id}", DecideAsync);
     }
 
-    private static async Task<IResult> HomeAsync(HttpContext context)
+    private static RedirectHttpResult Home(HttpContext context, ConsoleSession session)
     {
-        var user = await ConsoleSession.CurrentAsync(context);
+        var user = session.Current(context);
         return TypedResults.Redirect(user is null ? SignInPath : user.IsAdmin ? "/console/agents" : "/console/approvals");
     }
 
@@ -59,7 +58,7 @@ internal static class ConsoleEndpoints
     /// Admits what the admin API admits (the bootstrap token, or an identity provider JWT of an admin
     /// or approver) and keeps only who it is in the session cookie, never the token.
     /// </summary>
-    private static async Task<IResult> SignInAsync(HttpContext context, AdminAuthenticator admins, ApprovalService approvals, AuditLog log, RateLimits limits, IAntiforgery antiforgery)
+    private static async Task<IResult> SignInAsync(HttpContext context, ConsoleSession session, AdminAuthenticator admins, ApprovalService approvals, AuditLog log, RateLimits limits, IAntiforgery antiforgery)
     {
         if (!await antiforgery.IsRequestValidAsync(context))
         {
@@ -87,7 +86,7 @@ internal static class ConsoleEndpoints
         }
 
         var user = new ConsoleUser(caller.Name, isAdmin, caller.Idp, caller.Sub);
-        await context.SignInAsync(ConsoleSession.Scheme, user.ToPrincipal());
+        session.SignIn(context, user);
         await log.AppendAsync(new AuditRecord
         {
             Type = AuditTypes.ConsoleSignedIn,
@@ -99,9 +98,9 @@ internal static class ConsoleEndpoints
         return SeeOther(context, user.IsAdmin ? "/console/agents" : "/console/approvals");
     }
 
-    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery)
+    private static async Task<IResult> SignOutAsync(HttpContext context, ConsoleSession session, IAntiforgery antiforgery)
     {
-        var user = await ConsoleSession.CurrentAsync(context);
+        var user = session.Current(context);
         if (user is null)
         {
             return SeeOther(context, SignInPath);
@@ -112,13 +111,13 @@ internal static class ConsoleEndpoints
             return await RefuseFormAsync(context, user.Name);
         }
 
-        await context.SignOutAsync(ConsoleSession.Scheme);
+        session.SignOut(context);
         return SeeOther(context, SignInPath);
     }
 
-    private static async Task<IResult> AgentsAsync(HttpContext context, PostureService posture, AdminAudit audit)
+    private static async Task<IResult> AgentsAsync(HttpContext context, ConsoleSession session, PostureService posture, AdminAudit audit)
     {
-        var user = await ConsoleSession.CurrentAsync(context);
+        var user = session.Current(context);
         if (user is null)
         {
             return TypedResults.Redirect(SignInPath);
@@ -143,9 +142,9 @@ internal static class ConsoleEndpoints
         });
     }
 
-    private static async Task<IResult> ApprovalsAsync(HttpContext context, ApprovalService approvals, AdminAudit audit)
+    private static async Task<IResult> ApprovalsAsync(HttpContext context, ConsoleSession session, ApprovalService approvals, AdminAudit audit)
     {
-        var user = await ConsoleSession.CurrentAsync(context);
+        var user = session.Current(context);
         if (user is null)
         {
             return TypedResults.Redirect(SignInPath);
@@ -157,9 +156,9 @@ internal static class ConsoleEndpoints
     }
 
     /// <summary>One approval's form: "Approve" or "Deny" with an optional comment, decided by Core as the admin API has it decided.</summary>
-    private static async Task<IResult> DecideAsync(HttpContext context, string id, ApprovalService approvals, AdminAudit audit, IAntiforgery antiforgery)
+    private static async Task<IResult> DecideAsync(HttpContext context, string id, ConsoleSession session, ApprovalService approvals, AdminAudit audit, IAntiforgery antiforgery)
     {
-        var user = await ConsoleSession.CurrentAsync(context);
+        var user = session.Current(context);
         if (user is null)
         {
             return SeeOther(context, SignInPath);

@@ -153,7 +153,7 @@ public static class TesseraHost
 
         // The web console (docs/console.md): pages rendered on the server, with a cookie session of its own.
         services.AddRazorComponents();
-        Console.ConsoleSession.Add(services, config, time);
+        Console.ConsoleSession.Add(services);
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();

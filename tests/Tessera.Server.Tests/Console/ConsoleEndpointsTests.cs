@@ -348,4 +348,13 @@ public sealed class ConsoleEndpointsTests
         Assert.Contains("<dt>path</dt><dd><code>/exports</code></dd>", body, StringComparison.Ordinal);
         Assert.Contains($"<dt>body_sha256</dt><dd><code>{hash}</code></dd>", body, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_console_brings_no_authentication_or_authorization_middleware_to_the_other_routes()
+    {
+        // Registered, either would be added to every request (the token endpoint and the proxy included).
+        await using var broker = await TestBroker.StartAsync();
+        Assert.Null(broker.App.Services.GetService(typeof(Microsoft.AspNetCore.Authentication.IAuthenticationSchemeProvider)));
+        Assert.Null(broker.App.Services.GetService(typeof(Microsoft.AspNetCore.Authorization.IAuthorizationHandlerProvider)));
+    }
 }
