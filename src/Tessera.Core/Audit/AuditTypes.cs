@@ -18,6 +18,12 @@ public static class AuditTypes
     public const string KeyRetired = "key.retired";
     public const string AdminDenied = "admin.denied";
     public const string AdminRead = "admin.read";
+
+    /// <summary>Someone signed in to the web console (docs/console.md) with an admin's or approver's token.</summary>
+    public const string ConsoleSignedIn = "console.signed_in";
+
+    /// <summary>A sign-in to the web console was refused (the token is never recorded).</summary>
+    public const string ConsoleSignInDenied = "console.sign_in_denied";
     public const string AgentSuspended = "admin.agent_suspended";
     public const string AgentResumed = "admin.agent_resumed";
     public const string ServerStarted = "admin.server_started";

@@ -193,6 +193,9 @@ public static class RefusalCodes
     public const string AdminRevocationInvalid = "admin.revocation_invalid";
     public const string AdminRevocationTokenInvalid = "admin.revocation_token_invalid";
 
+    // The web console (/console): a form without its antiforgery token (admin.denied).
+    public const string ConsoleFormInvalid = "console.form_invalid";
+
     // Approvals, as the admin API decides and revokes them (approval.expired above is shared).
     public const string ApprovalNotFound = "approval.not_found";
     public const string ApprovalNotAMember = "approval.not_a_member";

@@ -150,6 +150,10 @@ public static class TesseraHost
         services.AddHostedService<PostureRefresh>();
         services.AddHostedService<Leases.LeaseReaper>();
         services.AddProblemDetails();
+
+        // The web console (docs/console.md): pages rendered on the server, with a cookie session of its own.
+        services.AddRazorComponents();
+        Console.ConsoleSession.Add(services);
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
@@ -177,6 +181,7 @@ public static class TesseraHost
         app.MapPost("/credentials/{tool}", (HttpContext context, string tool) => context.RequestServices.GetRequiredService<Leases.CredentialEndpoint>().HandleAsync(context, tool))
             .WithMetadata(WritesOwnErrorBodies.Instance);
         AdminApi.Map(app);
+        Console.ConsoleEndpoints.Map(app);
 
         // What serves no caller's request and writes no audit event is never refused: probes and
         // scrapes from a limited address keep working.

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Tessera.Core.Configuration;
+
+namespace Tessera.Server.Console;
+
+/// <summary>
+/// The console's session: a cookie holding who signed in (never the token), encrypted by keys held in
+/// memory, so sessions end when the server stops. It is the console's own, not an authentication
+/// scheme: a registered scheme would bring ASP.NET Core's authentication middleware to every request,
+/// the token endpoint and the proxy included, and the admin API keeps its bearer tokens.
+/// </summary>
+internal sealed class ConsoleSession
+{
+    public const string Scheme = "tessera-console";
+
+    /// <summary>A session unused this long ends; each request within it extends it.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(15);
+
+    private readonly TicketDataFormat _format;
+    private readonly TimeProvider _time;
+    private readonly bool _secure;
+
+    public ConsoleSession(IDataProtectionProvider protection, TimeProvider time, TesseraConfig config)
+    {
+        _format = new TicketDataFormat(protection.CreateProtector("Tessera.Console.Session.v1"));
+        _time = time;
+        _secure = !IsLoopback(config.Server.Listen);
+        CookieName = _secure ? "__Host-tessera-console" : "tessera-console";
+    }
+
+    /// <summary>
+    /// <c>Secure</c> and named <c>__Host-</c> unless the server listens on a loopback address, where a
+    /// browser reaches it over plain HTTP.
+    /// </summary>
+    public string CookieName { get; }
+
+    /// <summary>Registers the session, its in-memory keys, and antiforgery for the console's forms.</summary>
+    public static void Add(IServiceCollection services)
+    {
+        services.AddDataProtection();
+        services.Configure<KeyManagementOptions>(o =>
+        {
+            o.XmlRepository = new ConsoleKeys();
+
+            // The keys never leave memory: there is nothing to encrypt them against.
+            o.XmlEncryptor = new NullXmlEncryptor();
+        });
+        services.AddSingleton<ConsoleSession>();
+        services.AddAntiforgery(o =>
+        {
+            // Antiforgery refuses to work over plain HTTP with a Secure cookie, and a server beyond loopback
+            // may see plain HTTP from the TLS proxy in front of it. This cookie admits nothing alone: a
+            // form also needs the request token, which is bound to the session's user.
+            o.Cookie.Name = "tessera-console-form";
+            o.Cookie.Path = "/console";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = Microsoft.AspNetCore.Http.CookieSecurePolicy.SameAsRequest;
+            o.FormFieldName = "__form";
+
+            // ConsoleHeaders sends DENY (and frame-ancestors 'none'), stricter than antiforgery's SAMEORIGIN.
+            o.SuppressXFrameOptionsHeader = true;
+        });
+    }
+
+    public void SignIn(HttpContext context, ConsoleUser user) => Write(context, user.ToPrincipal());
+
+    public void SignOut(HttpContext context) => context.Response.Cookies.Delete(CookieName, Options());
+
+    /// <summary>The signed-in user, or null (no cookie, an idle, forged or foreign one); a valid session is extended.</summary>
+    public ConsoleUser? Current(HttpContext context)
+    {
+        var cookie = context.Request.Cookies[CookieName];
+        var ticket = cookie is null ? null : _format.Unprotect(cookie);
+        if (ticket?.Properties.ExpiresUtc is not { } expires || expires <= _time.GetUtcNow() || ConsoleUser.From(ticket.Principal) is not { } user)
+        {
+            return null;
+        }
+
+        Write(context, ticket.Principal);
+
+        // Antiforgery tokens are bound to this user: a form rendered for one session fails in another.
+        context.User = ticket.Principal;
+        return user;
+    }
+
+    private void Write(HttpContext context, ClaimsPrincipal principal)
+    {
+        var now = _time.GetUtcNow();
+        var ticket = new AuthenticationTicket(principal, new AuthenticationProperties { IssuedUtc = now, ExpiresUtc = now + IdleTimeout }, Scheme);
+        context.Response.Cookies.Append(CookieName, _format.Protect(ticket), Options());
+    }
+
+    // A session cookie (no Expires): the browser forgets it when closed, the server after the idle timeout.
+    private CookieOptions Options() => new() { Path = "/", HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = _secure, IsEssential = true };
+
+    private static bool IsLoopback(Uri listen) =>
+        listen.IsLoopback || (IPAddress.TryParse(listen.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+}
