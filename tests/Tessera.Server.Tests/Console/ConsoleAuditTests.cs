@@ -157,8 +157,9 @@ public sealed class ConsoleAuditTests
         await using var broker = await TestBroker.StartAsync();
         var browser = await AdminAsync(broker);
 
-        var (_, body) = await browser.GetAsync("/console/audit");
+        var (response, body) = await browser.GetAsync("/console/audit");
 
+        Assert.Contains("frame-ancestors 'none'", Assert.Single(response.Headers.GetValues("Content-Security-Policy")), StringComparison.Ordinal);
         Assert.Contains("href=\"/console/audit\"", body, StringComparison.Ordinal);
         var read = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.AdminRead);
         Assert.Equal("bootstrap-admin", read.Record.Principal);
