@@ -23,7 +23,7 @@ namespace Tessera.Server.Console;
 internal static class ConsoleEndpoints
 {
     private const int MaxCommentLength = 500;
-    private const string SignInPath = "/console/sign-in";
+    internal const string SignInPath = "/console/sign-in";
 
     public static void Map(WebApplication app)
     {
@@ -37,6 +37,7 @@ internal static class ConsoleEndpoints
         console.MapGet("/agents", AgentsAsync);
         console.MapGet("/approvals", ApprovalsAsync);
         console.MapPost("/approvals/{id}", DecideAsync);
+        ConsoleMissionEndpoints.Map(console);
     }
 
     private static RedirectHttpResult Home(HttpContext context, ConsoleSession session)
@@ -213,7 +214,7 @@ internal static class ConsoleEndpoints
         });
 
     /// <summary>A form without its antiforgery token (a cross-site post, a stale page): 400, recorded, nothing done.</summary>
-    private static async Task<IResult> RefuseFormAsync(HttpContext context, string? principal)
+    internal static async Task<IResult> RefuseFormAsync(HttpContext context, string? principal)
     {
         await context.RequestServices.GetRequiredService<AdminAudit>().RecordRefusalAsync(context, RefusalCodes.ConsoleFormInvalid, "the form's antiforgery token is missing or invalid", principal);
         return Page<MessagePage>(context, null, StatusCodes.Status400BadRequest, new()
@@ -224,16 +225,16 @@ internal static class ConsoleEndpoints
     }
 
     /// <summary>The signed-in user as the admin API's caller, so its audit helpers name them.</summary>
-    private static void Admit(HttpContext context, ConsoleUser user) =>
+    internal static void Admit(HttpContext context, ConsoleUser user) =>
         context.Features.Set(new AdminCaller(user.Name, user.IsAdmin, user.AsApprover));
 
-    private static StatusCodeHttpResult SeeOther(HttpContext context, string location)
+    internal static StatusCodeHttpResult SeeOther(HttpContext context, string location)
     {
         context.Response.Headers.Location = location;
         return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
     }
 
-    private static RazorComponentResult<TPage> Page<TPage>(HttpContext context, ConsoleUser? user, int status, Dictionary<string, object?> parameters) where TPage : Microsoft.AspNetCore.Components.IComponent
+    internal static RazorComponentResult<TPage> Page<TPage>(HttpContext context, ConsoleUser? user, int status, Dictionary<string, object?> parameters) where TPage : Microsoft.AspNetCore.Components.IComponent
     {
         // Every form on the page carries this request's antiforgery token; the frame names who is signed in.
         parameters[nameof(SignInPage.Form)] = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
