@@ -23,7 +23,7 @@ namespace Tessera.Server.Console;
 internal static class ConsoleEndpoints
 {
     private const int MaxCommentLength = 500;
-    private const string SignInPath = "/console/sign-in";
+    internal const string SignInPath = "/console/sign-in";
 
     public static void Map(WebApplication app)
     {
@@ -38,6 +38,7 @@ internal static class ConsoleEndpoints
         console.MapGet("/approvals", ApprovalsAsync);
         console.MapPost("/approvals/{id}", DecideAsync);
         ConsoleAuditEndpoints.Map(console);
+        ConsoleMissionEndpoints.Map(console);
     }
 
     private static RedirectHttpResult Home(HttpContext context, ConsoleSession session)
@@ -228,7 +229,7 @@ internal static class ConsoleEndpoints
     internal static void Admit(HttpContext context, ConsoleUser user) =>
         context.Features.Set(new AdminCaller(user.Name, user.IsAdmin, user.AsApprover));
 
-    private static StatusCodeHttpResult SeeOther(HttpContext context, string location)
+    internal static StatusCodeHttpResult SeeOther(HttpContext context, string location)
     {
         context.Response.Headers.Location = location;
         return TypedResults.StatusCode(StatusCodes.Status303SeeOther);
