@@ -67,6 +67,35 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
         Assert.EndsWith("/console/sign-in", new Uri(_page.Url).AbsolutePath, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The pictures of docs/console.md, taken here so they show the console as it is: written to
+    /// <c>TESSERA_CONSOLE_SCREENSHOTS</c> when set (the docs' images folder, by hand), else to a
+    /// temporary folder, and checked to be PNG images either way.
+    /// </summary>
+    [Fact]
+    public async Task The_screenshots_of_the_docs_show_the_sign_in_form_and_a_pending_approval()
+    {
+        var folder = Environment.GetEnvironmentVariable("TESSERA_CONSOLE_SCREENSHOTS") is { Length: > 0 } configured
+            ? configured
+            : Directory.CreateTempSubdirectory("tessera-console-shots-").FullName;
+        await _page.SetViewportSizeAsync(1000, 700);
+        await _page.GotoAsync(Url("/console/sign-in"));
+        var signIn = Path.Combine(folder, "console-sign-in.png");
+        await _page.ScreenshotAsync(new() { Path = signIn });
+
+        await _broker.RequestApprovalAsync(_idp, "crm:export", ("reason", "Export the March invoices for the auditors"));
+        await SignInAsync(_idp.As(_broker, "bob"));
+        await _page.GotoAsync(Url("/console/approvals"));
+        var approvals = Path.Combine(folder, "console-approvals.png");
+        await _page.ScreenshotAsync(new() { Path = approvals, FullPage = true });
+
+        foreach (var file in new[] { signIn, approvals })
+        {
+            var bytes = await File.ReadAllBytesAsync(file);
+            Assert.True(bytes.Length > 1000 && bytes.AsSpan(0, 8).SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), file);
+        }
+    }
+
     [Fact]
     public async Task A_wrong_token_is_refused_with_a_message_and_no_session()
     {
