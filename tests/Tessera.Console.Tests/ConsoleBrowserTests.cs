@@ -9,62 +9,35 @@ namespace Tessera.Console.Tests;
 /// </summary>
 [Collection(ChromiumCollection.Name)]
 [Trait("Speed", "Slow")] // a real browser
-public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
+public sealed class ConsoleBrowserTests(Chromium chromium) : ConsolePageTest(chromium)
 {
-    private TestBroker _broker = null!;
-    private TestIdp _idp = null!;
-    private IBrowserContext _context = null!;
-    private IPage _page = null!;
-
-    private string Url(string path) => new Uri(_broker.Address!, path).AbsoluteUri;
-
-    public async ValueTask InitializeAsync()
-    {
-        (_broker, _idp) = await ApprovalBroker.StartAsync(realHttp: true);
-        _context = await chromium.Browser.NewContextAsync();
-        _page = await _context.NewPageAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _context.DisposeAsync();
-        await _broker.DisposeAsync();
-    }
-
     /// <summary>The section of one approval: the one whose decision form posts to its id.</summary>
     private ILocator Approval(string id) =>
-        _page.Locator("section.approval").Filter(new() { Has = _page.Locator($"form[action='/console/approvals/{Uri.EscapeDataString(id)}']") });
+        Page.Locator("section.approval").Filter(new() { Has = Page.Locator($"form[action='/console/approvals/{Uri.EscapeDataString(id)}']") });
 
     /// <summary>The console's session cookie (the antiforgery cookie is another).</summary>
     private static bool IsSession(BrowserContextCookiesResult cookie) => cookie.Name.EndsWith("tessera-console", StringComparison.Ordinal);
-
-    private async Task SignInAsync(string token)
-    {
-        await _page.GotoAsync(Url("/console/sign-in"));
-        await _page.GetByLabel("Admin token").FillAsync(token);
-        await _page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-    }
 
     [Fact]
     public async Task An_admin_signs_in_with_the_admin_token_sees_the_agents_and_signs_out()
     {
         // Unauthenticated: the console sends the browser to the sign-in form.
-        await _page.GotoAsync(Url("/console/agents"));
-        Assert.EndsWith("/console/sign-in", new Uri(_page.Url).AbsolutePath, StringComparison.Ordinal);
+        await Page.GotoAsync(Url("/console/agents"));
+        Assert.EndsWith("/console/sign-in", new Uri(Page.Url).AbsolutePath, StringComparison.Ordinal);
 
-        await SignInAsync(_broker.AdminToken);
-        await _page.GotoAsync(Url("/console/agents"));
-        Assert.True(await _page.GetByText(ApprovalBroker.Agent).First.IsVisibleAsync());
+        await SignInAsync(Broker.AdminToken);
+        await Page.GotoAsync(Url("/console/agents"));
+        Assert.True(await Page.GetByText(ApprovalBroker.Agent).First.IsVisibleAsync());
 
         // The session cookie: not readable by script, never sent cross-site, and not the token.
-        var cookie = Assert.Single(await _context.CookiesAsync(), IsSession);
+        var cookie = Assert.Single(await Context.CookiesAsync(), IsSession);
         Assert.True(cookie.HttpOnly);
         Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
-        Assert.DoesNotContain(_broker.AdminToken, cookie.Value, StringComparison.Ordinal);
+        Assert.DoesNotContain(Broker.AdminToken, cookie.Value, StringComparison.Ordinal);
 
-        await _page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await _page.GotoAsync(Url("/console/agents"));
-        Assert.EndsWith("/console/sign-in", new Uri(_page.Url).AbsolutePath, StringComparison.Ordinal);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Page.GotoAsync(Url("/console/agents"));
+        Assert.EndsWith("/console/sign-in", new Uri(Page.Url).AbsolutePath, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -78,16 +51,16 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
         var folder = Environment.GetEnvironmentVariable("TESSERA_CONSOLE_SCREENSHOTS") is { Length: > 0 } configured
             ? configured
             : Directory.CreateTempSubdirectory("tessera-console-shots-").FullName;
-        await _page.SetViewportSizeAsync(1000, 700);
-        await _page.GotoAsync(Url("/console/sign-in"));
+        await Page.SetViewportSizeAsync(1000, 700);
+        await Page.GotoAsync(Url("/console/sign-in"));
         var signIn = Path.Combine(folder, "console-sign-in.png");
-        await _page.ScreenshotAsync(new() { Path = signIn });
+        await Page.ScreenshotAsync(new() { Path = signIn });
 
-        await _broker.RequestApprovalAsync(_idp, "crm:export", ("reason", "Export the March invoices for the auditors"));
-        await SignInAsync(_idp.As(_broker, "bob"));
-        await _page.GotoAsync(Url("/console/approvals"));
+        await Broker.RequestApprovalAsync(Idp, "crm:export", ("reason", "Export the March invoices for the auditors"));
+        await SignInAsync(Idp.As(Broker, "bob"));
+        await Page.GotoAsync(Url("/console/approvals"));
         var approvals = Path.Combine(folder, "console-approvals.png");
-        await _page.ScreenshotAsync(new() { Path = approvals, FullPage = true });
+        await Page.ScreenshotAsync(new() { Path = approvals, FullPage = true });
 
         foreach (var file in new[] { signIn, approvals })
         {
@@ -101,8 +74,8 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
     {
         await SignInAsync("not-a-token");
 
-        Assert.True(await _page.GetByRole(AriaRole.Alert).IsVisibleAsync());
-        Assert.DoesNotContain(await _context.CookiesAsync(), IsSession);
+        Assert.True(await Page.GetByRole(AriaRole.Alert).IsVisibleAsync());
+        Assert.DoesNotContain(await Context.CookiesAsync(), IsSession);
     }
 
     [Theory]
@@ -110,16 +83,16 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
     [InlineData("Deny", "denied")]
     public async Task An_approver_decides_with_a_comment_and_the_agents_poll_sees_it(string button, string outcome)
     {
-        var id = await _broker.RequestApprovalAsync(_idp);
-        await SignInAsync(_idp.As(_broker, "bob"));
-        await _page.GotoAsync(Url("/console/approvals"));
+        var id = await Broker.RequestApprovalAsync(Idp);
+        await SignInAsync(Idp.As(Broker, "bob"));
+        await Page.GotoAsync(Url("/console/approvals"));
 
         var approval = Approval(id);
         await approval.GetByLabel("Comment").FillAsync($"{outcome} from the browser");
         await approval.GetByRole(AriaRole.Button, new() { Name = button }).ClickAsync();
 
-        _broker.Time.Advance(ApprovalBroker.Interval);
-        using var poll = await _broker.PollAsync(id);
+        Broker.Time.Advance(ApprovalBroker.Interval);
+        using var poll = await Broker.PollAsync(id);
         if (outcome == "approved")
         {
             await OAuthAssert.TokenAsync(poll);
@@ -129,7 +102,7 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
             await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "access_denied");
         }
 
-        var decided = (await _broker.AuditEventsAsync()).Last(e => e.Record.Type == $"approval.{outcome}");
+        var decided = (await Broker.AuditEventsAsync()).Last(e => e.Record.Type == $"approval.{outcome}");
         Assert.Contains($"{outcome} from the browser", decided.Record.Reason, StringComparison.Ordinal);
     }
 
@@ -137,26 +110,26 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
     public async Task A_reason_carrying_html_and_script_is_shown_as_text_and_never_runs()
     {
         const string Hostile = "<script>document.title='pwned'</script><b id=\"injected\">bold</b>";
-        var id = await _broker.RequestApprovalAsync(_idp, "crm:export", ("reason", Hostile));
+        var id = await Broker.RequestApprovalAsync(Idp, "crm:export", ("reason", Hostile));
         var dialogs = 0;
-        _page.Dialog += (_, _) => dialogs++;
-        await SignInAsync(_broker.AdminToken);
-        await _page.GotoAsync(Url("/console/approvals"));
+        Page.Dialog += (_, _) => dialogs++;
+        await SignInAsync(Broker.AdminToken);
+        await Page.GotoAsync(Url("/console/approvals"));
 
         var approval = Approval(id);
         Assert.Contains(Hostile, await approval.InnerTextAsync(), StringComparison.Ordinal);
-        Assert.Equal(0, await _page.Locator("#injected").CountAsync());
-        Assert.NotEqual("pwned", await _page.TitleAsync());
+        Assert.Equal(0, await Page.Locator("#injected").CountAsync());
+        Assert.NotEqual("pwned", await Page.TitleAsync());
         Assert.Equal(0, dialogs);
     }
 
     [Fact]
     public async Task Every_console_page_sends_a_strict_content_security_policy_and_refuses_framing()
     {
-        await SignInAsync(_broker.AdminToken);
+        await SignInAsync(Broker.AdminToken);
         foreach (var path in new[] { "/console/sign-in", "/console/agents", "/console/approvals" })
         {
-            var response = await _page.GotoAsync(Url(path));
+            var response = await Page.GotoAsync(Url(path));
             var headers = await response!.AllHeadersAsync();
             var csp = headers["content-security-policy"];
             Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
@@ -169,18 +142,18 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : IAsyncLifetime
     [Fact]
     public async Task A_form_post_without_the_antiforgery_token_is_refused_and_changes_nothing()
     {
-        var id = await _broker.RequestApprovalAsync(_idp);
-        await SignInAsync(_idp.As(_broker, "bob"));
+        var id = await Broker.RequestApprovalAsync(Idp);
+        await SignInAsync(Idp.As(Broker, "bob"));
 
         // The browser's own session cookie, but a form made elsewhere: no antiforgery token.
-        var response = await _context.APIRequest.PostAsync(Url($"/console/approvals/{id}"), new()
+        var response = await Context.APIRequest.PostAsync(Url($"/console/approvals/{id}"), new()
         {
-            Form = _context.APIRequest.CreateFormData().Set("decision", "approve").Set("comment", "forged"),
+            Form = Context.APIRequest.CreateFormData().Set("decision", "approve").Set("comment", "forged"),
         });
 
         Assert.Equal(400, response.Status);
-        _broker.Time.Advance(ApprovalBroker.Interval);
-        using var poll = await _broker.PollAsync(id);
+        Broker.Time.Advance(ApprovalBroker.Interval);
+        using var poll = await Broker.PollAsync(id);
         await OAuthAssert.ErrorAsync(poll, HttpStatusCode.BadRequest, "authorization_pending");
     }
 }

@@ -5,35 +5,15 @@ namespace Tessera.Console.Tests;
 /// <summary>The console's missions page in a real browser: an admin ends a mission with its "Revoke" button.</summary>
 [Collection(ChromiumCollection.Name)]
 [Trait("Speed", "Slow")] // a real browser
-public sealed class ConsoleMissionsBrowserTests(Chromium chromium) : IAsyncLifetime
+public sealed class ConsoleMissionsBrowserTests(Chromium chromium) : ConsolePageTest(chromium)
 {
-    private TestBroker _broker = null!;
-    private TestIdp _idp = null!;
-    private IBrowserContext _context = null!;
-    private IPage _page = null!;
-
-    private string Url(string path) => new Uri(_broker.Address!, path).AbsoluteUri;
-
-    public async ValueTask InitializeAsync()
-    {
-        (_broker, _idp) = await ApprovalBroker.StartAsync(realHttp: true);
-        _context = await chromium.Browser.NewContextAsync();
-        _page = await _context.NewPageAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _context.DisposeAsync();
-        await _broker.DisposeAsync();
-    }
-
     /// <summary>support-agent exchanges alice's token without a resource: a mission token; returns the mission's id.</summary>
     private async Task<string> StartMissionAsync()
     {
-        using var response = await _broker.PostFormAsync("/oauth/token",
+        using var response = await Broker.PostFormAsync("/oauth/token",
         [
             new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-            new("subject_token", _idp.Mint("alice", _broker.Time.GetUtcNow())),
+            new("subject_token", Idp.Mint("alice", Broker.Time.GetUtcNow())),
             new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
             new("scope", "crm:read"),
             new("purpose", "Triage ticket 4711"),
@@ -50,20 +30,18 @@ public sealed class ConsoleMissionsBrowserTests(Chromium chromium) : IAsyncLifet
     public async Task An_admin_revokes_a_mission_with_its_button_and_the_page_shows_it_revoked()
     {
         var missionId = await StartMissionAsync();
-        await _page.GotoAsync(Url("/console/sign-in"));
-        await _page.GetByLabel("Admin token").FillAsync(_broker.AdminToken);
-        await _page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await SignInAsync(Broker.AdminToken);
 
-        await _page.GetByRole(AriaRole.Link, new() { Name = "Missions" }).ClickAsync();
-        var mission = _page.Locator("section.approval").Filter(new() { HasText = missionId });
+        await Page.GetByRole(AriaRole.Link, new() { Name = "Missions" }).ClickAsync();
+        var mission = Page.Locator("section.approval").Filter(new() { HasText = missionId });
         Assert.Equal("active", await mission.Locator("span.status").TextContentAsync());
         Assert.True(await mission.GetByText("Triage ticket 4711").IsVisibleAsync());
 
         await mission.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
         // Playwright's assertion waits for the page the form's redirect loads.
         await Assertions.Expect(mission.Locator("span.status")).ToHaveTextAsync("revoked");
-        Assert.EndsWith("/console/missions", new Uri(_page.Url).AbsolutePath, StringComparison.Ordinal);
+        Assert.EndsWith("/console/missions", new Uri(Page.Url).AbsolutePath, StringComparison.Ordinal);
         Assert.Equal(0, await mission.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).CountAsync());
-        Assert.Contains(await _broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.TokenRevoked && e.Record.Mission == missionId);
+        Assert.Contains(await Broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.TokenRevoked && e.Record.Mission == missionId);
     }
 }
