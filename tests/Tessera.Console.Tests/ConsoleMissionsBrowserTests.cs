@@ -7,25 +7,6 @@ namespace Tessera.Console.Tests;
 [Trait("Speed", "Slow")] // a real browser
 public sealed class ConsoleMissionsBrowserTests(Chromium chromium) : ConsolePageTest(chromium)
 {
-    /// <summary>support-agent exchanges alice's token without a resource: a mission token; returns the mission's id.</summary>
-    private async Task<string> StartMissionAsync()
-    {
-        using var response = await Broker.PostFormAsync("/oauth/token",
-        [
-            new("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-            new("subject_token", Idp.Mint("alice", Broker.Time.GetUtcNow())),
-            new("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
-            new("scope", "crm:read"),
-            new("purpose", "Triage ticket 4711"),
-        ], TestBroker.Basic(ApprovalBroker.Agent, ApprovalBroker.Secret));
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        using var json = JsonDocument.Parse(body);
-        var token = json.RootElement.GetProperty("access_token").GetString()!;
-        using var claims = JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
-        return claims.RootElement.GetProperty("mission").GetString()!;
-    }
-
     [Fact]
     public async Task An_admin_revokes_a_mission_with_its_button_and_the_page_shows_it_revoked()
     {

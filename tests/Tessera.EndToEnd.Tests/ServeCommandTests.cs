@@ -69,4 +69,26 @@ public sealed class ServeCommandTests : IDisposable
         Assert.DoesNotContain("Cannot listen", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Serve_refuses_to_start_when_the_consoles_client_secret_variable_is_unset()
+    {
+        using var occupied = new TcpListener(IPAddress.Loopback, 0);
+        occupied.Start();
+        var unset = "TESSERA_E2E_UNSET_" + Guid.NewGuid().ToString("N");
+        await File.WriteAllTextAsync(Path.Combine(_directory, "tessera.yaml"), $$"""
+            server:
+              listen: http://127.0.0.1:{{((IPEndPoint)occupied.LocalEndpoint).Port}}
+            identity_providers:
+              - { id: corp, issuer: "https://idp.corp.test", jwks_uri: "https://idp.corp.test/jwks", audience: tessera }
+            console:
+              oidc: { idp: corp, client_id: tessera-console, client_secret_env: {{unset}} }
+            """);
+
+        var (code, output) = await TesseraProcess.RunAsync(_directory, "serve");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"Start-up refused: console.oidc.client_secret_env names {unset}, which is not set", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
 }

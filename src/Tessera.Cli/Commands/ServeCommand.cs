@@ -36,6 +36,12 @@ internal static class ServeCommand
             return ExitCodes.For(ex);
         }
 
+        if (config.Console.Oidc is { } oidc && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(oidc.ClientSecretEnv)))
+        {
+            Console.Error.WriteLine($"Start-up refused: console.oidc.client_secret_env names {oidc.ClientSecretEnv}, which is not set: set it to the console's client secret at the identity provider '{oidc.Idp}'.");
+            return ExitCodes.Failed;
+        }
+
         var now = TimeProvider.System.GetUtcNow();
         foreach (var agent in config.Agents.Where(a => a.Expires <= now))
         {

@@ -120,7 +120,7 @@ public static partial class ConfigLoader
         public TesseraConfig Bind(YamlCursor root)
         {
             root.OnlyKeys("server", "storage", "cluster", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
-                "approver_groups", "principals", "tools", "agents", "posture");
+                "approver_groups", "principals", "tools", "agents", "posture", "console");
 
             var server = BindServer(root.Child("server"));
             _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
@@ -143,6 +143,7 @@ public static partial class ConfigLoader
                     "identity-provider admins are configured, yet the bootstrap admin token (data_dir/admin.token, which never expires) is still accepted: set server.bootstrap_admin_token: false once an admin has signed in"));
             }
             var groups = root.Child("approver_groups").Items().Select(BindGroup).ToList();
+            var console = BindConsole(root.Child("console"), idps);
             var tools = root.Child("tools").Items().Select(BindTool).ToList();
             var principals = root.Child("principals").Items().Select(BindPrincipal).ToList();
             var agentCursors = root.Child("agents").Items().ToList();
@@ -189,6 +190,7 @@ public static partial class ConfigLoader
                 Registry = registry,
                 RateLimits = rateLimits,
                 Posture = posture,
+                Console = console,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -492,6 +494,47 @@ public static partial class ConfigLoader
             _audiences.TryAdd(AudienceKey(audience), $"the audience of identity provider '{id}'");
             _audiences.TryAdd(AudienceKey(adminAudience), $"the admin_audience of identity provider '{id}'");
             return new IdentityProviderOptions(id, issuer, jwksPath, jwksUri, audience) { AdminAudience = adminAudience, AllowInsecure = allowInsecure };
+        }
+
+        private static ConsoleOptions BindConsole(YamlCursor c, IReadOnlyList<IdentityProviderOptions> idps)
+        {
+            if (c.IsMissing)
+            {
+                return ConsoleOptions.Default;
+            }
+
+            c.OnlyKeys("oidc");
+            var oidc = c.Child("oidc");
+            if (oidc.IsMissing)
+            {
+                return ConsoleOptions.Default;
+            }
+
+            oidc.OnlyKeys("idp", "client_id", "client_secret_env");
+            var idpId = oidc.Child("idp").RequiredString();
+            var idp = idps.FirstOrDefault(p => p.Id == idpId) ?? throw oidc.Child("idp").Error($"names no configured identity provider: '{idpId}'");
+
+            // The discovery document, the keys and the token endpoint all come from the issuer: over plain http
+            // to another host, whoever sits on the path could sign in as any admin.
+            if (!Uri.TryCreate(idp.Issuer, UriKind.Absolute, out var issuer) || issuer.Scheme is not ("https" or "http"))
+            {
+                throw oidc.Child("idp").Error($"identity provider '{idpId}' has issuer '{idp.Issuer}', which is not an http(s) URL to discover OpenID Connect endpoints from");
+            }
+
+            if (issuer is { Scheme: "http", IsLoopback: false } && !idp.AllowInsecure)
+            {
+                throw oidc.Child("idp").Error(
+                    $"identity provider '{idpId}' has a plain http issuer: anyone on the path could sign in as an admin; use https, or set allow_insecure: true on that identity provider to accept the risk");
+            }
+
+            var clientId = oidc.Child("client_id").RequiredString();
+            var secretEnv = oidc.Child("client_secret_env").RequiredString();
+            if (!System.Text.RegularExpressions.Regex.IsMatch(secretEnv, "^[A-Za-z_][A-Za-z0-9_]{0,127}$"))
+            {
+                throw oidc.Child("client_secret_env").Error($"'{secretEnv}' is not an environment variable name (letters, digits and '_', not starting with a digit)");
+            }
+
+            return new ConsoleOptions(new ConsoleOidcOptions(idpId, idp.Issuer.TrimEnd('/'), clientId, secretEnv, idp.AllowInsecure));
         }
 
         private PrincipalRef BindPrincipalRef(YamlCursor c)

@@ -35,6 +35,9 @@ public sealed record TesseraConfig
     /// <summary>The thresholds of the posture report (<c>posture:</c>).</summary>
     public Posture.PostureOptions Posture { get; init; } = Core.Posture.PostureOptions.Default;
 
+    /// <summary>The web console's sign-in (<c>console:</c>).</summary>
+    public ConsoleOptions Console { get; init; } = ConsoleOptions.Default;
+
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 
     public IReadOnlyList<PrincipalRef> Admins { get; init; } = [];

@@ -196,6 +196,10 @@ public static class RefusalCodes
     // The web console (/console): a form without its antiforgery token (admin.denied).
     public const string ConsoleFormInvalid = "console.form_invalid";
 
+    // The web console's OpenID Connect sign-in failed before anyone was identified: the provider answered an
+    // error, the state or nonce did not match, the code exchange or the ID token was refused (console.sign_in_denied).
+    public const string ConsoleOidcFailed = "console.oidc_failed";
+
     // Approvals, as the admin API decides and revokes them (approval.expired above is shared).
     public const string ApprovalNotFound = "approval.not_found";
     public const string ApprovalNotAMember = "approval.not_a_member";

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Limits;
 using Tessera.Core.Posture;
@@ -25,7 +26,7 @@ internal static class ConsoleEndpoints
     private const int MaxCommentLength = 500;
     internal const string SignInPath = "/console/sign-in";
 
-    public static void Map(WebApplication app)
+    public static void Map(WebApplication app, TesseraConfig config)
     {
         var console = app.MapGroup("/console").AddEndpointFilter<ConsoleHeaders>();
         console.MapGet("/", Home);
@@ -39,12 +40,13 @@ internal static class ConsoleEndpoints
         console.MapPost("/approvals/{id}", DecideAsync);
         ConsoleAuditEndpoints.Map(console);
         ConsoleMissionEndpoints.Map(console);
+        ConsoleOidc.Map(console, config);
     }
 
     private static RedirectHttpResult Home(HttpContext context, ConsoleSession session)
     {
         var user = session.Current(context);
-        return TypedResults.Redirect(user is null ? SignInPath : user.IsAdmin ? "/console/agents" : "/console/approvals");
+        return TypedResults.Redirect(user is null ? SignInPath : LandingPath(user));
     }
 
     private static FileStreamHttpResult Stylesheet()
@@ -53,14 +55,18 @@ internal static class ConsoleEndpoints
         return TypedResults.Stream(stream, "text/css; charset=utf-8");
     }
 
-    private static RazorComponentResult<SignInPage> SignInForm(HttpContext context, string? error, int status) =>
-        Page<SignInPage>(context, null, status, new() { [nameof(SignInPage.Error)] = error });
+    internal static RazorComponentResult<SignInPage> SignInForm(HttpContext context, string? error, int status) =>
+        Page<SignInPage>(context, null, status, new()
+        {
+            [nameof(SignInPage.Error)] = error,
+            [nameof(SignInPage.OidcProvider)] = context.RequestServices.GetRequiredService<TesseraConfig>().Console.Oidc?.Idp,
+        });
 
     /// <summary>
     /// Admits what the admin API admits (the bootstrap token, or an identity provider JWT of an admin
     /// or approver) and keeps only who it is in the session cookie, never the token.
     /// </summary>
-    private static async Task<IResult> SignInAsync(HttpContext context, ConsoleSession session, AdminAuthenticator admins, ApprovalService approvals, AuditLog log, RateLimits limits, IAntiforgery antiforgery)
+    private static async Task<IResult> SignInAsync(HttpContext context, AdminAuthenticator admins, IAntiforgery antiforgery)
     {
         if (!await antiforgery.IsRequestValidAsync(context))
         {
@@ -70,34 +76,62 @@ internal static class ConsoleEndpoints
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
         var token = form["token"].ToString().Trim();
         var (caller, isAdmin, reason, code) = await admins.IdentifyAsync(token, context.RequestAborted);
-        if (caller is null || !(isAdmin || approvals.IsApprover(caller)))
+        if (caller is null)
         {
-            await log.AppendAsync(new AuditRecord
-            {
-                Type = AuditTypes.ConsoleSignInDenied,
-                Outcome = AuditOutcomes.Denied,
-                Principal = caller?.Name,
-                Reason = reason ?? $"{caller!.Name} is neither an admin nor an approver",
-                ReasonCode = code ?? RefusalCodes.AdminNotApprover,
-                RequestId = context.TraceIdentifier,
-            }, cancellationToken: context.RequestAborted);
-            limits.Refused(SourceAddress.From(context.Connection.RemoteIpAddress));
-            return caller is null
-                ? SignInForm(context, "This token was not accepted. Paste the bootstrap token (data_dir/admin.token) or an identity provider token of an admin or approver.", StatusCodes.Status401Unauthorized)
-                : SignInForm(context, "This identity is neither an admin nor a member of an approver group.", StatusCodes.Status403Forbidden);
+            await RefuseSignInAsync(context, principal: null, reason!, code!);
+            return SignInForm(context, "This token was not accepted. Paste the bootstrap token (data_dir/admin.token) or an identity provider token of an admin or approver.", StatusCodes.Status401Unauthorized);
+        }
+
+        var user = await StartSessionAsync(context, caller, isAdmin, "a token");
+        return user is null
+            ? SignInForm(context, NeitherAdminNorApprover, StatusCodes.Status403Forbidden)
+            : SeeOther(context, LandingPath(user));
+    }
+
+    internal const string NeitherAdminNorApprover = "This identity is neither an admin nor a member of an approver group.";
+
+    internal static string LandingPath(ConsoleUser user) => user.IsAdmin ? "/console/agents" : "/console/approvals";
+
+    /// <summary>
+    /// Signs in someone identified (by a token or by OpenID Connect) when they are an admin or an approver,
+    /// and records it; anyone else is refused and recorded, and null returned.
+    /// </summary>
+    internal static async Task<ConsoleUser?> StartSessionAsync(HttpContext context, Approver caller, bool isAdmin, string means)
+    {
+        var services = context.RequestServices;
+        if (!(isAdmin || services.GetRequiredService<ApprovalService>().IsApprover(caller)))
+        {
+            await RefuseSignInAsync(context, caller.Name, $"{caller.Name} is neither an admin nor an approver", RefusalCodes.AdminNotApprover);
+            return null;
         }
 
         var user = new ConsoleUser(caller.Name, isAdmin, caller.Idp, caller.Sub);
-        session.SignIn(context, user);
-        await log.AppendAsync(new AuditRecord
+        services.GetRequiredService<ConsoleSession>().SignIn(context, user);
+        await services.GetRequiredService<AuditLog>().AppendAsync(new AuditRecord
         {
             Type = AuditTypes.ConsoleSignedIn,
             Outcome = AuditOutcomes.Allowed,
             Principal = user.Name,
-            Reason = $"signed in as {user.Role}",
+            Reason = $"signed in as {user.Role} with {means}",
             RequestId = context.TraceIdentifier,
         }, cancellationToken: context.RequestAborted);
-        return SeeOther(context, user.IsAdmin ? "/console/agents" : "/console/approvals");
+        return user;
+    }
+
+    /// <summary>A refused sign-in: recorded (never the token), and counted against the source like any refused credential.</summary>
+    internal static async Task RefuseSignInAsync(HttpContext context, string? principal, string reason, string code)
+    {
+        var services = context.RequestServices;
+        await services.GetRequiredService<AuditLog>().AppendAsync(new AuditRecord
+        {
+            Type = AuditTypes.ConsoleSignInDenied,
+            Outcome = AuditOutcomes.Denied,
+            Principal = principal,
+            Reason = reason,
+            ReasonCode = code,
+            RequestId = context.TraceIdentifier,
+        }, cancellationToken: context.RequestAborted);
+        services.GetRequiredService<RateLimits>().Refused(SourceAddress.From(context.Connection.RemoteIpAddress));
     }
 
     private static async Task<IResult> SignOutAsync(HttpContext context, ConsoleSession session, IAntiforgery antiforgery)

@@ -13,7 +13,12 @@ internal sealed class ConsoleHeaders : IEndpointFilter
 
     public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var headers = context.HttpContext.Response.Headers;
+        Apply(context.HttpContext.Response.Headers);
+        return next(context);
+    }
+
+    public static void Apply(IHeaderDictionary headers)
+    {
         headers.ContentSecurityPolicy = ContentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
@@ -21,6 +26,5 @@ internal sealed class ConsoleHeaders : IEndpointFilter
         // As antiforgery sets them on a page with a form (it logs a warning when it has to override them).
         headers.CacheControl = "no-cache, no-store";
         headers.Pragma = "no-cache";
-        return next(context);
     }
 }

@@ -101,6 +101,6 @@ internal sealed class ConsoleSession
     // A session cookie (no Expires): the browser forgets it when closed, the server after the idle timeout.
     private CookieOptions Options() => new() { Path = "/", HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = _secure, IsEssential = true };
 
-    private static bool IsLoopback(Uri listen) =>
+    internal static bool IsLoopback(Uri listen) =>
         listen.IsLoopback || (IPAddress.TryParse(listen.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 }

@@ -154,6 +154,7 @@ public static class TesseraHost
         // The web console (docs/console.md): pages rendered on the server, with a cookie session of its own.
         services.AddRazorComponents();
         Console.ConsoleSession.Add(services);
+        Console.ConsoleOidc.Add(services, config);
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
@@ -181,7 +182,7 @@ public static class TesseraHost
         app.MapPost("/credentials/{tool}", (HttpContext context, string tool) => context.RequestServices.GetRequiredService<Leases.CredentialEndpoint>().HandleAsync(context, tool))
             .WithMetadata(WritesOwnErrorBodies.Instance);
         AdminApi.Map(app);
-        Console.ConsoleEndpoints.Map(app);
+        Console.ConsoleEndpoints.Map(app, config);
 
         // What serves no caller's request and writes no audit event is never refused: probes and
         // scrapes from a limited address keep working.

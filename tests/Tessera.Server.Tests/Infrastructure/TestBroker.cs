@@ -38,7 +38,8 @@ public sealed class TestBroker : IAsyncDisposable
         if (realHttp)
         {
             Address = new Uri(app.Urls.First());
-            Client = new HttpClient { BaseAddress = Address };
+            // As the in-memory server's client: no redirect followed, no cookie kept (tests see each answer as it is).
+            Client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = Address };
         }
         else
         {
