@@ -534,7 +534,7 @@ public static partial class ConfigLoader
                 throw oidc.Child("client_secret_env").Error($"'{secretEnv}' is not an environment variable name (letters, digits and '_', not starting with a digit)");
             }
 
-            return new ConsoleOptions(new ConsoleOidcOptions(idpId, idp.Issuer.TrimEnd('/'), clientId, secretEnv, idp.AllowInsecure));
+            return new ConsoleOptions(new ConsoleOidcOptions(idpId, idp.Issuer, clientId, secretEnv, idp.AllowInsecure));
         }
 
         private PrincipalRef BindPrincipalRef(YamlCursor c)

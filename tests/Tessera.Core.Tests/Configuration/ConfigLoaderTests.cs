@@ -943,6 +943,36 @@ public sealed class ConfigLoaderTests : IDisposable
 
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
+    [Theory]
+    [InlineData("console: { oidc: { idp: nobody, client_id: c, client_secret_env: S } }", "console.oidc.idp: names no configured identity provider: 'nobody'")]
+    [InlineData("console: { oidc: { idp: corp, client_id: c, client_secret_env: 'not a name' } }", "console.oidc.client_secret_env: 'not a name' is not an environment variable name")]
+    [InlineData("console: { oidc: { idp: corp, client_id: c, client_secret_env: S, client_secret: x } }", "console.oidc")]
+    [InlineData("console: { oidc: { idp: plain, client_id: c, client_secret_env: S } }", "console.oidc.idp: identity provider 'plain' has a plain http issuer")]
+    public void Console_oidc_mistakes_are_refused_with_their_path(string line, string expected)
+    {
+        var yaml = $$"""
+            identity_providers:
+              - { id: corp, issuer: "https://idp.corp.test", jwks_uri: "https://idp.corp.test/jwks", audience: tessera }
+              - { id: plain, issuer: "http://idp.corp.test", jwks_uri: "https://idp.corp.test/jwks", audience: tessera-plain }
+            {{line}}
+            """;
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load(yaml, FileName, _dir, time: new FakeTimeProvider(Now)));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Console_oidc_names_its_provider_issuer_client_and_secret_variable()
+    {
+        var config = ConfigLoader.Load("""
+            identity_providers:
+              - { id: corp, issuer: "https://idp.corp.test/", jwks_uri: "https://idp.corp.test/jwks", audience: tessera }
+            console:
+              oidc: { idp: corp, client_id: tessera-console, client_secret_env: TESSERA_CONSOLE_SECRET }
+            """, FileName, _dir, time: new FakeTimeProvider(Now));
+        Assert.Equal(new ConsoleOidcOptions("corp", "https://idp.corp.test/", "tessera-console", "TESSERA_CONSOLE_SECRET", AllowInsecure: false), config.Console.Oidc);
+        Assert.Null(Load(ValidYaml).Console.Oidc);
+    }
+
     private TesseraConfig Load(string yaml) => ConfigLoader.Load(yaml, FileName, _dir, time: new FakeTimeProvider(Now));
 
     private static void AssertNames(ConfigException ex, string path, string problem)
