@@ -46,7 +46,7 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : ConsolePageTest(chr
     /// temporary folder, and checked to be PNG images either way.
     /// </summary>
     [Fact]
-    public async Task The_screenshots_of_the_docs_show_the_sign_in_form_and_a_pending_approval()
+    public async Task The_screenshots_of_the_docs_show_sign_in_a_pending_approval_on_desktop_and_phone_agents_and_missions()
     {
         var folder = Environment.GetEnvironmentVariable("TESSERA_CONSOLE_SCREENSHOTS") is { Length: > 0 } configured
             ? configured
@@ -61,8 +61,21 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : ConsolePageTest(chr
         await Page.GotoAsync(Url("/console/approvals"));
         var approvals = Path.Combine(folder, "console-approvals.png");
         await Page.ScreenshotAsync(new() { Path = approvals, FullPage = true });
+        await Page.SetViewportSizeAsync(390, 844);
+        var phone = Path.Combine(folder, "console-approvals-phone.png");
+        await Page.ScreenshotAsync(new() { Path = phone, FullPage = true });
 
-        foreach (var file in new[] { signIn, approvals })
+        await Page.SetViewportSizeAsync(1000, 700);
+        await SignInAsync(Broker.AdminToken);
+        await Page.GotoAsync(Url("/console/agents"));
+        var agents = Path.Combine(folder, "console-agents.png");
+        await Page.ScreenshotAsync(new() { Path = agents, FullPage = true });
+        await StartMissionAsync();
+        await Page.GotoAsync(Url("/console/missions"));
+        var missions = Path.Combine(folder, "console-missions.png");
+        await Page.ScreenshotAsync(new() { Path = missions, FullPage = true });
+
+        foreach (var file in new[] { signIn, approvals, phone, agents, missions })
         {
             var bytes = await File.ReadAllBytesAsync(file);
             Assert.True(bytes.Length > 1000 && bytes.AsSpan(0, 8).SequenceEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }), file);
