@@ -6,13 +6,17 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Tessera.Core.Approvals;
 using Tessera.Core.Configuration;
+using Tessera.Core.Identity;
+using Tessera.Core.Vault;
 
 namespace Tessera.Server.Console;
 
 /// <summary>
-/// The console's session: a cookie holding who signed in (never the token), encrypted by keys held in
-/// memory, so sessions end when the server stops. It is the console's own, not an authentication
+/// The console's session: a cookie holding who signed in (never the token), encrypted with a key
+/// derived from the master key (<see cref="ConsoleKeys"/>), so it is valid on every node and across
+/// restarts; the rights it names are checked against the configuration on every request. It is the console's own, not an authentication
 /// scheme: a registered scheme would bring ASP.NET Core's authentication middleware to every request,
 /// the token endpoint and the proxy included, and the admin API keeps its bearer tokens.
 /// </summary>
@@ -27,8 +31,13 @@ internal sealed class ConsoleSession
     private readonly TimeProvider _time;
     private readonly bool _secure;
 
-    public ConsoleSession(IDataProtectionProvider protection, TimeProvider time, TesseraConfig config)
+    private readonly TesseraConfig _config;
+    private readonly ApprovalService _approvals;
+
+    public ConsoleSession(IDataProtectionProvider protection, TimeProvider time, TesseraConfig config, ApprovalService approvals)
     {
+        _config = config;
+        _approvals = approvals;
         _format = new TicketDataFormat(protection.CreateProtector("Tessera.Console.Session.v1"));
         _time = time;
         _secure = !IsLoopback(config.Server.Listen);
@@ -41,15 +50,16 @@ internal sealed class ConsoleSession
     /// </summary>
     public string CookieName { get; }
 
-    /// <summary>Registers the session, its in-memory keys, and antiforgery for the console's forms.</summary>
+    /// <summary>Registers the session, its key derived from the master key, and antiforgery for the console's forms.</summary>
     public static void Add(IServiceCollection services)
     {
         services.AddDataProtection();
-        services.Configure<KeyManagementOptions>(o =>
+        services.AddOptions<KeyManagementOptions>().Configure<MasterKey>((o, masterKey) =>
         {
-            o.XmlRepository = new ConsoleKeys();
+            o.XmlRepository = new ConsoleKeys(masterKey);
+            o.AutoGenerateKeys = false;
 
-            // The keys never leave memory: there is nothing to encrypt them against.
+            // The key is derived, never stored: there is nothing to encrypt.
             o.XmlEncryptor = new NullXmlEncryptor();
         });
         services.AddSingleton<ConsoleSession>();
@@ -79,16 +89,38 @@ internal sealed class ConsoleSession
     {
         var cookie = context.Request.Cookies[CookieName];
         var ticket = cookie is null ? null : _format.Unprotect(cookie);
-        if (ticket?.Properties.ExpiresUtc is not { } expires || expires <= _time.GetUtcNow() || ConsoleUser.From(ticket.Principal) is not { } user)
+        if (ticket?.Properties.ExpiresUtc is not { } expires || expires <= _time.GetUtcNow() || ConsoleUser.From(ticket.Principal) is not { } signedIn
+            || Recheck(signedIn) is not { } user)
         {
             return null;
         }
 
-        Write(context, ticket.Principal);
+        var principal = user.ToPrincipal();
+        Write(context, principal);
 
         // Antiforgery tokens are bound to this user: a form rendered for one session fails in another.
-        context.User = ticket.Principal;
+        context.User = principal;
         return user;
+    }
+
+    /// <summary>
+    /// Who the session names, with the rights the configuration gives them now, not at sign-in: a session
+    /// outlives a restart and moves between nodes, and an admin or approver may have been removed since.
+    /// Null when they have no right left (the session ends).
+    /// </summary>
+    private ConsoleUser? Recheck(ConsoleUser user)
+    {
+        if (user.Idp is null || user.Sub is null)
+        {
+            return user.IsAdmin && user.Name == AdminAuthenticator.BootstrapAdminName && _config.Server.BootstrapAdminToken ? user : null;
+        }
+
+        if (_config.Admins.Any(a => a.Idp == user.Idp && a.Sub == user.Sub))
+        {
+            return user with { IsAdmin = true };
+        }
+
+        return _approvals.IsApprover(user.AsApprover) ? user with { IsAdmin = false } : null;
     }
 
     private void Write(HttpContext context, ClaimsPrincipal principal)

@@ -45,6 +45,18 @@ public sealed partial class ConsoleBrowser(TestBroker broker)
 
     public bool HasCookie(string name) => _cookies.ContainsKey(name);
 
+    /// <summary>The same browser (its cookies and the form of its last page) talking to <paramref name="other"/>: another node, or the broker after a restart.</summary>
+    public ConsoleBrowser On(TestBroker other)
+    {
+        var moved = new ConsoleBrowser(other) { FormToken = FormToken };
+        foreach (var (name, value) in _cookies)
+        {
+            moved._cookies[name] = value;
+        }
+
+        return moved;
+    }
+
     private async Task<(HttpResponseMessage Response, string Body)> SendAsync(HttpRequestMessage request)
     {
         if (_cookies.Count > 0)
