@@ -175,6 +175,7 @@ internal static class ConsoleEndpoints
         return Page<AgentsPage>(context, user, StatusCodes.Status200OK, new()
         {
             [nameof(AgentsPage.Agents)] = report.Agents,
+            [nameof(AgentsPage.Findings)] = report.Findings,
         });
     }
 

@@ -19,6 +19,24 @@ public sealed class ConsoleEndpointsTests
     }
 
     [Fact]
+    public async Task The_agents_page_lists_each_agents_posture_findings_in_its_row()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(broker.AdminToken);
+        var (_, body) = await browser.GetAsync("/console/agents");
+
+        var row = body[body.IndexOf("<code>support-agent</code>", StringComparison.Ordinal)..];
+        row = row[..row.IndexOf("</tr>", StringComparison.Ordinal)];
+        var expected = (await broker.Service<Tessera.Core.Posture.PostureService>().ReportAsync(CancellationToken.None)).Findings.Where(f => f.Agent == "support-agent").ToList();
+        Assert.NotEmpty(expected);
+        foreach (var finding in expected)
+        {
+            Assert.Contains($"<code>{finding.Type}</code>", row, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task The_sign_in_page_asks_for_an_admin_token_in_a_labelled_field()
     {
         await using var broker = await TestBroker.StartAsync();
