@@ -65,7 +65,7 @@ public sealed class ConsoleBrowserTests(Chromium chromium) : ConsolePageTest(chr
         var phone = Path.Combine(folder, "console-approvals-phone.png");
         await Page.ScreenshotAsync(new() { Path = phone, FullPage = true });
 
-        await Page.SetViewportSizeAsync(1000, 700);
+        await Page.SetViewportSizeAsync(1280, 700);
         await SignInAsync(Broker.AdminToken);
         await Page.GotoAsync(Url("/console/agents"));
         var agents = Path.Combine(folder, "console-agents.png");
