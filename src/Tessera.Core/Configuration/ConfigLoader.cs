@@ -57,6 +57,13 @@ public static partial class ConfigLoader
 
             throw ConfigException.Syntax(fileName, $"not valid YAML: {ex.Message}", line, column);
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this instead of a YamlException on some flow collections cut short
+            // (": {" and a line break, found by fuzzing): still a syntax error, placed where the scanner stopped.
+            var (line, column) = ScannerStop(yaml);
+            throw ConfigException.Syntax(fileName, "not valid YAML: a flow collection ('{ }' or '[ ]') is cut short", line, column);
+        }
 
         if (stream.Documents.Count != 1)
         {
@@ -65,6 +72,24 @@ public static partial class ConfigLoader
 
         var root = new YamlCursor(fileName, "", stream.Documents[0].RootNode);
         return new Binder(baseDirectory, sourcePath, (time ?? TimeProvider.System).GetUtcNow()).Bind(root);
+    }
+
+    /// <summary>Where YamlDotNet's scanner stops reading <paramref name="yaml"/> (1-based line and column).</summary>
+    private static (int Line, int Column) ScannerStop(string yaml)
+    {
+        var scanner = new Scanner(new StringReader(yaml));
+        try
+        {
+            while (scanner.MoveNext())
+            {
+            }
+        }
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
+        {
+            // where it stopped is the answer
+        }
+
+        return ((int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column);
     }
 
     /// <summary>The first line from <paramref name="fromLine"/> (1-based) whose indentation holds a tab, and the tab's column.</summary>
