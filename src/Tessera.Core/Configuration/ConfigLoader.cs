@@ -41,9 +41,10 @@ public static partial class ConfigLoader
     public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null, TimeProvider? time = null)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException ex)
         {
@@ -57,12 +58,14 @@ public static partial class ConfigLoader
 
             throw ConfigException.Syntax(fileName, $"not valid YAML: {ex.Message}", line, column);
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner throws this instead of a YamlException on some flow collections cut short
-            // (": {" and a line break, found by fuzzing): still a syntax error, placed where the scanner stopped.
-            var (line, column) = ScannerStop(yaml);
-            throw ConfigException.Syntax(fileName, "not valid YAML: a flow collection ('{ }' or '[ ]') is cut short", line, column);
+            // YamlDotNet throws these instead of a YamlException on some broken text (found by fuzzing: a flow
+            // mapping cut by a line break, a NUL after a sequence dash): still a syntax error, placed where its
+            // parser stopped.
+            var at = parser.Current?.Start ?? Mark.Empty;
+            var (line, column) = ((int)at.Line, (int)at.Column);
+            throw ConfigException.Syntax(fileName, "not valid YAML: the YAML parser cannot read the text from here on", line, column);
         }
 
         if (stream.Documents.Count != 1)
@@ -72,24 +75,6 @@ public static partial class ConfigLoader
 
         var root = new YamlCursor(fileName, "", stream.Documents[0].RootNode);
         return new Binder(baseDirectory, sourcePath, (time ?? TimeProvider.System).GetUtcNow()).Bind(root);
-    }
-
-    /// <summary>Where YamlDotNet's scanner stops reading <paramref name="yaml"/> (1-based line and column).</summary>
-    private static (int Line, int Column) ScannerStop(string yaml)
-    {
-        var scanner = new Scanner(new StringReader(yaml));
-        try
-        {
-            while (scanner.MoveNext())
-            {
-            }
-        }
-        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
-        {
-            // where it stopped is the answer
-        }
-
-        return ((int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column);
     }
 
     /// <summary>The first line from <paramref name="fromLine"/> (1-based) whose indentation holds a tab, and the tab's column.</summary>
