@@ -30,17 +30,21 @@ if [ ! -x "$sharpfuzz" ]; then
   dotnet tool install --tool-path "$work/tool" SharpFuzz.CommandLine --version 2.3.0
 fi
 
-# A fresh publish each time: an assembly is instrumented once, and a stale instrumented copy would hide changes.
+# A fresh publish each time: an assembly is instrumented once, and a stale instrumented copy would hide
+# changes. TESSERA_FUZZ_REUSE_BIN=1 keeps the last one (several runs of an unchanged tree, e.g. merges).
 bin="$work/bin"
-rm -rf "$bin"
-dotnet publish "$here/Tessera.Fuzz.csproj" -c Release -o "$bin" --nologo -v quiet
+if [ "${TESSERA_FUZZ_REUSE_BIN:-0}" != 1 ] || [ ! -f "$bin/.instrumented" ]; then
+  rm -rf "$bin"
+  dotnet publish "$here/Tessera.Fuzz.csproj" -c Release -o "$bin" --nologo -v quiet
 
-# Coverage comes from the instrumented assemblies: all of Core, the OAuth form reader of Server, and the
-# parsers the targets hand input to (YAML for the config, JWTs for DPoP proofs and client assertions).
-"$sharpfuzz" "$bin/Tessera.Core.dll"
-"$sharpfuzz" "$bin/Tessera.Server.dll" Tessera.Server.OAuth
-"$sharpfuzz" "$bin/YamlDotNet.dll"
-"$sharpfuzz" "$bin/Microsoft.IdentityModel.JsonWebTokens.dll"
+  # Coverage comes from the instrumented assemblies: all of Core, the OAuth form reader of Server, and the
+  # parsers the targets hand input to (YAML for the config, JWTs for DPoP proofs and client assertions).
+  "$sharpfuzz" "$bin/Tessera.Core.dll"
+  "$sharpfuzz" "$bin/Tessera.Server.dll" Tessera.Server.OAuth
+  "$sharpfuzz" "$bin/YamlDotNet.dll"
+  "$sharpfuzz" "$bin/Microsoft.IdentityModel.JsonWebTokens.dll"
+  touch "$bin/.instrumented"
+fi
 
 seeds="$here/corpus/$target"
 found="$work/corpus/$target"
