@@ -19,6 +19,22 @@ public sealed class DpopProofTests : ToolTestBase
     }
 
     [Fact]
+    public async Task A_proof_whose_jwk_holds_bytes_that_are_not_utf8_is_refused_not_a_server_error()
+    {
+        // The bug fuzzing found in the broker's DPoP validator (tools/Tessera.Fuzz, dpop-proof): JSON parsing
+        // accepts such a string, reading the jwk threw.
+        var token = await Broker.TokenAsync("crm:read", _key);
+        var jwk = Encoding.UTF8.GetBytes(_key.PublicJwk().ToJsonString());
+        byte[] header = [.. "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":"u8, .. jwk[..^1], .. ",\"z\":\""u8, 0xED, .. "&\"}}"u8];
+        var payload = Proof("GET", "/contacts/1", token).Split('.')[1];
+        var proof = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(header) + "." + payload + ".c2ln";
+
+        using var response = await Tool.SendAsync(HttpMethod.Get, "/contacts/1", "DPoP", token, proof);
+
+        AssertUnauthorized(response, "DPoP", "invalid_dpop_proof");
+    }
+
+    [Fact]
     public async Task A_bound_token_sent_as_Bearer_is_refused()
     {
         var token = await Broker.TokenAsync("crm:read", _key);

@@ -41,9 +41,10 @@ public static partial class ConfigLoader
     public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null, TimeProvider? time = null)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException ex)
         {
@@ -56,6 +57,15 @@ public static partial class ConfigLoader
             }
 
             throw ConfigException.Syntax(fileName, $"not valid YAML: {ex.Message}", line, column);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these instead of a YamlException on some broken text (found by fuzzing: a flow
+            // mapping cut by a line break, a NUL after a sequence dash): still a syntax error, placed where its
+            // parser stopped.
+            var at = parser.Current?.Start ?? Mark.Empty;
+            var (line, column) = ((int)at.Line, (int)at.Column);
+            throw ConfigException.Syntax(fileName, "not valid YAML: the YAML parser cannot read the text from here on", line, column);
         }
 
         if (stream.Documents.Count != 1)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Configuration;
@@ -61,8 +62,18 @@ public sealed class DpopProofValidator(IReplayCache replay, DpopNonces nonces, T
         try
         {
             jwt = new JsonWebToken(proof);
-            header = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedHeader));
-            payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+            var headerBytes = Base64UrlEncoder.DecodeBytes(jwt.EncodedHeader);
+            var payloadBytes = Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload);
+
+            // Reject a header or payload that is not UTF-8: JsonDocument checks a string's bytes only when
+            // the string is read, so reading the jwk or a claim of such a proof would throw.
+            if (!Utf8.IsValid(headerBytes) || !Utf8.IsValid(payloadBytes))
+            {
+                return DpopValidation.Invalid("the DPoP proof is not a JWT");
+            }
+
+            header = JsonDocument.Parse(headerBytes);
+            payload = JsonDocument.Parse(payloadBytes);
         }
         catch (Exception ex) when (ex is ArgumentException or JsonException or FormatException or SecurityTokenMalformedException)
         {

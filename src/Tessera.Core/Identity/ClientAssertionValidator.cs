@@ -62,8 +62,9 @@ public sealed class ClientAssertionValidator
         {
             unverified = _handler.ReadJsonWebToken(assertion);
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
+            // FormatException: a segment that is not base64url (CanReadToken checks only the characters).
             return ClientAuthentication.Failure(claimed, RefusalCodes.AssertionMalformed, "malformed client assertion");
         }
 

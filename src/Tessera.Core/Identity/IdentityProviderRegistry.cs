@@ -51,8 +51,9 @@ public sealed class IdentityProviderRegistry
         {
             unverified = _handler.ReadJsonWebToken(token);
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
+            // FormatException: a segment that is not base64url (CanReadToken checks only the characters).
             return (null, "not a JWT");
         }
 

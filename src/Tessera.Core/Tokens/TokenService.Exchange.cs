@@ -301,8 +301,9 @@ public sealed partial class TokenService
             // A token we already verified is ours: skip parsing it again to learn its issuer.
             issuer = validator.IsKnown(token) ? config.Server.Issuer : new JsonWebToken(token).Issuer;
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
+            // FormatException: a segment that is not base64url.
             return (null, RefusalCodes.SubjectTokenNotJwt, "it is not a JWT");
         }
 

@@ -290,6 +290,23 @@ public sealed class DpopProofValidatorTests : IDisposable
         Assert.False(result.IsValid);
     }
 
+    [Fact]
+    public async Task A_proof_whose_jwk_holds_bytes_that_are_not_utf8_is_refused_as_not_a_jwt()
+    {
+        // Found by fuzzing (tools/Tessera.Fuzz, dpop-proof): JSON parsing accepts such a string, reading it threw.
+        var jwk = Encoding.UTF8.GetBytes(_key.PublicJwk().ToJsonString());
+        var header = Encoding.UTF8.GetBytes("{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":");
+        var comma = Array.IndexOf(jwk, (byte)',');
+        byte[] hostile = [.. header, .. jwk[..comma], (byte)',', (byte)'"', (byte)'z', (byte)'"', (byte)':', (byte)'"', 0xED, (byte)'&', (byte)'"', .. jwk[comma..], (byte)'}'];
+        var proof = Base64UrlEncoder.Encode(hostile) + "." + Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(Payload())) + ".c2ln";
+
+        var result = await ValidateAsync(proof);
+
+        Assert.Equal("the DPoP proof is not a JWT", result.Error);
+    }
+
+    private string Payload() => new JsonObject { ["jti"] = "x", ["htm"] = "POST", ["htu"] = Htu, ["iat"] = _time.GetUtcNow().ToUnixTimeSeconds() }.ToJsonString();
+
     public void Dispose()
     {
         _key.Dispose();

@@ -18,6 +18,19 @@ public sealed class IdentityProviderRegistryTests
         _registry = new IdentityProviderRegistry([new IdentityProvider(options, new StaticJwks([_key]))], new FakeTimeProvider(Now));
     }
 
+    [Theory]
+    [InlineData(IdentityTokenUse.Delegation)]
+    [InlineData(IdentityTokenUse.Administration)]
+    public async Task A_token_with_a_segment_that_is_not_base64url_is_not_a_jwt(IdentityTokenUse use)
+    {
+        // The shape fuzzing found for client assertions (tools/Tessera.Fuzz): five segments read as a JWE, one
+        // of them not base64url (a length of 4n+1), threw FormatException.
+        var (token, reason) = await _registry.ValidateAsync("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.AAAAA.AAAA.AAAA.AAAA", use, default);
+
+        Assert.Null(token);
+        Assert.Equal("not a JWT", reason);
+    }
+
     [Fact]
     public async Task A_token_for_the_delegation_audience_is_a_subject_token_and_never_an_admin_credential()
     {

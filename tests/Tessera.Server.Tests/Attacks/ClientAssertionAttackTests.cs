@@ -210,6 +210,16 @@ public sealed class ClientAssertionAttackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Assertion_with_a_segment_that_is_not_base64url_is_invalid_client_not_a_server_error()
+    {
+        // Found by fuzzing (tools/Tessera.Fuzz, client-assertion): five segments read as a JWE, one of them
+        // not base64url (a length of 4n+1), threw FormatException out of the token endpoint (500).
+        using var response = await PostAsync(_broker, "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.AAAAA.AAAA.AAAA.AAAA", ClientId);
+
+        await OAuthAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "invalid_client");
+    }
+
+    [Fact]
     public async Task Assertion_carrying_its_own_key_in_the_header_is_invalid_client()
     {
         using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -21,6 +21,17 @@ public sealed class SubjectTokenAttackTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_subject_token_with_a_segment_that_is_not_base64url_is_invalid_request_not_a_server_error()
+    {
+        // The shape fuzzing found for client assertions (tools/Tessera.Fuzz): five segments read as a JWE,
+        // one of them not base64url (a length of 4n+1), threw FormatException out of the exchange (500).
+        var response = await _broker.ExchangeAsync("agent-a", "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.AAAAA.AAAA.AAAA.AAAA");
+
+        Assert.Equal("invalid_request", await DelegationBroker.ErrorAsync(response));
+        await AuditAssert.RefusedOnceAsync(_broker, "token.denied", RefusalCodes.SubjectTokenNotJwt);
+    }
+
+    [Fact]
     public async Task A_token_from_a_foreign_issuer_is_invalid_request()
     {
         var forged = _idp.Mint("alice", _broker.Time.GetUtcNow(), scope: "crm:read", issuer: "https://evil.example");
