@@ -35,6 +35,9 @@ public sealed record TesseraConfig
     /// <summary>The thresholds of the posture report (<c>posture:</c>).</summary>
     public Posture.PostureOptions Posture { get; init; } = Core.Posture.PostureOptions.Default;
 
+    /// <summary>Where committed audit events are streamed as JSON Lines (<c>audit.sinks</c>); none by default.</summary>
+    public IReadOnlyList<AuditSinkOptions> AuditSinks { get; init; } = [];
+
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 
     public IReadOnlyList<PrincipalRef> Admins { get; init; } = [];
