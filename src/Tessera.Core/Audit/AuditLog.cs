@@ -127,6 +127,15 @@ public sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes the followers' wait, if any; a plain read when none waits (no sink configured).</summary>
+    private void WakeFollowers()
+    {
+        if (Volatile.Read(ref _committed) is not null)
+        {
+            Interlocked.Exchange(ref _committed, null)?.TrySetResult();
+        }
+    }
+
     private async Task<AuditEvent> EnqueueSlowAsync(Pending pending, CancellationToken cancellationToken)
     {
         try
@@ -188,7 +197,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 await _store.AppendAsync(events, changes, CancellationToken.None);
                 Volatile.Write(ref _head, head);
                 _healthy = true;
-                Interlocked.Exchange(ref _committed, null)?.TrySetResult();
+                WakeFollowers();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(events[i]);
@@ -210,7 +219,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                     _head = await _store.GetHeadAsync(CancellationToken.None);
 
                     // A commit whose acknowledgement was lost is on disk all the same: followers may read it.
-                    Interlocked.Exchange(ref _committed, null)?.TrySetResult();
+                    WakeFollowers();
                 }
                 catch (Exception headEx)
                 {
@@ -258,7 +267,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             var head = await _store.GetHeadAsync(CancellationToken.None);
             Volatile.Write(ref _head, head);
             _healthy = true;
-            Interlocked.Exchange(ref _committed, null)?.TrySetResult();
+            WakeFollowers();
             Log.CommitsAgain(_logger, head.Seq);
         }
         catch (Exception ex)
