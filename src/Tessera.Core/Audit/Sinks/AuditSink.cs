@@ -117,8 +117,10 @@ public sealed partial class AuditSink : IDisposable
                 }
 
                 await _output.WriteAsync(lines, stop);
-                _cursor.Save(last);
+
+                // Delivered once written: a cursor that cannot be saved now is saved with the next batch, without writing these lines again.
                 Interlocked.Exchange(ref _delivered, last);
+                _cursor.Save(last);
                 if (Interlocked.Exchange(ref _failingSince, 0) is var since and > 0)
                 {
                     retry = FirstRetryInterval;

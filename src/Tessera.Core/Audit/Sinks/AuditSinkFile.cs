@@ -14,10 +14,15 @@ public sealed class AuditSinkFile(string path, long maxSize, int keep) : AuditSi
     /// <summary>The length of the current file up to its last synced line; a failed write is cut back to it.</summary>
     private long _synced = -1;
 
+    /// <summary>The current file's length with what is buffered (lines go out in 64 KiB writes, not one system call each).</summary>
+    private long _length;
+
+    private const int BufferSize = 64 * 1024;
+
     public string Path => path;
 
     /// <summary>Opens (creating it 0600, with its directory) a file to write (and read back its last line) that others may read and rotate.</summary>
-    internal static FileStream Open(string file, FileMode mode)
+    internal static FileStream Open(string file, FileMode mode, int bufferSize = 0)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
         var options = new FileStreamOptions
@@ -25,7 +30,7 @@ public sealed class AuditSinkFile(string path, long maxSize, int keep) : AuditSi
             Mode = mode,
             Access = FileAccess.ReadWrite,
             Share = FileShare.Read | FileShare.Delete,
-            BufferSize = 0,
+            BufferSize = bufferSize,
         };
         if (!OperatingSystem.IsWindows())
         {
@@ -60,28 +65,25 @@ public sealed class AuditSinkFile(string path, long maxSize, int keep) : AuditSi
     public override async ValueTask WriteAsync(IReadOnlyList<byte[]> lines, CancellationToken cancellationToken)
     {
         var file = _file ??= OpenCurrent();
-        var written = false;
         foreach (var line in lines)
         {
-            if (file.Length > 0 && file.Length + line.Length > maxSize)
+            if (_length > 0 && _length + line.Length > maxSize)
             {
-                if (written)
-                {
-                    await file.FlushAsync(cancellationToken);
-                    file.Flush(flushToDisk: true);
-                }
-
-                file = Rotate(file);
-                written = false;
+                file = await RotateAsync(file, cancellationToken);
             }
 
             await file.WriteAsync(line, cancellationToken);
-            written = true;
+            _length += line.Length;
         }
 
+        await SyncAsync(file, cancellationToken);
+        _synced = _length;
+    }
+
+    private static async Task SyncAsync(FileStream file, CancellationToken cancellationToken)
+    {
         await file.FlushAsync(cancellationToken);
         file.Flush(flushToDisk: true);
-        _synced = file.Length;
     }
 
     public override void Reset()
@@ -104,7 +106,7 @@ public sealed class AuditSinkFile(string path, long maxSize, int keep) : AuditSi
     /// </summary>
     private FileStream OpenCurrent()
     {
-        var file = Open(path, FileMode.OpenOrCreate);
+        var file = Open(path, FileMode.OpenOrCreate, BufferSize);
         try
         {
             var keepLength = _synced >= 0 && _synced <= file.Length ? _synced : CompleteLength(file);
@@ -114,6 +116,7 @@ public sealed class AuditSinkFile(string path, long maxSize, int keep) : AuditSi
             }
 
             file.Seek(0, SeekOrigin.End);
+            _length = keepLength;
             return file;
         }
         catch
@@ -123,9 +126,11 @@ public sealed class AuditSinkFile(string path, long maxSize, int keep) : AuditSi
         }
     }
 
-    private FileStream Rotate(FileStream current)
+    /// <summary>Syncs the current file, shifts the rotated ones (dropping the oldest) and begins a new one.</summary>
+    private async Task<FileStream> RotateAsync(FileStream current, CancellationToken cancellationToken)
     {
-        current.Dispose();
+        await SyncAsync(current, cancellationToken);
+        await current.DisposeAsync();
         _file = null;
         File.Delete($"{path}.{keep}");
         for (var i = keep - 1; i >= 1; i--)
@@ -138,7 +143,8 @@ public sealed class AuditSinkFile(string path, long maxSize, int keep) : AuditSi
 
         File.Move(path, path + ".1");
         _synced = 0;
-        return _file = Open(path, FileMode.CreateNew);
+        _length = 0;
+        return _file = Open(path, FileMode.CreateNew, BufferSize);
     }
 
     /// <summary>The length of a file up to and including its last <c>\n</c>.</summary>
