@@ -7,7 +7,8 @@
 # proxy_dpop is the proxy again with a DPoP-bound token and a fresh proof per request (RFC 9449).
 # PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct, proxy_ceiling,
 # proxy and proxy_dpop. TOKEN_ONLY=1 measures only the ceiling, client_credentials_basic and
-# token_exchange_mission_to_tool (the targets in docs/performance.md), and skips the proxy and MCP.
+# token_exchange_mission_to_tool (the targets in docs/performance.md) and client_credentials_basic_file_sink
+# (the first with an audit file sink), and skips the proxy and MCP.
 # The MCP gateway is measured against an MCP server of the official C# SDK (bench/Tessera.McpUpstream,
 # stateless, 202 tools): mcp_call_direct / mcp_call_ceiling / mcp_call are tools/call get_issue straight
 # to it, through the ceiling app's YARP forwarding alone, and through /proxy/issues with an issues:read
@@ -148,6 +149,25 @@ run client_credentials_private_key_jwt "$SERVER_PID" lines.lua LOAD_PATH=/oauth/
   LOAD_PREFIX="grant_type=client_credentials&scope=crm%3Aread&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion="
 fi
 run token_exchange_mission_to_tool "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="$EXCHANGE_BODY"
+
+# client_credentials_basic_file_sink: the same request to a second Tessera, the same configuration
+# with its own database and an audit sink to a file (audit.sinks, docs/audit-sinks.md), run after
+# the first, so the two lines side by side give what the sink costs (its CPU is the server's).
+SINK_PORT=${SINK_PORT:-18085}
+mkdir -p "$WORK/sink"
+cp "$WORK"/*.jwks.json "$WORK/sink/"
+sed "s#127.0.0.1:$TESSERA_PORT#127.0.0.1:$SINK_PORT#" "$WORK/tessera.yaml" > "$WORK/sink/tessera.yaml"
+printf '\naudit:\n  sinks:\n    - { type: file, path: audit.jsonl }\n' >> "$WORK/sink/tessera.yaml"
+$TESSERA serve --config "$WORK/sink/tessera.yaml" >"$WORK/sink/tessera.log" 2>&1 &
+SINK_PID=$!; PIDS+=($SINK_PID)
+wait_ready "http://127.0.0.1:$SINK_PORT/readyz"
+URL="http://127.0.0.1:$SINK_PORT"
+DURATION=3 run warmup "$SINK_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread" >/dev/null 2>&1 || true
+sed -i '/^warmup /d' "$RESULTS"
+run client_credentials_basic_file_sink "$SINK_PID" fixed.lua LOAD_PATH=/oauth/token LOAD_AUTH="$BASIC" LOAD_BODY="grant_type=client_credentials&scope=crm%3Aread"
+echo "file sink: $(wc -l < "$WORK/sink/audit.jsonl") lines written, $(curl -s "$URL/metrics" | grep '^tessera_audit_sink_lag_events' || echo 'no lag metric')" >&2
+kill "$SINK_PID"; wait "$SINK_PID" 2>/dev/null || true
+URL=$ADDR
 if [ "$TOKEN_ONLY" != 1 ]; then
 run introspection "$SERVER_PID" fixed.lua LOAD_PATH=/oauth/introspect LOAD_AUTH="$BASIC" LOAD_BODY="token=$TOKEN"
 $PREP tokens "$WORK" "$ADDR" "$(( DURATION * 4000 ))"
@@ -302,6 +322,8 @@ awk '
   $1 == "proxy_ceiling" { floor = $2; floor50 = ms($3) }
   $1 == "proxy_dpop" { dpop = $2; dpop50 = ms($3); dpop99 = ms($4); dpopcpu = $5; dpopbad = $6 }
   $1 == "proxy" { proxycpu = $5 }
+  $1 == "client_credentials_basic" { cc = $2; cc50 = ms($3); cccpu = $5 }
+  $1 == "client_credentials_basic_file_sink" { ccs = $2; ccs50 = ms($3); ccscpu = $5 }
   $1 == "working_upstream_direct" { wdirect = $2; wdirect50 = ms($3); wdirect99 = ms($4) }
   $1 == "proxy_to_working_upstream" { wproxy = $2; wproxy50 = ms($3); wproxy99 = ms($4) }
   $1 == "mcp_call_direct" { mcd = $2; mcd50 = ms($3); mcd99 = ms($4) }
@@ -364,6 +386,9 @@ awk '
     if (mld1 && ml1)
       printf "mcp_list_1c vs mcp_list_direct_1c (no load): added p50 %.2f ms, added p99 %.2f ms; filtering alone (minus the call'"'"'s) %.2f ms p50 (target <= 0.3 ms)\n",
         ml150 - mld150, ml199 - mld199, (ml150 - mld150) - (mc150 - mcd150)
+    if (cc && ccs)
+      printf "client_credentials_basic_file_sink vs client_credentials_basic: throughput %.0f%%, p50 %+.2f ms, server cpu %+d µs/req (what an audit file sink adds)\n",
+        100 * ccs / cc, ccs50 - cc50, ccscpu - cccpu
     if (dpopbad > 0)
       printf "WARNING: proxy_dpop had %d non-2xx responses (proofs ran out and were replayed, or went stale)\n", dpopbad
   }' "$RESULTS"

@@ -185,12 +185,20 @@ internal sealed class PostgresAuditStore(PostgresTesseraStore store, PostgresSta
     public IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken) =>
         ReadRowsAsync(store.NodeId, fromSeq, cancellationToken);
 
-    public async IAsyncEnumerable<AuditRow> ReadRowsAsync(string node, long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<AuditRow> ReadRowsAsync(string node, long fromSeq, CancellationToken cancellationToken) =>
+        ReadRowsAsync(node, fromSeq, long.MaxValue, cancellationToken);
+
+    /// <summary>Bounded in the query: Npgsql reads a result to its end when a reader is left early.</summary>
+    public IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, int limit, CancellationToken cancellationToken) =>
+        ReadRowsAsync(store.NodeId, fromSeq, limit, cancellationToken);
+
+    private async IAsyncEnumerable<AuditRow> ReadRowsAsync(string node, long fromSeq, long limit, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var command = store.Command(
-            "SELECT seq, json, hash, time_ms, type, agent, principal, mission, tool, node FROM audit_events WHERE node = @node AND seq >= @from ORDER BY seq");
+            "SELECT seq, json, hash, time_ms, type, agent, principal, mission, tool, node FROM audit_events WHERE node = @node AND seq >= @from ORDER BY seq LIMIT @limit");
         command.Parameters.Add(Sql.Text("node", node));
         command.Parameters.Add(Sql.Long("from", fromSeq));
+        command.Parameters.Add(Sql.Long("limit", limit));
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -8,6 +8,8 @@ internal sealed class TesseraProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly List<string> _standardOutput = [];
+    private TaskCompletionSource _outputLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// The host's "Application started." line: logged once Kestrel listens and every hosted service
@@ -23,7 +25,11 @@ internal sealed class TesseraProcess : IAsyncDisposable
     private TesseraProcess(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            Append(e.Data);
+            AppendStandardOutput(e.Data);
+        };
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -41,6 +47,60 @@ internal sealed class TesseraProcess : IAsyncDisposable
     }
 
     public Process Process => _process;
+
+    /// <summary>The lines the process wrote to standard output alone (<see cref="Output"/> holds both streams).</summary>
+    public IReadOnlyList<string> StandardOutputLines
+    {
+        get
+        {
+            lock (_standardOutput)
+            {
+                return [.. _standardOutput];
+            }
+        }
+    }
+
+    /// <summary>Waits, on each new line of standard output (bounded, only to fail a hung test), until a line matches.</summary>
+    public async Task WaitForStandardOutputAsync(Func<string, bool> match)
+    {
+        while (true)
+        {
+            Task next;
+            lock (_standardOutput)
+            {
+                if (_standardOutput.Any(match))
+                {
+                    return;
+                }
+
+                next = _outputLine.Task;
+            }
+
+            await UntilAsync(Task.WhenAny(next, _process.WaitForExitAsync()), "write the expected line to standard output");
+            if (_process.HasExited && !next.IsCompleted)
+            {
+                Xunit.Assert.Fail($"tessera exited ({_process.ExitCode}) before the expected line:\n{Output}");
+            }
+        }
+    }
+
+    private void AppendStandardOutput(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        TaskCompletionSource signal;
+        lock (_standardOutput)
+        {
+            _standardOutput.Add(line);
+            signal = _outputLine;
+            _outputLine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        signal.TrySetResult();
+    }
 
     /// <summary>
     /// Waits for the server's own signal that it started (its "Application started." line), then

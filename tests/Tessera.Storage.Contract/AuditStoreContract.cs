@@ -61,6 +61,21 @@ public abstract class AuditStoreContract(IStoreDatabase database) : StoreContrac
     }
 
     [Fact]
+    public async Task Rows_read_in_batches_are_at_most_the_limit_in_sequence_order_from_the_given_seq()
+    {
+        var events = Enumerable.Range(0, 5).Select(i => Chain.Next(Record(agent: "a"), T0.AddSeconds(i))).ToList();
+        await Store.Audit.AppendAsync(events, [], Ct);
+
+        var batch = await ToListAsync(Store.Audit.ReadRowsAsync(2, 3, Ct));
+        var rest = await ToListAsync(Store.Audit.ReadRowsAsync(5, 3, Ct));
+
+        Assert.Equal([2L, 3L, 4L], batch.Select(r => r.Seq));
+        Assert.Equal(events[1..4].Select(e => e.Hash), batch.Select(r => r.Hash));
+        Assert.Equal([5L], rest.Select(r => r.Seq));
+        Assert.Empty(await ToListAsync(Store.Audit.ReadRowsAsync(6, 3, Ct)));
+    }
+
+    [Fact]
     public async Task Queries_filter_by_agent_principal_mission_tool_type_time_and_page()
     {
         var events = new[]

@@ -66,6 +66,23 @@ public sealed class PostgresAuditStoreTests(PostgresCluster cluster) : AuditStor
     }
 
     [Fact]
+    public async Task An_audit_sinks_batch_read_holds_only_its_own_nodes_chain()
+    {
+        await using var a = await NodeAsync("node-a", T0);
+        await using var b = await NodeAsync("node-b", T0);
+        await a.AppendAsync(Record("agent-1"));
+        await b.AppendAsync(Record("agent-2"));
+        await a.AppendAsync(Record("agent-1"));
+        await b.AppendAsync(Record("agent-2"));
+        await a.AppendAsync(Record("agent-1"));
+
+        var rows = await ToListAsync(a.Store.Audit.ReadRowsAsync(1, 2, Ct));
+
+        Assert.Equal(["node-a:1", "node-a:2"], rows.Select(r => $"{r.Node}:{r.Seq}"));
+        Assert.Equal(["node-b:2"], (await ToListAsync(b.Store.Audit.ReadRowsAsync(2, 10, Ct))).Select(r => $"{r.Node}:{r.Seq}"));
+    }
+
+    [Fact]
     public async Task Every_nodes_chain_verifies_and_a_chain_moved_to_another_node_fails_naming_it()
     {
         await using (var a = await NodeAsync("node-a", T0))

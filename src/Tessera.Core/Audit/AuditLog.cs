@@ -45,6 +45,9 @@ public sealed partial class AuditLog : IAsyncDisposable
     private AuditHead _head = new(0, AuditEvent.GenesisHash);
     private volatile bool _healthy = true;
 
+    /// <summary>Set by a follower waiting for a commit (<see cref="WaitForCommitAfterAsync"/>); null while none waits, so a commit costs nothing more.</summary>
+    private TaskCompletionSource? _committed;
+
     public AuditLog(IAuditStore store, TimeProvider time, ILogger<AuditLog> logger)
     {
         _store = store;
@@ -57,6 +60,25 @@ public sealed partial class AuditLog : IAsyncDisposable
     public bool IsHealthy => _healthy;
 
     public long LastSeq => Volatile.Read(ref _head).Seq;
+
+    /// <summary>
+    /// Completes once the chain's last committed event is after <paramref name="seq"/>: at once when
+    /// it already is, otherwise at the next commit (an audit sink waits here instead of polling the
+    /// store). The writer only completes a task that someone waits on, once per batch, never per event.
+    /// </summary>
+    public Task WaitForCommitAfterAsync(long seq, CancellationToken cancellationToken)
+    {
+        var signal = Volatile.Read(ref _committed);
+        if (signal is null)
+        {
+            // Continuations run on the thread pool: the writer never runs a follower's work.
+            var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            signal = Interlocked.CompareExchange(ref _committed, created, null) ?? created;
+        }
+
+        // Checked after the signal is in place, so a commit between the caller's read and this wait still wakes it.
+        return LastSeq > seq ? Task.CompletedTask : signal.Task.WaitAsync(cancellationToken);
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -102,6 +124,15 @@ public sealed partial class AuditLog : IAsyncDisposable
             _ = append.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             throw new AuditWriteException($"the audit event was not durable within {timeout.TotalSeconds:0.###} s", null);
+        }
+    }
+
+    /// <summary>Completes the followers' wait, if any; a plain read when none waits (no sink configured).</summary>
+    private void WakeFollowers()
+    {
+        if (Volatile.Read(ref _committed) is not null)
+        {
+            Interlocked.Exchange(ref _committed, null)?.TrySetResult();
         }
     }
 
@@ -166,6 +197,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 await _store.AppendAsync(events, changes, CancellationToken.None);
                 Volatile.Write(ref _head, head);
                 _healthy = true;
+                WakeFollowers();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(events[i]);
@@ -185,6 +217,9 @@ public sealed partial class AuditLog : IAsyncDisposable
                 try
                 {
                     _head = await _store.GetHeadAsync(CancellationToken.None);
+
+                    // A commit whose acknowledgement was lost is on disk all the same: followers may read it.
+                    WakeFollowers();
                 }
                 catch (Exception headEx)
                 {
@@ -232,6 +267,7 @@ public sealed partial class AuditLog : IAsyncDisposable
             var head = await _store.GetHeadAsync(CancellationToken.None);
             Volatile.Write(ref _head, head);
             _healthy = true;
+            WakeFollowers();
             Log.CommitsAgain(_logger, head.Seq);
         }
         catch (Exception ex)

@@ -106,7 +106,7 @@ public static partial class ConfigLoader
     [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,7})?([Zz]|[+-][0-9]{2}:[0-9]{2})$")]
     internal static partial Regex Rfc3339();
 
-    private sealed class Binder(string baseDirectory, string? sourcePath, DateTimeOffset now)
+    private sealed partial class Binder(string baseDirectory, string? sourcePath, DateTimeOffset now)
     {
         private readonly List<ConfigWarning> _warnings = [];
 
@@ -130,7 +130,7 @@ public static partial class ConfigLoader
         public TesseraConfig Bind(YamlCursor root)
         {
             root.OnlyKeys("server", "storage", "cluster", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
-                "approver_groups", "principals", "tools", "agents", "posture", "console");
+                "approver_groups", "principals", "tools", "agents", "posture", "console", "audit");
 
             var server = BindServer(root.Child("server"));
             _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
@@ -144,6 +144,14 @@ public static partial class ConfigLoader
             var registry = BindRegistry(root.Child("registry"));
             var rateLimits = BindRateLimits(root.Child("rate_limits"));
             var posture = BindPosture(root.Child("posture"));
+            // Every key of audit: is named here and bound by its own method.
+            var audit = root.Child("audit");
+            if (!audit.IsMissing)
+            {
+                audit.OnlyKeys("sinks");
+            }
+
+            var auditSinks = BindAuditSinks(audit);
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             // Warn while a credential that never expires stays accepted beside admins who sign in with short-lived tokens.
@@ -201,6 +209,7 @@ public static partial class ConfigLoader
                 RateLimits = rateLimits,
                 Posture = posture,
                 Console = console,
+                AuditSinks = auditSinks,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,

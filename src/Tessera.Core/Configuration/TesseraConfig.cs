@@ -37,6 +37,8 @@ public sealed record TesseraConfig
 
     /// <summary>The web console's sign-in (<c>console:</c>).</summary>
     public ConsoleOptions Console { get; init; } = ConsoleOptions.Default;
+    /// <summary>Where committed audit events are streamed as JSON Lines (<c>audit.sinks</c>); none by default.</summary>
+    public IReadOnlyList<AuditSinkOptions> AuditSinks { get; init; } = [];
 
     public IReadOnlyList<IdentityProviderOptions> IdentityProviders { get; init; } = [];
 

@@ -120,6 +120,23 @@ public static class PostureAnalyzer
             { Agent = lease.Agent, Tool = lease.Tool });
         }
 
+        // A sink that cannot write or lags far behind: the collector misses events the store still holds.
+        foreach (var sink in (input.AuditSinks ?? []).OrderBy(s => s.Name, StringComparer.Ordinal))
+        {
+            if (sink.FailingSince is { } failingSince)
+            {
+                findings.Add(new PostureFinding(PostureFindingTypes.AuditSinkFailing, PostureSeverity.High,
+                    $"audit sink '{sink.Name}' has failed to write since {Stamp(failingSince)}, {sink.Failures.ToString(CultureInfo.InvariantCulture)} failure(s); {sink.Lag.ToString(CultureInfo.InvariantCulture)} event(s) after seq {sink.Delivered.ToString(CultureInfo.InvariantCulture)} wait in the store",
+                    "see the warning Tessera logged for the sink (a directory it cannot write, a full disk, a reader that went away) and fix it; the sink retries with backoff and catches up, losing nothing"));
+            }
+            else if (sink.Lag >= Audit.Sinks.AuditSink.FarBehind)
+            {
+                findings.Add(new PostureFinding(PostureFindingTypes.AuditSinkBehind, PostureSeverity.Medium,
+                    $"audit sink '{sink.Name}' is {sink.Lag.ToString(CultureInfo.InvariantCulture)} events behind the log (delivered through seq {sink.Delivered.ToString(CultureInfo.InvariantCulture)})",
+                    "expected while a new sink copies the log's history; otherwise its output is slower than the log grows (a slow disk, a reader that reads slowly)"));
+            }
+        }
+
         var unmatched = new List<RuleUse>();
         foreach (var tool in input.Tools.OrderBy(t => t.Id, StringComparer.Ordinal))
         {

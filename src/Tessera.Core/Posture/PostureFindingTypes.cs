@@ -13,9 +13,12 @@ public static class PostureFindingTypes
     public const string LeaseRevokeFailing = "lease.revoke_failing";
     public const string RuleWriteWildcard = "rule.write_wildcard";
     public const string DelegationWidensReach = "delegation.widens_reach";
+    public const string AuditSinkFailing = "audit.sink_failing";
+    public const string AuditSinkBehind = "audit.sink_behind";
 
     public static IReadOnlyList<string> All { get; } =
     [
         AgentExpired, AgentExpiringSoon, AgentStale, AgentUnusedScope, AgentLongTtl, AgentSecretAuth, SecretNotRotated, RuleWriteWildcard, DelegationWidensReach,
+        AuditSinkFailing, AuditSinkBehind,
     ];
 }

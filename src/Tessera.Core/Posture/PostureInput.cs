@@ -15,6 +15,7 @@ namespace Tessera.Core.Posture;
 /// <param name="Options">The report's thresholds.</param>
 /// <param name="Now">The moment the report is for.</param>
 /// <param name="FailingLeases">Leases due to end whose last attempt to end failed (<c>lease.revoke_failing</c>).</param>
+/// <param name="AuditSinks">How far each audit sink has got (<c>audit.sink_failing</c>, <c>audit.sink_behind</c>).</param>
 public sealed record PostureInput(
     IReadOnlyCollection<Agent> Agents,
     Func<string, bool> IsSuspended,
@@ -24,4 +25,5 @@ public sealed record PostureInput(
     TokenOptions Tokens,
     PostureOptions Options,
     DateTimeOffset Now,
-    IReadOnlyList<Leases.Lease>? FailingLeases = null);
+    IReadOnlyList<Leases.Lease>? FailingLeases = null,
+    IReadOnlyList<Audit.Sinks.AuditSinkStatus>? AuditSinks = null);

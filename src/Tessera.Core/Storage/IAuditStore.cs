@@ -34,6 +34,14 @@ public interface IAuditStore
     IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, CancellationToken cancellationToken);
 
     /// <summary>
+    /// At most <paramref name="limit"/> rows of this store's own chain from <paramref name="fromSeq"/>, for an
+    /// audit sink reading in batches. A store whose reader reads a result to its end when left early
+    /// (PostgreSQL's) bounds the query itself.
+    /// </summary>
+    IAsyncEnumerable<AuditRow> ReadRowsAsync(long fromSeq, int limit, CancellationToken cancellationToken) =>
+        ReadRowsAsync(fromSeq, cancellationToken).Take(limit);
+
+    /// <summary>
     /// Events matching a filter, oldest first: on a store of one chain in sequence order after
     /// <see cref="AuditQuery.AfterSeq"/>; on a store of one chain per node every node's events after
     /// <see cref="AuditQuery.AfterByNode"/>, each chain in sequence order, merged by time (see

@@ -56,6 +56,13 @@ public static class TesseraHost
         // proxy's CPU, and the audit log already records every request.
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
 
+        // An audit sink on standard output owns it: every log line goes to standard error, so a
+        // collector reading standard output gets JSON lines and nothing else.
+        if (config.AuditSinks.Any(s => s.Kind == AuditSinkKind.Stdout))
+        {
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+
         var services = builder.Services;
         services.AddSingleton(config);
         services.AddSingleton(time);
@@ -113,6 +120,8 @@ public static class TesseraHost
         services.AddSingleton(store.TokenUses);
         services.AddSingleton<SecretVault>();
         services.AddSingleton(store.Usage);
+        services.AddSingleton(sp => Core.Audit.Sinks.AuditSinks.Create(config, store.Audit, sp.GetRequiredService<AuditLog>(), time,
+            sp.GetRequiredService<ILoggerFactory>(), System.Console.OpenStandardOutput));
         services.AddSingleton<Core.Posture.PostureService>();
         services.AddHttpForwarder();
         services.AddSingleton<Core.Mcp.McpSessionBinding>();
@@ -149,6 +158,9 @@ public static class TesseraHost
         services.AddHostedService<SigningKeyRetirement>();
         services.AddHostedService<PostureRefresh>();
         services.AddHostedService<Leases.LeaseReaper>();
+
+        // After StartupService, which starts the audit log the sinks follow.
+        services.AddHostedService<AuditSinkService>();
         services.AddProblemDetails();
 
         // The web console (docs/console.md): pages rendered on the server, with a cookie session of its own.

@@ -24,6 +24,13 @@ internal static class TesseraMetrics
     public static readonly Gauge PostureFindings = Metrics.CreateGauge("tessera_posture_findings",
         "Findings of the latest posture report (docs/posture.md), by type and severity; recomputed every few minutes and on every report.", "type", "severity");
 
+    public static readonly Gauge AuditSinkLag = Metrics.CreateGauge("tessera_audit_sink_lag_events",
+        "Committed audit events of this node's chain an audit sink has not delivered yet, by sink (read at each scrape).", "sink");
+    public static readonly Counter AuditSinkFailures = Metrics.CreateCounter("tessera_audit_sink_failures_total",
+        "Failed attempts of an audit sink to read or write a batch, by sink; each is retried with backoff and nothing is lost.", "sink");
+    public static readonly Gauge AuditSinkFailing = Metrics.CreateGauge("tessera_audit_sink_failing",
+        "1 while an audit sink's last attempt failed, else 0, by sink; alert when 1.", "sink");
+
     /// <summary>Sets every type and severity to its count in <paramref name="report"/> (zero when none).</summary>
     public static void SetPostureFindings(Core.Posture.PostureReport report)
     {

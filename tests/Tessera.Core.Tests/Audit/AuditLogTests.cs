@@ -219,6 +219,23 @@ public sealed class AuditLogTests
         Assert.Equal(["r1", "r2"], _store.Events.Select(e => e.Record.RequestId));
     }
 
+    [Fact]
+    public async Task A_follower_waiting_for_a_commit_is_woken_by_the_next_commit_and_not_before()
+    {
+        await using var log = await StartAsync();
+        await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(log.WaitForCommitAfterAsync(0, TestContext.Current.CancellationToken).IsCompletedSuccessfully);
+        var waiting = log.WaitForCommitAfterAsync(1, TestContext.Current.CancellationToken);
+        var second = log.WaitForCommitAfterAsync(1, TestContext.Current.CancellationToken);
+        Assert.False(waiting.IsCompleted);
+
+        await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+        await waiting.WaitAsync(TestContext.Current.CancellationToken);
+        await second.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.False(log.WaitForCommitAfterAsync(2, TestContext.Current.CancellationToken).IsCompleted);
+    }
+
     private async Task<AuditLog> StartAsync()
     {
         var log = new AuditLog(_store, _time, NullLogger<AuditLog>.Instance);

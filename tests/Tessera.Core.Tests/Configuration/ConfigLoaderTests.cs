@@ -957,6 +957,58 @@ public sealed class ConfigLoaderTests : IDisposable
         AssertNames(Refused(Replace("read:   { rules: [ \"GET /contacts/**\", \"GET /accounts/*\" ] }", "read:   { rules: [ \"GET /contacts/**\" ], grants: [ \"GRANT SELECT ON t TO {{role}}\" ] }")),
             "tools[0].scopes.read.grants", "belongs to a database tool");
 
+    [Fact]
+    public void Audit_sinks_are_none_by_default()
+    {
+        Assert.Empty(Load(ValidYaml).AuditSinks);
+    }
+
+    [Fact]
+    public void Audit_sinks_are_read_with_their_defaults_and_relative_paths_resolved()
+    {
+        var sinks = Load(ValidYaml + """
+
+            audit:
+              sinks:
+                - { type: file, path: logs/audit.jsonl }
+                - { type: file, name: siem, path: /var/log/tessera/audit.jsonl, max_size: 5MB, keep: 3 }
+                - { type: stdout }
+            """).AuditSinks;
+
+        Assert.Equal(
+            [
+                new AuditSinkOptions("file", AuditSinkKind.File, Path.Combine(_dir, "logs", "audit.jsonl"), AuditSinkOptions.DefaultMaxSize, AuditSinkOptions.DefaultKeep),
+                new AuditSinkOptions("siem", AuditSinkKind.File, "/var/log/tessera/audit.jsonl", 5L * 1024 * 1024, 3),
+                new AuditSinkOptions("stdout", AuditSinkKind.Stdout, null, 0, 0),
+            ],
+            sinks);
+    }
+
+    [Theory]
+    [InlineData("- { type: syslog }", "audit.sinks[0].type", "unknown sink type 'syslog'")]
+    [InlineData("- { type: file }", "audit.sinks[0].path", "is required")]
+    [InlineData("- { type: file, path: a.jsonl, max_size: 100 }", "audit.sinks[0].max_size", "is not a size of at least 1KB")]
+    [InlineData("- { type: file, path: a.jsonl, max_size: 10TB }", "audit.sinks[0].max_size", "is not a size")]
+    [InlineData("- { type: file, path: a.jsonl, keep: 0 }", "audit.sinks[0].keep", "must be a whole number from 1 to 1000")]
+    [InlineData("- { type: file, path: a.jsonl, rotate: daily }", "audit.sinks[0].rotate", "unknown key")]
+    [InlineData("- { type: stdout, path: a.jsonl }", "audit.sinks[0].path", "unknown key")]
+    [InlineData("- { type: file, path: a.jsonl, name: 'Bad Name' }", "audit.sinks[0].name", "must be 1 to 64")]
+    [InlineData("- { type: file, path: a.jsonl }\n    - { type: file, path: b.jsonl }", "audit.sinks[1]", "another sink is already named 'file'")]
+    [InlineData("- { type: file, path: a.jsonl }\n    - { type: file, name: other, path: a.jsonl }", "audit.sinks[1].path", "another sink already writes to")]
+    [InlineData("- { type: stdout }\n    - { type: stdout, name: again }", "audit.sinks[1].type", "only one sink may write to standard output")]
+    public void Audit_sink_mistakes_are_refused_naming_the_path(string sinks, string path, string problem)
+    {
+        var ex = Refused(ValidYaml + "\naudit:\n  sinks:\n    " + sinks + "\n");
+
+        AssertNames(ex, path, problem);
+    }
+
+    [Fact]
+    public void Audit_section_refuses_unknown_keys()
+    {
+        AssertNames(Refused(ValidYaml + "\naudit:\n  sink: []\n"), "audit.sink", "unknown key");
+    }
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     [Theory]

@@ -49,12 +49,12 @@ public sealed class PostureAnalyzerTests
 
     private static PostureReport Analyze(IEnumerable<AgentOptions> agents, Dictionary<string, AgentUsage>? usage = null, IEnumerable<Tool>? tools = null,
         IReadOnlyList<SecretInfo>? secrets = null, TokenOptions? tokens = null, Dictionary<RuleUse, DateTimeOffset>? rules = null,
-        IReadOnlyList<Tessera.Core.Leases.Lease>? failingLeases = null)
+        IReadOnlyList<Tessera.Core.Leases.Lease>? failingLeases = null, IReadOnlyList<Tessera.Core.Audit.Sinks.AuditSinkStatus>? sinks = null)
     {
         var registered = agents.Select(a => new Agent(a)).ToList();
         usage ??= registered.ToDictionary(a => a.Id, a => UsedToday([.. a.AllowedScopes]), StringComparer.Ordinal);
         return PostureAnalyzer.Analyze(new PostureInput(registered, _ => false, [.. tools ?? [Crm, Billing, Github]], secrets ?? [],
-            new PostureUsage(usage, rules ?? []), tokens ?? Tokens, PostureOptions.Default, Now, failingLeases));
+            new PostureUsage(usage, rules ?? []), tokens ?? Tokens, PostureOptions.Default, Now, failingLeases, sinks));
     }
 
     private static IEnumerable<PostureFinding> AgentFindings(PostureReport report) => report.Findings.Where(f => f.Type.StartsWith("agent.", StringComparison.Ordinal) || f.Type.StartsWith("delegation.", StringComparison.Ordinal));
@@ -331,6 +331,25 @@ public sealed class PostureAnalyzerTests
         Assert.Contains("(it expired), but 4 attempt(s) failed; last: the database did not answer within 15 s", finding.Evidence, StringComparison.Ordinal);
         Assert.Contains($"tessera lease revoke {id} --force", finding.Recommendation, StringComparison.Ordinal);
         Assert.Contains("tool 'warehouse'", finding.Recommendation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_audit_sink_that_fails_is_a_high_finding_and_one_far_behind_a_medium_one()
+    {
+        var report = Analyze([Clean("crm-bot")], sinks:
+        [
+            new("siem", Delivered: 120, Lag: 7, Failures: 3, FailingSince: Now.AddMinutes(-10)),
+            new("stdout", Delivered: 5, Lag: Tessera.Core.Audit.Sinks.AuditSink.FarBehind, Failures: 0, FailingSince: null),
+            new("file", Delivered: 9, Lag: Tessera.Core.Audit.Sinks.AuditSink.FarBehind - 1, Failures: 2, FailingSince: null),
+        ]);
+
+        Assert.Equal(
+            [(PostureFindingTypes.AuditSinkFailing, PostureSeverity.High), (PostureFindingTypes.AuditSinkBehind, PostureSeverity.Medium)],
+            report.Findings.Select(f => (f.Type, f.Severity)));
+        var failing = report.Findings[0];
+        Assert.Contains("audit sink 'siem' has failed to write since", failing.Evidence, StringComparison.Ordinal);
+        Assert.Contains("3 failure(s); 7 event(s) after seq 120 wait in the store", failing.Evidence, StringComparison.Ordinal);
+        Assert.Contains("audit sink 'stdout' is 10000 events behind", report.Findings[1].Evidence, StringComparison.Ordinal);
     }
 
     [Fact]
