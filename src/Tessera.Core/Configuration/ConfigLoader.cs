@@ -120,7 +120,7 @@ public static partial class ConfigLoader
         public TesseraConfig Bind(YamlCursor root)
         {
             root.OnlyKeys("server", "storage", "cluster", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
-                "approver_groups", "principals", "tools", "agents", "posture");
+                "approver_groups", "principals", "tools", "agents", "posture", "audit");
 
             var server = BindServer(root.Child("server"));
             _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
@@ -134,6 +134,7 @@ public static partial class ConfigLoader
             var registry = BindRegistry(root.Child("registry"));
             var rateLimits = BindRateLimits(root.Child("rate_limits"));
             var posture = BindPosture(root.Child("posture"));
+            var checkpoints = BindAuditCheckpoints(root.Child("audit"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             // Warn while a credential that never expires stays accepted beside admins who sign in with short-lived tokens.
@@ -189,6 +190,7 @@ public static partial class ConfigLoader
                 Registry = registry,
                 RateLimits = rateLimits,
                 Posture = posture,
+                AuditCheckpoints = checkpoints,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -362,6 +364,34 @@ public static partial class ConfigLoader
 
             c.OnlyKeys("publish_ahead");
             return new SigningKeyOptions(c.Child("publish_ahead").OptionalDuration(TimeSpan.FromMinutes(1)));
+        }
+
+        private static AuditCheckpointOptions BindAuditCheckpoints(YamlCursor audit)
+        {
+            if (audit.IsMissing)
+            {
+                return AuditCheckpointOptions.Default;
+            }
+
+            audit.OnlyKeys("checkpoint");
+            var c = audit.Child("checkpoint");
+            if (c.IsMissing)
+            {
+                return AuditCheckpointOptions.Default;
+            }
+
+            c.OnlyKeys("enabled", "every_events", "every");
+            var everyEvents = c.Child("every_events").OptionalInt(AuditCheckpointOptions.DefaultEveryEvents, 1, 1_000_000);
+
+            // Below a second the timer would sign more often than anyone can keep the copies; beyond a
+            // day a quiet log's last events would go uncovered for too long.
+            var every = c.Child("every").OptionalDuration(AuditCheckpointOptions.DefaultEvery);
+            if (every < TimeSpan.FromSeconds(1) || every > TimeSpan.FromDays(1))
+            {
+                throw c.Child("every").Error("must be between 1s and 24h");
+            }
+
+            return new AuditCheckpointOptions(c.Child("enabled").OptionalBool(true), everyEvents, every);
         }
 
         private static VaultOptions BindVault(YamlCursor c)
