@@ -14,8 +14,9 @@ namespace Tessera.Core.Audit;
 /// found; only events at the start of a chain may name no node (copied from a log of one chain,
 /// which names none). Every checkpoint event's signature must verify, and its statement must name
 /// the event before it (seq and hash) and the chain's node: a chain rewritten and re-hashed behind a
-/// checkpoint is found at the checkpoint (<see cref="AuditCheckpoint"/>). Rows are read in chunks; the per-row work (hashing, one pass over the JSON for the link
-/// and the columns) runs on every core while the next chunk is read, the chain walk stays sequential.
+/// checkpoint is found at the checkpoint (<see cref="AuditCheckpoint"/>). Rows are read in chunks;
+/// the per-row work (hashing, one pass over the JSON for the link and the columns, a checkpoint's
+/// signature) runs on every core while the next chunk is read, the chain walk stays sequential.
 /// </summary>
 public static class AuditVerifier
 {
