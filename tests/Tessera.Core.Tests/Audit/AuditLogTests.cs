@@ -305,6 +305,24 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task A_checkpoint_fails_with_its_batch_and_the_events_it_would_have_covered_stay_counted()
+    {
+        await using var log = await StartAsync(new AuditCheckpointOptions(true, 2, TimeSpan.FromMinutes(5)), SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow()));
+        await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+
+        _store.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+        await Assert.ThrowsAsync<AuditWriteException>(() => log.AppendAsync(Record("lost"), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Single(_store.Events);
+
+        var r2 = await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+
+        // r1 and r2 are the two events since the last checkpoint: it follows r2 and signs it.
+        var checkpoint = _store.Events[^1];
+        Assert.Equal(["r1", "r2", null], _store.Events.Select(e => e.Record.RequestId));
+        Assert.Equal(new AuditCheckpoint(null, r2.Seq, r2.Hash, _time.GetUtcNow()), AuditCheckpoint.Read(checkpoint.Record.Checkpoint!).Checkpoint);
+    }
+
+    [Fact]
     public async Task A_disabled_checkpointer_cuts_nothing()
     {
         await using var log = await StartAsync(new AuditCheckpointOptions(false, 1, TimeSpan.FromMinutes(5)), SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow()));
