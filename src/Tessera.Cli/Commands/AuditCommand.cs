@@ -10,7 +10,7 @@ namespace Tessera.Cli.Commands;
 
 internal static class AuditCommand
 {
-    public static Command Create() => new("audit", "Query and verify the audit log") { CreateQuery(), CreateVerify() };
+    public static Command Create() => new("audit", "Query and verify the audit log") { CreateQuery(), CreateVerify(), CreateCheckpoint() };
 
     private static Command CreateQuery()
     {
@@ -96,90 +96,239 @@ internal static class AuditCommand
     private static Command CreateVerify()
     {
         var config = CliOptions.Config();
-        var command = new Command("verify", "Verify the audit hash chain (on PostgreSQL every node's) offline; exit 1 naming the first bad event") { config };
+        var checkpoint = new Option<string>("--checkpoint")
+        {
+            Description = "Also verify the checkpoints in this file (from 'audit checkpoint export'): the log must still reach each one and hold the hash it signed",
+        };
+        var command = new Command("verify", "Verify the audit hash chain (on PostgreSQL every node's) offline; exit 1 naming the first bad event") { config, checkpoint };
         command.SetAction(async (parse, ct) =>
         {
-            TesseraConfig loaded;
-            try
+            // The file first: a file that cannot be read is said before the log is read at all.
+            AuditCheckpointFile? file = null;
+            if (parse.GetValue(checkpoint) is { } path)
             {
-                loaded = ConfigLoader.LoadFile(parse.GetValue(config)!);
-            }
-            catch (ConfigException ex)
-            {
-                await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
-                return ExitCodes.For(ex);
-            }
-
-            if (!ConfiguredStore.IsShared(loaded))
-            {
-                var path = loaded.Storage["sqlite:".Length..];
-                if (!File.Exists(path))
+                file = await ReadCheckpointFileAsync(path, ct);
+                if (file is null)
                 {
-                    await Terminal.WriteErrorLineAsync($"No audit database at {path}.");
                     return ExitCodes.Failed;
                 }
             }
 
-            // On PostgreSQL this verifies every node's chain, each on its own, in read-only transactions.
-            ITesseraStore opened;
-            try
+            return await WithVerifiedLogAsync(parse.GetValue(config)!, async (store, results, elapsed) =>
             {
-                opened = ConfiguredStore.Open(loaded, readOnly: true);
-            }
-            catch (ConfigException ex)
-            {
-                await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
-                return ExitCodes.For(ex);
-            }
-
-            await using var store = opened;
-            var watch = Stopwatch.StartNew();
-            IReadOnlyList<ChainVerification> results;
-            try
-            {
-                results = await AuditVerifier.VerifyAllAsync(store.Audit, ct);
-            }
-            catch (System.Data.Common.DbException ex) when (ConfiguredStore.IsShared(loaded))
-            {
-                await Terminal.WriteErrorLineAsync($"Cannot read the audit log: {ex.Message}");
-                return ExitCodes.Failed;
-            }
-
-            if (results is [{ Node: null, Result: var result }])
-            {
-                if (!result.IsIntact)
+                var intact = await ReportChainsAsync(results, elapsed);
+                if (file is null)
                 {
-                    await Terminal.WriteErrorLineAsync($"audit chain broken at seq {result.BrokenAtSeq}: {result.Problem}");
-                    return ExitCodes.Failed;
+                    return intact ? ExitCodes.Success : ExitCodes.Failed;
                 }
 
-                Terminal.WriteLine($"audit chain intact: {result.VerifiedCount} events verified in {watch.Elapsed.TotalSeconds:F2}s; head hash {result.HeadHash}");
-                return ExitCodes.Success;
-            }
-
-            // One chain per node: each node's count and head (to compare with copies kept elsewhere), each break by node.
-            var intact = true;
-            foreach (var (node, chain) in results)
-            {
-                if (chain.IsIntact)
+                var held = (await store.SigningKeys.LoadAsync(ct)).Select(k => k.Kid).ToHashSet(StringComparer.Ordinal);
+                var holds = true;
+                foreach (var verdict in await AuditCheckpointVerifier.VerifyAsync(file, store.Audit, results, held, ct))
                 {
-                    Terminal.WriteLine($"node {node}: {chain.VerifiedCount} events verified; head hash {chain.HeadHash}");
+                    if (verdict.Holds)
+                    {
+                        Terminal.WriteLine(verdict.Message);
+                    }
+                    else
+                    {
+                        holds = false;
+                        await Terminal.WriteErrorLineAsync(verdict.Message);
+                    }
                 }
-                else
-                {
-                    intact = false;
-                    await Terminal.WriteErrorLineAsync($"audit chain broken at node {node} seq {chain.BrokenAtSeq}: {chain.Problem}");
-                }
-            }
 
-            if (!intact)
-            {
-                return ExitCodes.Failed;
-            }
-
-            Terminal.WriteLine($"audit chain intact: {results.Sum(r => r.Result.VerifiedCount)} events of {results.Count} nodes verified in {watch.Elapsed.TotalSeconds:F2}s");
-            return ExitCodes.Success;
+                return intact && holds ? ExitCodes.Success : ExitCodes.Failed;
+            }, ct);
         });
         return command;
+    }
+
+    private static Command CreateCheckpoint()
+    {
+        var config = CliOptions.Config();
+        var output = new Option<string>("--out", "-o") { Description = "Write the file here instead of to standard output" };
+        var export = new Command("export", "Write the latest signed checkpoint of each chain, with the public keys that verify it, as a file to keep offline (exit 1 when the chain is broken or has no checkpoint yet)")
+        {
+            config,
+            output,
+        };
+        export.SetAction(async (parse, ct) => await WithVerifiedLogAsync(parse.GetValue(config)!, async (_, results, _) =>
+        {
+            // A checkpoint over a chain that no longer verifies would vouch for nothing.
+            foreach (var (node, chain) in results.Where(r => !r.Result.IsIntact))
+            {
+                await Terminal.WriteErrorLineAsync($"audit chain broken at {(node is null ? "" : $"node {node} ")}seq {chain.BrokenAtSeq}: {chain.Problem}; no checkpoint exported");
+            }
+
+            if (results.Any(r => !r.Result.IsIntact))
+            {
+                return ExitCodes.Failed;
+            }
+
+            var latest = results.Select(r => r.Result.LatestCheckpoint).OfType<RecordedCheckpoint>().ToList();
+            if (latest.Count == 0)
+            {
+                await Terminal.WriteErrorLineAsync("no checkpoint in the audit log yet: one is cut every audit.checkpoint.every_events events, or audit.checkpoint.every after events came");
+                return ExitCodes.Failed;
+            }
+
+            var file = AuditCheckpointFile.Of(latest, TimeProvider.System.GetUtcNow());
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                file.WriteTo(w);
+            }
+
+            if (parse.GetValue(output) is { } path)
+            {
+                await File.WriteAllBytesAsync(path, [.. buffer.WrittenSpan, (byte)'\n'], ct);
+                foreach (var c in file.Checkpoints)
+                {
+                    Terminal.WriteLine($"exported the checkpoint of {(c.Checkpoint.Node is { } n ? $"node {n} " : "")}seq {c.Checkpoint.Seq} (hash {c.Checkpoint.HeadHash}, key {c.Kid}) to {path}");
+                }
+            }
+            else
+            {
+                // Written as it is (JSON escapes what a terminal could misread), to be redirected into a file.
+                await Console.Out.WriteLineAsync(Encoding.UTF8.GetString(buffer.WrittenSpan));
+            }
+
+            return ExitCodes.Success;
+        }, ct));
+        return new Command("checkpoint", "Export the audit log's signed checkpoints") { export };
+    }
+
+    private static async Task<AuditCheckpointFile?> ReadCheckpointFileAsync(string path, CancellationToken ct)
+    {
+        byte[] bytes;
+        try
+        {
+            if (new FileInfo(path).Length > AuditCheckpointFile.MaxBytes)
+            {
+                await Terminal.WriteErrorLineAsync($"checkpoint file {path} refused: is larger than 1 MiB");
+                return null;
+            }
+
+            bytes = await File.ReadAllBytesAsync(path, ct);
+        }
+        catch (IOException ex)
+        {
+            await Terminal.WriteErrorLineAsync($"checkpoint file {path} cannot be read: {ex.Message}");
+            return null;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            await Terminal.WriteErrorLineAsync($"checkpoint file {path} cannot be read: {ex.Message}");
+            return null;
+        }
+
+        var file = AuditCheckpointFile.Parse(bytes, out var problem);
+        if (file is null)
+        {
+            await Terminal.WriteErrorLineAsync($"checkpoint file {path} refused: {problem}");
+        }
+
+        return file;
+    }
+
+    /// <summary>Prints each chain's verification as <c>audit verify</c> always has; false when any is broken.</summary>
+    private static async Task<bool> ReportChainsAsync(IReadOnlyList<ChainVerification> results, TimeSpan elapsed)
+    {
+        if (results is [{ Node: null, Result: var result }])
+        {
+            if (!result.IsIntact)
+            {
+                await Terminal.WriteErrorLineAsync($"audit chain broken at seq {result.BrokenAtSeq}: {result.Problem}");
+                return false;
+            }
+
+            Terminal.WriteLine($"audit chain intact: {result.VerifiedCount} events verified in {elapsed.TotalSeconds:F2}s; head hash {result.HeadHash}");
+            ReportCheckpoints(null, result);
+            return true;
+        }
+
+        // One chain per node: each node's count and head (to compare with copies kept elsewhere), each break by node.
+        var intact = true;
+        foreach (var (node, chain) in results)
+        {
+            if (chain.IsIntact)
+            {
+                Terminal.WriteLine($"node {node}: {chain.VerifiedCount} events verified; head hash {chain.HeadHash}");
+                ReportCheckpoints(node, chain);
+            }
+            else
+            {
+                intact = false;
+                await Terminal.WriteErrorLineAsync($"audit chain broken at node {node} seq {chain.BrokenAtSeq}: {chain.Problem}");
+            }
+        }
+
+        if (intact)
+        {
+            Terminal.WriteLine($"audit chain intact: {results.Sum(r => r.Result.VerifiedCount)} events of {results.Count} nodes verified in {elapsed.TotalSeconds:F2}s");
+        }
+
+        return intact;
+    }
+
+    private static void ReportCheckpoints(string? node, AuditVerification chain)
+    {
+        if (chain.LatestCheckpoint is { } latest)
+        {
+            Terminal.WriteLine($"{(node is null ? "" : $"node {node}: ")}{chain.Checkpoints} signed checkpoints verified; the latest, at seq {latest.EventSeq}, signs seq {latest.Checkpoint.Seq} with key {latest.Kid}");
+        }
+    }
+
+    /// <summary>
+    /// Loads the configuration, opens the store read-only (on PostgreSQL in read-only transactions) and
+    /// verifies every chain, then hands the store and the results to <paramref name="then"/>. Refusals
+    /// are said as <c>audit verify</c> always said them.
+    /// </summary>
+    private static async Task<int> WithVerifiedLogAsync(string configPath, Func<ITesseraStore, IReadOnlyList<ChainVerification>, TimeSpan, Task<int>> then, CancellationToken ct)
+    {
+        TesseraConfig loaded;
+        try
+        {
+            loaded = ConfigLoader.LoadFile(configPath);
+        }
+        catch (ConfigException ex)
+        {
+            await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
+            return ExitCodes.For(ex);
+        }
+
+        if (!ConfiguredStore.IsShared(loaded))
+        {
+            var path = loaded.Storage["sqlite:".Length..];
+            if (!File.Exists(path))
+            {
+                await Terminal.WriteErrorLineAsync($"No audit database at {path}.");
+                return ExitCodes.Failed;
+            }
+        }
+
+        ITesseraStore opened;
+        try
+        {
+            opened = ConfiguredStore.Open(loaded, readOnly: true);
+        }
+        catch (ConfigException ex)
+        {
+            await Terminal.WriteErrorLineAsync($"Configuration refused: {ex.Message}");
+            return ExitCodes.For(ex);
+        }
+
+        await using var store = opened;
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var results = await AuditVerifier.VerifyAllAsync(store.Audit, ct);
+            return await then(store, results, watch.Elapsed);
+        }
+        catch (System.Data.Common.DbException ex) when (ConfiguredStore.IsShared(loaded))
+        {
+            await Terminal.WriteErrorLineAsync($"Cannot read the audit log: {ex.Message}");
+            return ExitCodes.Failed;
+        }
     }
 }

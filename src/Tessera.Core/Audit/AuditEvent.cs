@@ -147,6 +147,9 @@ public sealed record AuditEvent
         // Likewise for leases: events from before them hash as they did.
         Optional(w, "lease", r.Lease);
         Optional(w, "role", r.Role);
+
+        // Only on checkpoint events, so every other event hashes as it did.
+        Optional(w, "checkpoint", r.Checkpoint);
     }
 
     /// <summary>Reads an event back from its stored JSON; the caller checks the hash.</summary>
@@ -179,6 +182,7 @@ public sealed record AuditEvent
             McpName = Get(root, "mcp_name"),
             Lease = Get(root, "lease"),
             Role = Get(root, "role"),
+            Checkpoint = Get(root, "checkpoint"),
         };
         return new AuditEvent
         {

@@ -41,6 +41,11 @@ public sealed partial class AuditLog : IAsyncDisposable
         FullMode = BoundedChannelFullMode.Wait,
     });
 
+    /// <summary>Queued by the checkpoint timer: the loop cuts a checkpoint if events came since the last one.</summary>
+    private static readonly Pending CheckpointTick = new(null!, [], default);
+
+    private readonly AuditCheckpointer? _checkpointer;
+    private ITimer? _checkpointTimer;
     private Task? _loop;
     private AuditHead _head = new(0, AuditEvent.GenesisHash);
     private volatile bool _healthy = true;
@@ -49,11 +54,18 @@ public sealed partial class AuditLog : IAsyncDisposable
     private TaskCompletionSource? _committed;
 
     public AuditLog(IAuditStore store, TimeProvider time, ILogger<AuditLog> logger)
+        : this(store, time, logger, checkpointer: null)
+    {
+    }
+
+    /// <summary>A log that cuts signed checkpoints as <paramref name="checkpointer"/> decides (none when null).</summary>
+    public AuditLog(IAuditStore store, TimeProvider time, ILogger<AuditLog> logger, AuditCheckpointer? checkpointer)
     {
         _store = store;
         _node = store.Node;
         _time = time;
         _logger = logger;
+        _checkpointer = checkpointer is { Options.Enabled: true } ? checkpointer : null;
     }
 
     /// <summary>False after a failed commit, until a commit succeeds again; readiness reports it.</summary>
@@ -83,7 +95,29 @@ public sealed partial class AuditLog : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _head = await _store.GetHeadAsync(cancellationToken);
+        if (_checkpointer is { } checkpointer)
+        {
+            checkpointer.StartFrom(_head, await HeadIsCheckpointAsync(_head, cancellationToken));
+            var every = checkpointer.Options.Every;
+            _checkpointTimer = _time.CreateTimer(static log => ((AuditLog)log!)._queue.Writer.TryWrite(CheckpointTick), this, every, every);
+        }
+
         _loop = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    private async Task<bool> HeadIsCheckpointAsync(AuditHead head, CancellationToken cancellationToken)
+    {
+        if (head.Seq == 0)
+        {
+            return false;
+        }
+
+        await foreach (var row in _store.ReadRowsAsync(head.Seq, cancellationToken))
+        {
+            return string.Equals(row.Columns.Type, AuditTypes.AuditCheckpoint, StringComparison.Ordinal);
+        }
+
+        return false;
     }
 
     /// <summary>Records one event; completes when it is durable. Throws <see cref="AuditWriteException"/> otherwise.</summary>
@@ -166,8 +200,15 @@ public sealed partial class AuditLog : IAsyncDisposable
             batch.Clear();
             events.Clear();
             changes.Clear();
+            var ticked = false;
             while (batch.Count < MaxBatch && reader.TryRead(out var p))
             {
+                if (ReferenceEquals(p, CheckpointTick))
+                {
+                    ticked = true;
+                    continue;
+                }
+
                 batch.Add(p);
             }
 
@@ -186,6 +227,14 @@ public sealed partial class AuditLog : IAsyncDisposable
                 head = new AuditHead(seq, hash);
             }
 
+            // One comparison per batch; signing (tens of microseconds) only when a checkpoint is due.
+            var cut = _checkpointer is { } checkpointer && checkpointer.IsDue(batch.Count, ticked) && AppendCheckpoint(checkpointer, ref head, events, buffer, json, digest);
+            if (events.Count == 0)
+            {
+                // A tick with nothing to cover (or no key yet): nothing to commit.
+                continue;
+            }
+
             // The usage counters ride with the events they count (one update per batch, not per event).
             if (UsageObserved.From(events) is { } usage)
             {
@@ -197,6 +246,16 @@ public sealed partial class AuditLog : IAsyncDisposable
                 await _store.AppendAsync(events, changes, CancellationToken.None);
                 Volatile.Write(ref _head, head);
                 _healthy = true;
+                if (_checkpointer is { } committed)
+                {
+                    committed.Committed(batch.Count, cut);
+                    if (cut && !ticked)
+                    {
+                        // The next timed checkpoint is due a whole period after this one.
+                        _checkpointTimer?.Change(committed.Options.Every, committed.Options.Every);
+                    }
+                }
+
                 WakeFollowers();
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -227,6 +286,30 @@ public sealed partial class AuditLog : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Chains a checkpoint of <paramref name="head"/> after the batch's events; false when no key signs yet.
+    /// A checkpoint is part of its batch's commit: if the commit fails, it fails with it and the events
+    /// it would have covered stay counted for the next one.
+    /// </summary>
+    private bool AppendCheckpoint(AuditCheckpointer checkpointer, ref AuditHead head, List<AuditEvent> events, ArrayBufferWriter<byte> buffer, Utf8JsonWriter json, byte[] digest)
+    {
+        var now = _time.GetUtcNow();
+        if (checkpointer.Cut(_node, head, now) is not { } record)
+        {
+            return false;
+        }
+
+        var seq = head.Seq + 1;
+        buffer.ResetWrittenCount();
+        json.Reset(buffer);
+        AuditEvent.WriteHashed(json, seq, now, record, head.Hash, _node);
+        SHA256.HashData(buffer.WrittenSpan, digest);
+        var hash = Convert.ToHexStringLower(digest);
+        events.Add(new AuditEvent { Seq = seq, Time = now, Record = record, PrevHash = head.Hash, Hash = hash, Json = buffer.WrittenSpan.ToArray(), Node = _node });
+        head = new AuditHead(seq, hash);
+        return true;
     }
 
     /// <summary>
@@ -278,6 +361,11 @@ public sealed partial class AuditLog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_checkpointTimer is not null)
+        {
+            await _checkpointTimer.DisposeAsync();
+        }
+
         _queue.Writer.TryComplete();
         if (_loop is not null)
         {

@@ -51,4 +51,7 @@ public sealed record AuditRecord
 
     /// <summary>A database lease's role: the user name the database logs show (never its password).</summary>
     public string? Role { get; init; }
+
+    /// <summary>An <c>audit.checkpoint</c> event's signed statement: a compact JWS (<see cref="AuditCheckpoint"/>).</summary>
+    public string? Checkpoint { get; init; }
 }

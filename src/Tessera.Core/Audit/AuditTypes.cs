@@ -16,6 +16,13 @@ public static class AuditTypes
 
     /// <summary>A superseded signing key left JWKS and was deleted: every token it signed has expired.</summary>
     public const string KeyRetired = "key.retired";
+
+    /// <summary>
+    /// A signed checkpoint of the chain (<c>checkpoint</c>: a JWS of the node, the sequence number and
+    /// hash of the event before it, and the time), cut every <c>audit.checkpoint.every_events</c>
+    /// events or <c>audit.checkpoint.every</c> when events came; see <see cref="AuditCheckpoint"/>.
+    /// </summary>
+    public const string AuditCheckpoint = "audit.checkpoint";
     public const string AdminDenied = "admin.denied";
     public const string AdminRead = "admin.read";
 

@@ -12,8 +12,11 @@ namespace Tessera.Core.Audit;
 /// written. On a store of one chain per node each event also names its node, and the name must be
 /// the row's node column, so that an event (or a whole chain) moved to another node's chain is
 /// found; only events at the start of a chain may name no node (copied from a log of one chain,
-/// which names none). Rows are read in chunks; the per-row work (hashing, one pass over the JSON for the link
-/// and the columns) runs on every core while the next chunk is read, the chain walk stays sequential.
+/// which names none). Every checkpoint event's signature must verify, and its statement must name
+/// the event before it (seq and hash) and the chain's node: a chain rewritten and re-hashed behind a
+/// checkpoint is found at the checkpoint (<see cref="AuditCheckpoint"/>). Rows are read in chunks;
+/// the per-row work (hashing, one pass over the JSON for the link and the columns, a checkpoint's
+/// signature) runs on every core while the next chunk is read, the chain walk stays sequential.
 /// </summary>
 public static class AuditVerifier
 {
@@ -49,6 +52,7 @@ public static class AuditVerifier
         var expectedSeq = 1L;
         var prevHash = AuditEvent.GenesisHash;
         var nodeNamed = false;
+        var tally = new CheckpointTally();
 
         // Two chunks in turn: one is checked on the other cores while the next is read, so reading
         // (sequential) and checking overlap. Walking a checked chunk is cheap and stays in order.
@@ -63,7 +67,7 @@ public static class AuditVerifier
             if (reading.Count == ChunkSize)
             {
                 await checking;
-                var broken = Walk(checkedRows, checks, ref expectedSeq, ref prevHash, ref nodeNamed);
+                var broken = Walk(checkedRows, checks, ref expectedSeq, ref prevHash, ref nodeNamed, tally);
                 if (broken is not null)
                 {
                     return broken;
@@ -78,19 +82,19 @@ public static class AuditVerifier
         }
 
         await checking;
-        var last = Walk(checkedRows, checks, ref expectedSeq, ref prevHash, ref nodeNamed);
+        var last = Walk(checkedRows, checks, ref expectedSeq, ref prevHash, ref nodeNamed, tally);
         if (last is not null)
         {
             return last;
         }
 
         CheckAll(reading, readingChecks);
-        return Walk(reading, readingChecks, ref expectedSeq, ref prevHash, ref nodeNamed) ?? AuditVerification.Intact(expectedSeq - 1, prevHash);
+        return Walk(reading, readingChecks, ref expectedSeq, ref prevHash, ref nodeNamed, tally) ?? AuditVerification.Intact(expectedSeq - 1, prevHash) with { Checkpoints = tally.Count, LatestCheckpoint = tally.Latest };
     }
 
     private static void CheckAll(List<AuditRow> rows, RowCheck[] checks) => Parallel.For(0, rows.Count, i => checks[i] = Check(rows[i]));
 
-    private static AuditVerification? Walk(List<AuditRow> chunk, RowCheck[] checks, ref long expectedSeq, ref string prevHash, ref bool nodeNamed)
+    private static AuditVerification? Walk(List<AuditRow> chunk, RowCheck[] checks, ref long expectedSeq, ref string prevHash, ref bool nodeNamed, CheckpointTally tally)
     {
         for (var i = 0; i < chunk.Count; i++)
         {
@@ -139,10 +143,49 @@ public static class AuditVerifier
                     return AuditVerification.Broken(row.Seq, "event names no node after events that name theirs (moved from another chain)", expectedSeq - 1);
             }
 
+            if (check.Checkpoint is { } checkpoint && CheckpointProblem(row, checkpoint, check.Node == NodeMember.Agrees ? row.Node : null, prevHash, tally) is { } problem)
+            {
+                return AuditVerification.Broken(row.Seq, problem, expectedSeq - 1);
+            }
+
             prevHash = row.Hash;
             expectedSeq++;
         }
 
+        return null;
+    }
+
+    /// <summary>
+    /// What is wrong with a checkpoint event, or null (then it is counted): its signature, or a statement
+    /// that is not of the event before it in this chain. <paramref name="node"/> is the node the event
+    /// names (none on a single chain, and on events copied from one).
+    /// </summary>
+    private static string? CheckpointProblem(AuditRow row, CheckpointCheck checkpoint, string? node, string prevHash, CheckpointTally tally)
+    {
+        if (checkpoint.Jws is null)
+        {
+            return "checkpoint event carries no checkpoint";
+        }
+
+        var reading = checkpoint.Reading!;
+        if (reading.Problem is { } refused)
+        {
+            return $"checkpoint {refused}";
+        }
+
+        var statement = reading.Checkpoint!;
+        if (statement.Seq != row.Seq - 1 || !string.Equals(statement.HeadHash, prevHash, StringComparison.Ordinal))
+        {
+            return $"checkpoint signed seq {statement.Seq} with hash {statement.HeadHash}, but the event before it is seq {row.Seq - 1} with hash {prevHash} (events it covers were rewritten, removed or reordered)";
+        }
+
+        if (!string.Equals(statement.Node, node, StringComparison.Ordinal))
+        {
+            return $"checkpoint was signed for the chain of node {statement.Node ?? "(none)"} (moved from another chain)";
+        }
+
+        tally.Count++;
+        tally.Latest = new RecordedCheckpoint(row.Seq, checkpoint.Jws, statement, reading.Kid!, reading.Key!);
         return null;
     }
 
@@ -155,7 +198,12 @@ public static class AuditVerifier
         var matches = hex.SequenceEqual(row.Hash);
         try
         {
-            return Read(row.Json, row.Columns, row.Node, matches);
+            var check = Read(row.Json, row.Columns, row.Node, matches);
+
+            // Rare (one event in every_events), so read once more for the member and verify its signature here, on every core.
+            return string.Equals(row.Columns.Type, AuditTypes.AuditCheckpoint, StringComparison.Ordinal)
+                ? check with { Checkpoint = ReadCheckpoint(row.Json) }
+                : check;
         }
         catch (JsonException)
         {
@@ -227,6 +275,14 @@ public static class AuditVerifier
         return new RowCheck(hashMatches, seq, prev, column, node);
     }
 
+    private static CheckpointCheck ReadCheckpoint(byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.TryGetProperty("checkpoint", out var jws) && jws.ValueKind == JsonValueKind.String && jws.GetString() is { } text
+            ? new CheckpointCheck(text, AuditCheckpoint.Read(text))
+            : new CheckpointCheck(null, null);
+    }
+
     /// <summary>Records that the event has <paramref name="member"/>; one that appears twice must agree both times.</summary>
     private static void Note(ref Seen seen, ref Seen disagrees, Seen member, bool equal)
     {
@@ -280,7 +336,22 @@ public static class AuditVerifier
         Disagrees,
     }
 
-    private readonly record struct RowCheck(bool HashMatches, long? SeqInJson, string? PrevHash, string? DisagreeingColumn, NodeMember Node);
+    private readonly record struct RowCheck(bool HashMatches, long? SeqInJson, string? PrevHash, string? DisagreeingColumn, NodeMember Node)
+    {
+        /// <summary>Set on checkpoint events only.</summary>
+        public CheckpointCheck? Checkpoint { get; init; }
+    }
+
+    /// <summary>A checkpoint event's JWS (null when it has none) and how it read.</summary>
+    private sealed record CheckpointCheck(string? Jws, AuditCheckpointReading? Reading);
+
+    /// <summary>The checkpoints of the chain so far: the walk is sequential, so a plain class.</summary>
+    private sealed class CheckpointTally
+    {
+        public int Count { get; set; }
+
+        public RecordedCheckpoint? Latest { get; set; }
+    }
 }
 
 /// <summary>The result of verifying the chain.</summary>
@@ -291,6 +362,12 @@ public static class AuditVerifier
 /// <param name="HeadHash">The last verified hash: compare it with a copy kept elsewhere to detect truncation.</param>
 public sealed record AuditVerification(bool IsIntact, long? BrokenAtSeq, string? Problem, long VerifiedCount, string? HeadHash)
 {
+    /// <summary>How many checkpoint events verified (their signatures and what they sign).</summary>
+    public int Checkpoints { get; init; }
+
+    /// <summary>The last checkpoint event of an intact chain, for export; null when it has none.</summary>
+    public RecordedCheckpoint? LatestCheckpoint { get; init; }
+
     public static AuditVerification Intact(long count, string headHash) => new(true, null, null, count, headHash);
 
     public static AuditVerification Broken(long seq, string problem, long verified) => new(false, seq, problem, verified, null);

@@ -148,10 +148,11 @@ public static partial class ConfigLoader
             var audit = root.Child("audit");
             if (!audit.IsMissing)
             {
-                audit.OnlyKeys("sinks");
+                audit.OnlyKeys("checkpoint", "sinks");
             }
 
             var auditSinks = BindAuditSinks(audit);
+            var checkpoints = BindAuditCheckpoints(audit);
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             // Warn while a credential that never expires stays accepted beside admins who sign in with short-lived tokens.
@@ -210,6 +211,7 @@ public static partial class ConfigLoader
                 Posture = posture,
                 Console = console,
                 AuditSinks = auditSinks,
+                AuditCheckpoints = checkpoints,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -383,6 +385,33 @@ public static partial class ConfigLoader
 
             c.OnlyKeys("publish_ahead");
             return new SigningKeyOptions(c.Child("publish_ahead").OptionalDuration(TimeSpan.FromMinutes(1)));
+        }
+
+        private static AuditCheckpointOptions BindAuditCheckpoints(YamlCursor audit)
+        {
+            if (audit.IsMissing)
+            {
+                return AuditCheckpointOptions.Default;
+            }
+
+            var c = audit.Child("checkpoint");
+            if (c.IsMissing)
+            {
+                return AuditCheckpointOptions.Default;
+            }
+
+            c.OnlyKeys("enabled", "every_events", "every");
+            var everyEvents = c.Child("every_events").OptionalInt(AuditCheckpointOptions.DefaultEveryEvents, 1, 1_000_000);
+
+            // Below a second the timer would sign more often than anyone can keep the copies; beyond a
+            // day a quiet log's last events would go uncovered for too long.
+            var every = c.Child("every").OptionalDuration(AuditCheckpointOptions.DefaultEvery);
+            if (every < TimeSpan.FromSeconds(1) || every > TimeSpan.FromDays(1))
+            {
+                throw c.Child("every").Error("must be between 1s and 24h");
+            }
+
+            return new AuditCheckpointOptions(c.Child("enabled").OptionalBool(true), everyEvents, every);
         }
 
         private static VaultOptions BindVault(YamlCursor c)

@@ -50,6 +50,11 @@ tokens:
 # vault:
 #   retain_previous: 24h              # a rotated secret's old version is kept (encrypted) this long, then destroyed
 
+# audit:
+#   checkpoint:                       # a signed checkpoint of the audit chain; export it with
+#     every_events: 1000              #   `tessera audit checkpoint export` and keep it elsewhere
+#     every: 5m                       # ... and this long after the last one, when events came
+
 # registry:
 #   max_agent_lifetime: 365d          # no agent's `expires` may lie further ahead; renew registrations
 # rate_limits:                        # only failures count; successful traffic is never limited

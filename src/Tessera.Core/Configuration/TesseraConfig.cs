@@ -32,6 +32,9 @@ public sealed record TesseraConfig
 
     public RateLimitOptions RateLimits { get; init; } = RateLimitOptions.Default;
 
+    /// <summary>When the audit log cuts signed checkpoints (<c>audit.checkpoint:</c>).</summary>
+    public AuditCheckpointOptions AuditCheckpoints { get; init; } = AuditCheckpointOptions.Default;
+
     /// <summary>The thresholds of the posture report (<c>posture:</c>).</summary>
     public Posture.PostureOptions Posture { get; init; } = Core.Posture.PostureOptions.Default;
 

@@ -18,6 +18,7 @@ namespace Tessera.Server.Hosting;
 internal sealed partial class StartupService(
     ITesseraStore store,
     AuditLog audit,
+    AuditCheckpointer checkpoints,
     SigningKeyService keys,
     RevocationService revocations,
     Readiness readiness,
@@ -65,6 +66,8 @@ internal sealed partial class StartupService(
         }
 
         await keys.InitializeAsync(cancellationToken);
+        // The ring of the moment: a rotation replaces it, and checkpoints follow the key that signs now.
+        checkpoints.SignWith(now => keys.Ring.SigningKeyAt(now));
         await revocations.LoadAsync(cancellationToken);
         await suspended.LoadAsync(cancellationToken);
         await vault.LoadAsync(cancellationToken);

@@ -74,7 +74,9 @@ public static class TesseraHost
         services.AddSingleton(store.AgentStates);
         services.AddSingleton<SuspendedAgents>();
         services.AddSingleton(masterKey);
-        services.AddSingleton<AuditLog>();
+        // The checkpointer signs with the token keys, which are loaded after the log starts (StartupService).
+        services.AddSingleton(new AuditCheckpointer(config.AuditCheckpoints));
+        services.AddSingleton(sp => new AuditLog(store.Audit, time, sp.GetRequiredService<ILogger<AuditLog>>(), sp.GetRequiredService<AuditCheckpointer>()));
         services.AddSingleton<RevocationIndex>();
         services.AddSingleton<RevocationService>();
         services.AddSingleton<SigningKeyService>();

@@ -236,6 +236,147 @@ public sealed class AuditLogTests
         Assert.False(log.WaitForCommitAfterAsync(2, TestContext.Current.CancellationToken).IsCompleted);
     }
 
+    [Fact]
+    public async Task A_checkpoint_follows_the_batch_that_reaches_every_events_and_signs_the_event_before_it()
+    {
+        var key = SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow());
+        await using var log = await StartAsync(new AuditCheckpointOptions(true, 3, TimeSpan.FromMinutes(5)), key);
+
+        for (var i = 1; i <= 6; i++)
+        {
+            await log.AppendAsync(Record($"r{i}"), cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        var events = _store.Events;
+        Assert.Equal(["r1", "r2", "r3", null, "r4", "r5", "r6", null], events.Select(e => e.Record.RequestId));
+        foreach (var (checkpoint, covered) in new[] { (events[3], events[2]), (events[7], events[6]) })
+        {
+            Assert.Equal(AuditTypes.AuditCheckpoint, checkpoint.Record.Type);
+            var reading = AuditCheckpoint.Read(checkpoint.Record.Checkpoint!);
+            Assert.Equal(new AuditCheckpoint(null, covered.Seq, covered.Hash, _time.GetUtcNow()), reading.Checkpoint);
+            Assert.Equal(key.Kid, reading.Kid);
+        }
+
+        var verification = await AuditVerifier.VerifyAsync(_store, TestContext.Current.CancellationToken);
+        Assert.True(verification.IsIntact, verification.Problem);
+        Assert.Equal(2, verification.Checkpoints);
+    }
+
+    [Fact]
+    public async Task A_tick_checkpoints_the_events_that_came_and_quiet_ticks_checkpoint_nothing()
+    {
+        var every = TimeSpan.FromMinutes(5);
+        await using var log = await StartAsync(new AuditCheckpointOptions(true, 1000, every), SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow()));
+        var first = await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+        var committed = NextCheckpoint();
+
+        _time.Advance(every);
+        var checkpoint = await committed.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, checkpoint.Seq);
+        Assert.Equal(new AuditCheckpoint(null, 1, first.Hash, _time.GetUtcNow()), AuditCheckpoint.Read(checkpoint.Record.Checkpoint!).Checkpoint);
+
+        // Three ticks with no event since the checkpoint: the next event directly follows it.
+        _time.Advance(every);
+        _time.Advance(every);
+        _time.Advance(every);
+        var next = await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(3, next.Seq);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_cut_by_count_puts_the_next_timed_one_a_whole_period_after_it()
+    {
+        var every = TimeSpan.FromMinutes(5);
+        await using var log = await StartAsync(new AuditCheckpointOptions(true, 2, every), SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow()));
+        _time.Advance(TimeSpan.FromMinutes(4));
+        await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+        await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(3, _store.Events.Count); // r1, r2 and their checkpoint
+
+        // The timer started with the log would fire now; it was moved to 5 minutes after the checkpoint.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await log.AppendAsync(Record("r3"), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(4, _store.Events.Count);
+
+        var committed = NextCheckpoint();
+        _time.Advance(TimeSpan.FromMinutes(4));
+        var checkpoint = await committed.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(5, checkpoint.Seq);
+    }
+
+    [Fact]
+    public async Task A_log_restarted_on_a_head_that_no_checkpoint_covers_checkpoints_it_at_the_first_tick()
+    {
+        var every = TimeSpan.FromMinutes(5);
+        await using (var plain = await StartAsync())
+        {
+            await plain.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        await using var log = await StartAsync(new AuditCheckpointOptions(true, 1000, every), SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow()));
+        var committed = NextCheckpoint();
+        _time.Advance(every);
+
+        Assert.Equal(2, (await committed.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)).Seq);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_fails_with_its_batch_and_the_events_it_would_have_covered_stay_counted()
+    {
+        await using var log = await StartAsync(new AuditCheckpointOptions(true, 2, TimeSpan.FromMinutes(5)), SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow()));
+        await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+
+        _store.FailNext = MemoryAuditStore.Failure.BeforeWrite;
+        await Assert.ThrowsAsync<AuditWriteException>(() => log.AppendAsync(Record("lost"), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Single(_store.Events);
+
+        var r2 = await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+
+        // r1 and r2 are the two events since the last checkpoint: it follows r2 and signs it.
+        var checkpoint = _store.Events[^1];
+        Assert.Equal(["r1", "r2", null], _store.Events.Select(e => e.Record.RequestId));
+        Assert.Equal(new AuditCheckpoint(null, r2.Seq, r2.Hash, _time.GetUtcNow()), AuditCheckpoint.Read(checkpoint.Record.Checkpoint!).Checkpoint);
+    }
+
+    [Fact]
+    public async Task A_disabled_checkpointer_cuts_nothing()
+    {
+        await using var log = await StartAsync(new AuditCheckpointOptions(false, 1, TimeSpan.FromMinutes(5)), SigningKey.Generate(_time.GetUtcNow(), _time.GetUtcNow()));
+
+        await log.AppendAsync(Record("r1"), cancellationToken: TestContext.Current.CancellationToken);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        var next = await log.AppendAsync(Record("r2"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, next.Seq);
+        Assert.DoesNotContain(_store.Events, e => e.Record.Type == AuditTypes.AuditCheckpoint);
+    }
+
+    /// <summary>Completes with the next checkpoint event the store commits.</summary>
+    private Task<AuditEvent> NextCheckpoint()
+    {
+        var seen = new TaskCompletionSource<AuditEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.Committed = _ =>
+        {
+            if (_store.Events[^1] is { Record.Type: AuditTypes.AuditCheckpoint } e)
+            {
+                seen.TrySetResult(e);
+            }
+
+            return Task.CompletedTask;
+        };
+        return seen.Task;
+    }
+
+    private async Task<AuditLog> StartAsync(AuditCheckpointOptions options, SigningKey key)
+    {
+        var checkpointer = new AuditCheckpointer(options);
+        checkpointer.SignWith(_ => key);
+        var log = new AuditLog(_store, _time, NullLogger<AuditLog>.Instance, checkpointer);
+        await log.StartAsync(TestContext.Current.CancellationToken);
+        return log;
+    }
+
     private async Task<AuditLog> StartAsync()
     {
         var log = new AuditLog(_store, _time, NullLogger<AuditLog>.Instance);

@@ -136,6 +136,104 @@ public sealed class AuditVerifierTests
         Assert.Equal("event names no node after events that name theirs (moved from another chain)", result.Problem);
     }
 
+    private static readonly SigningKey Key = SigningKey.Generate(Start, Start);
+
+    [Fact]
+    public async Task A_checkpoint_that_signs_the_event_before_it_is_verified_and_counted()
+    {
+        var rows = WithCheckpoint(10, at: 6, (covered, hash) => new AuditCheckpoint(null, covered, hash, Start).Sign(Key));
+
+        var result = await VerifyAsync(rows);
+
+        Assert.True(result.IsIntact, result.Problem);
+        Assert.Equal(1, result.Checkpoints);
+        Assert.Equal(6, result.LatestCheckpoint!.EventSeq);
+        Assert.Equal(new AuditCheckpoint(null, 5, rows[4].Hash, Start), result.LatestCheckpoint.Checkpoint);
+        Assert.Equal(Key.Kid, result.LatestCheckpoint.Kid);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_whose_signed_hash_is_not_the_chains_breaks_the_chain_at_the_checkpoint()
+    {
+        // As after a rewrite behind the checkpoint that recomputed every hash but could not re-sign.
+        var signed = new string('c', 64);
+        var rows = WithCheckpoint(10, at: 6, (covered, _) => new AuditCheckpoint(null, covered, signed, Start).Sign(Key));
+
+        var result = await VerifyAsync(rows);
+
+        Assert.Equal(6, result.BrokenAtSeq);
+        Assert.Equal(5, result.VerifiedCount);
+        Assert.Equal($"checkpoint signed seq 5 with hash {signed}, but the event before it is seq 5 with hash {rows[4].Hash} (events it covers were rewritten, removed or reordered)", result.Problem);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_of_another_seq_breaks_the_chain_at_the_checkpoint()
+    {
+        var rows = WithCheckpoint(10, at: 6, (_, hash) => new AuditCheckpoint(null, 4, hash, Start).Sign(Key));
+
+        var result = await VerifyAsync(rows);
+
+        Assert.Equal(6, result.BrokenAtSeq);
+        Assert.StartsWith("checkpoint signed seq 4 with hash ", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_with_a_forged_signature_breaks_the_chain_at_the_checkpoint()
+    {
+        var rows = WithCheckpoint(10, at: 6, (covered, hash) =>
+        {
+            var real = new AuditCheckpoint(null, covered, hash, Start).Sign(Key).Split('.');
+            var other = new AuditCheckpoint(null, covered, hash, Start.AddHours(1)).Sign(Key).Split('.');
+            return $"{real[0]}.{other[1]}.{real[2]}";
+        });
+
+        var result = await VerifyAsync(rows);
+
+        Assert.Equal(6, result.BrokenAtSeq);
+        Assert.Equal($"checkpoint signature does not verify with key {Key.Kid} (forged or altered)", result.Problem);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_signed_for_another_nodes_chain_breaks_the_chain_at_the_checkpoint()
+    {
+        var rows = WithCheckpoint(10, at: 6, (covered, hash) => new AuditCheckpoint("node-b", covered, hash, Start).Sign(Key), node: "node-a");
+
+        var result = await VerifyAsync(rows);
+
+        Assert.Equal(6, result.BrokenAtSeq);
+        Assert.Equal("checkpoint was signed for the chain of node node-b (moved from another chain)", result.Problem);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_event_without_its_checkpoint_breaks_the_chain_there()
+    {
+        var result = await VerifyAsync(WithCheckpoint(10, at: 6, (_, _) => null));
+
+        Assert.Equal(6, result.BrokenAtSeq);
+        Assert.Equal("checkpoint event carries no checkpoint", result.Problem);
+    }
+
+    /// <summary>A chain of <paramref name="count"/> events whose event <paramref name="at"/> is a checkpoint holding what <paramref name="jws"/> makes of the seq and hash before it.</summary>
+    private static AuditRow[] WithCheckpoint(int count, long at, Func<long, string, string?> jws, string? node = null)
+    {
+        var rows = new AuditRow[count];
+        var prev = AuditEvent.GenesisHash;
+        for (var seq = 1; seq <= count; seq++)
+        {
+            var record = seq == at
+                ? new AuditRecord { Type = AuditTypes.AuditCheckpoint, Outcome = AuditOutcomes.Allowed, Checkpoint = jws(seq - 1, prev) }
+                : new AuditRecord { Type = AuditTypes.TokenIssued, Outcome = AuditOutcomes.Allowed, Agent = "support-agent", Jti = "jti-" + seq };
+            var time = Start.AddSeconds(seq);
+            var json = AuditEvent.Serialize(seq, time, record, prev, node);
+            var hash = Convert.ToHexStringLower(SHA256.HashData(json));
+            var e = new AuditEvent { Seq = seq, Time = time, Record = record, PrevHash = prev, Hash = hash, Json = json };
+            rows[seq - 1] = new AuditRow(seq, json, hash, AuditColumns.Of(e), node);
+            prev = hash;
+        }
+
+        return rows;
+    }
+
     private static Task<AuditVerification> VerifyAsync(IReadOnlyList<AuditRow> rows) =>
         AuditVerifier.VerifyAsync(new RowAuditStore(rows), TestContext.Current.CancellationToken);
 

@@ -1009,6 +1009,39 @@ public sealed class ConfigLoaderTests : IDisposable
         AssertNames(Refused(ValidYaml + "\naudit:\n  sink: []\n"), "audit.sink", "unknown key");
     }
 
+    [Fact]
+    public void Audit_checkpoints_are_on_by_default_every_1000_events_or_5_minutes()
+    {
+        var config = Load(ValidYaml);
+
+        Assert.Equal(new AuditCheckpointOptions(true, 1000, TimeSpan.FromMinutes(5)), config.AuditCheckpoints);
+    }
+
+    [Fact]
+    public void Audit_checkpoints_take_their_interval_and_count_from_the_audit_key()
+    {
+        var config = Load(ValidYaml + "\naudit:\n  checkpoint: { every_events: 250, every: 30s }\n");
+
+        Assert.Equal(new AuditCheckpointOptions(true, 250, TimeSpan.FromSeconds(30)), config.AuditCheckpoints);
+        Assert.False(Load(ValidYaml + "\naudit:\n  checkpoint: { enabled: false }\n").AuditCheckpoints.Enabled);
+    }
+
+    [Theory]
+    [InlineData("checkpoint: { every_events: 0 }", "audit.checkpoint.every_events", "must be a whole number from 1 to 1000000")]
+    [InlineData("checkpoint: { every: 500ms }", "audit.checkpoint.every", "is not a duration")]
+    [InlineData("checkpoint: { every: 2d }", "audit.checkpoint.every", "must be between 1s and 24h")]
+    [InlineData("checkpoint: { every_event: 10 }", "audit.checkpoint.every_event", "")]
+    [InlineData("checkpoints: { every: 1m }", "audit.checkpoints", "")]
+    public void A_bad_audit_checkpoint_setting_is_refused_naming_its_line_and_path(string setting, string path, string problem)
+    {
+        var yaml = ValidYaml + "\naudit:\n  " + setting + "\n";
+
+        var ex = Refused(yaml);
+
+        AssertNames(ex, path, problem);
+        Assert.Equal(LineOf(yaml, setting), ex.Line);
+    }
+
     private ConfigException Refused(string yaml) => Assert.Throws<ConfigException>(() => Load(yaml));
 
     [Theory]
