@@ -32,6 +32,9 @@ public sealed record TesseraConfig
 
     public RateLimitOptions RateLimits { get; init; } = RateLimitOptions.Default;
 
+    /// <summary>OpenTelemetry export (<c>telemetry:</c>); null when it is not configured, and then nothing is traced.</summary>
+    public TelemetryOptions? Telemetry { get; init; }
+
     /// <summary>The thresholds of the posture report (<c>posture:</c>).</summary>
     public Posture.PostureOptions Posture { get; init; } = Core.Posture.PostureOptions.Default;
 
