@@ -6,6 +6,7 @@ using Tessera.Core.Protocol;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 using Tessera.Core.Vault;
+using Tessera.Core.Telemetry;
 
 namespace Tessera.Core.Proxy;
 
@@ -90,7 +91,11 @@ public sealed partial class ProxyService
                     }
                 }
 
-                decision = McpAuthorizer.Authorize(claims.Scope, tool, message);
+                using (TesseraTrace.Start(TesseraTrace.RuleMatch))
+                {
+                    decision = McpAuthorizer.Authorize(claims.Scope, tool, message);
+                }
+
                 if (!decision.IsAllowed)
                 {
                     return await RefuseMcpAsync(request, 403, RefusalCodes.McpNotAllowed, $"no rule of the token's scopes allows {message.Method}{(message.Target is null ? "" : " " + DisplayText.Clip(message.Target))}",

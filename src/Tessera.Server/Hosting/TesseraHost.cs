@@ -150,6 +150,8 @@ public static class TesseraHost
         services.AddHostedService<PostureRefresh>();
         services.AddHostedService<Leases.LeaseReaper>();
         services.AddProblemDetails();
+        TesseraMeter.KeepOffPrometheus();
+        TesseraTelemetry.Add(services, config.Telemetry, config.Cluster.NodeId);
 
         // The web console (docs/console.md): pages rendered on the server, with a cookie session of its own.
         services.AddRazorComponents();
@@ -157,6 +159,12 @@ public static class TesseraHost
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
+        if (config.Telemetry is not null)
+        {
+            // Its instruments exist from the start, so the first export already carries them.
+            app.Services.GetRequiredService<TesseraMeter>();
+        }
+
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = HandleUnexpectedAsync,
