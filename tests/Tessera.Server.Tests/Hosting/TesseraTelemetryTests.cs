@@ -136,6 +136,35 @@ public sealed class TesseraTelemetryTests
     }
 
     [Fact]
+    public async Task An_mcp_call_carries_the_mcp_method_and_the_tool_name_it_called()
+    {
+        var receiver = await TestUpstream.StartAsync();
+        await using var __ = receiver;
+        receiver.AnswerWith(200);
+        var recorder = new SpanRecorder();
+        await using var mcp = await Mcp.McpBroker.StartAsync(
+            configure: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(recorder)),
+            extraSections: Telemetry(receiver));
+        var token = await mcp.TokenAsync();
+
+        ActivityTraceId trace;
+        using (var caller = Caller())
+        {
+            trace = caller.TraceId;
+            await using var agent = await Mcp.McpTestClient.ConnectAsync(mcp.Endpoint, token, TestContext.Current.CancellationToken, Mcp.McpTestClient.StatelessProtocol);
+            await agent.CallToolAsync("search_issues", new Dictionary<string, object?> { ["query"] = "q" }, cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        var spans = await recorder.WaitForAsync(trace, s => s.Any(span => IsTesseraRequest(span) && "search_issues".Equals(span.GetTagItem(TesseraTrace.McpNameAttribute))));
+        var call = Assert.Single(spans, span => IsTesseraRequest(span) && "search_issues".Equals(span.GetTagItem(TesseraTrace.McpNameAttribute)));
+        Assert.Equal("tools/call", call.GetTagItem(TesseraTrace.McpMethodAttribute));
+        Assert.Equal(Mcp.McpBroker.ToolId, call.GetTagItem(TesseraTrace.ToolAttribute));
+        Assert.Equal("support-agent", call.GetTagItem(TesseraTrace.AgentAttribute));
+        Assert.Contains(spans, s => s.ParentSpanId == call.SpanId && s.OperationName == TesseraTrace.RuleMatch);
+        Assert.Contains(spans, s => s.ParentSpanId == call.SpanId && s.OperationName == TesseraTrace.Upstream);
+    }
+
+    [Fact]
     public async Task The_token_endpoint_traces_client_authentication_issuance_and_audit()
     {
         var (proxy, receiver, recorder) = await StartAsync();
