@@ -3,10 +3,10 @@ using System.Text.Json;
 using Tessera.Core.Audit;
 using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
+using Tessera.Core.Telemetry;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 using Tessera.Core.Vault;
-using Tessera.Core.Telemetry;
 
 namespace Tessera.Core.Proxy;
 

@@ -7,10 +7,10 @@ using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
+using Tessera.Core.Telemetry;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 using Tessera.Core.Vault;
-using Tessera.Core.Telemetry;
 
 namespace Tessera.Core.Proxy;
 

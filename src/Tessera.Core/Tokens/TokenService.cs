@@ -3,8 +3,8 @@ using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Protocol;
-using Tessera.Core.Tools;
 using Tessera.Core.Telemetry;
+using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tokens;
 
