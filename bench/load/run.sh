@@ -5,8 +5,11 @@
 # proxy is measured against calling its upstream (bench/Tessera.Upstream) directly, in the same run,
 # and against proxy_ceiling: the ceiling app forwarding the same request with YARP and nothing else.
 # proxy_dpop is the proxy again with a DPoP-bound token and a fresh proof per request (RFC 9449).
+# proxy_telemetry_off / proxy_telemetry_on are the proxy again, each in a freshly restarted Tessera: without
+# a telemetry section, and with traces and metrics exported over OTLP (sample_ratio 1) to a local sink
+# that accepts and drops them (TELEMETRY=0 skips both).
 # PROXY_ONLY=1 skips the ceiling and the token paths and measures only upstream_direct, proxy_ceiling,
-# proxy and proxy_dpop. TOKEN_ONLY=1 measures only the ceiling, client_credentials_basic and
+# proxy, proxy_dpop and the two telemetry lines. TOKEN_ONLY=1 measures only the ceiling, client_credentials_basic and
 # token_exchange_mission_to_tool (the targets in docs/performance.md) and client_credentials_basic_file_sink
 # (the first with an audit file sink), and skips the proxy and MCP.
 # The MCP gateway is measured against an MCP server of the official C# SDK (bench/Tessera.McpUpstream,
@@ -32,6 +35,8 @@ TOKEN_ONLY=${TOKEN_ONLY:-0}
 MCP_ONLY=${MCP_ONLY:-0}
 MCP_UPSTREAM_PORT=${MCP_UPSTREAM_PORT:-18084}
 MCP_JSON=${MCP_JSON:-0}
+TELEMETRY=${TELEMETRY:-1}
+OTLP_SINK_PORT=${OTLP_SINK_PORT:-18085}
 # Throughput is compared at saturation too: with 16 connections a path that waits for a durable
 # commit before forwarding is bounded by that wait (16 / latency), not by CPU; mcp_call_ceiling_sat
 # and mcp_call_sat drive the same call with MCP_SATURATION connections until both are CPU-bound.
@@ -308,6 +313,52 @@ for line in "call tools/call get_issue" "list tools/list -"; do
 done
 fi
 
+if [ "$RUN_PROXY" = 1 ] && [ "$TELEMETRY" = 1 ]; then
+# The proxy with OpenTelemetry on and off, each in a Tessera restarted on the same data, so the two
+# differ in the telemetry section alone. The sink answers every OTLP export 200 and keeps nothing.
+echo "== proxy with telemetry off and on" >&2
+python3 - "$OTLP_SINK_PORT" >"$WORK/otlp-sink.log" 2>&1 <<'PY' &
+import http.server, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                self.rfile.read(size + 2)
+                if size == 0:
+                    break
+        else:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        print(self.path, flush=True)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+PY
+PIDS+=($!)
+cp "$WORK/tessera.yaml" "$WORK/tessera-traced.yaml"
+printf '\ntelemetry:\n  otlp: { endpoint: "http://127.0.0.1:%s", protocol: http/protobuf }\n  sample_ratio: 1.0\n' "$OTLP_SINK_PORT" >> "$WORK/tessera-traced.yaml"
+restart_tessera() { # CONFIG
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+  $TESSERA serve --config "$1" >>"$WORK/tessera.log" 2>&1 &
+  SERVER_PID=$!; PIDS+=($SERVER_PID)
+  wait_ready "$ADDR/readyz"
+}
+for mode in off on; do
+  [ "$mode" = on ] && restart_tessera "$WORK/tessera-traced.yaml" || restart_tessera "$WORK/tessera.yaml"
+  TRACE_TOKEN=$(token crm:read)
+  DURATION=3 run warmup "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $TRACE_TOKEN" >/dev/null 2>&1 || true
+  sed -i '/^warmup /d' "$RESULTS"
+  run "proxy_telemetry_$mode" "$SERVER_PID" get.lua LOAD_PATH=/proxy/crm/contacts/42 LOAD_AUTH="Bearer $TRACE_TOKEN"
+done
+traces=$(grep -c '^/v1/traces' "$WORK/otlp-sink.log" || true)
+echo "OTLP sink: $traces trace exports, $(grep -c '^/v1/metrics' "$WORK/otlp-sink.log" || true) metric exports" >&2
+[ "$traces" -gt 0 ] || { echo "the traced Tessera exported no traces" >&2; exit 1; }
+fi
+
 echo
 echo "Tessera load harness — $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $(date -u +%Y-%m-%dT%H:%MZ)"
 # upstream_direct, proxy_ceiling, proxy and proxy_dpop are given as a share of upstream_direct, the MCP lines
@@ -321,6 +372,8 @@ awk '
   $1 == "proxy" { proxy = $2; proxy50 = ms($3); proxy99 = ms($4) }
   $1 == "proxy_ceiling" { floor = $2; floor50 = ms($3) }
   $1 == "proxy_dpop" { dpop = $2; dpop50 = ms($3); dpop99 = ms($4); dpopcpu = $5; dpopbad = $6 }
+  $1 == "proxy_telemetry_off" { toff = $2; toff50 = ms($3); toff99 = ms($4); toffcpu = $5 }
+  $1 == "proxy_telemetry_on" { ton = $2; ton50 = ms($3); ton99 = ms($4); toncpu = $5 }
   $1 == "proxy" { proxycpu = $5 }
   $1 == "client_credentials_basic" { cc = $2; cc50 = ms($3); cccpu = $5 }
   $1 == "client_credentials_basic_file_sink" { ccs = $2; ccs50 = ms($3); ccscpu = $5 }
@@ -343,7 +396,7 @@ awk '
   $1 ~ /^mcp_call/ && base == "" { if (mcd) base = sprintf("%5.0f%% of mcp_call_direct", 100 * $2 / mcd) }
   $1 ~ /^mcp_list/ && base == "" { if (mld) base = sprintf("%5.0f%% of mcp_list_direct", 100 * $2 / mld) }
   $1 == "working_upstream_direct" || $1 == "proxy_to_working_upstream" { if (wdirect) base = sprintf("%5.0f%% of working direct", 100 * $2 / wdirect) }
-  $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" || $1 == "proxy_dpop" { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
+  $1 == "upstream_direct" || $1 == "proxy" || $1 == "proxy_ceiling" || $1 == "proxy_dpop" || $1 ~ /^proxy_telemetry_/ { if (direct) base = sprintf("%5.0f%% of direct", 100 * $2 / direct) }
   base == "" && ceiling { base = sprintf("%5.0f%% of ceiling", 100 * $2 / ceiling) }
   { printf "%-36s %10.0f req/s  p50 %8s  p99 %8s  cpu %5s µs/req  non-2xx %6s  %s\n", $1, $2, $3, $4, $5, $6, base }
   END {
@@ -362,6 +415,9 @@ awk '
     if (proxy && dpop)
       printf "proxy_dpop vs proxy: throughput %.0f%% of proxy, p50 %+.2f ms, server cpu %+d µs/req (what DPoP adds)\n",
         100 * dpop / proxy, dpop50 - proxy50, dpopcpu - proxycpu
+    if (toff && ton)
+      printf "proxy_telemetry_on vs proxy_telemetry_off: throughput %.0f%% of off, p50 %+.2f ms, p99 %+.2f ms, server cpu %+d µs/req (what tracing every request costs)\n",
+        100 * ton / toff, ton50 - toff50, ton99 - toff99, toncpu - toffcpu
     if (mcd && mc)
       printf "mcp_call vs mcp_call_direct: throughput %.0f%% of direct, added p50 %.2f ms (with queueing; the target is mcp_call_1c), added p99 %.2f ms\n",
         100 * mc / mcd, mc50 - mcd50, mc99 - mcd99

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Tessera.Core.Posture;
 using Tessera.Core.Storage;
+using Tessera.Core.Telemetry;
 
 namespace Tessera.Core.Audit;
 
@@ -127,13 +128,12 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>Records one event with several state changes, all in the same durable transaction.</summary>
     public Task<AuditEvent> AppendAsync(AuditRecord record, IReadOnlyList<StateChange> changes, CancellationToken cancellationToken)
     {
+        var span = TesseraTrace.StartAudit(record);
         var pending = new Pending(record, changes, _time.GetUtcNow());
-        if (!_queue.Writer.TryWrite(pending))
-        {
-            return EnqueueSlowAsync(pending, cancellationToken);
-        }
+        var append = _queue.Writer.TryWrite(pending) ? pending.Completion.Task : EnqueueSlowAsync(pending, cancellationToken);
 
-        return pending.Completion.Task;
+        // Traced, the span ends when the event is durable; untraced, the caller awaits the commit itself.
+        return span is null ? append : TesseraTrace.EndWith(span, append);
     }
 
     /// <summary>

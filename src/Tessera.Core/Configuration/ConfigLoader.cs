@@ -130,7 +130,7 @@ public static partial class ConfigLoader
         public TesseraConfig Bind(YamlCursor root)
         {
             root.OnlyKeys("server", "storage", "cluster", "data_dir", "tokens", "signing_keys", "vault", "dpop", "registry", "rate_limits", "identity_providers", "admins",
-                "approver_groups", "principals", "tools", "agents", "posture", "console", "audit");
+                "approver_groups", "principals", "tools", "agents", "posture", "console", "audit", "telemetry");
 
             var server = BindServer(root.Child("server"));
             _audiences[AudienceKey(server.Issuer)] = "the server's issuer (tokens with aud = issuer are mission tokens)";
@@ -153,6 +153,7 @@ public static partial class ConfigLoader
 
             var auditSinks = BindAuditSinks(audit);
             var checkpoints = BindAuditCheckpoints(audit);
+            var telemetry = BindTelemetry(root.Child("telemetry"));
             var idps = root.Child("identity_providers").Items().Select(BindIdp).ToList();
             var admins = root.Child("admins").Items().Select(BindPrincipalRef).ToList();
             // Warn while a credential that never expires stays accepted beside admins who sign in with short-lived tokens.
@@ -212,6 +213,7 @@ public static partial class ConfigLoader
                 Console = console,
                 AuditSinks = auditSinks,
                 AuditCheckpoints = checkpoints,
+                Telemetry = telemetry,
                 IdentityProviders = idps,
                 Admins = admins,
                 ApproverGroups = groups,
@@ -477,6 +479,53 @@ public static partial class ConfigLoader
                 RefusalBurst = c.Child("refusal_burst").OptionalInt(d.RefusalBurst, 1, 1_000_000),
                 MaxTracked = c.Child("max_tracked").OptionalInt(d.MaxTracked, 100, 10_000_000),
             };
+        }
+
+        private static TelemetryOptions? BindTelemetry(YamlCursor c)
+        {
+            if (c.IsMissing)
+            {
+                return null;
+            }
+
+            c.OnlyKeys("otlp", "service_name", "sample_ratio");
+            var otlp = c.Child("otlp");
+            if (otlp.IsMissing)
+            {
+                throw otlp.Error("is required: the collector to export to (endpoint, protocol)");
+            }
+
+            otlp.OnlyKeys("endpoint", "protocol");
+            var endpointText = otlp.Child("endpoint").RequiredString();
+            // Reject anything but a plain http(s) URL: a query or user info would be sent with every
+            // export, and credentials written into it would sit in the configuration in clear.
+            if (!Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint) || (endpoint.Scheme != "http" && endpoint.Scheme != "https")
+                || endpoint.Host.Length == 0 || !string.IsNullOrEmpty(endpoint.Query) || !string.IsNullOrEmpty(endpoint.Fragment) || !string.IsNullOrEmpty(endpoint.UserInfo))
+            {
+                throw otlp.Child("endpoint").Error("must be an absolute http or https URL without user info, query or fragment (http://collector:4318)");
+            }
+
+            var protocol = otlp.Child("protocol").OptionalString() switch
+            {
+                null or "http/protobuf" => TelemetryProtocol.HttpProtobuf,
+                "grpc" => TelemetryProtocol.Grpc,
+                _ => throw otlp.Child("protocol").Error("must be http/protobuf or grpc"),
+            };
+
+            var serviceName = c.Child("service_name").OptionalString() ?? TelemetryOptions.DefaultServiceName;
+            if (serviceName.Length > 255 || !serviceName.All(ch => ch is > ' ' and <= '~'))
+            {
+                throw c.Child("service_name").Error("must be 1 to 255 printable ASCII characters without spaces");
+            }
+
+            var ratio = 1.0;
+            if (c.Child("sample_ratio").OptionalString() is { } ratioText
+                && (!double.TryParse(ratioText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out ratio) || ratio is < 0 or > 1))
+            {
+                throw c.Child("sample_ratio").Error("must be a number from 0 to 1");
+            }
+
+            return new TelemetryOptions(endpoint, protocol, serviceName, ratio);
         }
 
         private IdentityProviderOptions BindIdp(YamlCursor c)

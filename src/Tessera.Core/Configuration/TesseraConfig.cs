@@ -34,6 +34,8 @@ public sealed record TesseraConfig
 
     /// <summary>When the audit log cuts signed checkpoints (<c>audit.checkpoint:</c>).</summary>
     public AuditCheckpointOptions AuditCheckpoints { get; init; } = AuditCheckpointOptions.Default;
+    /// <summary>OpenTelemetry export (<c>telemetry:</c>); null when it is not configured, and then nothing is traced.</summary>
+    public TelemetryOptions? Telemetry { get; init; }
 
     /// <summary>The thresholds of the posture report (<c>posture:</c>).</summary>
     public Posture.PostureOptions Posture { get; init; } = Core.Posture.PostureOptions.Default;

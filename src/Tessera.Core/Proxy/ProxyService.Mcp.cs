@@ -3,6 +3,7 @@ using System.Text.Json;
 using Tessera.Core.Audit;
 using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
+using Tessera.Core.Telemetry;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 using Tessera.Core.Vault;
@@ -90,7 +91,11 @@ public sealed partial class ProxyService
                     }
                 }
 
-                decision = McpAuthorizer.Authorize(claims.Scope, tool, message);
+                using (TesseraTrace.Start(TesseraTrace.RuleMatch))
+                {
+                    decision = McpAuthorizer.Authorize(claims.Scope, tool, message);
+                }
+
                 if (!decision.IsAllowed)
                 {
                     return await RefuseMcpAsync(request, 403, RefusalCodes.McpNotAllowed, $"no rule of the token's scopes allows {message.Method}{(message.Target is null ? "" : " " + DisplayText.Clip(message.Target))}",

@@ -7,6 +7,7 @@ using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
+using Tessera.Core.Telemetry;
 using Tessera.Core.Tokens;
 using Tessera.Core.Tools;
 using Tessera.Core.Vault;
@@ -86,7 +87,12 @@ public sealed partial class ProxyService(
         }
 
         // Reject tokens that are malformed, forged, expired or revoked (revocation is checked on every call).
-        var validation = await validator.ValidateAsync(token, request.Aborted);
+        TokenValidation validation;
+        using (TesseraTrace.Start(TesseraTrace.TokenValidation))
+        {
+            validation = await validator.ValidateAsync(token, request.Aborted);
+        }
+
         if (!validation.IsActive)
         {
             return await RefuseAsync(request, 401, CodeOf(validation.Status), $"the token is {Describe(validation.Status)}", validation.Status == TokenStatus.InvalidSignature ? null : validation.Claims, null, null,
@@ -144,7 +150,12 @@ public sealed partial class ProxyService(
             return await RefuseAsync(request, 400, RefusalCodes.ProxyQueryInvalid, $"invalid query: {queryProblem}", claims, tool, path);
         }
 
-        var decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path, config.Server.Issuer);
+        ProxyDecision decision;
+        using (TesseraTrace.Start(TesseraTrace.RuleMatch))
+        {
+            decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path, config.Server.Issuer);
+        }
+
         if (!decision.IsAllowed)
         {
             return await RefuseAsync(request, decision.Status, decision.Code!, decision.Reason, claims, tool, path);

@@ -1,6 +1,7 @@
 using Tessera.Core.Audit;
 using Tessera.Core.Protocol;
 using Tessera.Core.Storage;
+using Tessera.Core.Telemetry;
 
 namespace Tessera.Core.Tokens;
 
@@ -20,7 +21,12 @@ internal sealed class TokenIssuer(SigningKeyService keys, AuditLog audit)
     public async Task<OAuthResult<TokenResponse>> IssueAsync(AccessTokenClaims claims, AuditRecord record, IReadOnlyList<StateChange> changes,
         string? issuedTokenType, CancellationToken cancellationToken)
     {
-        var token = JwtSigner.Sign(keys.Current(), claims);
+        string token;
+        using (TesseraTrace.Start(TesseraTrace.TokenIssuance))
+        {
+            token = JwtSigner.Sign(keys.Current(), claims);
+        }
+
         try
         {
             await audit.AppendAsync(record, changes, cancellationToken);

@@ -3,6 +3,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Protocol;
+using Tessera.Core.Telemetry;
 using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tokens;
@@ -34,7 +35,12 @@ public sealed partial class TokenService(
     {
         // The client is authenticated first: a refusal of anyone else is a failed authentication,
         // which the rate limits count, never an audit event for free.
-        var client = await authenticator.AuthenticateAsync(request.Client, cancellationToken);
+        ClientAuthentication client;
+        using (TesseraTrace.Start(TesseraTrace.ClientAuthentication))
+        {
+            client = await authenticator.AuthenticateAsync(request.Client, cancellationToken);
+        }
+
         request = request with { PendingChanges = client.Changes };
         if (client.Throttled)
         {

@@ -6,6 +6,7 @@ using Tessera.Core.Audit;
 using Tessera.Core.Configuration;
 using Tessera.Core.Protocol;
 using Tessera.Core.Storage;
+using Tessera.Core.Telemetry;
 
 namespace Tessera.Core.Vault;
 
@@ -333,6 +334,18 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
     /// zeroed. The resulting string lives until the request that carries it is done.
     /// </summary>
     public CredentialLookup TryFormatCredential(string name, string? format, out string? value)
+    {
+        using var span = TesseraTrace.Start(TesseraTrace.VaultCredential);
+        var lookup = FormatCredential(name, format, out value);
+        if (span is not null && lookup != CredentialLookup.Found)
+        {
+            span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, lookup == CredentialLookup.Missing ? "missing" : "broken");
+        }
+
+        return lookup;
+    }
+
+    private CredentialLookup FormatCredential(string name, string? format, out string? value)
     {
         value = null;
         var state = Volatile.Read(ref _state);

@@ -164,6 +164,8 @@ public static class TesseraHost
         // After StartupService, which starts the audit log the sinks follow.
         services.AddHostedService<AuditSinkService>();
         services.AddProblemDetails();
+        TesseraMeter.KeepOffPrometheus();
+        TesseraTelemetry.Add(services, config.Telemetry, config.Cluster.NodeId);
 
         // The web console (docs/console.md): pages rendered on the server, with a cookie session of its own.
         services.AddRazorComponents();
@@ -172,6 +174,12 @@ public static class TesseraHost
         configureBuilder?.Invoke(builder);
 
         var app = builder.Build();
+        if (config.Telemetry is not null)
+        {
+            // Its instruments exist from the start, so the first export already carries them.
+            app.Services.GetRequiredService<TesseraMeter>();
+        }
+
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = HandleUnexpectedAsync,

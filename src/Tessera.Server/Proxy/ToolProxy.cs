@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Tessera.Core.Mcp;
 using Tessera.Core.Protocol;
 using Tessera.Core.Proxy;
+using Tessera.Core.Telemetry;
 using Tessera.Server.Hosting;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -78,12 +79,26 @@ internal sealed partial class ToolProxy(ProxyService proxy, IHttpForwarder forwa
         var started = time.GetTimestamp();
         var transformer = new CredentialTransformer(grant.Path.Encoded + grant.Query, grant.CredentialHeader, grant.Credential, grant.CredentialFormat, grant.McpFilter, grant.McpList, grant.Mcp,
             silence: HttpMethods.IsGet(context.Request.Method) ? TimeSpan.Zero : tool.Options.Timeout, time);
-        var error = await forwarder.SendAsync(
-            context,
-            grant.IsMcp ? grant.Upstream.GetLeftPart(UriPartial.Path) : grant.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
-            _client,
-            new ForwarderRequestConfig { ActivityTimeout = tool.Options.Timeout },
-            transformer);
+        ForwarderError error;
+        using (var span = TesseraTrace.Start(TesseraTrace.Upstream))
+        {
+            span?.SetTag(TesseraTrace.ToolAttribute, tool.Id);
+            error = await forwarder.SendAsync(
+                context,
+                grant.IsMcp ? grant.Upstream.GetLeftPart(UriPartial.Path) : grant.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/'),
+                _client,
+                new ForwarderRequestConfig { ActivityTimeout = tool.Options.Timeout },
+                transformer);
+            if (span is { IsAllDataRequested: true })
+            {
+                span.SetTag("http.response.status_code", context.Response.StatusCode);
+                if (error != ForwarderError.None)
+                {
+                    span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error.ToString());
+                }
+            }
+        }
+
         var latency = time.GetElapsedTime(started).TotalMilliseconds;
         if (transformer.Removed is { } removed)
         {

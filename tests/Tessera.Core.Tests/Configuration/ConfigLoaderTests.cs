@@ -293,6 +293,47 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(new RateLimitOptions { Enabled = false, FailedAuthPerClient = 3, FailedAuthPerSource = 30, RefusalsPerSecond = 50, RefusalBurst = 500, MaxTracked = 1000 }, limits);
     }
 
+    [Fact]
+    public void Telemetry_is_off_unless_configured() => Assert.Null(Load(ValidYaml).Telemetry);
+
+    [Fact]
+    public void Telemetry_is_read_from_its_section()
+    {
+        var telemetry = Load(ValidYaml + """
+
+            telemetry:
+              otlp: { endpoint: "http://collector:4317", protocol: grpc }
+              service_name: tessera-eu
+              sample_ratio: 0.25
+            """).Telemetry;
+
+        Assert.Equal(new TelemetryOptions(new Uri("http://collector:4317"), TelemetryProtocol.Grpc, "tessera-eu", 0.25), telemetry);
+    }
+
+    [Fact]
+    public void Telemetry_defaults_to_http_protobuf_every_trace_and_the_service_name_tessera()
+    {
+        var telemetry = Load(ValidYaml + "\ntelemetry:\n  otlp: { endpoint: \"http://collector:4318\" }\n").Telemetry;
+
+        Assert.Equal(new TelemetryOptions(new Uri("http://collector:4318"), TelemetryProtocol.HttpProtobuf, "tessera", 1.0), telemetry);
+    }
+
+    [Theory]
+    [InlineData("service_name: tessera", "telemetry.otlp", "is required")]
+    [InlineData("otlp: { protocol: grpc }", "telemetry.otlp.endpoint", "is required")]
+    [InlineData("otlp: { endpoint: \"collector:4318\" }", "telemetry.otlp.endpoint", "must be an absolute http or https URL")]
+    [InlineData("otlp: { endpoint: \"ftp://collector\" }", "telemetry.otlp.endpoint", "must be an absolute http or https URL")]
+    [InlineData("otlp: { endpoint: \"http://user:pw@collector:4318\" }", "telemetry.otlp.endpoint", "without user info")]
+    [InlineData("otlp: { endpoint: \"http://collector:4318/?key=1\" }", "telemetry.otlp.endpoint", "without user info, query")]
+    [InlineData("otlp: { endpoint: \"http://collector:4318\", protocol: http/json }", "telemetry.otlp.protocol", "must be http/protobuf or grpc")]
+    [InlineData("otlp: { endpoint: \"http://collector:4318\", headers: x }", "telemetry.otlp.headers", "unknown key")]
+    [InlineData("otlp: { endpoint: \"http://c:4318\" }\n  sample_ratio: 1.5", "telemetry.sample_ratio", "must be a number from 0 to 1")]
+    [InlineData("otlp: { endpoint: \"http://c:4318\" }\n  sample_ratio: half", "telemetry.sample_ratio", "must be a number from 0 to 1")]
+    [InlineData("otlp: { endpoint: \"http://c:4318\" }\n  service_name: \"tes sera\"", "telemetry.service_name", "printable ASCII")]
+    [InlineData("otlp: { endpoint: \"http://c:4318\" }\n  exporter: zipkin", "telemetry.exporter", "unknown key")]
+    public void A_telemetry_section_that_cannot_be_read_is_refused(string lines, string path, string problem) =>
+        AssertNames(Refused(ValidYaml + "\ntelemetry:\n  " + lines + "\n"), path, problem);
+
     [Theory]
     [InlineData("refusal_burst: 0", "rate_limits.refusal_burst", "must be a whole number from 1")]
     [InlineData("failed_auth_per_client: many", "rate_limits.failed_auth_per_client", "must be a whole number")]

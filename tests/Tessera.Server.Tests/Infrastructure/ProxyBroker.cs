@@ -70,10 +70,11 @@ public sealed class ProxyBroker : IAsyncDisposable
         """;
 
     public static async Task<ProxyBroker> StartAsync(string extraTools = "", IReadOnlyList<string>? agentScopes = null, string extraAgents = "",
-        Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
+        Func<Core.Storage.ITesseraStore, Core.Storage.ITesseraStore>? wrapStore = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null,
+        string extraSections = "")
     {
         var upstream = await TestUpstream.StartAsync();
-        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools, agentScopes, extraAgents), realHttp: true, wrapStore: wrapStore, configure: configure);
+        var broker = await TestBroker.StartAsync(Yaml(upstream.Address, extraTools, agentScopes, extraAgents) + "\n" + extraSections, realHttp: true, wrapStore: wrapStore, configure: configure);
         var proxy = new ProxyBroker(upstream, broker);
         await proxy.PutSecretAsync("crm-key", CrmKey);
         await proxy.PutSecretAsync("gh-token", GithubToken);

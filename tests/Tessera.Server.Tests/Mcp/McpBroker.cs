@@ -51,13 +51,18 @@ public sealed class McpBroker : IAsyncDisposable
               admin: { rules: [ "MCP tools/call delete_*" ] }
         """;
 
-    public static async Task<McpBroker> StartAsync(McpTestServerOptions? options = null)
+    /// <param name="options">How the MCP server upstream behaves.</param>
+    /// <param name="configure">Changes to the broker's host (as <see cref="ProxyBroker.StartAsync"/>).</param>
+    /// <param name="extraSections">More top-level sections of the broker's configuration.</param>
+    public static async Task<McpBroker> StartAsync(McpTestServerOptions? options = null, Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null,
+        string extraSections = "")
     {
         var upstream = await McpTestServer.StartAsync(options);
         ProxyBroker? proxy = null;
         try
         {
-            proxy = await ProxyBroker.StartAsync(extraTools: ToolYaml(upstream.Endpoint), agentScopes: ["issues:read", "issues:write", "issues:admin"], extraAgents: OtherAgentYaml);
+            proxy = await ProxyBroker.StartAsync(extraTools: ToolYaml(upstream.Endpoint), agentScopes: ["issues:read", "issues:write", "issues:admin"], extraAgents: OtherAgentYaml,
+                configure: configure, extraSections: extraSections);
             await proxy.PutSecretAsync("issues-key", UpstreamSecret);
             return new McpBroker(upstream, proxy);
         }
