@@ -1,0 +1,22 @@
+namespace Tessera.CrashTest;
+
+/// <summary>
+/// One acknowledged action: <paramref name="Id"/> is what its audit event carries (a <c>jti</c>, an
+/// approval id, a secret version as <c>NAME vN</c>, a proxied path); <paramref name="Token"/> is the
+/// revoked token itself, to check it stays refused.
+/// </summary>
+internal sealed record Acknowledged(ActionKind Kind, string Id, string? Token = null)
+{
+    /// <summary>The audit event type that must be present for this action.</summary>
+    public string EventType => Kind switch
+    {
+        ActionKind.Issued => "token.issued",
+        ActionKind.Exchanged => "token.exchanged",
+        ActionKind.Revoked => "token.revoked",
+        ActionKind.SecretRotated => "secret.rotated",
+        ActionKind.ApprovalRequested => "approval.requested",
+        ActionKind.ApprovalApproved => "approval.approved",
+        ActionKind.Proxied => "proxy.forwarded",
+        _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
+    };
+}

@@ -1,0 +1,26 @@
+namespace Tessera.CrashTest;
+
+/// <summary>An action of the mixed load that Tessera acknowledged, by the audit event it must have left.</summary>
+internal enum ActionKind
+{
+    /// <summary>A client_credentials token (200): <c>token.issued</c> with its <c>jti</c>.</summary>
+    Issued,
+
+    /// <summary>A token exchange starting a mission (200): <c>token.exchanged</c> with its <c>jti</c>.</summary>
+    Exchanged,
+
+    /// <summary>A revocation (200 from /oauth/revoke): <c>token.revoked</c> with the <c>jti</c>; the token stays dead.</summary>
+    Revoked,
+
+    /// <summary>A secret rotation (200 from the admin API): <c>secret.rotated</c> naming the version; that version or a newer one stays current.</summary>
+    SecretRotated,
+
+    /// <summary>An approval request (<c>approval_required</c> with an <c>auth_req_id</c>): <c>approval.requested</c>.</summary>
+    ApprovalRequested,
+
+    /// <summary>An approval decided (200 from the admin API): <c>approval.approved</c>; it is no longer pending.</summary>
+    ApprovalApproved,
+
+    /// <summary>A proxied call the upstream answered (200 through the proxy): <c>proxy.forwarded</c> with its unique path.</summary>
+    Proxied,
+}
