@@ -29,6 +29,11 @@ internal static class CrashHarness
     /// <summary>Revocations of earlier rounds re-checked after each restart, besides all of the last round's.</summary>
     private const int EarlierRevocationsRechecked = 10;
 
+    /// <summary>What <see cref="CrashOptions.PlantUnrecordedActions"/> adds: no event can carry them.</summary>
+    public const string PlantedJti = "planted-jti-never-issued";
+
+    public const string PlantedPath = "/contacts/planted-never-forwarded";
+
     public static async Task<CrashReport> RunAsync(CrashOptions options, CancellationToken cancellationToken)
     {
         var report = new CrashReport(options);
@@ -97,6 +102,12 @@ internal static class CrashHarness
             await load;
             report.Kills++;
             var received = upstream.Drain();
+            if (options.PlantUnrecordedActions && ledger.Kill == 1)
+            {
+                ledger.Add(ActionKind.Issued, PlantedJti);
+                received.Add(PlantedPath);
+            }
+
             report.UpstreamReceived += received.Count;
             report.Unexpected += ledger.UnexpectedCount;
             foreach (var a in ledger.Acknowledged)

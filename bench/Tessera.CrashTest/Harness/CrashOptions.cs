@@ -29,6 +29,12 @@ internal sealed record CrashOptions
     /// <summary>The built <c>tessera.dll</c> to run.</summary>
     public required string TesseraDll { get; init; }
 
+    /// <summary>
+    /// Proves the checks can fail: adds to the first kill's ledger a token issuance that never
+    /// happened and an upstream request that was never forwarded, which the checks must report.
+    /// </summary>
+    public bool PlantUnrecordedActions { get; init; }
+
     /// <summary>Where each line of progress goes.</summary>
     public Action<string> Log { get; init; } = _ => { };
 
