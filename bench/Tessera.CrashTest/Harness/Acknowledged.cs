@@ -2,8 +2,9 @@ namespace Tessera.CrashTest;
 
 /// <summary>
 /// One acknowledged action: <paramref name="Id"/> is what its audit event carries (a <c>jti</c>, an
-/// approval id, a secret version as <c>NAME vN</c>, a proxied path); <paramref name="Token"/> is the
-/// revoked token itself, to check it stays refused.
+/// approval id, a secret version as <c>NAME vN</c>, a proxied path, <c>mission:ID</c> for a revoked
+/// mission); <paramref name="Token"/> is the revoked token itself (for a mission, one of its tokens),
+/// to check it stays refused.
 /// </summary>
 internal sealed record Acknowledged(ActionKind Kind, string Id, string? Token = null)
 {
@@ -12,7 +13,7 @@ internal sealed record Acknowledged(ActionKind Kind, string Id, string? Token = 
     {
         ActionKind.Issued => "token.issued",
         ActionKind.Exchanged => "token.exchanged",
-        ActionKind.Revoked => "token.revoked",
+        ActionKind.Revoked or ActionKind.MissionRevoked => "token.revoked",
         ActionKind.SecretRotated => "secret.rotated",
         ActionKind.ApprovalRequested => "approval.requested",
         ActionKind.ApprovalApproved => "approval.approved",

@@ -12,6 +12,9 @@ internal enum ActionKind
     /// <summary>A revocation (200 from /oauth/revoke): <c>token.revoked</c> with the <c>jti</c>; the token stays dead.</summary>
     Revoked,
 
+    /// <summary>A mission revoked through the admin API (200): <c>token.revoked</c> naming the mission; its token stays dead.</summary>
+    MissionRevoked,
+
     /// <summary>A secret rotation (200 from the admin API): <c>secret.rotated</c> naming the version; that version or a newer one stays current.</summary>
     SecretRotated,
 

@@ -7,7 +7,7 @@ namespace Tessera.CrashTest;
 /// <summary>
 /// The audit events recorded since a moment, read through <c>GET /admin/v1/audit</c> (so the same on
 /// SQLite and PostgreSQL), indexed by type and by what identifies each action: the <c>jti</c> of
-/// token events, the <c>secret</c> (<c>NAME vN</c>) of secret events, the approval id (the second
+/// token events (<c>mission:ID</c> for a mission's revocation), the <c>secret</c> (<c>NAME vN</c>) of secret events, the approval id (the second
 /// word of an approval event's <c>reason</c>) and the <c>path</c> of proxy events.
 /// </summary>
 internal sealed class AuditIndex
@@ -66,6 +66,12 @@ internal sealed class AuditIndex
         if (id is not null)
         {
             _events.Add((type, id));
+        }
+
+        // A mission's revocation names no jti, only the mission.
+        if (type == "token.revoked" && id is null && Get(e, "mission") is { } mission)
+        {
+            _events.Add((type, "mission:" + mission));
         }
     }
 

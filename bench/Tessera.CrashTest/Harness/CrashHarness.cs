@@ -176,22 +176,22 @@ internal static class CrashHarness
         }
 
         // 1: every revocation acknowledged before the kill still holds: this round's, and some of earlier rounds'.
-        var thisRound = ledger.Acknowledged.Where(a => a.Kind == ActionKind.Revoked).ToList();
+        var thisRound = ledger.Acknowledged.Where(a => a.Kind is ActionKind.Revoked or ActionKind.MissionRevoked).ToList();
         var earlier = revoked.Count <= EarlierRevocationsRechecked ? revoked : revoked.Skip(revoked.Count - EarlierRevocationsRechecked).ToList();
         foreach (var a in thisRound.Concat(earlier))
         {
             report.RevocationsRechecked++;
             if (await IsActiveAsync(http, setup, a.Token!, cancellationToken))
             {
-                Violated($"token {a.Id} was revoked (acknowledged) before kill {ledger.Kill}, but introspection says it is active after the restart");
+                Violated($"{a.Kind} {a.Id} was acknowledged before kill {ledger.Kill}, but introspection says it is active after the restart");
             }
 
-            using var proxied = new HttpRequestMessage(HttpMethod.Get, $"/proxy/crm/contacts/revoked-{a.Id}");
+            using var proxied = new HttpRequestMessage(HttpMethod.Get, $"/proxy/crm/contacts/revoked-{a.Id.Replace(':', '-')}");
             proxied.Headers.Authorization = new AuthenticationHeaderValue("Bearer", a.Token);
             using var answer = await http.SendAsync(proxied, cancellationToken);
             if (answer.StatusCode != HttpStatusCode.Unauthorized)
             {
-                Violated($"token {a.Id} was revoked (acknowledged) before kill {ledger.Kill}, but the proxy answered {(int)answer.StatusCode} instead of 401 after the restart");
+                Violated($"{a.Kind} {a.Id} was acknowledged before kill {ledger.Kill}, but the proxy answered {(int)answer.StatusCode} instead of 401 after the restart");
             }
         }
 

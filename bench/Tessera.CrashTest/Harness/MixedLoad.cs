@@ -40,7 +40,8 @@ internal sealed class MixedLoad(HttpClient http, TesseraSetup setup, TokenPool p
                 {
                     < 25 => IssueAsync(cancellationToken),
                     < 35 => ExchangeAsync(cancellationToken),
-                    < 50 => RevokeAsync(rng, cancellationToken),
+                    < 45 => RevokeAsync(rng, cancellationToken),
+                    < 50 => RevokeMissionAsync(rng, cancellationToken),
                     < 55 => RotateAsync(id, cancellationToken),
                     < 60 => ApprovalAsync(id, cancellationToken),
                     _ => ProxyAsync(id, rng, cancellationToken),
@@ -60,7 +61,7 @@ internal sealed class MixedLoad(HttpClient http, TesseraSetup setup, TokenPool p
         if (Expect(response, HttpStatusCode.OK, "client_credentials", body))
         {
             var token = AccessToken(body);
-            var jti = TokenPool.JtiOf(token);
+            var (jti, _) = TokenPool.ClaimsOf(token);
             ledger.Add(ActionKind.Issued, jti);
             pool.Add(token, jti);
         }
@@ -80,15 +81,15 @@ internal sealed class MixedLoad(HttpClient http, TesseraSetup setup, TokenPool p
         if (Expect(response, HttpStatusCode.OK, "token exchange", body))
         {
             var token = AccessToken(body);
-            var jti = TokenPool.JtiOf(token);
+            var (jti, mission) = TokenPool.ClaimsOf(token);
             ledger.Add(ActionKind.Exchanged, jti);
-            pool.Add(token, jti);
+            pool.Add(token, jti, mission);
         }
     }
 
     private async Task RevokeAsync(Random rng, CancellationToken cancellationToken)
     {
-        if (pool.Pick(rng, take: true) is not var (token, jti))
+        if (pool.Pick(rng, take: true) is not var (token, jti, _))
         {
             return;
         }
@@ -99,6 +100,25 @@ internal sealed class MixedLoad(HttpClient http, TesseraSetup setup, TokenPool p
         if (Expect(response, HttpStatusCode.OK, "revoke", ""))
         {
             ledger.Add(ActionKind.Revoked, jti, token);
+        }
+    }
+
+    private async Task RevokeMissionAsync(Random rng, CancellationToken cancellationToken)
+    {
+        if (pool.Pick(rng, take: true, ofMission: true) is not var (token, _, mission))
+        {
+            return;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/revocations")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new { kind = "mission", id = mission }), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = setup.AdminAuthorization;
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (Expect(response, HttpStatusCode.OK, "mission revocation", await response.Content.ReadAsStringAsync(cancellationToken)))
+        {
+            ledger.Add(ActionKind.MissionRevoked, "mission:" + mission, token);
         }
     }
 
@@ -154,7 +174,7 @@ internal sealed class MixedLoad(HttpClient http, TesseraSetup setup, TokenPool p
 
     private async Task ProxyAsync(string id, Random rng, CancellationToken cancellationToken)
     {
-        if (pool.Pick(rng, take: false) is not var (token, _))
+        if (pool.Pick(rng, take: false) is not var (token, _, _))
         {
             await IssueAsync(cancellationToken);
             return;
