@@ -24,6 +24,12 @@ internal enum ActionKind
     /// <summary>An approval decided (200 from the admin API): <c>approval.approved</c>; it is no longer pending.</summary>
     ApprovalApproved,
 
+    /// <summary>
+    /// An approved request redeemed by the agent's CIBA poll (200 with the token): <c>token.issued</c>
+    /// with its <c>jti</c>; the approval stays redeemed, and a second poll gets no second token.
+    /// </summary>
+    ApprovalRedeemed,
+
     /// <summary>A proxied call the upstream answered (200 through the proxy): <c>proxy.forwarded</c> with its unique path.</summary>
     Proxied,
 }

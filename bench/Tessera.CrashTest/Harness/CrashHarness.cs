@@ -18,7 +18,7 @@ namespace Tessera.CrashTest;
 /// <item>the server is ready again (<c>/readyz</c> 200) within <see cref="CrashOptions.ReadyBound"/>;</item>
 /// </list>
 /// and, beyond the events: the current secret version is at least the last one acknowledged, and an
-/// acknowledged approval decision is not pending again. The kill moments and every worker's choices
+/// acknowledged approval decision is not pending again, and a redeemed approval yields no second token. The kill moments and every worker's choices
 /// come from <see cref="CrashOptions.Seed"/>; the interleaving of workers and server is the machine's.
 /// </summary>
 internal static class CrashHarness
@@ -230,6 +230,26 @@ internal static class CrashHarness
                 else if (a.Kind == ActionKind.ApprovalApproved && s is "pending" or "denied")
                 {
                     Violated($"approval {a.Id} was approved (acknowledged) before the kill, but after the restart it is {s}");
+                }
+            }
+
+            // An approval yields one token, also across a crash: a redeemed one stays redeemed, and a second poll gets nothing.
+            foreach (var a in ledger.Acknowledged.Where(a => a.Kind == ActionKind.ApprovalRedeemed))
+            {
+                if (status.GetValueOrDefault(a.Approval!) != "redeemed")
+                {
+                    Violated($"approval {a.Approval} was redeemed (token {a.Id} acknowledged) before the kill, but after the restart it is {status.GetValueOrDefault(a.Approval!) ?? "not listed"}");
+                }
+
+                using var poll = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
+                {
+                    Content = new FormUrlEncodedContent([KeyValuePair.Create("grant_type", "urn:openid:params:grant-type:ciba"), KeyValuePair.Create("auth_req_id", a.Approval!)]),
+                };
+                poll.Headers.Authorization = setup.AgentAuthorization;
+                using var again = await http.SendAsync(poll, cancellationToken);
+                if (again.IsSuccessStatusCode)
+                {
+                    Violated($"approval {a.Approval} was redeemed (token {a.Id} acknowledged) before the kill, but after the restart a poll got a second token");
                 }
             }
         }

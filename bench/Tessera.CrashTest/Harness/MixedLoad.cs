@@ -7,8 +7,8 @@ namespace Tessera.CrashTest;
 
 /// <summary>
 /// The load the server is killed under: each worker picks, with its own seeded generator, a token
-/// issuance, a token exchange (a new mission), a revocation, a secret rotation, an approval (requested
-/// and approved) or a proxied call, and writes every action Tessera acknowledged into the round's
+/// issuance, a token exchange (a new mission), a revocation, a secret rotation, an approval (requested,
+/// approved and redeemed) or a proxied call, and writes every action Tessera acknowledged into the round's
 /// ledger with what identifies its audit event. A request that fails (the server was killed under
 /// it) was not acknowledged and is not written.
 /// </summary>
@@ -165,10 +165,20 @@ internal sealed class MixedLoad(HttpClient http, TesseraSetup setup, TokenPool p
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/admin/v1/approvals/{approval}/approve");
         request.Headers.Authorization = setup.Approver;
         using var response = await http.SendAsync(request, cancellationToken);
-        if (Expect(response, HttpStatusCode.OK, "approve", await response.Content.ReadAsStringAsync(cancellationToken)))
+        if (!Expect(response, HttpStatusCode.OK, "approve", await response.Content.ReadAsStringAsync(cancellationToken)))
         {
-            ledger.Undecided.TryRemove(approval, out _);
-            ledger.Add(ActionKind.ApprovalApproved, approval);
+            return;
+        }
+
+        ledger.Undecided.TryRemove(approval, out _);
+        ledger.Add(ActionKind.ApprovalApproved, approval);
+
+        // The agent redeems it: its one token.
+        using var redeemed = await TokenAsync([("grant_type", "urn:openid:params:grant-type:ciba"), ("auth_req_id", approval)], cancellationToken);
+        var token = await redeemed.Content.ReadAsStringAsync(cancellationToken);
+        if (Expect(redeemed, HttpStatusCode.OK, "approval redemption", token))
+        {
+            ledger.Add(ActionKind.ApprovalRedeemed, TokenPool.ClaimsOf(AccessToken(token)).Jti, approval: approval);
         }
     }
 

@@ -23,7 +23,7 @@ internal sealed class RoundLedger(int kill, DateTimeOffset startedAt)
 
     public IReadOnlyCollection<Acknowledged> Acknowledged => _acknowledged;
 
-    public void Add(ActionKind kind, string id, string? token = null) => _acknowledged.Enqueue(new Acknowledged(kind, id, token));
+    public void Add(ActionKind kind, string id, string? token = null, string? approval = null) => _acknowledged.Enqueue(new Acknowledged(kind, id, token, approval));
 
     public void NoteUnexpected(string what)
     {
