@@ -25,6 +25,11 @@ using Microsoft.IdentityModel.Tokens;
 //                                   (server stopped); with AGENTS, the token events are spread over agent-0000.. and
 //                                   their scopes (posture)
 //   posture-config DIR PORT AGENTS  write DIR/tessera.yaml with AGENTS agents over 20 tools (bench/posture/run.sh)
+//   flood ADDR SECONDS SOURCES FIRST
+//                                   SOURCES attackers, each one connection from its own loopback address (127.0.0.FIRST,
+//                                   FIRST+1, ..), send client_credentials with a wrong secret for a client id nobody has
+//                                   (never bench-agent's: its own allowance would lock it out, by design) to
+//                                   ADDR/oauth/token back to back for SECONDS; prints "REQUESTS CPU-SECONDS STATUS=COUNT,.."
 const string Secret = "load-secret-0123456789abcdefghijklmnopqrstuv";
 var dir = args.Length > 1 ? args[1] : ".";
 switch (args.FirstOrDefault())
@@ -132,6 +137,10 @@ switch (args.FirstOrDefault())
     case "dpop":
         await Dpop(dir, args[2].TrimEnd('/'), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture),
             args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0);
+        break;
+    case "flood":
+        await Flood(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
         break;
     case "posture-config":
         Directory.CreateDirectory(dir);
@@ -256,6 +265,51 @@ static async Task Dpop(string dir, string addr, int count, int warm)
 // AGENTS agents over 20 tools of three scopes each: agent i may use tool (i % 20) read and write and the
 // next tool's read, delegates to the next agent of its team of ten (a ring of ten), and authenticates
 // with a client secret; one agent in ten expires within a month. What `fill DIR EVENTS 0 AGENTS` records makes each agent use its first read scope.
+static async Task Flood(string addr, int seconds, int sources, int first)
+{
+    var end = TimeProvider.System.GetTimestamp() + (seconds * TimeProvider.System.TimestampFrequency);
+    var counts = new System.Collections.Concurrent.ConcurrentDictionary<int, long>();
+    var attackers = Enumerable.Range(first, sources).Select(n => Task.Run(async () =>
+    {
+        var source = System.Net.IPAddress.Parse($"127.0.0.{n}");
+        using var client = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 1,
+            ConnectCallback = async (context, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(source, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        }) { BaseAddress = new Uri(addr) };
+        for (var i = 0; TimeProvider.System.GetTimestamp() < end; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token")
+            {
+                Content = new ByteArrayContent("grant_type=client_credentials&scope=crm%3Aread"u8.ToArray()),
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"attacker-{n}-{i}:wrong-secret-{i}")));
+            using var response = await client.SendAsync(request);
+            await response.Content.LoadIntoBufferAsync();
+            counts.AddOrUpdate((int)response.StatusCode, 1, static (_, c) => c + 1);
+        }
+    }));
+    await Task.WhenAll(attackers);
+    // The attackers' own CPU (they run on the same cores as the server and the agent).
+    var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+    Console.WriteLine(FormattableString.Invariant($"{counts.Values.Sum()} {cpu:F1} {string.Join(',', counts.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}"))}"));
+}
+
 static string PostureConfig(string port, int agents)
 {
     var yaml = new StringBuilder($$"""

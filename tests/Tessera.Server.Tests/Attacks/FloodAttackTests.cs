@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using Tessera.Core.Configuration;
+
 namespace Tessera.Server.Tests.Attacks;
 
 /// <summary>
@@ -218,6 +221,183 @@ public sealed class FloodAttackTests
 
         Assert.DoesNotContain(await broker.AuditEventsAsync(), e => e.Record.Type.StartsWith("ratelimit.", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// Ten attacking sources (127.0.0.11–20, one connection each) send wrong secrets, unknown client
+    /// ids, malformed Basic headers and junk form bodies while a legitimate agent issues tokens from
+    /// 127.0.0.1, with the production allowances. A count, not a timing: the clock moves only when
+    /// the test moves it, 20 seconds at a time while the flood goes on.
+    /// </summary>
+    [Fact]
+    public async Task A_flood_from_ten_sources_leaves_the_legitimate_agent_served_and_the_audit_log_bounded()
+    {
+        await using var broker = await TestBroker.StartAsync(realHttp: true);
+        var limits = RateLimitOptions.Default;
+        var attackers = Enumerable.Range(11, 10).Select(n => $"127.0.0.{n}").ToArray();
+        var clients = attackers.Select(a => BoundClient(broker.Address!, a)).ToArray();
+        var legitimate = 0;
+        var last = new List<(int Status, string Body)>[attackers.Length];
+        for (var i = 0; i < attackers.Length; i++)
+        {
+            last[i] = [];
+        }
+
+        // One round: every attacker sends `perSource` requests on its connection while the agent issues 20 tokens.
+        async Task<int[]> RoundAsync(int perSource)
+        {
+            var passed = new int[attackers.Length];
+            var attacks = attackers.Select((_, a) => Task.Run(async () =>
+            {
+                last[a].Clear();
+                for (var i = 0; i < perSource; i++)
+                {
+                    using var response = await clients[a].SendAsync(Attack(a, i));
+                    var status = (int)response.StatusCode;
+                    Assert.True(status is 400 or 401 or 429, $"attacker {attackers[a]} got {status}");
+                    if (status != 429)
+                    {
+                        passed[a]++;
+                    }
+
+                    if (i >= perSource - 4)
+                    {
+                        last[a].Add((status, await response.Content.ReadAsStringAsync()));
+                    }
+                }
+            }));
+            var agent = Task.Run(async () =>
+            {
+                for (var i = 0; i < 20; i++)
+                {
+                    using var response = await broker.ClientCredentialsAsync("support-agent", TestBroker.SupportSecret, ("scope", "crm:read"));
+                    await OAuthAssert.TokenAsync(response);
+                    legitimate++;
+                }
+            });
+            await Task.WhenAll([.. attacks, agent]);
+            return passed;
+        }
+
+        // The first clock minute: each source gets through at most its two allowances, then only 429 slow_down.
+        var before = (await broker.AuditEventsAsync()).Count;
+        var first = await RoundAsync(400);
+        var events = await broker.AuditEventsAsync();
+        AssertLimitedAtTheEnd();
+        Assert.All(first, passed => Assert.InRange(passed, 1, limits.FailedAuthPerSource + limits.RefusalBurst));
+        var attackEvents = AttackEvents(events.Skip(before));
+        Assert.Equal(first.Sum(), attackEvents.Count(e => e.Record.Type != AuditTypes.RateLimitExceeded));
+        AssertPerSource(attackEvents, perSource: limits.FailedAuthPerSource + limits.RefusalBurst + 2);
+
+        // Two more minutes of flood, the clock moved 20 s at a time: per source per minute at most
+        // what the allowances give back in a minute, and the limits' own events (one summary each a minute).
+        for (var minute = 1; minute <= 2; minute++)
+        {
+            before = events.Count;
+            for (var step = 0; step < 3; step++)
+            {
+                broker.Time.Advance(TimeSpan.FromSeconds(20));
+                await RoundAsync(300);
+                AssertLimitedAtTheEnd();
+            }
+
+            events = await broker.AuditEventsAsync();
+            var added = AttackEvents(events.Skip(before));
+            // One summary a minute per limit held: each source's two, the guessed client id's one.
+            Assert.InRange(added.Count(e => e.Record.Type == AuditTypes.RateLimitSummary), 1, (2 * attackers.Length) + 1);
+            AssertPerSource(added, perSource: limits.FailedAuthPerSource + (limits.RefusalsPerSecond * 60) + 4);
+        }
+
+        // Every one of the agent's requests was served, none was counted against it.
+        Assert.Equal(20 * 7, legitimate);
+        Assert.Equal(legitimate, events.Count(e => e.Record.Type == "token.issued" && e.Record.Agent == "support-agent"));
+        Assert.DoesNotContain(events, e => e.Record.Type.StartsWith("ratelimit.", StringComparison.Ordinal)
+            && (e.Record.Agent == "support-agent" || e.Record.Reason!.Contains("from 127.0.0.1:", StringComparison.Ordinal)));
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+
+        void AssertLimitedAtTheEnd()
+        {
+            foreach (var (status, body) in last.SelectMany(l => l))
+            {
+                Assert.True(status == 429, body);
+                using var json = JsonDocument.Parse(body);
+                Assert.Equal("slow_down", json.RootElement.GetProperty("error").GetString());
+            }
+        }
+
+        // The audit events the attack caused: everything but the agent's tokens.
+        static List<Core.Audit.AuditEvent> AttackEvents(IEnumerable<Core.Audit.AuditEvent> events) =>
+            [.. events.Where(e => !(e.Record.Type == "token.issued" && e.Record.Agent == "support-agent"))];
+
+        // Per source: the ratelimit events name their source; the refusals themselves do not, so their total is
+        // bounded by the number of sources times the bound. The expired agent's own client id limit adds its events.
+        void AssertPerSource(List<Core.Audit.AuditEvent> added, int perSource)
+        {
+            foreach (var source in attackers)
+            {
+                Assert.InRange(added.Count(e => e.Record.Reason?.Contains($"from {source}:", StringComparison.Ordinal) == true), 0, 4);
+            }
+
+            var byClientId = added.Count(e => e.Record.Type.StartsWith("ratelimit.", StringComparison.Ordinal) && e.Record.Agent is not null);
+            Assert.InRange(byClientId, 0, 2);
+            Assert.InRange(added.Count - byClientId, 1, perSource * attackers.Length);
+        }
+    }
+
+    /// <summary>
+    /// The attacker's <paramref name="i"/>th request: every other one a junk form (a refused request),
+    /// in between a wrong secret, an unknown client id and a malformed Basic header in turn (failed
+    /// client authentications), so that both allowances are used up.
+    /// </summary>
+    private static HttpRequestMessage Attack(int attacker, int i)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/oauth/token");
+        switch (i % 2 == 1 ? 3 : i / 2 % 3)
+        {
+            case 0:
+                request.Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]);
+                request.Headers.Authorization = TestBroker.Basic("expired-agent", $"guess-{attacker}-{i}");
+                break;
+            case 1:
+                request.Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]);
+                request.Headers.Authorization = TestBroker.Basic($"nobody-{attacker}-{i}", "guess");
+                break;
+            case 2:
+                request.Content = new FormUrlEncodedContent([new("grant_type", "client_credentials")]);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", "%%not-base64%%");
+                break;
+            default:
+                request.Content = new StringContent("grant_type=client_credentials&grant_type=password&\u0000", Encoding.UTF8, "application/x-www-form-urlencoded");
+                break;
+        }
+
+        return request;
+    }
+
+    /// <summary>A client whose connections leave from <paramref name="source"/>: another source to the broker.</summary>
+    private static HttpClient BoundClient(Uri broker, string source) =>
+        new(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 1,
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        })
+        { BaseAddress = broker };
 
     [Fact]
     public async Task A_limited_source_does_not_limit_another()
