@@ -468,8 +468,10 @@ public static partial class ConfigLoader
                 return RateLimitOptions.Default;
             }
 
-            c.OnlyKeys("enabled", "failed_auth_per_client", "failed_auth_per_source", "refusals_per_second", "refusal_burst", "max_tracked");
+            c.OnlyKeys("enabled", "failed_auth_per_client", "failed_auth_per_source", "refusals_per_second", "refusal_burst", "max_tracked", "refusal_delay_ms");
             var d = RateLimitOptions.Default;
+            var delay = TimeSpan.FromMilliseconds(c.Child("refusal_delay_ms").OptionalInt((int)d.RefusalDelay.TotalMilliseconds, 0, (int)RateLimitOptions.MaxRefusalDelay.TotalMilliseconds));
+
             return new RateLimitOptions
             {
                 Enabled = c.Child("enabled").OptionalBool(d.Enabled),
@@ -478,6 +480,7 @@ public static partial class ConfigLoader
                 RefusalsPerSecond = c.Child("refusals_per_second").OptionalInt(d.RefusalsPerSecond, 1, 1_000_000),
                 RefusalBurst = c.Child("refusal_burst").OptionalInt(d.RefusalBurst, 1, 1_000_000),
                 MaxTracked = c.Child("max_tracked").OptionalInt(d.MaxTracked, 100, 10_000_000),
+                RefusalDelay = delay,
             };
         }
 

@@ -9,6 +9,9 @@ namespace Tessera.Core.Configuration;
 /// </summary>
 public sealed record RateLimitOptions
 {
+    // Before Default: static fields are initialized in order, and Default's initializer reads it.
+    public static readonly TimeSpan DefaultRefusalDelay = TimeSpan.FromMilliseconds(500);
+
     public static readonly RateLimitOptions Default = new();
 
     /// <summary>False switches every limit off (a front that limits instead, or a load test of refusals).</summary>
@@ -25,6 +28,17 @@ public sealed record RateLimitOptions
 
     /// <summary>How many such refusals one source may cause at once before the rate applies.</summary>
     public int RefusalBurst { get; init; } = 100;
+
+    /// <summary>
+    /// How long a request refused for being over an allowance (429) is held before its answer: a
+    /// client that resends as soon as it is answered then costs this server a few requests a second
+    /// instead of tens of thousands, which would starve the agents that are served. A held request
+    /// costs a connection's memory, no CPU. Zero answers at once.
+    /// </summary>
+    public TimeSpan RefusalDelay { get; init; } = DefaultRefusalDelay;
+
+    /// <summary>The longest <see cref="RefusalDelay"/> accepted: longer would hold a legitimate client that slipped over a limit too long.</summary>
+    public static readonly TimeSpan MaxRefusalDelay = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// How many sources and client ids are tracked, each (memory stays bounded however many a flood

@@ -56,6 +56,7 @@ internal sealed class SourceRateLimiter(RateLimits limits) : PartitionedRateLimi
             return;
         }
 
+        await RefusalDelay.HoldAsync(context);
         context.Response.StatusCode = 429;
         await Results.Problem(statusCode: 429, title: "Too many requests", detail: detail).ExecuteAsync(context);
     }

@@ -7,7 +7,7 @@ namespace Tessera.Server.OAuth;
 /// <summary>Writes OAuth JSON bodies directly: RFC 6749 §5.1/§5.2 shapes with <c>no-store</c> caching.</summary>
 internal static class OAuthResponses
 {
-    public static Task WriteErrorAsync(HttpContext context, OAuthError error)
+    public static async Task WriteErrorAsync(HttpContext context, OAuthError error)
     {
         if (error.StatusCode == 401)
         {
@@ -19,7 +19,12 @@ internal static class OAuthResponses
             context.Response.Headers.RetryAfter = Core.Limits.LimitVerdict.Seconds(retryAfter).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return WriteJsonAsync(context, error.StatusCode, w =>
+        if (error.StatusCode == 429)
+        {
+            await Hosting.RefusalDelay.HoldAsync(context);
+        }
+
+        await WriteJsonAsync(context, error.StatusCode, w =>
         {
             w.WriteString("error", error.Code);
             w.WriteString("error_description", error.Description);

@@ -288,9 +288,17 @@ public sealed class ConfigLoaderTests : IDisposable
               refusals_per_second: 50
               refusal_burst: 500
               max_tracked: 1000
+              refusal_delay_ms: 250
             """).RateLimits;
 
-        Assert.Equal(new RateLimitOptions { Enabled = false, FailedAuthPerClient = 3, FailedAuthPerSource = 30, RefusalsPerSecond = 50, RefusalBurst = 500, MaxTracked = 1000 }, limits);
+        Assert.Equal(new RateLimitOptions { Enabled = false, FailedAuthPerClient = 3, FailedAuthPerSource = 30, RefusalsPerSecond = 50, RefusalBurst = 500, MaxTracked = 1000, RefusalDelay = TimeSpan.FromMilliseconds(250) }, limits);
+    }
+
+    [Fact]
+    public void A_refused_request_is_held_half_a_second_by_default_and_zero_answers_at_once()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(500), Load(ValidYaml).RateLimits.RefusalDelay);
+        Assert.Equal(TimeSpan.Zero, Load(ValidYaml + "\nrate_limits:\n  refusal_delay_ms: 0\n").RateLimits.RefusalDelay);
     }
 
     [Fact]
@@ -339,6 +347,8 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("failed_auth_per_client: many", "rate_limits.failed_auth_per_client", "must be a whole number")]
     [InlineData("max_tracked: 10", "rate_limits.max_tracked", "must be a whole number from 100")]
     [InlineData("refusals_per_minute: 5", "rate_limits.refusals_per_minute", "unknown key")]
+    [InlineData("refusal_delay_ms: 10001", "rate_limits.refusal_delay_ms", "must be a whole number from 0 to 10000")]
+    [InlineData("refusal_delay_ms: -1", "rate_limits.refusal_delay_ms", "must be a whole number from 0")]
     public void A_rate_limit_that_cannot_be_read_is_refused(string line, string path, string problem) =>
         AssertNames(Refused(ValidYaml + "\nrate_limits:\n  " + line + "\n"), path, problem);
 

@@ -19,7 +19,48 @@ public sealed class FloodAttackTests
           failed_auth_per_source: 8
           refusals_per_second: 2
           refusal_burst: 10
+          refusal_delay_ms: 0
         """;
+
+    /// <summary>
+    /// The default limits, with 429s answered at once: these tests run on a clock that moves only when they
+    /// move it (<see cref="A_refusal_over_the_allowance_is_held_for_the_refusal_delay_on_the_servers_clock"/> tests the delay).
+    /// </summary>
+    private const string NoDelay = """
+        rate_limits:
+          refusal_delay_ms: 0
+        """;
+
+    [Theory]
+    [InlineData("/oauth/token")]
+    [InlineData("/proxy/crm/contacts/1")]
+    public async Task A_refusal_over_the_allowance_is_held_for_the_refusal_delay_on_the_servers_clock(string path)
+    {
+        // Real HTTP: the limits are per source address.
+        await using var broker = await TestBroker.StartAsync(TestBroker.DefaultYaml(Limits.Replace("refusal_delay_ms: 0", "refusal_delay_ms: 500", StringComparison.Ordinal)), realHttp: true);
+        var attempts = 0;
+        Task<HttpResponseMessage> Attempt() => path == "/oauth/token"
+            ? broker.ClientCredentialsAsync($"nobody-{attempts++}", "guess")
+            : broker.SendAsync(HttpMethod.Get, path, bearer: "forged");
+
+        // Use up the source's allowance: 8 failed authentications, or a burst of 10 refusals.
+        for (var i = 0; i < 10; i++)
+        {
+            using var refused = await Attempt();
+            Assert.NotEqual((HttpStatusCode)429, refused.StatusCode);
+            if (path == "/oauth/token" && i == 7)
+            {
+                break;
+            }
+        }
+
+        var before = broker.Time.GetUtcNow();
+        using var held = await ((TestClock)broker.Time).StepUntilAsync(Attempt(), due => due == TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1));
+        Assert.Equal((HttpStatusCode)429, held.StatusCode);
+
+        // The answer came once the server's clock had moved by the delay, not before.
+        Assert.Equal(TimeSpan.FromMilliseconds(500), broker.Time.GetUtcNow() - before);
+    }
 
     private static Task<TestBroker> StartAsync() => TestBroker.StartAsync(TestBroker.DefaultYaml(Limits));
 
@@ -82,7 +123,7 @@ public sealed class FloodAttackTests
     [Fact]
     public async Task A_flood_of_unauthenticated_proxy_requests_writes_a_bounded_number_of_audit_events()
     {
-        await using var proxy = await ProxyBroker.StartAsync();
+        await using var proxy = await ProxyBroker.StartAsync(extraSections: NoDelay);
         var broker = proxy.Broker;
 
         var statuses = new List<int>();
@@ -114,7 +155,7 @@ public sealed class FloodAttackTests
     [Fact]
     public async Task An_upstreams_refusals_of_forwarded_requests_never_count()
     {
-        await using var proxy = await ProxyBroker.StartAsync();
+        await using var proxy = await ProxyBroker.StartAsync(extraSections: NoDelay);
         var token = await proxy.TokenAsync();
 
         foreach (var status in new[] { 401, 400 })
@@ -231,7 +272,7 @@ public sealed class FloodAttackTests
     [Fact]
     public async Task A_flood_from_ten_sources_leaves_the_legitimate_agent_served_and_the_audit_log_bounded()
     {
-        await using var broker = await TestBroker.StartAsync(realHttp: true);
+        await using var broker = await TestBroker.StartAsync(TestBroker.DefaultYaml(NoDelay), realHttp: true);
         var limits = RateLimitOptions.Default;
         var attackers = Enumerable.Range(11, 10).Select(n => $"127.0.0.{n}").ToArray();
         var clients = attackers.Select(a => BoundClient(broker.Address!, a)).ToArray();
@@ -285,7 +326,10 @@ public sealed class FloodAttackTests
         AssertLimitedAtTheEnd();
         Assert.All(first, passed => Assert.InRange(passed, 1, limits.FailedAuthPerSource + limits.RefusalBurst));
         var attackEvents = AttackEvents(events.Skip(before));
-        Assert.Equal(first.Sum(), attackEvents.Count(e => e.Record.Type != AuditTypes.RateLimitExceeded));
+        // One event per request let through; the limits' own events are counted per source below.
+        var refusals = attackEvents.Where(e => !e.Record.Type.StartsWith("ratelimit.", StringComparison.Ordinal)).ToList();
+        Assert.True(first.Sum() == refusals.Count,
+            $"{first.Sum()} requests let through, {refusals.Count} events: {string.Join(", ", refusals.GroupBy(e => e.Record.Type).Select(g => $"{g.Key} {g.Count()}"))}");
         AssertPerSource(attackEvents, perSource: limits.FailedAuthPerSource + limits.RefusalBurst + 2);
 
         // Two more minutes of flood, the clock moved 20 s at a time: per source per minute at most
@@ -329,7 +373,7 @@ public sealed class FloodAttackTests
 
         // The audit events the attack caused: everything but the agent's tokens.
         static List<Core.Audit.AuditEvent> AttackEvents(IEnumerable<Core.Audit.AuditEvent> events) =>
-            [.. events.Where(e => !(e.Record.Type == "token.issued" && e.Record.Agent == "support-agent"))];
+            [.. events.Where(e => !(e.Record.Type == "token.issued" && e.Record.Agent == "support-agent") && e.Record.Type != AuditTypes.AuditCheckpoint)];
 
         // Per source: the ratelimit events name their source; the refusals themselves do not, so their total is
         // bounded by the number of sources times the bound. The expired agent's own client id limit adds its events.
@@ -402,7 +446,7 @@ public sealed class FloodAttackTests
     [Fact]
     public async Task A_limited_source_does_not_limit_another()
     {
-        await using var proxy = await ProxyBroker.StartAsync();
+        await using var proxy = await ProxyBroker.StartAsync(extraSections: NoDelay);
         for (var i = 0; i < 120; i++)
         {
             await proxy.RawAsync("GET", "/proxy/crm/contacts/1", token: null);
