@@ -52,15 +52,7 @@ public sealed record AuditCheckpointFile(DateTimeOffset ExportedAt, IReadOnlyLis
         w.WriteStartArray("keys");
         foreach (var k in Keys)
         {
-            w.WriteStartObject();
-            w.WriteString("kty", k.Kty);
-            w.WriteString("crv", k.Crv);
-            w.WriteString("x", k.X);
-            w.WriteString("y", k.Y);
-            w.WriteString("kid", k.Kid);
-            w.WriteString("use", k.Use);
-            w.WriteString("alg", k.Alg);
-            w.WriteEndObject();
+            Tokens.PublicJwkJson.Write(w, k);
         }
 
         w.WriteEndArray();

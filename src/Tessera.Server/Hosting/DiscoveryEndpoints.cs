@@ -70,16 +70,7 @@ internal static class DiscoveryEndpoints
         w.WriteStartArray("keys");
         foreach (var key in keys)
         {
-            var jwk = key.PublicJwk;
-            w.WriteStartObject();
-            w.WriteString("kty", jwk.Kty);
-            w.WriteString("crv", jwk.Crv);
-            w.WriteString("x", jwk.X);
-            w.WriteString("y", jwk.Y);
-            w.WriteString("kid", jwk.Kid);
-            w.WriteString("use", jwk.Use);
-            w.WriteString("alg", jwk.Alg);
-            w.WriteEndObject();
+            Core.Tokens.PublicJwkJson.Write(w, key.PublicJwk);
         }
 
         w.WriteEndArray();
