@@ -16,6 +16,13 @@ public static class AgentStatus
     public static string Of(Agent agent, bool isSuspended, DateTimeOffset now) =>
         agent.IsExpiredAt(now) ? Expired : isSuspended ? Suspended : Active;
 
+    /// <summary>
+    /// Whole days until the agent's registration expires, counted down (an agent expiring in 23 hours has
+    /// 0 days left, and so has an expired one): what an owner has to act on.
+    /// </summary>
+    public static int DaysLeft(Agent agent, DateTimeOffset now) =>
+        agent.IsExpiredAt(now) ? 0 : (int)Math.Min(int.MaxValue, Math.Floor((agent.Expires - now).TotalDays));
+
     /// <summary>One of the agent's client secrets: <see cref="Active"/> until its expiry, then <see cref="Expired"/>.</summary>
     public static string Of(ClientSecret secret, DateTimeOffset now) => secret.IsExpiredAt(now) ? Expired : Active;
 }

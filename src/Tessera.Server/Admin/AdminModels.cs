@@ -15,6 +15,9 @@ internal static class AdminJson
 internal sealed record AgentView(string Id, string Owner, string Purpose, string Expires, string Status,
     IReadOnlyList<string> AuthMethods, IReadOnlyList<string> AllowedScopes, string? MaxTtl, IReadOnlyList<string> MayDelegateTo)
 {
+    /// <summary>Whole days until the registration expires, on the server's clock (0 once expired).</summary>
+    public int DaysLeft { get; init; }
+
     /// <summary>True while any client secret is configured (expired or not): the agent still relies on a static secret.</summary>
     public bool StaticSecret { get; init; }
 

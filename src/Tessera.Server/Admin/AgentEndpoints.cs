@@ -28,6 +28,7 @@ internal static class AgentEndpoints
             a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), AgentStatus.Of(a, suspended.IsSuspended(a.Id), now),
             a.AuthMethods, [.. a.AllowedScopes], a.MaxTtl is { } ttl ? Durations.Format(ttl) : null, [.. a.MayDelegateTo.Order(StringComparer.Ordinal)])
         {
+            DaysLeft = AgentStatus.DaysLeft(a, now),
             StaticSecret = a.HasStaticSecret,
             ClientSecrets = a.HasStaticSecret
                 ? [.. a.Secrets.Select(s => new ClientSecretView(s.Expires is { } at ? AuditEvent.FormatTime(at) : null, AgentStatus.Of(s, now)))]

@@ -22,6 +22,16 @@ public sealed class AgentStatusTests
     }
 
     [Fact]
+    public void Days_left_count_whole_days_down_to_zero_at_and_after_expiry()
+    {
+        Assert.Equal(30, AgentStatus.DaysLeft(Agent, T0));
+        Assert.Equal(29, AgentStatus.DaysLeft(Agent, T0.AddTicks(1)));
+        Assert.Equal(0, AgentStatus.DaysLeft(Agent, Agent.Expires.AddHours(-23)));
+        Assert.Equal(0, AgentStatus.DaysLeft(Agent, Agent.Expires));
+        Assert.Equal(0, AgentStatus.DaysLeft(Agent, Agent.Expires.AddDays(10)));
+    }
+
+    [Fact]
     public void An_expired_agent_is_expired_even_when_suspended()
     {
         Assert.Equal(AgentStatus.Expired, AgentStatus.Of(Agent, isSuspended: false, Agent.Expires));

@@ -19,6 +19,8 @@ public sealed class AdminEndpointsTests
         Assert.Equal("Answer customer tickets", support.GetProperty("purpose").GetString());
         Assert.Equal("2027-06-30T00:00:00.000Z", support.GetProperty("expires").GetString());
         Assert.Equal("active", support.GetProperty("status").GetString());
+        Assert.Equal(212, support.GetProperty("days_left").GetInt32()); // 2026-11-29T12:00Z to 2027-06-30T00:00Z: 212.5 days
+        Assert.Equal(0, agents["expired-agent"].GetProperty("days_left").GetInt32());
         Assert.Equal(["client_secret_basic", "client_secret_post"], support.GetProperty("auth_methods").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("expired", agents["expired-agent"].GetProperty("status").GetString());
     }
