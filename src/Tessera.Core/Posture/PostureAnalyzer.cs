@@ -49,7 +49,7 @@ public static class PostureAnalyzer
 
             if (agent.Expires - now <= PostureOptions.ExpiringSoon)
             {
-                findings.Add(new PostureFinding(PostureFindingTypes.AgentExpiringSoon, PostureSeverity.Low,
+                findings.Add(new PostureFinding(PostureFindingTypes.AgentExpiringSoon, PostureOptions.ExpirySeverity(agent.Expires - now),
                     $"registration expires in {Days(agent.Expires - now)} ({Stamp(agent.Expires)})",
                     $"ask its owner ({agent.Owner}) whether agent '{agent.Id}' is still needed; renew its expiry or let it lapse")
                 { Agent = agent.Id });

@@ -12,5 +12,15 @@ public sealed record PostureOptions(TimeSpan Window, TimeSpan StaleAfter, TimeSp
     /// <summary>An agent whose registration ends within this draws <c>agent.expiring_soon</c> (fixed: a month's notice to review it).</summary>
     public static readonly TimeSpan ExpiringSoon = TimeSpan.FromDays(30);
 
+    /// <summary>Within this the finding is medium, and the server logs a warning: two weeks to renew the agent or let it go.</summary>
+    public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(14);
+
+    /// <summary>Within this the finding is high, and the server warns again: the agent stops at its expiry, without a reload.</summary>
+    public static readonly TimeSpan ExpiryUrgent = TimeSpan.FromDays(3);
+
+    /// <summary>How pressing an expiry <paramref name="left"/> away is: low within a month, medium within two weeks, high within three days.</summary>
+    public static PostureSeverity ExpirySeverity(TimeSpan left) =>
+        left <= ExpiryUrgent ? PostureSeverity.High : left <= ExpiryWarning ? PostureSeverity.Medium : PostureSeverity.Low;
+
     public static PostureOptions Default { get; } = new(TimeSpan.FromDays(30), TimeSpan.FromDays(30), TimeSpan.FromHours(1), TimeSpan.FromDays(90));
 }

@@ -7,7 +7,8 @@ namespace Tessera.Server.Hosting;
 /// <summary>
 /// Recomputes the posture report every few minutes (the injected <see cref="TimeProvider"/>'s) for the
 /// <c>tessera_posture_findings</c> gauges, so an operator can alert on a finding without anyone asking
-/// for the report. A report reads counters, not the log: cheap at any size.
+/// for the report, and warns in the log when an agent comes within two weeks, then three days, of its
+/// expiry (<see cref="ExpiryNotices"/>). A report reads counters, not the log: cheap at any size.
 /// </summary>
 internal sealed partial class PostureRefresh(PostureService posture, TimeProvider time, ILogger<PostureRefresh> logger) : BackgroundService
 {
@@ -16,13 +17,19 @@ internal sealed partial class PostureRefresh(PostureService posture, TimeProvide
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
+        var notices = new ExpiryNotices();
         try
         {
             do
             {
                 try
                 {
-                    TesseraMetrics.SetPostureFindings(await posture.ReportAsync(stoppingToken));
+                    var report = await posture.ReportAsync(stoppingToken);
+                    TesseraMetrics.SetPostureFindings(report);
+                    foreach (var expiring in notices.Due(report))
+                    {
+                        Log.AgentExpiring(logger, expiring.Agent!, expiring.Evidence, expiring.Recommendation);
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -42,5 +49,8 @@ internal sealed partial class PostureRefresh(PostureService posture, TimeProvide
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Computing the posture report for its gauges failed; retrying at the next pass")]
         public static partial void RefreshFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Agent '{Agent}' {Evidence}: {Recommendation}")]
+        public static partial void AgentExpiring(ILogger logger, string agent, string evidence, string recommendation);
     }
 }

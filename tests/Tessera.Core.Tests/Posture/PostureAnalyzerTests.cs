@@ -87,11 +87,25 @@ public sealed class PostureAnalyzerTests
     [Fact]
     public void An_agent_expiring_within_30_days_is_low_and_one_expiring_later_is_not()
     {
-        var report = Analyze([Clean("soon") with { Expires = Now.AddDays(10) }, Clean("later") with { Expires = Now.AddDays(31) }]);
+        var report = Analyze([Clean("soon") with { Expires = Now.AddDays(20) }, Clean("later") with { Expires = Now.AddDays(31) }]);
 
         var finding = Assert.Single(AgentFindings(report));
         Assert.Equal((PostureFindingTypes.AgentExpiringSoon, PostureSeverity.Low, "soon"), (finding.Type, finding.Severity, finding.Agent));
-        Assert.Contains("expires in 10 days", finding.Evidence, StringComparison.Ordinal);
+        Assert.Contains("expires in 20 days", finding.Evidence, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(15, PostureSeverity.Low)]
+    [InlineData(14, PostureSeverity.Medium)]
+    [InlineData(4, PostureSeverity.Medium)]
+    [InlineData(3, PostureSeverity.High)]
+    [InlineData(1, PostureSeverity.High)]
+    public void An_expiry_within_14_days_is_medium_and_within_3_days_high(int days, PostureSeverity severity)
+    {
+        var report = Analyze([Clean("bot") with { Expires = Now.AddDays(days) }]);
+
+        var finding = Assert.Single(AgentFindings(report), f => f.Type == PostureFindingTypes.AgentExpiringSoon);
+        Assert.Equal(severity, finding.Severity);
     }
 
     [Fact]
@@ -277,7 +291,7 @@ public sealed class PostureAnalyzerTests
     [Fact]
     public void Counts_name_every_type_and_severity_zero_included()
     {
-        var report = Analyze([Clean("old") with { Expires = Now.AddDays(-1) }, Clean("soon") with { Expires = Now.AddDays(5) }]);
+        var report = Analyze([Clean("old") with { Expires = Now.AddDays(-1) }, Clean("soon") with { Expires = Now.AddDays(20) }]);
 
         var counts = report.Counts().ToList();
         Assert.Equal(PostureFindingTypes.All.Count * 3, counts.Count);
@@ -290,7 +304,7 @@ public sealed class PostureAnalyzerTests
     [Fact]
     public void Fail_on_is_reached_by_a_finding_of_that_severity_or_higher()
     {
-        var report = Analyze([Clean("soon") with { Expires = Now.AddDays(5) }]);
+        var report = Analyze([Clean("soon") with { Expires = Now.AddDays(20) }]);
 
         Assert.True(report.Reaches(PostureSeverity.Low));
         Assert.False(report.Reaches(PostureSeverity.Medium));
