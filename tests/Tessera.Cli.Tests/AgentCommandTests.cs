@@ -1,5 +1,7 @@
 namespace Tessera.Cli.Tests;
 
+// The command writes to the process console, which the tests capture one at a time.
+[Collection("Console")]
 public sealed class AgentCommandTests
 {
     [Fact]

@@ -4,6 +4,8 @@ using Tessera.Core.Tokens;
 
 namespace Tessera.Cli.Tests;
 
+// The command writes to the process console, which the tests capture one at a time.
+[Collection("Console")]
 public sealed class LeaseCommandTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
