@@ -61,6 +61,17 @@ public sealed class TesseraTokenAttackTests : ToolTestBase
     }
 
     [Theory]
+    [InlineData("a.b.c.d.!!!")]
+    [InlineData("eyJhbGciOiJSU0EtT0FFUCJ9.@@@.x.y.z")]
+    [InlineData("eyJ.eyJ.sig")]
+    public async Task A_bearer_that_is_not_a_jwt_at_all_is_refused_as_invalid_token_never_an_error(string token)
+    {
+        using var response = await Tool.GetBearerAsync("/contacts/1", token);
+
+        AssertUnauthorized(response, "Bearer", "invalid_token");
+    }
+
+    [Theory]
     [InlineData("JWT")]
     [InlineData("jwt")]
     [InlineData("dpop+jwt")]
