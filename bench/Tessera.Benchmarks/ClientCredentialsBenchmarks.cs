@@ -55,13 +55,12 @@ public class ClientCredentialsBenchmarks
         var masterKey = new MasterKey(RandomNumberGenerator.GetBytes(32));
         var keys = new SigningKeyService(keyStore, masterKey, audit, config, time);
         await keys.InitializeAsync(CancellationToken.None);
-        var agents = new AgentRegistry(config.Agents);
-        var authenticator = new ClientAuthenticator(agents, new ClientAssertionValidator(agents, new MemoryReplayCache(time), time, config.Server.Issuer), time);
-        var validator = new AccessTokenValidator(keys, new RevocationIndex(), agents, config, time);
-        var idps = new IdentityProviderRegistry(config.IdentityProviders, time);
+        var live = LiveConfig.Of(config, time);
+        var authenticator = new ClientAuthenticator(live, new ClientAssertionValidator(live, new MemoryReplayCache(time), time, config.Server.Issuer), time);
+        var validator = new AccessTokenValidator(keys, new RevocationIndex(), live, time);
         var dpop = new Core.Dpop.DpopProofValidator(new MemoryReplayCache(time), new Core.Dpop.DpopNonces(masterKey, time), config, time);
-        var approvals = new Core.Approvals.ApprovalService(new NullApprovalStore(), audit, keys, new RevocationIndex(), Core.Approvals.NoApprovalNotifier.Instance, config, time);
-        return (new TokenService(authenticator, agents, new ToolCatalog(config.Tools), keys, audit, validator, idps, dpop, config, approvals, time), audit);
+        var approvals = new Core.Approvals.ApprovalService(new NullApprovalStore(), audit, keys, new RevocationIndex(), Core.Approvals.NoApprovalNotifier.Instance, live, time);
+        return (new TokenService(authenticator, live, keys, audit, validator, dpop, approvals, time), audit);
     }
 
     [Benchmark(Baseline = true)]

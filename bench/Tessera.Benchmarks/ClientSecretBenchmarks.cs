@@ -20,8 +20,8 @@ public class ClientSecretBenchmarks
         _directory = BenchConfig.NewDirectory();
         var config = BenchConfig.Load(_directory);
         var time = TimeProvider.System;
-        var agents = new AgentRegistry(config.Agents);
-        _authenticator = new ClientAuthenticator(agents, new ClientAssertionValidator(agents, new MemoryReplayCache(time), time, config.Server.Issuer), time);
+        var live = LiveConfig.Of(config, time);
+        _authenticator = new ClientAuthenticator(live, new ClientAssertionValidator(live, new MemoryReplayCache(time), time, config.Server.Issuer), time);
         _valid = new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "researcher", BenchConfig.Secret, null);
         _wrongSecret = new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "researcher", "bench-secret-0123456789abcdefghiX", null);
         _unknownClient = new ClientAuthenticationAttempt(ClientAuthMethods.ClientSecretBasic, "nobody", BenchConfig.Secret, null);

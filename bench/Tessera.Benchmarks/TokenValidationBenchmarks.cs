@@ -70,7 +70,7 @@ public class TokenValidationBenchmarks
         }
 
         _warmToken = _tokens[0];
-        _validator = new AccessTokenValidator(_keys, _revocations, new AgentRegistry(_config.Agents), _config, time);
+        _validator = new AccessTokenValidator(_keys, _revocations, LiveConfig.Of(_config, time), time);
         var check = await _validator.ValidateAsync(_warmToken, CancellationToken.None);
         if (check.Status != TokenStatus.Active)
         {
@@ -81,7 +81,7 @@ public class TokenValidationBenchmarks
     [IterationSetup(Target = nameof(Cold))]
     public void FreshValidator()
     {
-        _validator = new AccessTokenValidator(_keys, _revocations, new AgentRegistry(_config.Agents), _config, TimeProvider.System);
+        _validator = new AccessTokenValidator(_keys, _revocations, LiveConfig.Of(_config, TimeProvider.System), TimeProvider.System);
         _next = 0;
     }
 

@@ -45,10 +45,10 @@ internal sealed class Follower : IAsyncDisposable
         var log = new AuditLog(store.Audit, time, NullLogger<AuditLog>.Instance);
         var index = new RevocationIndex();
         var keys = new SigningKeyService(store.SigningKeys, masterKey, log, config, time);
-        var vault = new SecretVault(store.Secrets, masterKey, log, config, time);
+        var vault = new SecretVault(store.Secrets, masterKey, log, LiveConfig.Of(config, time), time);
         var follower = new Follower(store, log, keys, vault, name);
         var applier = new ClusterChangeApplier(index, new SuspendedAgents(store.AgentStates, log, time), keys, vault,
-            new ApprovalService(store.Approvals, log, keys, index, NoApprovalNotifier.Instance, config, time));
+            new ApprovalService(store.Approvals, log, keys, index, NoApprovalNotifier.Instance, LiveConfig.Of(config, time), time));
         var sync = new ClusterSync(store.Changes, applier, new ClusterFreshness(time, config.Cluster.MaxStaleness, shared: true), time);
         await sync.StartAsync(CancellationToken.None);
         await sync.CatchUpAsync(CancellationToken.None);

@@ -29,8 +29,8 @@ internal sealed class ClusterNode : IAsyncDisposable
         Log = new AuditLog(Store.Audit, time, NullLogger<AuditLog>.Instance);
         Keys = new SigningKeyService(Store.SigningKeys, masterKey, Log, Config, time);
         Suspended = new SuspendedAgents(Store.AgentStates, Log, time);
-        Vault = new SecretVault(Store.Secrets, masterKey, Log, Config, time);
-        Approvals = new ApprovalService(Store.Approvals, Log, Keys, Revocations, NoApprovalNotifier.Instance, Config, time);
+        Vault = new SecretVault(Store.Secrets, masterKey, Log, LiveConfig.Of(Config, time), time);
+        Approvals = new ApprovalService(Store.Approvals, Log, Keys, Revocations, NoApprovalNotifier.Instance, LiveConfig.Of(Config, time), time);
         Revoker = new RevocationService(Revocations, Store.Revocations, Store.Audit, Store.Missions, Log, Config, time);
         Freshness = new ClusterFreshness(time, maxStaleness, shared: true);
         Sync = new ClusterSync(Store.Changes, new ClusterChangeApplier(Revocations, Suspended, Keys, Vault, Approvals), Freshness, time);

@@ -39,8 +39,9 @@ internal static class ClientAssertionTarget
         ]);
         var provider = new IdentityProvider(new IdentityProviderOptions("corp", ProviderIssuer, null, new Uri(ProviderIssuer + "/jwks"), "tessera"), new StaticJwks([FuzzKey.Instance.SecurityKey]));
         var providers = new IdentityProviderRegistry([provider], FixedClock.Instance);
-        var federated = new FederatedAssertionValidator(agents, providers, AcceptingReplayCache.Instance, FixedClock.Instance, DpopProofTarget.Issuer);
-        return new ClientAssertionValidator(agents, AcceptingReplayCache.Instance, FixedClock.Instance, DpopProofTarget.Issuer, federated);
+        var live = LiveConfig.Of(agents, providers, FixedClock.Instance);
+        var federated = new FederatedAssertionValidator(live, AcceptingReplayCache.Instance, FixedClock.Instance, DpopProofTarget.Issuer);
+        return new ClientAssertionValidator(live, AcceptingReplayCache.Instance, FixedClock.Instance, DpopProofTarget.Issuer, federated);
     }
 
     public static void Run(ReadOnlySpan<byte> input)

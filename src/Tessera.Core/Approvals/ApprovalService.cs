@@ -19,7 +19,7 @@ namespace Tessera.Core.Approvals;
 /// produce one decision and an approval yields at most one token.
 /// </summary>
 public sealed class ApprovalService(IApprovalStore store, AuditLog audit, SigningKeyService keys, Revocation.RevocationIndex revocations, IApprovalNotifier notifier,
-    TesseraConfig config, TimeProvider time) : IApprovalGate
+    LiveConfig live, TimeProvider time) : IApprovalGate
 {
     /// <summary>CIBA polling interval: polls closer together than this get <c>slow_down</c>.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
@@ -125,7 +125,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
     /// <summary>Whether <paramref name="who"/> belongs to any approver group (may list approvals).</summary>
     public bool IsApprover(Approver who) =>
-        who.Idp is not null && config.ApproverGroups.Any(g => g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
+        who.Idp is not null && live.Config.ApproverGroups.Any(g => g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
 
     // The token endpoint reaches approvals only through the gate (internal members are implemented explicitly).
     Task<(OAuthError Error, bool Created)> IApprovalGate.RequestAsync(ApprovalDraft draft, TokenRequest request, CancellationToken cancellationToken) =>
@@ -362,7 +362,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
 
         var claims = new AccessTokenClaims
         {
-            Issuer = config.Server.Issuer,
+            Issuer = live.Config.Server.Issuer,
             Subject = approval.Principal ?? approval.ClientId,
             Audience = approval.Audience,
             ClientId = approval.ClientId,
@@ -547,7 +547,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
                 return true;
             }
 
-            var federated = config.Agents.FirstOrDefault(a => a.Id == agentId)?.Auth.Federated;
+            var federated = live.Config.Agents.FirstOrDefault(a => a.Id == agentId)?.Auth.Federated;
             if (federated is not null && federated.Idp == who.Idp && federated.Sub == who.Sub)
             {
                 return true;
@@ -558,7 +558,7 @@ public sealed class ApprovalService(IApprovalStore store, AuditLog audit, Signin
     }
 
     private bool IsMember(Approver who, string group) =>
-        who.Idp is not null && config.ApproverGroups.Any(g => g.Id == group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
+        who.Idp is not null && live.Config.ApproverGroups.Any(g => g.Id == group && g.Members.Any(m => m.Idp == who.Idp && m.Sub == who.Sub));
 
     /// <summary>
     /// Expires what is due, forgets what ended more than <see cref="History"/> ago, and deletes the

@@ -150,6 +150,10 @@ public sealed record AuditEvent
 
         // Only on checkpoint events, so every other event hashes as it did.
         Optional(w, "checkpoint", r.Checkpoint);
+
+        // Only on configuration events, so every other event hashes as it did.
+        Optional(w, "config_hash", r.ConfigHash);
+        OptionalArray(w, "changes", r.Changes);
     }
 
     /// <summary>Reads an event back from its stored JSON; the caller checks the hash.</summary>
@@ -183,6 +187,8 @@ public sealed record AuditEvent
             Lease = Get(root, "lease"),
             Role = Get(root, "role"),
             Checkpoint = Get(root, "checkpoint"),
+            ConfigHash = Get(root, "config_hash"),
+            Changes = GetArray(root, "changes"),
         };
         return new AuditEvent
         {

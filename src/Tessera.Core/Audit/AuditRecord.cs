@@ -54,4 +54,10 @@ public sealed record AuditRecord
 
     /// <summary>An <c>audit.checkpoint</c> event's signed statement: a compact JWS (<see cref="AuditCheckpoint"/>).</summary>
     public string? Checkpoint { get; init; }
+
+    /// <summary>The configuration's hash (<c>sha256:…</c>) on <c>config.*</c> and <c>admin.server_started</c> events.</summary>
+    public string? ConfigHash { get; init; }
+
+    /// <summary>What a configuration reload changed, one line each (<c>agent added: ci-bot</c>; <see cref="Configuration.ConfigChange"/>).</summary>
+    public IReadOnlyList<string>? Changes { get; init; }
 }

@@ -34,6 +34,15 @@ public static class AuditTypes
     public const string AgentSuspended = "admin.agent_suspended";
     public const string AgentResumed = "admin.agent_resumed";
     public const string ServerStarted = "admin.server_started";
+
+    /// <summary>
+    /// The running configuration was replaced by a reload (<c>config_hash</c>: the new one's hash;
+    /// <c>changes</c>: what changed; <c>principal</c>: who asked). Written before the new configuration serves anything.
+    /// </summary>
+    public const string ConfigReloaded = "config.reloaded";
+
+    /// <summary>A reload was refused and nothing changed: the file is invalid, or changes what takes a restart (<c>reason_code</c> says which).</summary>
+    public const string ConfigRefused = "config.refused";
     public const string SecretPut = "secret.put";
     public const string SecretRotated = "secret.rotated";
     public const string SecretDestroyed = "secret.destroyed";

@@ -34,8 +34,14 @@ public static partial class ConfigLoader
             throw new ConfigException(name, "", "file is larger than 4 MiB");
         }
 
-        return Load(File.ReadAllText(full), name, Path.GetDirectoryName(full)!, full, time);
+        // Read once: the hash is of exactly the bytes that were parsed, so it matches `sha256sum tessera.yaml`.
+        var bytes = File.ReadAllBytes(full);
+        using var reader = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return Load(reader.ReadToEnd(), name, Path.GetDirectoryName(full)!, full, time) with { Hash = HashOf(bytes) };
     }
+
+    /// <summary>The configuration's hash as reported and audited: <c>sha256:</c> and the lowercase hex SHA-256 of the file's bytes.</summary>
+    public static string HashOf(ReadOnlySpan<byte> bytes) => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
 
     /// <summary>Parses YAML text; relative paths resolve against <paramref name="baseDirectory"/>.</summary>
     public static TesseraConfig Load(string yaml, string fileName, string baseDirectory, string? sourcePath = null, TimeProvider? time = null)
@@ -74,7 +80,7 @@ public static partial class ConfigLoader
         }
 
         var root = new YamlCursor(fileName, "", stream.Documents[0].RootNode);
-        return new Binder(baseDirectory, sourcePath, (time ?? TimeProvider.System).GetUtcNow()).Bind(root);
+        return new Binder(baseDirectory, sourcePath, (time ?? TimeProvider.System).GetUtcNow()).Bind(root) with { Hash = HashOf(System.Text.Encoding.UTF8.GetBytes(yaml)) };
     }
 
     /// <summary>The first line from <paramref name="fromLine"/> (1-based) whose indentation holds a tab, and the tab's column.</summary>

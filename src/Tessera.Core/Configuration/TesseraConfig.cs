@@ -8,6 +8,13 @@ public sealed record TesseraConfig
     /// <summary>The file this configuration was loaded from (absolute), or null when built in code.</summary>
     public string? SourcePath { get; init; }
 
+    /// <summary>
+    /// <c>sha256:</c> and the hex SHA-256 of the text it was loaded from (of the file's bytes when read
+    /// from a file): what <c>/readyz</c>, <c>/admin/v1/status</c> and the <c>config.reloaded</c> events
+    /// report, so an operator can see that every node runs the same file. Empty when built in code.
+    /// </summary>
+    public string Hash { get; init; } = "";
+
     public required ServerOptions Server { get; init; }
 
     /// <summary>

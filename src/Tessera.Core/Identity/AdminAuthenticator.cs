@@ -10,7 +10,7 @@ namespace Tessera.Core.Identity;
 /// (compared as SHA-256 in constant time), or a JWT from an identity provider whose subject is
 /// listed under <c>admins</c>.
 /// </summary>
-public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraConfig config, byte[]? bootstrapTokenSha256)
+public sealed class AdminAuthenticator(LiveConfig live, byte[]? bootstrapTokenSha256)
 {
     public const string BootstrapTokenFileName = "admin.token";
     public const string BootstrapAdminName = "bootstrap-admin";
@@ -35,14 +35,14 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
             }
         }
 
-        var (principal, reason) = await idps.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
+        var (principal, reason) = await live.Current.IdentityProviders.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
         if (principal is null)
         {
             return (null, reason, RefusalCodes.AdminTokenInvalid);
         }
 
         var idp = principal.Provider.Options.Id;
-        var isAdmin = config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject);
+        var isAdmin = live.Config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject);
         return isAdmin ? ($"{idp}:{principal.Subject}", null, null) : (null, $"{idp}:{principal.Subject} is not an admin", RefusalCodes.AdminNotAdmin);
     }
 
@@ -66,14 +66,14 @@ public sealed class AdminAuthenticator(IdentityProviderRegistry idps, TesseraCon
             }
         }
 
-        var (principal, reason) = await idps.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
+        var (principal, reason) = await live.Current.IdentityProviders.ValidateAsync(bearer, IdentityTokenUse.Administration, cancellationToken);
         if (principal is null)
         {
             return (null, false, reason, RefusalCodes.AdminTokenInvalid);
         }
 
         var idp = principal.Provider.Options.Id;
-        return (new Approvals.Approver($"{idp}:{principal.Subject}", idp, principal.Subject), config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject), null, null);
+        return (new Approvals.Approver($"{idp}:{principal.Subject}", idp, principal.Subject), live.Config.Admins.Any(a => a.Idp == idp && a.Sub == principal.Subject), null, null);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Protocol;
+using Tessera.Core.Configuration;
 
 namespace Tessera.Core.Identity;
 
@@ -26,7 +27,7 @@ public sealed class ClientAssertionValidator
 
     private const int MaxAssertionLength = 8 * 1024;
 
-    private readonly AgentRegistry _agents;
+    private readonly LiveConfig _live;
     private readonly IReplayCache _replay;
     private readonly TimeProvider _time;
     private readonly string[] _audiences;
@@ -37,9 +38,9 @@ public sealed class ClientAssertionValidator
     /// Without <paramref name="federated"/> every assertion is <c>private_key_jwt</c>; with it, assertions whose
     /// <c>iss</c> is a trusted identity provider go to the federated validator.
     /// </summary>
-    public ClientAssertionValidator(AgentRegistry agents, IReplayCache replay, TimeProvider time, string issuer, FederatedAssertionValidator? federated = null)
+    public ClientAssertionValidator(LiveConfig live, IReplayCache replay, TimeProvider time, string issuer, FederatedAssertionValidator? federated = null)
     {
-        _agents = agents;
+        _live = live;
         _replay = replay;
         _time = time;
         _audiences = Audiences(issuer);
@@ -83,7 +84,7 @@ public sealed class ClientAssertionValidator
         }
 
         claimed = ClientAuthenticator.Truncate(issuer);
-        var agent = _agents.Find(issuer);
+        var agent = _live.Current.Agents.Find(issuer);
         if (agent is null)
         {
             return ClientAuthentication.Failure(claimed, RefusalCodes.ClientUnknown, "unknown client");

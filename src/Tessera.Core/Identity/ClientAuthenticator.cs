@@ -9,7 +9,7 @@ namespace Tessera.Core.Identity;
 /// Authenticates agents at the token, introspection and revocation endpoints with
 /// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c>.
 /// </summary>
-public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionValidator assertions, TimeProvider time, SuspendedAgents? suspended = null,
+public sealed class ClientAuthenticator(LiveConfig live, ClientAssertionValidator assertions, TimeProvider time, SuspendedAgents? suspended = null,
     Limits.RateLimits? limits = null)
 {
     /// <summary>Compared against when the client is unknown, so both paths cost the same.</summary>
@@ -82,7 +82,7 @@ public sealed class ClientAuthenticator(AgentRegistry agents, ClientAssertionVal
             return ClientAuthentication.Failure(claimed, RefusalCodes.ClientMalformedCredentials, "malformed client credentials");
         }
 
-        var agent = agents.Find(credentials.ClientId);
+        var agent = live.Current.Agents.Find(credentials.ClientId);
         Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(secret), presented);
         var (active, expired) = MatchSecret(presented, agent?.Secrets ?? [], time.GetUtcNow());

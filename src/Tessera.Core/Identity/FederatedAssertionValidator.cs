@@ -1,6 +1,7 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tessera.Core.Protocol;
+using Tessera.Core.Configuration;
 
 namespace Tessera.Core.Identity;
 
@@ -32,32 +33,31 @@ public sealed class FederatedAssertionValidator
 
     private const int MaxJtiLength = 256;
 
-    private readonly AgentRegistry _agents;
-    private readonly IdentityProviderRegistry _providers;
+    private readonly LiveConfig _live;
     private readonly IReplayCache _replay;
     private readonly TimeProvider _time;
     private readonly string[] _audiences;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
-    public FederatedAssertionValidator(AgentRegistry agents, IdentityProviderRegistry providers, IReplayCache replay, TimeProvider time, string issuer)
+    public FederatedAssertionValidator(LiveConfig live, IReplayCache replay, TimeProvider time, string issuer)
     {
-        _agents = agents;
-        _providers = providers;
+        _live = live;
         _replay = replay;
         _time = time;
         _audiences = ClientAssertionValidator.Audiences(issuer);
     }
 
     /// <summary>True when <paramref name="issuer"/> is a configured identity provider: the assertion is federated.</summary>
-    public bool Trusts(string issuer) => _providers.FindByIssuer(issuer) is not null;
+    public bool Trusts(string issuer) => _live.Current.IdentityProviders.FindByIssuer(issuer) is not null;
 
     /// <summary>Validates an assertion already parsed (not verified) whose <c>iss</c> is a trusted provider.</summary>
     public async ValueTask<ClientAuthentication> ValidateAsync(JsonWebToken unverified, string? clientId, CancellationToken cancellationToken)
     {
-        var provider = _providers.FindByIssuer(unverified.Issuer)!;
+        var snapshot = _live.Current;
+        var provider = snapshot.IdentityProviders.FindByIssuer(unverified.Issuer)!;
         var idp = provider.Options.Id;
         // For the audit log only: the agent this request claims to be, by client_id or by the unverified sub.
-        var claimed = ClientAuthenticator.Truncate(clientId ?? _agents.FindFederated(idp, unverified.Subject)?.Id);
+        var claimed = ClientAuthenticator.Truncate(clientId ?? snapshot.Agents.FindFederated(idp, unverified.Subject)?.Id);
 
         // Reject tokens of another kind (access tokens, DPoP proofs, ...) from a trusted issuer.
         if (!string.IsNullOrEmpty(unverified.Typ) && !AcceptedTypes.Contains(unverified.Typ))
@@ -69,7 +69,7 @@ public sealed class FederatedAssertionValidator
         Agent? agent = null;
         if (clientId is not null)
         {
-            agent = _agents.Find(clientId);
+            agent = snapshot.Agents.Find(clientId);
             if (agent is null)
             {
                 return ClientAuthentication.Failure(claimed, RefusalCodes.ClientUnknown, "unknown client");
@@ -103,7 +103,7 @@ public sealed class FederatedAssertionValidator
         // Reject a subject that is not the agent's configured one (or, without client_id, names no agent).
         if (agent is null)
         {
-            agent = _agents.FindFederated(idp, sub);
+            agent = snapshot.Agents.FindFederated(idp, sub);
             if (agent is null)
             {
                 return ClientAuthentication.Failure(claimed, RefusalCodes.FederatedUnknownSubject, $"no agent is federated with identity provider '{idp}' sub '{DisplayText.Clip(sub, 64)}'");

@@ -22,10 +22,20 @@ public sealed class IdentityProviderRegistry
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
-    public IdentityProviderRegistry(IEnumerable<IdentityProviderOptions> providers, TimeProvider time, HttpClient? http = null)
-        : this(providers.Select(p => new IdentityProvider(p, p.JwksFile is { } file
-            ? new StaticJwks(new JsonWebKeySet(File.ReadAllText(file)).GetSigningKeys())
-            : new RemoteJwks(p.JwksUri!, http ?? new HttpClient(), time))), time)
+    /// <param name="providers">The configured providers.</param>
+    /// <param name="time">The server's clock.</param>
+    /// <param name="http">Fetches <c>jwks_uri</c> documents.</param>
+    /// <param name="previous">
+    /// The registry this one replaces on a configuration reload: a provider configured exactly as
+    /// before keeps its fetched keys (no fetch storm against the provider at each reload); a
+    /// <c>jwks_file</c> is read again, so a reload picks up a replaced key file.
+    /// </param>
+    public IdentityProviderRegistry(IEnumerable<IdentityProviderOptions> providers, TimeProvider time, HttpClient? http = null, IdentityProviderRegistry? previous = null)
+        : this(providers.Select(p => p.JwksFile is null && previous?.FindByIssuer(p.Issuer) is { } kept && kept.Options == p
+            ? kept
+            : new IdentityProvider(p, p.JwksFile is { } file
+                ? new StaticJwks(new JsonWebKeySet(File.ReadAllText(file)).GetSigningKeys())
+                : new RemoteJwks(p.JwksUri!, http ?? new HttpClient(), time))), time)
     {
     }
 

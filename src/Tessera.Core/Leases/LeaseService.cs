@@ -52,16 +52,14 @@ public sealed partial class LeaseService
     private const int Parallelism = 8;
 
     private readonly AccessTokenValidator _validator;
-    private readonly ToolCatalog _tools;
     private readonly SecretVault _vault;
     private readonly ILeaseStore _store;
     private readonly ITokenUseStore _uses;
     private readonly AuditLog _audit;
     private readonly DpopProofValidator _dpop;
     private readonly RevocationIndex _revocations;
-    private readonly AgentRegistry _agents;
     private readonly Dictionary<ToolProtocol, ICredentialProvider> _providers;
-    private readonly TesseraConfig _config;
+    private readonly LiveConfig _live;
     private readonly TimeProvider _time;
     private readonly ILogger<LeaseService> _logger;
     private readonly DateTimeOffset _startedAt;
@@ -77,21 +75,19 @@ public sealed partial class LeaseService
     private long _revokeFailures;
     private int _failing;
 
-    public LeaseService(AccessTokenValidator validator, ToolCatalog tools, SecretVault vault, ILeaseStore store, ITokenUseStore uses, AuditLog audit,
-        DpopProofValidator dpop, RevocationIndex revocations, AgentRegistry agents, IEnumerable<ICredentialProvider> providers, TesseraConfig config,
+    public LeaseService(AccessTokenValidator validator, LiveConfig live, SecretVault vault, ILeaseStore store, ITokenUseStore uses, AuditLog audit,
+        DpopProofValidator dpop, RevocationIndex revocations, IEnumerable<ICredentialProvider> providers,
         TimeProvider time, ILogger<LeaseService> logger)
     {
         _validator = validator;
-        _tools = tools;
         _vault = vault;
         _store = store;
         _uses = uses;
         _audit = audit;
         _dpop = dpop;
         _revocations = revocations;
-        _agents = agents;
         _providers = providers.ToDictionary(p => p.Protocol);
-        _config = config;
+        _live = live;
         _time = time;
         _logger = logger;
         _startedAt = time.GetUtcNow();
@@ -103,7 +99,7 @@ public sealed partial class LeaseService
     /// <summary>How many leases were still failing to end at the last sweep (a metric).</summary>
     public int Failing => Volatile.Read(ref _failing);
 
-    private string Node => _config.Cluster.NodeId;
+    private string Node => _live.Config.Cluster.NodeId;
 
     /// <summary>
     /// Decides a request for a lease on <paramref name="toolId"/> and, when it is allowed, issues it.
@@ -145,7 +141,7 @@ public sealed partial class LeaseService
         }
 
         var claims = validation.Claims!;
-        var tool = _tools.FindById(toolId);
+        var tool = _live.Current.Tools.FindById(toolId);
         if (tool is null)
         {
             return await RefuseAsync(request, 404, RefusalCodes.LeaseToolUnknown, "no tool of that id is configured", claims, toolId);
@@ -166,7 +162,7 @@ public sealed partial class LeaseService
         }
 
         // Reject mission tokens and tokens for another tool.
-        if (ProxyAuthorizer.CheckAudience(claims, tool, _config.Server.Issuer) is { } audience)
+        if (ProxyAuthorizer.CheckAudience(claims, tool, _live.Config.Server.Issuer) is { } audience)
         {
             return await RefuseAsync(request, audience.Status, audience.Code!, audience.Reason, claims, toolId);
         }
@@ -480,7 +476,7 @@ public sealed partial class LeaseService
 
         foreach (var id in lease.Agents)
         {
-            if (_agents.Find(id) is not { } agent || agent.IsExpiredAt(now))
+            if (_live.Current.Agents.Find(id) is not { } agent || agent.IsExpiredAt(now))
             {
                 return $"agent '{id}' is no longer registered";
             }
@@ -527,7 +523,7 @@ public sealed partial class LeaseService
     /// <summary>Asks the provider to end the lease's credential; returns why it could not, or null when it is gone.</summary>
     private async Task<string?> RevokeCredentialAsync(Lease lease, CancellationToken cancellationToken)
     {
-        if (_tools.FindById(lease.Tool) is not { } tool || !_providers.TryGetValue(tool.Protocol, out var provider))
+        if (_live.Current.Tools.FindById(lease.Tool) is not { } tool || !_providers.TryGetValue(tool.Protocol, out var provider))
         {
             return $"tool '{lease.Tool}' is no longer a configured database tool, so Tessera cannot reach its database";
         }

@@ -12,14 +12,16 @@ namespace Tessera.Core.Posture;
 /// tools, the vault's metadata, the usage counters) and hands it to <see cref="PostureAnalyzer"/>.
 /// Reads counters, never the audit log, so a report over millions of events answers at once.
 /// </summary>
-public sealed class PostureService(AgentRegistry agents, SuspendedAgents suspended, ToolCatalog tools, SecretVault vault, IUsageStore usage, ILeaseStore leases,
-    TesseraConfig config, TimeProvider time, Audit.Sinks.AuditSinks? sinks = null)
+public sealed class PostureService(LiveConfig live, SuspendedAgents suspended, SecretVault vault, IUsageStore usage, ILeaseStore leases,
+    TimeProvider time, Audit.Sinks.AuditSinks? sinks = null)
 {
     public async Task<PostureReport> ReportAsync(CancellationToken cancellationToken)
     {
         var counters = await usage.ReadAsync(cancellationToken);
         var failing = (await leases.LoadLiveAsync(cancellationToken)).Where(l => l.Status == LeaseStatus.Ending && l.Attempts > 0).ToList();
-        return PostureAnalyzer.Analyze(new PostureInput([.. agents.All], suspended.IsSuspended, [.. tools.All], vault.List(), counters, config.Tokens, config.Posture,
+        var snapshot = live.Current;
+        var config = snapshot.Config;
+        return PostureAnalyzer.Analyze(new PostureInput([.. snapshot.Agents.All], suspended.IsSuspended, [.. snapshot.Tools.All], vault.List(), counters, config.Tokens, config.Posture,
             time.GetUtcNow(), failing, sinks?.Status()));
     }
 }

@@ -189,6 +189,11 @@ public static class RefusalCodes
     public const string AdminBodyNotExpected = "admin.body_not_expected";
     public const string AdminQueryInvalid = "admin.query_invalid";
     public const string AdminAgentUnknown = "admin.agent_unknown";
+
+    // A configuration reload refused (docs/operations.md): nothing changed, the running configuration keeps serving.
+    public const string ConfigInvalid = "config.invalid";
+    public const string ConfigRestartRequired = "config.restart_required";
+    public const string ConfigNoFile = "config.no_file";
     public const string AdminMissionUnknown = "admin.mission_unknown";
     public const string AdminRevocationInvalid = "admin.revocation_invalid";
     public const string AdminRevocationTokenInvalid = "admin.revocation_token_invalid";

@@ -39,7 +39,7 @@ public sealed partial class ProxyService
     private async ValueTask<ProxyVerdict> AuthorizeMcpAsync<TRequest>(TRequest request, AccessTokenClaims claims, Tool tool, string rawPath, string query)
         where TRequest : IProxyRequest
     {
-        if (ProxyAuthorizer.CheckAudience(claims, tool, config.Server.Issuer) is { } audience)
+        if (ProxyAuthorizer.CheckAudience(claims, tool, live.Config.Server.Issuer) is { } audience)
         {
             return await RefuseMcpAsync(request, 403, audience.Code!, audience.Reason, claims, tool, null, null);
         }
@@ -203,12 +203,12 @@ public sealed partial class ProxyService
     /// </summary>
     private string[] WithResourceMetadata(string toolId, string[] challenges)
     {
-        if (tools.FindById(toolId) is not { Protocol: ToolProtocol.Mcp })
+        if (live.Current.Tools.FindById(toolId) is not { Protocol: ToolProtocol.Mcp })
         {
             return challenges;
         }
 
-        var parameter = $"resource_metadata=\"{ProtectedResource.MetadataUrlOf(config.Server.Issuer, toolId)}\"";
+        var parameter = $"resource_metadata=\"{ProtectedResource.MetadataUrlOf(live.Config.Server.Issuer, toolId)}\"";
         return [.. challenges.Select(c => $"{c}, {parameter}")];
     }
 

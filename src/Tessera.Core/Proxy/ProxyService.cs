@@ -26,12 +26,11 @@ namespace Tessera.Core.Proxy;
 /// </summary>
 public sealed partial class ProxyService(
     AccessTokenValidator validator,
-    ToolCatalog tools,
+    LiveConfig live,
     SecretVault vault,
     ITokenUseStore uses,
     AuditLog audit,
     DpopProofValidator dpop,
-    TesseraConfig config,
     McpSessionBinding mcpSessions,
     RevocationIndex revocations,
     TimeProvider time,
@@ -100,7 +99,7 @@ public sealed partial class ProxyService(
         }
 
         var claims = validation.Claims!;
-        var tool = tools.FindById(toolId);
+        var tool = live.Current.Tools.FindById(toolId);
         if (tool is null)
         {
             return await RefuseAsync(request, 404, RefusalCodes.ProxyToolUnknown, "no tool of that id is configured", claims, null, null);
@@ -153,7 +152,7 @@ public sealed partial class ProxyService(
         ProxyDecision decision;
         using (TesseraTrace.Start(TesseraTrace.RuleMatch))
         {
-            decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path, config.Server.Issuer);
+            decision = ProxyAuthorizer.Authorize(claims, tool, request.Method, path, live.Config.Server.Issuer);
         }
 
         if (!decision.IsAllowed)

@@ -35,4 +35,7 @@ public interface ITesseraStore : IAsyncDisposable
 
     /// <summary>The change log other nodes on the same database write, or null for a store that is one node by construction.</summary>
     IChangeFeed? Changes => null;
+
+    /// <summary>Which configuration each node runs, or null for a store that is one node by construction.</summary>
+    INodeStatusStore? Nodes => null;
 }

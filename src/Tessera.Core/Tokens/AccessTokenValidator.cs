@@ -25,7 +25,7 @@ public sealed class AccessTokenValidator
     private readonly SigningKeyService _keys;
     private readonly Cluster.ClusterFreshness _freshness;
     private readonly RevocationIndex _revocations;
-    private readonly AgentRegistry _agents;
+    private readonly LiveConfig _live;
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
@@ -49,12 +49,14 @@ public sealed class AccessTokenValidator
     internal const int MaxVerified = 200_000;
 
     // freshness: whether this node has every other node's revocations (null: a node alone, always current).
-    public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, AgentRegistry agents, TesseraConfig config, TimeProvider time,
+    public AccessTokenValidator(SigningKeyService keys, RevocationIndex revocations, LiveConfig live, TimeProvider time,
         Cluster.ClusterFreshness? freshness = null)
     {
         _freshness = freshness ?? Cluster.ClusterFreshness.Alone(time);
         _keys = keys;
-        _agents = agents;
+        _live = live;
+        // tokens.max_ttl and server.issuer take a restart to change (docs/operations.md).
+        var config = live.Config;
         _revocations = revocations;
         _time = time;
         _maxLifetime = (long)config.Tokens.MaxTtl.TotalSeconds + SkewSeconds;
@@ -132,16 +134,18 @@ public sealed class AccessTokenValidator
         }
 
         // A token dies with the registration of any agent in it: removed from configuration or expired.
+        var snapshot = _live.Current;
         var instant = DateTimeOffset.FromUnixTimeSeconds(now);
         foreach (var id in claims.Agents)
         {
-            if (_agents.Find(id) is not { } agent || agent.IsExpiredAt(instant))
+            if (snapshot.Agents.Find(id) is not { } agent || agent.IsExpiredAt(instant))
             {
                 return new TokenValidation(TokenStatus.Revoked, claims, $"agent '{id}' is no longer registered");
             }
         }
 
-        return new TokenValidation(TokenStatus.Active, claims, "active");
+        // And it keeps only the scopes the running configuration still allows it.
+        return new TokenValidation(TokenStatus.Active, snapshot.Narrow(claims), "active");
     }
 
     /// <summary>Whether <paramref name="token"/> is one of ours whose signature already verified (no parsing, no crypto).</summary>

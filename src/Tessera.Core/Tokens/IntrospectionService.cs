@@ -1,6 +1,5 @@
 using Tessera.Core.Protocol;
 using Tessera.Core.Audit;
-using Tessera.Core.Tools;
 
 namespace Tessera.Core.Tokens;
 
@@ -8,7 +7,7 @@ namespace Tessera.Core.Tokens;
 /// RFC 7662 introspection. Anything not active — malformed, foreign, expired, revoked, or not the
 /// caller's to see — is exactly <c>{"active":false}</c>, so the answer reveals nothing.
 /// </summary>
-public sealed class IntrospectionService(AccessTokenValidator validator, ToolCatalog tools, AuditLog audit)
+public sealed class IntrospectionService(AccessTokenValidator validator, Configuration.LiveConfig live, AuditLog audit)
 {
     /// <summary>
     /// The refusal of a node that is not current with the others on its database (503), or null when
@@ -33,7 +32,7 @@ public sealed class IntrospectionService(AccessTokenValidator validator, ToolCat
         // An agent may introspect only tokens in which it is the client or an actor (docs/delegation.md),
         // or, as a tool's own client, tokens addressed to that tool.
         if (caller.Agent is { } agent && claims.ClientId != agent.Id && !claims.ActorChain.Contains(agent.Id)
-            && !tools.All.Any(t => t.Options.ClientId == agent.Id && t.Audience == claims.Audience))
+            && !live.Current.Tools.All.Any(t => t.Options.ClientId == agent.Id && t.Audience == claims.Audience))
         {
             await audit.AppendAsync(new AuditRecord
             {

@@ -120,7 +120,7 @@ public sealed partial class TokenService
     /// </summary>
     private (Tool? Tool, Refusal? Refusal) ExchangeTarget(TokenRequest request, Agent agent, ScopeSet requested)
     {
-        var target = tools.Resolve(request, requested, inferFromScopes: false);
+        var target = live.Current.Tools.Resolve(request, requested, inferFromScopes: false);
         if (target.Tool is not { } tool)
         {
             return (null, target.Refusal);
@@ -155,7 +155,7 @@ public sealed partial class TokenService
             Purpose = startsMission ? purpose : subject.Purpose,
             StartsMission = startsMission,
             Lineage = startsMission ? [missionId] : [.. subject.Lineage, subject.Jti!],
-            TokenLifetime = TokenLifetime.For(agent, config),
+            TokenLifetime = TokenLifetime.For(agent, live.Config),
             NotAfter = subject.ExpiresAt,
             Jkt = request.DpopJkt,
         };
@@ -170,7 +170,7 @@ public sealed partial class TokenService
     {
         // A derived token never outlives the token it was derived from.
         var now = time.GetUtcNow();
-        var expires = TokenLifetime.ExpiresAt(now, TokenLifetime.For(agent, config), subject.ExpiresAt);
+        var expires = TokenLifetime.ExpiresAt(now, TokenLifetime.For(agent, live.Config), subject.ExpiresAt);
         var expiresAt = expires.ToUnixTimeSeconds();
         if (expiresAt <= now.ToUnixTimeSeconds())
         {
@@ -200,9 +200,9 @@ public sealed partial class TokenService
 
         var claims = new AccessTokenClaims
         {
-            Issuer = config.Server.Issuer,
+            Issuer = live.Config.Server.Issuer,
             Subject = subject.Principal,
-            Audience = tool?.Audience ?? config.Server.Issuer,
+            Audience = tool?.Audience ?? live.Config.Server.Issuer,
             ClientId = agent.Id,
             Scope = granted,
             Jti = jti,
@@ -258,7 +258,7 @@ public sealed partial class TokenService
         else
         {
             // Reject taking another agent's token unless that agent may delegate to this one.
-            var holder = agents.Find(subject.CurrentActor!);
+            var holder = live.Current.Agents.Find(subject.CurrentActor!);
             if (holder is null || !holder.MayDelegateTo.Contains(agent.Id))
             {
                 return (null, Undelegated(RefusalCodes.DelegationNotAllowed, $"Agent '{subject.CurrentActor}' may not delegate to agent '{agent.Id}'."));
@@ -267,9 +267,9 @@ public sealed partial class TokenService
             chain = [.. subject.ActorChain, agent.Id];
         }
 
-        if (chain.Count > config.Tokens.MaxDelegationDepth)
+        if (chain.Count > live.Config.Tokens.MaxDelegationDepth)
         {
-            return (null, Undelegated(RefusalCodes.DelegationTooDeep, $"Delegation would be {chain.Count} agents deep; at most {config.Tokens.MaxDelegationDepth} are allowed."));
+            return (null, Undelegated(RefusalCodes.DelegationTooDeep, $"Delegation would be {chain.Count} agents deep; at most {live.Config.Tokens.MaxDelegationDepth} are allowed."));
         }
 
         return (chain, null);
@@ -283,7 +283,7 @@ public sealed partial class TokenService
     /// </summary>
     private ScopeSet PrincipalScope(SubjectToken subject)
     {
-        var ceiling = config.Principals.FirstOrDefault(p => p.Idp == subject.Idp && p.Sub == subject.Principal) is { } p ? ScopeSet.Of(p.Scopes) : null;
+        var ceiling = live.Current.PrincipalCeiling(subject.Idp, subject.Principal);
         return (subject.Scope, ceiling) switch
         {
             (null, null) => ScopeSet.Empty,
@@ -299,7 +299,7 @@ public sealed partial class TokenService
         try
         {
             // A token we already verified is ours: skip parsing it again to learn its issuer.
-            issuer = validator.IsKnown(token) ? config.Server.Issuer : new JsonWebToken(token).Issuer;
+            issuer = validator.IsKnown(token) ? live.Config.Server.Issuer : new JsonWebToken(token).Issuer;
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException)
         {
@@ -307,7 +307,7 @@ public sealed partial class TokenService
             return (null, RefusalCodes.SubjectTokenNotJwt, "it is not a JWT");
         }
 
-        if (issuer == config.Server.Issuer)
+        if (issuer == live.Config.Server.Issuer)
         {
             var validation = await validator.ValidateAsync(token, cancellationToken);
             if (!validation.IsActive)
@@ -324,7 +324,7 @@ public sealed partial class TokenService
             var c = validation.Claims!;
 
             // Reject tool tokens: only a principal's JWT or a mission token can be exchanged.
-            if (c.Audience != config.Server.Issuer || c.Mission is null || c.Idp is null || c.ActorChain.Count == 0)
+            if (c.Audience != live.Config.Server.Issuer || c.Mission is null || c.Idp is null || c.ActorChain.Count == 0)
             {
                 return (null, RefusalCodes.SubjectTokenToolToken, "only a principal's token or a mission token can be exchanged, not a tool token");
             }
@@ -343,7 +343,7 @@ public sealed partial class TokenService
             }, null, null);
         }
 
-        var (principal, reason) = await identityProviders.ValidateAsync(token, IdentityTokenUse.Delegation, cancellationToken);
+        var (principal, reason) = await live.Current.IdentityProviders.ValidateAsync(token, IdentityTokenUse.Delegation, cancellationToken);
         if (principal is null)
         {
             return (null, RefusalCodes.SubjectTokenRejected, reason);

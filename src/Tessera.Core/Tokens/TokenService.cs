@@ -14,14 +14,11 @@ namespace Tessera.Core.Tokens;
 /// </summary>
 public sealed partial class TokenService(
     ClientAuthenticator authenticator,
-    AgentRegistry agents,
-    ToolCatalog tools,
+    LiveConfig live,
     SigningKeyService keys,
     AuditLog audit,
     AccessTokenValidator validator,
-    IdentityProviderRegistry identityProviders,
     Dpop.DpopProofValidator dpop,
-    TesseraConfig config,
     IApprovalGate approvals,
     TimeProvider time)
 {
@@ -108,7 +105,7 @@ public sealed partial class TokenService(
     private async Task<OAuthResult<TokenResponse>> ClientCredentialsAsync(TokenRequest request, Agent agent, CancellationToken cancellationToken)
     {
         var requested = ScopeSet.Parse(request.Get("scope"));
-        var target = tools.Resolve(request, requested, inferFromScopes: true);
+        var target = live.Current.Tools.Resolve(request, requested, inferFromScopes: true);
         if (target.Refusal is { } untargeted)
         {
             return await DenyAsync(request, agent.Id, untargeted with { Reason = untargeted.Error.Description }, cancellationToken, requested);
@@ -140,7 +137,7 @@ public sealed partial class TokenService(
                 Tool = tool,
                 Scopes = requested.Intersect(permitted),
                 Gated = needsApproval,
-                TokenLifetime = TokenLifetime.For(agent, config),
+                TokenLifetime = TokenLifetime.For(agent, live.Config),
                 Jkt = request.DpopJkt,
             }, requested, null, cancellationToken);
         }
@@ -158,10 +155,10 @@ public sealed partial class TokenService(
         }
 
         var now = time.GetUtcNow();
-        var ttl = TokenLifetime.For(agent, config);
+        var ttl = TokenLifetime.For(agent, live.Config);
         var claims = new AccessTokenClaims
         {
-            Issuer = config.Server.Issuer,
+            Issuer = live.Config.Server.Issuer,
             Subject = agent.Id,
             Audience = tool.Audience,
             ClientId = agent.Id,

@@ -19,21 +19,38 @@ namespace Tessera.Core.Vault;
 /// A secret whose newest stored version is older than the audit log says (a newer row was deleted:
 /// a rollback) is never injected: it is reported at start and refused until it is rotated.
 /// </summary>
-public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLog audit, TesseraConfig config, TimeProvider time) : IDisposable
+public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLog audit, LiveConfig live, TimeProvider time) : IDisposable
 {
     /// <summary>Secret values are injected into HTTP headers; larger ones are certainly a mistake.</summary>
     public const int MaxValueBytes = 16 * 1024;
 
     private readonly SemaphoreSlim _writes = new(1, 1);
-    // Who needs each secret: tools (by id) for their credential, approver groups ("webhook:<group>")
-    // to sign their notifications.
-    private readonly ImmutableDictionary<string, ImmutableArray<string>> _usedBy = config.Tools
-        .Where(t => t.Credential is not null)
-        .Select(t => (Secret: t.Credential!.Secret, User: t.Id))
-        .Concat(config.ApproverGroups.SelectMany(g => g.Webhooks.Select(w => (w.Secret, User: "webhook:" + g.Id))))
-        .Distinct()
-        .GroupBy(u => u.Secret, StringComparer.Ordinal)
-        .ToImmutableDictionary(g => g.Key, g => g.Select(u => u.User).Order(StringComparer.Ordinal).ToImmutableArray(), StringComparer.Ordinal);
+    // Who needs each secret, for the configuration in force (rebuilt when a reload swaps it).
+    // One reference, written whole, so a reader never sees one snapshot's key with another's map.
+    private Tuple<ConfigSnapshot, ImmutableDictionary<string, ImmutableArray<string>>>? _usedBy;
+
+    /// <summary>
+    /// Who needs each secret: tools (by id) for their credential, approver groups (<c>webhook:&lt;group&gt;</c>)
+    /// to sign their notifications; computed once per configuration snapshot.
+    /// </summary>
+    private ImmutableDictionary<string, ImmutableArray<string>> UsedBy(ConfigSnapshot snapshot)
+    {
+        if (Volatile.Read(ref _usedBy) is { } cached && ReferenceEquals(cached.Item1, snapshot))
+        {
+            return cached.Item2;
+        }
+
+        var config = snapshot.Config;
+        var map = config.Tools
+            .Where(t => t.Credential is not null)
+            .Select(t => (Secret: t.Credential!.Secret, User: t.Id))
+            .Concat(config.ApproverGroups.SelectMany(g => g.Webhooks.Select(w => (w.Secret, User: "webhook:" + g.Id))))
+            .Distinct()
+            .GroupBy(u => u.Secret, StringComparer.Ordinal)
+            .ToImmutableDictionary(g => g.Key, g => g.Select(u => u.User).Order(StringComparer.Ordinal).ToImmutableArray(), StringComparer.Ordinal);
+        Volatile.Write(ref _usedBy, Tuple.Create(snapshot, map));
+        return map;
+    }
 
     private VaultState _state = VaultState.Empty;
 
@@ -124,7 +141,7 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
     public IReadOnlyList<string> MissingSecrets()
     {
         var state = Volatile.Read(ref _state);
-        return [.. _usedBy.Keys.Where(n => !state.Secrets.ContainsKey(n)).Order(StringComparer.Ordinal)];
+        return [.. UsedBy(live.Current).Keys.Where(n => !state.Secrets.ContainsKey(n)).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Current versions that fail to decrypt (a wrong master key, or tampering); empty when all is well.</summary>
@@ -203,7 +220,7 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
             var id = new SecretVersionId(name, Math.Max(exists ? entry!.Current.Version : 0, state.Highest.GetValueOrDefault(name)) + 1);
             var (wrapped, ciphertext) = SecretEnvelope.Seal(value.Span, key.Material, key.Key.Id, id);
             var version = new SealedSecretVersion(name, id.Version, now, key.Key.Id, wrapped, ciphertext);
-            var destroyAfter = now + config.Vault.RetainPrevious;
+            var destroyAfter = now + live.Config.Vault.RetainPrevious;
             changes.Add(new SecretVersionAdded(version, exists ? entry!.Current.Version : null, exists ? destroyAfter : null));
 
             await audit.AppendAsync(new AuditRecord
@@ -458,8 +475,9 @@ public sealed class SecretVault(ISecretStore store, MasterKey masterKey, AuditLo
 
     private SecretInfo Describe(SecretEntry entry)
     {
-        var usedBy = _usedBy.TryGetValue(entry.Current.Name, out var tools) ? tools : [];
-        var rotateEvery = config.Tools.Where(t => usedBy.Contains(t.Id) && t.RotateEvery is not null).Select(t => t.RotateEvery!.Value).DefaultIfEmpty().Min();
+        var snapshot = live.Current;
+        var usedBy = UsedBy(snapshot).TryGetValue(entry.Current.Name, out var tools) ? tools : [];
+        var rotateEvery = snapshot.Config.Tools.Where(t => usedBy.Contains(t.Id) && t.RotateEvery is not null).Select(t => t.RotateEvery!.Value).DefaultIfEmpty().Min();
         return new SecretInfo(
             entry.Current.Name,
             entry.Current.Version,

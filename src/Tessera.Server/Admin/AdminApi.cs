@@ -25,5 +25,6 @@ internal static class AdminApi
         ApprovalEndpoints.Map(admin);
         PostureEndpoints.Map(admin);
         LeaseEndpoints.Map(admin);
+        ConfigEndpoints.Map(admin);
     }
 }

@@ -73,3 +73,15 @@ internal sealed record LeaseView(string Id, string Tool, string Username, string
 internal sealed record LeaseList(IReadOnlyList<LeaseView> Leases);
 
 internal sealed record LeaseRevokeRequest(bool? Force);
+
+/// <summary>What <c>POST /admin/v1/config/reload</c> answers when the new configuration runs.</summary>
+internal sealed record ConfigReloadView(bool Reloaded, string ConfigHash, string PreviousHash, IReadOnlyList<string> Changes, IReadOnlyList<string> Warnings);
+
+/// <summary>The configuration a node runs: its hash, when it was loaded, and from which file.</summary>
+internal sealed record RunningConfigView(string Hash, string LoadedAt, string? File);
+
+/// <summary>A node of the installation as <c>GET /admin/v1/status</c> lists it.</summary>
+internal sealed record NodeView(string Node, string ConfigHash, string LoadedAt, string SeenAt);
+
+/// <summary><c>GET /admin/v1/status</c>: this node, its configuration, and every node seen recently with theirs.</summary>
+internal sealed record StatusView(string Node, bool Ready, RunningConfigView Config, IReadOnlyList<NodeView> Nodes, bool NodesAgree);

@@ -16,15 +16,15 @@ internal static class AgentEndpoints
     public static void Map(RouteGroupBuilder admin)
     {
         admin.MapGet("/agents", ListAsync);
-        admin.MapPost("/agents/{id}/suspend", (HttpContext c, string id, AgentRegistry a, SuspendedAgents s) => SetSuspendedAsync(c, id, suspend: true, a, s));
-        admin.MapPost("/agents/{id}/resume", (HttpContext c, string id, AgentRegistry a, SuspendedAgents s) => SetSuspendedAsync(c, id, suspend: false, a, s));
+        admin.MapPost("/agents/{id}/suspend", (HttpContext c, string id, LiveConfig a, SuspendedAgents s) => SetSuspendedAsync(c, id, suspend: true, a.Current.Agents, s));
+        admin.MapPost("/agents/{id}/resume", (HttpContext c, string id, LiveConfig a, SuspendedAgents s) => SetSuspendedAsync(c, id, suspend: false, a.Current.Agents, s));
     }
 
-    private static async Task<JsonHttpResult<AgentList>> ListAsync(HttpContext context, AgentRegistry agents, SuspendedAgents suspended, TimeProvider time, AdminAudit audit)
+    private static async Task<JsonHttpResult<AgentList>> ListAsync(HttpContext context, LiveConfig live, SuspendedAgents suspended, TimeProvider time, AdminAudit audit)
     {
         await audit.RecordReadAsync(context);
         var now = time.GetUtcNow();
-        var items = agents.All.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => new AgentView(
+        var items = live.Current.Agents.All.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => new AgentView(
             a.Id, a.Owner, a.Purpose, AuditEvent.FormatTime(a.Expires), AgentStatus.Of(a, suspended.IsSuspended(a.Id), now),
             a.AuthMethods, [.. a.AllowedScopes], a.MaxTtl is { } ttl ? Durations.Format(ttl) : null, [.. a.MayDelegateTo.Order(StringComparer.Ordinal)])
         {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Tessera.Core.Protocol;
 using Tessera.Core.Approvals;
 using Tessera.Core.Audit;
+using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
 using Tessera.Core.Revocation;
 using Tessera.Core.Storage;
@@ -19,7 +20,7 @@ internal static class RevocationEndpoints
     public static void Map(RouteGroupBuilder admin) => admin.MapPost("/revocations", RevokeAsync).WithMetadata(AdminBody.Default);
 
     private static async Task<Results<JsonHttpResult<RevocationView>, ProblemHttpResult>> RevokeAsync(HttpContext context, RevocationService revocations,
-        AccessTokenValidator validator, AgentRegistry agents, IMissionStore missions, ApprovalService approvals)
+        AccessTokenValidator validator, LiveConfig live, IMissionStore missions, ApprovalService approvals)
     {
         var who = AdminCaller.Of(context).Name;
         var (body, problem) = await AdminBody.ReadObjectAsync<RevokeRequest>(context,
@@ -67,7 +68,7 @@ internal static class RevocationEndpoints
 
             // A typo must not look like a revocation: name only agents and missions that exist.
             // (Token ids and principals cannot be checked: Tessera keeps no list of them.)
-            if (kind == RevocationKind.Agent && agents.Find(body.Id) is null)
+            if (kind == RevocationKind.Agent && live.Current.Agents.Find(body.Id) is null)
             {
                 return AdminProblem.NotFound(context, RefusalCodes.AdminAgentUnknown, $"No agent '{DisplayText.Clip(body.Id, 64)}' is configured.");
             }

@@ -21,7 +21,7 @@ namespace Tessera.Server.Approvals;
 /// The signing scheme is our own (a timestamped HMAC, as chat and payment webhooks use), because
 /// the receiver must verify it with nothing more than a shared secret and a few lines of code.
 /// </summary>
-internal sealed partial class WebhookNotifier(HttpMessageInvoker http, SecretVault vault, AuditLog audit, TesseraConfig config, TimeProvider time,
+internal sealed partial class WebhookNotifier(HttpMessageInvoker http, SecretVault vault, AuditLog audit, LiveConfig live, TimeProvider time,
     ILogger<WebhookNotifier> logger) : IApprovalNotifier, IAsyncDisposable
 {
     /// <summary><c>t=&lt;unix seconds&gt;,v1=&lt;hex HMAC-SHA256 of "t." + body&gt;</c>.</summary>
@@ -54,7 +54,7 @@ internal sealed partial class WebhookNotifier(HttpMessageInvoker http, SecretVau
 
     public void Requested(ApprovalRequest approval, Func<bool> stillWaiting)
     {
-        var group = config.ApproverGroups.FirstOrDefault(g => g.Id == approval.Group);
+        var group = live.Config.ApproverGroups.FirstOrDefault(g => g.Id == approval.Group);
         if (group is null || _stopping.IsCancellationRequested)
         {
             return;
@@ -178,7 +178,7 @@ internal sealed partial class WebhookNotifier(HttpMessageInvoker http, SecretVau
     }
 
     private string Link(ApprovalRequest approval, string verb) =>
-        $"{config.Server.Issuer.TrimEnd('/')}/admin/v1/approvals/{approval.Id}/{verb}";
+        $"{live.Config.Server.Issuer.TrimEnd('/')}/admin/v1/approvals/{approval.Id}/{verb}";
 
     public async ValueTask DisposeAsync()
     {

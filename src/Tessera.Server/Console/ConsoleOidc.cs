@@ -159,7 +159,8 @@ internal static partial class ConsoleOidc
             return;
         }
 
-        var config = http.RequestServices.GetRequiredService<TesseraConfig>();
+        // Admins as the running configuration lists them (a reload may have changed them).
+        var config = http.RequestServices.GetRequiredService<LiveConfig>().Config;
         var caller = new Approver($"{oidc.Idp}:{sub}", oidc.Idp, sub);
         var isAdmin = config.Admins.Any(a => a.Idp == oidc.Idp && a.Sub == sub);
         var user = await ConsoleEndpoints.StartSessionAsync(http, caller, isAdmin, $"OpenID Connect ({oidc.Idp})");

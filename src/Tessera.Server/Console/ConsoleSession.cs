@@ -31,12 +31,13 @@ internal sealed class ConsoleSession
     private readonly TimeProvider _time;
     private readonly bool _secure;
 
-    private readonly TesseraConfig _config;
+    private readonly LiveConfig _live;
     private readonly ApprovalService _approvals;
 
-    public ConsoleSession(IDataProtectionProvider protection, TimeProvider time, TesseraConfig config, ApprovalService approvals)
+    public ConsoleSession(IDataProtectionProvider protection, TimeProvider time, LiveConfig live, ApprovalService approvals)
     {
-        _config = config;
+        _live = live;
+        var config = live.Config;
         _approvals = approvals;
         _format = new TicketDataFormat(protection.CreateProtector("Tessera.Console.Session.v1"));
         _time = time;
@@ -112,10 +113,10 @@ internal sealed class ConsoleSession
     {
         if (user.Idp is null || user.Sub is null)
         {
-            return user.IsAdmin && user.Name == AdminAuthenticator.BootstrapAdminName && _config.Server.BootstrapAdminToken ? user : null;
+            return user.IsAdmin && user.Name == AdminAuthenticator.BootstrapAdminName && _live.Config.Server.BootstrapAdminToken ? user : null;
         }
 
-        if (_config.Admins.Any(a => a.Idp == user.Idp && a.Sub == user.Sub))
+        if (_live.Config.Admins.Any(a => a.Idp == user.Idp && a.Sub == user.Sub))
         {
             return user with { IsAdmin = true };
         }

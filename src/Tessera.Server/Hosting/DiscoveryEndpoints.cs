@@ -17,8 +17,8 @@ internal static class DiscoveryEndpoints
     {
         app.MapGet("/.well-known/oauth-authorization-server", (HttpContext context, TesseraConfig config) =>
             OAuthResponses.WriteJsonAsync(context, 200, w => WriteMetadata(w, config.Server.Issuer)));
-        app.MapGet(ProtectedResource.WellKnown + "/proxy/{tool}", (HttpContext context, string tool, TesseraConfig config, ToolCatalog tools) =>
-            tools.FindById(tool) is { } found
+        app.MapGet(ProtectedResource.WellKnown + "/proxy/{tool}", (HttpContext context, string tool, TesseraConfig config, LiveConfig live) =>
+            live.Current.Tools.FindById(tool) is { } found
                 ? OAuthResponses.WriteJsonAsync(context, 200, w => WriteResourceMetadata(w, config.Server.Issuer, found))
                 : Results.Problem(statusCode: 404, title: "Unknown tool", detail: "no tool of that id is configured").ExecuteAsync(context));
         app.MapGet("/.well-known/jwks.json", (HttpContext context, SigningKeyService keys, TimeProvider time) =>

@@ -98,6 +98,7 @@ internal sealed partial class StartupService(
             Type = AuditTypes.ServerStarted,
             Outcome = AuditOutcomes.Allowed,
             Reason = $"issuer {config.Server.Issuer}, {config.Agents.Count} agents, {config.Tools.Count} tools",
+            ConfigHash = config.Hash.Length == 0 ? null : config.Hash,
         }, cancellationToken: cancellationToken);
         if (sync is not null)
         {

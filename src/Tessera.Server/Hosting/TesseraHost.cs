@@ -64,7 +64,13 @@ public static class TesseraHost
         }
 
         var services = builder.Services;
+        // Fetches identity providers' JWKS; kept across reloads with the providers that did not change.
+        var jwksHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+
+        // What a reload can change is read from the live configuration on every use; this start-up
+        // configuration serves only what takes a restart to change (ConfigChange.RestartOnly).
         services.AddSingleton(config);
+        services.AddSingleton(_ => LiveConfig.Of(config, time, jwksHttp));
         services.AddSingleton(time);
         services.AddSingleton(store);
         services.AddSingleton(store.Audit);
@@ -80,8 +86,6 @@ public static class TesseraHost
         services.AddSingleton<RevocationIndex>();
         services.AddSingleton<RevocationService>();
         services.AddSingleton<SigningKeyService>();
-        services.AddSingleton(new AgentRegistry(config.Agents));
-        services.AddSingleton(new ToolCatalog(config.Tools, config.Server.Issuer));
         services.AddSingleton(store.Replays);
         services.AddSingleton(new MemoryReplayCache(time));
         // Nodes sharing a database (a change feed) also share spent jtis, so a DPoP proof or client
@@ -89,9 +93,8 @@ public static class TesseraHost
         services.AddSingleton<IReplayCache>(sp => store.Changes is null
             ? sp.GetRequiredService<MemoryReplayCache>()
             : new SharedReplayCache(sp.GetRequiredService<MemoryReplayCache>(), store.Replays, time));
-        services.AddSingleton(sp => new FederatedAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IdentityProviderRegistry>(),
-            sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
-        services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<AgentRegistry>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer,
+        services.AddSingleton(sp => new FederatedAssertionValidator(sp.GetRequiredService<LiveConfig>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer));
+        services.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<LiveConfig>(), sp.GetRequiredService<IReplayCache>(), time, config.Server.Issuer,
             sp.GetRequiredService<FederatedAssertionValidator>()));
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<DpopNonces>();
@@ -106,16 +109,18 @@ public static class TesseraHost
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 UseCookies = false,
             }),
-            sp.GetRequiredService<SecretVault>(), sp.GetRequiredService<AuditLog>(), config, time, sp.GetRequiredService<ILogger<Approvals.WebhookNotifier>>()));
+            sp.GetRequiredService<SecretVault>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<LiveConfig>(), time, sp.GetRequiredService<ILogger<Approvals.WebhookNotifier>>()));
         services.AddSingleton<Core.Approvals.ApprovalService>();
         services.AddSingleton<IApprovalGate>(sp => sp.GetRequiredService<Core.Approvals.ApprovalService>());
         services.AddSingleton<TokenService>();
         services.AddSingleton<AccessTokenValidator>();
         services.AddSingleton<IntrospectionService>();
-        services.AddSingleton(sp => new IdentityProviderRegistry(config.IdentityProviders, time, new HttpClient { Timeout = TimeSpan.FromSeconds(10) }));
-        services.AddSingleton(sp => new AdminAuthenticator(
-            sp.GetRequiredService<IdentityProviderRegistry>(), config,
+        services.AddSingleton(sp => new AdminAuthenticator(sp.GetRequiredService<LiveConfig>(),
             config.Server.BootstrapAdminToken ? AdminAuthenticator.EnsureBootstrapToken(config.DataDir) : null));
+        services.AddSingleton(sp => new ConfigReloader(sp.GetRequiredService<LiveConfig>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<RevocationService>(),
+            sp.GetRequiredService<SecretVault>(), time, jwksHttp, sp.GetRequiredService<ILogger<ConfigReloader>>()));
+        services.AddHostedService<ConfigReloadSignal>();
+        services.AddSingleton(sp => new Core.Cluster.NodeStatus(sp.GetRequiredService<LiveConfig>(), store.Nodes, time));
         services.AddSingleton<OAuthCallerAuthenticator>();
         services.AddSingleton<OAuthRefusals>();
         services.AddSingleton(store.Secrets);
@@ -180,6 +185,14 @@ public static class TesseraHost
             app.Services.GetRequiredService<TesseraMeter>();
         }
 
+        // Each request runs to its end under the configuration that was current when it arrived,
+        // whatever reload happens meanwhile (LiveConfig.Pin; docs/operations.md).
+        var live = app.Services.GetRequiredService<LiveConfig>();
+        app.Use(async (context, next) =>
+        {
+            live.Pin();
+            await next(context);
+        });
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = HandleUnexpectedAsync,

@@ -32,7 +32,7 @@ public sealed class ApprovalServiceTests : IAsyncDisposable
     private async Task<ApprovalService> StartAsync()
     {
         await _core.StartAsync(_config, initializeKeys: false, Ct);
-        return new ApprovalService(new NoApprovalRows(), _core.Log, _core.Keys, new RevocationIndex(), NoApprovalNotifier.Instance, _config, _core.Time);
+        return new ApprovalService(new NoApprovalRows(), _core.Log, _core.Keys, new RevocationIndex(), NoApprovalNotifier.Instance, LiveConfig.Of(_config, _core.Time), _core.Time);
     }
 
     /// <summary>What the token endpoint hands over for an exchange whose subject token ends at <paramref name="notAfter"/>.</summary>

@@ -65,7 +65,7 @@ public sealed class AuditCheckpointTests : IAsyncDisposable
         var config = ConfigLoader.Load("tokens: { default_ttl: 5m, max_ttl: 1h }", "tessera.yaml", Path.GetTempPath());
         await _core.StartAsync(config, initializeKeys: true, Ct);
         var jws = new AuditCheckpoint(null, 7, Hash, _core.Time.GetUtcNow()).Sign(_core.Keys.Current());
-        var validator = new AccessTokenValidator(_core.Keys, new RevocationIndex(), new AgentRegistry([]), config, _core.Time);
+        var validator = new AccessTokenValidator(_core.Keys, new RevocationIndex(), LiveConfig.Of(config, _core.Time), _core.Time);
 
         var validation = await validator.ValidateAsync(jws, Ct);
 

@@ -22,9 +22,9 @@ public sealed class ClusterChangeApplierTests : IAsyncDisposable
     {
         var revocations = new RevocationIndex();
         var suspended = new SuspendedAgents(new MemoryAgentStateStore(_core.AuditStore), _core.Log, _core.Time);
-        var vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, _config, _core.Time);
+        var vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, LiveConfig.Of(_config, _core.Time), _core.Time);
         _owned.Add(vault);
-        var approvals = new ApprovalService(_approvals, _core.Log, _core.Keys, revocations, NoApprovalNotifier.Instance, _config, _core.Time);
+        var approvals = new ApprovalService(_approvals, _core.Log, _core.Keys, revocations, NoApprovalNotifier.Instance, LiveConfig.Of(_config, _core.Time), _core.Time);
         return (new ClusterChangeApplier(revocations, suspended, _core.Keys, vault, approvals), revocations, suspended, vault, approvals);
     }
 

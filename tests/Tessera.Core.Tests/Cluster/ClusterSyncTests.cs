@@ -18,9 +18,9 @@ public sealed class ClusterSyncTests : IAsyncDisposable
     private async Task<(ClusterSync Sync, ClusterFreshness Freshness)> StartAsync()
     {
         await _core.StartAsync(_config, initializeKeys: false, Ct);
-        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, _config, _core.Time);
+        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, LiveConfig.Of(_config, _core.Time), _core.Time);
         var applier = new ClusterChangeApplier(_revocations, new SuspendedAgents(new MemoryAgentStateStore(_core.AuditStore), _core.Log, _core.Time), _core.Keys, _vault,
-            new ApprovalService(new NoApprovals(), _core.Log, _core.Keys, _revocations, NoApprovalNotifier.Instance, _config, _core.Time));
+            new ApprovalService(new NoApprovals(), _core.Log, _core.Keys, _revocations, NoApprovalNotifier.Instance, LiveConfig.Of(_config, _core.Time), _core.Time));
         var freshness = new ClusterFreshness(_core.Time, MaxStaleness, shared: true);
         return (new ClusterSync(_feed, applier, freshness, _core.Time), freshness);
     }

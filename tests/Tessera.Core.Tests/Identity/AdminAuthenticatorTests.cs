@@ -10,9 +10,9 @@ public sealed class AdminAuthenticatorTests : IDisposable
     public async Task Each_refusal_names_its_rule_and_the_bootstrap_token_is_admitted_without_one()
     {
         const string Bootstrap = "tsa_bootstrap-token-for-the-test";
-        var admins = new AdminAuthenticator(new IdentityProviderRegistry([], new FakeTimeProvider()), ConfigLoader.Load("""
+        var admins = new AdminAuthenticator(LiveConfig.Of(ConfigLoader.Load("""
             server: { listen: http://127.0.0.1:8080 }
-            """, "tessera.yaml", Path.GetTempPath()),
+            """, "tessera.yaml", Path.GetTempPath()), new FakeTimeProvider()),
             SHA256.HashData(Encoding.UTF8.GetBytes(Bootstrap)));
         var ct = TestContext.Current.CancellationToken;
 

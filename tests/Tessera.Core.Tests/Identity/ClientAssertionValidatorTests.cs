@@ -21,7 +21,7 @@ public sealed class ClientAssertionValidatorTests
                 Auth = new AgentAuthOptions { JwksJson = jwks },
             },
         ]);
-        return new ClientAssertionValidator(agents, new MemoryReplayCache(_time), _time, Issuer);
+        return new ClientAssertionValidator(LiveConfig.Of(agents, new IdentityProviderRegistry([], _time), _time), new MemoryReplayCache(_time), _time, Issuer);
     }
 
     [Theory]

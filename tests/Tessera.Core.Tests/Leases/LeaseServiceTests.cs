@@ -83,7 +83,7 @@ public sealed class LeaseServiceTests : IAsyncDisposable
     private async Task<LeaseService> StartAsync(bool withAdminSecret = true)
     {
         await _core.StartAsync(_config, initializeKeys: true, Ct);
-        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, _config, _core.Time);
+        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, LiveConfig.Of(_config, _core.Time), _core.Time);
         await _vault.LoadAsync(Ct);
         if (withAdminSecret)
         {
@@ -97,10 +97,10 @@ public sealed class LeaseServiceTests : IAsyncDisposable
     private LeaseService Service(TesseraConfig? config = null, IEnumerable<AgentOptions>? agents = null, Tessera.Core.Cluster.ClusterFreshness? freshness = null)
     {
         config ??= _config;
-        var registry = new AgentRegistry(agents ?? config.Agents);
-        var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time, freshness);
+        var live = LiveConfig.Of(config with { Agents = [.. agents ?? config.Agents] }, _core.Time);
+        var validator = new AccessTokenValidator(_core.Keys, _revocations, LiveConfig.Of(config, _core.Time), _core.Time, freshness);
         var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
-        return new LeaseService(validator, new ToolCatalog(config.Tools), _vault, _store, _uses, _core.Log, dpop, _revocations, registry, [_provider], config,
+        return new LeaseService(validator, live, _vault, _store, _uses, _core.Log, dpop, _revocations, [_provider],
             _core.Time, NullLogger<LeaseService>.Instance);
     }
 

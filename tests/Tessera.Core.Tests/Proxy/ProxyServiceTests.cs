@@ -49,7 +49,7 @@ public sealed class ProxyServiceTests : IAsyncDisposable
             expires: 2027-06-30
             auth:
               client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-            allowed_scopes: [ "crm:read", "crm:export", "ledger:read", "issues:read" ]
+            allowed_scopes: [ "crm:read", "crm:export", "ledger:read", "issues:read", "notes:read" ]
         """, "tessera.yaml", Path.GetTempPath());
 
     private readonly RevocationIndex _revocations = new();
@@ -61,16 +61,16 @@ public sealed class ProxyServiceTests : IAsyncDisposable
     {
         config ??= _config;
         await _core.StartAsync(config, initializeKeys: true, Ct);
-        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, config, _core.Time);
+        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, LiveConfig.Of(config, _core.Time), _core.Time);
         await _vault.LoadAsync(Ct);
         if (withCredential)
         {
             await _vault.PutAsync("crm-key", Encoding.UTF8.GetBytes(CrmKey), "admin", null, Ct);
         }
 
-        var validator = new AccessTokenValidator(_core.Keys, _revocations, new AgentRegistry(config.Agents), config, _core.Time);
+        var validator = new AccessTokenValidator(_core.Keys, _revocations, LiveConfig.Of(config, _core.Time), _core.Time);
         var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
-        return new ProxyService(validator, new ToolCatalog(config.Tools), _vault, _uses, _core.Log, dpop, config, new McpSessionBinding(_core.MasterKey), _revocations, _core.Time, NullLogger<ProxyService>.Instance);
+        return new ProxyService(validator, LiveConfig.Of(config, _core.Time), _vault, _uses, _core.Log, dpop, new McpSessionBinding(_core.MasterKey), _revocations, _core.Time, NullLogger<ProxyService>.Instance);
     }
 
     private string Token(string scope, string audience = CrmAudience, int? maxUses = null, string? details = null, string? jkt = null, long lifetime = 300)

@@ -64,15 +64,23 @@ public sealed class TokenIssuerTests : IAsyncDisposable
         Assert.Equal("crm:read crm:write", response.Scope);
         Assert.Null(response.IssuedTokenType);
 
-        // Valid for the validator the proxy uses: signed by a published key, for an agent it knows.
-        var validator = new AccessTokenValidator(_core.Keys, new RevocationIndex(), new AgentRegistry([new AgentOptions
+        // Valid for the validator the proxy uses: signed by a published key, for an agent it knows,
+        // with scopes that agent and its tool still allow.
+        var crm = new ToolOptions
+        {
+            Id = "crm",
+            Audience = "https://crm.example",
+            Scopes = new Dictionary<string, ToolScopeOptions> { ["read"] = new(["GET /*"], null), ["write"] = new(["POST /*"], null) },
+        };
+        var validator = new AccessTokenValidator(_core.Keys, new RevocationIndex(), LiveConfig.Of(_config with { Tools = [crm], Agents = [new AgentOptions
         {
             Id = "support-agent",
             Owner = "support-platform@corp.example",
             Purpose = "Answer customer tickets",
             Expires = _core.Time.GetUtcNow().AddMonths(6),
             Auth = new AgentAuthOptions(),
-        }]), _config, _core.Time);
+            AllowedScopes = ["crm:read", "crm:write"],
+        }] }, _core.Time), _core.Time);
         var validation = await validator.ValidateAsync(response.AccessToken, Ct);
         Assert.True(validation.IsActive, validation.Status.ToString());
         Assert.Equal(claims.Jti, validation.Claims!.Jti);

@@ -38,7 +38,7 @@ public sealed class SecretVaultTests : IAsyncDisposable
         var log = new AuditLog(_auditStore, _time, NullLogger<AuditLog>.Instance);
         await log.StartAsync(Ct);
         _logs.Add(log);
-        var vault = new SecretVault(store ?? new MemorySecretStore(_auditStore), masterKey ?? _masterKey, log, _config, _time);
+        var vault = new SecretVault(store ?? new MemorySecretStore(_auditStore), masterKey ?? _masterKey, log, LiveConfig.Of(_config, _time), _time);
         await vault.LoadAsync(Ct);
         return vault;
     }

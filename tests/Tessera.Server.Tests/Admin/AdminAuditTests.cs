@@ -15,7 +15,7 @@ public sealed class AdminAuditTests
                 && e.Metadata.GetMetadata<IHttpMethodMetadata>()!.HttpMethods.Contains("GET"))
             .Select(e => e.RoutePattern.RawText!)
             .ToList();
-        Assert.Equal(["/admin/v1/agents", "/admin/v1/approvals", "/admin/v1/audit", "/admin/v1/keys", "/admin/v1/leases", "/admin/v1/missions", "/admin/v1/posture", "/admin/v1/secrets"], routes.Order(StringComparer.Ordinal));
+        Assert.Equal(["/admin/v1/agents", "/admin/v1/approvals", "/admin/v1/audit", "/admin/v1/keys", "/admin/v1/leases", "/admin/v1/missions", "/admin/v1/posture", "/admin/v1/secrets", "/admin/v1/status"], routes.Order(StringComparer.Ordinal));
 
         foreach (var route in routes)
         {

@@ -151,8 +151,10 @@ public sealed class ProxyAttackTests : IAsyncLifetime
         // holds on its own: a mission token (audience: the issuer) is never a tool token.
         await using var proxy = await ProxyBroker.StartAsync(configure: b => b.Services.AddSingleton(sp =>
         {
-            var tools = sp.GetRequiredService<Core.Configuration.TesseraConfig>().Tools;
-            return new ToolCatalog([.. tools, tools.Single(t => t.Id == "crm") with { Id = "self", Audience = TestBroker.Issuer, Credential = null }]);
+            var config = sp.GetRequiredService<Core.Configuration.TesseraConfig>();
+            var tools = new ToolCatalog([.. config.Tools, config.Tools.Single(t => t.Id == "crm") with { Id = "self", Audience = TestBroker.Issuer, Credential = null }]);
+            return new Core.Configuration.LiveConfig(new Core.Configuration.ConfigSnapshot(config, new Core.Identity.AgentRegistry(config.Agents), tools,
+                new Core.Identity.IdentityProviderRegistry([], TimeProvider.System), DateTimeOffset.UnixEpoch));
         }));
         var token = proxy.SignToken(c => c with { Mission = "m_1", ActorChain = ["support-agent"], Subject = "alice" }, scope: "self:read", audience: TestBroker.Issuer);
 

@@ -149,7 +149,7 @@ public sealed class CredentialEndpointTests(Warehouse warehouse)
         var leaseId = LeaseNames.NewId();
         var now = broker.Time.GetUtcNow();
         await broker.Store.Leases.OpenAsync(Lease.Open(leaseId, "warehouse", claims, ["warehouse:read"], now, now.AddMinutes(5), broker.Config.Cluster.NodeId), Ct);
-        var tool = broker.Service<Core.Tools.ToolCatalog>().FindById("warehouse")!;
+        var tool = broker.Service<Core.Configuration.LiveConfig>().Current.Tools.FindById("warehouse")!;
         await using (var provider = new Credentials.Postgres.PostgresCredentialProvider(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Credentials.Postgres.PostgresCredentialProvider>.Instance))
         {
             await provider.IssueAsync(new CredentialRequest(leaseId, tool, LeaseNames.RoleOf(leaseId), tool.Options.Scopes["read"].Grants, now.AddMinutes(5), warehouse.AdminSecret), Ct);

@@ -1,0 +1,8 @@
+namespace Tessera.Core.Cluster;
+
+/// <summary>A node and the configuration it runs, as it last reported them.</summary>
+/// <param name="Node">The node's id (<c>cluster.node_id</c>).</param>
+/// <param name="ConfigHash">The hash of its running configuration.</param>
+/// <param name="LoadedAt">When that configuration was loaded (start or reload).</param>
+/// <param name="SeenAt">When the node last reported.</param>
+public sealed record NodeConfig(string Node, string ConfigHash, DateTimeOffset LoadedAt, DateTimeOffset SeenAt);

@@ -1,0 +1,41 @@
+using Tessera.Core.Configuration;
+using Tessera.Core.Storage;
+
+namespace Tessera.Core.Cluster;
+
+/// <summary>
+/// Which configuration each node of the installation runs (docs/operations.md, "Reloading the
+/// configuration"): every node reports its own every <see cref="Heartbeat"/> and right after a
+/// reload; a node silent for <see cref="Gone"/> is no longer listed. A node alone (no shared store)
+/// lists itself.
+/// </summary>
+public sealed class NodeStatus(LiveConfig live, INodeStatusStore? store, TimeProvider time)
+{
+    public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(30);
+
+    /// <summary>Four heartbeats missed: the node stopped (or cannot reach the database) and is left out.</summary>
+    public static readonly TimeSpan Gone = TimeSpan.FromMinutes(2);
+
+    /// <summary>This node's id.</summary>
+    public string Node => live.Config.Cluster.NodeId;
+
+    /// <summary>This node as it would report now.</summary>
+    public NodeConfig Self
+    {
+        get
+        {
+            var running = live.Latest;
+            return new NodeConfig(running.Config.Cluster.NodeId, running.Hash, running.LoadedAt, time.GetUtcNow());
+        }
+    }
+
+    public Task ReportAsync(CancellationToken cancellationToken) => store?.ReportAsync(Self, cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>Every node seen within <see cref="Gone"/>, this one as it is now, ordered by id.</summary>
+    public async Task<IReadOnlyList<NodeConfig>> ListAsync(CancellationToken cancellationToken)
+    {
+        var self = Self;
+        var others = store is null ? [] : await store.ListAsync(self.SeenAt - Gone, cancellationToken);
+        return [.. others.Where(n => n.Node != self.Node).Append(self).OrderBy(n => n.Node, StringComparer.Ordinal)];
+    }
+}
