@@ -132,6 +132,12 @@ internal sealed class MemoryAuditStore : IAuditStore
     public Task<IReadOnlyList<AuditEvent>> QueryAsync(AuditQuery query, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
+    /// <summary>Counts as the real stores do, on the columns a query filters by.</summary>
     public Task<long> CountAsync(AuditQuery query, CancellationToken cancellationToken) =>
-        throw new NotSupportedException();
+        Task.FromResult((long)Events.Count(e => (query.Agent is null || e.Record.Agent == query.Agent)
+            && (query.Principal is null || e.Record.Principal == query.Principal)
+            && (query.Mission is null || e.Record.Mission == query.Mission)
+            && (query.Tool is null || e.Record.Tool == query.Tool)
+            && (query.Type is null || e.Record.Type == query.Type)
+            && (query.Since is null || e.Time >= query.Since)));
 }

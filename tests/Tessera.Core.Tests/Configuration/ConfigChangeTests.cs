@@ -1,0 +1,98 @@
+namespace Tessera.Core.Tests.Configuration;
+
+public sealed class ConfigChangeTests
+{
+    private const string Billing = """
+          - id: billing-bot
+            owner: finance@corp.example
+            purpose: Reconcile invoices
+            expires: 2027-03-31
+            auth:
+              client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+            allowed_scopes: [ "crm:read" ]
+        """;
+
+    private static ConfigChange Between(string before, string after) => ConfigChange.Between(ConfigFixture.Load(before), ConfigFixture.Load(after));
+
+    [Fact]
+    public void The_same_file_changes_nothing()
+    {
+        var change = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml());
+
+        Assert.True(change.IsEmpty);
+        Assert.Empty(change.RemovedAgents);
+    }
+
+    [Fact]
+    public void An_agent_added_and_then_removed_is_named_each_time_and_its_removal_is_listed_for_revocation()
+    {
+        var added = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(Billing));
+        var removed = Between(ConfigFixture.Yaml(Billing), ConfigFixture.Yaml());
+
+        Assert.Equal(["agent added: billing-bot"], added.Changes);
+        Assert.Empty(added.RemovedAgents);
+        Assert.Equal(["agent removed: billing-bot"], removed.Changes);
+        Assert.Equal(["billing-bot"], removed.RemovedAgents);
+        Assert.Empty(removed.RestartRequired);
+    }
+
+    [Fact]
+    public void An_agent_changed_names_the_keys_that_changed_and_never_their_values()
+    {
+        var change = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(supportScopes: "\"crm:read\""));
+
+        Assert.Equal(["agent changed: support-agent (allowed_scopes)"], change.Changes);
+        Assert.DoesNotContain(change.Changes, c => c.Contains("crm:export", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_scope_whose_rules_changed_removed_or_added_is_one_line_each()
+    {
+        var narrowed = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(crmScopes: """
+                      read:   { rules: [ "GET /contacts/*" ] }
+                      export: { rules: [ "POST /exports" ] }
+                      admin:  { rules: [ "DELETE /contacts/*" ] }
+            """));
+
+        Assert.Equal(["scope added: crm:admin", "scope removed: crm:notes", "scope changed: crm:read (rules)"], narrowed.Changes);
+    }
+
+    [Fact]
+    public void A_principal_whose_ceiling_changed_is_named()
+    {
+        var change = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(principals: "\"crm:read\""));
+
+        Assert.Equal(["principal changed: corp/alice (scopes)"], change.Changes);
+    }
+
+    [Fact]
+    public void A_restart_only_section_that_changed_is_listed_beside_the_other_changes()
+    {
+        var change = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(Billing, server: "listen: http://127.0.0.1:9090"));
+
+        Assert.Equal(["server"], change.RestartRequired);
+        Assert.Equal(["agent added: billing-bot"], change.Changes);
+    }
+
+    [Fact]
+    public void Every_top_level_key_of_the_file_is_either_reloadable_or_named_restart_only()
+    {
+        // A new top-level section must be placed on one side deliberately: silently reloadable, it would
+        // be read once at start and never again; silently ignored by the comparison, a reload would
+        // report a hash the node does not run.
+        string[] reloadable = ["identity_providers", "admins", "approver_groups", "principals", "tools", "agents", "registry", "posture"];
+        var restartOnly = ConfigChange.RestartOnly.Select(s => s.Key).ToList();
+        var loaderKeys = TopLevelKeysOfTheLoader();
+
+        Assert.Empty(reloadable.Intersect(restartOnly));
+        Assert.Equal(loaderKeys.Order(StringComparer.Ordinal), reloadable.Concat(restartOnly).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>The loader refuses unknown top-level keys and names the ones it knows in its error.</summary>
+    private static IReadOnlyList<string> TopLevelKeysOfTheLoader()
+    {
+        var error = Assert.Throws<ConfigException>(() => ConfigLoader.Load("not_a_key: 1\n", "tessera.yaml", Path.GetTempPath()));
+        var known = error.Problem[(error.Problem.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        return [.. known.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(k => k.Trim('\'', '"', ' ', '.'))];
+    }
+}
