@@ -18,8 +18,11 @@ public sealed partial class ConfigReloader(LiveConfig live, AuditLog audit, Revo
 {
     private readonly SemaphoreSlim _one = new(1, 1);
 
-    /// <summary>Raised after each swap, with the snapshot now running (metrics, the node's status row).</summary>
+    /// <summary>Raised after each swap, with the snapshot now running (the node's status row).</summary>
     public event Action<ConfigSnapshot>? Reloaded;
+
+    /// <summary>Raised after every reload asked, swapped or refused, with its outcome (metrics).</summary>
+    public event Action<ConfigReload>? Completed;
 
     /// <param name="requestedBy">Who asked: an admin's name, or <c>SIGHUP</c>.</param>
     /// <param name="requestId">The request's id, for the audit log.</param>
@@ -29,7 +32,9 @@ public sealed partial class ConfigReloader(LiveConfig live, AuditLog audit, Revo
         await _one.WaitAsync(cancellationToken);
         try
         {
-            return await ReloadOnceAsync(requestedBy, requestId);
+            var outcome = await ReloadOnceAsync(requestedBy, requestId);
+            Completed?.Invoke(outcome);
+            return outcome;
         }
         finally
         {

@@ -188,6 +188,8 @@ public static class TesseraHost
         // Each request runs to its end under the configuration that was current when it arrived,
         // whatever reload happens meanwhile (LiveConfig.Pin; docs/operations.md).
         var live = app.Services.GetRequiredService<LiveConfig>();
+        TesseraMetrics.ConfigInfo.WithLabels(live.Latest.Hash).Set(1);
+        app.Services.GetRequiredService<ConfigReloader>().Completed += TesseraMetrics.ConfigReloaded;
         app.Use(async (context, next) =>
         {
             live.Pin();

@@ -24,12 +24,28 @@ internal static class TesseraMetrics
     public static readonly Gauge PostureFindings = Metrics.CreateGauge("tessera_posture_findings",
         "Findings of the latest posture report (docs/posture.md), by type and severity; recomputed every few minutes and on every report.", "type", "severity");
 
+    public static readonly Counter ConfigReloads = Metrics.CreateCounter("tessera_config_reloads_total",
+        "Configuration reloads asked (tessera reload, the admin API, SIGHUP), by outcome (reloaded, refused).", "outcome");
+    public static readonly Gauge ConfigInfo = Metrics.CreateGauge("tessera_config_info",
+        "1 for the configuration this node runs, by its hash (sha256:...): nodes whose hashes differ run different files.", "hash");
+
     public static readonly Gauge AuditSinkLag = Metrics.CreateGauge("tessera_audit_sink_lag_events",
         "Committed audit events of this node's chain an audit sink has not delivered yet, by sink (read at each scrape).", "sink");
     public static readonly Counter AuditSinkFailures = Metrics.CreateCounter("tessera_audit_sink_failures_total",
         "Failed attempts of an audit sink to read or write a batch, by sink; each is retried with backoff and nothing is lost.", "sink");
     public static readonly Gauge AuditSinkFailing = Metrics.CreateGauge("tessera_audit_sink_failing",
         "1 while an audit sink's last attempt failed, else 0, by sink; alert when 1.", "sink");
+
+    /// <summary>Counts a reload and, when it swapped the configuration, moves <see cref="ConfigInfo"/> to the new hash.</summary>
+    public static void ConfigReloaded(Core.Configuration.ConfigReload outcome)
+    {
+        ConfigReloads.WithLabels(outcome.Reloaded ? "reloaded" : "refused").Inc();
+        if (outcome.Reloaded && outcome.Hash != outcome.PreviousHash)
+        {
+            ConfigInfo.RemoveLabelled(outcome.PreviousHash);
+            ConfigInfo.WithLabels(outcome.Hash).Set(1);
+        }
+    }
 
     /// <summary>Sets every type and severity to its count in <paramref name="report"/> (zero when none).</summary>
     public static void SetPostureFindings(Core.Posture.PostureReport report)

@@ -245,4 +245,22 @@ public sealed class ConfigReloadTests : IAsyncLifetime
         var events = await _proxy.Broker.AuditEventsAsync();
         Assert.Contains(events, e => e.Record.Type == AuditTypes.ProxyCompleted && e.Record.Status == 200);
     }
+
+    [Fact]
+    public async Task Metrics_count_reloads_by_outcome_and_name_the_running_hash()
+    {
+        var (reloadedBefore, refusedBefore) = (Counter("reloaded"), Counter("refused"));
+        await WriteAsync(withBilling: false);
+        Assert.Equal(HttpStatusCode.OK, (await ReloadAsync()).Status);
+        var hash = FileHash();
+        await WriteAsync(yaml => yaml.Replace("max_ttl: 1h", "max_ttl: 2h", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Conflict, (await ReloadAsync()).Status);
+
+        Assert.True(Counter("reloaded") >= reloadedBefore + 1);
+        Assert.True(Counter("refused") >= refusedBefore + 1);
+        var metrics = await _proxy.Broker.Client.GetStringAsync("/metrics");
+        Assert.Contains($"tessera_config_info{{hash=\"{hash}\"}} 1", metrics, StringComparison.Ordinal);
+
+        static double Counter(string outcome) => Tessera.Server.Hosting.TesseraMetrics.ConfigReloads.WithLabels(outcome).Value;
+    }
 }
