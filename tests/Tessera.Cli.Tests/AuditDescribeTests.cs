@@ -29,4 +29,17 @@ public sealed class AuditDescribeTests
 
         Assert.Equal("8  2026-11-29T12:00:00.000Z  token.denied denied  agent=support-agent  reason_code=client.wrong_secret  reason=invalid_client: wrong client secret", line);
     }
+
+    [Fact]
+    public void A_reload_line_shows_who_asked_the_hash_and_each_change()
+    {
+        using var json = JsonDocument.Parse("""
+            {"seq":9,"time":"2026-11-29T12:00:00.000Z","type":"config.reloaded","outcome":"allowed","principal":"corp:carol",
+             "reason":"reloaded by corp:carol","config_hash":"sha256:ab12","changes":["agent added: billing-bot","scope changed: crm:read (rules)"],"prev_hash":"x","hash":"y"}
+            """);
+
+        var line = AuditCommand.Describe(json.RootElement);
+
+        Assert.Equal("9  2026-11-29T12:00:00.000Z  config.reloaded allowed  principal=corp:carol  config_hash=sha256:ab12  reason=reloaded by corp:carol  changes=agent added: billing-bot; scope changed: crm:read (rules)", line);
+    }
 }

@@ -74,7 +74,7 @@ internal static class AuditCommand
         var line = new StringBuilder();
         line.Append(e.GetProperty("seq").GetInt64()).Append("  ").Append(e.GetProperty("time").GetString())
             .Append("  ").Append(e.GetProperty("type").GetString()).Append(' ').Append(e.GetProperty("outcome").GetString());
-        foreach (var field in new[] { "node", "agent", "principal", "mission", "purpose", "tool", "secret", "method", "path", "rule", "status", "latency_ms", "mcp_method", "mcp_name", "lease", "role", "jti", "reason_code", "reason" })
+        foreach (var field in new[] { "node", "agent", "principal", "mission", "purpose", "tool", "secret", "method", "path", "rule", "status", "latency_ms", "mcp_method", "mcp_name", "lease", "role", "jti", "config_hash", "reason_code", "reason" })
         {
             if (e.TryGetProperty(field, out var v))
             {
@@ -82,11 +82,12 @@ internal static class AuditCommand
             }
         }
 
-        foreach (var field in new[] { "actor_chain", "scopes" })
+        foreach (var field in new[] { "actor_chain", "scopes", "changes" })
         {
             if (e.TryGetProperty(field, out var v))
             {
-                line.Append("  ").Append(field).Append('=').Append(string.Join(field == "actor_chain" ? ">" : ",", v.EnumerateArray().Select(x => x.GetString())));
+                var separator = field switch { "actor_chain" => ">", "changes" => "; ", _ => "," };
+                line.Append("  ").Append(field).Append('=').Append(string.Join(separator, v.EnumerateArray().Select(x => x.GetString())));
             }
         }
 
