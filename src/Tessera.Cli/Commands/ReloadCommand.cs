@@ -18,7 +18,7 @@ internal static class ReloadCommand
     {
         var config = CliOptions.Config();
         var json = new Option<bool>("--json") { Description = "Print the answer as JSON (what POST /admin/v1/config/reload answers)" };
-        var command = new Command("reload", "Make the running server read its configuration file again: agents, tools, scopes and rules change without a restart")
+        var command = new Command("reload", "Make the running server read its configuration file again and apply it without a restart")
         {
             config, json,
         };
