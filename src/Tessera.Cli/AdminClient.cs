@@ -94,7 +94,7 @@ internal sealed class AdminClient : IDisposable
                     // Not JSON: show it as it is.
                 }
 
-                throw new CliException($"Tessera refused ({(int)response.StatusCode}): {detail}");
+                throw new CliException($"Tessera refused ({(int)response.StatusCode}): {detail}", (int)response.StatusCode, detail);
             }
 
             return JsonDocument.Parse(text.Length == 0 ? "{}" : text);

@@ -3,7 +3,7 @@ using Tessera.Cli.Commands;
 
 namespace Tessera.Cli;
 
-/// <summary>The <c>tessera</c> command. Exit codes: 0 success, 1 refused or failed, 2 usage error.</summary>
+/// <summary>The <c>tessera</c> command. Exit codes: 0 success, 1 refused or failed, 2 usage error, 3 a reload that takes a restart.</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -21,6 +21,8 @@ public static class Program
         root.Subcommands.Add(VaultCommand.Create());
         root.Subcommands.Add(StorageCommand.Create());
         root.Subcommands.Add(PostureCommand.Create());
+        root.Subcommands.Add(ReloadCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

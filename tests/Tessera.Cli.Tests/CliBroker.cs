@@ -25,8 +25,9 @@ internal sealed class CliBroker : IAsyncDisposable
     private readonly ITesseraStore _store;
     private readonly MasterKey _masterKey;
 
-    private CliBroker(string directory, WebApplication app, ITesseraStore store, MasterKey masterKey, Uri address, string configPath)
+    private CliBroker(string directory, WebApplication app, ITesseraStore store, MasterKey masterKey, Uri address, string configPath, string serverConfigPath)
     {
+        ServerConfigPath = serverConfigPath;
         _directory = directory;
         _app = app;
         _store = store;
@@ -42,6 +43,9 @@ internal sealed class CliBroker : IAsyncDisposable
 
     /// <summary>The configuration to pass to client commands with <c>--config</c>.</summary>
     public string ConfigPath { get; }
+
+    /// <summary>The file the broker was loaded from, and reads again on a reload.</summary>
+    public string ServerConfigPath { get; }
 
     public T Service<T>() where T : notnull => _app.Services.GetRequiredService<T>();
 
@@ -59,7 +63,7 @@ internal sealed class CliBroker : IAsyncDisposable
         var address = new Uri(app.Urls.First());
         var cliConfig = Path.Combine(directory, "tessera.yaml");
         await File.WriteAllTextAsync(cliConfig, Yaml(address.GetLeftPart(UriPartial.Authority)));
-        return new CliBroker(directory, app, store, masterKey, address, cliConfig);
+        return new CliBroker(directory, app, store, masterKey, address, cliConfig, serverConfig);
     }
 
     private static string Yaml(string listen) => $$"""
