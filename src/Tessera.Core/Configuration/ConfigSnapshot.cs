@@ -14,6 +14,9 @@ public sealed class ConfigSnapshot
 {
     private readonly FrozenDictionary<PrincipalRef, ScopeSet> _principalCeilings;
 
+    // Every <tool>:<scope> some tool defines, so a token's scope is checked without splitting it.
+    private readonly FrozenSet<string> _definedScopes;
+
     /// <param name="config">The validated configuration.</param>
     /// <param name="agents">Its agents.</param>
     /// <param name="tools">Its tools.</param>
@@ -30,6 +33,7 @@ public sealed class ConfigSnapshot
         _principalCeilings = config.Principals
             .GroupBy(p => new PrincipalRef(p.Idp, p.Sub))
             .ToFrozenDictionary(g => g.Key, g => ScopeSet.Of(g.Last().Scopes));
+        _definedScopes = tools.All.SelectMany(t => t.Scopes).ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>Builds every index of <paramref name="config"/>; <paramref name="previous"/> lends its identity providers' fetched keys.</summary>
@@ -64,47 +68,45 @@ public sealed class ConfigSnapshot
     /// </summary>
     public AccessTokenClaims Narrow(AccessTokenClaims claims)
     {
+        // On every validation: no allocation unless a scope is withdrawn (indexes, not enumerators).
+        var client = Agents.Find(claims.ClientId);
+        var ceiling = claims is { Idp: { } idp, Principal: { } principal } ? PrincipalCeiling(idp, principal) : null;
+        var scopes = claims.Scope;
         List<string>? kept = null;
-        var index = 0;
-        foreach (var scope in claims.Scope)
+        for (var i = 0; i < scopes.Count; i++)
         {
-            var allowed = StillAllows(claims, scope);
+            var scope = scopes[i];
+            var allowed = _definedScopes.Contains(scope)
+                && client is not null && client.AllowedScopes.Contains(scope)
+                && (ceiling is null || ceiling.Contains(scope))
+                && ActorsAllow(claims.ActorChain, scope);
             if (!allowed && kept is null)
             {
-                kept = [.. claims.Scope.Take(index)];
+                kept = new List<string>(scopes.Count);
+                for (var j = 0; j < i; j++)
+                {
+                    kept.Add(scopes[j]);
+                }
             }
             else if (allowed)
             {
                 kept?.Add(scope);
             }
-
-            index++;
         }
 
         return kept is null ? claims : claims with { Scope = ScopeSet.Of(kept) };
     }
 
-    private bool StillAllows(AccessTokenClaims claims, string scope)
+    private bool ActorsAllow(IReadOnlyList<string> actors, string scope)
     {
-        var colon = scope.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0 || Tools.FindById(scope[..colon]) is not { } tool || !tool.Scopes.Contains(scope))
+        for (var i = 0; i < actors.Count; i++)
         {
-            return false;
-        }
-
-        if (Agents.Find(claims.ClientId) is not { } client || !client.AllowedScopes.Contains(scope))
-        {
-            return false;
-        }
-
-        foreach (var actor in claims.ActorChain)
-        {
-            if (Agents.Find(actor) is not { } agent || !agent.AllowedScopes.Contains(scope))
+            if (Agents.Find(actors[i]) is not { } agent || !agent.AllowedScopes.Contains(scope))
             {
                 return false;
             }
         }
 
-        return claims is not { Idp: { } idp, Principal: { } principal } || PrincipalCeiling(idp, principal) is not { } ceiling || ceiling.Contains(scope);
+        return true;
     }
 }

@@ -42,6 +42,9 @@ public sealed class ScopeSet : IReadOnlyCollection<string>, IEquatable<ScopeSet>
         string.IsNullOrWhiteSpace(text) ? Empty : Of(text.Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
     public int Count => _scopes.Length;
+
+    /// <summary>The scope at <paramref name="index"/> in ordinal order (a loop over it allocates no enumerator).</summary>
+    public string this[int index] => _scopes[index];
     public bool IsEmpty => _scopes.Length == 0;
 
     public bool Contains(string scope) => Array.BinarySearch(_scopes, scope, StringComparer.Ordinal) >= 0;
