@@ -31,11 +31,24 @@ internal sealed class AdminClient : IDisposable
                 throw new CliException($"Set TESSERA_ADDR and TESSERA_TOKEN, or run where {configPath} is (or pass --config).");
             }
 
-            var config = ConfigLoader.LoadFile(configPath);
-            addr ??= config.Server.Listen.ToString();
+            // The file only locates the server. One that no longer loads (an edit awaiting `tessera reload`)
+            // still names it; the server, which runs the last valid file, judges the new one.
+            Uri listen;
+            string dataDir;
+            try
+            {
+                var config = ConfigLoader.LoadFile(configPath);
+                (listen, dataDir) = (config.Server.Listen, config.DataDir);
+            }
+            catch (ConfigException) when (ConfigLoader.ReadClientSettings(configPath) is { } settings)
+            {
+                (listen, dataDir) = settings;
+            }
+
+            addr ??= listen.ToString();
             if (string.IsNullOrEmpty(token))
             {
-                var tokenPath = Path.Combine(config.DataDir, AdminAuthenticator.BootstrapTokenFileName);
+                var tokenPath = Path.Combine(dataDir, AdminAuthenticator.BootstrapTokenFileName);
                 if (!File.Exists(tokenPath))
                 {
                     throw new CliException($"No TESSERA_TOKEN and no bootstrap token at {tokenPath}.");

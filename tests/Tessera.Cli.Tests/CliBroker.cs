@@ -106,6 +106,10 @@ internal sealed class CliBroker : IAsyncDisposable
         return await Client.SendAsync(request);
     }
 
+    /// <summary>The events of <paramref name="type"/> committed so far.</summary>
+    public Task<IReadOnlyList<Tessera.Core.Audit.AuditEvent>> AuditEventsAsync(string type) =>
+        _store.Audit.QueryAsync(new Tessera.Core.Audit.AuditQuery { Type = type, Limit = 1000 }, CancellationToken.None);
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

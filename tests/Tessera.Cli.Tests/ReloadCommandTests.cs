@@ -91,6 +91,28 @@ public sealed class ReloadCommandTests
     }
 
     [Fact]
+    public async Task An_edit_that_breaks_the_local_file_still_reaches_the_server_which_refuses_it_on_record()
+    {
+        // The operator's usual case: the file tessera reload reads to find the server is the one they just
+        // broke. Its listen address and data_dir still locate the server; the server judges the file.
+        await using var broker = await CliBroker.StartAsync();
+        var yaml = await File.ReadAllTextAsync(broker.ConfigPath);
+        await File.WriteAllTextAsync(broker.ConfigPath, yaml.Replace("expires: 2027-06-30", "expires: someday", StringComparison.Ordinal));
+        var serverYaml = await File.ReadAllTextAsync(broker.ServerConfigPath);
+        await File.WriteAllTextAsync(broker.ServerConfigPath, serverYaml.Replace("expires: 2027-06-30", "expires: someday", StringComparison.Ordinal));
+
+        var (exit, _, stderr) = await TesseraCli.RunAsync("reload", "--config", broker.ConfigPath);
+        var (statusExit, status, _) = await TesseraCli.RunAsync("status", "--config", broker.ConfigPath, "--json");
+
+        Assert.Equal(1, exit);
+        Assert.Matches(@"^Configuration refused: server\.yaml:\d+: agents\[0\]\.expires: ", TesseraCli.Lines(stderr)[0]);
+        Assert.Equal(0, statusExit);
+        Assert.True(JsonDocument.Parse(status).RootElement.GetProperty("ready").GetBoolean());
+        var refused = await broker.AuditEventsAsync(Tessera.Core.Audit.AuditTypes.ConfigRefused);
+        Assert.Equal(Tessera.Core.Protocol.RefusalCodes.ConfigInvalid, Assert.Single(refused).Record.ReasonCode);
+    }
+
+    [Fact]
     public async Task A_refusal_that_echoes_a_key_from_the_file_cannot_drive_the_terminal()
     {
         await using var broker = await CliBroker.StartAsync();

@@ -40,6 +40,44 @@ public static partial class ConfigLoader
         return Load(reader.ReadToEnd(), name, Path.GetDirectoryName(full)!, full, time) with { Hash = HashOf(bytes) };
     }
 
+    /// <summary>
+    /// Where a client command finds the running server when the file no longer loads, as while an
+    /// operator's edit awaits <c>tessera reload</c>: <c>server.listen</c> and <c>data_dir</c> read
+    /// leniently, the rest ignored, so the command still reaches the server, which judges the file
+    /// (and records a refused reload). Null when even those cannot be read.
+    /// </summary>
+    public static (Uri Listen, string DataDir)? ReadClientSettings(string path)
+    {
+        try
+        {
+            var full = Path.GetFullPath(path);
+            if (!File.Exists(full) || new FileInfo(full).Length > MaxConfigBytes)
+            {
+                return null;
+            }
+
+            var stream = new YamlStream();
+            stream.Load(new StringReader(File.ReadAllText(full)));
+            if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            {
+                return null;
+            }
+
+            var server = root.Children.TryGetValue(new YamlScalarNode("server"), out var node) ? node as YamlMappingNode : null;
+            var listenText = (server is null ? null : Scalar(server, "listen")) ?? "http://127.0.0.1:8080";
+            return Uri.TryCreate(listenText, UriKind.Absolute, out var listen) && listen.Scheme is "http" or "https"
+                ? (listen, Path.GetFullPath(Path.Combine(Path.GetDirectoryName(full)!, Scalar(root, "data_dir") ?? "data")))
+                : null;
+        }
+        catch (Exception ex) when (ex is YamlException or IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+
+        static string? Scalar(YamlMappingNode mapping, string key) =>
+            mapping.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode { Value: { Length: > 0 } text } ? text : null;
+    }
+
     /// <summary>The configuration's hash as reported and audited: <c>sha256:</c> and the lowercase hex SHA-256 of the file's bytes.</summary>
     public static string HashOf(ReadOnlySpan<byte> bytes) => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
 

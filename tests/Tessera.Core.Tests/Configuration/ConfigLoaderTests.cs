@@ -1153,4 +1153,27 @@ public sealed class ConfigLoaderTests : IDisposable
         var p = ecdsa.ExportParameters(includePrivateParameters: false);
         return $$"""{"keys":[{"kty":"EC","crv":"P-256","x":"{{Base64UrlEncoder.Encode(p.Q.X)}}","y":"{{Base64UrlEncoder.Encode(p.Q.Y)}}","kid":"{{kid}}","use":"sig","alg":"ES256"}]}""";
     }
+
+    [Fact]
+    public void A_file_that_no_longer_loads_still_tells_a_client_command_where_the_server_is()
+    {
+        var directory = Directory.CreateTempSubdirectory("tessera-client-settings-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "tessera.yaml");
+            File.WriteAllText(path, "server: { listen: http://127.0.0.1:9443 }\ndata_dir: state\nagents: [ { id: x } ]\n");
+            Assert.Throws<ConfigException>(() => ConfigLoader.LoadFile(path));
+
+            Assert.Equal((new Uri("http://127.0.0.1:9443"), Path.Combine(directory, "state")), ConfigLoader.ReadClientSettings(path));
+
+            File.WriteAllText(path, "agents: [ {\n");
+            Assert.Null(ConfigLoader.ReadClientSettings(path));
+            File.WriteAllText(path, "server: { listen: ftp://host }\n");
+            Assert.Null(ConfigLoader.ReadClientSettings(path));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
