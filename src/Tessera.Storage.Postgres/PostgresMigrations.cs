@@ -193,5 +193,18 @@ internal static class PostgresMigrations
         CREATE INDEX leases_live ON leases (created_at) WHERE status <> 3;
         CREATE INDEX leases_ended ON leases (ended_at) WHERE status = 3;
         """,
+
+        // 5: which configuration each node runs (NodeStatus): one row per node, replaced at each of
+        // its reports (every 30 s and after a reload). A node that stopped keeps its last row, which
+        // readers leave out once it is older than NodeStatus.Gone. The embedded store has no such
+        // table (one node by construction), so a copy brings none.
+        """
+        CREATE TABLE node_status (
+            node         text PRIMARY KEY,
+            config_hash  text NOT NULL,
+            loaded_at    bigint NOT NULL,
+            seen_at      bigint NOT NULL
+        );
+        """,
     ];
 }

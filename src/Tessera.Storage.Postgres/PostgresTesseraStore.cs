@@ -69,6 +69,7 @@ public sealed class PostgresTesseraStore : ITesseraStore
         Approvals = new PostgresApprovalStore(this);
         Usage = new PostgresUsageStore(this);
         Leases = new PostgresLeaseStore(this);
+        Nodes = new PostgresNodeStatusStore(this);
     }
 
     /// <summary>
@@ -102,6 +103,9 @@ public sealed class PostgresTesseraStore : ITesseraStore
     public IUsageStore Usage { get; }
 
     public Core.Leases.ILeaseStore Leases { get; }
+
+    /// <summary>Which configuration each node on this database runs (<see cref="Core.Cluster.NodeStatus"/>).</summary>
+    public INodeStatusStore Nodes { get; }
 
     /// <summary>The change log the nodes on this database write and read (<see cref="Core.Cluster.ClusterSync"/>).</summary>
     public IChangeFeed Changes => _changes;

@@ -9,7 +9,14 @@ namespace Tessera.Core.Cluster;
 /// reload; a node silent for <see cref="Gone"/> is no longer listed. A node alone (no shared store)
 /// lists itself.
 /// </summary>
-public sealed class NodeStatus(LiveConfig live, INodeStatusStore? store, TimeProvider time)
+/// <param name="live">The running configuration, whose hash this node reports.</param>
+/// <param name="store">Where the nodes report, or null for a node alone.</param>
+/// <param name="time">The clock of every report and listing.</param>
+/// <param name="node">
+/// This node's id when it is not the configuration's <c>cluster.node_id</c>: only tests set it, which
+/// run several nodes in one process from identical files (so all would default to one host name).
+/// </param>
+public sealed class NodeStatus(LiveConfig live, INodeStatusStore? store, TimeProvider time, string? node = null)
 {
     public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(30);
 
@@ -17,7 +24,7 @@ public sealed class NodeStatus(LiveConfig live, INodeStatusStore? store, TimePro
     public static readonly TimeSpan Gone = TimeSpan.FromMinutes(2);
 
     /// <summary>This node's id.</summary>
-    public string Node => live.Config.Cluster.NodeId;
+    public string Node => node ?? live.Config.Cluster.NodeId;
 
     /// <summary>This node as it would report now.</summary>
     public NodeConfig Self
@@ -25,7 +32,7 @@ public sealed class NodeStatus(LiveConfig live, INodeStatusStore? store, TimePro
         get
         {
             var running = live.Latest;
-            return new NodeConfig(running.Config.Cluster.NodeId, running.Hash, running.LoadedAt, time.GetUtcNow());
+            return new NodeConfig(node ?? running.Config.Cluster.NodeId, running.Hash, running.LoadedAt, time.GetUtcNow());
         }
     }
 

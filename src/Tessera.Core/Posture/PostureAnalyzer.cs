@@ -7,9 +7,10 @@ using Tessera.Core.Tokens;
 namespace Tessera.Core.Posture;
 
 /// <summary>
-/// Computes the posture report (docs/posture.md) from the registry, the tools, the vault's metadata
-/// and the usage counters: each agent's reach and right-sized scopes, and the findings. Pure: the
-/// same input gives the same report, so the CLI and the admin API show the same thing.
+/// Computes the posture report (docs/posture.md) from the registry, the tools, the vault's metadata,
+/// the usage counters and the configuration each node runs: each agent's reach and right-sized
+/// scopes, and the findings. Pure: the same input gives the same report, so the CLI and the admin
+/// API show the same thing.
 /// </summary>
 public static class PostureAnalyzer
 {
@@ -135,6 +136,18 @@ public static class PostureAnalyzer
                     $"audit sink '{sink.Name}' is {sink.Lag.ToString(CultureInfo.InvariantCulture)} events behind the log (delivered through seq {sink.Delivered.ToString(CultureInfo.InvariantCulture)})",
                     "expected while a new sink copies the log's history; otherwise its output is slower than the log grows (a slow disk, a reader that reads slowly)"));
             }
+        }
+
+        // Nodes that each read their own tessera.yaml and do not run the same one: a request is
+        // allowed or refused depending on the node the load balancer picks.
+        var nodes = input.Nodes ?? [];
+        var configurations = nodes.Select(n => n.ConfigHash).Distinct(StringComparer.Ordinal).Count();
+        if (configurations > 1)
+        {
+            findings.Add(new PostureFinding(PostureFindingTypes.ConfigNodesDiffer, PostureSeverity.Medium,
+                $"{nodes.Count.ToString(CultureInfo.InvariantCulture)} nodes run {configurations.ToString(CultureInfo.InvariantCulture)} configurations: " +
+                string.Join(", ", nodes.OrderBy(n => n.Node, StringComparer.Ordinal).Select(n => $"{n.Node} {Configuration.ConfigReloader.Short(n.ConfigHash)}")),
+                "give every node the same tessera.yaml and reload each (POST /admin/v1/config/reload, or SIGHUP); GET /admin/v1/status lists what each node runs"));
         }
 
         var unmatched = new List<RuleUse>();

@@ -15,10 +15,11 @@ public static class PostureFindingTypes
     public const string DelegationWidensReach = "delegation.widens_reach";
     public const string AuditSinkFailing = "audit.sink_failing";
     public const string AuditSinkBehind = "audit.sink_behind";
+    public const string ConfigNodesDiffer = "config.nodes_differ";
 
     public static IReadOnlyList<string> All { get; } =
     [
         AgentExpired, AgentExpiringSoon, AgentStale, AgentUnusedScope, AgentLongTtl, AgentSecretAuth, SecretNotRotated, RuleWriteWildcard, DelegationWidensReach,
-        AuditSinkFailing, AuditSinkBehind,
+        AuditSinkFailing, AuditSinkBehind, ConfigNodesDiffer,
     ];
 }

@@ -16,6 +16,7 @@ namespace Tessera.Core.Posture;
 /// <param name="Now">The moment the report is for.</param>
 /// <param name="FailingLeases">Leases due to end whose last attempt to end failed (<c>lease.revoke_failing</c>).</param>
 /// <param name="AuditSinks">How far each audit sink has got (<c>audit.sink_failing</c>, <c>audit.sink_behind</c>).</param>
+/// <param name="Nodes">The nodes of the installation seen lately and the configuration each runs (<c>config.nodes_differ</c>).</param>
 public sealed record PostureInput(
     IReadOnlyCollection<Agent> Agents,
     Func<string, bool> IsSuspended,
@@ -26,4 +27,5 @@ public sealed record PostureInput(
     PostureOptions Options,
     DateTimeOffset Now,
     IReadOnlyList<Leases.Lease>? FailingLeases = null,
-    IReadOnlyList<Audit.Sinks.AuditSinkStatus>? AuditSinks = null);
+    IReadOnlyList<Audit.Sinks.AuditSinkStatus>? AuditSinks = null,
+    IReadOnlyList<Cluster.NodeConfig>? Nodes = null);

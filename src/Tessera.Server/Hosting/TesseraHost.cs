@@ -162,6 +162,13 @@ public static class TesseraHost
         services.AddSingleton(new Core.Cluster.ClusterFreshness(time, config.Cluster.MaxStaleness, shared: store.Changes is not null));
         services.AddSingleton<Core.Cluster.ClusterChangeApplier>();
         services.AddHostedService<StartupService>();
+        if (store.Nodes is not null)
+        {
+            // After StartupService, which migrates the store the report goes to.
+            services.AddSingleton<NodeStatusReporter>();
+            services.AddHostedService(sp => sp.GetRequiredService<NodeStatusReporter>());
+        }
+
         services.AddHostedService<SigningKeyRetirement>();
         services.AddHostedService<PostureRefresh>();
         services.AddHostedService<Leases.LeaseReaper>();

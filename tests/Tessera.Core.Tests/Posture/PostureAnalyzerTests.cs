@@ -49,12 +49,13 @@ public sealed class PostureAnalyzerTests
 
     private static PostureReport Analyze(IEnumerable<AgentOptions> agents, Dictionary<string, AgentUsage>? usage = null, IEnumerable<Tool>? tools = null,
         IReadOnlyList<SecretInfo>? secrets = null, TokenOptions? tokens = null, Dictionary<RuleUse, DateTimeOffset>? rules = null,
-        IReadOnlyList<Tessera.Core.Leases.Lease>? failingLeases = null, IReadOnlyList<Tessera.Core.Audit.Sinks.AuditSinkStatus>? sinks = null)
+        IReadOnlyList<Tessera.Core.Leases.Lease>? failingLeases = null, IReadOnlyList<Tessera.Core.Audit.Sinks.AuditSinkStatus>? sinks = null,
+        IReadOnlyList<Tessera.Core.Cluster.NodeConfig>? nodes = null)
     {
         var registered = agents.Select(a => new Agent(a)).ToList();
         usage ??= registered.ToDictionary(a => a.Id, a => UsedToday([.. a.AllowedScopes]), StringComparer.Ordinal);
         return PostureAnalyzer.Analyze(new PostureInput(registered, _ => false, [.. tools ?? [Crm, Billing, Github]], secrets ?? [],
-            new PostureUsage(usage, rules ?? []), tokens ?? Tokens, PostureOptions.Default, Now, failingLeases, sinks));
+            new PostureUsage(usage, rules ?? []), tokens ?? Tokens, PostureOptions.Default, Now, failingLeases, sinks, nodes));
     }
 
     private static IEnumerable<PostureFinding> AgentFindings(PostureReport report) => report.Findings.Where(f => f.Type.StartsWith("agent.", StringComparison.Ordinal) || f.Type.StartsWith("delegation.", StringComparison.Ordinal));
@@ -380,5 +381,28 @@ public sealed class PostureAnalyzerTests
     {
         Assert.DoesNotContain(Analyze([Clean("crm-bot")]).Findings, f => f.Type == PostureFindingTypes.LeaseRevokeFailing);
         Assert.DoesNotContain(Analyze([Clean("crm-bot")], failingLeases: []).Findings, f => f.Type == PostureFindingTypes.LeaseRevokeFailing);
+    }
+
+    private static Tessera.Core.Cluster.NodeConfig Node(string id, char hash) =>
+        new(id, "sha256:" + new string(hash, 64), Now.AddHours(-1), Now.AddSeconds(-10));
+
+    [Fact]
+    public void Nodes_running_different_configurations_are_one_medium_finding_naming_each_node_and_its_hash()
+    {
+        var report = Analyze([Clean("crm-bot")], nodes: [Node("node-c", 'a'), Node("node-a", 'a'), Node("node-b", 'b')]);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal((PostureFindingTypes.ConfigNodesDiffer, PostureSeverity.Medium), (finding.Type, finding.Severity));
+        Assert.Equal("3 nodes run 2 configurations: node-a sha256:aaaaaaaaaaaa, node-b sha256:bbbbbbbbbbbb, node-c sha256:aaaaaaaaaaaa", finding.Evidence);
+        Assert.Contains("POST /admin/v1/config/reload", finding.Recommendation, StringComparison.Ordinal);
+        Assert.Contains(PostureFindingTypes.ConfigNodesDiffer, PostureFindingTypes.All);
+    }
+
+    [Fact]
+    public void Nodes_running_one_configuration_or_a_node_alone_draw_no_finding()
+    {
+        Assert.Empty(Analyze([Clean("crm-bot")], nodes: [Node("node-a", 'a'), Node("node-b", 'a')]).Findings);
+        Assert.Empty(Analyze([Clean("crm-bot")], nodes: [Node("node-a", 'a')]).Findings);
+        Assert.Empty(Analyze([Clean("crm-bot")]).Findings);
     }
 }
