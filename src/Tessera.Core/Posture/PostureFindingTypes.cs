@@ -19,7 +19,7 @@ public static class PostureFindingTypes
 
     public static IReadOnlyList<string> All { get; } =
     [
-        AgentExpired, AgentExpiringSoon, AgentStale, AgentUnusedScope, AgentLongTtl, AgentSecretAuth, SecretNotRotated, RuleWriteWildcard, DelegationWidensReach,
+        AgentExpired, AgentExpiringSoon, AgentStale, AgentUnusedScope, AgentLongTtl, AgentSecretAuth, SecretNotRotated, LeaseRevokeFailing, RuleWriteWildcard, DelegationWidensReach,
         AuditSinkFailing, AuditSinkBehind, ConfigNodesDiffer,
     ];
 }
