@@ -29,6 +29,9 @@ public static class SampleConfig
 # tessera.yaml — the declarative part of Tessera: agents, tools, scopes and who may do what.
 # Secrets, keys, missions, revocations and the audit log live in storage, not here.
 # Paths below are relative to this file's directory. Durations use s, m, h, d.
+# After an edit, `tessera reload` (or SIGHUP) applies it to the running server without a restart;
+# server, storage, cluster, data_dir, tokens, signing_keys, vault, dpop, rate_limits, audit, telemetry and
+# console take a restart.
 
 server:
   listen: http://127.0.0.1:8080       # where the broker listens
