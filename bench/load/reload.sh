@@ -4,7 +4,8 @@
 #     wrk -t2 -c16, client_secret_basic, GET /proxy/crm/contacts/42 with a crm:read token) with no reload,
 #     and while a loop rewrites tessera.yaml (alternating between two versions that differ in the
 #     crm:export rule, which the load never uses; written aside and renamed, so never read half-written)
-#     and calls POST /admin/v1/config/reload every RELOAD_EVERY seconds (default 0.1).
+#     and calls POST /admin/v1/config/reload every RELOAD_EVERY seconds (default 0.1; a python3 loop on one
+#     keep-alive connection). Also what one reload costs the server alone, before and after the rounds.
 #  2. With BEFORE=DIR (a checkout of another commit, e.g. `git worktree add /tmp/before 2baada6`, the commit
 #     before reloadable configuration): the same two loads, without reloads, against this build and against
 #     DIR's (built Release there), both running at once on their own data, so the difference is what the
@@ -88,25 +89,39 @@ measure() {
     END { printf "%s %s %s %s %.0f %d\n", line, rps, p50, p99, (t / hz) / n * 1e6, bad + 0 }' | tee -a "$RESULTS" >&2
 }
 
-# The reload loop: the two versions in turn, each written aside and renamed over tessera.yaml, then a
-# reload; every answer's status is logged.
+# The reload loop (one python3 process on one keep-alive connection, so it takes little CPU from the
+# load): the two versions in turn, each written aside and renamed over tessera.yaml (never read
+# half-written), then a reload; one starts every RELOAD_EVERY seconds (at once if the last took
+# longer) until WORK/stop exists. Logs every answer's status, and its own CPU seconds at the end.
 cp "$WORK/tessera.yaml" "$WORK/v0.yaml"
 sed 's#"POST /exports"#"POST /exports", "POST /exports/*/retry"#' "$WORK/v0.yaml" > "$WORK/v1.yaml"
 cmp -s "$WORK/v0.yaml" "$WORK/v1.yaml" && { echo "the second version does not differ" >&2; exit 1; }
-# One reload starts every RELOAD_EVERY seconds (on a fixed cadence; at once if the last took longer),
-# until WORK/stop exists; the reload in flight then completes.
 reloads() {
-  local n=0 admin every next now
-  admin=$(cat "$WORK/data/admin.token")
-  every=$(awk -v s="$RELOAD_EVERY" 'BEGIN { printf "%d", s * 1e9 }')
-  next=$(date +%s%N)
-  while [ ! -e "$WORK/stop" ]; do
-    n=$((n + 1))
-    cp "$WORK/v$((n % 2)).yaml" "$WORK/next.yaml" && mv -f "$WORK/next.yaml" "$WORK/tessera.yaml"
-    curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $admin" "http://127.0.0.1:$PORT/admin/v1/config/reload" >> "$WORK/reloads.log"
-    next=$((next + every)); now=$(date +%s%N)
-    if [ "$next" -gt "$now" ]; then sleep "$(awk -v d=$((next - now)) 'BEGIN { printf "%.3f", d / 1e9 }')"; else next=$now; fi
-  done
+  python3 - "$WORK" "$PORT" "$RELOAD_EVERY" "$(cat "$WORK/data/admin.token")" <<'PY'
+import http.client, os, shutil, sys, time
+work, port, every, admin = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+conn = http.client.HTTPConnection("127.0.0.1", port)
+n, due = 0, time.monotonic()
+with open(os.path.join(work, "reloads.log"), "a") as log:
+    while not os.path.exists(os.path.join(work, "stop")):
+        n += 1
+        shutil.copyfile(os.path.join(work, f"v{n % 2}.yaml"), os.path.join(work, "next.yaml"))
+        os.replace(os.path.join(work, "next.yaml"), os.path.join(work, "tessera.yaml"))
+        conn.request("POST", "/admin/v1/config/reload", headers={"Authorization": "Bearer " + admin, "Content-Length": "0"})
+        answer = conn.getresponse()
+        answer.read()
+        log.write(f"{answer.status}\n")
+        log.flush()
+        due += every
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        else:
+            due = time.monotonic()
+with open(os.path.join(work, "reloader.cpu"), "w") as cpu:
+    times = os.times()
+    cpu.write(f"{times.user + times.system:.2f}\n")
+PY
 }
 # with_reloads LINE PID PORT WHAT [TOKEN_VAR]: measure while the reload loop runs; records the reloads it made.
 with_reloads() {
@@ -116,7 +131,7 @@ with_reloads() {
   touch "$WORK/stop"; wait "$loop"
   local done ok
   done=$(wc -l < "$WORK/reloads.log"); ok=$(grep -c '^200$' "$WORK/reloads.log" || true)
-  echo "$1: $done reloads ($(awk -v n="$done" -v d="$DURATION" 'BEGIN { printf "%.1f", n / d }')/s), $ok answered 200" >&2
+  echo "$1: $done reloads ($(awk -v n="$done" -v d="$DURATION" 'BEGIN { printf "%.1f", n / d }')/s), $ok answered 200; the reloader's CPU $(cat "$WORK/reloader.cpu") s" >&2
   echo "reloads_$1 $done $ok" >> "$WORK/reloads.total"
   [ "$done" = "$ok" ] || { echo "a reload failed: $(sort "$WORK/reloads.log" | uniq -c | tr '\n' ' ')" >&2; exit 1; }
 }
@@ -134,20 +149,24 @@ if [ -n "$BEFORE" ]; then
   measure warmup "$BEFORE_PID" "$BEFORE_PORT" proxy 3 BEFORE_TOKEN
 fi
 
-# What one reload costs the server, without load: RELOADS_ALONE reloads back to back (after ten not counted).
+# What one reload costs the server, without load: RELOADS_ALONE reloads back to back, once before the
+# rounds (after ten not counted) and once after them.
 RELOADS_ALONE=${RELOADS_ALONE:-100}
 reload_once() { # N: writes version N % 2 and reloads; fails unless 200
   cp "$WORK/v$(($1 % 2)).yaml" "$WORK/next.yaml" && mv -f "$WORK/next.yaml" "$WORK/tessera.yaml"
   [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$WORK/data/admin.token")" "http://127.0.0.1:$PORT/admin/v1/config/reload")" = 200 ] \
     || { echo "reload $1 failed" >&2; exit 1; }
 }
+reloads_alone() { # LABEL
+  local cpu_before cpu_after start_ns end_ns
+  cpu_before=$(cpu_ticks "$NOW_PID"); start_ns=$(date +%s%N)
+  for i in $(seq 1 "$RELOADS_ALONE"); do reload_once "$i"; done
+  cpu_after=$(cpu_ticks "$NOW_PID"); end_ns=$(date +%s%N)
+  awk -v label="$1" -v n="$RELOADS_ALONE" -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v ns=$((end_ns - start_ns)) \
+    'BEGIN { printf "%d reloads alone, %s: %.1f ms of server CPU and %.1f ms wall clock each (curl included)\n", n, label, t / hz / n * 1000, ns / n / 1e6 }' | tee -a "$WORK/alone" >&2
+}
 for i in $(seq 1 10); do reload_once "$i"; done
-cpu_before=$(cpu_ticks "$NOW_PID"); start_ns=$(date +%s%N)
-for i in $(seq 1 "$RELOADS_ALONE"); do reload_once "$i"; done
-cpu_after=$(cpu_ticks "$NOW_PID"); end_ns=$(date +%s%N)
-ALONE=$(awk -v n="$RELOADS_ALONE" -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v ns=$((end_ns - start_ns)) \
-  'BEGIN { printf "%d reloads alone: %.1f ms of server CPU and %.1f ms wall clock each (curl included)", n, t / hz / n * 1000, ns / n / 1e6 }')
-echo "$ALONE" >&2
+reloads_alone "before the rounds"
 
 echo "Configuration reload — $(nproc) cores, wrk -t2 -c16 -d${DURATION}s, $ROUNDS rounds, reload every ${RELOAD_EVERY}s, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for round in $(seq 1 "$ROUNDS"); do
@@ -170,6 +189,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+reloads_alone "after the rounds"
 bad=$(awk '$6 > 0' "$RESULTS")
 [ -z "$bad" ] || { echo "non-2xx answers:" >&2; echo "$bad" >&2; exit 1; }
 echo
@@ -183,5 +203,5 @@ for line in cc_steady cc_reloading cc_this_build cc_before proxy_steady proxy_re
     $1 == line { n++; rps[n] = $2; cpu[n] = $5; p99[n] = ms($4); runs = runs (runs ? ", " : "") sprintf("%.0f", $2); cpus = cpus (cpus ? ", " : "") $5 }
     END { printf "%-18s %8.0f/s (%s)  %4.0f µs/req (%s)  p99 %.2f ms\n", line, median(rps, n), runs, median(cpu, n), cpus, median(p99, n) }' "$RESULTS"
 done
-echo "$ALONE"
+cat "$WORK/alone"
 [ -f "$WORK/reloads.total" ] && awk '{ n += $2; ok += $3 } END { printf "reloads during the reloading runs: %d, %d answered 200\n", n, ok }' "$WORK/reloads.total"
