@@ -204,4 +204,22 @@ for line in cc_steady cc_reloading cc_this_build cc_before proxy_steady proxy_re
     END { printf "%-18s %8.0f/s (%s)  %4.0f µs/req (%s)  p99 %.2f ms\n", line, median(rps, n), runs, median(cpu, n), cpus, median(p99, n) }' "$RESULTS"
 done
 cat "$WORK/alone"
+# Each pair ran back to back in the same round: their ratio is steadier than either median on a shared machine.
+awk '
+function median(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+NF == 6 && $1 ~ /^(cc|proxy)_/ { k = ++count[$1]; rps[$1, k] = $2; cpu[$1, k] = $5 }
+END {
+  split("cc_reloading cc_steady proxy_reloading proxy_steady cc_this_build cc_before proxy_this_build proxy_before", names, " ")
+  for (p = 1; p <= 8; p += 2) {
+    a = names[p]; b = names[p + 1]; n = count[a] < count[b] ? count[a] : count[b]
+    if (n == 0) continue
+    ratios = ""; diffs = ""; delete r; delete d
+    for (k = 1; k <= n; k++) {
+      r[k] = 100 * rps[a, k] / rps[b, k]; d[k] = cpu[a, k] - cpu[b, k]
+      ratios = ratios (k > 1 ? ", " : "") sprintf("%.0f %%", r[k]); diffs = diffs (k > 1 ? ", " : "") sprintf("%+d", d[k])
+    }
+    printf "%s / %s, round by round: req/s %s (median %.0f %%); server CPU µs/req %s (median %+.0f)\n", a, b, ratios, median(r, n), diffs, median(d, n)
+  }
+}
+' "$RESULTS"
 [ -f "$WORK/reloads.total" ] && awk '{ n += $2; ok += $3 } END { printf "reloads during the reloading runs: %d, %d answered 200\n", n, ok }' "$WORK/reloads.total"
