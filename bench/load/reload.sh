@@ -13,7 +13,8 @@
 #     on every token validation).
 # ROUNDS times (default 3), each measurement DURATION seconds (default 10) after a 3 s warm-up, in
 # alternating order (round 1 A then B, round 2 B then A, ..); prints every run and the medians. Every
-# load request must answer 200 and every reload 200: the script fails otherwise.
+# load request must answer 200 and every reload 200: the script fails otherwise. COMPARE_ONLY=1 (with
+# BEFORE) measures only the second comparison, in servers that have never reloaded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -21,6 +22,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 RELOAD_EVERY=${RELOAD_EVERY:-0.1}
 BEFORE=${BEFORE:-}
+COMPARE_ONLY=${COMPARE_ONLY:-0}
 PORT=${PORT:-18086}
 BEFORE_PORT=${BEFORE_PORT:-18087}
 UPSTREAM_PORT=${UPSTREAM_PORT:-18088}
@@ -165,8 +167,10 @@ reloads_alone() { # LABEL
   awk -v label="$1" -v n="$RELOADS_ALONE" -v t=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" -v ns=$((end_ns - start_ns)) \
     'BEGIN { printf "%d reloads alone, %s: %.1f ms of server CPU and %.1f ms wall clock each (curl included)\n", n, label, t / hz / n * 1000, ns / n / 1e6 }' | tee -a "$WORK/alone" >&2
 }
-for i in $(seq 1 10); do reload_once "$i"; done
-reloads_alone "before the rounds"
+if [ "$COMPARE_ONLY" != 1 ]; then
+  for i in $(seq 1 10); do reload_once "$i"; done
+  reloads_alone "before the rounds"
+fi
 
 echo "Configuration reload — $(nproc) cores, wrk -t2 -c16 -d${DURATION}s, $ROUNDS rounds, reload every ${RELOAD_EVERY}s, $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for round in $(seq 1 "$ROUNDS"); do
@@ -174,6 +178,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for what in cc proxy; do
     pair=(steady reloading)
     [ $((round % 2)) = 0 ] && pair=(reloading steady)
+    [ "$COMPARE_ONLY" = 1 ] && pair=()
     for mode in "${pair[@]}"; do
       if [ "$mode" = steady ]; then measure "${what}_steady" "$NOW_PID" "$PORT" "$what" "$DURATION" NOW_TOKEN
       else with_reloads "${what}_reloading" "$NOW_PID" "$PORT" "$what" "$DURATION" NOW_TOKEN; fi
@@ -189,7 +194,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-reloads_alone "after the rounds"
+[ "$COMPARE_ONLY" = 1 ] || reloads_alone "after the rounds"
 bad=$(awk '$6 > 0' "$RESULTS")
 [ -z "$bad" ] || { echo "non-2xx answers:" >&2; echo "$bad" >&2; exit 1; }
 echo
@@ -203,7 +208,7 @@ for line in cc_steady cc_reloading cc_this_build cc_before proxy_steady proxy_re
     $1 == line { n++; rps[n] = $2; cpu[n] = $5; p99[n] = ms($4); runs = runs (runs ? ", " : "") sprintf("%.0f", $2); cpus = cpus (cpus ? ", " : "") $5 }
     END { printf "%-18s %8.0f/s (%s)  %4.0f µs/req (%s)  p99 %.2f ms\n", line, median(rps, n), runs, median(cpu, n), cpus, median(p99, n) }' "$RESULTS"
 done
-cat "$WORK/alone"
+[ -f "$WORK/alone" ] && cat "$WORK/alone"
 # Each pair ran back to back in the same round: their ratio is steadier than either median on a shared machine.
 awk '
 function median(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
