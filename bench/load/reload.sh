@@ -14,7 +14,8 @@
 # ROUNDS times (default 3), each measurement DURATION seconds (default 10) after a 3 s warm-up, in
 # alternating order (round 1 A then B, round 2 B then A, ..); prints every run and the medians. Every
 # load request must answer 200 and every reload 200: the script fails otherwise. COMPARE_ONLY=1 (with
-# BEFORE) measures only the second comparison, in servers that have never reloaded.
+# BEFORE) measures only the second comparison, in servers that have never reloaded. RELOAD_UNCHANGED=1
+# reloads without rewriting the file (the same work in the server, nothing written to the disk).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -23,6 +24,7 @@ ROUNDS=${ROUNDS:-3}
 RELOAD_EVERY=${RELOAD_EVERY:-0.1}
 BEFORE=${BEFORE:-}
 COMPARE_ONLY=${COMPARE_ONLY:-0}
+RELOAD_UNCHANGED=${RELOAD_UNCHANGED:-0}
 PORT=${PORT:-18086}
 BEFORE_PORT=${BEFORE_PORT:-18087}
 UPSTREAM_PORT=${UPSTREAM_PORT:-18088}
@@ -99,16 +101,17 @@ cp "$WORK/tessera.yaml" "$WORK/v0.yaml"
 sed 's#"POST /exports"#"POST /exports", "POST /exports/*/retry"#' "$WORK/v0.yaml" > "$WORK/v1.yaml"
 cmp -s "$WORK/v0.yaml" "$WORK/v1.yaml" && { echo "the second version does not differ" >&2; exit 1; }
 reloads() {
-  python3 - "$WORK" "$PORT" "$RELOAD_EVERY" "$(cat "$WORK/data/admin.token")" <<'PY'
+  python3 - "$WORK" "$PORT" "$RELOAD_EVERY" "$(cat "$WORK/data/admin.token")" "$RELOAD_UNCHANGED" <<'PY'
 import http.client, os, shutil, sys, time
-work, port, every, admin = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+work, port, every, admin, unchanged = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5] == "1"
 conn = http.client.HTTPConnection("127.0.0.1", port)
 n, due = 0, time.monotonic()
 with open(os.path.join(work, "reloads.log"), "a") as log:
     while not os.path.exists(os.path.join(work, "stop")):
         n += 1
-        shutil.copyfile(os.path.join(work, f"v{n % 2}.yaml"), os.path.join(work, "next.yaml"))
-        os.replace(os.path.join(work, "next.yaml"), os.path.join(work, "tessera.yaml"))
+        if not unchanged:
+            shutil.copyfile(os.path.join(work, f"v{n % 2}.yaml"), os.path.join(work, "next.yaml"))
+            os.replace(os.path.join(work, "next.yaml"), os.path.join(work, "tessera.yaml"))
         conn.request("POST", "/admin/v1/config/reload", headers={"Authorization": "Bearer " + admin, "Content-Length": "0"})
         answer = conn.getresponse()
         answer.read()
