@@ -12,7 +12,7 @@ namespace Tessera.Core.Configuration;
 /// </summary>
 public sealed class ConfigSnapshot
 {
-    private readonly FrozenDictionary<PrincipalRef, ScopeSet> _principalCeilings;
+    private readonly FrozenDictionary<(string Idp, string Sub), ScopeSet> _principalCeilings;
 
     // Every <tool>:<scope> some tool defines, so a token's scope is checked without splitting it.
     private readonly FrozenSet<string> _definedScopes;
@@ -31,7 +31,7 @@ public sealed class ConfigSnapshot
         LoadedAt = loadedAt;
         // The configuration refuses a principal listed twice; the last entry wins if code builds such a list.
         _principalCeilings = config.Principals
-            .GroupBy(p => new PrincipalRef(p.Idp, p.Sub))
+            .GroupBy(p => (p.Idp, p.Sub))
             .ToFrozenDictionary(g => g.Key, g => ScopeSet.Of(g.Last().Scopes));
         _definedScopes = tools.All.SelectMany(t => t.Scopes).ToFrozenSet(StringComparer.Ordinal);
     }
@@ -55,7 +55,7 @@ public sealed class ConfigSnapshot
     public DateTimeOffset LoadedAt { get; }
 
     /// <summary>The ceiling <c>principals:</c> sets for this principal, or null when it is not listed.</summary>
-    public ScopeSet? PrincipalCeiling(string idp, string sub) => _principalCeilings.GetValueOrDefault(new PrincipalRef(idp, sub));
+    public ScopeSet? PrincipalCeiling(string idp, string sub) => _principalCeilings.GetValueOrDefault((idp, sub));
 
     /// <summary>
     /// The token's claims with only the scopes this configuration still allows it (docs/operations.md,
