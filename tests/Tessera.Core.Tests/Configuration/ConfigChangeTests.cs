@@ -2,16 +2,6 @@ namespace Tessera.Core.Tests.Configuration;
 
 public sealed class ConfigChangeTests
 {
-    private const string Billing = """
-          - id: billing-bot
-            owner: finance@corp.example
-            purpose: Reconcile invoices
-            expires: 2027-03-31
-            auth:
-              client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-            allowed_scopes: [ "crm:read" ]
-        """;
-
     private static ConfigChange Between(string before, string after) => ConfigChange.Between(ConfigFixture.Load(before), ConfigFixture.Load(after));
 
     [Fact]
@@ -26,8 +16,8 @@ public sealed class ConfigChangeTests
     [Fact]
     public void An_agent_added_and_then_removed_is_named_each_time_and_its_removal_is_listed_for_revocation()
     {
-        var added = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(Billing));
-        var removed = Between(ConfigFixture.Yaml(Billing), ConfigFixture.Yaml());
+        var added = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(ConfigFixture.Billing));
+        var removed = Between(ConfigFixture.Yaml(ConfigFixture.Billing), ConfigFixture.Yaml());
 
         Assert.Equal(["agent added: billing-bot"], added.Changes);
         Assert.Empty(added.RemovedAgents);
@@ -68,7 +58,7 @@ public sealed class ConfigChangeTests
     [Fact]
     public void A_restart_only_section_that_changed_is_listed_beside_the_other_changes()
     {
-        var change = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(Billing, server: "listen: http://127.0.0.1:9090"));
+        var change = Between(ConfigFixture.Yaml(), ConfigFixture.Yaml(ConfigFixture.Billing, server: "listen: http://127.0.0.1:9090"));
 
         Assert.Equal(["server"], change.RestartRequired);
         Assert.Equal(["agent added: billing-bot"], change.Changes);

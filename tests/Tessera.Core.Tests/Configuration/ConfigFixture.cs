@@ -5,6 +5,17 @@ internal static class ConfigFixture
 {
     public static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>An agent entry an operator adds or removes between reloads.</summary>
+    public const string Billing = """
+          - id: billing-bot
+            owner: finance@corp.example
+            purpose: Reconcile invoices
+            expires: 2027-03-31
+            auth:
+              client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+            allowed_scopes: [ "crm:read" ]
+        """;
+
     public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 
     public static string Yaml(string agents = "", string crmScopes = """

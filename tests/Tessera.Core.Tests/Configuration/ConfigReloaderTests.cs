@@ -4,16 +4,6 @@ namespace Tessera.Core.Tests.Configuration;
 
 public sealed class ConfigReloaderTests : IAsyncDisposable
 {
-    private const string Billing = """
-          - id: billing-bot
-            owner: finance@corp.example
-            purpose: Reconcile invoices
-            expires: 2027-03-31
-            auth:
-              client_secret_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-            allowed_scopes: [ "crm:read" ]
-        """;
-
     private readonly CoreHarness _core = new();
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "tessera-reload-" + Guid.NewGuid().ToString("N"));
     private readonly RevocationIndex _revocations = new();
@@ -51,7 +41,7 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
     {
         var reloader = await StartAsync(ConfigFixture.Yaml());
         var before = _live.Latest;
-        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(Billing), Ct);
+        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(ConfigFixture.Billing), Ct);
 
         var outcome = await reloader.ReloadAsync("corp:carol", "req-1", Ct);
 
@@ -70,9 +60,9 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
     [Fact]
     public async Task An_invalid_file_is_refused_with_its_line_and_key_and_the_running_configuration_keeps_serving()
     {
-        var reloader = await StartAsync(ConfigFixture.Yaml(Billing));
+        var reloader = await StartAsync(ConfigFixture.Yaml(ConfigFixture.Billing));
         var running = _live.Latest;
-        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(Billing).Replace("owner: finance@corp.example", "owner: \"\"", StringComparison.Ordinal), Ct);
+        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(ConfigFixture.Billing).Replace("owner: finance@corp.example", "owner: \"\"", StringComparison.Ordinal), Ct);
 
         var outcome = await reloader.ReloadAsync("corp:carol", null, Ct);
 
@@ -108,7 +98,7 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
     {
         var reloader = await StartAsync(ConfigFixture.Yaml());
         var running = _live.Latest;
-        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(Billing, server: "listen: http://127.0.0.1:9090"), Ct);
+        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(ConfigFixture.Billing, server: "listen: http://127.0.0.1:9090"), Ct);
 
         var outcome = await reloader.ReloadAsync("corp:carol", null, Ct);
 
@@ -123,7 +113,7 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
     [Fact]
     public async Task A_removed_agent_is_revoked_durably_before_the_new_configuration_serves()
     {
-        var reloader = await StartAsync(ConfigFixture.Yaml(Billing));
+        var reloader = await StartAsync(ConfigFixture.Yaml(ConfigFixture.Billing));
         await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(), Ct);
         var issuedBefore = _core.Time.GetUtcNow().ToUnixTimeSeconds() - 1;
 
@@ -142,7 +132,7 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
     {
         var reloader = await StartAsync(ConfigFixture.Yaml());
         var running = _live.Latest;
-        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(Billing), Ct);
+        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(ConfigFixture.Billing), Ct);
         _core.AuditStore.FailNext = MemoryAuditStore.Failure.BeforeWrite;
 
         await Assert.ThrowsAsync<AuditWriteException>(() => reloader.ReloadAsync("corp:carol", null, Ct));
@@ -184,7 +174,7 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
     public async Task Reloads_asked_at_once_run_one_after_the_other_and_each_is_recorded()
     {
         var reloader = await StartAsync(ConfigFixture.Yaml());
-        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(Billing), Ct);
+        await File.WriteAllTextAsync(FilePath, ConfigFixture.Yaml(ConfigFixture.Billing), Ct);
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => reloader.ReloadAsync("corp:carol", null, Ct)));
 
