@@ -13,8 +13,16 @@ namespace Tessera.Core.Configuration;
 /// whole. Requests already running finish under the configuration they started with
 /// (<see cref="LiveConfig.Pin"/>). One reload at a time.
 /// </summary>
+/// <param name="live">The running configuration, swapped by a reload.</param>
+/// <param name="audit">Records every reload, swapped or refused, before it counts.</param>
+/// <param name="revocations">Revokes the agents a reload removes.</param>
+/// <param name="vault">Says which secrets a new configuration needs that the vault lacks.</param>
+/// <param name="time">The server's clock (agent expiries are checked against it, as at start).</param>
+/// <param name="http">Fetches the keys of a new identity provider.</param>
+/// <param name="logger">Where each reload is logged.</param>
+/// <param name="leases">Ends the leases of a database tool the new configuration removes; null where no leases are kept (tests).</param>
 public sealed partial class ConfigReloader(LiveConfig live, AuditLog audit, RevocationService revocations, Vault.SecretVault vault,
-    TimeProvider time, HttpClient http, ILogger<ConfigReloader> logger) : IDisposable
+    TimeProvider time, HttpClient http, ILogger<ConfigReloader> logger, Leases.LeaseService? leases = null) : IDisposable
 {
     private readonly SemaphoreSlim _one = new(1, 1);
 
@@ -98,12 +106,28 @@ public sealed partial class ConfigReloader(LiveConfig live, AuditLog audit, Revo
                 : $"reloaded by {requestedBy}; {Short(running.Hash)} → {Short(next.Hash)}, {change.Changes.Count} change(s)",
             RequestId = requestId,
         }, cancellationToken: CancellationToken.None);
+        // A database tool leaving the configuration takes its leases with it. They are ended after the
+        // swap, so no new lease can be issued meanwhile, by this flow pinned to the configuration that
+        // still names the tool, its database and admin secret (LeaseService reads them through LiveConfig).
+        var removedDatabases = running.Tools.All
+            .Where(t => t.Protocol == Tools.ToolProtocol.Postgres && snapshot.Tools.FindById(t.Id)?.Protocol != Tools.ToolProtocol.Postgres)
+            .Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
+        live.Pin();
         live.Swap(snapshot);
         Reloaded?.Invoke(snapshot);
 
         var warnings = next.Warnings.Select(w => w.ToString())
             .Concat(vault.MissingSecrets().Select(s => $"secret {s} is used but is not in the vault; put it with 'tessera secret put {s}'"))
             .ToList();
+        foreach (var tool in removedDatabases.Where(_ => leases is not null))
+        {
+            foreach (var failed in await leases!.EndToolLeasesAsync(tool, $"configuration reload ({requestedBy}): tool removed", requestId, CancellationToken.None))
+            {
+                warnings.Add($"lease {failed.Lease.Id} of removed tool {tool} could not be ended ({failed.Error}): its role {failed.Lease.Username} "
+                    + $"can log in until {Audit.AuditEvent.FormatTime(failed.Lease.ExpiresAt)}; drop it in the database, then 'tessera lease revoke {failed.Lease.Id} --force'");
+            }
+        }
+
         Log.Reloaded(logger, next.Hash, requestedBy, change.Changes.Count);
         foreach (var warning in warnings)
         {

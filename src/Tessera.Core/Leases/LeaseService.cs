@@ -443,6 +443,26 @@ public sealed partial class LeaseService
         return new LeaseEnd(lease, lease.LastError);
     }
 
+    /// <summary>
+    /// Ends every live lease of <paramref name="toolId"/>, as an operator's revoke does, and returns
+    /// those that could not be ended (they stay due, retried with backoff). A configuration reload that
+    /// removes a database tool calls this under the configuration that still names the tool: once it is
+    /// gone, nothing could reach its database to drop the roles.
+    /// </summary>
+    public async Task<IReadOnlyList<LeaseEnd>> EndToolLeasesAsync(string toolId, string revokedBy, string? requestId, CancellationToken cancellationToken)
+    {
+        var failed = new List<LeaseEnd>();
+        foreach (var lease in (await _store.LoadLiveAsync(cancellationToken)).Where(l => l.Tool == toolId))
+        {
+            if (await RevokeAsync(lease.Id, revokedBy, force: false, requestId, cancellationToken) is { Ended: false } end)
+            {
+                failed.Add(end);
+            }
+        }
+
+        return failed;
+    }
+
     /// <summary>The leases for <c>tessera lease list</c>: live ones, or the most recent of all.</summary>
     public Task<IReadOnlyList<Lease>> ListAsync(bool includeEnded, int limit, CancellationToken cancellationToken) =>
         _store.ListAsync(includeEnded, limit, cancellationToken);

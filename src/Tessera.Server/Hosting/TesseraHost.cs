@@ -118,7 +118,7 @@ public static class TesseraHost
         services.AddSingleton(sp => new AdminAuthenticator(sp.GetRequiredService<LiveConfig>(),
             config.Server.BootstrapAdminToken ? AdminAuthenticator.EnsureBootstrapToken(config.DataDir) : null));
         services.AddSingleton(sp => new ConfigReloader(sp.GetRequiredService<LiveConfig>(), sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<RevocationService>(),
-            sp.GetRequiredService<SecretVault>(), time, jwksHttp, sp.GetRequiredService<ILogger<ConfigReloader>>()));
+            sp.GetRequiredService<SecretVault>(), time, jwksHttp, sp.GetRequiredService<ILogger<ConfigReloader>>(), sp.GetRequiredService<Core.Leases.LeaseService>()));
         services.AddHostedService<ConfigReloadSignal>();
         services.AddSingleton(sp => new Core.Cluster.NodeStatus(sp.GetRequiredService<LiveConfig>(), store.Nodes, time));
         services.AddSingleton<OAuthCallerAuthenticator>();

@@ -1,3 +1,4 @@
+using Tessera.Core.Tests.Revocation;
 using Tessera.Core.Tests.Vault;
 
 namespace Tessera.Core.Tests.Configuration;
@@ -196,19 +197,5 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
         {
             Directory.Delete(_directory, recursive: true);
         }
-    }
-
-    private sealed class NoRevocations : IRevocationStore
-    {
-        public Task<IReadOnlyList<RevocationEntry>> LoadActiveAsync(DateTimeOffset now, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<RevocationEntry>>([]);
-
-        public Task<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) => Task.FromResult(0);
-    }
-
-    private sealed class NoMissions : IMissionStore
-    {
-        public Task<MissionRecord?> FindAsync(string id, CancellationToken cancellationToken) => Task.FromResult<MissionRecord?>(null);
-
-        public Task<IReadOnlyList<MissionRecord>> ListAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<MissionRecord>>([]);
     }
 }

@@ -2,6 +2,7 @@ using Tessera.Core.Dpop;
 using Tessera.Core.Leases;
 using Tessera.Core.Tests.Dpop;
 using Tessera.Core.Tests.Proxy;
+using Tessera.Core.Tests.Revocation;
 using Tessera.Core.Tests.Vault;
 
 namespace Tessera.Core.Tests.Leases;
@@ -94,10 +95,11 @@ public sealed class LeaseServiceTests : IAsyncDisposable
     }
 
     /// <summary>A lease service over the shared store, clock, audit log and revocations: another process or node when built again.</summary>
-    private LeaseService Service(TesseraConfig? config = null, IEnumerable<AgentOptions>? agents = null, Tessera.Core.Cluster.ClusterFreshness? freshness = null)
+    private LeaseService Service(TesseraConfig? config = null, IEnumerable<AgentOptions>? agents = null, Tessera.Core.Cluster.ClusterFreshness? freshness = null,
+        LiveConfig? running = null)
     {
         config ??= _config;
-        var live = LiveConfig.Of(config with { Agents = [.. agents ?? config.Agents] }, _core.Time);
+        var live = running ?? LiveConfig.Of(config with { Agents = [.. agents ?? config.Agents] }, _core.Time);
         var validator = new AccessTokenValidator(_core.Keys, _revocations, LiveConfig.Of(config, _core.Time), _core.Time, freshness);
         var dpop = new DpopProofValidator(new MemoryReplayCache(_core.Time), new DpopNonces(_core.MasterKey, _core.Time), config, _core.Time);
         return new LeaseService(validator, live, _vault, _store, _uses, _core.Log, dpop, _revocations, [_provider],
@@ -985,5 +987,72 @@ public sealed class LeaseServiceTests : IAsyncDisposable
         Assert.Single(_provider.Revokes);
         Assert.Single(Events(AuditTypes.LeaseRevoked));
         Assert.Equal(LeaseStatus.Ended, _store[lease.Id]!.Status);
+    }
+
+    // ---- A reload that removes the tool ----
+
+    /// <summary>The lease service and a reloader over one live configuration loaded from a file, as a running server has them.</summary>
+    private async Task<(LeaseService Leases, ConfigReloader Reloader, string Path)> StartFromFileAsync()
+    {
+        var directory = Directory.CreateTempSubdirectory("tessera-lease-reload-").FullName;
+        var path = Path.Combine(directory, "tessera.yaml");
+        await File.WriteAllTextAsync(path, Yaml(), Ct);
+        var config = ConfigLoader.LoadFile(path, _core.Time);
+        await _core.StartAsync(config, initializeKeys: true, Ct);
+        var live = LiveConfig.Of(config, _core.Time);
+        _vault = new SecretVault(new MemorySecretStore(_core.AuditStore), _core.MasterKey, _core.Log, live, _core.Time);
+        await _vault.LoadAsync(Ct);
+        await _vault.PutAsync("warehouse-admin", Encoding.UTF8.GetBytes(AdminSecret), "admin", null, Ct);
+        var leases = Service(config, running: live);
+        var reloader = new ConfigReloader(live, _core.Log, new RevocationService(_revocations, new NoRevocations(), _core.AuditStore, new NoMissions(), _core.Log, config, _core.Time),
+            _vault, _core.Time, new HttpClient(), NullLogger<ConfigReloader>.Instance, leases);
+        return (leases, reloader, path);
+    }
+
+    /// <summary>The same file without the warehouse tool (and without its scopes).</summary>
+    private static string WithoutWarehouse()
+    {
+        var yaml = Yaml();
+        var start = yaml.IndexOf("  - id: warehouse", StringComparison.Ordinal);
+        var end = yaml.IndexOf("  - id: crm", StringComparison.Ordinal);
+        return (yaml[..start] + yaml[end..])
+            .Replace("[ \"warehouse:read\", \"warehouse:write\", \"warehouse:drop\", \"crm:read\" ]", "[ \"crm:read\" ]", StringComparison.Ordinal)
+            .Replace("[ \"warehouse:read\" ]", "[ ]", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reload_that_removes_the_database_tool_ends_its_leases_while_the_tool_is_still_known()
+    {
+        var (leases, reloader, path) = await StartFromFileAsync();
+        var (first, second) = (await IssueAsync(leases), await IssueAsync(leases));
+        await File.WriteAllTextAsync(path, WithoutWarehouse(), Ct);
+
+        var outcome = await reloader.ReloadAsync("corp:carol", "req-9", Ct);
+
+        Assert.True(outcome.Reloaded, outcome.Problem);
+        Assert.Contains("tool removed: warehouse", outcome.Changes);
+        Assert.DoesNotContain(outcome.Warnings, w => w.StartsWith("lease", StringComparison.Ordinal));
+        Assert.Equal(new[] { first.Username, second.Username }.Order(StringComparer.Ordinal), _provider.Revokes.Select(r => r.Username).Order(StringComparer.Ordinal));
+        Assert.Equal((LeaseStatus.Ended, LeaseStatus.Ended), (_store[first.Id]!.Status, _store[second.Id]!.Status));
+        Assert.All(Events(AuditTypes.LeaseRevoked), e => Assert.Contains("configuration reload (corp:carol): tool removed", e.Reason, StringComparison.Ordinal));
+        // And no lease can be had for it any more.
+        Assert.Equal(404, Assert.IsType<ProxyRefusal>((await leases.IssueAsync(Post(Token()), "warehouse")).Refusal).Status);
+    }
+
+    [Fact]
+    public async Task A_lease_the_reload_cannot_end_is_named_in_its_warnings_and_the_new_configuration_runs_all_the_same()
+    {
+        var (leases, reloader, path) = await StartFromFileAsync();
+        var lease = await IssueAsync(leases);
+        _provider.FailRevokes(10);
+        await File.WriteAllTextAsync(path, WithoutWarehouse(), Ct);
+
+        var outcome = await reloader.ReloadAsync("corp:carol", null, Ct);
+
+        Assert.True(outcome.Reloaded, outcome.Problem);
+        var warning = Assert.Single(outcome.Warnings, w => w.StartsWith("lease", StringComparison.Ordinal));
+        Assert.Contains($"lease {lease.Id} of removed tool warehouse could not be ended", warning, StringComparison.Ordinal);
+        Assert.Contains($"tessera lease revoke {lease.Id} --force", warning, StringComparison.Ordinal);
+        Assert.NotEqual(LeaseStatus.Ended, _store[lease.Id]!.Status);
     }
 }
