@@ -65,6 +65,35 @@ public sealed class ConfigChangeTests
     }
 
     [Fact]
+    public void A_file_using_every_section_compares_equal_to_itself_and_names_each_section_that_changed()
+    {
+        // Every kind of option record goes through the comparison: sinks, telemetry, the console's
+        // sign-in, webhooks, a database tool, posture and registry settings.
+        static string Full(string sink = "logs/audit.jsonl", string webhookSecret = "oncall-hook") => ConfigFixture.Yaml() + $$"""
+
+            admins:
+              - { idp: corp, sub: carol }
+            approver_groups:
+              - { id: oncall, members: [ { idp: corp, sub: bob } ], webhooks: [ { url: "https://hooks.corp.example/a", secret: {{webhookSecret}} } ] }
+            audit:
+              checkpoint: { every_events: 500 }
+              sinks:
+                - { type: file, path: {{sink}} }
+            telemetry:
+              otlp: { endpoint: "http://collector:4318" }
+            console:
+              oidc: { idp: corp, client_id: console, client_secret_env: CONSOLE_SECRET }
+            posture: { window: 14d }
+            registry: { max_agent_lifetime: 400d }
+            """;
+
+        Assert.True(Between(Full(), Full()).IsEmpty);
+        var change = Between(Full(), Full(sink: "logs/other.jsonl", webhookSecret: "oncall-hook-2"));
+        Assert.Equal(["audit"], change.RestartRequired);
+        Assert.Equal(["approver group changed: oncall (webhooks)"], change.Changes);
+    }
+
+    [Fact]
     public void Every_top_level_key_of_the_file_is_either_reloadable_or_named_restart_only()
     {
         // A new top-level section must be placed on one side deliberately: silently reloadable, it would
