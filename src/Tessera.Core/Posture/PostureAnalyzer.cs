@@ -141,7 +141,7 @@ public static class PostureAnalyzer
         // Nodes that each read their own tessera.yaml and do not run the same one: a request is
         // allowed or refused depending on the node the load balancer picks.
         var nodes = input.Nodes ?? [];
-        var configurations = nodes.Select(n => n.ConfigHash).Distinct(StringComparer.Ordinal).Count();
+        var configurations = Cluster.NodeConfig.ConfigurationsRun(nodes);
         if (configurations > 1)
         {
             findings.Add(new PostureFinding(PostureFindingTypes.ConfigNodesDiffer, PostureSeverity.Medium,

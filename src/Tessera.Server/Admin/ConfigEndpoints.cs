@@ -47,7 +47,7 @@ internal static class ConfigEndpoints
         var view = new StatusView(nodes.Node, readiness.IsReady && audit.IsHealthy,
             new RunningConfigView(running.Hash, AuditEvent.FormatTime(running.LoadedAt), running.Config.SourcePath),
             [.. seen.Select(n => new NodeView(n.Node, n.ConfigHash, AuditEvent.FormatTime(n.LoadedAt), AuditEvent.FormatTime(n.SeenAt)))],
-            seen.Select(n => n.ConfigHash).Distinct(StringComparer.Ordinal).Count() <= 1);
+            NodeConfig.ConfigurationsRun(seen) <= 1);
         return TypedResults.Json(view, AdminJson.Options);
     }
 }
