@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace Tessera.Console.Tests;
@@ -13,12 +14,12 @@ public sealed class ConsoleAuditBrowserTests(Chromium chromium) : ConsolePageTes
         await Broker.Service<AuditLog>().AppendAsync(new AuditRecord { Type = AuditTypes.TokenIssued, Outcome = AuditOutcomes.Allowed, Agent = ApprovalBroker.Agent });
         await SignInAsync(Broker.AdminToken);
         await Page.GetByRole(AriaRole.Link, new() { Name = "Audit" }).ClickAsync();
-        await Page.WaitForURLAsync("**/console/audit");
+        await Page.ArriveAtAsync(new Regex("/console/audit$"));
         Assert.True(await Page.Locator("tbody tr").Filter(new() { HasText = AuditTypes.TokenIssued }).CountAsync() > 0);
 
         await Page.GetByLabel("Type").FillAsync(AuditTypes.ConsoleSignedIn);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
-        await Page.WaitForURLAsync("**/console/audit?*type=console.signed_in*");
+        await Page.ArriveAtAsync(new Regex(@"/console/audit\?.*type=console\.signed_in"));
 
         var types = await Page.Locator("tbody tr td:nth-of-type(2)").AllInnerTextsAsync();
         Assert.NotEmpty(types);

@@ -25,7 +25,7 @@ public sealed class ConsoleOidcBrowserTests(Chromium chromium)
 
         await page.GotoAsync(new Uri(broker.Address!, "/console/sign-in").AbsoluteUri);
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with sso" }).ClickAsync();
-        await page.WaitForURLAsync(new Uri(broker.Address!, landing).AbsoluteUri);
+        await page.ArriveAtAsync(new Uri(broker.Address!, landing).AbsoluteUri);
 
         Assert.Contains($"Signed in as sso:{sub} ({role})", await page.Locator("header").InnerTextAsync(), StringComparison.Ordinal);
         var session = Assert.Single(await context.CookiesAsync(), c => c.Name.EndsWith("tessera-console", StringComparison.Ordinal));

@@ -25,7 +25,7 @@ public sealed class ConsoleUsabilityBrowserTests(Chromium chromium) : ConsolePag
         Assert.Equal("token", await Page.EvaluateAsync<string>("document.activeElement.id"));
         await Page.Keyboard.InsertTextAsync(Idp.As(Broker, "bob"));
         await Page.Keyboard.PressAsync("Enter");
-        await Page.WaitForURLAsync(Url("/console/approvals"));
+        await Page.ArriveAtAsync(Url("/console/approvals"));
 
         // Tab to the approval's comment, type, Tab to "Approve", Enter.
         await TabUntilAsync($"c-{id}");
