@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Tessera.Core.Revocation;
+using Tessera.Core.Sessions;
 using Tessera.Core.Vault;
 
 namespace Tessera.Storage.Postgres.Tests;
@@ -40,6 +41,23 @@ public sealed class PostgresChangeFeedTests(PostgresCluster cluster) : IAsyncLif
 
         await b.WaitUntilAsync(() => b.Revocations.IsIdRevoked("m-1"), "node-b applies the mission revocation node-a committed");
         Assert.True(b.Freshness.IsCurrent);
+    }
+
+    [Fact]
+    public async Task A_console_sign_out_on_one_node_ends_the_session_on_the_other()
+    {
+        await using var a = await StartAsync("node-a");
+        await using var b = await StartAsync("node-b");
+        var onA = new ConsoleSessions(a.Revocations, a.Log, _time);
+        var onB = new ConsoleSessions(b.Revocations, b.Log, _time);
+        var session = onA.Start("carol");
+        Assert.Equal(ConsoleSessionVerdict.Live, onB.Check(session));
+
+        await onA.SignOutAsync(session, "corp:carol", null, Ct);
+
+        await b.WaitUntilAsync(() => onB.Check(session) == ConsoleSessionVerdict.SignedOut, "node-b ends the session node-a signed out");
+        await using var restarted = await StartAsync("node-c");
+        Assert.Equal(ConsoleSessionVerdict.SignedOut, new ConsoleSessions(restarted.Revocations, restarted.Log, _time).Check(session));
     }
 
     [Fact]

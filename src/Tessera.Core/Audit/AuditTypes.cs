@@ -31,6 +31,12 @@ public static class AuditTypes
 
     /// <summary>A sign-in to the web console was refused (the token is never recorded).</summary>
     public const string ConsoleSignInDenied = "console.sign_in_denied";
+
+    /// <summary>
+    /// Someone signed out of the web console: the event carries the session's durable revocation, so a
+    /// copy of its cookie is refused on every node from then on.
+    /// </summary>
+    public const string ConsoleSignedOut = "console.signed_out";
     public const string AgentSuspended = "admin.agent_suspended";
     public const string AgentResumed = "admin.agent_resumed";
     public const string ServerStarted = "admin.server_started";

@@ -30,7 +30,7 @@ public sealed class RevocationIndex
         var cut = new Cut(entry.RevokedAt.ToUnixTimeSeconds(), entry.ExpiresAt.ToUnixTimeSeconds());
         switch (entry.Kind)
         {
-            case RevocationKind.Token or RevocationKind.Mission:
+            case RevocationKind.Token or RevocationKind.Mission or RevocationKind.Session:
                 _revokedIds.Add(entry.Id, entry.ExpiresAt.ToUnixTimeSeconds());
                 break;
             case RevocationKind.Agent:
@@ -83,7 +83,7 @@ public sealed class RevocationIndex
             && _principalsRevokedBefore.TryGetValue(principal, out var pBefore) && issuedAt <= pBefore.RevokedBefore;
     }
 
-    /// <summary>Whether an id (a jti or mission) itself is revoked; used before deriving from it.</summary>
+    /// <summary>Whether an id (a jti, mission or console session) itself is revoked; used before deriving from it.</summary>
     public bool IsIdRevoked(string id) => _revokedIds.Contains(id);
 
     /// <summary>Forgets entries whose tokens have all expired; returns how many were removed.</summary>

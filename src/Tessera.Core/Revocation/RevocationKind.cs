@@ -14,4 +14,7 @@ public enum RevocationKind
 
     /// <summary>A principal's <c>sub</c>: every token issued on their behalf up to the revocation.</summary>
     Principal = 4,
+
+    /// <summary>A web console session's id (<c>Tessera.Core.Sessions.ConsoleSessions</c>): that session, signed out.</summary>
+    Session = 5,
 }

@@ -105,8 +105,7 @@ internal static class ConsoleEndpoints
             return null;
         }
 
-        var user = new ConsoleUser(caller.Name, isAdmin, caller.Idp, caller.Sub);
-        services.GetRequiredService<ConsoleSession>().SignIn(context, user);
+        var user = services.GetRequiredService<ConsoleSession>().SignIn(context, caller.Name, isAdmin, caller.Idp, caller.Sub);
         await services.GetRequiredService<AuditLog>().AppendAsync(new AuditRecord
         {
             Type = AuditTypes.ConsoleSignedIn,
@@ -147,7 +146,7 @@ internal static class ConsoleEndpoints
             return await RefuseFormAsync(context, user.Name);
         }
 
-        session.SignOut(context);
+        await session.SignOutAsync(context, user);
         return SeeOther(context, SignInPath);
     }
 

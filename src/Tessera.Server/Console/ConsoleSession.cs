@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Tessera.Core.Approvals;
 using Tessera.Core.Configuration;
 using Tessera.Core.Identity;
+using Tessera.Core.Sessions;
 using Tessera.Core.Vault;
 
 namespace Tessera.Server.Console;
@@ -18,14 +19,12 @@ namespace Tessera.Server.Console;
 /// derived from the master key (<see cref="ConsoleKeys"/>), so it is valid on every node and across
 /// restarts; the rights it names are checked against the configuration on every request. It is the console's own, not an authentication
 /// scheme: a registered scheme would bring ASP.NET Core's authentication middleware to every request,
-/// the token endpoint and the proxy included, and the admin API keeps its bearer tokens.
+/// the token endpoint and the proxy included, and the admin API keeps its bearer tokens. When a session
+/// ends (idle, too old, signed out, its person revoked) is Core's rule (<see cref="ConsoleSessions"/>).
 /// </summary>
 internal sealed class ConsoleSession
 {
     public const string Scheme = "tessera-console";
-
-    /// <summary>A session unused this long ends; each request within it extends it.</summary>
-    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(15);
 
     private readonly TicketDataFormat _format;
     private readonly TimeProvider _time;
@@ -33,10 +32,12 @@ internal sealed class ConsoleSession
 
     private readonly LiveConfig _live;
     private readonly ApprovalService _approvals;
+    private readonly ConsoleSessions _sessions;
 
-    public ConsoleSession(IDataProtectionProvider protection, TimeProvider time, LiveConfig live, ApprovalService approvals)
+    public ConsoleSession(IDataProtectionProvider protection, TimeProvider time, LiveConfig live, ApprovalService approvals, ConsoleSessions sessions)
     {
         _live = live;
+        _sessions = sessions;
         var config = live.Config;
         _approvals = approvals;
         _format = new TicketDataFormat(protection.CreateProtector("Tessera.Console.Session.v1"));
@@ -81,23 +82,37 @@ internal sealed class ConsoleSession
         });
     }
 
-    public void SignIn(HttpContext context, ConsoleUser user) => Write(context, user.ToPrincipal());
+    /// <summary>Starts a new session for someone identified and entitled; its cookie is set on the response.</summary>
+    public ConsoleUser SignIn(HttpContext context, string name, bool isAdmin, string? idp, string? sub)
+    {
+        var user = new ConsoleUser(name, isAdmin, idp, sub, _sessions.Start(sub));
+        Write(context, user);
+        return user;
+    }
 
-    public void SignOut(HttpContext context) => context.Response.Cookies.Delete(CookieName, Options());
+    /// <summary>Ends the session on every node (a copy of its cookie is refused from now on) and clears the cookie.</summary>
+    public async Task SignOutAsync(HttpContext context, ConsoleUser user)
+    {
+        await _sessions.SignOutAsync(user.Session, user.Name, context.TraceIdentifier, context.RequestAborted);
+        context.Response.Cookies.Delete(CookieName, Options());
+    }
 
-    /// <summary>The signed-in user, or null (no cookie, an idle, forged or foreign one); a valid session is extended.</summary>
+    /// <summary>
+    /// The signed-in user, or null (no cookie, a forged or foreign one, or a session that ended: idle, too
+    /// old, signed out, its person revoked, or no right left); a live session is extended.
+    /// </summary>
     public ConsoleUser? Current(HttpContext context)
     {
         var cookie = context.Request.Cookies[CookieName];
         var ticket = cookie is null ? null : _format.Unprotect(cookie);
-        if (ticket?.Properties.ExpiresUtc is not { } expires || expires <= _time.GetUtcNow() || ConsoleUser.From(ticket.Principal) is not { } signedIn
-            || Recheck(signedIn) is not { } user)
+        if (ticket?.Properties.ExpiresUtc is not { } idleUntil || ConsoleUser.From(ticket.Principal, idleUntil) is not { } signedIn
+            || _sessions.Check(signedIn.Session) != ConsoleSessionVerdict.Live || Recheck(signedIn) is not { } user)
         {
             return null;
         }
 
-        var principal = user.ToPrincipal();
-        Write(context, principal);
+        user = user with { Session = _sessions.Extend(user.Session) };
+        var principal = Write(context, user);
 
         // Antiforgery tokens are bound to this user: a form rendered for one session fails in another.
         context.User = principal;
@@ -124,11 +139,12 @@ internal sealed class ConsoleSession
         return _approvals.IsApprover(user.AsApprover) ? user with { IsAdmin = false } : null;
     }
 
-    private void Write(HttpContext context, ClaimsPrincipal principal)
+    private ClaimsPrincipal Write(HttpContext context, ConsoleUser user)
     {
-        var now = _time.GetUtcNow();
-        var ticket = new AuthenticationTicket(principal, new AuthenticationProperties { IssuedUtc = now, ExpiresUtc = now + IdleTimeout }, Scheme);
+        var principal = user.ToPrincipal();
+        var ticket = new AuthenticationTicket(principal, new AuthenticationProperties { IssuedUtc = _time.GetUtcNow(), ExpiresUtc = user.Session.IdleUntil }, Scheme);
         context.Response.Cookies.Append(CookieName, _format.Protect(ticket), Options());
+        return principal;
     }
 
     // A session cookie (no Expires): the browser forgets it when closed, the server after the idle timeout.

@@ -85,6 +85,7 @@ public static class TesseraHost
         services.AddSingleton(sp => new AuditLog(store.Audit, time, sp.GetRequiredService<ILogger<AuditLog>>(), sp.GetRequiredService<AuditCheckpointer>()));
         services.AddSingleton<RevocationIndex>();
         services.AddSingleton<RevocationService>();
+        services.AddSingleton<Tessera.Core.Sessions.ConsoleSessions>();
         services.AddSingleton<SigningKeyService>();
         services.AddSingleton(store.Replays);
         services.AddSingleton(new MemoryReplayCache(time));

@@ -137,7 +137,7 @@ public sealed class ConsoleEndpointsTests
         broker.Time.Advance(TimeSpan.FromMinutes(10));
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/console/agents")).Response.StatusCode);
 
-        broker.Time.Advance(ConsoleSession.IdleTimeout + TimeSpan.FromSeconds(1));
+        broker.Time.Advance(Tessera.Core.Sessions.ConsoleSessions.IdleTimeout + TimeSpan.FromSeconds(1));
         Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/console/agents")).Response.StatusCode);
     }
 

@@ -94,4 +94,82 @@ public sealed class ConsoleSessionTests
         Assert.Equal(HttpStatusCode.OK, carolsApprovals.StatusCode);
         Assert.Contains("Signed in as <strong>corp:carol</strong> (approver)", page, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Signing_out_ends_the_session_for_every_copy_of_its_cookie_including_after_a_restart()
+    {
+        var broker = await TestBroker.StartAsync();
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(broker.AdminToken);
+        await browser.GetAsync("/console/agents");
+        var stolen = browser.On(broker);
+
+        var (signOut, _) = await browser.PostAsync("/console/sign-out", []);
+        Assert.Equal(HttpStatusCode.SeeOther, signOut.StatusCode);
+
+        // The cookie is valid cryptographically for another 15 minutes: only the server's record ends it.
+        var (replayed, _) = await stolen.GetAsync("/console/agents");
+        Assert.Equal(HttpStatusCode.Redirect, replayed.StatusCode);
+        Assert.Equal("/console/sign-in", replayed.Headers.Location!.OriginalString);
+        var signedOut = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.ConsoleSignedOut);
+        Assert.Equal("bootstrap-admin", signedOut.Record.Principal);
+
+        await using var restarted = await broker.RestartAsync();
+        var (afterRestart, _) = await stolen.On(restarted).GetAsync("/console/agents");
+        Assert.Equal(HttpStatusCode.Redirect, afterRestart.StatusCode);
+
+        // A new sign-in is a new session.
+        var again = new ConsoleBrowser(restarted);
+        await again.SignInAsync(restarted.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, (await again.GetAsync("/console/agents")).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_session_kept_busy_ends_twelve_hours_after_its_sign_in()
+    {
+        await using var broker = await TestBroker.StartAsync();
+        var browser = new ConsoleBrowser(broker);
+        await browser.SignInAsync(broker.AdminToken);
+        var signedInAt = broker.Time.GetUtcNow();
+
+        while (broker.Time.GetUtcNow() + TimeSpan.FromMinutes(14) < signedInAt + Tessera.Core.Sessions.ConsoleSessions.MaxLifetime)
+        {
+            broker.Time.Advance(TimeSpan.FromMinutes(14));
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/console/approvals")).Response.StatusCode);
+        }
+
+        broker.Time.Advance(TimeSpan.FromMinutes(14));
+        var (ended, _) = await browser.GetAsync("/console/approvals");
+        Assert.Equal(HttpStatusCode.Redirect, ended.StatusCode);
+    }
+
+    [Fact]
+    public async Task Revoking_a_person_ends_their_console_sessions_and_not_other_peoples()
+    {
+        var idp = new TestIdp();
+        var yaml = $$"""
+            server: { listen: "{{TestBroker.Issuer}}" }
+            {{TestIdp.Yaml}}
+            admins: [ { idp: corp, sub: carol }, { idp: corp, sub: dave } ]
+            """;
+        await using var broker = await TestBroker.StartAsync(yaml, idp.NewBrokerDirectory());
+        var carol = new ConsoleBrowser(broker);
+        await carol.SignInAsync(idp.MintAdmin("carol", broker.Time.GetUtcNow()));
+        var dave = new ConsoleBrowser(broker);
+        await dave.SignInAsync(idp.MintAdmin("dave", broker.Time.GetUtcNow()));
+        broker.Time.Advance(TimeSpan.FromSeconds(5));
+
+        using (var revoked = await broker.SendAsync(HttpMethod.Post, "/admin/v1/revocations", idp.MintAdmin("dave", broker.Time.GetUtcNow()), new { kind = "principal", id = "carol" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, (await carol.GetAsync("/console/agents")).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await dave.GetAsync("/console/agents")).Response.StatusCode);
+
+        broker.Time.Advance(TimeSpan.FromSeconds(1));
+        var carolAgain = new ConsoleBrowser(broker);
+        await carolAgain.SignInAsync(idp.MintAdmin("carol", broker.Time.GetUtcNow()));
+        Assert.Equal(HttpStatusCode.OK, (await carolAgain.GetAsync("/console/agents")).Response.StatusCode);
+    }
 }
