@@ -106,12 +106,11 @@ public sealed partial class ConfigReloader(LiveConfig live, AuditLog audit, Revo
                 : $"reloaded by {requestedBy}; {Short(running.Hash)} → {Short(next.Hash)}, {change.Changes.Count} change(s)",
             RequestId = requestId,
         }, cancellationToken: CancellationToken.None);
-        // A database tool leaving the configuration takes its leases with it. They are ended after the
-        // swap, so no new lease can be issued meanwhile, by this flow pinned to the configuration that
-        // still names the tool, its database and admin secret (LeaseService reads them through LiveConfig).
-        var removedDatabases = running.Tools.All
-            .Where(t => t.Protocol == Tools.ToolProtocol.Postgres && snapshot.Tools.FindById(t.Id)?.Protocol != Tools.ToolProtocol.Postgres)
-            .Select(t => t.Id).Order(StringComparer.Ordinal).ToList();
+        // A live database lease the new configuration would not give as it stands (its tool removed or
+        // re-pointed, a scope's grants changed or no longer allowed) ends with the reload: its role keeps
+        // what it was granted until dropped. Ended after the swap, so no new lease is issued under the old
+        // configuration meanwhile, by this flow pinned to the old configuration, which still names each
+        // tool's database and admin secret (LeaseService reads them through LiveConfig).
         live.Pin();
         live.Swap(snapshot);
         Reloaded?.Invoke(snapshot);
@@ -119,11 +118,11 @@ public sealed partial class ConfigReloader(LiveConfig live, AuditLog audit, Revo
         var warnings = next.Warnings.Select(w => w.ToString())
             .Concat(vault.MissingSecrets().Select(s => $"secret {s} is used but is not in the vault; put it with 'tessera secret put {s}'"))
             .ToList();
-        foreach (var tool in removedDatabases.Where(_ => leases is not null))
+        if (leases is not null)
         {
-            foreach (var failed in await leases!.EndToolLeasesAsync(tool, $"configuration reload ({requestedBy}): tool removed", requestId, CancellationToken.None))
+            foreach (var (failed, reason) in await leases.EndWithdrawnAsync(running, snapshot, requestedBy, requestId, CancellationToken.None))
             {
-                warnings.Add($"lease {failed.Lease.Id} of removed tool {tool} could not be ended ({failed.Error}): its role {failed.Lease.Username} "
+                warnings.Add($"lease {failed.Lease.Id} of tool {failed.Lease.Tool} could not be ended ({reason}; {failed.Error}): its role {failed.Lease.Username} "
                     + $"can log in until {Audit.AuditEvent.FormatTime(failed.Lease.ExpiresAt)}; drop it in the database, then 'tessera lease revoke {failed.Lease.Id} --force'");
             }
         }

@@ -444,19 +444,22 @@ public sealed partial class LeaseService
     }
 
     /// <summary>
-    /// Ends every live lease of <paramref name="toolId"/>, as an operator's revoke does, and returns
-    /// those that could not be ended (they stay due, retried with backoff). A configuration reload that
-    /// removes a database tool calls this under the configuration that still names the tool: once it is
-    /// gone, nothing could reach its database to drop the roles.
+    /// Ends every live lease that <paramref name="after"/>, the configuration a reload just swapped in,
+    /// would not give as it stands (<see cref="LeaseReview"/>), as an operator's revoke does, and returns
+    /// those that could not be ended (they stay due, retried with backoff) with the reason. The caller
+    /// runs this pinned to <paramref name="before"/>: it still names each tool's database and admin
+    /// secret, which a removed or re-pointed tool no longer has in <paramref name="after"/>.
     /// </summary>
-    public async Task<IReadOnlyList<LeaseEnd>> EndToolLeasesAsync(string toolId, string revokedBy, string? requestId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(LeaseEnd End, string Reason)>> EndWithdrawnAsync(ConfigSnapshot before, ConfigSnapshot after, string requestedBy, string? requestId,
+        CancellationToken cancellationToken)
     {
-        var failed = new List<LeaseEnd>();
-        foreach (var lease in (await _store.LoadLiveAsync(cancellationToken)).Where(l => l.Tool == toolId))
+        var failed = new List<(LeaseEnd, string)>();
+        foreach (var lease in await _store.LoadLiveAsync(cancellationToken))
         {
-            if (await RevokeAsync(lease.Id, revokedBy, force: false, requestId, cancellationToken) is { Ended: false } end)
+            if (LeaseReview.Withdrawn(lease, before, after) is { } reason
+                && await RevokeAsync(lease.Id, $"configuration reload ({requestedBy}): {reason}", force: false, requestId, cancellationToken) is { Ended: false } end)
             {
-                failed.Add(end);
+                failed.Add((end, reason));
             }
         }
 

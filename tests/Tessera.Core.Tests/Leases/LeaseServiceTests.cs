@@ -1051,8 +1051,49 @@ public sealed class LeaseServiceTests : IAsyncDisposable
 
         Assert.True(outcome.Reloaded, outcome.Problem);
         var warning = Assert.Single(outcome.Warnings, w => w.StartsWith("lease", StringComparison.Ordinal));
-        Assert.Contains($"lease {lease.Id} of removed tool warehouse could not be ended", warning, StringComparison.Ordinal);
+        Assert.Contains($"lease {lease.Id} of tool warehouse could not be ended (tool removed;", warning, StringComparison.Ordinal);
         Assert.Contains($"tessera lease revoke {lease.Id} --force", warning, StringComparison.Ordinal);
         Assert.NotEqual(LeaseStatus.Ended, _store[lease.Id]!.Status);
+    }
+
+    [Fact]
+    public async Task A_reload_that_changes_a_scopes_grants_ends_the_leases_holding_it_and_no_other()
+    {
+        var (leases, reloader, path) = await StartFromFileAsync();
+        var read = await IssueAsync(leases);
+        var write = await IssueAsync(leases, Token("warehouse:write"));
+        await File.WriteAllTextAsync(path, Yaml().Replace($"read:  {{ grants: [ \"{ReadGrant}\" ] }}", "read:  { grants: [ \"GRANT SELECT ON analytics.summary TO {{role}}\" ] }", StringComparison.Ordinal), Ct);
+
+        var outcome = await reloader.ReloadAsync("corp:carol", "req-10", Ct);
+
+        Assert.True(outcome.Reloaded, outcome.Problem);
+        Assert.Contains("scope changed: warehouse:read (grants)", outcome.Changes);
+        Assert.Equal([read.Username], _provider.Revokes.Select(r => r.Username));
+        Assert.Equal((LeaseStatus.Ended, LeaseStatus.Active), (_store[read.Id]!.Status, _store[write.Id]!.Status));
+        var ended = Assert.Single(Events(AuditTypes.LeaseRevoked));
+        Assert.Contains("configuration reload (corp:carol): grants of warehouse:read changed", ended.Reason, StringComparison.Ordinal);
+
+        // The agent asks again and its new lease runs the new grants.
+        var again = await IssueAsync(leases);
+        Assert.Contains("analytics.summary", Assert.Single(_provider.Issues, i => i.Username == again.Username).Grants.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reload_that_takes_a_scope_from_the_agent_ends_its_leases_carrying_it_and_an_unrelated_change_ends_none()
+    {
+        var (leases, reloader, path) = await StartFromFileAsync();
+        var write = await IssueAsync(leases, Token("warehouse:write"));
+        var read = await IssueAsync(leases);
+
+        await File.WriteAllTextAsync(path, Yaml().Replace("read: { rules: [ \"GET /contacts/**\" ] }", "read: { rules: [ \"GET /contacts/*\" ] }", StringComparison.Ordinal), Ct);
+        Assert.True((await reloader.ReloadAsync("corp:carol", null, Ct)).Reloaded);
+        Assert.Empty(_provider.Revokes);
+
+        await File.WriteAllTextAsync(path, Yaml().Replace("[ \"warehouse:read\", \"warehouse:write\", \"warehouse:drop\", \"crm:read\" ]", "[ \"warehouse:read\", \"crm:read\" ]", StringComparison.Ordinal), Ct);
+        Assert.True((await reloader.ReloadAsync("corp:carol", null, Ct)).Reloaded);
+
+        Assert.Equal([write.Username], _provider.Revokes.Select(r => r.Username));
+        Assert.Equal((LeaseStatus.Ended, LeaseStatus.Active), (_store[write.Id]!.Status, _store[read.Id]!.Status));
+        Assert.Contains("warehouse:write no longer allowed to support-agent", Assert.Single(Events(AuditTypes.LeaseRevoked)).Reason, StringComparison.Ordinal);
     }
 }
