@@ -117,6 +117,44 @@ public sealed class CredentialEndpointTests(Warehouse warehouse)
     }
 
     [Fact]
+    public async Task A_reload_that_narrows_a_scopes_grants_drops_the_live_leases_role_and_the_next_lease_has_only_the_new_grants()
+    {
+        var (broker, _) = await LeaseBroker.StartAsync(warehouse);
+        await using var _b = broker;
+        var token = await broker.AgentTokenAsync("warehouse:read");
+        var before = await broker.LeaseAsync(token);
+        var role = before.GetProperty("username").GetString()!;
+        Assert.True(await CanSelectOrdersAsync(before));
+
+        // read: the schema and its tables → the schema only.
+        var path = Path.Combine(broker.Directory, "tessera.yaml");
+        var yaml = await File.ReadAllTextAsync(path, Ct);
+        var narrowed = yaml.Replace($", \"GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {LeaseGrants.RolePlaceholder}\"", "", StringComparison.Ordinal);
+        Assert.NotEqual(yaml, narrowed);
+        await File.WriteAllTextAsync(path, narrowed, Ct);
+        using (var reload = await broker.AdminAsync(HttpMethod.Post, "/admin/v1/config/reload"))
+        {
+            Assert.Equal(HttpStatusCode.OK, reload.StatusCode);
+        }
+
+        // Ended by the reload itself, before it answered: no session was open, so the role is gone now.
+        Assert.False(await warehouse.RoleExistsAsync(role));
+        var ended = Assert.Single(await broker.AuditEventsAsync(), e => e.Record.Type == AuditTypes.LeaseRevoked);
+        Assert.Contains("grants of warehouse:read changed", ended.Record.Reason, StringComparison.Ordinal);
+
+        // The same token gets a new lease, of the new grants only.
+        Assert.False(await CanSelectOrdersAsync(await broker.LeaseAsync(token)));
+    }
+
+    private static async Task<bool> CanSelectOrdersAsync(JsonElement lease)
+    {
+        await using var connection = LeaseBroker.Connect(lease);
+        await connection.OpenAsync(Ct);
+        await using var privilege = new NpgsqlCommand("SELECT has_table_privilege('reporting.orders', 'SELECT')", connection);
+        return (bool)(await privilege.ExecuteScalarAsync(Ct))!;
+    }
+
+    [Fact]
     public async Task A_lease_never_outlives_its_token()
     {
         var (broker, _) = await LeaseBroker.StartAsync(warehouse);
