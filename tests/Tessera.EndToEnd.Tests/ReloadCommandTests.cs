@@ -101,6 +101,9 @@ public sealed class ReloadCommandTests : IDisposable
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
 
+        // Started with SIGHUP at its default, the process gave no warning about it.
+        Assert.DoesNotContain("SIGHUP is ignored", server.Output, StringComparison.Ordinal);
+
         // Both reloads are on record, by who asked; one process served it all, started once.
         var reloads = await AuditAsync("config.reloaded");
         Assert.Equal(["bootstrap-admin", "SIGHUP"], reloads.Select(e => e.GetProperty("principal").GetString()));
@@ -136,6 +139,26 @@ public sealed class ReloadCommandTests : IDisposable
         Assert.Equal("config.invalid", refusal.GetProperty("reason_code").GetString());
         Assert.Contains("tessera.yaml:", refusal.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Empty(await AuditAsync("config.reloaded", fileInvalid: true));
+        Assert.Equal(0, await server.TerminateAsync());
+    }
+
+    [Fact]
+    public async Task A_process_started_under_nohup_says_sighup_will_not_reload_it_and_tessera_reload_still_does()
+    {
+        await File.WriteAllTextAsync(ConfigPath, BaseYaml);
+        await using var server = TesseraProcess.StartIgnoringHangup(_directory, "serve");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}") };
+        await server.WaitUntilReadyAsync(http);
+        await server.WaitForStandardOutputAsync(line => line.Contains("SIGHUP is ignored by this process", StringComparison.Ordinal));
+
+        // The signal is ignored, as nohup asked: it neither ends the process nor reloads.
+        await File.WriteAllTextAsync(ConfigPath, BaseYaml + NewAgentYaml);
+        await SignalAsync(server, "-HUP");
+        var (code, output) = await TesseraProcess.RunAsync(_directory, "reload");
+        Assert.True(code == 0, output);
+        Assert.Equal(Hash, await ReadyHashAsync(http));
+        Assert.False(server.Process.HasExited);
+        Assert.Equal(["bootstrap-admin"], (await AuditAsync("config.reloaded")).Select(e => e.GetProperty("principal").GetString()));
         Assert.Equal(0, await server.TerminateAsync());
     }
 

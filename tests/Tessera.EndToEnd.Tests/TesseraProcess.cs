@@ -128,7 +128,7 @@ internal sealed class TesseraProcess : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            Xunit.Assert.Fail($"tessera {string.Join(' ', _process.StartInfo.ArgumentList.Skip(1))} did not {what} within {Patience.TotalSeconds:0} s; output so far:\n{Output}");
+            Xunit.Assert.Fail($"tessera {string.Join(' ', _process.StartInfo.ArgumentList.Skip(3))} did not {what} within {Patience.TotalSeconds:0} s; output so far:\n{Output}");
         }
     }
 
@@ -176,11 +176,30 @@ internal sealed class TesseraProcess : IAsyncDisposable
 
     public static string AgentExpiry => TimeProvider.System.GetUtcNow().AddMonths(6).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
+    private const string Env = "/usr/bin/env";
+
     private static string DotNet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
-    public static TesseraProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static TesseraProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Start(workingDirectory, environment, "--default-signal=HUP", args);
+
+    /// <summary>Starts tessera with SIGHUP ignored, as <c>nohup</c> starts a process.</summary>
+    public static TesseraProcess StartIgnoringHangup(string workingDirectory, params string[] args) =>
+        Start(workingDirectory, null, "--ignore-signal=HUP", args);
+
+    /// <summary>
+    /// Starts tessera through coreutils' <c>env</c> (which execs it: the pid is tessera's), setting
+    /// SIGHUP's disposition: a process inherits an ignored SIGHUP from whoever started the test run
+    /// (<c>nohup</c>), and the tests of SIGHUP must not depend on how they were launched.
+    /// </summary>
+    private static TesseraProcess Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, string hangup, string[] args)
     {
-        var info = new ProcessStartInfo(DotNet)
+        if (!File.Exists(Env))
+        {
+            throw new InvalidOperationException($"The end-to-end tests start tessera through {Env} (coreutils ≥ 8.31) to set SIGHUP's disposition; it is missing.");
+        }
+
+        var info = new ProcessStartInfo(Env)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -188,6 +207,8 @@ internal sealed class TesseraProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add(hangup);
+        info.ArgumentList.Add(DotNet);
         info.ArgumentList.Add(TesseraDll);
         foreach (var arg in args)
         {
