@@ -93,6 +93,6 @@ public sealed class RevokeCommandTests
         var (exit, stdout, stderr) = await TesseraCli.RunAsync("revoke", "--principal", "mallory\n\u001b[1A\u202e", "--config", broker.ConfigPath);
 
         Assert.True(exit == 0, stderr);
-        Assert.Equal("revoked principal mallory\\n\\x1b[1A\\u202e at 2026-11-29T12:00:00.000Z\n", stdout);
+        Assert.Equal("revoked principal mallory\\n\\x1b[1A\\u202e at 2026-11-29T12:00:00.000Z: every token issued on their behalf, and every console session they signed in, until then is dead\n", stdout);
     }
 }

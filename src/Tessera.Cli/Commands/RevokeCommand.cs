@@ -51,6 +51,13 @@ internal static class RevokeCommand
             var r = result.RootElement;
             var kind = r.GetProperty("kind").GetString();
             var revoked = r.GetProperty("id").GetString();
+            if (kind == "principal")
+            {
+                // A cut-off in time as well, reaching the person's console sessions too.
+                Terminal.WriteLine($"revoked principal {revoked} at {r.GetProperty("revoked_at").GetString()}: every token issued on their behalf, and every console session they signed in, until then is dead");
+                return ExitCodes.Success;
+            }
+
             if (kind != "agent")
             {
                 Terminal.WriteLine($"revoked {kind} {revoked} at {r.GetProperty("revoked_at").GetString()}");
