@@ -135,7 +135,11 @@ public sealed partial class AuditSink : IDisposable
             }
             catch (Exception ex)
             {
-                Interlocked.Increment(ref _failures);
+                // Everything about the failure is in place before any of it can be seen: the retry's wait
+                // (so a test's clock, moved on seeing the failure, moves this wait), the time it began, and
+                // last the count and the signal. Counting first let a waiter see the failure, move the
+                // clock, and only then the wait was made, on a clock already moved: the retry never came.
+                var wait = Task.Delay(retry, _time, stop);
                 if (Interlocked.Read(ref _failingSince) == 0)
                 {
                     Interlocked.Exchange(ref _failingSince, _time.GetUtcNow().UtcTicks);
@@ -149,9 +153,7 @@ public sealed partial class AuditSink : IDisposable
                 }
 
                 _output.Reset();
-
-                // The wait exists before waiters hear of the failure, so a test's clock moved on seeing it moves this wait.
-                var wait = Task.Delay(retry, _time, stop);
+                Interlocked.Increment(ref _failures);
                 Signal();
                 try
                 {
